@@ -1,0 +1,101 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# make            module (against Debian's linux-headers-amd64), program,
+#                 selftests
+# make check      everything, host unit tests, selftests in the stock and
+#                 the debug guest; ends with "N passed, N failed"
+# make check-fast the same without the debug guest
+# make demo       boot a guest and show the module at work
+#
+# KDIR=DIR builds the module against another kernel tree.
+
+VERSION := $(shell cat VERSION)
+KVER ?= $(shell tools/vm/guest-kernel)
+KDIR ?= /usr/src/linux-headers-$(KVER)
+BUILD := build
+
+CFLAGS ?= -O2 -g
+WARNINGS := -Wall -Wextra -Werror
+USER_CFLAGS := -std=gnu11 $(WARNINGS) -D_GNU_SOURCE \
+	-DSNAPSET_VERSION='"$(VERSION)"' $(CFLAGS)
+
+# Headers of Debian's linux-source-6.1 that we build with but never commit.
+LINUX_SOURCE := /usr/src/linux-source-6.1.tar.xz
+KTOOLS := $(BUILD)/linux-tools
+KSFT_INCLUDE := $(CURDIR)/$(KTOOLS)/tools/testing/selftests
+KTOOLS_FILES := tools/testing/selftests/kselftest.h \
+	tools/testing/selftests/kselftest_harness.h \
+	scripts/checkpatch.pl scripts/spelling.txt \
+	scripts/const_structs.checkpatch
+
+PROGRAM_SRCS := $(wildcard userspace/snapset/*.c)
+PROGRAM_OBJS := $(PROGRAM_SRCS:%.c=$(BUILD)/%.o)
+UNIT_TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/*_test.c))
+
+.PHONY: all module program selftests unit-tests deps check check-fast \
+	lint demo debug-module install clean
+
+all: module program selftests
+
+deps:
+	tools/deps
+
+module:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+debug-module:
+	tools/vm/debug-kernel
+
+program: $(BUILD)/snapset
+
+$(BUILD)/snapset: $(PROGRAM_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/userspace/%.o: userspace/%.c
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(KTOOLS)/.extracted: $(LINUX_SOURCE)
+	@mkdir -p $(KTOOLS)
+	tar -xJf $< -C $(KTOOLS) --strip-components=1 \
+		$(addprefix linux-source-6.1/,$(KTOOLS_FILES))
+	touch $@
+
+selftests: $(KTOOLS)/.extracted
+	$(MAKE) -C selftests/snapset OUTPUT=$(CURDIR)/$(BUILD)/selftests \
+		KSFT_INCLUDE=$(KSFT_INCLUDE)
+
+# Unit tests link the program's objects they test, minus main().
+$(BUILD)/tests/%_test: tests/%_test.c $(filter-out %/main.o,$(PROGRAM_OBJS)) \
+		$(BUILD)/snapset $(KTOOLS)/.extracted
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) -Wno-unused-parameter -I$(KSFT_INCLUDE) \
+		-DSNAPSET_BIN='"$(CURDIR)/$(BUILD)/snapset"' -MMD -MP \
+		-o $@ $< $(filter %.o,$^) $(LDLIBS)
+
+unit-tests: $(UNIT_TESTS)
+
+check: deps
+	$(MAKE) all unit-tests debug-module
+	tools/check
+
+check-fast: deps
+	$(MAKE) all unit-tests
+	tools/check --fast
+
+lint: $(KTOOLS)/.extracted module
+	tools/lint
+
+demo: deps
+	$(MAKE) module program
+	tools/demo
+
+install:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
+	install -D -m 0755 $(BUILD)/snapset $(DESTDIR)/usr/sbin/snapset
+
+clean:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	rm -rf $(BUILD)
+
+-include $(PROGRAM_OBJS:.o=.d) $(UNIT_TESTS:=.d)
