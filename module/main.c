@@ -3,43 +3,387 @@
  * snapset: snapshot sets whose block devices live as long as the backup
  * that owns them.
  *
- * This file registers the /dev/snapset misc device.
+ * This file is the /dev/snapset misc device: its file operations, the
+ * ioctl interface of include/uapi/linux/snapset.h, the sysfs counters and
+ * the module parameters. Opening the device creates nothing; a file
+ * becomes a set's handle (SNAPSET_IOC_CREATE) or an event reader
+ * (SNAPSET_IOC_SUBSCRIBE), never both.
  */
-
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/capability.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/poll.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "snapset.h"
+
+/* The UAPI must read the same from 32-bit and 64-bit callers. */
+static_assert(sizeof(struct snapset_create) == 88);
+static_assert(sizeof(struct snapset_set_info) == 216);
+static_assert(sizeof(struct snapset_device_info) == 168);
+static_assert(sizeof(struct snapset_event) == 240);
+
+struct snapset_stats snapset_stats;
+
+unsigned int snapset_max_pending = 1024;
+module_param_named(max_pending, snapset_max_pending, uint, 0444);
+MODULE_PARM_DESC(max_pending,
+		 "Unacknowledged shutdown records kept whole (default 1024)");
+
+unsigned int snapset_watcher_queue = 256;
+module_param_named(watcher_queue, snapset_watcher_queue, uint, 0444);
+MODULE_PARM_DESC(watcher_queue, "Events queued per watcher (default 256)");
 
 static int snapset_open(struct inode *inode, struct file *file)
 {
-	return nonseekable_open(inode, file);
+	struct snapset_file *sf;
+
+	sf = kzalloc(sizeof(*sf), GFP_KERNEL);
+	if (!sf)
+		return -ENOMEM;
+	mutex_init(&sf->lock);
+	file->private_data = sf;
+	file->f_mode |= FMODE_NOWAIT;
+	return stream_open(inode, file);
+}
+
+/*
+ * A file's role is published once, under its lock, with a release store
+ * after the set or subscriber is fully built; lockless readers pair with it.
+ */
+static struct snapset_set *file_set(struct snapset_file *sf)
+{
+	/* Pairs with smp_store_release() in ioctl_create(). */
+	return smp_load_acquire(&sf->set);
+}
+
+static struct snapset_sub *file_sub(struct snapset_file *sf)
+{
+	/* Pairs with smp_store_release() in snapset_subscribe(). */
+	return smp_load_acquire(&sf->sub);
+}
+
+static int snapset_flush(struct file *file, fl_owner_t id)
+{
+	struct snapset_file *sf = file->private_data;
+	struct snapset_set *set = file_set(sf);
+
+	/* The file's count still includes the reference being closed. */
+	if (set)
+		snapset_set_flush(set, file_count(file) == 1);
+	return 0;
 }
 
 static int snapset_release(struct inode *inode, struct file *file)
 {
+	struct snapset_file *sf = file->private_data;
+
+	if (sf->set) {
+		snapset_set_release(sf->set);
+		snapset_set_put(sf->set);
+	}
+	if (sf->sub)
+		snapset_unsubscribe(sf->sub);
+	mutex_destroy(&sf->lock);
+	kfree(sf);
 	return 0;
+}
+
+static ssize_t snapset_read_iter(struct kiocb *iocb, struct iov_iter *to)
+{
+	struct snapset_file *sf = iocb->ki_filp->private_data;
+	struct snapset_sub *sub = file_sub(sf);
+
+	if (!sub)
+		return -EBADFD;
+	return snapset_sub_read(sub, iocb, to);
+}
+
+static __poll_t snapset_poll(struct file *file, poll_table *wait)
+{
+	struct snapset_file *sf = file->private_data;
+	struct snapset_sub *sub = file_sub(sf);
+	struct snapset_set *set = file_set(sf);
+
+	if (sub)
+		return snapset_sub_poll(sub, file, wait);
+	if (!set)
+		return 0;
+	poll_wait(file, &set->wait, wait);
+	return snapset_set_ended(set) ? EPOLLHUP : 0;
+}
+
+static long ioctl_api(void __user *uarg)
+{
+	struct snapset_api api = {
+		.api = SNAPSET_API,
+		.features = SNAPSET_FEATURE_COMPAT32,
+		.ioctls = GENMASK_ULL(_IOC_NR(SNAPSET_IOC_LIST), 0),
+		.max_devices = SNAPSET_MAX_DEVICES,
+		.max_pending = snapset_max_pending,
+	};
+
+	return copy_to_user(uarg, &api, sizeof(api)) ? -EFAULT : 0;
+}
+
+static long ioctl_create(struct snapset_file *sf, void __user *uarg)
+{
+	struct snapset_create arg;
+	struct snapset_set *set;
+	long ret = 0;
+
+	if (copy_from_user(&arg, uarg, sizeof(arg)))
+		return -EFAULT;
+
+	mutex_lock(&sf->lock);
+	if (sf->set || sf->sub) {
+		ret = -EBUSY;
+		goto out_unlock;
+	}
+	set = snapset_set_create(&arg);
+	if (IS_ERR(set)) {
+		ret = PTR_ERR(set);
+		goto out_unlock;
+	}
+	memcpy(arg.id, set->info.id, sizeof(arg.id));
+	/*
+	 * The set exists from here on; a fault on the way back does not undo
+	 * it, the caller's close ends it like any other. Publish it only now
+	 * that it is whole (see file_set()).
+	 */
+	smp_store_release(&sf->set, set);
+	if (copy_to_user(uarg, &arg, sizeof(arg)))
+		ret = -EFAULT;
+out_unlock:
+	mutex_unlock(&sf->lock);
+	return ret;
+}
+
+static long ioctl_subscribe(struct snapset_file *sf, void __user *uarg)
+{
+	struct snapset_subscribe arg;
+	long ret;
+
+	if (copy_from_user(&arg, uarg, sizeof(arg)))
+		return -EFAULT;
+	mutex_lock(&sf->lock);
+	ret = (sf->set || sf->sub) ? -EBUSY : snapset_subscribe(sf, &arg);
+	mutex_unlock(&sf->lock);
+	return ret;
+}
+
+static int copy_target(struct snapset_target *arg, void __user *uarg)
+{
+	if (copy_from_user(arg, uarg, sizeof(*arg)))
+		return -EFAULT;
+	return arg->flags ? -EINVAL : 0;
+}
+
+/* Terminate or discard: an administrator's operation on any set. */
+static long ioctl_admin(void __user *uarg, int (*op)(const u8 *id))
+{
+	struct snapset_target arg;
+	int ret;
+
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	ret = copy_target(&arg, uarg);
+	return ret ?: op(arg.id);
+}
+
+static long ioctl_ack(struct snapset_file *sf, void __user *uarg)
+{
+	struct snapset_sub *sub = file_sub(sf);
+	struct snapset_target arg;
+	int ret;
+
+	/* The agent's file itself carries the right to acknowledge. */
+	if (!sub || !sub->agent)
+		return -EPERM;
+	ret = copy_target(&arg, uarg);
+	return ret ?: snapset_ack(sub, arg.id);
+}
+
+static long copy_records(const struct snapset_records *recs, u8 __user *buf)
+{
+	u32 pending = SNAPSET_RECORD_PENDING;
+	unsigned int i;
+
+	for (i = 0; i < recs->count; i++) {
+		const struct snapset_event *ev = &recs->recs[i]->ev;
+
+		if (copy_to_user(buf, ev, ev->size))
+			return -EFAULT;
+		/* Pending records are shutdown events: say what they are. */
+		if (ev->type == SNAPSET_EVENT_SHUTDOWN &&
+		    copy_to_user(buf, &pending, sizeof(pending)))
+			return -EFAULT;
+		buf += ev->size;
+	}
+	return 0;
+}
+
+static long ioctl_list(void __user *uarg)
+{
+	struct snapset_records recs = {};
+	struct snapset_list arg;
+	long ret;
+
+	if (copy_from_user(&arg, uarg, sizeof(arg)))
+		return -EFAULT;
+	ret = snapset_sets_collect(&recs);
+	if (!ret)
+		ret = snapset_pending_collect(&recs);
+	if (ret)
+		goto out_free;
+
+	arg.needed = recs.bytes;
+	arg.used = 0;
+	if (arg.size < recs.bytes) {
+		ret = -ENOSPC;
+	} else {
+		ret = copy_records(&recs, u64_to_user_ptr(arg.buf));
+		if (!ret)
+			arg.used = recs.bytes;
+	}
+	if (copy_to_user(uarg, &arg, sizeof(arg)))
+		ret = -EFAULT;
+out_free:
+	snapset_records_free(&recs);
+	return ret;
+}
+
+static long ioctl_set(struct snapset_set *set, unsigned int cmd,
+		      void __user *uarg)
+{
+	union {
+		struct snapset_add add;
+		struct snapset_delete del;
+		struct snapset_abort abort;
+	} arg;
+
+	if (_IOC_SIZE(cmd) && copy_from_user(&arg, uarg, _IOC_SIZE(cmd)))
+		return -EFAULT;
+	switch (cmd) {
+	case SNAPSET_IOC_ADD:
+		return snapset_set_add(set, &arg.add);
+	case SNAPSET_IOC_ARM:
+		return snapset_set_arm(set);
+	case SNAPSET_IOC_COMPLETE:
+		return snapset_set_complete(set);
+	case SNAPSET_IOC_DELETE:
+		return snapset_set_delete(set, &arg.del);
+	case SNAPSET_IOC_ABORT:
+		return snapset_set_abort(set, &arg.abort);
+	}
+	return -ENOTTY;
+}
+
+static long snapset_ioctl(struct file *file, unsigned int cmd,
+			  unsigned long arg)
+{
+	struct snapset_file *sf = file->private_data;
+	void __user *uarg = (void __user *)arg;
+	struct snapset_set *set;
+
+	switch (cmd) {
+	case SNAPSET_IOC_API:
+		return ioctl_api(uarg);
+	case SNAPSET_IOC_CREATE:
+		return ioctl_create(sf, uarg);
+	case SNAPSET_IOC_ADD:
+	case SNAPSET_IOC_ARM:
+	case SNAPSET_IOC_COMPLETE:
+	case SNAPSET_IOC_DELETE:
+	case SNAPSET_IOC_ABORT:
+		set = file_set(sf);
+		return set ? ioctl_set(set, cmd, uarg) : -EBADFD;
+	case SNAPSET_IOC_TERMINATE:
+		return ioctl_admin(uarg, snapset_set_terminate_id);
+	case SNAPSET_IOC_SUBSCRIBE:
+		return ioctl_subscribe(sf, uarg);
+	case SNAPSET_IOC_ACK:
+		return ioctl_ack(sf, uarg);
+	case SNAPSET_IOC_DISCARD:
+		return ioctl_admin(uarg, snapset_discard);
+	case SNAPSET_IOC_LIST:
+		return ioctl_list(uarg);
+	}
+	return -ENOTTY;
 }
 
 static const struct file_operations snapset_fops = {
 	.owner = THIS_MODULE,
 	.open = snapset_open,
+	.flush = snapset_flush,
 	.release = snapset_release,
+	.read_iter = snapset_read_iter,
+	.poll = snapset_poll,
+	.unlocked_ioctl = snapset_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
 	.llseek = no_llseek,
 };
+
+#define SNAPSET_COUNTER_ATTR(_name, _value)				\
+static ssize_t _name##_show(struct device *dev,				\
+			    struct device_attribute *attr, char *buf)	\
+{									\
+	return sysfs_emit(buf, "%lld\n", (long long)(_value));		\
+}									\
+static DEVICE_ATTR_RO(_name)
+
+SNAPSET_COUNTER_ATTR(sets_live, atomic_read(&snapset_stats.sets_live));
+SNAPSET_COUNTER_ATTR(sets_dissolved, atomic64_read(&snapset_stats.dissolved));
+#define SNAPSET_TERMINATED_ATTR(_name, _reason)				\
+	SNAPSET_COUNTER_ATTR(terminated_##_name,			\
+		atomic64_read(&snapset_stats.terminations[(_reason) - 1]))
+
+SNAPSET_TERMINATED_ATTR(close, SNAPSET_REASON_CLOSE);
+SNAPSET_TERMINATED_ATTR(exit, SNAPSET_REASON_EXIT);
+SNAPSET_TERMINATED_ATTR(released, SNAPSET_REASON_RELEASED);
+SNAPSET_TERMINATED_ATTR(abort, SNAPSET_REASON_ABORT);
+SNAPSET_TERMINATED_ATTR(admin, SNAPSET_REASON_ADMIN);
+SNAPSET_COUNTER_ATTR(pending, atomic_read(&snapset_stats.pending));
+SNAPSET_COUNTER_ATTR(tombstoned, atomic64_read(&snapset_stats.tombstoned));
+SNAPSET_COUNTER_ATTR(overflows, atomic64_read(&snapset_stats.overflows));
+SNAPSET_COUNTER_ATTR(discarded, atomic64_read(&snapset_stats.discarded));
+
+static struct attribute *snapset_attrs[] = {
+	&dev_attr_sets_live.attr,
+	&dev_attr_sets_dissolved.attr,
+	&dev_attr_terminated_close.attr,
+	&dev_attr_terminated_exit.attr,
+	&dev_attr_terminated_released.attr,
+	&dev_attr_terminated_abort.attr,
+	&dev_attr_terminated_admin.attr,
+	&dev_attr_pending.attr,
+	&dev_attr_tombstoned.attr,
+	&dev_attr_overflows.attr,
+	&dev_attr_discarded.attr,
+	NULL,
+};
+ATTRIBUTE_GROUPS(snapset);
 
 static struct miscdevice snapset_misc = {
 	.minor = MISC_DYNAMIC_MINOR,
 	.name = "snapset",
 	.fops = &snapset_fops,
 	.mode = 0600,
+	.groups = snapset_groups,
 };
 
 static int __init snapset_init(void)
 {
 	int ret;
 
+	if (!snapset_max_pending || snapset_watcher_queue < 2) {
+		pr_err("max_pending must be at least 1, watcher_queue at least 2\n");
+		return -EINVAL;
+	}
 	ret = misc_register(&snapset_misc);
 	if (ret) {
 		pr_err("cannot register /dev/snapset: %d\n", ret);

@@ -1,0 +1,592 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Events and shutdown records.
+ *
+ * Every event gets a sequence number and goes to each watcher's bounded
+ * queue; a watcher that falls behind loses events, and is told how many by
+ * one overflow record where the gap is. Shutdown records of armed sets also
+ * go to the pending list, which the delivery agent reads losslessly through
+ * its own cursor and empties by acknowledging. Past max_pending, the
+ * oldest full record is reduced to a tombstone that keeps its set id.
+ * Every pending record holds a reference on the module.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/fs.h>
+#include <linux/module.h>
+#include <linux/poll.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uio.h>
+
+#include "snapset.h"
+
+static DEFINE_SPINLOCK(snapset_events_lock);
+static LIST_HEAD(snapset_subs);
+static LIST_HEAD(snapset_pending);
+static u64 snapset_seq;
+static unsigned int snapset_pending_full;	/* pending, not tombstones */
+static struct snapset_sub *snapset_agent;
+static DECLARE_WAIT_QUEUE_HEAD(snapset_event_wait);
+
+static bool type_has_all_devices(u32 type)
+{
+	return type == SNAPSET_EVENT_ARMED || type == SNAPSET_EVENT_SHUTDOWN ||
+	       type == SNAPSET_RECORD_LIVE;
+}
+
+static size_t event_size(unsigned int ndevices)
+{
+	return sizeof(struct snapset_event) +
+	       ndevices * sizeof(struct snapset_device_info);
+}
+
+void snapset_record_fill(struct snapset_record *rec, struct snapset_set *set,
+			 const struct snapset_device *one)
+{
+	unsigned int i, n = 0;
+
+	rec->ev.set = set->info;
+	if (one) {
+		rec->ev.devices[n++] = one->info;
+	} else if (type_has_all_devices(rec->ev.type)) {
+		for (i = 0; i < set->ndevices; i++)
+			rec->ev.devices[n++] = set->devices[i]->info;
+	}
+	rec->ev.set.ndevices = n;
+	rec->ev.size = event_size(n);
+}
+
+/* Called with the set's lock held (or before anyone else can see it). */
+struct snapset_record *snapset_record_alloc(u32 type, struct snapset_set *set,
+					    const struct snapset_device *one)
+{
+	unsigned int n = one ? 1 : 0;
+	struct snapset_record *rec;
+
+	if (!one && type_has_all_devices(type))
+		n = set->ndevices;
+	rec = kzalloc(struct_size(rec, ev.devices, n), GFP_KERNEL);
+	if (!rec)
+		return NULL;
+	kref_init(&rec->ref);
+	INIT_LIST_HEAD(&rec->pending);
+	rec->ev.type = type;
+	snapset_record_fill(rec, set, one);
+	return rec;
+}
+
+static void record_free(struct kref *ref)
+{
+	kfree(container_of(ref, struct snapset_record, ref));
+}
+
+void snapset_record_put(struct snapset_record *rec)
+{
+	kref_put(&rec->ref, record_free);
+}
+
+static bool is_tombstone(const struct snapset_record *rec)
+{
+	return rec->ev.set.flags & SNAPSET_SET_TOMBSTONE;
+}
+
+/* Under snapset_events_lock. */
+static void queue_push(struct snapset_sub *sub, struct snapset_record *rec)
+{
+	unsigned int need = sub->missed ? 2 : 1;
+	struct snapset_qentry *e;
+
+	if (sub->qlen + need > sub->qsize) {
+		if (!sub->missed++) {
+			sub->first_missed = rec->ev.seq;
+			atomic64_inc(&snapset_stats.overflows);
+		}
+		return;
+	}
+	if (sub->missed) {
+		e = &sub->queue[(sub->qhead + sub->qlen++) % sub->qsize];
+		e->rec = NULL;
+		e->missed = sub->missed;
+		e->first_missed = sub->first_missed;
+		sub->missed = 0;
+	}
+	e = &sub->queue[(sub->qhead + sub->qlen++) % sub->qsize];
+	kref_get(&rec->ref);
+	e->rec = rec;
+}
+
+/* Under snapset_events_lock: number the event, queue it to watchers. */
+static void broadcast(struct snapset_record *rec)
+{
+	struct snapset_sub *sub;
+
+	rec->ev.seq = ++snapset_seq;
+	list_for_each_entry(sub, &snapset_subs, node)
+		if (!sub->agent)
+			queue_push(sub, rec);
+}
+
+/* Publishes @rec to every watcher; consumes the caller's reference. */
+void snapset_emit(struct snapset_record *rec)
+{
+	spin_lock(&snapset_events_lock);
+	broadcast(rec);
+	spin_unlock(&snapset_events_lock);
+	wake_up_all(&snapset_event_wait);
+	snapset_record_put(rec);
+}
+
+/* Under snapset_events_lock: the oldest pending record that is whole. */
+static struct snapset_record *oldest_full(void)
+{
+	struct snapset_record *rec;
+
+	list_for_each_entry(rec, &snapset_pending, pending)
+		if (!is_tombstone(rec))
+			return rec;
+	return NULL;
+}
+
+/*
+ * Queues an armed set's shutdown record: to the watchers and to the
+ * pending list, where it stays until acknowledged or discarded.
+ */
+void snapset_queue_shutdown(struct snapset_record *rec)
+{
+	struct snapset_record *tomb, *reduced = NULL;
+
+	/* Made before the lock; unused unless the bound is passed. */
+	tomb = kzalloc(sizeof(*tomb), GFP_KERNEL);
+	__module_get(THIS_MODULE);
+
+	spin_lock(&snapset_events_lock);
+	broadcast(rec);
+	kref_get(&rec->ref);
+	list_add_tail(&rec->pending, &snapset_pending);
+	snapset_pending_full++;
+	atomic_inc(&snapset_stats.pending);
+	if (snapset_pending_full > snapset_max_pending && tomb) {
+		reduced = oldest_full();
+		kref_init(&tomb->ref);
+		tomb->ev.type = SNAPSET_EVENT_SHUTDOWN;
+		tomb->ev.seq = reduced->ev.seq;
+		tomb->ev.set = reduced->ev.set;
+		tomb->ev.set.flags |= SNAPSET_SET_TOMBSTONE;
+		tomb->ev.set.ndevices = 0;
+		tomb->ev.size = event_size(0);
+		list_replace(&reduced->pending, &tomb->pending);
+		snapset_pending_full--;
+		tomb = NULL;
+	}
+	spin_unlock(&snapset_events_lock);
+	wake_up_all(&snapset_event_wait);
+
+	if (reduced) {
+		atomic64_inc(&snapset_stats.tombstoned);
+		pr_warn("pending record of set %pUb (%s) reduced to a tombstone: more than max_pending=%u records unacknowledged\n",
+			reduced->ev.set.id, reduced->ev.set.name,
+			snapset_max_pending);
+		snapset_record_put(reduced);
+	}
+	kfree(tomb);
+	snapset_record_put(rec);
+}
+
+/*
+ * An agent whose process is gone (its file can outlive it: io_uring tears
+ * rings down in a workqueue) gives way to a new one. Under RCU.
+ */
+static bool agent_alive(struct snapset_sub *agent)
+{
+	struct task_struct *task = pid_task(agent->tgid, PIDTYPE_TGID);
+
+	if (!task || (READ_ONCE(task->signal->flags) & SIGNAL_GROUP_EXIT))
+		return false;
+	return !(task->flags & PF_EXITING) || get_nr_threads(task) > 1;
+}
+
+int snapset_subscribe(struct snapset_file *sf,
+		      const struct snapset_subscribe *arg)
+{
+	bool agent = arg->flags & SNAPSET_SUBSCRIBE_AGENT;
+	struct snapset_sub *sub;
+	int ret = 0;
+
+	if ((arg->flags & ~SNAPSET_SUBSCRIBE_AGENT) || arg->reserved)
+		return -EINVAL;
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+
+	sub = kzalloc(sizeof(*sub), GFP_KERNEL);
+	if (!sub)
+		return -ENOMEM;
+	mutex_init(&sub->read_lock);
+	sub->agent = agent;
+	if (!agent) {
+		sub->qsize = snapset_watcher_queue;
+		sub->queue = kcalloc(sub->qsize, sizeof(*sub->queue),
+				     GFP_KERNEL);
+		if (!sub->queue) {
+			ret = -ENOMEM;
+			goto out_free;
+		}
+	}
+	sub->tgid = get_pid(task_tgid(current));
+
+	spin_lock(&snapset_events_lock);
+	if (agent) {
+		rcu_read_lock();
+		if (snapset_agent && agent_alive(snapset_agent))
+			ret = -EBUSY;
+		rcu_read_unlock();
+		if (!ret) {
+			if (snapset_agent)
+				snapset_agent->displaced = true;
+			snapset_agent = sub;
+		}
+	}
+	if (!ret)
+		list_add_tail(&sub->node, &snapset_subs);
+	spin_unlock(&snapset_events_lock);
+	if (ret)
+		goto out_put;
+
+	wake_up_all(&snapset_event_wait);
+	/* Publish the whole subscriber: pairs with file_sub() in main.c. */
+	smp_store_release(&sf->sub, sub);
+	return 0;
+
+out_put:
+	put_pid(sub->tgid);
+out_free:
+	kfree(sub->queue);
+	mutex_destroy(&sub->read_lock);
+	kfree(sub);
+	return ret;
+}
+
+void snapset_unsubscribe(struct snapset_sub *sub)
+{
+	unsigned int i;
+
+	spin_lock(&snapset_events_lock);
+	list_del(&sub->node);
+	if (snapset_agent == sub)
+		snapset_agent = NULL;
+	spin_unlock(&snapset_events_lock);
+
+	for (i = 0; i < sub->qlen; i++) {
+		struct snapset_qentry *e =
+			&sub->queue[(sub->qhead + i) % sub->qsize];
+
+		if (e->rec)
+			snapset_record_put(e->rec);
+	}
+	put_pid(sub->tgid);
+	kfree(sub->queue);
+	mutex_destroy(&sub->read_lock);
+	kfree(sub);
+}
+
+/* Under snapset_events_lock: the agent's next unread pending record. */
+static struct snapset_record *agent_next(struct snapset_sub *sub)
+{
+	struct snapset_record *rec;
+
+	list_for_each_entry(rec, &snapset_pending, pending)
+		if (rec->ev.seq > sub->cursor)
+			return rec;
+	return NULL;
+}
+
+static bool sub_readable(struct snapset_sub *sub)
+{
+	bool ready;
+
+	spin_lock(&snapset_events_lock);
+	if (sub->displaced)
+		ready = true;
+	else if (sub->agent)
+		ready = agent_next(sub);
+	else
+		ready = sub->qlen || sub->missed;
+	spin_unlock(&snapset_events_lock);
+	return ready;
+}
+
+/* What a reader is about to copy: a record, or an overflow made here. */
+struct snapset_next {
+	struct snapset_record *rec;
+	struct snapset_event overflow;
+	bool from_queue;
+};
+
+static void make_overflow(struct snapset_next *next, u64 missed, u64 first)
+{
+	memset(&next->overflow, 0, sizeof(next->overflow));
+	next->overflow.type = SNAPSET_EVENT_OVERFLOW;
+	next->overflow.size = sizeof(next->overflow);
+	next->overflow.seq = first;
+	next->overflow.missed = missed;
+}
+
+/* Under snapset_events_lock. Returns false when nothing is there. */
+static bool peek(struct snapset_sub *sub, struct snapset_next *next)
+{
+	struct snapset_qentry *e;
+
+	next->rec = NULL;
+	next->from_queue = false;
+	if (sub->displaced)
+		return false;
+	if (sub->agent) {
+		next->rec = agent_next(sub);
+	} else if (sub->qlen) {
+		e = &sub->queue[sub->qhead];
+		next->from_queue = true;
+		next->rec = e->rec;
+		if (!e->rec)
+			make_overflow(next, e->missed, e->first_missed);
+	} else if (sub->missed) {
+		make_overflow(next, sub->missed, sub->first_missed);
+	} else {
+		return false;
+	}
+	if (next->rec)
+		kref_get(&next->rec->ref);
+	return true;
+}
+
+/* Under snapset_events_lock, after a successful copy of @next. */
+static void consume(struct snapset_sub *sub, struct snapset_next *next)
+{
+	if (sub->agent) {
+		sub->cursor = next->rec->ev.seq;
+	} else if (next->from_queue) {
+		/* Only readers, serialised by read_lock, take from the head. */
+		sub->qhead = (sub->qhead + 1) % sub->qsize;
+		sub->qlen--;
+		if (next->rec)
+			snapset_record_put(next->rec); /* the queue's ref */
+	} else {
+		/* More may have been missed since the peek. */
+		sub->missed -= next->overflow.missed;
+		sub->first_missed += next->overflow.missed;
+	}
+}
+
+/* Copies whole records while they fit. Under read_lock. */
+static ssize_t read_records(struct snapset_sub *sub, struct iov_iter *to)
+{
+	struct snapset_next next;
+	ssize_t done = 0;
+	const void *src;
+	size_t size, copied;
+
+	for (;;) {
+		spin_lock(&snapset_events_lock);
+		if (!peek(sub, &next)) {
+			spin_unlock(&snapset_events_lock);
+			return done;
+		}
+		spin_unlock(&snapset_events_lock);
+
+		src = next.rec ? (void *)&next.rec->ev : (void *)&next.overflow;
+		size = next.rec ? next.rec->ev.size : next.overflow.size;
+		if (size > iov_iter_count(to)) {
+			if (next.rec)
+				snapset_record_put(next.rec);
+			return done ?: -EINVAL;
+		}
+		copied = copy_to_iter(src, size, to);
+		if (copied != size) {
+			iov_iter_revert(to, copied);
+			if (next.rec)
+				snapset_record_put(next.rec);
+			return done ?: -EFAULT;
+		}
+		spin_lock(&snapset_events_lock);
+		consume(sub, &next);
+		spin_unlock(&snapset_events_lock);
+		if (next.rec)
+			snapset_record_put(next.rec);
+		done += size;
+	}
+}
+
+ssize_t snapset_sub_read(struct snapset_sub *sub, struct kiocb *iocb,
+			 struct iov_iter *to)
+{
+	bool nowait = (iocb->ki_filp->f_flags & O_NONBLOCK) ||
+		      (iocb->ki_flags & IOCB_NOWAIT);
+	ssize_t ret;
+
+	if (nowait) {
+		if (!mutex_trylock(&sub->read_lock))
+			return -EAGAIN;
+	} else if (mutex_lock_interruptible(&sub->read_lock)) {
+		return -ERESTARTSYS;
+	}
+	for (;;) {
+		ret = read_records(sub, to);
+		if (ret || READ_ONCE(sub->displaced))
+			break;
+		if (nowait) {
+			ret = -EAGAIN;
+			break;
+		}
+		ret = wait_event_interruptible(snapset_event_wait,
+					       sub_readable(sub));
+		if (ret)
+			break;
+	}
+	mutex_unlock(&sub->read_lock);
+	return ret;
+}
+
+__poll_t snapset_sub_poll(struct snapset_sub *sub, struct file *file,
+			  poll_table *wait)
+{
+	__poll_t mask = 0;
+
+	poll_wait(file, &snapset_event_wait, wait);
+	if (READ_ONCE(sub->displaced))
+		return EPOLLERR | EPOLLHUP;
+	if (sub_readable(sub))
+		mask |= EPOLLIN | EPOLLRDNORM;
+	return mask;
+}
+
+/* Under snapset_events_lock. */
+static struct snapset_record *find_pending(const u8 *id)
+{
+	struct snapset_record *rec;
+
+	list_for_each_entry(rec, &snapset_pending, pending)
+		if (!memcmp(rec->ev.set.id, id, SNAPSET_ID_LEN))
+			return rec;
+	return NULL;
+}
+
+/* Under snapset_events_lock. */
+static void unlink_pending(struct snapset_record *rec)
+{
+	list_del_init(&rec->pending);
+	if (!is_tombstone(rec))
+		snapset_pending_full--;
+	atomic_dec(&snapset_stats.pending);
+}
+
+static int take_pending(struct snapset_sub *agent, const u8 *id,
+			struct snapset_record **out)
+{
+	struct snapset_record *rec;
+	int ret = 0;
+
+	spin_lock(&snapset_events_lock);
+	if (agent && snapset_agent != agent) {
+		ret = -EPERM;
+	} else {
+		rec = find_pending(id);
+		if (rec) {
+			unlink_pending(rec);
+			*out = rec;
+		} else {
+			ret = -ENOENT;
+		}
+	}
+	spin_unlock(&snapset_events_lock);
+	return ret;
+}
+
+int snapset_ack(struct snapset_sub *sub, const u8 *id)
+{
+	struct snapset_record *rec;
+	int ret;
+
+	ret = take_pending(sub, id, &rec);
+	if (ret)
+		return ret;
+	snapset_record_put(rec);
+	module_put(THIS_MODULE);
+	return 0;
+}
+
+int snapset_discard(const u8 *id)
+{
+	struct snapset_record *rec;
+	int ret;
+
+	ret = take_pending(NULL, id, &rec);
+	if (ret)
+		return ret;
+	atomic64_inc(&snapset_stats.discarded);
+	pr_notice("pending record of set %pUb (%s) discarded by %s[%d]\n",
+		  rec->ev.set.id, rec->ev.set.name, current->comm,
+		  task_tgid_nr(current));
+	snapset_record_put(rec);
+	module_put(THIS_MODULE);
+	return 0;
+}
+
+int snapset_records_add(struct snapset_records *out,
+			struct snapset_record *rec)
+{
+	struct snapset_record **grown;
+
+	if (out->count == out->capacity) {
+		grown = krealloc_array(out->recs, out->capacity * 2 + 8,
+				       sizeof(*grown), GFP_KERNEL);
+		if (!grown) {
+			snapset_record_put(rec);
+			return -ENOMEM;
+		}
+		out->recs = grown;
+		out->capacity = out->capacity * 2 + 8;
+	}
+	out->recs[out->count++] = rec;
+	out->bytes += rec->ev.size;
+	return 0;
+}
+
+void snapset_records_free(struct snapset_records *out)
+{
+	unsigned int i;
+
+	for (i = 0; i < out->count; i++)
+		snapset_record_put(out->recs[i]);
+	kfree(out->recs);
+}
+
+/* SNAPSET_IOC_LIST: references on every pending record, oldest first. */
+int snapset_pending_collect(struct snapset_records *out)
+{
+	struct snapset_record *rec, **recs;
+	unsigned int n, i = 0;
+	int ret = 0;
+
+	for (;;) {
+		n = atomic_read(&snapset_stats.pending);
+		recs = kmalloc_array(n ?: 1, sizeof(*recs), GFP_KERNEL);
+		if (!recs)
+			return -ENOMEM;
+		spin_lock(&snapset_events_lock);
+		if (atomic_read(&snapset_stats.pending) <= n)
+			break;
+		spin_unlock(&snapset_events_lock);
+		kfree(recs);
+	}
+	list_for_each_entry(rec, &snapset_pending, pending) {
+		kref_get(&rec->ref);
+		recs[i++] = rec;
+	}
+	spin_unlock(&snapset_events_lock);
+
+	for (n = 0; n < i && !ret; n++)
+		ret = snapset_records_add(out, recs[n]);
+	for (; n < i; n++)
+		snapset_record_put(recs[n]);
+	kfree(recs);
+	return ret;
+}

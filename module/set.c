@@ -1,0 +1,694 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The life of a snapshot set: create, add, arm, complete, delete, abort,
+ * and its termination, which happens exactly once: at the last reference
+ * to its file, at abort, or when an administrator terminates it.
+ *
+ * Every operation builds its event before it changes anything, so an
+ * allocation failure leaves the set as it was. An armed set's shutdown
+ * record is allocated at arm: termination itself never fails.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/ctype.h>
+#include <linux/device-mapper.h>
+#include <linux/dm-ioctl.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/module.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/timekeeping.h>
+#include <linux/uuid.h>
+
+#include "snapset.h"
+
+static_assert(SNAPSET_DM_UUID_LEN >= DM_UUID_LEN);
+
+static LIST_HEAD(snapset_sets);
+static DEFINE_MUTEX(snapset_sets_lock);
+static unsigned int snapset_nr_sets;
+
+static void stamp(__u64 *realtime, __u64 *boottime)
+{
+	*realtime = ktime_get_real_ns();
+	*boottime = ktime_get_boottime_ns();
+}
+
+static bool name_valid(const char *name)
+{
+	size_t i, len = strnlen(name, SNAPSET_NAME_LEN);
+
+	if (len == SNAPSET_NAME_LEN)
+		return false;
+	for (i = 0; i < len; i++)
+		if (!isalnum(name[i]) && !strchr("-_.:@+", name[i]))
+			return false;
+	return true;
+}
+
+struct snapset_set *snapset_set_create(const struct snapset_create *arg)
+{
+	struct snapset_record *rec;
+	struct snapset_set *set;
+	uuid_t id;
+
+	if (arg->flags || !name_valid(arg->name))
+		return ERR_PTR(-EINVAL);
+
+	set = kzalloc(sizeof(*set), GFP_KERNEL);
+	if (!set)
+		return ERR_PTR(-ENOMEM);
+	kref_init(&set->ref);
+	INIT_LIST_HEAD(&set->node);
+	mutex_init(&set->lock);
+	init_waitqueue_head(&set->wait);
+	spin_lock_init(&set->closer_lock);
+	set->state = SNAPSET_STATE_OPEN;
+
+	uuid_gen(&id);
+	memcpy(set->info.id, id.b, sizeof(set->info.id));
+	strscpy(set->info.name, arg->name, sizeof(set->info.name));
+	set->info.owner_tgid = task_tgid_nr(current);
+	get_task_comm(set->info.owner_comm, current->group_leader);
+	set->info.owner_start_time = current->group_leader->start_boottime;
+	stamp(&set->info.create_realtime, &set->info.create_boottime);
+
+	/* Not yet linked: nobody else can see the set. */
+	rec = snapset_record_alloc(SNAPSET_EVENT_CREATED, set, NULL);
+	if (!rec) {
+		mutex_destroy(&set->lock);
+		kfree(set);
+		return ERR_PTR(-ENOMEM);
+	}
+
+	mutex_lock(&snapset_sets_lock);
+	list_add_tail(&set->node, &snapset_sets);
+	snapset_nr_sets++;
+	mutex_unlock(&snapset_sets_lock);
+	atomic_inc(&snapset_stats.sets_live);
+	snapset_emit(rec);
+	return set;
+}
+
+static void set_free(struct kref *ref)
+{
+	struct snapset_set *set = container_of(ref, struct snapset_set, ref);
+
+	WARN_ON_ONCE(set->ndevices);
+	if (set->shutdown)
+		snapset_record_put(set->shutdown);
+	mutex_destroy(&set->lock);
+	kfree(set);
+}
+
+void snapset_set_put(struct snapset_set *set)
+{
+	kref_put(&set->ref, set_free);
+}
+
+bool snapset_set_ended(struct snapset_set *set)
+{
+	return READ_ONCE(set->state) == SNAPSET_STATE_ENDED;
+}
+
+/* Device-mapper is optional: look its symbols up only when loaded. */
+static void device_dm_uuid(dev_t devt, char *uuid)
+{
+	struct mapped_device *(*get_md)(dev_t dev) = symbol_get(dm_get_md);
+	int (*copy)(struct mapped_device *md, char *name, char *uuid) =
+		symbol_get(dm_copy_name_and_uuid);
+	void (*put)(struct mapped_device *md) = symbol_get(dm_put);
+	struct mapped_device *md;
+	char name[DM_NAME_LEN];
+
+	if (get_md && copy && put) {
+		md = get_md(devt);
+		if (md) {
+			if (copy(md, name, uuid))
+				uuid[0] = '\0';
+			put(md);
+		}
+	}
+	if (put)
+		symbol_put(dm_put);
+	if (copy)
+		symbol_put(dm_copy_name_and_uuid);
+	if (get_md)
+		symbol_put(dm_get_md);
+}
+
+/*
+ * Opens our own reference to the block device behind @fd. The caller's
+ * file is held until ours is open, so the device cannot go away between.
+ */
+static int device_open(int fd, u32 flags, struct snapset_device **out)
+{
+	struct snapset_device *dev;
+	struct block_device *bdev;
+	struct inode *inode;
+	struct fd f;
+	int ret;
+
+	f = fdget(fd);
+	if (!f.file)
+		return -EBADF; /* also O_PATH: fdget() does not return those */
+	inode = file_inode(f.file);
+	if (!(f.file->f_mode & FMODE_READ)) {
+		ret = -EBADF;
+		goto out_fdput;
+	}
+	if (!S_ISBLK(inode->i_mode)) {
+		ret = -ENOTBLK;
+		goto out_fdput;
+	}
+	dev = kzalloc(sizeof(*dev), GFP_KERNEL);
+	if (!dev) {
+		ret = -ENOMEM;
+		goto out_fdput;
+	}
+	ret = snapset_bdev_open(inode->i_rdev, &dev->handle);
+	if (ret)
+		goto out_free;
+
+	bdev = snapset_bdev(&dev->handle);
+	if (bdev_is_partition(bdev)) {
+		ret = -EINVAL;
+		goto out_close;
+	}
+	if (!bdev_nr_sectors(bdev)) {
+		ret = -ENOMEDIUM;
+		goto out_close;
+	}
+	dev->info.major = MAJOR(inode->i_rdev);
+	dev->info.minor = MINOR(inode->i_rdev);
+	dev->info.diskseq = bdev->bd_disk->diskseq;
+	dev->info.sectors = bdev_nr_sectors(bdev);
+	dev->info.flags = flags;
+	device_dm_uuid(inode->i_rdev, dev->info.dm_uuid);
+	fdput(f);
+	*out = dev;
+	return 0;
+
+out_close:
+	snapset_bdev_close(&dev->handle);
+out_free:
+	kfree(dev);
+out_fdput:
+	fdput(f);
+	return ret;
+}
+
+static void device_close(struct snapset_device *dev)
+{
+	snapset_bdev_close(&dev->handle);
+	kfree(dev);
+}
+
+static int find_device(struct snapset_set *set, u32 major, u32 minor)
+{
+	unsigned int i;
+
+	for (i = 0; i < set->ndevices; i++)
+		if (set->devices[i]->info.major == major &&
+		    set->devices[i]->info.minor == minor)
+			return i;
+	return -ENOENT;
+}
+
+static int add_locked(struct snapset_set *set, struct snapset_device *dev)
+{
+	struct snapset_record *rec;
+
+	lockdep_assert_held(&set->lock);
+	if (set->state == SNAPSET_STATE_ENDED)
+		return -ESHUTDOWN;
+	if (set->state == SNAPSET_STATE_ARMED)
+		return -EBUSY;
+	if (find_device(set, dev->info.major, dev->info.minor) >= 0)
+		return -EEXIST;
+	if (set->ndevices == SNAPSET_MAX_DEVICES)
+		return -E2BIG;
+
+	rec = snapset_record_alloc(SNAPSET_EVENT_DEVICE_ADDED, set, dev);
+	if (!rec)
+		return -ENOMEM;
+	set->devices[set->ndevices++] = dev;
+	set->info.ndevices = set->ndevices;
+	snapset_emit(rec);
+	return 0;
+}
+
+int snapset_set_add(struct snapset_set *set, const struct snapset_add *arg)
+{
+	struct snapset_device *dev;
+	int ret;
+
+	if ((arg->flags & ~SNAPSET_DEV_PERSISTENT) || arg->reserved)
+		return -EINVAL;
+	ret = device_open(arg->fd, arg->flags, &dev);
+	if (ret)
+		return ret;
+
+	mutex_lock(&set->lock);
+	ret = add_locked(set, dev);
+	mutex_unlock(&set->lock);
+	if (ret)
+		device_close(dev);
+	return ret;
+}
+
+/* Sets @flag with its timestamps and emits @type; undone without memory. */
+static int mark_and_emit(struct snapset_set *set, u32 flag, __u64 *realtime,
+			 __u64 *boottime, u32 type)
+{
+	struct snapset_record *rec;
+
+	lockdep_assert_held(&set->lock);
+	set->info.flags |= flag;
+	stamp(realtime, boottime);
+	rec = snapset_record_alloc(type, set, NULL);
+	if (!rec) {
+		set->info.flags &= ~flag;
+		*realtime = 0;
+		*boottime = 0;
+		return -ENOMEM;
+	}
+	snapset_emit(rec);
+	return 0;
+}
+
+int snapset_set_arm(struct snapset_set *set)
+{
+	int ret = 0;
+
+	mutex_lock(&set->lock);
+	if (set->state == SNAPSET_STATE_ENDED) {
+		ret = -ESHUTDOWN;
+		goto out_unlock;
+	}
+	if (set->state == SNAPSET_STATE_ARMED) {
+		ret = -EALREADY;
+		goto out_unlock;
+	}
+	/* No add after arm: the record sized now fits every later state. */
+	set->shutdown = snapset_record_alloc(SNAPSET_EVENT_SHUTDOWN, set, NULL);
+	if (!set->shutdown) {
+		ret = -ENOMEM;
+		goto out_unlock;
+	}
+	set->state = SNAPSET_STATE_ARMED;
+	ret = mark_and_emit(set, SNAPSET_SET_ARMED, &set->info.arm_realtime,
+			    &set->info.arm_boottime, SNAPSET_EVENT_ARMED);
+	if (ret) {
+		set->state = SNAPSET_STATE_OPEN;
+		snapset_record_put(set->shutdown);
+		set->shutdown = NULL;
+	}
+out_unlock:
+	mutex_unlock(&set->lock);
+	return ret;
+}
+
+int snapset_set_complete(struct snapset_set *set)
+{
+	int ret = 0;
+
+	mutex_lock(&set->lock);
+	if (set->state == SNAPSET_STATE_ENDED)
+		ret = -ESHUTDOWN;
+	else if (set->state != SNAPSET_STATE_ARMED)
+		ret = -EINVAL;
+	else if (set->info.flags & SNAPSET_SET_COMPLETED)
+		ret = -EALREADY;
+	if (ret)
+		goto out_unlock;
+
+	ret = mark_and_emit(set, SNAPSET_SET_COMPLETED,
+			    &set->info.complete_realtime,
+			    &set->info.complete_boottime,
+			    SNAPSET_EVENT_COMPLETE);
+out_unlock:
+	mutex_unlock(&set->lock);
+	return ret;
+}
+
+int snapset_set_delete(struct snapset_set *set, const struct snapset_delete *arg)
+{
+	bool all = arg->flags & SNAPSET_DELETE_ALL;
+	struct snapset_device **gone;
+	struct snapset_record **recs;
+	unsigned int first, count, i;
+	int ret = 0;
+
+	if ((arg->flags & ~SNAPSET_DELETE_ALL) || arg->reserved ||
+	    (all && (arg->major || arg->minor)))
+		return -EINVAL;
+	gone = kcalloc(SNAPSET_MAX_DEVICES, sizeof(*gone), GFP_KERNEL);
+	recs = kcalloc(SNAPSET_MAX_DEVICES, sizeof(*recs), GFP_KERNEL);
+	if (!gone || !recs) {
+		ret = -ENOMEM;
+		goto out_free;
+	}
+
+	mutex_lock(&set->lock);
+	if (set->state == SNAPSET_STATE_ENDED) {
+		ret = -ESHUTDOWN;
+		goto out_unlock;
+	}
+	if (all) {
+		first = 0;
+		count = set->ndevices;
+	} else {
+		ret = find_device(set, arg->major, arg->minor);
+		if (ret < 0)
+			goto out_unlock;
+		first = ret;
+		count = 1;
+		ret = 0;
+	}
+	for (i = 0; i < count; i++) {
+		struct snapset_device *dev = set->devices[first + i];
+
+		dev->info.flags |= SNAPSET_DEVICE_RELEASED;
+		recs[i] = snapset_record_alloc(SNAPSET_EVENT_DEVICE_RELEASED,
+					       set, dev);
+		if (!recs[i]) {
+			ret = -ENOMEM;
+			break;
+		}
+	}
+	if (ret) {
+		for (i = 0; i < count; i++) {
+			set->devices[first + i]->info.flags &=
+				~SNAPSET_DEVICE_RELEASED;
+			if (recs[i])
+				snapset_record_put(recs[i]);
+		}
+		goto out_unlock;
+	}
+	memcpy(gone, &set->devices[first], count * sizeof(*gone));
+	memmove(&set->devices[first], &set->devices[first + count],
+		(set->ndevices - first - count) * sizeof(*gone));
+	set->ndevices -= count;
+	set->info.ndevices = set->ndevices;
+	mutex_unlock(&set->lock);
+
+	/* Puts with no lock held; each event follows its put. */
+	for (i = 0; i < count; i++) {
+		device_close(gone[i]);
+		snapset_emit(recs[i]);
+	}
+	goto out_free;
+
+out_unlock:
+	mutex_unlock(&set->lock);
+out_free:
+	kfree(recs);
+	kfree(gone);
+	return ret;
+}
+
+/* Fills the closer fields from the current task (abort, admin). */
+static void closer_is_current(struct snapset_set *set)
+{
+	set->info.closer_tgid = task_tgid_nr(current);
+	get_task_comm(set->info.closer_comm, current->group_leader);
+}
+
+/*
+ * First half of termination, under the set's lock: the state claim that
+ * makes it happen once, and the record. Returns -ESHUTDOWN when the set
+ * had already ended; otherwise the caller must call end_finish().
+ */
+static int end_locked(struct snapset_set *set, const struct snapset_end *end,
+		      struct snapset_record **rec)
+{
+	unsigned int i;
+	bool armed;
+
+	lockdep_assert_held(&set->lock);
+	if (set->state == SNAPSET_STATE_ENDED)
+		return -ESHUTDOWN;
+	armed = set->state == SNAPSET_STATE_ARMED;
+	set->state = SNAPSET_STATE_ENDED;
+	set->info.flags |= SNAPSET_SET_TERMINATED | end->flags;
+	set->info.reason = end->reason;
+	set->info.exit_status = end->exit_status;
+	set->info.signal = end->signal;
+	stamp(&set->info.end_realtime, &set->info.end_boottime);
+	for (i = 0; i < set->ndevices; i++)
+		set->devices[i]->info.flags |= SNAPSET_DEVICE_RELEASED;
+
+	if (armed) {
+		*rec = set->shutdown;
+		set->shutdown = NULL;
+		snapset_record_fill(*rec, set, NULL);
+	} else {
+		/* Only watchers hear of a set that was never armed. */
+		*rec = snapset_record_alloc(SNAPSET_EVENT_SHUTDOWN, set, NULL);
+	}
+	return 0;
+}
+
+/*
+ * Second half, with no lock held: unlink, drop every device reference,
+ * and only then queue the record.
+ */
+static void end_finish(struct snapset_set *set, struct snapset_record *rec)
+{
+	bool armed = set->info.flags & SNAPSET_SET_ARMED;
+	unsigned int i;
+
+	mutex_lock(&snapset_sets_lock);
+	list_del_init(&set->node);
+	snapset_nr_sets--;
+	mutex_unlock(&snapset_sets_lock);
+	atomic_dec(&snapset_stats.sets_live);
+
+	/* ENDED: nothing else touches the devices now. */
+	for (i = 0; i < set->ndevices; i++) {
+		device_close(set->devices[i]);
+		set->devices[i] = NULL;
+	}
+	set->ndevices = 0;
+
+	if (armed) {
+		atomic64_inc(&snapset_stats.terminations[set->info.reason - 1]);
+		snapset_queue_shutdown(rec);
+	} else {
+		atomic64_inc(&snapset_stats.dissolved);
+		if (rec)
+			snapset_emit(rec);
+	}
+	wake_up_all(&set->wait);
+}
+
+int snapset_set_abort(struct snapset_set *set, const struct snapset_abort *arg)
+{
+	const u32 known = SNAPSET_ABORT_EXIT_STATUS | SNAPSET_ABORT_SIGNAL;
+	struct snapset_end end = { .reason = SNAPSET_REASON_ABORT };
+	struct snapset_record *ev, *rec = NULL;
+	int ret;
+
+	if ((arg->flags & ~known) || (arg->flags & known) == known ||
+	    arg->reserved)
+		return -EINVAL;
+	if (arg->flags & SNAPSET_ABORT_EXIT_STATUS) {
+		if (arg->exit_status > 255 || arg->signal)
+			return -EINVAL;
+		end.flags = SNAPSET_SET_EXIT_STATUS;
+		end.exit_status = arg->exit_status;
+	} else if (arg->flags & SNAPSET_ABORT_SIGNAL) {
+		if (!arg->signal || arg->signal >= _NSIG || arg->exit_status)
+			return -EINVAL;
+		end.flags = SNAPSET_SET_SIGNAL;
+		end.signal = arg->signal;
+	} else if (arg->exit_status || arg->signal) {
+		return -EINVAL;
+	}
+
+	mutex_lock(&set->lock);
+	if (set->state == SNAPSET_STATE_ENDED) {
+		ret = -ESHUTDOWN;
+		goto out_unlock;
+	}
+	if (set->info.flags & SNAPSET_SET_COMPLETED) {
+		ret = -EALREADY;
+		goto out_unlock;
+	}
+	ev = snapset_record_alloc(SNAPSET_EVENT_ABORT, set, NULL);
+	if (!ev) {
+		ret = -ENOMEM;
+		goto out_unlock;
+	}
+	closer_is_current(set);
+	ret = end_locked(set, &end, &rec);
+	/* The abort event carries the status: fill it after the claim. */
+	snapset_record_fill(ev, set, NULL);
+	mutex_unlock(&set->lock);
+	snapset_emit(ev);
+	end_finish(set, rec);
+	return 0;
+
+out_unlock:
+	mutex_unlock(&set->lock);
+	return ret;
+}
+
+static struct snapset_set *find_live_get(const u8 *id)
+{
+	struct snapset_set *set, *found = NULL;
+
+	mutex_lock(&snapset_sets_lock);
+	list_for_each_entry(set, &snapset_sets, node) {
+		if (!memcmp(set->info.id, id, SNAPSET_ID_LEN)) {
+			kref_get(&set->ref);
+			found = set;
+			break;
+		}
+	}
+	mutex_unlock(&snapset_sets_lock);
+	return found;
+}
+
+int snapset_set_terminate_id(const u8 *id)
+{
+	struct snapset_end end = { .reason = SNAPSET_REASON_ADMIN };
+	struct snapset_record *rec = NULL;
+	struct snapset_set *set;
+	int ret;
+
+	set = find_live_get(id);
+	if (!set)
+		return -ENOENT;
+	mutex_lock(&set->lock);
+	if (set->state != SNAPSET_STATE_ENDED)
+		closer_is_current(set);
+	ret = end_locked(set, &end, &rec);
+	mutex_unlock(&set->lock);
+	if (!ret) {
+		pr_notice("set %pUb (%s) terminated by %s[%d]\n", set->info.id,
+			  set->info.name, current->comm, task_tgid_nr(current));
+		end_finish(set, rec);
+	}
+	snapset_set_put(set);
+	return ret == -ESHUTDOWN ? -ENOENT : ret;
+}
+
+/*
+ * ->flush of the set's file. Only a close that drops the last reference
+ * says how the set ends; any other close clears what an earlier one said,
+ * so a last reference dropped without a close (io_uring fixed files, a
+ * descriptor freed in flight) reads as "released".
+ */
+void snapset_set_flush(struct snapset_set *set, bool last)
+{
+	struct snapset_end end = { .reason = SNAPSET_REASON_CLOSE };
+	char comm[TASK_COMM_LEN];
+	int code;
+
+	if (!last) {
+		spin_lock(&set->closer_lock);
+		set->closer_valid = false;
+		spin_unlock(&set->closer_lock);
+		return;
+	}
+
+	if (current->flags & PF_EXITING) {
+		/*
+		 * A group exit (exit_group(), a fatal signal) is told by the
+		 * group's code: an io_uring SQPOLL thread, the last to drop
+		 * the files, exits with 0 even after SIGKILL.
+		 */
+		if (READ_ONCE(current->signal->flags) & SIGNAL_GROUP_EXIT)
+			code = READ_ONCE(current->signal->group_exit_code);
+		else
+			code = current->exit_code;
+		end.reason = SNAPSET_REASON_EXIT;
+		if (code & 0x7f) {
+			end.flags = SNAPSET_SET_SIGNAL;
+			end.signal = code & 0x7f;
+		} else {
+			end.flags = SNAPSET_SET_EXIT_STATUS;
+			end.exit_status = (code >> 8) & 0xff;
+		}
+	}
+	get_task_comm(comm, current->group_leader);
+
+	spin_lock(&set->closer_lock);
+	set->closer_valid = true;
+	set->closer_end = end;
+	set->closer_tgid = task_tgid_nr(current);
+	memcpy(set->closer_comm, comm, sizeof(set->closer_comm));
+	spin_unlock(&set->closer_lock);
+}
+
+/* ->release: the last reference. May run in any task, or a kworker. */
+void snapset_set_release(struct snapset_set *set)
+{
+	struct snapset_end end = { .reason = SNAPSET_REASON_RELEASED };
+	struct snapset_record *rec = NULL;
+	u32 tgid = 0;
+	char comm[SNAPSET_COMM_LEN] = "";
+	int ret;
+
+	spin_lock(&set->closer_lock);
+	if (set->closer_valid) {
+		end = set->closer_end;
+		tgid = set->closer_tgid;
+		memcpy(comm, set->closer_comm, sizeof(comm));
+	}
+	spin_unlock(&set->closer_lock);
+
+	mutex_lock(&set->lock);
+	if (set->state != SNAPSET_STATE_ENDED) {
+		set->info.closer_tgid = tgid;
+		memcpy(set->info.closer_comm, comm, sizeof(comm));
+	}
+	ret = end_locked(set, &end, &rec);
+	mutex_unlock(&set->lock);
+	if (!ret)
+		end_finish(set, rec);
+}
+
+/* SNAPSET_IOC_LIST: a record of every live set, taken one set at a time. */
+int snapset_sets_collect(struct snapset_records *out)
+{
+	struct snapset_set **sets, *set;
+	struct snapset_record *rec;
+	unsigned int n = 0, i;
+	int ret = 0;
+
+	mutex_lock(&snapset_sets_lock);
+	sets = kmalloc_array(snapset_nr_sets ?: 1, sizeof(*sets), GFP_KERNEL);
+	if (sets) {
+		list_for_each_entry(set, &snapset_sets, node) {
+			kref_get(&set->ref);
+			sets[n++] = set;
+		}
+	}
+	mutex_unlock(&snapset_sets_lock);
+	if (!sets)
+		return -ENOMEM;
+
+	for (i = 0; i < n; i++) {
+		set = sets[i];
+		rec = NULL;
+		mutex_lock(&set->lock);
+		if (set->state != SNAPSET_STATE_ENDED && !ret) {
+			rec = snapset_record_alloc(SNAPSET_RECORD_LIVE, set,
+						   NULL);
+			if (!rec)
+				ret = -ENOMEM;
+		}
+		mutex_unlock(&set->lock);
+		if (rec)
+			ret = snapset_records_add(out, rec);
+		snapset_set_put(set);
+	}
+	kfree(sets);
+	return ret;
+}

@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * snapset internals shared by the device (main.c), the set lifecycle
+ * (set.c) and the event queues (events.c).
+ *
+ * Lock order, outermost first:
+ *
+ *   snapset_file.lock       per open file: who this file is (set or
+ *                           subscriber); held while one is being made
+ *   snapset_set.lock        per set: state and devices; never held across
+ *                           a block device open or put
+ *   snapset_sets_lock       global list of live sets; held only to link,
+ *                           unlink or take references, never with a set's
+ *                           lock
+ *   snapset_sub.read_lock   per subscriber: serialises its readers; held
+ *                           across copy_to_user()
+ *   snapset_events_lock     spinlock: sequence numbers, subscriber queues,
+ *                           the pending record list; innermost, never held
+ *                           across a copy, an allocation or a device put
+ *   snapset_set.closer_lock spinlock: the last closer, written by ->flush
+ *
+ * ->open takes none of them. Block device puts happen with no lock held.
+ */
+#ifndef SNAPSET_INTERNAL_H
+#define SNAPSET_INTERNAL_H
+
+#include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/pid.h>
+#include <linux/poll.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <linux/wait.h>
+#include <uapi/linux/snapset.h>
+
+#include "compat.h"
+
+enum snapset_state {
+	SNAPSET_STATE_OPEN,	/* created: devices may be added */
+	SNAPSET_STATE_ARMED,	/* committed: a record will follow */
+	SNAPSET_STATE_ENDED,	/* terminated: devices released */
+};
+
+struct snapset_device {
+	struct snapset_bdev handle;
+	struct snapset_device_info info;
+};
+
+/* How a set ended: filled by whoever terminates it. */
+struct snapset_end {
+	u32 reason;		/* enum snapset_reason */
+	u32 flags;		/* SNAPSET_SET_EXIT_STATUS, SNAPSET_SET_SIGNAL */
+	u32 exit_status;
+	u32 signal;
+};
+
+struct snapset_set {
+	struct kref ref;
+	struct list_head node;		/* snapset_sets, if live */
+	struct mutex lock;		/* everything below but closer_* */
+	enum snapset_state state;
+	struct snapset_set_info info;	/* ndevices mirrors @ndevices */
+	unsigned int ndevices;
+	struct snapset_device *devices[SNAPSET_MAX_DEVICES];
+	wait_queue_head_t wait;		/* set handles: POLLHUP at the end */
+	struct snapset_record *shutdown; /* armed: the record, made at arm */
+
+	spinlock_t closer_lock;		/* the closer_* fields below */
+	bool closer_valid;		/* ->flush saw the last holder close */
+	struct snapset_end closer_end;
+	u32 closer_tgid;
+	char closer_comm[SNAPSET_COMM_LEN];
+};
+
+/* An event or shutdown record, shared by every queue that holds it. */
+struct snapset_record {
+	struct kref ref;
+	struct list_head pending;	/* snapset_pending, if a record */
+	struct snapset_event ev;	/* ev.size bytes, devices included */
+};
+
+struct snapset_qentry {
+	struct snapset_record *rec;	/* NULL: overflow marker */
+	u64 missed;			/* marker: events lost here */
+	u64 first_missed;		/* marker: seq of the first one */
+};
+
+struct snapset_sub {
+	struct list_head node;		/* snapset_subs */
+	struct mutex read_lock;		/* serialises this file's readers */
+	bool agent;
+	bool displaced;			/* an agent that lost its place */
+	struct pid *tgid;		/* the subscribing process */
+	u64 cursor;			/* agent: seq of the last record read */
+	/* watcher: a ring of queued events, under snapset_events_lock */
+	struct snapset_qentry *queue;
+	unsigned int qsize, qhead, qlen;
+	u64 missed, first_missed;
+};
+
+struct snapset_file {
+	struct mutex lock;		/* making @set or @sub */
+	struct snapset_set *set;	/* this file is the set's handle */
+	struct snapset_sub *sub;	/* this file reads events */
+};
+
+/* Counters shown in sysfs. */
+struct snapset_stats {
+	atomic_t sets_live;
+	atomic64_t dissolved;		/* ended before arm: no record */
+	atomic64_t terminations[SNAPSET_REASON_LOST];
+	atomic_t pending;
+	atomic64_t tombstoned;
+	atomic64_t overflows;
+	atomic64_t discarded;
+};
+
+extern struct snapset_stats snapset_stats;
+extern unsigned int snapset_max_pending;
+extern unsigned int snapset_watcher_queue;
+
+/* set.c */
+struct snapset_set *snapset_set_create(const struct snapset_create *arg);
+void snapset_set_put(struct snapset_set *set);
+int snapset_set_add(struct snapset_set *set, const struct snapset_add *arg);
+int snapset_set_arm(struct snapset_set *set);
+int snapset_set_complete(struct snapset_set *set);
+int snapset_set_delete(struct snapset_set *set,
+		       const struct snapset_delete *arg);
+int snapset_set_abort(struct snapset_set *set, const struct snapset_abort *arg);
+int snapset_set_terminate_id(const u8 *id);
+void snapset_set_flush(struct snapset_set *set, bool last);
+void snapset_set_release(struct snapset_set *set);
+bool snapset_set_ended(struct snapset_set *set);
+
+/* Records gathered for SNAPSET_IOC_LIST, each holding a reference. */
+struct snapset_records {
+	struct snapset_record **recs;
+	unsigned int count, capacity;
+	size_t bytes;
+};
+
+int snapset_records_add(struct snapset_records *out,
+			struct snapset_record *rec);
+void snapset_records_free(struct snapset_records *out);
+int snapset_sets_collect(struct snapset_records *out);
+
+/* events.c */
+struct snapset_record *snapset_record_alloc(u32 type, struct snapset_set *set,
+					    const struct snapset_device *one);
+void snapset_record_fill(struct snapset_record *rec, struct snapset_set *set,
+			 const struct snapset_device *one);
+void snapset_record_put(struct snapset_record *rec);
+void snapset_emit(struct snapset_record *rec);
+void snapset_queue_shutdown(struct snapset_record *rec);
+int snapset_subscribe(struct snapset_file *sf,
+		      const struct snapset_subscribe *arg);
+void snapset_unsubscribe(struct snapset_sub *sub);
+ssize_t snapset_sub_read(struct snapset_sub *sub, struct kiocb *iocb,
+			 struct iov_iter *to);
+__poll_t snapset_sub_poll(struct snapset_sub *sub, struct file *file,
+			  poll_table *wait);
+int snapset_ack(struct snapset_sub *sub, const u8 *id);
+int snapset_discard(const u8 *id);
+int snapset_pending_collect(struct snapset_records *out);
+
+#endif /* SNAPSET_INTERNAL_H */

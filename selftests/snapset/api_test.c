@@ -1,0 +1,348 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Every operation of the UAPI and every documented errno: bad arguments,
+ * wrong states, bad devices, unprivileged callers.
+ */
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+
+#include "kselftest_harness.h"
+#include "util.h"
+
+TEST(api_reports_version_and_limits)
+{
+	struct snapset_api api;
+	int fd = snapset_open();
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioctl_err(fd, SNAPSET_IOC_API, &api));
+	EXPECT_EQ(SNAPSET_API, api.api);
+	EXPECT_EQ(SNAPSET_MAX_DEVICES, api.max_devices);
+	EXPECT_LT(0, api.max_pending);
+	EXPECT_TRUE(api.ioctls & (1ULL << _IOC_NR(SNAPSET_IOC_LIST)));
+	EXPECT_TRUE(api.features & SNAPSET_FEATURE_COMPAT32);
+	close(fd);
+}
+
+TEST(unknown_ioctl_is_enotty)
+{
+	int fd = snapset_open();
+
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(ENOTTY, ioctl_err(fd, _IO(SNAPSET_IOC_MAGIC, 0x7f), NULL));
+	EXPECT_EQ(ENOTTY, ioctl_err(fd, _IO('x', 1), NULL));
+	close(fd);
+}
+
+TEST(opening_creates_nothing)
+{
+	long live = sysfs_counter("sets_live");
+	int fd = snapset_open();
+
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(live, sysfs_counter("sets_live"));
+	close(fd);
+	EXPECT_EQ(live, sysfs_counter("sets_live"));
+}
+
+TEST(create_validates_name_and_flags)
+{
+	struct snapset_create arg = {};
+	int fd = snapset_open();
+
+	ASSERT_LE(0, fd);
+	arg.flags = 1;
+	EXPECT_EQ(EINVAL, ioctl_err(fd, SNAPSET_IOC_CREATE, &arg));
+	arg.flags = 0;
+	strcpy(arg.name, "bad name");
+	EXPECT_EQ(EINVAL, ioctl_err(fd, SNAPSET_IOC_CREATE, &arg));
+	memset(arg.name, 'a', sizeof(arg.name));
+	EXPECT_EQ(EINVAL, ioctl_err(fd, SNAPSET_IOC_CREATE, &arg));
+	memset(arg.name, 0, sizeof(arg.name));
+	memset(arg.name, 'a', SNAPSET_NAME_LEN - 1);
+	ASSERT_EQ(0, ioctl_err(fd, SNAPSET_IOC_CREATE, &arg));
+	EXPECT_EQ(EBUSY, ioctl_err(fd, SNAPSET_IOC_CREATE, &arg));
+	close(fd);
+}
+
+TEST(create_returns_distinct_ids)
+{
+	__u8 a[SNAPSET_ID_LEN], b[SNAPSET_ID_LEN], zero[SNAPSET_ID_LEN] = {};
+	int fa = set_new("nightly-root", a), fb = set_new(NULL, b);
+
+	ASSERT_LE(0, fa);
+	ASSERT_LE(0, fb);
+	EXPECT_NE(0, memcmp(a, zero, sizeof(a)));
+	EXPECT_NE(0, memcmp(a, b, sizeof(a)));
+	close(fa);
+	close(fb);
+}
+
+TEST(set_operations_need_a_set)
+{
+	struct snapset_add add = { .fd = -1 };
+	struct snapset_delete del = { .flags = SNAPSET_DELETE_ALL };
+	struct snapset_abort abort = {};
+	int fd = snapset_open();
+	char buf[512];
+
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(EBADFD, ioctl_err(fd, SNAPSET_IOC_ADD, &add));
+	EXPECT_EQ(EBADFD, ioctl_err(fd, SNAPSET_IOC_ARM, NULL));
+	EXPECT_EQ(EBADFD, ioctl_err(fd, SNAPSET_IOC_COMPLETE, NULL));
+	EXPECT_EQ(EBADFD, ioctl_err(fd, SNAPSET_IOC_DELETE, &del));
+	EXPECT_EQ(EBADFD, ioctl_err(fd, SNAPSET_IOC_ABORT, &abort));
+	EXPECT_EQ(-1, read(fd, buf, sizeof(buf)));
+	EXPECT_EQ(EBADFD, errno);
+	close(fd);
+}
+
+TEST(subscriber_cannot_create_and_set_cannot_subscribe)
+{
+	struct snapset_subscribe sub = {};
+	struct snapset_create create = {};
+	int watcher = subscribe(0), set = set_new(NULL, NULL);
+
+	ASSERT_LE(0, watcher);
+	ASSERT_LE(0, set);
+	EXPECT_EQ(EBUSY, ioctl_err(watcher, SNAPSET_IOC_CREATE, &create));
+	EXPECT_EQ(EBUSY, ioctl_err(watcher, SNAPSET_IOC_SUBSCRIBE, &sub));
+	EXPECT_EQ(EBUSY, ioctl_err(set, SNAPSET_IOC_SUBSCRIBE, &sub));
+	sub.reserved = 1;
+	close(watcher);
+	watcher = snapset_open();
+	EXPECT_EQ(EINVAL, ioctl_err(watcher, SNAPSET_IOC_SUBSCRIBE, &sub));
+	sub.reserved = 0;
+	sub.flags = 2;
+	EXPECT_EQ(EINVAL, ioctl_err(watcher, SNAPSET_IOC_SUBSCRIBE, &sub));
+	close(watcher);
+	close(set);
+}
+
+FIXTURE(device)
+{
+	struct loopdev loop;
+	int set;
+};
+
+FIXTURE_SETUP(device)
+{
+	int err = loop_attach(&self->loop, 4 << 20);
+
+	if (err)
+		SKIP(return, "no loop device: %s", strerror(err));
+	self->set = set_new("api", NULL);
+	ASSERT_LE(0, self->set);
+}
+
+FIXTURE_TEARDOWN(device)
+{
+	close(self->set);
+	loop_detach(&self->loop);
+	discard_all_pending();
+}
+
+TEST_F(device, add_refuses_what_is_not_a_readable_block_device)
+{
+	struct snapset_add arg = {};
+	int fd;
+
+	arg.fd = 9999;
+	EXPECT_EQ(EBADF, ioctl_err(self->set, SNAPSET_IOC_ADD, &arg));
+	EXPECT_EQ(ENOTBLK,
+		  set_add_path(self->set, "/proc/self/status", O_RDONLY, 0));
+	EXPECT_EQ(ENOTBLK, set_add_path(self->set, SNAPSET_DEV, O_RDONLY, 0));
+	EXPECT_EQ(EBADF, set_add_path(self->set, self->loop.path, O_PATH, 0));
+	EXPECT_EQ(EBADF, set_add_path(self->set, self->loop.path, O_WRONLY, 0));
+
+	fd = open(self->loop.path, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	arg.fd = fd;
+	arg.flags = 1U << 7;
+	EXPECT_EQ(EINVAL, ioctl_err(self->set, SNAPSET_IOC_ADD, &arg));
+	arg.flags = 0;
+	arg.reserved = 1;
+	EXPECT_EQ(EINVAL, ioctl_err(self->set, SNAPSET_IOC_ADD, &arg));
+	close(fd);
+}
+
+TEST_F(device, add_twice_is_eexist_even_through_another_node)
+{
+	char node[] = "/tmp/snapset-node-XXXXXX";
+	struct stat st;
+
+	ASSERT_EQ(0, set_add_path(self->set, self->loop.path, O_RDONLY, 0));
+	EXPECT_EQ(EEXIST,
+		  set_add_path(self->set, self->loop.path, O_RDONLY, 0));
+	EXPECT_EQ(EEXIST, set_add_path(self->set, self->loop.path, O_RDWR,
+				       SNAPSET_DEV_PERSISTENT));
+
+	/* A node made with mknod in tmpfs names the same device. */
+	ASSERT_EQ(0, stat(self->loop.path, &st));
+	ASSERT_LE(0, mkstemp(node));
+	unlink(node);
+	ASSERT_EQ(0, mknod(node, S_IFBLK | 0600, st.st_rdev));
+	EXPECT_EQ(EEXIST, set_add_path(self->set, node, O_RDONLY, 0));
+	unlink(node);
+}
+
+TEST_F(device, add_refuses_an_unbound_loop)
+{
+	struct loopdev empty;
+
+	ASSERT_EQ(0, loop_unbound(&empty));
+	EXPECT_EQ(ENOMEDIUM, set_add_path(self->set, empty.path, O_RDONLY, 0));
+}
+
+TEST_F(device, wrong_states)
+{
+	struct snapset_delete del = {};
+	struct snapset_abort abort = {};
+	struct stat st;
+
+	ASSERT_EQ(0, stat(self->loop.path, &st));
+	EXPECT_EQ(EINVAL, ioctl_err(self->set, SNAPSET_IOC_COMPLETE, NULL));
+	ASSERT_EQ(0, set_add_path(self->set, self->loop.path, O_RDONLY, 0));
+	ASSERT_EQ(0, ioctl_err(self->set, SNAPSET_IOC_ARM, NULL));
+	EXPECT_EQ(EALREADY, ioctl_err(self->set, SNAPSET_IOC_ARM, NULL));
+	EXPECT_EQ(EBUSY, set_add_path(self->set, self->loop.path, O_RDONLY, 0));
+
+	del.major = major(st.st_rdev) + 1;
+	EXPECT_EQ(ENOENT, ioctl_err(self->set, SNAPSET_IOC_DELETE, &del));
+	del.flags = SNAPSET_DELETE_ALL;
+	EXPECT_EQ(EINVAL, ioctl_err(self->set, SNAPSET_IOC_DELETE, &del));
+	del.major = 0;
+	del.flags = 1U << 5;
+	EXPECT_EQ(EINVAL, ioctl_err(self->set, SNAPSET_IOC_DELETE, &del));
+
+	ASSERT_EQ(0, ioctl_err(self->set, SNAPSET_IOC_COMPLETE, NULL));
+	EXPECT_EQ(EALREADY, ioctl_err(self->set, SNAPSET_IOC_COMPLETE, NULL));
+	EXPECT_EQ(EALREADY, ioctl_err(self->set, SNAPSET_IOC_ABORT, &abort));
+}
+
+TEST_F(device, abort_validates_its_status)
+{
+	struct snapset_abort abort = {};
+
+	abort.flags = SNAPSET_ABORT_EXIT_STATUS | SNAPSET_ABORT_SIGNAL;
+	EXPECT_EQ(EINVAL, ioctl_err(self->set, SNAPSET_IOC_ABORT, &abort));
+	abort.flags = SNAPSET_ABORT_EXIT_STATUS;
+	abort.exit_status = 256;
+	EXPECT_EQ(EINVAL, ioctl_err(self->set, SNAPSET_IOC_ABORT, &abort));
+	abort.flags = SNAPSET_ABORT_SIGNAL;
+	abort.exit_status = 0;
+	EXPECT_EQ(EINVAL, ioctl_err(self->set, SNAPSET_IOC_ABORT, &abort));
+	abort.signal = 65;
+	EXPECT_EQ(EINVAL, ioctl_err(self->set, SNAPSET_IOC_ABORT, &abort));
+	abort.flags = 0;
+	abort.signal = 9;
+	EXPECT_EQ(EINVAL, ioctl_err(self->set, SNAPSET_IOC_ABORT, &abort));
+	abort.signal = 0;
+	abort.reserved = 1;
+	EXPECT_EQ(EINVAL, ioctl_err(self->set, SNAPSET_IOC_ABORT, &abort));
+}
+
+TEST_F(device, everything_after_abort_is_eshutdown)
+{
+	struct snapset_abort abort = { .flags = SNAPSET_ABORT_SIGNAL,
+				       .signal = 15 };
+	struct snapset_delete del = { .flags = SNAPSET_DELETE_ALL };
+	struct pollfd pfd = { .fd = self->set, .events = POLLIN };
+
+	ASSERT_EQ(0, set_add_path(self->set, self->loop.path, O_RDONLY, 0));
+	EXPECT_EQ(0, poll(&pfd, 1, 0));
+	ASSERT_EQ(0, ioctl_err(self->set, SNAPSET_IOC_ABORT, &abort));
+	EXPECT_EQ(1, poll(&pfd, 1, 0));
+	EXPECT_TRUE(pfd.revents & POLLHUP);
+	EXPECT_EQ(ESHUTDOWN,
+		  set_add_path(self->set, self->loop.path, O_RDONLY, 0));
+	EXPECT_EQ(ESHUTDOWN, ioctl_err(self->set, SNAPSET_IOC_ARM, NULL));
+	EXPECT_EQ(ESHUTDOWN, ioctl_err(self->set, SNAPSET_IOC_COMPLETE, NULL));
+	EXPECT_EQ(ESHUTDOWN, ioctl_err(self->set, SNAPSET_IOC_DELETE, &del));
+	EXPECT_EQ(ESHUTDOWN, ioctl_err(self->set, SNAPSET_IOC_ABORT, &abort));
+}
+
+TEST_F(device, set_is_limited_to_max_devices)
+{
+	struct loopdev loops[SNAPSET_MAX_DEVICES];
+	int i, attached = 0;
+
+	/* The fixture's device is the first of the set. */
+	ASSERT_EQ(0, set_add_path(self->set, self->loop.path, O_RDONLY, 0));
+	for (i = 1; i < SNAPSET_MAX_DEVICES; i++) {
+		ASSERT_EQ(0, loop_attach(&loops[i], 1 << 20));
+		attached = i;
+		ASSERT_EQ(0,
+			  set_add_path(self->set, loops[i].path, O_RDONLY, 0));
+	}
+	ASSERT_EQ(0, loop_attach(&loops[0], 1 << 20));
+	EXPECT_EQ(E2BIG, set_add_path(self->set, loops[0].path, O_RDONLY, 0));
+	close(self->set);
+	self->set = snapset_open();
+	loop_detach(&loops[0]);
+	for (i = 1; i <= attached; i++)
+		loop_detach(&loops[i]);
+}
+
+static int drop_to_userns_root(void)
+{
+	/* Root in a new user namespace has no CAP_SYS_ADMIN here. */
+	return unshare(CLONE_NEWUSER);
+}
+
+static int drop_to_nobody(void)
+{
+	return setgid(65534) || setuid(65534);
+}
+
+/* In a child that gave up its privilege: are the admin ioctls EPERM? */
+static int admin_ioctls_refused(int fd, int (*drop)(void))
+{
+	struct snapset_subscribe sub = {};
+	struct snapset_target target = {};
+	int status, ok = 1;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return 0;
+	if (pid == 0) {
+		if (drop())
+			_exit(2);
+		ok &= ioctl_err(fd, SNAPSET_IOC_SUBSCRIBE, &sub) == EPERM;
+		ok &= ioctl_err(fd, SNAPSET_IOC_TERMINATE, &target) == EPERM;
+		ok &= ioctl_err(fd, SNAPSET_IOC_DISCARD, &target) == EPERM;
+		ok &= ioctl_err(fd, SNAPSET_IOC_ACK, &target) == EPERM;
+		_exit(ok ? 0 : 1);
+	}
+	return waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	       WEXITSTATUS(status) == 0;
+}
+
+TEST(unprivileged_callers_are_refused)
+{
+	int fd = snapset_open();
+
+	ASSERT_LE(0, fd);
+	EXPECT_TRUE(admin_ioctls_refused(fd, drop_to_userns_root));
+	EXPECT_TRUE(admin_ioctls_refused(fd, drop_to_nobody));
+	close(fd);
+}
+
+TEST(admin_operations_on_unknown_ids_are_enoent)
+{
+	struct snapset_target target = {};
+	int fd = snapset_open();
+
+	ASSERT_LE(0, fd);
+	memset(target.id, 0xee, sizeof(target.id));
+	EXPECT_EQ(ENOENT, ioctl_err(fd, SNAPSET_IOC_TERMINATE, &target));
+	EXPECT_EQ(ENOENT, ioctl_err(fd, SNAPSET_IOC_DISCARD, &target));
+	target.flags = 1;
+	EXPECT_EQ(EINVAL, ioctl_err(fd, SNAPSET_IOC_TERMINATE, &target));
+	close(fd);
+}
+
+TEST_HARNESS_MAIN

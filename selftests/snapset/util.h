@@ -1,0 +1,329 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers shared by the snapset selftests: the module's ioctls, loop
+ * devices over files in the guest's tmpfs, and event reading.
+ */
+#ifndef SNAPSET_SELFTEST_UTIL_H
+#define SNAPSET_SELFTEST_UTIL_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/loop.h>
+#include <linux/snapset.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SNAPSET_DEV "/dev/snapset"
+/* Generous: the guest runs under TCG, about ten times slower. */
+#define EVENT_TIMEOUT_MS 10000
+
+static inline int snapset_open(void)
+{
+	return open(SNAPSET_DEV, O_RDWR | O_CLOEXEC);
+}
+
+/* Runs ioctl(); returns 0 or the errno it failed with. */
+static inline int ioctl_err(int fd, unsigned long cmd, void *arg)
+{
+	return ioctl(fd, cmd, arg) ? errno : 0;
+}
+
+/* Creates a set on a new file; returns the fd or -errno. */
+static inline int set_new(const char *name, __u8 id[SNAPSET_ID_LEN])
+{
+	struct snapset_create arg = {};
+	int fd = snapset_open();
+
+	if (fd < 0)
+		return -errno;
+	if (name)
+		snprintf(arg.name, sizeof(arg.name), "%s", name);
+	if (ioctl(fd, SNAPSET_IOC_CREATE, &arg)) {
+		int err = errno;
+
+		close(fd);
+		return -err;
+	}
+	if (id)
+		memcpy(id, arg.id, SNAPSET_ID_LEN);
+	return fd;
+}
+
+/* Adds the device at @path, opened with @mode; returns 0 or errno. */
+static inline int set_add_path(int set, const char *path, int mode, __u32 flags)
+{
+	struct snapset_add arg = { .flags = flags };
+	int err;
+
+	arg.fd = open(path, mode | O_CLOEXEC);
+	if (arg.fd < 0)
+		return errno;
+	err = ioctl_err(set, SNAPSET_IOC_ADD, &arg);
+	close(arg.fd);
+	return err;
+}
+
+static inline int subscribe(__u64 flags)
+{
+	struct snapset_subscribe arg = { .flags = flags };
+	int fd = snapset_open();
+
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, SNAPSET_IOC_SUBSCRIBE, &arg)) {
+		int err = errno;
+
+		close(fd);
+		return -err;
+	}
+	return fd;
+}
+
+/* A loop device over a fresh file in /tmp. */
+struct loopdev {
+	int index;
+	char path[32];
+	char backing[64];
+};
+
+static inline int loop_control(void)
+{
+	int fd = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0 && system("modprobe loop 2>/dev/null") == 0)
+		fd = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+	return fd;
+}
+
+/* Attaches a loop device to a new @bytes-long file; 0 or errno. */
+static inline int loop_attach(struct loopdev *loop, off_t bytes)
+{
+	struct loop_config config = {};
+	int ctl, file, dev, err = 0;
+
+	ctl = loop_control();
+	if (ctl < 0)
+		return errno;
+	strcpy(loop->backing, "/tmp/snapset-loop-XXXXXX");
+	file = mkstemp(loop->backing);
+	if (file < 0 || ftruncate(file, bytes)) {
+		err = errno;
+		goto out_ctl;
+	}
+	loop->index = ioctl(ctl, LOOP_CTL_GET_FREE);
+	if (loop->index < 0) {
+		err = errno;
+		goto out_file;
+	}
+	snprintf(loop->path, sizeof(loop->path), "/dev/loop%d", loop->index);
+	dev = open(loop->path, O_RDWR | O_CLOEXEC);
+	if (dev < 0) {
+		err = errno;
+		goto out_file;
+	}
+	config.fd = file;
+	if (ioctl(dev, LOOP_CONFIGURE, &config))
+		err = errno;
+	close(dev);
+out_file:
+	close(file);
+	unlink(loop->backing);
+out_ctl:
+	close(ctl);
+	return err;
+}
+
+/* An unbound loop device (size zero); 0 or errno. */
+static inline int loop_unbound(struct loopdev *loop)
+{
+	int ctl = loop_control();
+
+	if (ctl < 0)
+		return errno;
+	loop->index = ioctl(ctl, LOOP_CTL_GET_FREE);
+	close(ctl);
+	if (loop->index < 0)
+		return errno;
+	snprintf(loop->path, sizeof(loop->path), "/dev/loop%d", loop->index);
+	loop->backing[0] = '\0';
+	return 0;
+}
+
+/* LOOP_CLR_FD: detaches now, or sets autoclear while the device is held. */
+static inline int loop_detach(const struct loopdev *loop)
+{
+	int fd = open(loop->path, O_RDONLY | O_CLOEXEC);
+	int err;
+
+	if (fd < 0)
+		return errno;
+	err = ioctl_err(fd, LOOP_CLR_FD, NULL);
+	close(fd);
+	return err;
+}
+
+static inline bool loop_bound(const struct loopdev *loop)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/sys/block/loop%d/loop/backing_file",
+		 loop->index);
+	return access(path, F_OK) == 0;
+}
+
+/* Loop autoclear and dm removal finish after the last close: poll. */
+static inline bool wait_until_unbound(const struct loopdev *loop)
+{
+	for (int i = 0; i < 500; i++) {
+		if (!loop_bound(loop))
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+/* Reads one record into @buf within the timeout; its size, or -errno. */
+static inline ssize_t read_event(int fd, void *buf, size_t size)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	ssize_t n;
+
+	if (poll(&pfd, 1, EVENT_TIMEOUT_MS) != 1)
+		return -ETIMEDOUT;
+	n = read(fd, buf, size);
+	return n < 0 ? -errno : n;
+}
+
+union event_buf {
+	struct snapset_event ev;
+	char bytes[sizeof(struct snapset_event) +
+		   SNAPSET_MAX_DEVICES * sizeof(struct snapset_device_info)];
+};
+
+/* Reads events until one of @type for set @id; false on timeout. */
+static inline bool wait_event_for(int fd, __u32 type,
+				  const __u8 id[SNAPSET_ID_LEN],
+				  union event_buf *buf)
+{
+	for (;;) {
+		ssize_t n = read_event(fd, buf, sizeof(*buf));
+
+		if (n <= 0)
+			return false;
+		/* One record per read: sizeof(*buf) holds exactly the largest.
+		 */
+		if (buf->ev.type == type &&
+		    !memcmp(buf->ev.set.id, id, SNAPSET_ID_LEN))
+			return true;
+	}
+}
+
+static inline int ack(int agent, const __u8 id[SNAPSET_ID_LEN])
+{
+	struct snapset_target arg = {};
+
+	memcpy(arg.id, id, SNAPSET_ID_LEN);
+	return ioctl_err(agent, SNAPSET_IOC_ACK, &arg);
+}
+
+static inline int discard(int fd, const __u8 id[SNAPSET_ID_LEN])
+{
+	struct snapset_target arg = {};
+
+	memcpy(arg.id, id, SNAPSET_ID_LEN);
+	return ioctl_err(fd, SNAPSET_IOC_DISCARD, &arg);
+}
+
+/* SNAPSET_IOC_LIST into a malloc()ed buffer; NULL on error. */
+static inline void *list_records(size_t *used)
+{
+	struct snapset_list arg = {};
+	int fd = snapset_open();
+	void *buf = NULL;
+
+	if (fd < 0)
+		return NULL;
+	for (;;) {
+		if (!ioctl(fd, SNAPSET_IOC_LIST, &arg))
+			break;
+		free(buf);
+		buf = NULL;
+		if (errno != ENOSPC)
+			goto out;
+		arg.size = arg.needed;
+		buf = malloc(arg.size ?: 1);
+		arg.buf = (unsigned long)buf;
+		if (!buf)
+			goto out;
+	}
+	*used = arg.used;
+	if (!buf)
+		buf = malloc(1);
+out:
+	close(fd);
+	return buf;
+}
+
+/* Counts pending records of set @id (-1 on error). */
+static inline int pending_count(const __u8 id[SNAPSET_ID_LEN])
+{
+	size_t used = 0, off;
+	char *buf = list_records(&used);
+	int count = 0;
+
+	if (!buf)
+		return -1;
+	for (off = 0; off < used;) {
+		struct snapset_event *ev = (void *)(buf + off);
+
+		if (ev->type == SNAPSET_RECORD_PENDING &&
+		    !memcmp(ev->set.id, id, SNAPSET_ID_LEN))
+			count++;
+		off += ev->size;
+	}
+	free(buf);
+	return count;
+}
+
+/* Discards every pending record, so one test's leftovers pin nothing. */
+static inline void discard_all_pending(void)
+{
+	size_t used = 0, off;
+	char *buf = list_records(&used);
+	int fd = snapset_open();
+
+	for (off = 0; buf && fd >= 0 && off < used;) {
+		struct snapset_event *ev = (void *)(buf + off);
+
+		if (ev->type == SNAPSET_RECORD_PENDING)
+			discard(fd, ev->set.id);
+		off += ev->size;
+	}
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+}
+
+static inline long sysfs_counter(const char *name)
+{
+	char path[128];
+	long value = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/class/misc/snapset/%s", name);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &value) != 1)
+		value = -1;
+	fclose(f);
+	return value;
+}
+
+#endif /* SNAPSET_SELFTEST_UTIL_H */
