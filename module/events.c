@@ -342,6 +342,8 @@ static bool peek(struct snapset_sub *sub, struct snapset_next *next)
 		return false;
 	if (sub->agent) {
 		next->rec = agent_next(sub);
+		if (!next->rec)
+			return false;
 	} else if (sub->qlen) {
 		e = &sub->queue[sub->qhead];
 		next->from_queue = true;

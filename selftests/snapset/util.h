@@ -206,21 +206,33 @@ union event_buf {
 		   SNAPSET_MAX_DEVICES * sizeof(struct snapset_device_info)];
 };
 
-/* Reads events until one of @type for set @id; false on timeout. */
+/*
+ * Reads events until one of @type for set @id and copies it to @out; the
+ * others read along with it are dropped. False on timeout.
+ */
 static inline bool wait_event_for(int fd, __u32 type,
 				  const __u8 id[SNAPSET_ID_LEN],
-				  union event_buf *buf)
+				  union event_buf *out)
 {
+	static union event_buf batch[8];
+
 	for (;;) {
-		ssize_t n = read_event(fd, buf, sizeof(*buf));
+		ssize_t n = read_event(fd, batch, sizeof(batch));
+		char *p = (char *)batch;
 
 		if (n <= 0)
 			return false;
-		/* One record per read: sizeof(*buf) holds exactly the largest.
-		 */
-		if (buf->ev.type == type &&
-		    !memcmp(buf->ev.set.id, id, SNAPSET_ID_LEN))
-			return true;
+		while (n > 0) {
+			struct snapset_event *ev = (struct snapset_event *)p;
+
+			if (ev->type == type &&
+			    !memcmp(ev->set.id, id, SNAPSET_ID_LEN)) {
+				memcpy(out, ev, ev->size);
+				return true;
+			}
+			p += ev->size;
+			n -= ev->size;
+		}
 	}
 }
 

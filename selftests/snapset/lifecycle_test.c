@@ -1,0 +1,493 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * How a set's file is held and released, and what the shutdown record
+ * says about it: close, owner exit and SIGKILL, dup, fork, exec, a file in
+ * flight over SCM_RIGHTS, abort, an administrator's terminate, and a set
+ * that ends before arm (no record). Every armed set must produce exactly
+ * one record, after its devices were released.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+
+#include "kselftest_harness.h"
+#include "util.h"
+
+FIXTURE(held)
+{
+	struct loopdev loop;
+	int agent;
+};
+
+FIXTURE_SETUP(held)
+{
+	int err = loop_attach(&self->loop, 4 << 20);
+
+	if (err)
+		SKIP(return, "no loop device: %s", strerror(err));
+	self->agent = subscribe(SNAPSET_SUBSCRIBE_AGENT);
+	ASSERT_LE(0, self->agent);
+}
+
+FIXTURE_TEARDOWN(held)
+{
+	close(self->agent);
+	loop_detach(&self->loop);
+	discard_all_pending();
+}
+
+/* A set named @name holding @loop, armed; returns its fd. */
+static int armed_set(const struct loopdev *loop, const char *name,
+		     __u8 id[SNAPSET_ID_LEN])
+{
+	int fd = set_new(name, id);
+
+	if (fd < 0)
+		return fd;
+	if (set_add_path(fd, loop->path, O_RDONLY, 0) ||
+	    ioctl(fd, SNAPSET_IOC_ARM)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* The agent's record of set @id, acknowledged; false if none came. */
+static bool take_record(int agent, const __u8 id[SNAPSET_ID_LEN],
+			union event_buf *rec)
+{
+	if (!wait_event_for(agent, SNAPSET_EVENT_SHUTDOWN, id, rec))
+		return false;
+	return ack(agent, id) == 0;
+}
+
+/* Nothing is pending for @id, and nothing arrives for a while. */
+static bool no_record(int agent, const __u8 id[SNAPSET_ID_LEN])
+{
+	union event_buf rec;
+	struct pollfd pfd = { .fd = agent, .events = POLLIN };
+
+	while (poll(&pfd, 1, 300) == 1) {
+		if (read(agent, &rec, sizeof(rec)) <= 0)
+			return false;
+		if (!memcmp(rec.ev.set.id, id, SNAPSET_ID_LEN))
+			return false;
+	}
+	return pending_count(id) == 0;
+}
+
+static __u64 sysfs_diskseq(const struct loopdev *loop)
+{
+	char path[64];
+	unsigned long long seq = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/block/loop%d/diskseq", loop->index);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%llu", &seq) != 1)
+		seq = 0;
+	fclose(f);
+	return seq;
+}
+
+TEST_F(held, close_records_shutdown_with_identity)
+{
+	const struct snapset_set_info *set;
+	const struct snapset_device_info *dev;
+	union event_buf rec;
+	__u8 id[SNAPSET_ID_LEN];
+	struct stat st;
+	int fd;
+
+	ASSERT_EQ(0, stat(self->loop.path, &st));
+	fd = armed_set(&self->loop, "nightly-root", id);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(0, pending_count(id));
+	close(fd);
+	ASSERT_TRUE(take_record(self->agent, id, &rec));
+
+	set = &rec.ev.set;
+	EXPECT_STREQ("nightly-root", set->name);
+	EXPECT_EQ(SNAPSET_REASON_CLOSE, set->reason);
+	EXPECT_EQ(SNAPSET_SET_ARMED | SNAPSET_SET_TERMINATED, set->flags);
+	EXPECT_EQ(getpid(), set->owner_tgid);
+	EXPECT_EQ(getpid(), set->closer_tgid);
+	EXPECT_STREQ("lifecycle_test", set->owner_comm);
+	EXPECT_NE(0, set->owner_start_time);
+	EXPECT_NE(0, set->create_realtime);
+	EXPECT_LE(set->create_boottime, set->arm_boottime);
+	EXPECT_LE(set->arm_boottime, set->end_boottime);
+	EXPECT_EQ(0, set->complete_boottime);
+	ASSERT_EQ(1, set->ndevices);
+	ASSERT_EQ(sizeof(rec.ev) + sizeof(*dev), rec.ev.size);
+
+	dev = &rec.ev.devices[0];
+	EXPECT_EQ(major(st.st_rdev), dev->major);
+	EXPECT_EQ(minor(st.st_rdev), dev->minor);
+	EXPECT_EQ(sysfs_diskseq(&self->loop), dev->diskseq);
+	EXPECT_EQ((4 << 20) / 512, dev->sectors);
+	EXPECT_EQ(SNAPSET_DEVICE_RELEASED, dev->flags);
+	EXPECT_STREQ("", dev->dm_uuid);
+	EXPECT_EQ(0, pending_count(id));
+}
+
+TEST_F(held, complete_is_in_the_record)
+{
+	union event_buf rec;
+	__u8 id[SNAPSET_ID_LEN];
+	int fd = armed_set(&self->loop, NULL, id);
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioctl_err(fd, SNAPSET_IOC_COMPLETE, NULL));
+	close(fd);
+	ASSERT_TRUE(take_record(self->agent, id, &rec));
+	EXPECT_TRUE(rec.ev.set.flags & SNAPSET_SET_COMPLETED);
+	EXPECT_LE(rec.ev.set.arm_boottime, rec.ev.set.complete_boottime);
+}
+
+/* Forks a child that makes an armed set, reports its id, then runs @fn. */
+static pid_t owner_child(const struct loopdev *loop, __u8 id[SNAPSET_ID_LEN],
+			 void (*fn)(int set))
+{
+	int pipefd[2];
+	pid_t pid;
+
+	if (pipe(pipefd))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		__u8 child_id[SNAPSET_ID_LEN] = {};
+		int fd = armed_set(loop, "child", child_id);
+
+		close(pipefd[0]);
+		if (write(pipefd[1], child_id, sizeof(child_id)) < 0 || fd < 0)
+			_exit(100);
+		close(pipefd[1]);
+		fn(fd);
+		_exit(0);
+	}
+	close(pipefd[1]);
+	if (pid < 0 || read(pipefd[0], id, SNAPSET_ID_LEN) != SNAPSET_ID_LEN)
+		pid = -1;
+	close(pipefd[0]);
+	return pid;
+}
+
+static void exit_3(int set)
+{
+	exit(3);
+}
+
+static void wait_forever(int set)
+{
+	for (;;)
+		pause();
+}
+
+TEST_F(held, owner_exit_status_is_recorded)
+{
+	union event_buf rec;
+	__u8 id[SNAPSET_ID_LEN];
+	pid_t pid = owner_child(&self->loop, id, exit_3);
+	int status;
+
+	ASSERT_LT(0, pid);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(take_record(self->agent, id, &rec));
+	EXPECT_EQ(SNAPSET_REASON_EXIT, rec.ev.set.reason);
+	EXPECT_TRUE(rec.ev.set.flags & SNAPSET_SET_EXIT_STATUS);
+	EXPECT_EQ(3, rec.ev.set.exit_status);
+	EXPECT_EQ(pid, rec.ev.set.owner_tgid);
+	EXPECT_EQ(pid, rec.ev.set.closer_tgid);
+}
+
+TEST_F(held, owner_sigkill_is_recorded)
+{
+	union event_buf rec;
+	__u8 id[SNAPSET_ID_LEN];
+	pid_t pid = owner_child(&self->loop, id, wait_forever);
+
+	ASSERT_LT(0, pid);
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	ASSERT_EQ(pid, waitpid(pid, NULL, 0));
+	ASSERT_TRUE(take_record(self->agent, id, &rec));
+	EXPECT_EQ(SNAPSET_REASON_EXIT, rec.ev.set.reason);
+	EXPECT_TRUE(rec.ev.set.flags & SNAPSET_SET_SIGNAL);
+	EXPECT_EQ(SIGKILL, rec.ev.set.signal);
+	EXPECT_FALSE(rec.ev.set.flags & SNAPSET_SET_COMPLETED);
+}
+
+TEST_F(held, dup_holds_the_set_until_the_last_close)
+{
+	union event_buf rec;
+	__u8 id[SNAPSET_ID_LEN];
+	int fd = armed_set(&self->loop, NULL, id), fd2;
+
+	ASSERT_LE(0, fd);
+	fd2 = dup(fd);
+	ASSERT_LE(0, fd2);
+	close(fd);
+	EXPECT_TRUE(no_record(self->agent, id));
+	close(fd2);
+	ASSERT_TRUE(take_record(self->agent, id, &rec));
+	EXPECT_EQ(SNAPSET_REASON_CLOSE, rec.ev.set.reason);
+}
+
+TEST_F(held, forked_child_is_the_last_closer)
+{
+	int ready[2], go[2], fd, status;
+	union event_buf rec;
+	__u8 id[SNAPSET_ID_LEN];
+	pid_t pid;
+	char c;
+
+	fd = armed_set(&self->loop, NULL, id);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, pipe(ready));
+	ASSERT_EQ(0, pipe(go));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		/* Holds the inherited fd until told to exit. */
+		if (write(ready[1], "r", 1) != 1 || read(go[0], &c, 1) != 1)
+			_exit(100);
+		exit(5);
+	}
+	ASSERT_EQ(1, read(ready[0], &c, 1));
+	close(fd);
+	EXPECT_TRUE(no_record(self->agent, id));
+	ASSERT_EQ(1, write(go[1], "g", 1));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(take_record(self->agent, id, &rec));
+	EXPECT_EQ(SNAPSET_REASON_EXIT, rec.ev.set.reason);
+	EXPECT_EQ(5, rec.ev.set.exit_status);
+	EXPECT_EQ(getpid(), rec.ev.set.owner_tgid);
+	EXPECT_EQ(pid, rec.ev.set.closer_tgid);
+}
+
+static void exec_sh_exit_7(int set)
+{
+	/* Without FD_CLOEXEC the set survives exec and ends at exit. */
+	fcntl(set, F_SETFD, 0);
+	execl("/bin/sh", "sh", "-c", "exit 7", NULL);
+	_exit(101);
+}
+
+static void exec_true(int set)
+{
+	execl("/bin/true", "true", NULL);
+	_exit(101);
+}
+
+TEST_F(held, exec_without_cloexec_keeps_the_set)
+{
+	union event_buf rec;
+	__u8 id[SNAPSET_ID_LEN];
+	pid_t pid = owner_child(&self->loop, id, exec_sh_exit_7);
+
+	ASSERT_LT(0, pid);
+	ASSERT_EQ(pid, waitpid(pid, NULL, 0));
+	ASSERT_TRUE(take_record(self->agent, id, &rec));
+	EXPECT_EQ(SNAPSET_REASON_EXIT, rec.ev.set.reason);
+	EXPECT_EQ(7, rec.ev.set.exit_status);
+}
+
+TEST_F(held, exec_with_cloexec_closes_the_set)
+{
+	union event_buf rec;
+	__u8 id[SNAPSET_ID_LEN];
+	pid_t pid = owner_child(&self->loop, id, exec_true);
+
+	ASSERT_LT(0, pid);
+	ASSERT_EQ(pid, waitpid(pid, NULL, 0));
+	ASSERT_TRUE(take_record(self->agent, id, &rec));
+	EXPECT_EQ(SNAPSET_REASON_CLOSE, rec.ev.set.reason);
+}
+
+static int send_fd(int sock, int fd)
+{
+	char data = 'x';
+	struct iovec iov = { .iov_base = &data, .iov_len = 1 };
+	union {
+		struct cmsghdr hdr;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} ctl = {};
+	struct msghdr msg = { .msg_iov = &iov,
+			      .msg_iovlen = 1,
+			      .msg_control = ctl.buf,
+			      .msg_controllen = sizeof(ctl.buf) };
+	struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+
+	cmsg->cmsg_level = SOL_SOCKET;
+	cmsg->cmsg_type = SCM_RIGHTS;
+	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+	return sendmsg(sock, &msg, 0) == 1 ? 0 : -1;
+}
+
+static int sock_for_child;
+
+static void send_then_exit(int set)
+{
+	_exit(send_fd(sock_for_child, set) ? 100 : 0);
+}
+
+TEST_F(held, fd_in_flight_outlives_its_owner_then_is_released)
+{
+	union event_buf rec;
+	__u8 id[SNAPSET_ID_LEN];
+	int sv[2];
+	pid_t pid;
+
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv));
+	sock_for_child = sv[0];
+	pid = owner_child(&self->loop, id, send_then_exit);
+	ASSERT_LT(0, pid);
+	ASSERT_EQ(pid, waitpid(pid, NULL, 0));
+	/* The owner is gone; its set lives in the queued message. */
+	EXPECT_TRUE(no_record(self->agent, id));
+	/* Dropping the message frees the file without any close. */
+	close(sv[1]);
+	close(sv[0]);
+	ASSERT_TRUE(take_record(self->agent, id, &rec));
+	EXPECT_EQ(SNAPSET_REASON_RELEASED, rec.ev.set.reason);
+	EXPECT_EQ(0, rec.ev.set.closer_tgid);
+}
+
+static void *exit_group_4_later(void *arg)
+{
+	usleep(100000);
+	syscall(SYS_exit_group, 4);
+	return NULL;
+}
+
+static void last_thread_is_not_main(int set)
+{
+	pthread_t thread;
+
+	if (pthread_create(&thread, NULL, exit_group_4_later, NULL))
+		_exit(100);
+	pthread_exit(NULL);
+}
+
+TEST_F(held, last_thread_out_is_not_the_main_thread)
+{
+	union event_buf rec;
+	__u8 id[SNAPSET_ID_LEN];
+	pid_t pid = owner_child(&self->loop, id, last_thread_is_not_main);
+
+	ASSERT_LT(0, pid);
+	ASSERT_EQ(pid, waitpid(pid, NULL, 0));
+	ASSERT_TRUE(take_record(self->agent, id, &rec));
+	EXPECT_EQ(SNAPSET_REASON_EXIT, rec.ev.set.reason);
+	EXPECT_EQ(4, rec.ev.set.exit_status);
+}
+
+TEST_F(held, ended_before_arm_leaves_no_record)
+{
+	long dissolved = sysfs_counter("sets_dissolved");
+	union event_buf ev;
+	__u8 id[SNAPSET_ID_LEN];
+	int watcher = subscribe(0);
+	int fd = set_new("unarmed", id);
+
+	ASSERT_LE(0, watcher);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, set_add_path(fd, self->loop.path, O_RDONLY, 0));
+	close(fd);
+	EXPECT_TRUE(no_record(self->agent, id));
+	EXPECT_EQ(dissolved + 1, sysfs_counter("sets_dissolved"));
+	/* Watchers hear that it ended, unarmed. */
+	ASSERT_TRUE(wait_event_for(watcher, SNAPSET_EVENT_SHUTDOWN, id, &ev));
+	EXPECT_FALSE(ev.ev.set.flags & SNAPSET_SET_ARMED);
+	close(watcher);
+}
+
+TEST_F(held, held_loop_detach_sets_autoclear_and_goes_at_termination)
+{
+	union event_buf rec;
+	__u8 id[SNAPSET_ID_LEN];
+	int fd = armed_set(&self->loop, NULL, id);
+
+	ASSERT_LE(0, fd);
+	/* losetup -d on a held device succeeds but only sets autoclear. */
+	ASSERT_EQ(0, loop_detach(&self->loop));
+	usleep(200000);
+	EXPECT_TRUE(loop_bound(&self->loop));
+	close(fd);
+	ASSERT_TRUE(take_record(self->agent, id, &rec));
+	/* Our reference was the last: the device detaches on its own. */
+	EXPECT_TRUE(wait_until_unbound(&self->loop));
+}
+
+TEST_F(held, abort_records_the_command_status)
+{
+	struct snapset_abort abort = { .flags = SNAPSET_ABORT_EXIT_STATUS,
+				       .exit_status = 2 };
+	union event_buf rec, ev;
+	__u8 id[SNAPSET_ID_LEN];
+	int watcher = subscribe(0);
+	int fd = armed_set(&self->loop, NULL, id);
+
+	ASSERT_LE(0, watcher);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioctl_err(fd, SNAPSET_IOC_ABORT, &abort));
+	ASSERT_TRUE(take_record(self->agent, id, &rec));
+	EXPECT_EQ(SNAPSET_REASON_ABORT, rec.ev.set.reason);
+	EXPECT_EQ(2, rec.ev.set.exit_status);
+	EXPECT_TRUE(rec.ev.set.flags & SNAPSET_SET_EXIT_STATUS);
+	ASSERT_TRUE(wait_event_for(watcher, SNAPSET_EVENT_ABORT, id, &ev));
+	EXPECT_EQ(2, ev.ev.set.exit_status);
+	/* Closing the aborted set's file makes no second record. */
+	close(fd);
+	EXPECT_TRUE(no_record(self->agent, id));
+	close(watcher);
+}
+
+TEST_F(held, admin_terminate_ends_the_set_once)
+{
+	struct snapset_target target = {};
+	struct pollfd pfd = { .events = POLLIN };
+	union event_buf rec;
+	int admin = snapset_open();
+
+	ASSERT_LE(0, admin);
+	pfd.fd = armed_set(&self->loop, NULL, target.id);
+	ASSERT_LE(0, pfd.fd);
+	ASSERT_EQ(0, ioctl_err(admin, SNAPSET_IOC_TERMINATE, &target));
+	EXPECT_EQ(ENOENT, ioctl_err(admin, SNAPSET_IOC_TERMINATE, &target));
+	ASSERT_EQ(1, poll(&pfd, 1, EVENT_TIMEOUT_MS));
+	EXPECT_TRUE(pfd.revents & POLLHUP);
+	EXPECT_EQ(ESHUTDOWN, ioctl_err(pfd.fd, SNAPSET_IOC_COMPLETE, NULL));
+	ASSERT_TRUE(take_record(self->agent, target.id, &rec));
+	EXPECT_EQ(SNAPSET_REASON_ADMIN, rec.ev.set.reason);
+	EXPECT_EQ(getpid(), rec.ev.set.closer_tgid);
+	close(pfd.fd);
+	EXPECT_TRUE(no_record(self->agent, target.id));
+	close(admin);
+}
+
+TEST_F(held, delete_releases_now_and_the_set_goes_on)
+{
+	struct snapset_delete del = { .flags = SNAPSET_DELETE_ALL };
+	union event_buf rec;
+	__u8 id[SNAPSET_ID_LEN];
+	int fd = armed_set(&self->loop, NULL, id);
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, loop_detach(&self->loop));
+	ASSERT_EQ(0, ioctl_err(fd, SNAPSET_IOC_DELETE, &del));
+	EXPECT_TRUE(wait_until_unbound(&self->loop));
+	EXPECT_EQ(0, ioctl_err(fd, SNAPSET_IOC_COMPLETE, NULL));
+	close(fd);
+	ASSERT_TRUE(take_record(self->agent, id, &rec));
+	EXPECT_EQ(0, rec.ev.set.ndevices);
+	EXPECT_TRUE(rec.ev.set.flags & SNAPSET_SET_COMPLETED);
+}
+
+TEST_HARNESS_MAIN
