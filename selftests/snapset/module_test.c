@@ -15,8 +15,9 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
+#include "util.h"
 
-#define DEV_PATH "/dev/snapset"
+#define DEV_PATH SNAPSET_DEV
 #define MISC_MAJOR 10U
 
 static int delete_module(const char *name)
@@ -24,14 +25,14 @@ static int delete_module(const char *name)
 	return syscall(SYS_delete_module, name, O_NONBLOCK);
 }
 
-static int load_module(const char *path)
+static int load_module(const char *path, const char *params)
 {
 	int fd, ret;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	ret = syscall(SYS_finit_module, fd, "", 0);
+	ret = syscall(SYS_finit_module, fd, params, 0);
 	close(fd);
 	return ret;
 }
@@ -98,8 +99,170 @@ TEST(unload_refused_while_open)
 	EXPECT_FALSE(module_loaded());
 	EXPECT_NE(0, access(DEV_PATH, F_OK));
 
-	ASSERT_EQ(0, load_module(ko));
+	ASSERT_EQ(0, load_module(ko, ""));
 	EXPECT_EQ(0, access(DEV_PATH, F_OK));
+}
+
+/* Reloads the module with @params; false when it could not. */
+static bool reload(const char *params)
+{
+	const char *ko = getenv("SNAPSET_KO");
+
+	if (!ko || (module_loaded() && delete_module("snapset")))
+		return false;
+	return load_module(ko, params) == 0;
+}
+
+/* A set that is armed and closed: one pending record. */
+static int pending_set(__u8 id[SNAPSET_ID_LEN])
+{
+	int fd = set_new("unload", id);
+
+	if (fd < 0 || ioctl(fd, SNAPSET_IOC_ARM))
+		return -1;
+	return close(fd);
+}
+
+FIXTURE(reloadable)
+{
+	int unused;
+};
+
+FIXTURE_SETUP(reloadable)
+{
+	if (!getenv("SNAPSET_KO"))
+		SKIP(return, "SNAPSET_KO is not set: no module file to reload");
+	discard_all_pending();
+}
+
+FIXTURE_TEARDOWN(reloadable)
+{
+	discard_all_pending();
+	/* Back to the defaults for whatever runs next. */
+	if (!reload(""))
+		TH_LOG("could not reload snapset with default parameters");
+}
+
+TEST_F(reloadable, unload_refused_while_records_pend)
+{
+	__u8 id[SNAPSET_ID_LEN];
+	int fd;
+
+	ASSERT_EQ(0, pending_set(id));
+	EXPECT_EQ(-1, delete_module("snapset"));
+	EXPECT_EQ(EWOULDBLOCK, errno);
+	fd = snapset_open();
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, discard(fd, id));
+	EXPECT_EQ(1, sysfs_counter("discarded"));
+	close(fd);
+	EXPECT_EQ(0, delete_module("snapset"));
+}
+
+TEST_F(reloadable, unload_right_after_a_killed_owner)
+{
+	__u8 id[SNAPSET_ID_LEN];
+	int ready[2], fd;
+	pid_t pid;
+
+	ASSERT_EQ(0, pipe(ready));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		__u8 child_id[SNAPSET_ID_LEN];
+		int set = set_new("killed", child_id);
+
+		if (set < 0 || ioctl(set, SNAPSET_IOC_ARM) ||
+		    write(ready[1], child_id, sizeof(child_id)) < 0)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	ASSERT_EQ(SNAPSET_ID_LEN, read(ready[0], id, sizeof(id)));
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	ASSERT_EQ(pid, waitpid(pid, NULL, 0));
+	/* The record pins the module at once; nothing is lost to rmmod. */
+	EXPECT_EQ(-1, delete_module("snapset"));
+	EXPECT_EQ(EWOULDBLOCK, errno);
+	EXPECT_EQ(1, pending_count(id));
+	fd = snapset_open();
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, discard(fd, id));
+	close(fd);
+	EXPECT_EQ(0, delete_module("snapset"));
+}
+
+TEST_F(reloadable, oldest_record_becomes_a_tombstone_past_the_bound)
+{
+	__u8 ids[3][SNAPSET_ID_LEN];
+	union event_buf rec;
+	int agent, i;
+
+	ASSERT_TRUE(reload("max_pending=2"));
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(0, pending_set(ids[i]));
+	EXPECT_EQ(3, sysfs_counter("pending"));
+	EXPECT_EQ(1, sysfs_counter("tombstoned"));
+
+	agent = subscribe(SNAPSET_SUBSCRIBE_AGENT);
+	ASSERT_LE(0, agent);
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(sizeof(rec.ev),
+			  read_event(agent, &rec, sizeof(rec.ev)));
+		EXPECT_EQ(0, memcmp(ids[i], rec.ev.set.id, SNAPSET_ID_LEN));
+		EXPECT_EQ(i == 0, !!(rec.ev.set.flags & SNAPSET_SET_TOMBSTONE));
+		EXPECT_EQ(0, ack(agent, ids[i]));
+	}
+	EXPECT_EQ(0, sysfs_counter("pending"));
+	close(agent);
+}
+
+TEST_F(reloadable, slow_watcher_gets_one_overflow_record)
+{
+	const int sets = 10, events = 2 * sets, queue = 8;
+	union event_buf batch[4];
+	int watcher, i, got = 0, overflows = 0;
+	__u64 missed = 0, next_seq = 0;
+
+	ASSERT_TRUE(reload("watcher_queue=8"));
+	watcher = subscribe(0);
+	ASSERT_LE(0, watcher);
+	for (i = 0; i < sets; i++) {
+		int fd = set_new(NULL, NULL);
+
+		ASSERT_LE(0, fd);
+		close(fd);
+	}
+	ASSERT_EQ(0, fcntl(watcher, F_SETFL, O_NONBLOCK));
+	for (;;) {
+		ssize_t n = read(watcher, batch, sizeof(batch));
+		char *p = (char *)batch;
+
+		if (n < 0)
+			break;
+		for (; n > 0; n -= ((struct snapset_event *)p)->size,
+			      p += ((struct snapset_event *)p)->size) {
+			struct snapset_event *ev = (struct snapset_event *)p;
+
+			/* No gap but the one the overflow record names. */
+			if (next_seq)
+				EXPECT_EQ(next_seq, ev->seq);
+			if (ev->type == SNAPSET_EVENT_OVERFLOW) {
+				overflows++;
+				missed += ev->missed;
+				next_seq = ev->seq + ev->missed;
+			} else {
+				got++;
+				next_seq = ev->seq + 1;
+			}
+		}
+	}
+	EXPECT_EQ(EAGAIN, errno);
+	EXPECT_EQ(1, overflows);
+	EXPECT_EQ(queue, got);
+	EXPECT_EQ(events, got + missed);
+	EXPECT_EQ(1, sysfs_counter("overflows"));
+	close(watcher);
 }
 
 TEST_HARNESS_MAIN
