@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Device-mapper and LVM devices in a set: their identity (dm uuid, LVM LV
+ * uuid), what an administrator can and cannot do to them while held, and a
+ * suspended device whose termination must not stall anyone else.
+ *
+ * No udev runs in the guest: dmsetup deletes /dev/mapper nodes at once, so
+ * devices are addressed as /dev/dm-N.
+ */
+#include <pthread.h>
+#include <stdarg.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "kselftest_harness.h"
+#include "util.h"
+
+/* Runs a shell command line; returns its exit status. */
+static int sh(const char *fmt, ...)
+{
+	char cmd[1024];
+	va_list ap;
+	int status;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	status = system(cmd);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Runs a command and reads the first line it prints into @out. */
+static int sh_line(char *out, size_t size, const char *cmd)
+{
+	FILE *p = popen(cmd, "r");
+	int ok;
+
+	if (!p)
+		return -1;
+	ok = fgets(out, size, p) != NULL;
+	if (pclose(p) || !ok)
+		return -1;
+	out[strcspn(out, "\n")] = '\0';
+	return 0;
+}
+
+/* /dev/dm-N of the dm device @name. */
+static int dm_path(const char *name, char *path, size_t size)
+{
+	char cmd[256], minor[16];
+
+	snprintf(cmd, sizeof(cmd),
+		 "dmsetup info -c --noheadings -o minor %s 2>/dev/null", name);
+	if (sh_line(minor, sizeof(minor), cmd))
+		return -1;
+	snprintf(path, size, "/dev/dm-%d", atoi(minor));
+	return 0;
+}
+
+static bool dm_exists(const char *name)
+{
+	return sh("dmsetup info %s >/dev/null 2>&1", name) == 0;
+}
+
+static bool wait_dm_gone(const char *name)
+{
+	for (int i = 0; i < 500; i++) {
+		if (!dm_exists(name))
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+FIXTURE(dm)
+{
+	struct loopdev loop;
+	char name[32];
+	char path[32];
+};
+
+FIXTURE_SETUP(dm)
+{
+	int err;
+
+	setenv("DM_DISABLE_UDEV", "1", 1);
+	sh("modprobe -q dm-mod 2>/dev/null; modprobe -q dm-snapshot "
+	   "2>/dev/null");
+	if (access("/dev/mapper/control", F_OK))
+		SKIP(return, "no device-mapper in this kernel");
+	err = loop_attach(&self->loop, 8 << 20);
+	if (err)
+		SKIP(return, "no loop device: %s", strerror(err));
+	snprintf(self->name, sizeof(self->name), "snapset-test-%d", getpid());
+	ASSERT_EQ(0, sh("dmsetup create %s --uuid SNAPSET-TEST-%s "
+			"--table '0 16384 linear %s 0'",
+			self->name, self->name, self->loop.path));
+	ASSERT_EQ(0, dm_path(self->name, self->path, sizeof(self->path)));
+}
+
+FIXTURE_TEARDOWN(dm)
+{
+	if (dm_exists(self->name))
+		sh("dmsetup remove --force %s", self->name);
+	loop_detach(&self->loop);
+	discard_all_pending();
+}
+
+TEST_F(dm, dm_uuid_is_part_of_the_identity)
+{
+	union event_buf ev;
+	__u8 id[SNAPSET_ID_LEN];
+	char uuid[64];
+	int watcher = subscribe(0), fd = set_new(NULL, id);
+
+	ASSERT_LE(0, watcher);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, set_add_path(fd, self->path, O_RDONLY, 0));
+	ASSERT_TRUE(
+	    wait_event_for(watcher, SNAPSET_EVENT_DEVICE_ADDED, id, &ev));
+	snprintf(uuid, sizeof(uuid), "SNAPSET-TEST-%s", self->name);
+	EXPECT_STREQ(uuid, ev.ev.devices[0].dm_uuid);
+	close(fd);
+	close(watcher);
+}
+
+TEST_F(dm, held_device_cannot_be_removed_but_deferred_remove_waits)
+{
+	int fd = set_new(NULL, NULL);
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, set_add_path(fd, self->path, O_RDONLY, 0));
+	ASSERT_EQ(0, ioctl_err(fd, SNAPSET_IOC_ARM, NULL));
+	EXPECT_NE(0, sh("dmsetup remove %s 2>/dev/null", self->name));
+	EXPECT_TRUE(dm_exists(self->name));
+	ASSERT_EQ(0, sh("dmsetup remove --deferred %s", self->name));
+	usleep(200000);
+	EXPECT_TRUE(dm_exists(self->name));
+	close(fd);
+	/* dm queues the removal: poll for it. */
+	EXPECT_TRUE(wait_dm_gone(self->name));
+}
+
+/* Closes a set whose device is suspended, in its own thread. */
+static void *close_set(void *arg)
+{
+	close(*(int *)arg);
+	return NULL;
+}
+
+TEST_F(dm, suspended_device_stalls_no_other_set)
+{
+	struct timespec start, end;
+	pthread_t thread;
+	int fd = set_new(NULL, NULL), other;
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, set_add_path(fd, self->path, O_RDONLY, 0));
+	ASSERT_EQ(0, ioctl_err(fd, SNAPSET_IOC_ARM, NULL));
+	ASSERT_EQ(0, sh("dmsetup suspend %s", self->name));
+	ASSERT_EQ(0, pthread_create(&thread, NULL, close_set, &fd));
+
+	/* Whatever that termination waits for, others go on. */
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	other = set_new("other", NULL);
+	ASSERT_LE(0, other);
+	ASSERT_EQ(0, ioctl_err(other, SNAPSET_IOC_ARM, NULL));
+	close(other);
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	EXPECT_GT(5, end.tv_sec - start.tv_sec);
+
+	ASSERT_EQ(0, sh("dmsetup resume %s", self->name));
+	ASSERT_EQ(0, pthread_join(thread, NULL));
+}
+
+/* LVM on a loop device, with its state in tmpfs. */
+FIXTURE(lvm)
+{
+	struct loopdev loop;
+	char vg[32];
+};
+
+FIXTURE_SETUP(lvm)
+{
+	int err;
+
+	setenv("DM_DISABLE_UDEV", "1", 1);
+	setenv("LVM_SYSTEM_DIR", "/tmp/snapset-lvm", 1);
+	sh("modprobe -q dm-mod 2>/dev/null; modprobe -q dm-snapshot "
+	   "2>/dev/null");
+	if (access("/dev/mapper/control", F_OK) ||
+	    sh("command -v lvm >/dev/null"))
+		SKIP(return, "no device-mapper or no lvm");
+	ASSERT_EQ(0, sh("mkdir -p /tmp/snapset-lvm && printf '%s' > "
+			"/tmp/snapset-lvm/lvm.conf",
+			"backup { backup = 0 archive = 0 }\\n"
+			"activation { udev_sync = 0 udev_rules = 0 }\\n"
+			"devices { obtain_device_list_from_udev = 0 }\\n"));
+	err = loop_attach(&self->loop, 64 << 20);
+	if (err)
+		SKIP(return, "no loop device: %s", strerror(err));
+	snprintf(self->vg, sizeof(self->vg), "snapsetvg%d", getpid());
+	ASSERT_EQ(0, sh("lvm vgcreate -q %s %s >/dev/null 2>&1", self->vg,
+			self->loop.path));
+	ASSERT_EQ(0, sh("lvm lvcreate -q -n origin -L 16m %s >/dev/null 2>&1",
+			self->vg));
+	ASSERT_EQ(
+	    0, sh("lvm lvcreate -q -s -n snap -L 8m %s/origin >/dev/null 2>&1",
+		  self->vg));
+}
+
+FIXTURE_TEARDOWN(lvm)
+{
+	sh("lvm vgremove -q -f %s >/dev/null 2>&1", self->vg);
+	loop_detach(&self->loop);
+	discard_all_pending();
+}
+
+TEST_F(lvm, snapshot_lv_is_recorded_with_its_lv_uuid)
+{
+	char cmd[256], lv_uuid[64], vg_uuid[64], path[32], want[140];
+	union event_buf rec;
+	__u8 id[SNAPSET_ID_LEN];
+	int agent = subscribe(SNAPSET_SUBSCRIBE_AGENT), fd;
+
+	ASSERT_LE(0, agent);
+	snprintf(cmd, sizeof(cmd),
+		 "lvm lvs --noheadings -o lv_uuid %s/snap | tr -d ' -'",
+		 self->vg);
+	ASSERT_EQ(0, sh_line(lv_uuid, sizeof(lv_uuid), cmd));
+	snprintf(cmd, sizeof(cmd),
+		 "lvm vgs --noheadings -o vg_uuid %s | tr -d ' -'", self->vg);
+	ASSERT_EQ(0, sh_line(vg_uuid, sizeof(vg_uuid), cmd));
+	snprintf(cmd, sizeof(cmd), "%s-snap", self->vg);
+	ASSERT_EQ(0, dm_path(cmd, path, sizeof(path)));
+
+	fd = set_new("lvm", id);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, set_add_path(fd, path, O_RDONLY, 0));
+	ASSERT_EQ(0, ioctl_err(fd, SNAPSET_IOC_ARM, NULL));
+	/* Held: LVM refuses to remove the snapshot. */
+	EXPECT_NE(0,
+		  sh("lvm lvremove -q -f %s/snap >/dev/null 2>&1", self->vg));
+	close(fd);
+	ASSERT_TRUE(wait_event_for(agent, SNAPSET_EVENT_SHUTDOWN, id, &rec));
+	ASSERT_EQ(1, rec.ev.set.ndevices);
+	snprintf(want, sizeof(want), "LVM-%s%s", vg_uuid, lv_uuid);
+	EXPECT_STREQ(want, rec.ev.devices[0].dm_uuid);
+	/* Released: now it can go. */
+	EXPECT_EQ(0,
+		  sh("lvm lvremove -q -f %s/snap >/dev/null 2>&1", self->vg));
+	EXPECT_EQ(0, ack(agent, id));
+	close(agent);
+}
+
+TEST_HARNESS_MAIN
