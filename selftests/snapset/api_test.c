@@ -189,6 +189,55 @@ TEST_F(device, add_twice_is_eexist_even_through_another_node)
 	unlink(node);
 }
 
+/* A loop device whose file starts with an MBR holding one partition. */
+static int partitioned_loop(struct loopdev *loop, char *part, size_t size)
+{
+	unsigned char mbr[512] = {};
+	struct loop_config config = { .info.lo_flags = LO_FLAGS_PARTSCAN };
+	int ctl, file, dev, err = 0;
+
+	mbr[446 + 4] = 0x83;	  /* Linux */
+	mbr[446 + 8 + 1] = 0x08;  /* first LBA 2048 */
+	mbr[446 + 12 + 1] = 0x08; /* 2048 sectors */
+	mbr[510] = 0x55;
+	mbr[511] = 0xaa;
+	strcpy(loop->backing, "/tmp/snapset-part-XXXXXX");
+	file = mkstemp(loop->backing);
+	if (file < 0 || ftruncate(file, 4 << 20) ||
+	    pwrite(file, mbr, sizeof(mbr), 0) != sizeof(mbr))
+		return errno;
+	unlink(loop->backing);
+	ctl = loop_control();
+	loop->index = ctl < 0 ? -1 : ioctl(ctl, LOOP_CTL_GET_FREE);
+	if (loop->index < 0)
+		return errno;
+	close(ctl);
+	snprintf(loop->path, sizeof(loop->path), "/dev/loop%d", loop->index);
+	dev = open(loop->path, O_RDWR | O_CLOEXEC);
+	config.fd = file;
+	if (dev < 0 || ioctl(dev, LOOP_CONFIGURE, &config))
+		err = errno;
+	close(dev);
+	close(file);
+	snprintf(part, size, "%sp1", loop->path);
+	for (int i = 0; !err && access(part, F_OK) && i < 100; i++)
+		usleep(10000);
+	return err;
+}
+
+TEST_F(device, add_refuses_a_partition)
+{
+	struct loopdev whole;
+	char part[40];
+
+	ASSERT_EQ(0, partitioned_loop(&whole, part, sizeof(part)));
+	EXPECT_EQ(EINVAL, set_add_path(self->set, part, O_RDONLY, 0));
+	EXPECT_EQ(0, set_add_path(self->set, whole.path, O_RDONLY, 0));
+	close(self->set);
+	self->set = snapset_open();
+	loop_detach(&whole);
+}
+
 TEST_F(device, add_refuses_an_unbound_loop)
 {
 	struct loopdev empty;

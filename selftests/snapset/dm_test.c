@@ -141,6 +141,23 @@ TEST_F(dm, held_device_cannot_be_removed_but_deferred_remove_waits)
 	EXPECT_TRUE(wait_dm_gone(self->name));
 }
 
+TEST_F(dm, device_already_marked_for_deferred_remove_is_accepted)
+{
+	int mine, fd = set_new(NULL, NULL);
+
+	/* dm does not export the flag: the module cannot see it. */
+	ASSERT_LE(0, fd);
+	mine = open(self->path, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, mine);
+	ASSERT_EQ(0, sh("dmsetup remove --deferred %s", self->name));
+	EXPECT_EQ(0, set_add_path(fd, self->path, O_RDONLY, 0));
+	close(mine);
+	usleep(200000);
+	EXPECT_TRUE(dm_exists(self->name));
+	close(fd);
+	EXPECT_TRUE(wait_dm_gone(self->name));
+}
+
 /* Closes a set whose device is suspended, in its own thread. */
 static void *close_set(void *arg)
 {

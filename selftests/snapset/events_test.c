@@ -110,6 +110,16 @@ TEST_F(watcher, empty_nonblocking_read_is_eagain)
 	EXPECT_EQ(EAGAIN, errno);
 }
 
+TEST_F(watcher, rwf_nowait_read_is_eagain)
+{
+	union event_buf buf;
+	struct iovec iov = { .iov_base = &buf, .iov_len = sizeof(buf) };
+
+	/* IOCB_NOWAIT on a blocking file: what io_uring tries first. */
+	EXPECT_EQ(-1, preadv2(self->fd, &iov, 1, -1, RWF_NOWAIT));
+	EXPECT_EQ(EAGAIN, errno);
+}
+
 TEST_F(watcher, small_buffer_is_einval_and_loses_nothing)
 {
 	union event_buf buf;

@@ -105,10 +105,13 @@ TEST_F(held, close_records_shutdown_with_identity)
 
 	ASSERT_EQ(0, stat(self->loop.path, &st));
 	fd = armed_set(&self->loop, "nightly-root", id);
+	long closed = sysfs_counter("terminated_close");
+
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(0, pending_count(id));
 	close(fd);
 	ASSERT_TRUE(take_record(self->agent, id, &rec));
+	EXPECT_EQ(closed + 1, sysfs_counter("terminated_close"));
 
 	set = &rec.ev.set;
 	EXPECT_STREQ("nightly-root", set->name);
