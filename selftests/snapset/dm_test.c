@@ -233,7 +233,8 @@ FIXTURE_TEARDOWN(lvm)
 	discard_all_pending();
 }
 
-TEST_F(lvm, snapshot_lv_is_recorded_with_its_lv_uuid)
+/* LVM commands take long under TCG and KASAN. */
+TEST_F_TIMEOUT(lvm, snapshot_lv_is_recorded_with_its_lv_uuid, 300)
 {
 	char cmd[256], lv_uuid[64], vg_uuid[64], path[32], want[140];
 	union event_buf rec;
