@@ -16,7 +16,7 @@ BUILD := build
 
 CFLAGS ?= -O2 -g
 WARNINGS := -Wall -Wextra -Werror
-USER_CFLAGS := -std=gnu11 $(WARNINGS) -D_GNU_SOURCE \
+USER_CFLAGS := -std=gnu11 $(WARNINGS) -D_GNU_SOURCE -Iinclude/uapi \
 	-DSNAPSET_VERSION='"$(VERSION)"' $(CFLAGS)
 
 # Headers of Debian's linux-source-6.1 that we build with but never commit.
@@ -28,7 +28,8 @@ KTOOLS_FILES := tools/testing/selftests/kselftest.h \
 	scripts/checkpatch.pl scripts/spelling.txt \
 	scripts/const_structs.checkpatch
 
-PROGRAM_SRCS := $(wildcard userspace/snapset/*.c)
+PROGRAM_SRCS := $(wildcard userspace/common/*.c userspace/snapset/*.c)
+PROGRAM_LIBS := $(shell pkg-config --libs json-c 2>/dev/null || echo -ljson-c)
 PROGRAM_OBJS := $(PROGRAM_SRCS:%.c=$(BUILD)/%.o)
 UNIT_TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/*_test.c))
 
@@ -49,7 +50,7 @@ debug-module:
 program: $(BUILD)/snapset
 
 $(BUILD)/snapset: $(PROGRAM_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PROGRAM_LIBS) $(LDLIBS)
 
 $(BUILD)/userspace/%.o: userspace/%.c
 	@mkdir -p $(@D)
@@ -71,7 +72,7 @@ $(BUILD)/tests/%_test: tests/%_test.c $(filter-out %/main.o,$(PROGRAM_OBJS)) \
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -Wno-unused-parameter -I$(KSFT_INCLUDE) \
 		-DSNAPSET_BIN='"$(CURDIR)/$(BUILD)/snapset"' -MMD -MP \
-		-o $@ $< $(filter %.o,$^) $(LDLIBS)
+		-o $@ $< $(filter %.o,$^) $(PROGRAM_LIBS) $(LDLIBS)
 
 unit-tests: $(UNIT_TESTS)
 

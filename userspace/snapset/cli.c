@@ -2,15 +2,21 @@
 /*
  * The table of subcommands and the program's usage text.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/module.h"
 #include "cli.h"
+#include "commands.h"
 
 static int help_main(int argc, char **argv);
 
 static const struct snapset_command commands[] = {
+	{ "list", "live sets and pending records", list_main },
+	{ "watch", "the module's events as they happen", watch_main },
+	{ "delete", "end a set, or discard a pending record", delete_main },
 	{ "help", "show this help, or a command's", help_main },
 };
 
@@ -45,10 +51,77 @@ static int help_main(int argc, char **argv)
 			argv[2]);
 		return EXIT_USAGE;
 	}
-	if (argc == 2 && !cli_find_command(argv[1])) {
-		fprintf(stderr, "snapset help: %s: unknown command\n", argv[1]);
-		return EXIT_USAGE;
+	if (argc == 2) {
+		const struct snapset_command *cmd = cli_find_command(argv[1]);
+		char *help_argv[] = { argv[1], "--help", NULL };
+
+		if (!cmd) {
+			fprintf(stderr, "snapset help: %s: unknown command\n",
+				argv[1]);
+			return EXIT_USAGE;
+		}
+		if (cmd->run != help_main)
+			return cmd->run(2, help_argv);
 	}
 	cli_usage(stdout);
 	return EXIT_SUCCESS;
+}
+
+int cli_getopt(int argc, char **argv, const struct option *options)
+{
+	return getopt_long(argc, argv, ":", options, NULL);
+}
+
+int cli_usage_error(const char *cmd, const char *object, const char *cause)
+{
+	fprintf(stderr, "snapset %s: %s: %s (see snapset %s --help)\n", cmd,
+		object, cause, cmd);
+	return EXIT_USAGE;
+}
+
+int cli_other_option(char **argv, int opt, const char *usage)
+{
+	if (opt == 'h') {
+		fputs(usage, stdout);
+		return EXIT_SUCCESS;
+	}
+	return cli_usage_error(argv[0], argv[optind - 1],
+			       opt == ':' ? "needs a value" : "unknown option");
+}
+
+int cli_parse_count(const char *text, unsigned long *value)
+{
+	char *end;
+
+	errno = 0;
+	*value = strtoul(text, &end, 10);
+	if (errno || end == text || *end || *value == 0 || text[0] == '-')
+		return -EINVAL;
+	return 0;
+}
+
+int cli_open_module(const char *cmd)
+{
+	int fd = module_open();
+
+	if (fd == -ENOENT || fd == -ENODEV || fd == -ENXIO) {
+		fprintf(stderr,
+			"snapset: %s: no such device (is the module loaded? "
+			"modprobe snapset)\n",
+			SNAPSET_DEV_PATH);
+		return -1;
+	}
+	if (fd < 0) {
+		fprintf(stderr, "snapset %s: %s: %s\n", cmd, SNAPSET_DEV_PATH,
+			strerror(-fd));
+		return -1;
+	}
+	return fd;
+}
+
+int cli_module_error(const char *cmd, int err)
+{
+	fprintf(stderr, "snapset %s: %s: %s\n", cmd, SNAPSET_DEV_PATH,
+		strerror(-err));
+	return EXIT_RUNTIME;
 }

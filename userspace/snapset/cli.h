@@ -2,6 +2,7 @@
 #ifndef SNAPSET_CLI_H
 #define SNAPSET_CLI_H
 
+#include <getopt.h>
 #include <stdio.h>
 
 /* Exit statuses shared by every subcommand but run (see docs). */
@@ -19,5 +20,25 @@ struct snapset_command {
 
 const struct snapset_command *cli_find_command(const char *name);
 void cli_usage(FILE *out);
+
+/*
+ * Subcommands' option parsing: long options only, ':' returned for a
+ * missing value, '?' for an unknown option.
+ */
+int cli_getopt(int argc, char **argv, const struct option *options);
+/*
+ * What a subcommand does with an option it does not handle itself:
+ * --help prints @usage (EXIT_SUCCESS); anything else is reported once
+ * (EXIT_USAGE).
+ */
+int cli_other_option(char **argv, int opt, const char *usage);
+/* "snapset CMD: OBJECT: CAUSE (see ...)"; returns EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *object, const char *cause);
+/* A positive decimal number; -EINVAL otherwise. */
+int cli_parse_count(const char *text, unsigned long *value);
+/* Opens /dev/snapset, reporting why not; the fd or -1. */
+int cli_open_module(const char *cmd);
+/* Reports a failed call on /dev/snapset; returns EXIT_RUNTIME. */
+int cli_module_error(const char *cmd, int err);
 
 #endif

@@ -50,5 +50,8 @@ int main(int argc, char **argv)
 			argv[optind]);
 		return EXIT_USAGE;
 	}
-	return cmd->run(argc - optind, argv + optind);
+	argc -= optind;
+	argv += optind;
+	optind = 0; /* the subcommand's getopt starts afresh */
+	return cmd->run(argc, argv);
 }

@@ -1,0 +1,250 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Sets and events written for people (aligned text, ISO 8601) and for
+ * programs (JSON through json-c, never escaped by hand).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "format.h"
+
+void id_format(const __u8 id[SNAPSET_ID_LEN], char out[ID_STR_LEN])
+{
+	char *p = out;
+
+	for (int i = 0; i < SNAPSET_ID_LEN; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			*p++ = '-';
+		p += sprintf(p, "%02x", id[i]);
+	}
+}
+
+static int hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int id_parse(const char *text, __u8 id[SNAPSET_ID_LEN])
+{
+	int i = 0;
+
+	if (strlen(text) != ID_STR_LEN - 1)
+		return -EINVAL;
+	for (const char *p = text; *p; p += 2) {
+		int hi, lo;
+
+		if (p - text == 8 || p - text == 13 || p - text == 18 ||
+		    p - text == 23) {
+			if (*p++ != '-')
+				return -EINVAL;
+		}
+		hi = hex_value(p[0]);
+		lo = hi < 0 ? -1 : hex_value(p[1]);
+		if (lo < 0)
+			return -EINVAL;
+		id[i++] = hi << 4 | lo;
+	}
+	return 0;
+}
+
+const char *reason_name(__u32 reason)
+{
+	static const char *const names[] = {
+		[SNAPSET_REASON_NONE] = "none",
+		[SNAPSET_REASON_CLOSE] = "close",
+		[SNAPSET_REASON_EXIT] = "exit",
+		[SNAPSET_REASON_RELEASED] = "released",
+		[SNAPSET_REASON_ABORT] = "abort",
+		[SNAPSET_REASON_ADMIN] = "admin",
+		[SNAPSET_REASON_LOST] = "lost",
+	};
+
+	return reason < sizeof(names) / sizeof(names[0]) ? names[reason]
+							 : "unknown";
+}
+
+const char *event_name(__u32 type)
+{
+	static const char *const names[] = {
+		[SNAPSET_EVENT_CREATED] = "created",
+		[SNAPSET_EVENT_DEVICE_ADDED] = "device-added",
+		[SNAPSET_EVENT_ARMED] = "armed",
+		[SNAPSET_EVENT_COMPLETE] = "complete",
+		[SNAPSET_EVENT_DEVICE_RELEASED] = "device-released",
+		[SNAPSET_EVENT_ABORT] = "abort",
+		[SNAPSET_EVENT_SHUTDOWN] = "shutdown",
+		[SNAPSET_EVENT_OVERFLOW] = "overflow",
+		[SNAPSET_RECORD_LIVE] = "live",
+		[SNAPSET_RECORD_PENDING] = "pending",
+	};
+
+	if (type >= sizeof(names) / sizeof(names[0]) || !names[type])
+		return "unknown";
+	return names[type];
+}
+
+void time_format(__u64 realtime_ns, char out[TIME_STR_LEN])
+{
+	time_t secs = realtime_ns / 1000000000;
+	struct tm tm;
+	size_t len;
+
+	if (!realtime_ns || !gmtime_r(&secs, &tm)) {
+		strcpy(out, "-");
+		return;
+	}
+	len = strftime(out, TIME_STR_LEN, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out + len, TIME_STR_LEN - len, ".%03uZ",
+		 (unsigned int)(realtime_ns / 1000000 % 1000));
+}
+
+static void add_string(struct json_object *obj, const char *key,
+		       const char *value)
+{
+	json_object_object_add(obj, key, json_object_new_string(value));
+}
+
+static void add_int(struct json_object *obj, const char *key, int64_t value)
+{
+	json_object_object_add(obj, key, json_object_new_int64(value));
+}
+
+static void add_time(struct json_object *obj, const char *key, __u64 ns)
+{
+	char text[TIME_STR_LEN];
+
+	if (!ns)
+		return;
+	time_format(ns, text);
+	add_string(obj, key, text);
+}
+
+/* Names come from processes and users: bounded, never trusted as C strings. */
+static void add_bounded(struct json_object *obj, const char *key,
+			const char *value, size_t size)
+{
+	json_object_object_add(
+	    obj, key, json_object_new_string_len(value, strnlen(value, size)));
+}
+
+static struct json_object *device_to_json(const struct snapset_device_info *d)
+{
+	struct json_object *obj = json_object_new_object();
+	char devno[24];
+
+	snprintf(devno, sizeof(devno), "%u:%u", d->major, d->minor);
+	add_string(obj, "devno", devno);
+	add_int(obj, "diskseq", (int64_t)d->diskseq);
+	add_int(obj, "size", (int64_t)d->sectors * 512);
+	json_object_object_add(
+	    obj, "persistent",
+	    json_object_new_boolean(d->flags & SNAPSET_DEVICE_PERSISTENT));
+	json_object_object_add(
+	    obj, "released",
+	    json_object_new_boolean(d->flags & SNAPSET_DEVICE_RELEASED));
+	if (d->dm_uuid[0])
+		add_bounded(obj, "dm_uuid", d->dm_uuid, sizeof(d->dm_uuid));
+	return obj;
+}
+
+static void add_set(struct json_object *obj, const struct snapset_set_info *s)
+{
+	char id[ID_STR_LEN];
+
+	id_format(s->id, id);
+	add_string(obj, "id", id);
+	add_bounded(obj, "name", s->name, sizeof(s->name));
+	json_object_object_add(
+	    obj, "armed",
+	    json_object_new_boolean(s->flags & SNAPSET_SET_ARMED));
+	json_object_object_add(
+	    obj, "completed",
+	    json_object_new_boolean(s->flags & SNAPSET_SET_COMPLETED));
+	if (s->flags & SNAPSET_SET_TERMINATED)
+		add_string(obj, "reason", reason_name(s->reason));
+	if (s->flags & SNAPSET_SET_EXIT_STATUS)
+		add_int(obj, "exit_status", s->exit_status);
+	if (s->flags & SNAPSET_SET_SIGNAL)
+		add_int(obj, "signal", s->signal);
+	if (s->flags & SNAPSET_SET_TOMBSTONE)
+		json_object_object_add(obj, "tombstone",
+				       json_object_new_boolean(1));
+	add_int(obj, "owner_pid", s->owner_tgid);
+	add_bounded(obj, "owner_comm", s->owner_comm, sizeof(s->owner_comm));
+	if (s->closer_tgid) {
+		add_int(obj, "closer_pid", s->closer_tgid);
+		add_bounded(obj, "closer_comm", s->closer_comm,
+			    sizeof(s->closer_comm));
+	}
+	add_time(obj, "created", s->create_realtime);
+	add_time(obj, "armed_at", s->arm_realtime);
+	add_time(obj, "completed_at", s->complete_realtime);
+	add_time(obj, "ended_at", s->end_realtime);
+}
+
+struct json_object *record_to_json(const struct snapset_event *ev)
+{
+	struct json_object *obj = json_object_new_object();
+	struct json_object *devices;
+
+	add_string(obj, "event", event_name(ev->type));
+	if (ev->seq)
+		add_int(obj, "seq", (int64_t)ev->seq);
+	if (ev->type == SNAPSET_EVENT_OVERFLOW) {
+		add_int(obj, "missed", (int64_t)ev->missed);
+		return obj;
+	}
+	add_set(obj, &ev->set);
+	devices = json_object_new_array();
+	for (__u32 i = 0; i < ev->set.ndevices; i++)
+		json_object_array_add(devices, device_to_json(&ev->devices[i]));
+	json_object_object_add(obj, "devices", devices);
+	return obj;
+}
+
+/* Writes @value with anything but printable ASCII as \xNN. */
+static void print_escaped(FILE *out, const char *value, size_t size)
+{
+	for (size_t i = 0; i < size && value[i]; i++) {
+		unsigned char c = value[i];
+
+		if (c > ' ' && c < 0x7f && c != '\\')
+			fputc(c, out);
+		else
+			fprintf(out, "\\x%02x", c);
+	}
+}
+
+void record_print_line(FILE *out, const struct snapset_event *ev)
+{
+	const struct snapset_set_info *s = &ev->set;
+	char id[ID_STR_LEN], when[TIME_STR_LEN];
+
+	if (ev->type == SNAPSET_EVENT_OVERFLOW) {
+		fprintf(out, "%-8llu overflow        missed %llu events\n",
+			(unsigned long long)ev->seq,
+			(unsigned long long)ev->missed);
+		return;
+	}
+	id_format(s->id, id);
+	time_format(s->end_realtime ?: s->create_realtime, when);
+	fprintf(out, "%-8llu %-15s %s %s name=", (unsigned long long)ev->seq,
+		event_name(ev->type), when, id);
+	print_escaped(out, s->name, sizeof(s->name));
+	fprintf(out, " completed=%d", !!(s->flags & SNAPSET_SET_COMPLETED));
+	if (s->flags & SNAPSET_SET_TERMINATED)
+		fprintf(out, " reason=%s", reason_name(s->reason));
+	if (s->flags & SNAPSET_SET_SIGNAL)
+		fprintf(out, " signal=%u", s->signal);
+	if (s->flags & SNAPSET_SET_EXIT_STATUS)
+		fprintf(out, " exit_status=%u", s->exit_status);
+	fprintf(out, " devices=%u\n", s->ndevices);
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * How sets and events are written for people and for programs: set ids
+ * as UUIDs, names of reasons and events, ISO 8601 times, and records as
+ * text lines or json-c objects.
+ */
+#ifndef SNAPSET_COMMON_FORMAT_H
+#define SNAPSET_COMMON_FORMAT_H
+
+#include <json-c/json.h>
+#include <linux/snapset.h>
+#include <stdio.h>
+
+/* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" and its NUL. */
+#define ID_STR_LEN 37
+/* "2026-11-25T13:50:01.123Z" and its NUL. */
+#define TIME_STR_LEN 32
+
+void id_format(const __u8 id[SNAPSET_ID_LEN], char out[ID_STR_LEN]);
+/* Accepts the UUID form, any case; -EINVAL otherwise. */
+int id_parse(const char *text, __u8 id[SNAPSET_ID_LEN]);
+
+const char *reason_name(__u32 reason);
+const char *event_name(__u32 type);
+
+/* CLOCK_REALTIME ns as UTC ISO 8601 with milliseconds; "-" for 0. */
+void time_format(__u64 realtime_ns, char out[TIME_STR_LEN]);
+
+/* One record as a JSON object (the caller puts it). */
+struct json_object *record_to_json(const struct snapset_event *ev);
+/* One record as one line of text, without the newline. */
+void record_print_line(FILE *out, const struct snapset_event *ev);
+
+#endif

@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The module's ioctls as functions returning 0 or -errno.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "module.h"
+
+int module_open(void)
+{
+	int fd = open(SNAPSET_DEV_PATH, O_RDWR | O_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
+static int ioctl_errno(int fd, unsigned long cmd, void *arg)
+{
+	return ioctl(fd, cmd, arg) ? -errno : 0;
+}
+
+int module_list(int fd, void **buf, size_t *len)
+{
+	struct snapset_list arg = { 0 };
+	void *grown;
+	int ret;
+
+	*buf = NULL;
+	/* Sets come and go between calls: retry until the size holds. */
+	while ((ret = ioctl_errno(fd, SNAPSET_IOC_LIST, &arg)) == -ENOSPC) {
+		grown = realloc(*buf, arg.needed + 1);
+		if (!grown) {
+			ret = -ENOMEM;
+			break;
+		}
+		*buf = grown;
+		arg.buf = (unsigned long)grown;
+		arg.size = arg.needed + 1;
+	}
+	if (ret) {
+		free(*buf);
+		*buf = NULL;
+		return ret;
+	}
+	*len = arg.used;
+	return 0;
+}
+
+int module_subscribe(int fd, __u64 flags)
+{
+	struct snapset_subscribe arg = { .flags = flags };
+
+	return ioctl_errno(fd, SNAPSET_IOC_SUBSCRIBE, &arg);
+}
+
+static int target_ioctl(int fd, unsigned long cmd,
+			const __u8 id[SNAPSET_ID_LEN])
+{
+	struct snapset_target arg = { 0 };
+
+	memcpy(arg.id, id, SNAPSET_ID_LEN);
+	return ioctl_errno(fd, cmd, &arg);
+}
+
+int module_terminate(int fd, const __u8 id[SNAPSET_ID_LEN])
+{
+	return target_ioctl(fd, SNAPSET_IOC_TERMINATE, id);
+}
+
+int module_discard(int fd, const __u8 id[SNAPSET_ID_LEN])
+{
+	return target_ioctl(fd, SNAPSET_IOC_DISCARD, id);
+}
+
+const struct snapset_event *record_next(const void *buf, size_t len,
+					size_t *off)
+{
+	const struct snapset_event *ev;
+	size_t size;
+
+	if (*off > len || len - *off < sizeof(*ev))
+		return NULL;
+	ev = (const struct snapset_event *)((const char *)buf + *off);
+	size = sizeof(*ev) +
+	       (size_t)ev->set.ndevices * sizeof(struct snapset_device_info);
+	if (ev->size != size || ev->set.ndevices > SNAPSET_MAX_DEVICES ||
+	    size > len - *off)
+		return NULL;
+	*off += size;
+	return ev;
+}

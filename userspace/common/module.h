@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Access to the snapset module: the UAPI of include/uapi/linux/snapset.h
+ * wrapped as functions that return 0 or -errno, and walking the records
+ * that list and read() return.
+ */
+#ifndef SNAPSET_COMMON_MODULE_H
+#define SNAPSET_COMMON_MODULE_H
+
+#include <linux/snapset.h>
+#include <stddef.h>
+
+#define SNAPSET_DEV_PATH "/dev/snapset"
+
+/* Opens /dev/snapset; the fd, or -errno (-ENOENT: module not loaded). */
+int module_open(void);
+
+/* SNAPSET_IOC_LIST into a malloc()ed buffer the caller frees. */
+int module_list(int fd, void **buf, size_t *len);
+
+int module_subscribe(int fd, __u64 flags);
+int module_terminate(int fd, const __u8 id[SNAPSET_ID_LEN]);
+int module_discard(int fd, const __u8 id[SNAPSET_ID_LEN]);
+
+/*
+ * The record at *off in @buf, advancing *off past it; NULL at the end or
+ * when the record's size is impossible (the buffer is not trusted).
+ */
+const struct snapset_event *record_next(const void *buf, size_t len,
+					size_t *off);
+
+#endif
