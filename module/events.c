@@ -252,6 +252,7 @@ int snapset_subscribe(struct snapset_file *sf,
 	if (ret)
 		goto out_put;
 
+	atomic_inc(&snapset_stats.subscribers);
 	wake_up_all(&snapset_event_wait);
 	/* Publish the whole subscriber: pairs with file_sub() in main.c. */
 	smp_store_release(&sf->sub, sub);
@@ -275,6 +276,7 @@ void snapset_unsubscribe(struct snapset_sub *sub)
 	if (snapset_agent == sub)
 		snapset_agent = NULL;
 	spin_unlock(&snapset_events_lock);
+	atomic_dec(&snapset_stats.subscribers);
 
 	for (i = 0; i < sub->qlen; i++) {
 		struct snapset_qentry *e =

@@ -348,6 +348,7 @@ SNAPSET_TERMINATED_ATTR(released, SNAPSET_REASON_RELEASED);
 SNAPSET_TERMINATED_ATTR(abort, SNAPSET_REASON_ABORT);
 SNAPSET_TERMINATED_ATTR(admin, SNAPSET_REASON_ADMIN);
 SNAPSET_COUNTER_ATTR(pending, atomic_read(&snapset_stats.pending));
+SNAPSET_COUNTER_ATTR(subscribers, atomic_read(&snapset_stats.subscribers));
 SNAPSET_COUNTER_ATTR(tombstoned, atomic64_read(&snapset_stats.tombstoned));
 SNAPSET_COUNTER_ATTR(overflows, atomic64_read(&snapset_stats.overflows));
 SNAPSET_COUNTER_ATTR(discarded, atomic64_read(&snapset_stats.discarded));
@@ -361,6 +362,7 @@ static struct attribute *snapset_attrs[] = {
 	&dev_attr_terminated_abort.attr,
 	&dev_attr_terminated_admin.attr,
 	&dev_attr_pending.attr,
+	&dev_attr_subscribers.attr,
 	&dev_attr_tombstoned.attr,
 	&dev_attr_overflows.attr,
 	&dev_attr_discarded.attr,

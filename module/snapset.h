@@ -111,6 +111,7 @@ struct snapset_stats {
 	atomic64_t dissolved;		/* ended before arm: no record */
 	atomic64_t terminations[SNAPSET_REASON_LOST];
 	atomic_t pending;
+	atomic_t subscribers;		/* watchers and the agent */
 	atomic64_t tombstoned;
 	atomic64_t overflows;
 	atomic64_t discarded;

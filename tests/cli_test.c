@@ -14,50 +14,12 @@
 #include <unistd.h>
 
 #include "../userspace/snapset/cli.h"
+#include "../selftests/snapset/run.h"
 #include "kselftest_harness.h"
 
-struct run_result {
-	int status;
-	char out[4096];
-	char err[4096];
-};
-
-static void slurp(int fd, char *buf, size_t size)
-{
-	ssize_t len = pread(fd, buf, size - 1, 0);
-
-	buf[len > 0 ? len : 0] = '\0';
-	close(fd);
-}
-
-static bool starts_with(const char *s, const char *prefix)
-{
-	return !strncmp(s, prefix, strlen(prefix));
-}
-
-/* Runs the built program with argv, capturing stdout and stderr. */
 static int run_snapset(char *const argv[], struct run_result *res)
 {
-	posix_spawn_file_actions_t actions;
-	int out = memfd_create("stdout", MFD_CLOEXEC);
-	int err = memfd_create("stderr", MFD_CLOEXEC);
-	int wstatus;
-	pid_t pid;
-
-	if (out < 0 || err < 0)
-		return -1;
-	posix_spawn_file_actions_init(&actions);
-	posix_spawn_file_actions_adddup2(&actions, out, STDOUT_FILENO);
-	posix_spawn_file_actions_adddup2(&actions, err, STDERR_FILENO);
-	if (posix_spawn(&pid, SNAPSET_BIN, &actions, NULL, argv, environ))
-		return -1;
-	posix_spawn_file_actions_destroy(&actions);
-	if (waitpid(pid, &wstatus, 0) != pid || !WIFEXITED(wstatus))
-		return -1;
-	res->status = WEXITSTATUS(wstatus);
-	slurp(out, res->out, sizeof(res->out));
-	slurp(err, res->err, sizeof(res->err));
-	return 0;
+	return run_capture(SNAPSET_BIN, argv, res);
 }
 
 TEST(find_command)
@@ -151,6 +113,58 @@ TEST(help_of_unknown_command)
 	ASSERT_EQ(0, run_snapset(argv, &res));
 	EXPECT_EQ(EXIT_USAGE, res.status);
 	EXPECT_STREQ("snapset help: frobnicate: unknown command\n", res.err);
+}
+
+TEST(missing_module_is_explained)
+{
+	char *argv[] = { "snapset", "list", NULL };
+	struct run_result res;
+
+	/* The host never has the module: /dev/snapset does not exist. */
+	if (!access("/dev/snapset", F_OK))
+		SKIP(return, "/dev/snapset exists here");
+	ASSERT_EQ(0, run_snapset(argv, &res));
+	EXPECT_EQ(1, res.status);
+	EXPECT_STREQ("snapset: /dev/snapset: no such device (is the module "
+		     "loaded? modprobe snapset)\n",
+		     res.err);
+}
+
+TEST(subcommand_usage_errors_name_the_object)
+{
+	char *no_value[] = { "snapset", "watch", "--count", NULL };
+	char *zero[] = { "snapset", "watch", "--count", "0", NULL };
+	char *bad_id[] = { "snapset", "delete", "nope", NULL };
+	char *all_and_id[] = { "snapset", "delete", "--all", "x", NULL };
+	struct run_result res;
+
+	ASSERT_EQ(0, run_snapset(no_value, &res));
+	EXPECT_EQ(EXIT_USAGE, res.status);
+	EXPECT_STREQ("snapset watch: --count: needs a value (see snapset "
+		     "watch --help)\n",
+		     res.err);
+	ASSERT_EQ(0, run_snapset(zero, &res));
+	EXPECT_EQ(EXIT_USAGE, res.status);
+	ASSERT_EQ(0, run_snapset(bad_id, &res));
+	EXPECT_EQ(EXIT_USAGE, res.status);
+	EXPECT_STREQ("snapset delete: nope: not a set id (a UUID) (see "
+		     "snapset delete --help)\n",
+		     res.err);
+	ASSERT_EQ(0, run_snapset(all_and_id, &res));
+	EXPECT_EQ(EXIT_USAGE, res.status);
+}
+
+TEST(help_of_a_command_is_its_usage)
+{
+	char *argv[] = { "snapset", "help", "list", NULL };
+	char *opt[] = { "snapset", "list", "--help", NULL };
+	struct run_result a, b;
+
+	ASSERT_EQ(0, run_snapset(argv, &a));
+	ASSERT_EQ(0, run_snapset(opt, &b));
+	EXPECT_EQ(0, a.status);
+	EXPECT_TRUE(starts_with(a.out, "Usage: snapset list "));
+	EXPECT_STREQ(a.out, b.out);
 }
 
 TEST_HARNESS_MAIN

@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The administrator's commands against the real module: snapset list
+ * (which set holds a device), snapset delete (terminate, --all, discard a
+ * pending record) and snapset watch. The program is build/snapset from
+ * the project's root, or $SNAPSET_BIN.
+ */
+#include <json-c/json.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include "kselftest_harness.h"
+#include "run.h"
+#include "util.h"
+
+static const char *snapset_bin(void)
+{
+	return getenv("SNAPSET_BIN") ?: "build/snapset";
+}
+
+static void id_text(const __u8 id[SNAPSET_ID_LEN], char out[37])
+{
+	const char *fmt = "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+			  "%02x%02x%02x%02x%02x%02x";
+
+	snprintf(out, 37, fmt, id[0], id[1], id[2], id[3], id[4], id[5], id[6],
+		 id[7], id[8], id[9], id[10], id[11], id[12], id[13], id[14],
+		 id[15]);
+}
+
+/* The object for set @id in `snapset list --json` output, or NULL. */
+static struct json_object *find_set(struct json_object *array, const char *id)
+{
+	for (size_t i = 0; i < json_object_array_length(array); i++) {
+		struct json_object *set = json_object_array_get_idx(array, i);
+		struct json_object *field;
+
+		if (json_object_object_get_ex(set, "id", &field) &&
+		    !strcmp(json_object_get_string(field), id))
+			return set;
+	}
+	return NULL;
+}
+
+static const char *field(struct json_object *obj, const char *key)
+{
+	struct json_object *value;
+
+	return json_object_object_get_ex(obj, key, &value)
+		   ? json_object_get_string(value)
+		   : "";
+}
+
+FIXTURE(admin)
+{
+	struct loopdev loop, other;
+	__u8 id[SNAPSET_ID_LEN];
+	char idtext[37];
+	int set;
+};
+
+FIXTURE_SETUP(admin)
+{
+	if (access(snapset_bin(), X_OK))
+		SKIP(return, "%s: not built", snapset_bin());
+	if (loop_attach(&self->loop, 4 << 20) ||
+	    loop_attach(&self->other, 4 << 20))
+		SKIP(return, "no loop devices");
+	discard_all_pending();
+	self->set = set_new("nightly-root", self->id);
+	ASSERT_LE(0, self->set);
+	ASSERT_EQ(0, set_add_path(self->set, self->loop.path, O_RDONLY, 0));
+	ASSERT_EQ(0, ioctl_err(self->set, SNAPSET_IOC_ARM, NULL));
+	id_text(self->id, self->idtext);
+}
+
+FIXTURE_TEARDOWN(admin)
+{
+	close(self->set);
+	loop_detach(&self->loop);
+	loop_detach(&self->other);
+	discard_all_pending();
+}
+
+TEST_F(admin, list_json_shows_the_live_set)
+{
+	char *argv[] = { "snapset", "list", "--json", NULL };
+	struct json_object *array, *set, *devices;
+	struct run_result res;
+	char devno[24];
+	struct stat st;
+
+	ASSERT_EQ(0, run_capture(snapset_bin(), argv, &res));
+	ASSERT_EQ(0, res.status);
+	array = json_tokener_parse(res.out);
+	ASSERT_NE(NULL, array);
+	set = find_set(array, self->idtext);
+	ASSERT_NE(NULL, set);
+	EXPECT_STREQ("nightly-root", field(set, "name"));
+	EXPECT_STREQ("live", field(set, "event"));
+	EXPECT_STREQ("true", field(set, "armed"));
+	ASSERT_TRUE(json_object_object_get_ex(set, "devices", &devices));
+	ASSERT_EQ(1, json_object_array_length(devices));
+	ASSERT_EQ(0, stat(self->loop.path, &st));
+	snprintf(devno, sizeof(devno), "%u:%u", major(st.st_rdev),
+		 minor(st.st_rdev));
+	EXPECT_STREQ(devno,
+		     field(json_object_array_get_idx(devices, 0), "devno"));
+	json_object_put(array);
+}
+
+TEST_F(admin, list_dev_names_the_set_that_holds_it)
+{
+	char *held[] = { "snapset", "list", self->loop.path, NULL };
+	char *free_dev[] = { "snapset", "list", self->other.path, NULL };
+	char want[128];
+	struct run_result res;
+
+	ASSERT_EQ(0, run_capture(snapset_bin(), held, &res));
+	EXPECT_EQ(0, res.status);
+	EXPECT_NE(NULL, strstr(res.out, self->idtext));
+	EXPECT_NE(NULL, strstr(res.out, "nightly-root"));
+
+	ASSERT_EQ(0, run_capture(snapset_bin(), free_dev, &res));
+	EXPECT_EQ(1, res.status);
+	snprintf(want, sizeof(want),
+		 "snapset list: %s: held by no snapshot set\n",
+		 self->other.path);
+	EXPECT_STREQ(want, res.err);
+}
+
+TEST_F(admin, delete_terminates_then_discards_the_record)
+{
+	char *del[] = { "snapset", "delete", self->idtext, NULL };
+	char *discard[] = { "snapset", "delete", "--pending", self->idtext,
+			    NULL };
+	struct pollfd pfd = { .fd = self->set, .events = POLLIN };
+	struct run_result res;
+	char want[128];
+
+	ASSERT_EQ(0, run_capture(snapset_bin(), del, &res));
+	EXPECT_EQ(0, res.status);
+	ASSERT_EQ(1, poll(&pfd, 1, EVENT_TIMEOUT_MS));
+	EXPECT_TRUE(pfd.revents & POLLHUP);
+	EXPECT_EQ(1, pending_count(self->id));
+
+	ASSERT_EQ(0, run_capture(snapset_bin(), del, &res));
+	EXPECT_EQ(1, res.status);
+	snprintf(want, sizeof(want), "snapset delete: %s: no such live set\n",
+		 self->idtext);
+	EXPECT_STREQ(want, res.err);
+
+	ASSERT_EQ(0, run_capture(snapset_bin(), discard, &res));
+	EXPECT_EQ(0, res.status);
+	EXPECT_EQ(0, pending_count(self->id));
+	ASSERT_EQ(0, run_capture(snapset_bin(), discard, &res));
+	EXPECT_EQ(1, res.status);
+}
+
+TEST_F(admin, delete_all_ends_every_live_set)
+{
+	char *argv[] = { "snapset", "delete", "--all", NULL };
+	struct pollfd pfd[2] = { { .fd = self->set, .events = POLLIN },
+				 { .events = POLLIN } };
+	struct run_result res;
+
+	pfd[1].fd = set_new("second", NULL);
+	ASSERT_LE(0, pfd[1].fd);
+	ASSERT_EQ(0, run_capture(snapset_bin(), argv, &res));
+	EXPECT_EQ(0, res.status);
+	EXPECT_EQ(2, poll(pfd, 2, EVENT_TIMEOUT_MS));
+	EXPECT_EQ(0, sysfs_counter("sets_live"));
+	close(pfd[1].fd);
+}
+
+TEST_F(admin, watch_json_prints_events_in_order)
+{
+	char *argv[] = { "snapset", "watch", "--json", "--count", "3", NULL };
+	const char *expected[] = { "created", "armed", "shutdown" };
+	struct run_result res;
+	char *line, *save;
+	pid_t pid;
+	int i = 0;
+
+	/* The events come from a child once the watcher has subscribed. */
+	long before = sysfs_counter("subscribers");
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		int fd;
+
+		for (int tries = 0; sysfs_counter("subscribers") == before;
+		     tries++)
+			if (tries == 3000)
+				_exit(1);
+			else
+				usleep(10000);
+		fd = set_new("watched", NULL);
+		if (fd < 0 || ioctl(fd, SNAPSET_IOC_ARM))
+			_exit(1);
+		_exit(0);
+	}
+	ASSERT_EQ(0, run_capture(snapset_bin(), argv, &res));
+	ASSERT_EQ(pid, waitpid(pid, NULL, 0));
+	EXPECT_EQ(0, res.status);
+	for (line = strtok_r(res.out, "\n", &save); line && i < 3;
+	     line = strtok_r(NULL, "\n", &save), i++) {
+		struct json_object *ev = json_tokener_parse(line);
+
+		ASSERT_NE(NULL, ev);
+		EXPECT_STREQ(expected[i], field(ev, "event"));
+		EXPECT_STREQ("watched", field(ev, "name"));
+		json_object_put(ev);
+	}
+	EXPECT_EQ(3, i);
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Host unit tests of userspace/common: set ids, names, times, walking
+ * untrusted record buffers, and records as JSON (parsed back) and text.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../userspace/common/format.h"
+#include "../userspace/common/module.h"
+#include "kselftest_harness.h"
+
+static const __u8 sample_id[SNAPSET_ID_LEN] = {
+	0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0,
+	0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef,
+};
+
+TEST(id_round_trip)
+{
+	char text[ID_STR_LEN];
+	__u8 id[SNAPSET_ID_LEN];
+
+	id_format(sample_id, text);
+	EXPECT_STREQ("12345678-9abc-def0-0123-456789abcdef", text);
+	ASSERT_EQ(0, id_parse(text, id));
+	EXPECT_EQ(0, memcmp(sample_id, id, sizeof(id)));
+	ASSERT_EQ(0, id_parse("12345678-9ABC-DEF0-0123-456789ABCDEF", id));
+	EXPECT_EQ(0, memcmp(sample_id, id, sizeof(id)));
+}
+
+TEST(id_parse_refuses_what_is_not_a_uuid)
+{
+	__u8 id[SNAPSET_ID_LEN];
+
+	EXPECT_EQ(-EINVAL, id_parse("", id));
+	EXPECT_EQ(-EINVAL, id_parse("12345678-9abc-def0-0123-456789abcde", id));
+	EXPECT_EQ(-EINVAL,
+		  id_parse("12345678-9abc-def0-0123-456789abcdeff", id));
+	EXPECT_EQ(-EINVAL,
+		  id_parse("12345678x9abc-def0-0123-456789abcdef", id));
+	EXPECT_EQ(-EINVAL,
+		  id_parse("1234567g-9abc-def0-0123-456789abcdef", id));
+	EXPECT_EQ(-EINVAL,
+		  id_parse("123456789abcdef00123456789abcdef0000", id));
+}
+
+TEST(names)
+{
+	EXPECT_STREQ("exit", reason_name(SNAPSET_REASON_EXIT));
+	EXPECT_STREQ("released", reason_name(SNAPSET_REASON_RELEASED));
+	EXPECT_STREQ("unknown", reason_name(999));
+	EXPECT_STREQ("shutdown", event_name(SNAPSET_EVENT_SHUTDOWN));
+	EXPECT_STREQ("unknown", event_name(0));
+	EXPECT_STREQ("unknown", event_name(999));
+}
+
+TEST(time_is_iso8601_utc)
+{
+	char text[TIME_STR_LEN];
+
+	time_format(1795613725123456789ULL, text);
+	EXPECT_STREQ("2026-11-25T13:35:25.123Z", text);
+	time_format(0, text);
+	EXPECT_STREQ("-", text);
+}
+
+/* A shutdown record with @n devices, as the module writes it. */
+static struct snapset_event *make_record(unsigned int n)
+{
+	size_t size = sizeof(struct snapset_event) +
+		      n * sizeof(struct snapset_device_info);
+	struct snapset_event *ev = calloc(1, size);
+
+	ev->type = SNAPSET_EVENT_SHUTDOWN;
+	ev->size = size;
+	ev->seq = 42;
+	memcpy(ev->set.id, sample_id, sizeof(sample_id));
+	strcpy(ev->set.name, "nightly \"root\"");
+	ev->set.flags =
+	    SNAPSET_SET_ARMED | SNAPSET_SET_TERMINATED | SNAPSET_SET_SIGNAL;
+	ev->set.reason = SNAPSET_REASON_EXIT;
+	ev->set.signal = 9;
+	ev->set.ndevices = n;
+	for (unsigned int i = 0; i < n; i++) {
+		ev->devices[i].major = 253;
+		ev->devices[i].minor = i;
+		ev->devices[i].sectors = 2048;
+		strcpy(ev->devices[i].dm_uuid, "LVM-abc");
+	}
+	return ev;
+}
+
+TEST(record_next_walks_and_refuses_bad_sizes)
+{
+	struct snapset_event *ev = make_record(2);
+	size_t off = 0;
+
+	EXPECT_EQ(ev, record_next(ev, ev->size, &off));
+	EXPECT_EQ(ev->size, off);
+	EXPECT_EQ(NULL, record_next(ev, ev->size, &off));
+
+	off = 0;
+	EXPECT_EQ(NULL, record_next(ev, ev->size - 1, &off));
+	EXPECT_EQ(0, off);
+	ev->size += 8;
+	EXPECT_EQ(NULL, record_next(ev, ev->size, &off));
+	ev->size -= 8;
+	ev->set.ndevices = 1000;
+	EXPECT_EQ(NULL, record_next(ev, ev->size, &off));
+	off = ev->size + 1;
+	EXPECT_EQ(NULL, record_next(ev, ev->size, &off));
+	free(ev);
+}
+
+TEST(record_json_parses_back)
+{
+	struct snapset_event *ev = make_record(1);
+	struct json_object *obj = record_to_json(ev), *parsed, *field, *dev;
+
+	parsed = json_tokener_parse(json_object_to_json_string(obj));
+	ASSERT_NE(NULL, parsed);
+	ASSERT_TRUE(json_object_object_get_ex(parsed, "id", &field));
+	EXPECT_STREQ("12345678-9abc-def0-0123-456789abcdef",
+		     json_object_get_string(field));
+	ASSERT_TRUE(json_object_object_get_ex(parsed, "name", &field));
+	EXPECT_STREQ("nightly \"root\"", json_object_get_string(field));
+	ASSERT_TRUE(json_object_object_get_ex(parsed, "reason", &field));
+	EXPECT_STREQ("exit", json_object_get_string(field));
+	ASSERT_TRUE(json_object_object_get_ex(parsed, "signal", &field));
+	EXPECT_EQ(9, json_object_get_int(field));
+	ASSERT_TRUE(json_object_object_get_ex(parsed, "completed", &field));
+	EXPECT_FALSE(json_object_get_boolean(field));
+	ASSERT_TRUE(json_object_object_get_ex(parsed, "devices", &field));
+	ASSERT_EQ(1, json_object_array_length(field));
+	dev = json_object_array_get_idx(field, 0);
+	ASSERT_TRUE(json_object_object_get_ex(dev, "devno", &field));
+	EXPECT_STREQ("253:0", json_object_get_string(field));
+	ASSERT_TRUE(json_object_object_get_ex(dev, "size", &field));
+	EXPECT_EQ(2048 * 512, json_object_get_int64(field));
+	json_object_put(parsed);
+	json_object_put(obj);
+	free(ev);
+}
+
+TEST(record_line_escapes_names)
+{
+	struct snapset_event *ev = make_record(0);
+	char *text = NULL;
+	size_t size = 0;
+	FILE *out = open_memstream(&text, &size);
+
+	ASSERT_NE(NULL, out);
+	strcpy(ev->set.name, "a b\n");
+	record_print_line(out, ev);
+	fclose(out);
+	EXPECT_NE(NULL, strstr(text, " name=a\\x20b\\x0a "));
+	EXPECT_NE(NULL, strstr(text, " reason=exit signal=9 "));
+	EXPECT_EQ(1,
+		  (int)(strchr(text, '\n') - text == (long)strlen(text) - 1));
+	free(text);
+	free(ev);
+}
+
+TEST_HARNESS_MAIN
