@@ -91,6 +91,18 @@ static bool is_tombstone(const struct snapset_record *rec)
 	return rec->ev.set.flags & SNAPSET_SET_TOMBSTONE;
 }
 
+/* Under snapset_events_lock: records the gap where it is, one slot. */
+static void queue_marker(struct snapset_sub *sub)
+{
+	struct snapset_qentry *e =
+		&sub->queue[(sub->qhead + sub->qlen++) % sub->qsize];
+
+	e->rec = NULL;
+	e->missed = sub->missed;
+	e->first_missed = sub->first_missed;
+	sub->missed = 0;
+}
+
 /* Under snapset_events_lock. */
 static void queue_push(struct snapset_sub *sub, struct snapset_record *rec)
 {
@@ -104,13 +116,8 @@ static void queue_push(struct snapset_sub *sub, struct snapset_record *rec)
 		}
 		return;
 	}
-	if (sub->missed) {
-		e = &sub->queue[(sub->qhead + sub->qlen++) % sub->qsize];
-		e->rec = NULL;
-		e->missed = sub->missed;
-		e->first_missed = sub->first_missed;
-		sub->missed = 0;
-	}
+	if (sub->missed)
+		queue_marker(sub);
 	e = &sub->queue[(sub->qhead + sub->qlen++) % sub->qsize];
 	kref_get(&rec->ref);
 	e->rec = rec;
@@ -321,7 +328,6 @@ static bool sub_readable(struct snapset_sub *sub)
 struct snapset_next {
 	struct snapset_record *rec;
 	struct snapset_event overflow;
-	bool from_queue;
 };
 
 static void make_overflow(struct snapset_next *next, u64 missed, u64 first)
@@ -339,26 +345,30 @@ static bool peek(struct snapset_sub *sub, struct snapset_next *next)
 	struct snapset_qentry *e;
 
 	next->rec = NULL;
-	next->from_queue = false;
 	if (sub->displaced)
 		return false;
 	if (sub->agent) {
 		next->rec = agent_next(sub);
 		if (!next->rec)
 			return false;
-	} else if (sub->qlen) {
-		e = &sub->queue[sub->qhead];
-		next->from_queue = true;
-		next->rec = e->rec;
-		if (!e->rec)
-			make_overflow(next, e->missed, e->first_missed);
-	} else if (sub->missed) {
-		make_overflow(next, sub->missed, sub->first_missed);
-	} else {
-		return false;
-	}
-	if (next->rec)
 		kref_get(&next->rec->ref);
+		return true;
+	}
+	/*
+	 * A gap after the last queued event becomes a marker now (the ring is
+	 * empty, so there is room): events queued while this reader copies
+	 * must not report the same gap again.
+	 */
+	if (!sub->qlen && sub->missed)
+		queue_marker(sub);
+	if (!sub->qlen)
+		return false;
+	e = &sub->queue[sub->qhead];
+	next->rec = e->rec;
+	if (e->rec)
+		kref_get(&e->rec->ref);
+	else
+		make_overflow(next, e->missed, e->first_missed);
 	return true;
 }
 
@@ -367,17 +377,13 @@ static void consume(struct snapset_sub *sub, struct snapset_next *next)
 {
 	if (sub->agent) {
 		sub->cursor = next->rec->ev.seq;
-	} else if (next->from_queue) {
-		/* Only readers, serialised by read_lock, take from the head. */
-		sub->qhead = (sub->qhead + 1) % sub->qsize;
-		sub->qlen--;
-		if (next->rec)
-			snapset_record_put(next->rec); /* the queue's ref */
-	} else {
-		/* More may have been missed since the peek. */
-		sub->missed -= next->overflow.missed;
-		sub->first_missed += next->overflow.missed;
+		return;
 	}
+	/* Only readers, serialised by read_lock, take from the head. */
+	sub->qhead = (sub->qhead + 1) % sub->qsize;
+	sub->qlen--;
+	if (next->rec)
+		snapset_record_put(next->rec); /* the queue's reference */
 }
 
 /* Copies whole records while they fit. Under read_lock. */

@@ -111,8 +111,9 @@ static __poll_t snapset_poll(struct file *file, poll_table *wait)
 
 	if (sub)
 		return snapset_sub_poll(sub, file, wait);
+	/* Nothing to wait for before the file is a set or a reader. */
 	if (!set)
-		return 0;
+		return EPOLLERR;
 	poll_wait(file, &set->wait, wait);
 	return snapset_set_ended(set) ? EPOLLHUP : 0;
 }

@@ -66,6 +66,7 @@ struct snapset_set *snapset_set_create(const struct snapset_create *arg)
 	mutex_init(&set->lock);
 	init_waitqueue_head(&set->wait);
 	spin_lock_init(&set->closer_lock);
+	atomic_set(&set->refs_in_flight, 0);
 	set->state = SNAPSET_STATE_OPEN;
 
 	uuid_gen(&id);
@@ -241,6 +242,29 @@ static int add_locked(struct snapset_set *set, struct snapset_device *dev)
 	return 0;
 }
 
+/*
+ * Counts a device reference taken or dropped outside the set's lock, so
+ * that termination queues its record only after it. False when the set
+ * has ended: nothing may start then.
+ */
+static bool refs_begin(struct snapset_set *set)
+{
+	bool live;
+
+	mutex_lock(&set->lock);
+	live = set->state != SNAPSET_STATE_ENDED;
+	if (live)
+		atomic_inc(&set->refs_in_flight);
+	mutex_unlock(&set->lock);
+	return live;
+}
+
+static void refs_end(struct snapset_set *set)
+{
+	if (atomic_dec_and_test(&set->refs_in_flight))
+		wake_up_all(&set->wait);
+}
+
 int snapset_set_add(struct snapset_set *set, const struct snapset_add *arg)
 {
 	struct snapset_device *dev;
@@ -248,15 +272,17 @@ int snapset_set_add(struct snapset_set *set, const struct snapset_add *arg)
 
 	if ((arg->flags & ~SNAPSET_DEV_PERSISTENT) || arg->reserved)
 		return -EINVAL;
+	if (!refs_begin(set))
+		return -ESHUTDOWN;
 	ret = device_open(arg->fd, arg->flags, &dev);
-	if (ret)
-		return ret;
-
-	mutex_lock(&set->lock);
-	ret = add_locked(set, dev);
-	mutex_unlock(&set->lock);
-	if (ret)
-		device_close(dev);
+	if (!ret) {
+		mutex_lock(&set->lock);
+		ret = add_locked(set, dev);
+		mutex_unlock(&set->lock);
+		if (ret)
+			device_close(dev);
+	}
+	refs_end(set);
 	return ret;
 }
 
@@ -394,6 +420,7 @@ int snapset_set_delete(struct snapset_set *set, const struct snapset_delete *arg
 		(set->ndevices - first - count) * sizeof(*gone));
 	set->ndevices -= count;
 	set->info.ndevices = set->ndevices;
+	atomic_inc(&set->refs_in_flight);
 	mutex_unlock(&set->lock);
 
 	/* Puts with no lock held; each event follows its put. */
@@ -401,6 +428,7 @@ int snapset_set_delete(struct snapset_set *set, const struct snapset_delete *arg
 		device_close(gone[i]);
 		snapset_emit(recs[i]);
 	}
+	refs_end(set);
 	goto out_free;
 
 out_unlock:
@@ -474,6 +502,8 @@ static void end_finish(struct snapset_set *set, struct snapset_record *rec)
 		set->devices[i] = NULL;
 	}
 	set->ndevices = 0;
+	/* An add or delete in another thread may still hold a reference. */
+	wait_event(set->wait, !atomic_read(&set->refs_in_flight));
 
 	if (armed) {
 		atomic64_inc(&snapset_stats.terminations[set->info.reason - 1]);

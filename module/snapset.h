@@ -65,6 +65,11 @@ struct snapset_set {
 	struct snapset_device *devices[SNAPSET_MAX_DEVICES];
 	wait_queue_head_t wait;		/* set handles: POLLHUP at the end */
 	struct snapset_record *shutdown; /* armed: the record, made at arm */
+	/*
+	 * Device references being opened or put outside the lock (add,
+	 * delete): the record waits for them, it follows every put.
+	 */
+	atomic_t refs_in_flight;
 
 	spinlock_t closer_lock;		/* the closer_* fields below */
 	bool closer_valid;		/* ->flush saw the last holder close */

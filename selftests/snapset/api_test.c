@@ -86,6 +86,7 @@ TEST(set_operations_need_a_set)
 	struct snapset_add add = { .fd = -1 };
 	struct snapset_delete del = { .flags = SNAPSET_DELETE_ALL };
 	struct snapset_abort abort = {};
+	struct pollfd pfd = { .events = POLLIN };
 	int fd = snapset_open();
 	char buf[512];
 
@@ -97,6 +98,9 @@ TEST(set_operations_need_a_set)
 	EXPECT_EQ(EBADFD, ioctl_err(fd, SNAPSET_IOC_ABORT, &abort));
 	EXPECT_EQ(-1, read(fd, buf, sizeof(buf)));
 	EXPECT_EQ(EBADFD, errno);
+	pfd.fd = fd;
+	EXPECT_EQ(1, poll(&pfd, 1, 0));
+	EXPECT_EQ(POLLERR, pfd.revents);
 	close(fd);
 }
 
