@@ -90,6 +90,13 @@ TEST_F(admin, list_json_shows_the_live_set)
 	char devno[24];
 	struct stat st;
 
+	char mkfs[128];
+	struct json_object *dev;
+
+	/* Read through the set's own reference: the device is ours too. */
+	snprintf(mkfs, sizeof(mkfs), "mkfs.ext4 -q -F -L snaplabel %s",
+		 self->loop.path);
+	ASSERT_EQ(0, system(mkfs));
 	ASSERT_EQ(0, run_capture(snapset_bin(), argv, &res));
 	ASSERT_EQ(0, res.status);
 	array = json_tokener_parse(res.out);
@@ -104,8 +111,13 @@ TEST_F(admin, list_json_shows_the_live_set)
 	ASSERT_EQ(0, stat(self->loop.path, &st));
 	snprintf(devno, sizeof(devno), "%u:%u", major(st.st_rdev),
 		 minor(st.st_rdev));
-	EXPECT_STREQ(devno,
-		     field(json_object_array_get_idx(devices, 0), "devno"));
+	dev = json_object_array_get_idx(devices, 0);
+	EXPECT_STREQ(devno, field(dev, "devno"));
+	EXPECT_STREQ(self->loop.path, field(dev, "node"));
+	EXPECT_STREQ("loop", field(dev, "engine"));
+	EXPECT_STREQ("ext4", field(dev, "type"));
+	EXPECT_STREQ("snaplabel", field(dev, "label"));
+	EXPECT_NE(0, strlen(field(dev, "uuid")));
 	json_object_put(array);
 }
 

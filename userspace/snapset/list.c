@@ -13,6 +13,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "../common/device.h"
 #include "../common/format.h"
 #include "../common/module.h"
 #include "cli.h"
@@ -35,6 +36,51 @@ static bool holds(const struct snapset_event *ev, dev_t dev)
 	return false;
 }
 
+/* One indented line per device: identity, then what it is now. */
+static void print_device(const struct snapset_device_info *d)
+{
+	struct device_desc desc;
+
+	printf("    %u:%u diskseq %llu %s", d->major, d->minor,
+	       (unsigned long long)d->diskseq,
+	       d->flags & SNAPSET_DEVICE_PERSISTENT ? "persistent"
+						    : "auto-release");
+	if (device_describe(d->major, d->minor, d->diskseq, &desc)) {
+		puts(" (gone)");
+		return;
+	}
+	printf(" %s", desc.node);
+	if (desc.type[0])
+		printf(" TYPE=%s", desc.type);
+	if (desc.uuid[0])
+		printf(" UUID=%s", desc.uuid);
+	if (desc.label[0])
+		printf(" LABEL=\"%s\"", desc.label);
+	if (desc.backing[0])
+		printf(" loop=%s", desc.backing);
+	if (desc.dm_name[0])
+		printf(" dm=%s", desc.dm_name);
+	putchar('\n');
+}
+
+/* The record as JSON, each device with what it is now. */
+static struct json_object *record_described(const struct snapset_event *ev)
+{
+	struct json_object *obj = record_to_json(ev), *devices;
+	struct device_desc desc;
+
+	if (!json_object_object_get_ex(obj, "devices", &devices))
+		return obj;
+	for (__u32 i = 0; i < ev->set.ndevices; i++) {
+		const struct snapset_device_info *d = &ev->devices[i];
+
+		if (!device_describe(d->major, d->minor, d->diskseq, &desc))
+			device_desc_to_json(
+			    &desc, json_object_array_get_idx(devices, i));
+	}
+	return obj;
+}
+
 static void print_text(const struct snapset_event *ev, bool *header)
 {
 	const struct snapset_set_info *s = &ev->set;
@@ -51,16 +97,8 @@ static void print_text(const struct snapset_event *ev, bool *header)
 	printf("%-36s  %-20s  %-8s  %-9u  %-24s  %u\n", id,
 	       name[0] ? name : "-", event_name(ev->type), s->owner_tgid,
 	       created, s->ndevices);
-	for (__u32 i = 0; i < s->ndevices; i++) {
-		const struct snapset_device_info *d = &ev->devices[i];
-
-		printf("    %u:%u diskseq %llu %s%s%.*s\n", d->major, d->minor,
-		       (unsigned long long)d->diskseq,
-		       d->flags & SNAPSET_DEVICE_PERSISTENT ? "persistent"
-							    : "auto-release",
-		       d->dm_uuid[0] ? " dm " : "", (int)sizeof(d->dm_uuid),
-		       d->dm_uuid);
-	}
+	for (__u32 i = 0; i < s->ndevices; i++)
+		print_device(&ev->devices[i]);
 }
 
 /* Prints the records (only those holding @dev when given); how many. */
@@ -78,7 +116,7 @@ static int print_records(const void *buf, size_t len, bool json,
 			continue;
 		shown++;
 		if (json)
-			json_object_array_add(array, record_to_json(ev));
+			json_object_array_add(array, record_described(ev));
 		else
 			print_text(ev, &header);
 	}

@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Block devices described from sysfs and libblkid.
+ */
+#include <blkid/blkid.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "device.h"
+
+/* Reads the first line of a sysfs file into @out; -errno on failure. */
+static int read_line(const char *path, char *out, size_t size)
+{
+	FILE *f = fopen(path, "re");
+	int ret = 0;
+
+	if (!f)
+		return -errno;
+	if (!fgets(out, size, f))
+		ret = -EIO;
+	fclose(f);
+	out[ret ? 0 : strcspn(out, "\n")] = '\0';
+	return ret;
+}
+
+static void copy_tag(blkid_probe probe, const char *name, char *out,
+		     size_t size)
+{
+	const char *value;
+
+	if (!blkid_probe_lookup_value(probe, name, &value, NULL))
+		snprintf(out, size, "%s", value);
+}
+
+/* TYPE, UUID and LABEL of what the device holds, if libblkid knows it. */
+static void probe_filesystem(struct device_desc *desc)
+{
+	blkid_probe probe = blkid_new_probe_from_filename(desc->node);
+
+	if (!probe)
+		return;
+	blkid_probe_enable_superblocks(probe, 1);
+	blkid_probe_set_superblocks_flags(
+	    probe, BLKID_SUBLKS_TYPE | BLKID_SUBLKS_UUID | BLKID_SUBLKS_LABEL);
+	if (blkid_do_safeprobe(probe) == 0) {
+		copy_tag(probe, "TYPE", desc->type, sizeof(desc->type));
+		copy_tag(probe, "UUID", desc->uuid, sizeof(desc->uuid));
+		copy_tag(probe, "LABEL", desc->label, sizeof(desc->label));
+	}
+	blkid_free_probe(probe);
+}
+
+int device_describe(unsigned int major, unsigned int minor,
+		    unsigned long long diskseq, struct device_desc *desc)
+{
+	char sys[64], path[PATH_MAX], target[PATH_MAX], seq[32];
+	const char *name;
+	ssize_t len;
+
+	memset(desc, 0, sizeof(*desc));
+	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u", major, minor);
+	len = readlink(sys, target, sizeof(target) - 1);
+	if (len < 0)
+		return -errno;
+	target[len] = '\0';
+	snprintf(path, sizeof(path), "%s/diskseq", sys);
+	if (read_line(path, seq, sizeof(seq)) == 0 &&
+	    strtoull(seq, NULL, 10) != diskseq)
+		return -ESTALE;
+	name = strrchr(target, '/') ? strrchr(target, '/') + 1 : target;
+	snprintf(desc->node, sizeof(desc->node), "/dev/%.32s", name);
+
+	snprintf(path, sizeof(path), "%s/loop/backing_file", sys);
+	if (!read_line(path, desc->backing, sizeof(desc->backing)))
+		strcpy(desc->engine, "loop");
+	snprintf(path, sizeof(path), "%s/dm/name", sys);
+	if (!read_line(path, desc->dm_name, sizeof(desc->dm_name)))
+		strcpy(desc->engine, "dm");
+	probe_filesystem(desc);
+	return 0;
+}
+
+static void add_nonempty(struct json_object *obj, const char *key,
+			 const char *value)
+{
+	if (value[0])
+		json_object_object_add(obj, key, json_object_new_string(value));
+}
+
+void device_desc_to_json(const struct device_desc *desc,
+			 struct json_object *obj)
+{
+	add_nonempty(obj, "node", desc->node);
+	add_nonempty(obj, "type", desc->type);
+	add_nonempty(obj, "uuid", desc->uuid);
+	add_nonempty(obj, "label", desc->label);
+	add_nonempty(obj, "engine", desc->engine);
+	add_nonempty(obj, "backing_file", desc->backing);
+	add_nonempty(obj, "dm_name", desc->dm_name);
+}

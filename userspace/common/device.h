@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What a block device is, for people deciding what to do with it: its
+ * filesystem (libblkid) and its engine (from sysfs: a loop device and its
+ * backing file, or a device-mapper device and its name and uuid).
+ */
+#ifndef SNAPSET_COMMON_DEVICE_H
+#define SNAPSET_COMMON_DEVICE_H
+
+#include <json-c/json.h>
+
+struct device_desc {
+	char node[64];	   /* /dev/NAME, or "" when gone */
+	char type[32];	   /* filesystem TYPE, or "" */
+	char uuid[64];	   /* filesystem UUID, or "" */
+	char label[128];   /* filesystem LABEL, or "" */
+	char engine[8];	   /* "loop", "dm" or "" */
+	char backing[256]; /* loop: backing file */
+	char dm_name[128]; /* dm: name */
+};
+
+/*
+ * Describes MAJOR:MINOR as it is now, if it is still the disk with
+ * @diskseq (minors are reused); -ESTALE when another disk took the
+ * number, -errno when none has it.
+ */
+int device_describe(unsigned int major, unsigned int minor,
+		    unsigned long long diskseq, struct device_desc *desc);
+
+/* Adds the description's non-empty fields to @obj. */
+void device_desc_to_json(const struct device_desc *desc,
+			 struct json_object *obj);
+
+#endif
