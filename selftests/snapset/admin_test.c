@@ -13,11 +13,6 @@
 #include "run.h"
 #include "util.h"
 
-static const char *snapset_bin(void)
-{
-	return getenv("SNAPSET_BIN") ?: "build/snapset";
-}
-
 static void id_text(const __u8 id[SNAPSET_ID_LEN], char out[37])
 {
 	const char *fmt = "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "kselftest_harness.h"
+#include "run.h"
 #include "util.h"
 
 /* Runs a shell command line; returns its exit status. */
@@ -256,6 +257,15 @@ TEST_F_TIMEOUT(lvm, snapshot_lv_is_recorded_with_its_lv_uuid, 300)
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, set_add_path(fd, path, O_RDONLY, 0));
 	ASSERT_EQ(0, ioctl_err(fd, SNAPSET_IOC_ARM, NULL));
+	/* snapset list names the VG and LV of the device. */
+	if (!access(snapset_bin(), X_OK)) {
+		char *argv[] = { "snapset", "list", path, NULL };
+		struct run_result res;
+
+		ASSERT_EQ(0, run_capture(snapset_bin(), argv, &res));
+		snprintf(want, sizeof(want), " lvm=%s/snap", self->vg);
+		EXPECT_NE(NULL, strstr(res.out, want));
+	}
 	/* Held: LVM refuses to remove the snapshot. */
 	EXPECT_NE(0,
 		  sh("lvm lvremove -q -f %s/snap >/dev/null 2>&1", self->vg));

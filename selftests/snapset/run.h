@@ -10,12 +10,19 @@
 #include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 extern char **environ;
+
+/* The program under test: $SNAPSET_BIN, or the build from the root. */
+static inline const char *snapset_bin(void)
+{
+	return getenv("SNAPSET_BIN") ?: "build/snapset";
+}
 
 struct run_result {
 	int status;

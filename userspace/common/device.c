@@ -54,10 +54,45 @@ static void probe_filesystem(struct device_desc *desc)
 	blkid_free_probe(probe);
 }
 
+/* Copies @len bytes of @src to @out, undoubling "--"; a lone '-' is bad. */
+static int undouble(const char *src, size_t len, char *out, size_t size)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (o + 1 >= size)
+			return -EINVAL;
+		out[o++] = src[i];
+		if (src[i] == '-' && (i + 1 == len || src[++i] != '-'))
+			return -EINVAL;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+int lvm_split_dm_name(const char *dm_name, char *vg, size_t vg_size, char *lv,
+		      size_t lv_size)
+{
+	for (const char *p = dm_name; *p; p++) {
+		if (*p != '-')
+			continue;
+		if (p[1] == '-') {
+			p++;
+			continue;
+		}
+		if (p == dm_name || !p[1] ||
+		    undouble(dm_name, p - dm_name, vg, vg_size) ||
+		    undouble(p + 1, strlen(p + 1), lv, lv_size))
+			return -EINVAL;
+		return 0;
+	}
+	return -EINVAL;
+}
+
 int device_describe(unsigned int major, unsigned int minor,
 		    unsigned long long diskseq, struct device_desc *desc)
 {
-	char sys[64], path[PATH_MAX], target[PATH_MAX], seq[32];
+	char sys[64], path[PATH_MAX], target[PATH_MAX], seq[32], dm_uuid[160];
 	const char *name;
 	ssize_t len;
 
@@ -80,6 +115,12 @@ int device_describe(unsigned int major, unsigned int minor,
 	snprintf(path, sizeof(path), "%s/dm/name", sys);
 	if (!read_line(path, desc->dm_name, sizeof(desc->dm_name)))
 		strcpy(desc->engine, "dm");
+	snprintf(path, sizeof(path), "%s/dm/uuid", sys);
+	if (desc->dm_name[0] && !read_line(path, dm_uuid, sizeof(dm_uuid)) &&
+	    !strncmp(dm_uuid, "LVM-", 4) &&
+	    !lvm_split_dm_name(desc->dm_name, desc->vg, sizeof(desc->vg),
+			       desc->lv, sizeof(desc->lv)))
+		strcpy(desc->engine, "lvm");
 	probe_filesystem(desc);
 	return 0;
 }
@@ -101,4 +142,6 @@ void device_desc_to_json(const struct device_desc *desc,
 	add_nonempty(obj, "engine", desc->engine);
 	add_nonempty(obj, "backing_file", desc->backing);
 	add_nonempty(obj, "dm_name", desc->dm_name);
+	add_nonempty(obj, "vg", desc->vg);
+	add_nonempty(obj, "lv", desc->lv);
 }

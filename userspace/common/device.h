@@ -14,9 +14,11 @@ struct device_desc {
 	char type[32];	   /* filesystem TYPE, or "" */
 	char uuid[64];	   /* filesystem UUID, or "" */
 	char label[128];   /* filesystem LABEL, or "" */
-	char engine[8];	   /* "loop", "dm" or "" */
+	char engine[8];	   /* "loop", "dm", "lvm" or "" */
 	char backing[256]; /* loop: backing file */
 	char dm_name[128]; /* dm: name */
+	char vg[128];	   /* lvm: volume group */
+	char lv[128];	   /* lvm: logical volume */
 };
 
 /*
@@ -26,6 +28,13 @@ struct device_desc {
  */
 int device_describe(unsigned int major, unsigned int minor,
 		    unsigned long long diskseq, struct device_desc *desc);
+
+/*
+ * Splits an LVM device-mapper name, "VG-LV" with each '-' inside a name
+ * doubled, into its two names; -EINVAL when it has no single '-'.
+ */
+int lvm_split_dm_name(const char *dm_name, char *vg, size_t vg_size, char *lv,
+		      size_t lv_size);
 
 /* Adds the description's non-empty fields to @obj. */
 void device_desc_to_json(const struct device_desc *desc,

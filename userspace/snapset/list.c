@@ -58,7 +58,9 @@ static void print_device(const struct snapset_device_info *d)
 		printf(" LABEL=\"%s\"", desc.label);
 	if (desc.backing[0])
 		printf(" loop=%s", desc.backing);
-	if (desc.dm_name[0])
+	if (desc.lv[0])
+		printf(" lvm=%s/%s", desc.vg, desc.lv);
+	else if (desc.dm_name[0])
 		printf(" dm=%s", desc.dm_name);
 	putchar('\n');
 }
