@@ -237,7 +237,6 @@ static int add_locked(struct snapset_set *set, struct snapset_device *dev)
 	if (!rec)
 		return -ENOMEM;
 	set->devices[set->ndevices++] = dev;
-	set->info.ndevices = set->ndevices;
 	snapset_emit(rec);
 	return 0;
 }
@@ -419,7 +418,6 @@ int snapset_set_delete(struct snapset_set *set, const struct snapset_delete *arg
 	memmove(&set->devices[first], &set->devices[first + count],
 		(set->ndevices - first - count) * sizeof(*gone));
 	set->ndevices -= count;
-	set->info.ndevices = set->ndevices;
 	atomic_inc(&set->refs_in_flight);
 	mutex_unlock(&set->lock);
 

@@ -60,7 +60,7 @@ struct snapset_set {
 	struct list_head node;		/* snapset_sets, if live */
 	struct mutex lock;		/* everything below but closer_* */
 	enum snapset_state state;
-	struct snapset_set_info info;	/* ndevices mirrors @ndevices */
+	struct snapset_set_info info;	/* ndevices: set per record */
 	unsigned int ndevices;
 	struct snapset_device *devices[SNAPSET_MAX_DEVICES];
 	wait_queue_head_t wait;		/* set handles: POLLHUP at the end */
