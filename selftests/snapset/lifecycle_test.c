@@ -38,22 +38,6 @@ FIXTURE_TEARDOWN(held)
 	discard_all_pending();
 }
 
-/* A set named @name holding @loop, armed; returns its fd. */
-static int armed_set(const struct loopdev *loop, const char *name,
-		     __u8 id[SNAPSET_ID_LEN])
-{
-	int fd = set_new(name, id);
-
-	if (fd < 0)
-		return fd;
-	if (set_add_path(fd, loop->path, O_RDONLY, 0) ||
-	    ioctl(fd, SNAPSET_IOC_ARM)) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 /* The agent's record of set @id, acknowledged; false if none came. */
 static bool take_record(int agent, const __u8 id[SNAPSET_ID_LEN],
 			union event_buf *rec)
@@ -152,43 +136,9 @@ TEST_F(held, complete_is_in_the_record)
 	EXPECT_LE(rec.ev.set.arm_boottime, rec.ev.set.complete_boottime);
 }
 
-/* Forks a child that makes an armed set, reports its id, then runs @fn. */
-static pid_t owner_child(const struct loopdev *loop, __u8 id[SNAPSET_ID_LEN],
-			 void (*fn)(int set))
-{
-	int pipefd[2];
-	pid_t pid;
-
-	if (pipe(pipefd))
-		return -1;
-	pid = fork();
-	if (pid == 0) {
-		__u8 child_id[SNAPSET_ID_LEN] = {};
-		int fd = armed_set(loop, "child", child_id);
-
-		close(pipefd[0]);
-		if (write(pipefd[1], child_id, sizeof(child_id)) < 0 || fd < 0)
-			_exit(100);
-		close(pipefd[1]);
-		fn(fd);
-		_exit(0);
-	}
-	close(pipefd[1]);
-	if (pid < 0 || read(pipefd[0], id, SNAPSET_ID_LEN) != SNAPSET_ID_LEN)
-		pid = -1;
-	close(pipefd[0]);
-	return pid;
-}
-
 static void exit_3(int set)
 {
 	exit(3);
-}
-
-static void wait_forever(int set)
-{
-	for (;;)
-		pause();
 }
 
 TEST_F(held, owner_exit_status_is_recorded)

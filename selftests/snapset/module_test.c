@@ -162,23 +162,10 @@ TEST_F(reloadable, unload_refused_while_records_pend)
 TEST_F(reloadable, unload_right_after_a_killed_owner)
 {
 	__u8 id[SNAPSET_ID_LEN];
-	int ready[2], fd;
-	pid_t pid;
+	pid_t pid = owner_child(NULL, id, wait_forever);
+	int fd;
 
-	ASSERT_EQ(0, pipe(ready));
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		__u8 child_id[SNAPSET_ID_LEN];
-		int set = set_new("killed", child_id);
-
-		if (set < 0 || ioctl(set, SNAPSET_IOC_ARM) ||
-		    write(ready[1], child_id, sizeof(child_id)) < 0)
-			_exit(1);
-		for (;;)
-			pause();
-	}
-	ASSERT_EQ(SNAPSET_ID_LEN, read(ready[0], id, sizeof(id)));
+	ASSERT_LT(0, pid);
 	ASSERT_EQ(0, kill(pid, SIGKILL));
 	ASSERT_EQ(pid, waitpid(pid, NULL, 0));
 	/* The record pins the module at once; nothing is lost to rmmod. */

@@ -71,61 +71,70 @@ static void *add_all(void *arg)
 	return NULL;
 }
 
-TEST_F(loops, close_while_another_thread_adds)
+/*
+ * Adds every loop device to a new set in another thread while @end ends
+ * the set: each add has happened or was refused, and every device is free
+ * as soon as @end returned, before the handle is closed.
+ */
+static void race_adds_against(struct __test_metadata *_metadata,
+			      struct loopdev *loop,
+			      int (*end)(int set, const __u8 *id))
 {
-	struct racer r = { .loop = self->loop };
+	struct racer r = { .loop = loop };
+	__u8 id[SNAPSET_ID_LEN];
 	pthread_t thread;
 
-	r.set = set_new(NULL, NULL);
+	r.set = set_new(NULL, id);
 	ASSERT_LE(0, r.set);
 	ASSERT_EQ(0, pthread_create(&thread, NULL, add_all, &r));
 	usleep(1000);
-	/*
-	 * Close the set's file under the other thread, keeping its number
-	 * taken: a plain close() would let the next open reuse it.
-	 */
-	ASSERT_LE(0, dup2(open("/dev/null", O_RDONLY | O_CLOEXEC), r.set));
+	EXPECT_EQ(0, end(r.set, id));
 	ASSERT_EQ(0, pthread_join(thread, NULL));
 	EXPECT_EQ(NLOOPS, r.added + r.refused);
-	EXPECT_TRUE(all_released(self->loop, NLOOPS));
+	EXPECT_TRUE(all_released(loop, NLOOPS));
+	close(r.set);
+}
+
+/*
+ * Closes the set's file under the adding thread, keeping its number
+ * taken: a plain close() would let the next open reuse it.
+ */
+static int end_by_close(int set, const __u8 *id)
+{
+	return dup2(open("/dev/null", O_RDONLY | O_CLOEXEC), set) < 0;
+}
+
+static int end_by_abort(int set, const __u8 *id)
+{
+	struct snapset_abort abort = {};
+
+	return ioctl_err(set, SNAPSET_IOC_ABORT, &abort);
+}
+
+static int end_by_admin(int set, const __u8 *id)
+{
+	int admin = snapset_open(), err;
+
+	if (admin < 0)
+		return errno;
+	err = terminate(admin, id);
+	close(admin);
+	return err;
+}
+
+TEST_F(loops, close_while_another_thread_adds)
+{
+	race_adds_against(_metadata, self->loop, end_by_close);
 }
 
 TEST_F(loops, abort_while_another_thread_adds)
 {
-	struct snapset_abort abort = {};
-	struct racer r = { .loop = self->loop };
-	pthread_t thread;
-
-	r.set = set_new(NULL, NULL);
-	ASSERT_LE(0, r.set);
-	ASSERT_EQ(0, pthread_create(&thread, NULL, add_all, &r));
-	usleep(1000);
-	EXPECT_EQ(0, ioctl_err(r.set, SNAPSET_IOC_ABORT, &abort));
-	ASSERT_EQ(0, pthread_join(thread, NULL));
-	EXPECT_EQ(NLOOPS, r.added + r.refused);
-	/* Released at abort, before the handle is even closed. */
-	EXPECT_TRUE(all_released(self->loop, NLOOPS));
-	close(r.set);
+	race_adds_against(_metadata, self->loop, end_by_abort);
 }
 
 TEST_F(loops, admin_terminate_while_another_thread_adds)
 {
-	struct snapset_target target = {};
-	struct racer r = { .loop = self->loop };
-	pthread_t thread;
-	int admin = snapset_open();
-
-	ASSERT_LE(0, admin);
-	r.set = set_new(NULL, target.id);
-	ASSERT_LE(0, r.set);
-	ASSERT_EQ(0, pthread_create(&thread, NULL, add_all, &r));
-	usleep(1000);
-	EXPECT_EQ(0, ioctl_err(admin, SNAPSET_IOC_TERMINATE, &target));
-	ASSERT_EQ(0, pthread_join(thread, NULL));
-	EXPECT_EQ(NLOOPS, r.added + r.refused);
-	EXPECT_TRUE(all_released(self->loop, NLOOPS));
-	close(r.set);
-	close(admin);
+	race_adds_against(_metadata, self->loop, end_by_admin);
 }
 
 struct same_device {
@@ -162,27 +171,14 @@ TEST_F(loops, admin_terminate_during_owner_exit_records_once)
 {
 	struct snapset_target target = {};
 	union event_buf rec;
-	int ready[2], admin = snapset_open();
+	int admin = snapset_open();
 	int agent = subscribe(SNAPSET_SUBSCRIBE_AGENT);
 	pid_t pid;
 
 	ASSERT_LE(0, admin);
 	ASSERT_LE(0, agent);
-	ASSERT_EQ(0, pipe(ready));
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		int set = set_new("dying", target.id);
-
-		if (set < 0 ||
-		    set_add_path(set, self->loop[0].path, O_RDONLY, 0) ||
-		    ioctl(set, SNAPSET_IOC_ARM) ||
-		    write(ready[1], target.id, SNAPSET_ID_LEN) < 0)
-			_exit(1);
-		for (;;)
-			pause();
-	}
-	ASSERT_EQ(SNAPSET_ID_LEN, read(ready[0], target.id, SNAPSET_ID_LEN));
+	pid = owner_child(&self->loop[0], target.id, wait_forever);
+	ASSERT_LT(0, pid);
 	ASSERT_EQ(0, kill(pid, SIGKILL));
 	ioctl(admin, SNAPSET_IOC_TERMINATE, &target);
 	ASSERT_EQ(pid, waitpid(pid, NULL, 0));

@@ -189,6 +189,57 @@ static inline bool wait_until_unbound(const struct loopdev *loop)
 	return false;
 }
 
+/* A set named @name holding @loop (if any), armed; returns its fd. */
+static inline int armed_set(const struct loopdev *loop, const char *name,
+			    __u8 id[SNAPSET_ID_LEN])
+{
+	int fd = set_new(name, id);
+
+	if (fd < 0)
+		return fd;
+	if ((loop && set_add_path(fd, loop->path, O_RDONLY, 0)) ||
+	    ioctl(fd, SNAPSET_IOC_ARM)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Forks a child that makes an armed set, reports its id, then runs @fn. */
+static inline pid_t owner_child(const struct loopdev *loop,
+				__u8 id[SNAPSET_ID_LEN], void (*fn)(int set))
+{
+	int pipefd[2];
+	pid_t pid;
+
+	if (pipe(pipefd))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		__u8 child_id[SNAPSET_ID_LEN] = {};
+		int fd = armed_set(loop, "child", child_id);
+
+		close(pipefd[0]);
+		if (write(pipefd[1], child_id, sizeof(child_id)) < 0 || fd < 0)
+			_exit(100);
+		close(pipefd[1]);
+		fn(fd);
+		_exit(0);
+	}
+	close(pipefd[1]);
+	if (pid < 0 || read(pipefd[0], id, SNAPSET_ID_LEN) != SNAPSET_ID_LEN)
+		pid = -1;
+	close(pipefd[0]);
+	return pid;
+}
+
+/* An owner that holds its set until it is killed. */
+static inline void wait_forever(int set)
+{
+	for (;;)
+		pause();
+}
+
 /* Reads one record into @buf within the timeout; its size, or -errno. */
 static inline ssize_t read_event(int fd, void *buf, size_t size)
 {
@@ -237,20 +288,29 @@ static inline bool wait_event_for(int fd, __u32 type,
 	}
 }
 
-static inline int ack(int agent, const __u8 id[SNAPSET_ID_LEN])
+/* An ioctl naming a set by id (ack, discard, terminate); 0 or errno. */
+static inline int target_ioctl(int fd, unsigned long cmd,
+			       const __u8 id[SNAPSET_ID_LEN])
 {
 	struct snapset_target arg = {};
 
 	memcpy(arg.id, id, SNAPSET_ID_LEN);
-	return ioctl_err(agent, SNAPSET_IOC_ACK, &arg);
+	return ioctl_err(fd, cmd, &arg);
+}
+
+static inline int ack(int agent, const __u8 id[SNAPSET_ID_LEN])
+{
+	return target_ioctl(agent, SNAPSET_IOC_ACK, id);
 }
 
 static inline int discard(int fd, const __u8 id[SNAPSET_ID_LEN])
 {
-	struct snapset_target arg = {};
+	return target_ioctl(fd, SNAPSET_IOC_DISCARD, id);
+}
 
-	memcpy(arg.id, id, SNAPSET_ID_LEN);
-	return ioctl_err(fd, SNAPSET_IOC_DISCARD, &arg);
+static inline int terminate(int fd, const __u8 id[SNAPSET_ID_LEN])
+{
+	return target_ioctl(fd, SNAPSET_IOC_TERMINATE, id);
 }
 
 /* SNAPSET_IOC_LIST into a malloc()ed buffer; NULL on error. */
