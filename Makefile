@@ -29,8 +29,8 @@ KTOOLS_FILES := tools/testing/selftests/kselftest.h \
 	scripts/const_structs.checkpatch
 
 PROGRAM_SRCS := $(wildcard userspace/common/*.c userspace/snapset/*.c)
-PROGRAM_LIBS := $(shell pkg-config --libs json-c blkid 2>/dev/null || \
-	echo -ljson-c -lblkid)
+PROGRAM_LIBS := $(shell pkg-config --libs json-c blkid devmapper 2>/dev/null || \
+	echo -ljson-c -lblkid -ldevmapper) -lm
 PROGRAM_OBJS := $(PROGRAM_SRCS:%.c=$(BUILD)/%.o)
 UNIT_TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/*_test.c))
 

@@ -213,6 +213,23 @@ static bool agent_alive(struct snapset_sub *agent)
 	return !(task->flags & PF_EXITING) || get_nr_threads(task) > 1;
 }
 
+/*
+ * The live agent's tgid as the reader's pid namespace sees it, or 0: lets
+ * a requester warn that nothing will release its snapshots if it dies.
+ */
+pid_t snapset_agent_pid(void)
+{
+	pid_t nr = 0;
+
+	spin_lock(&snapset_events_lock);
+	rcu_read_lock();
+	if (snapset_agent && agent_alive(snapset_agent))
+		nr = pid_vnr(snapset_agent->tgid);
+	rcu_read_unlock();
+	spin_unlock(&snapset_events_lock);
+	return nr;
+}
+
 int snapset_subscribe(struct snapset_file *sf,
 		      const struct snapset_subscribe *arg)
 {

@@ -353,6 +353,7 @@ SNAPSET_COUNTER_ATTR(subscribers, atomic_read(&snapset_stats.subscribers));
 SNAPSET_COUNTER_ATTR(tombstoned, atomic64_read(&snapset_stats.tombstoned));
 SNAPSET_COUNTER_ATTR(overflows, atomic64_read(&snapset_stats.overflows));
 SNAPSET_COUNTER_ATTR(discarded, atomic64_read(&snapset_stats.discarded));
+SNAPSET_COUNTER_ATTR(agent, snapset_agent_pid());
 
 static struct attribute *snapset_attrs[] = {
 	&dev_attr_sets_live.attr,
@@ -367,6 +368,7 @@ static struct attribute *snapset_attrs[] = {
 	&dev_attr_tombstoned.attr,
 	&dev_attr_overflows.attr,
 	&dev_attr_discarded.attr,
+	&dev_attr_agent.attr,
 	NULL,
 };
 ATTRIBUTE_GROUPS(snapset);

@@ -163,6 +163,7 @@ void snapset_queue_shutdown(struct snapset_record *rec);
 int snapset_subscribe(struct snapset_file *sf,
 		      const struct snapset_subscribe *arg);
 void snapset_unsubscribe(struct snapset_sub *sub);
+pid_t snapset_agent_pid(void);
 ssize_t snapset_sub_read(struct snapset_sub *sub, struct kiocb *iocb,
 			 struct iov_iter *to);
 __poll_t snapset_sub_poll(struct snapset_sub *sub, struct file *file,

@@ -259,6 +259,21 @@ TEST_F(agent, second_live_agent_is_ebusy)
 	EXPECT_EQ(-EBUSY, subscribe(SNAPSET_SUBSCRIBE_AGENT));
 }
 
+TEST_F(agent, sysfs_names_the_live_agent_only)
+{
+	int watcher = subscribe(0);
+
+	ASSERT_LE(0, watcher);
+	EXPECT_EQ(0, sysfs_counter("agent"));
+	self->fd = subscribe(SNAPSET_SUBSCRIBE_AGENT);
+	ASSERT_LE(0, self->fd);
+	EXPECT_EQ(getpid(), sysfs_counter("agent"));
+	close(self->fd);
+	self->fd = -1;
+	EXPECT_EQ(0, sysfs_counter("agent"));
+	close(watcher);
+}
+
 TEST_F(agent, only_the_agent_acknowledges)
 {
 	int watcher = subscribe(0), plain = snapset_open();

@@ -12,8 +12,7 @@
 
 #include "device.h"
 
-/* Reads the first line of a sysfs file into @out; -errno on failure. */
-static int read_line(const char *path, char *out, size_t size)
+int sysfs_read(const char *path, char *out, size_t size)
 {
 	FILE *f = fopen(path, "re");
 	int ret = 0;
@@ -36,22 +35,40 @@ static void copy_tag(blkid_probe probe, const char *name, char *out,
 		snprintf(out, size, "%s", value);
 }
 
-/* TYPE, UUID and LABEL of what the device holds, if libblkid knows it. */
-static void probe_filesystem(struct device_desc *desc)
+int device_probe_ids(const char *node, struct device_ids *ids)
 {
-	blkid_probe probe = blkid_new_probe_from_filename(desc->node);
+	blkid_probe probe = blkid_new_probe_from_filename(node);
 
+	memset(ids, 0, sizeof(*ids));
 	if (!probe)
-		return;
+		return errno ? -errno : -EIO;
 	blkid_probe_enable_superblocks(probe, 1);
 	blkid_probe_set_superblocks_flags(
 	    probe, BLKID_SUBLKS_TYPE | BLKID_SUBLKS_UUID | BLKID_SUBLKS_LABEL);
+	blkid_probe_enable_partitions(probe, 1);
+	blkid_probe_set_partitions_flags(probe, BLKID_PARTS_ENTRY_DETAILS);
+	/* Ambivalent or empty devices have no ids, which is no error. */
 	if (blkid_do_safeprobe(probe) == 0) {
-		copy_tag(probe, "TYPE", desc->type, sizeof(desc->type));
-		copy_tag(probe, "UUID", desc->uuid, sizeof(desc->uuid));
-		copy_tag(probe, "LABEL", desc->label, sizeof(desc->label));
+		copy_tag(probe, "TYPE", ids->type, sizeof(ids->type));
+		copy_tag(probe, "UUID", ids->uuid, sizeof(ids->uuid));
+		copy_tag(probe, "LABEL", ids->label, sizeof(ids->label));
+		copy_tag(probe, "PART_ENTRY_UUID", ids->partuuid,
+			 sizeof(ids->partuuid));
 	}
 	blkid_free_probe(probe);
+	return 0;
+}
+
+/* TYPE, UUID and LABEL of what the device holds, if libblkid knows it. */
+static void probe_filesystem(struct device_desc *desc)
+{
+	struct device_ids ids;
+
+	if (device_probe_ids(desc->node, &ids))
+		return;
+	snprintf(desc->type, sizeof(desc->type), "%s", ids.type);
+	snprintf(desc->uuid, sizeof(desc->uuid), "%s", ids.uuid);
+	snprintf(desc->label, sizeof(desc->label), "%s", ids.label);
 }
 
 /* Copies @len bytes of @src to @out, undoubling "--"; a lone '-' is bad. */
@@ -103,20 +120,20 @@ int device_describe(unsigned int major, unsigned int minor,
 		return -errno;
 	target[len] = '\0';
 	snprintf(path, sizeof(path), "%s/diskseq", sys);
-	if (read_line(path, seq, sizeof(seq)) == 0 &&
+	if (diskseq && sysfs_read(path, seq, sizeof(seq)) == 0 &&
 	    strtoull(seq, NULL, 10) != diskseq)
 		return -ESTALE;
 	name = strrchr(target, '/') ? strrchr(target, '/') + 1 : target;
 	snprintf(desc->node, sizeof(desc->node), "/dev/%.32s", name);
 
 	snprintf(path, sizeof(path), "%s/loop/backing_file", sys);
-	if (!read_line(path, desc->backing, sizeof(desc->backing)))
+	if (!sysfs_read(path, desc->backing, sizeof(desc->backing)))
 		strcpy(desc->engine, "loop");
 	snprintf(path, sizeof(path), "%s/dm/name", sys);
-	if (!read_line(path, desc->dm_name, sizeof(desc->dm_name)))
+	if (!sysfs_read(path, desc->dm_name, sizeof(desc->dm_name)))
 		strcpy(desc->engine, "dm");
 	snprintf(path, sizeof(path), "%s/dm/uuid", sys);
-	if (desc->dm_name[0] && !read_line(path, dm_uuid, sizeof(dm_uuid)) &&
+	if (desc->dm_name[0] && !sysfs_read(path, dm_uuid, sizeof(dm_uuid)) &&
 	    !strncmp(dm_uuid, "LVM-", 4) &&
 	    !lvm_split_dm_name(desc->dm_name, desc->vg, sizeof(desc->vg),
 			       desc->lv, sizeof(desc->lv)))

@@ -8,6 +8,21 @@
 #define SNAPSET_COMMON_DEVICE_H
 
 #include <json-c/json.h>
+#include <stddef.h>
+
+/* The first line of a sysfs file, without its newline; -errno on failure. */
+int sysfs_read(const char *path, char *out, size_t size);
+
+/* What libblkid finds on a device; "" for anything it does not. */
+struct device_ids {
+	char type[32];
+	char uuid[64];
+	char label[128];
+	char partuuid[64];
+};
+
+/* Probes @node (a block device or an image file); -errno if unreadable. */
+int device_probe_ids(const char *node, struct device_ids *ids);
 
 struct device_desc {
 	char node[64];	   /* /dev/NAME, or "" when gone */
@@ -23,8 +38,8 @@ struct device_desc {
 
 /*
  * Describes MAJOR:MINOR as it is now, if it is still the disk with
- * @diskseq (minors are reused); -ESTALE when another disk took the
- * number, -errno when none has it.
+ * @diskseq (minors are reused; 0 checks nothing); -ESTALE when another
+ * disk took the number, -errno when none has it.
  */
 int device_describe(unsigned int major, unsigned int minor,
 		    unsigned long long diskseq, struct device_desc *desc);

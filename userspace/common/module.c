@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/wait.h>
 
 #include "module.h"
 
@@ -47,6 +48,52 @@ int module_list(int fd, void **buf, size_t *len)
 	}
 	*len = arg.used;
 	return 0;
+}
+
+int module_create(int fd, const char *name, __u8 id[SNAPSET_ID_LEN])
+{
+	struct snapset_create arg = { 0 };
+	int ret;
+
+	if (name && strlen(name) >= sizeof(arg.name))
+		return -ENAMETOOLONG;
+	if (name)
+		strcpy(arg.name, name);
+	ret = ioctl_errno(fd, SNAPSET_IOC_CREATE, &arg);
+	if (!ret)
+		memcpy(id, arg.id, SNAPSET_ID_LEN);
+	return ret;
+}
+
+int module_add(int fd, int dev_fd, __u32 flags)
+{
+	struct snapset_add arg = { .fd = dev_fd, .flags = flags };
+
+	return ioctl_errno(fd, SNAPSET_IOC_ADD, &arg);
+}
+
+int module_arm(int fd)
+{
+	return ioctl_errno(fd, SNAPSET_IOC_ARM, NULL);
+}
+
+int module_complete(int fd)
+{
+	return ioctl_errno(fd, SNAPSET_IOC_COMPLETE, NULL);
+}
+
+int module_abort(int fd, const int *wait_status)
+{
+	struct snapset_abort arg = { 0 };
+
+	if (wait_status && WIFEXITED(*wait_status)) {
+		arg.flags = SNAPSET_ABORT_EXIT_STATUS;
+		arg.exit_status = WEXITSTATUS(*wait_status);
+	} else if (wait_status && WIFSIGNALED(*wait_status)) {
+		arg.flags = SNAPSET_ABORT_SIGNAL;
+		arg.signal = WTERMSIG(*wait_status);
+	}
+	return ioctl_errno(fd, SNAPSET_IOC_ABORT, &arg);
 }
 
 int module_subscribe(int fd, __u64 flags)

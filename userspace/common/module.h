@@ -18,6 +18,14 @@ int module_open(void);
 /* SNAPSET_IOC_LIST into a malloc()ed buffer the caller frees. */
 int module_list(int fd, void **buf, size_t *len);
 
+/* A set's life: create (@name may be NULL), add, arm, complete, abort. */
+int module_create(int fd, const char *name, __u8 id[SNAPSET_ID_LEN]);
+int module_add(int fd, int dev_fd, __u32 flags);
+int module_arm(int fd);
+int module_complete(int fd);
+/* Aborts with the exit status or signal of a wait status, if any. */
+int module_abort(int fd, const int *wait_status);
+
 int module_subscribe(int fd, __u64 flags);
 int module_terminate(int fd, const __u8 id[SNAPSET_ID_LEN]);
 int module_discard(int fd, const __u8 id[SNAPSET_ID_LEN]);

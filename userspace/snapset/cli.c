@@ -14,6 +14,9 @@
 static int help_main(int argc, char **argv);
 
 static const struct snapset_command commands[] = {
+	{ "run", "run a backup command with a snapshot set", run_main },
+	{ "complete", "mark the set of the enclosing run complete",
+	  complete_main },
 	{ "list", "live sets and pending records", list_main },
 	{ "watch", "the module's events as they happen", watch_main },
 	{ "delete", "end a set, or discard a pending record", delete_main },

@@ -3,8 +3,10 @@
 #ifndef SNAPSET_COMMANDS_H
 #define SNAPSET_COMMANDS_H
 
+int complete_main(int argc, char **argv);
 int delete_main(int argc, char **argv);
 int list_main(int argc, char **argv);
+int run_main(int argc, char **argv);
 int watch_main(int argc, char **argv);
 
 #endif

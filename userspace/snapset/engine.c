@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Engines seen through sysfs, libdevmapper and lvm2.
+ */
+#include <errno.h>
+#include <libdevmapper.h>
+#include <linux/loop.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include "../common/device.h"
+#include "engine.h"
+
+const char *engine_name(enum engine_kind kind)
+{
+	static const char *const names[] = {
+		[ENGINE_OTHER] = "block device",
+		[ENGINE_LOOP] = "loop",
+		[ENGINE_DM] = "dm",
+		[ENGINE_LVM] = "lvm",
+	};
+
+	return names[kind];
+}
+
+/* The dm device's first target type and its deferred-remove flag. */
+static int dm_inspect(dev_t rdev, struct engine_info *info)
+{
+	struct dm_task *dmt = dm_task_create(DM_DEVICE_TABLE);
+	char *type = NULL, *params;
+	uint64_t start, length;
+	struct dm_info dmi;
+	int ret = -EIO;
+
+	if (!dmt)
+		return -ENOMEM;
+	if (!dm_task_set_major(dmt, major(rdev)) ||
+	    !dm_task_set_minor(dmt, minor(rdev)) || !dm_task_run(dmt) ||
+	    !dm_task_get_info(dmt, &dmi) || !dmi.exists)
+		goto out;
+	info->deferred_remove = dmi.deferred_remove;
+	dm_get_next_target(dmt, NULL, &start, &length, &type, &params);
+	snprintf(info->dm_target, sizeof(info->dm_target), "%s",
+		 type ? type : "");
+	ret = 0;
+out:
+	dm_task_destroy(dmt);
+	/* libdevmapper keeps /dev/mapper/control open, inheritable. */
+	dm_lib_release();
+	return ret;
+}
+
+int engine_inspect(dev_t rdev, struct engine_info *info,
+		   struct lvm_error *err)
+{
+	struct device_desc desc;
+	int ret;
+
+	memset(info, 0, sizeof(*info));
+	err->message[0] = '\0';
+	ret = device_describe(major(rdev), minor(rdev), 0, &desc);
+	if (ret)
+		return ret;
+	snprintf(info->node, sizeof(info->node), "%s", desc.node);
+	if (!strcmp(desc.engine, "loop")) {
+		info->kind = ENGINE_LOOP;
+		info->snapshot = true;
+		return 0;
+	}
+	if (!desc.dm_name[0])
+		return 0;
+	ret = dm_inspect(rdev, info);
+	if (ret)
+		return ret;
+	if (strcmp(desc.engine, "lvm")) {
+		info->kind = ENGINE_DM;
+		info->snapshot = !strcmp(info->dm_target, "snapshot") ||
+				 !strcmp(info->dm_target, "thin");
+		return 0;
+	}
+	info->kind = ENGINE_LVM;
+	snprintf(info->vg, sizeof(info->vg), "%s", desc.vg);
+	snprintf(info->lv, sizeof(info->lv), "%s", desc.lv);
+	ret = lv_info_get(info->vg, info->lv, &info->lv_info, err);
+	info->snapshot = !ret && info->lv_info.origin[0];
+	return ret;
+}
+
+static int loop_set_autoclear(int fd)
+{
+	struct loop_info64 li;
+
+	if (ioctl(fd, LOOP_GET_STATUS64, &li))
+		return -errno;
+	if (li.lo_flags & LO_FLAGS_AUTOCLEAR)
+		return 0;
+	li.lo_flags |= LO_FLAGS_AUTOCLEAR;
+	return ioctl(fd, LOOP_SET_STATUS64, &li) ? -errno : 0;
+}
+
+/* dm keeps the device, usable, until its last close, then removes it. */
+static int dm_defer_remove(dev_t rdev)
+{
+	struct dm_task *dmt = dm_task_create(DM_DEVICE_REMOVE);
+	int ret = -EIO;
+
+	if (!dmt)
+		return -ENOMEM;
+	if (dm_task_set_major(dmt, major(rdev)) &&
+	    dm_task_set_minor(dmt, minor(rdev)) &&
+	    dm_task_deferred_remove(dmt) && dm_task_run(dmt))
+		ret = 0;
+	dm_task_destroy(dmt);
+	dm_lib_release();
+	return ret;
+}
+
+int engine_arm_release(int fd, const struct engine_info *info)
+{
+	struct stat st;
+
+	switch (info->kind) {
+	case ENGINE_LOOP:
+		return loop_set_autoclear(fd);
+	case ENGINE_DM:
+		if (fstat(fd, &st))
+			return -errno;
+		return dm_defer_remove(st.st_rdev);
+	default:
+		return 0;
+	}
+}

@@ -1,0 +1,397 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * snapset run: the requester. It owns the set for exactly as long as it
+ * lives: whatever ends this process ends the set, and the kernel records
+ * how. What run survives, it reports itself.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../common/device.h"
+#include "../common/format.h"
+#include "../common/module.h"
+#include "cli.h"
+#include "commands.h"
+#include "control.h"
+#include "run.h"
+
+/* What happened while COMMAND ran. */
+struct supervision {
+	bool completed;	    /* through snapset complete */
+	bool timed_out;
+	int forwarded;	    /* the last signal run passed on, or 0 */
+	int init_status;    /* the sandbox init's wait status */
+};
+
+static bool daemon_running(void)
+{
+	char value[32];
+
+	return !sysfs_read("/sys/class/misc/snapset/agent", value,
+			   sizeof(value)) &&
+	       strcmp(value, "0");
+}
+
+static int send_signal(const struct sandbox *sb, int sig)
+{
+	return syscall(SYS_pidfd_send_signal, sb->pidfd, sig, NULL, 0) ?
+		       -errno :
+		       0;
+}
+
+static int arm_timer(int fd, long ms)
+{
+	struct itimerspec its = {
+		.it_value = { ms / 1000, ms % 1000 * 1000000L },
+	};
+
+	return timerfd_settime(fd, 0, &its, NULL) ? -errno : 0;
+}
+
+/* One request from COMMAND's side of the control channel. */
+static void control_serve(struct run_state *st, int fd, bool *open,
+			  struct supervision *sv)
+{
+	struct control_reply reply = { .version = CONTROL_VERSION };
+	struct control_request req;
+	ssize_t n;
+
+	n = recv(fd, &req, sizeof(req), MSG_DONTWAIT | MSG_TRUNC);
+	if (n == 0)
+		*open = false; /* every copy in COMMAND's tree is closed */
+	if (n <= 0)
+		return;
+	if (n != sizeof(req) || req.version != CONTROL_VERSION ||
+	    req.op != CONTROL_COMPLETE) {
+		reply.result = -EPROTO;
+	} else {
+		reply.result = module_complete(st->set_fd);
+		if (reply.result == -EALREADY)
+			reply.result = 0;
+		if (!reply.result)
+			sv->completed = true;
+	}
+	send(fd, &reply, sizeof(reply), MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+static void signal_serve(int fd, const struct sandbox *sb,
+			 struct supervision *sv)
+{
+	struct signalfd_siginfo si;
+
+	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
+		/* The terminal signals COMMAND's process group itself. */
+		if (si.ssi_code == SI_KERNEL || si.ssi_signo == SIGCHLD)
+			continue;
+		sv->forwarded = si.ssi_signo;
+		send_signal(sb, si.ssi_signo);
+	}
+}
+
+static void timer_serve(int fd, const struct run_options *opts,
+			const struct sandbox *sb, struct supervision *sv)
+{
+	uint64_t expirations;
+
+	if (read(fd, &expirations, sizeof(expirations)) < 0)
+		return;
+	if (sv->timed_out) {
+		send_signal(sb, SIGKILL);
+		return;
+	}
+	sv->timed_out = true;
+	send_signal(sb, SIGTERM);
+	if (opts->kill_after_ms)
+		arm_timer(fd, opts->kill_after_ms);
+}
+
+enum { POLL_INIT, POLL_SIGNALS, POLL_CONTROL, POLL_TIMER, POLL_COUNT };
+
+/* Serves COMMAND until the sandbox's init exits. */
+static int supervise(struct run_state *st, const struct sandbox *sb,
+		     int signal_fd, int control_fd, struct supervision *sv)
+{
+	struct pollfd pfd[POLL_COUNT] = {
+		[POLL_INIT] = { .fd = sb->pidfd, .events = POLLIN },
+		[POLL_SIGNALS] = { .fd = signal_fd, .events = POLLIN },
+		[POLL_CONTROL] = { .fd = control_fd, .events = POLLIN },
+		[POLL_TIMER] = { .fd = -1, .events = POLLIN },
+	};
+	bool control_open = true;
+	int ret = 0;
+
+	if (st->opts->timeout_ms) {
+		pfd[POLL_TIMER].fd = timerfd_create(CLOCK_MONOTONIC,
+						    TFD_CLOEXEC);
+		ret = pfd[POLL_TIMER].fd < 0 ?
+			      -errno :
+			      arm_timer(pfd[POLL_TIMER].fd,
+					st->opts->timeout_ms);
+		if (ret) {
+			run_fail(st, ret, "cannot time COMMAND: %s",
+				 strerror(-ret));
+			send_signal(sb, SIGKILL);
+		}
+	}
+	while (!(pfd[POLL_INIT].revents & POLLIN)) {
+		pfd[POLL_CONTROL].fd = control_open ? control_fd : -1;
+		if (poll(pfd, POLL_COUNT, -1) < 0 && errno != EINTR) {
+			ret = run_fail(st, -errno, "poll: %s", strerror(errno));
+			send_signal(sb, SIGKILL);
+		}
+		if (pfd[POLL_SIGNALS].revents)
+			signal_serve(signal_fd, sb, sv);
+		if (pfd[POLL_CONTROL].revents)
+			control_serve(st, control_fd, &control_open, sv);
+		if (pfd[POLL_TIMER].revents)
+			timer_serve(pfd[POLL_TIMER].fd, st->opts, sb, sv);
+	}
+	if (pfd[POLL_TIMER].fd >= 0)
+		close(pfd[POLL_TIMER].fd);
+	while (waitpid(sb->pid, &sv->init_status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return ret;
+}
+
+static int command_exit_status(int wait_status)
+{
+	if (WIFEXITED(wait_status))
+		return WEXITSTATUS(wait_status);
+	return 128 + WTERMSIG(wait_status);
+}
+
+/* How COMMAND ended, for the error line of a set that did not complete. */
+static void describe_end(char *buf, size_t size, int wait_status,
+			 const struct run_options *opts,
+			 const struct supervision *sv)
+{
+	int n = 0;
+
+	if (sv->timed_out)
+		n = snprintf(buf, size, "timed out after %.3gs; ",
+			     opts->timeout_ms / 1000.0);
+	else if (sv->forwarded)
+		n = snprintf(buf, size, "run passed on %s; ",
+			     sigabbrev_np(sv->forwarded) ?: "a signal");
+	if (WIFEXITED(wait_status))
+		snprintf(buf + n, size - n, "COMMAND exited with status %d",
+			 WEXITSTATUS(wait_status));
+	else
+		snprintf(buf + n, size - n,
+			 "COMMAND was killed by signal %d (%s)",
+			 WTERMSIG(wait_status),
+			 strsignal(WTERMSIG(wait_status)));
+}
+
+/* "set NAME (ID)" or "set ID": how the error line names the set. */
+static void set_label(const struct run_state *st, char *buf, size_t size)
+{
+	if (st->opts->name)
+		snprintf(buf, size, "set %s (%s)", st->opts->name, st->id_text);
+	else
+		snprintf(buf, size, "set %s", st->id_text);
+}
+
+static int sandbox_failed(struct run_state *st,
+			  const struct sandbox_report *r,
+			  const struct sandbox *sb, const char *set)
+{
+	module_abort(st->set_fd, NULL);
+	if (r->stage == SANDBOX_MOUNT)
+		return run_fail(st, EXIT_RUN_FAILED,
+				"%s: cannot mount %s on %s: %s; aborted", set,
+				sb->mounts[r->index].node,
+				sb->mounts[r->index].dir, strerror(r->err));
+	return run_fail(st, EXIT_RUN_FAILED,
+			"%s: cannot set up COMMAND's namespaces: %s; aborted",
+			set, strerror(r->err));
+}
+
+/* Completes or aborts the set as COMMAND's end says; the exit status. */
+static int finish(struct run_state *st, const struct sandbox_report *r,
+		  const struct sandbox *sb, const struct supervision *sv)
+{
+	int ws = r->wait_status, ret;
+	char set[128], end[160];
+	bool completed;
+
+	set_label(st, set, sizeof(set));
+	if (r->stage == SANDBOX_MOUNT || r->stage == SANDBOX_SETUP)
+		return sandbox_failed(st, r, sb, set);
+	if (r->stage == SANDBOX_EXEC) {
+		module_abort(st->set_fd, &ws);
+		return run_fail(st, command_exit_status(ws),
+				"%s: %s: %s; aborted", set, sb->command[0],
+				r->err == ENOENT ? "command not found" :
+						   "cannot execute");
+	}
+	completed = sv->completed ||
+		    (WIFEXITED(ws) && st->opts->complete_on[WEXITSTATUS(ws)]);
+	if (completed && !sv->completed) {
+		ret = module_complete(st->set_fd);
+		if (ret && ret != -EALREADY)
+			return run_fail(st, EXIT_RUN_FAILED,
+					"%s: cannot complete: %s", set,
+					strerror(-ret));
+	}
+	if (!completed) {
+		module_abort(st->set_fd, &ws);
+		describe_end(end, sizeof(end), ws, st->opts, sv);
+		run_fail(st, 0, "%s: %s; aborted", set, end);
+	}
+	return command_exit_status(ws);
+}
+
+/* Runs COMMAND in its sandbox with the armed set; the exit status. */
+static int run_command(struct run_state *st, struct sandbox *sb,
+		       int signal_fd)
+{
+	struct supervision sv = { 0 };
+	struct sandbox_report report;
+	int control[2], ret;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, control))
+		return run_fail(st, EXIT_RUN_FAILED, "control channel: %s",
+				strerror(errno));
+	sb->command = st->opts->command;
+	sb->control_fd = control[1];
+	sb->set_id = st->id_text;
+	sb->set_name = st->opts->name ? st->opts->name : "";
+	ret = sandbox_start(sb);
+	close(control[1]);
+	if (ret) {
+		close(control[0]);
+		module_abort(st->set_fd, NULL);
+		return run_fail(st, EXIT_RUN_FAILED,
+				"cannot start COMMAND in new namespaces: %s",
+				strerror(-ret));
+	}
+	ret = supervise(st, sb, signal_fd, control[0], &sv);
+	close(control[0]);
+	sandbox_result(sb, sv.init_status, &report);
+	if (ret) {
+		module_abort(st->set_fd, NULL);
+		return EXIT_RUN_FAILED;
+	}
+	return finish(st, &report, sb, &sv);
+}
+
+/* A signal that came while the set was being made ends it unarmed. */
+static int signal_pending(struct run_state *st)
+{
+	sigset_t pending, forwarded;
+
+	sandbox_signals(&forwarded);
+	sigpending(&pending);
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGCHLD && sigismember(&forwarded, sig) &&
+		    sigismember(&pending, sig))
+			return run_fail(st, -EINTR,
+					"interrupted by %s before COMMAND "
+					"started",
+					sigabbrev_np(sig));
+	return 0;
+}
+
+/* Creates, fills and arms the set; a set that fails here leaves nothing. */
+static int set_up(struct run_state *st, struct sandbox *sb)
+{
+	int ret = module_create(st->set_fd, st->opts->name, st->id);
+
+	if (ret)
+		return run_fail(st, ret, "cannot create a set: %s",
+				strerror(-ret));
+	id_format(st->id, st->id_text);
+	ret = lvm_snapshots_create(st);
+	if (!ret)
+		ret = devices_add(st);
+	if (!ret)
+		ret = mounts_resolve(st, sb);
+	if (!ret)
+		ret = signal_pending(st);
+	if (!ret) {
+		ret = module_arm(st->set_fd);
+		if (ret)
+			run_fail(st, ret, "cannot arm the set: %s",
+				 strerror(-ret));
+	}
+	if (ret) {
+		/* Never armed: closing it leaves no record. */
+		close(st->set_fd);
+		st->set_fd = -1;
+		lvm_remove_created(st);
+	}
+	return ret;
+}
+
+static int run(struct run_state *st)
+{
+	struct sandbox sb = { .pidfd = -1, .status_fd = -1 };
+	int signal_fd, status, ret;
+	sigset_t signals;
+
+	/* From here on, signals wait for run to forward them. */
+	sandbox_signals(&signals);
+	sigprocmask(SIG_BLOCK, &signals, &sb.command_mask);
+	signal_fd = signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (signal_fd < 0)
+		return run_fail(st, EXIT_RUN_FAILED, "signalfd: %s",
+				strerror(errno));
+	st->set_fd = cli_open_module("run");
+	if (st->set_fd < 0)
+		return EXIT_RUN_FAILED;
+	st->daemon = daemon_running();
+	if (!st->daemon && st->opts->require_daemon)
+		return run_fail(st, EXIT_RUN_FAILED,
+				"no snapset daemon is running "
+				"(--require-daemon)");
+	if (!st->daemon)
+		fputs("snapset run: warning: no snapset daemon is running: "
+		      "if run is killed, its LVM snapshots stay until one "
+		      "starts\n",
+		      stderr);
+	ret = devices_resolve(st);
+	if (!ret)
+		ret = lvm_origins_check(st);
+	if (!ret)
+		ret = set_up(st, &sb);
+	if (ret) {
+		devices_close(st);
+		return EXIT_RUN_FAILED;
+	}
+	ret = devices_arm_release(st);
+	devices_close(st);
+	if (ret)
+		module_abort(st->set_fd, NULL);
+	status = ret ? EXIT_RUN_FAILED : run_command(st, &sb, signal_fd);
+	close(st->set_fd);
+	/* The set has ended: no device is held by it any more. */
+	if (!daemon_running() && lvm_release(st))
+		status = EXIT_RUN_FAILED;
+	return status;
+}
+
+int run_main(int argc, char **argv)
+{
+	struct run_options opts;
+	struct run_state st = { .opts = &opts, .set_fd = -1 };
+	int status;
+
+	if (!run_parse_args(argc, argv, &opts, &status))
+		return status;
+	status = run(&st);
+	if (st.error[0])
+		fprintf(stderr, "snapset run: %s\n", st.error);
+	return status;
+}

@@ -1,0 +1,267 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * snapset run's command line.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "run.h"
+
+static const char run_usage[] =
+	"Usage: snapset run [OPTION]... -- COMMAND [ARG]...\n"
+	"\n"
+	"Run COMMAND with a snapshot set whose devices live as long as this\n"
+	"run; complete the set when COMMAND succeeds, abort it otherwise.\n"
+	"\n"
+	"  --lvm-snapshot VG/LV[:SIZE]  snapshot VG/LV into the set (thick with\n"
+	"                               SIZE, thin without)\n"
+	"  --snapshot DEV       add an existing snapshot, released at the end\n"
+	"  --persistent DEV     add a device that outlives the set\n"
+	"  --mount DEV=DIR      mount a device of the set read-only on DIR\n"
+	"  --name NAME          name the set (letters, digits, -_.:@+)\n"
+	"  --timeout DUR        send COMMAND SIGTERM after DUR (s, m, h, d)\n"
+	"  --kill-after DUR     and SIGKILL DUR after that\n"
+	"  --complete-on LIST   COMMAND's statuses that complete the set\n"
+	"                       (default 0; e.g. 0,1 or 0-2)\n"
+	"  --force              release devices not proven to be snapshots\n"
+	"  --require-daemon     refuse to start without snapset daemon\n"
+	"  --help               show this help\n"
+	"\n"
+	"DEV is a path, UUID=, LABEL= or PARTUUID=. COMMAND gets SNAPSET_ID\n"
+	"and SNAPSET_NAME, and may run `snapset complete`. Exit status:\n"
+	"COMMAND's; 125 snapset failed; 126 COMMAND not executable; 127 not\n"
+	"found; 128+N COMMAND killed by signal N.\n";
+
+enum {
+	OPT_LVM = 1,
+	OPT_SNAPSHOT,
+	OPT_PERSISTENT,
+	OPT_MOUNT,
+	OPT_NAME,
+	OPT_TIMEOUT,
+	OPT_KILL_AFTER,
+	OPT_COMPLETE_ON,
+	OPT_FORCE,
+	OPT_REQUIRE_DAEMON,
+};
+
+static const struct option run_options[] = {
+	{ "lvm-snapshot", required_argument, NULL, OPT_LVM },
+	{ "snapshot", required_argument, NULL, OPT_SNAPSHOT },
+	{ "persistent", required_argument, NULL, OPT_PERSISTENT },
+	{ "mount", required_argument, NULL, OPT_MOUNT },
+	{ "name", required_argument, NULL, OPT_NAME },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "kill-after", required_argument, NULL, OPT_KILL_AFTER },
+	{ "complete-on", required_argument, NULL, OPT_COMPLETE_ON },
+	{ "force", no_argument, NULL, OPT_FORCE },
+	{ "require-daemon", no_argument, NULL, OPT_REQUIRE_DAEMON },
+	{ "help", no_argument, NULL, 'h' },
+	{}
+};
+
+int parse_duration(const char *text, long *ms)
+{
+	static const struct {
+		char suffix;
+		double ms;
+	} units[] = { { 's', 1e3 }, { 'm', 60e3 }, { 'h', 3600e3 },
+		      { 'd', 86400e3 } };
+	double value, scale = 1e3;
+	char *end;
+
+	errno = 0;
+	value = strtod(text, &end);
+	if (errno || end == text || !isfinite(value) || value < 0 ||
+	    strchr(text, 'x') || strchr(text, 'X'))
+		return -EINVAL;
+	if (*end) {
+		size_t i;
+
+		for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+			if (*end == units[i].suffix)
+				break;
+		if (i == sizeof(units) / sizeof(units[0]) || end[1])
+			return -EINVAL;
+		scale = units[i].ms;
+	}
+	if (value * scale > (double)LONG_MAX)
+		return -EINVAL;
+	*ms = (long)ceil(value * scale);
+	return 0;
+}
+
+/* One status or range of a --complete-on list. */
+static int parse_status_range(const char *text, char **end, int *lo, int *hi)
+{
+	long a, b;
+
+	if (*text < '0' || *text > '9')
+		return -EINVAL;
+	a = strtol(text, end, 10);
+	b = a;
+	if (**end == '-') {
+		text = *end + 1;
+		if (*text < '0' || *text > '9')
+			return -EINVAL;
+		b = strtol(text, end, 10);
+	}
+	if (a > 255 || b > 255 || a > b)
+		return -EINVAL;
+	*lo = a;
+	*hi = b;
+	return 0;
+}
+
+int parse_status_list(const char *text, bool statuses[256])
+{
+	bool parsed[256] = { false };
+	char *end;
+	int lo, hi;
+
+	for (;;) {
+		if (parse_status_range(text, &end, &lo, &hi))
+			return -EINVAL;
+		for (int s = lo; s <= hi; s++)
+			parsed[s] = true;
+		if (!*end)
+			break;
+		if (*end != ',')
+			return -EINVAL;
+		text = end + 1;
+	}
+	memcpy(statuses, parsed, sizeof(parsed));
+	return 0;
+}
+
+/* VG/LV[:SIZE] */
+static int parse_lvm_snapshot(const char *text, struct run_lvm_snapshot *s)
+{
+	const char *slash = strchr(text, '/'), *colon = strchr(text, ':');
+	size_t lv_len;
+
+	if (!slash || slash == text || slash[1] == '\0' || slash[1] == ':' ||
+	    strchr(slash + 1, '/') || (colon && colon < slash) ||
+	    (colon && !colon[1]))
+		return -EINVAL;
+	lv_len = colon ? (size_t)(colon - slash - 1) : strlen(slash + 1);
+	if ((size_t)(slash - text) >= sizeof(s->vg) ||
+	    lv_len >= sizeof(s->origin))
+		return -ENAMETOOLONG;
+	memcpy(s->vg, text, slash - text);
+	s->vg[slash - text] = '\0';
+	memcpy(s->origin, slash + 1, lv_len);
+	s->origin[lv_len] = '\0';
+	s->size = colon ? colon + 1 : NULL;
+	return 0;
+}
+
+static int parse_mount(char *text, struct run_mount *m)
+{
+	char *eq = strrchr(text, '=');
+
+	/* DEV may be UUID=...: the directory follows the last '='. */
+	if (!eq || eq == text || eq[1] != '/')
+		return -EINVAL;
+	*eq = '\0';
+	m->device = text;
+	m->dir = eq + 1;
+	return 0;
+}
+
+static unsigned int device_count(const struct run_options *opts)
+{
+	return opts->nlvm + opts->ndevices;
+}
+
+/* Stores one option's value; a usage error's cause, or NULL. */
+static const char *run_option(struct run_options *opts, int opt, char *arg)
+{
+	if ((opt == OPT_LVM || opt == OPT_SNAPSHOT || opt == OPT_PERSISTENT) &&
+	    device_count(opts) == SNAPSET_MAX_DEVICES)
+		return "more devices than a set holds (64)";
+	switch (opt) {
+	case OPT_LVM:
+		return parse_lvm_snapshot(arg, &opts->lvm[opts->nlvm++]) ?
+			       "not VG/LV or VG/LV:SIZE" :
+			       NULL;
+	case OPT_SNAPSHOT:
+	case OPT_PERSISTENT:
+		opts->devices[opts->ndevices].spec = arg;
+		opts->devices[opts->ndevices++].persistent =
+			opt == OPT_PERSISTENT;
+		return arg[0] ? NULL : "empty device";
+	case OPT_MOUNT:
+		if (opts->nmounts == SNAPSET_MAX_DEVICES)
+			return "more mounts than a set has devices";
+		return parse_mount(arg, &opts->mounts[opts->nmounts++]) ?
+			       "not DEV=/DIR" :
+			       NULL;
+	case OPT_NAME:
+		opts->name = arg;
+		return strlen(arg) < SNAPSET_NAME_LEN && arg[0] ?
+			       NULL :
+			       "a name is 1 to 63 characters";
+	case OPT_TIMEOUT:
+		return parse_duration(arg, &opts->timeout_ms) ?
+			       "not a duration (e.g. 30, 1.5s, 10m, 2h, 1d)" :
+			       NULL;
+	case OPT_KILL_AFTER:
+		return parse_duration(arg, &opts->kill_after_ms) ?
+			       "not a duration (e.g. 30, 1.5s, 10m, 2h, 1d)" :
+			       NULL;
+	case OPT_COMPLETE_ON:
+		return parse_status_list(arg, opts->complete_on) ?
+			       "not a list of exit statuses 0-255 (e.g. 0,1 "
+			       "or 0-2)" :
+			       NULL;
+	case OPT_FORCE:
+		opts->force = true;
+		return NULL;
+	case OPT_REQUIRE_DAEMON:
+		opts->require_daemon = true;
+		return NULL;
+	}
+	return NULL;
+}
+
+bool run_parse_args(int argc, char **argv, struct run_options *opts,
+		    int *status)
+{
+	const char *cause = NULL;
+	int opt;
+
+	memset(opts, 0, sizeof(*opts));
+	opts->complete_on[0] = true;
+	/* '+': COMMAND's own options are not ours, even without "--". */
+	while ((opt = getopt_long(argc, argv, "+:", run_options, NULL)) != -1) {
+		if (opt == 'h' || opt == ':' || opt == '?') {
+			*status = cli_other_option(argv, opt, run_usage);
+			return false;
+		}
+		cause = run_option(opts, opt, optarg);
+		if (cause) {
+			*status = cli_usage_error("run", optarg, cause);
+			return false;
+		}
+	}
+	if (optind == argc)
+		cause = "COMMAND: missing";
+	else if (!device_count(opts))
+		cause = "no devices (--lvm-snapshot, --snapshot, --persistent)";
+	else if (opts->kill_after_ms && !opts->timeout_ms)
+		cause = "--kill-after: needs --timeout";
+	if (cause) {
+		fprintf(stderr, "snapset run: %s (see snapset run --help)\n",
+			cause);
+		*status = EXIT_USAGE;
+		return false;
+	}
+	opts->command = argv + optind;
+	return true;
+}

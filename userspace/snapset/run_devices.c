@@ -1,0 +1,407 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * snapset run's devices: specs resolved and opened, LVM snapshots made
+ * after the set exists, every device added, and the engines' release
+ * armed only once all of that worked.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <linux/fs.h>
+#include <stdint.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "../common/device.h"
+#include "../common/module.h"
+#include "../common/spec.h"
+#include "run.h"
+
+int run_fail(struct run_state *st, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(st->error, sizeof(st->error), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+/* The node a spec names: a path as given, or libblkid's one match. */
+static int spec_path(struct run_state *st, const char *spec, char *path,
+		     size_t size)
+{
+	struct spec_matches m;
+	int ret;
+
+	if (!spec_is_tag(spec)) {
+		snprintf(path, size, "%s", spec);
+		return 0;
+	}
+	ret = spec_find_device(spec, &m);
+	if (ret == -ENOENT)
+		return run_fail(st, ret, "%s: no device has it", spec);
+	if (ret == -ENOTUNIQ)
+		return run_fail(st, ret,
+				"%s: %u devices match (%s, %s%s): name "
+				"one by path; a snapshot carries its "
+				"origin's UUID and LABEL",
+				spec, m.count, m.path[0], m.path[1],
+				m.count > 2 ? ", ..." : "");
+	if (ret)
+		return run_fail(st, ret, "%s: %s", spec,
+				ret == -EINVAL ? "empty value" :
+						 strerror(-ret));
+	snprintf(path, size, "%s", m.path[0]);
+	return 0;
+}
+
+static int dev_open(struct run_state *st, const char *path,
+		    struct run_dev *dev)
+{
+	uint64_t size;
+	struct stat sb;
+
+	dev->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (dev->fd < 0)
+		return run_fail(st, -errno, "%s: %s", dev->label,
+				strerror(errno));
+	if (fstat(dev->fd, &sb))
+		return run_fail(st, -errno, "%s: %s", dev->label,
+				strerror(errno));
+	if (!S_ISBLK(sb.st_mode))
+		return run_fail(st, -ENOTBLK, "%s: not a block device",
+				dev->label);
+	if (ioctl(dev->fd, BLKGETSIZE64, &size))
+		return run_fail(st, -errno, "%s: %s", dev->label,
+				strerror(errno));
+	if (!size)
+		return run_fail(st, -ENOMEDIUM,
+				"%s: has no medium (size 0: an unbound loop "
+				"device?)",
+				dev->label);
+	dev->rdev = sb.st_rdev;
+	for (struct run_dev *d = st->devs; d < dev; d++)
+		if (d->rdev == dev->rdev)
+			return run_fail(st, -EEXIST,
+					"%s: the same device as %s",
+					dev->label, d->label);
+	return 0;
+}
+
+static const char *why_no_snapshot(const struct engine_info *e, char *why,
+				   size_t size)
+{
+	if (e->kind == ENGINE_LVM)
+		snprintf(why, size, "LVM LV %s/%s has no origin", e->vg,
+			 e->lv);
+	else if (e->kind == ENGINE_DM)
+		snprintf(why, size, "dm device %s has a %s table",
+			 e->node, e->dm_target[0] ? e->dm_target : "empty");
+	else
+		snprintf(why, size,
+			 "%s is no loop, dm or LVM device", e->node);
+	return why;
+}
+
+static int dev_inspect(struct run_state *st, struct run_dev *dev)
+{
+	struct lvm_error lerr;
+	char why[320];
+	int ret = engine_inspect(dev->rdev, &dev->engine, &lerr);
+
+	if (ret)
+		return run_fail(st, ret, "%s: cannot tell what it is: %s",
+				dev->label,
+				lerr.message[0] ? lerr.message : strerror(-ret));
+	if (dev->engine.deferred_remove)
+		return run_fail(st, -EBUSY,
+				"%s: already scheduled for removal (dmsetup "
+				"remove --deferred)",
+				dev->label);
+	if (dev->persistent || dev->engine.snapshot || st->opts->force)
+		return 0;
+	return run_fail(st, -EPERM,
+			"%s: not provably a snapshot (%s); add it with "
+			"--persistent, or --force to release it anyway",
+			dev->label, why_no_snapshot(&dev->engine, why, sizeof(why)));
+}
+
+int devices_resolve(struct run_state *st)
+{
+	const struct run_options *opts = st->opts;
+	char path[256];
+	int ret;
+
+	for (unsigned int i = 0; i < opts->ndevices; i++) {
+		struct run_dev *dev = &st->devs[st->ndevs];
+
+		snprintf(dev->label, sizeof(dev->label), "%s",
+			 opts->devices[i].spec);
+		snprintf(dev->alias, sizeof(dev->alias), "%s",
+			 opts->devices[i].spec);
+		dev->persistent = opts->devices[i].persistent;
+		dev->fd = -1;
+		st->ndevs++;
+		ret = spec_path(st, dev->label, path, sizeof(path));
+		if (!ret)
+			ret = dev_open(st, path, dev);
+		if (!ret)
+			ret = dev_inspect(st, dev);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int lvm_origins_check(struct run_state *st)
+{
+	const struct run_options *opts = st->opts;
+	struct lvm_error lerr;
+	struct lv_info info;
+	int ret;
+
+	for (unsigned int i = 0; i < opts->nlvm; i++) {
+		const struct run_lvm_snapshot *s = &opts->lvm[i];
+
+		ret = lv_info_get(s->vg, s->origin, &info, &lerr);
+		if (ret == -ENOENT)
+			return run_fail(st, ret,
+					"%s/%s: no such logical volume", s->vg,
+					s->origin);
+		if (ret)
+			return run_fail(st, ret, "%s/%s: %s", s->vg,
+					s->origin, lerr.message);
+		if (!s->size && strcmp(info.segtype, "thin"))
+			return run_fail(st, -EINVAL,
+					"%s/%s: a %s LV needs a snapshot size "
+					"(%s/%s:SIZE)",
+					s->vg, s->origin, info.segtype, s->vg,
+					s->origin);
+	}
+	return 0;
+}
+
+/* Opens the snapshot LV just made, checking it is the one we made. */
+static int lvm_snapshot_open(struct run_state *st, struct run_dev *dev,
+			     const char *vg, const char *name)
+{
+	struct lv_info *made = &dev->engine.lv_info;
+	struct lvm_error lerr;
+	struct lv_info info;
+	int ret;
+
+	ret = lv_info_get(vg, name, &info, &lerr);
+	if (ret)
+		return run_fail(st, ret, "%s: made, but lvs cannot see it: %s",
+				dev->label, lerr.message);
+	snprintf(made->uuid, sizeof(made->uuid), "%s", info.uuid);
+	ret = engine_inspect(makedev(info.major, info.minor), &dev->engine,
+			     &lerr);
+	if (ret)
+		return run_fail(st, ret, "%s: made, but not active: %s",
+				dev->label,
+				lerr.message[0] ? lerr.message : strerror(-ret));
+	if (dev->engine.kind != ENGINE_LVM || strcmp(made->uuid, info.uuid))
+		return run_fail(st, -ESTALE, "%s: %s is another device",
+				dev->label, dev->engine.node);
+	ret = dev_open(st, dev->engine.node, dev);
+	if (!ret && dev->rdev != makedev(info.major, info.minor))
+		ret = run_fail(st, -ESTALE, "%s: %s is another device",
+			       dev->label, dev->engine.node);
+	return ret;
+}
+
+int lvm_snapshots_create(struct run_state *st)
+{
+	const struct run_options *opts = st->opts;
+	struct lvm_error lerr;
+	char name[128];
+	int ret;
+
+	for (unsigned int i = 0; i < opts->nlvm; i++) {
+		const struct run_lvm_snapshot *s = &opts->lvm[i];
+		struct run_dev *dev = &st->devs[st->ndevs];
+
+		if (snprintf(name, sizeof(name), "%s-snapset-%.8s", s->origin,
+			     st->id_text) >= (int)sizeof(name))
+			return run_fail(st, -ENAMETOOLONG,
+					"%s/%s: name too long for a snapshot",
+					s->vg, s->origin);
+		snprintf(dev->label, sizeof(dev->label), "%s/%s", s->vg, name);
+		snprintf(dev->alias, sizeof(dev->alias), "%s/%s", s->vg,
+			 s->origin);
+		dev->fd = -1;
+		ret = lv_snapshot_create(s->vg, s->origin, name, s->size,
+					 st->id_text, &lerr);
+		if (ret)
+			return run_fail(st, ret, "%s/%s: cannot snapshot: %s",
+					s->vg, s->origin, lerr.message);
+		dev->created = true;
+		st->ndevs++;
+		ret = lvm_snapshot_open(st, dev, s->vg, name);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static const char *add_error(int err)
+{
+	switch (err) {
+	case -EEXIST:
+		return "already in the set";
+	case -ENOMEDIUM:
+		return "has no medium (size 0)";
+	case -E2BIG:
+		return "the set is full (64 devices)";
+	default:
+		return strerror(-err);
+	}
+}
+
+int devices_add(struct run_state *st)
+{
+	int ret;
+
+	for (unsigned int i = 0; i < st->ndevs; i++) {
+		struct run_dev *dev = &st->devs[i];
+
+		ret = module_add(st->set_fd, dev->fd,
+				 dev->persistent ? SNAPSET_DEV_PERSISTENT :
+						   SNAPSET_DEV_AUTO_RELEASE);
+		if (ret)
+			return run_fail(st, ret, "%s: cannot add to the set: %s",
+					dev->label, add_error(ret));
+	}
+	return 0;
+}
+
+int devices_arm_release(struct run_state *st)
+{
+	int ret;
+
+	for (unsigned int i = 0; i < st->ndevs; i++) {
+		struct run_dev *dev = &st->devs[i];
+
+		if (dev->persistent)
+			continue;
+		ret = engine_arm_release(dev->fd, &dev->engine);
+		if (ret)
+			return run_fail(st, ret,
+					"%s: cannot arm %s auto-release: %s",
+					dev->label,
+					engine_name(dev->engine.kind),
+					strerror(-ret));
+	}
+	return 0;
+}
+
+void devices_close(struct run_state *st)
+{
+	for (unsigned int i = 0; i < st->ndevs; i++) {
+		if (st->devs[i].fd >= 0)
+			close(st->devs[i].fd);
+		st->devs[i].fd = -1;
+	}
+}
+
+void lvm_remove_created(struct run_state *st)
+{
+	struct lvm_error lerr;
+
+	devices_close(st);
+	for (unsigned int i = 0; i < st->ndevs; i++) {
+		struct run_dev *dev = &st->devs[i];
+
+		if (!dev->created)
+			continue;
+		if (!dev->engine.lv_info.uuid[0] ||
+		    lv_remove_by_uuid(dev->engine.lv_info.uuid, &lerr))
+			fprintf(stderr,
+				"snapset run: %s: left behind (tagged %s): "
+				"%s\n",
+				dev->label, LVM_SNAPSET_TAG,
+				dev->engine.lv_info.uuid[0] ? lerr.message :
+							      "uuid unknown");
+	}
+}
+
+int lvm_release(struct run_state *st)
+{
+	struct lvm_error lerr;
+	int ret, failed = 0;
+
+	for (unsigned int i = 0; i < st->ndevs; i++) {
+		struct run_dev *dev = &st->devs[i];
+
+		if (dev->persistent || dev->engine.kind != ENGINE_LVM)
+			continue;
+		ret = lv_remove_by_uuid(dev->engine.lv_info.uuid, &lerr);
+		/* Gone already: a daemon got there first. */
+		if (ret == -ENOENT || !ret)
+			continue;
+		/* Reported here: the set's own error line may come too. */
+		fprintf(stderr, "snapset run: %s: cannot remove: %s\n",
+			dev->label, lerr.message);
+		failed = ret;
+	}
+	return failed;
+}
+
+static struct run_dev *dev_by_alias(struct run_state *st, const char *alias)
+{
+	for (unsigned int i = 0; i < st->ndevs; i++)
+		if (!strcmp(st->devs[i].alias, alias))
+			return &st->devs[i];
+	return NULL;
+}
+
+static struct run_dev *dev_by_spec(struct run_state *st, const char *spec)
+{
+	char path[256];
+	struct stat sb;
+
+	if (spec_path(st, spec, path, sizeof(path)) || stat(path, &sb))
+		return NULL;
+	for (unsigned int i = 0; i < st->ndevs; i++)
+		if (S_ISBLK(sb.st_mode) && st->devs[i].rdev == sb.st_rdev)
+			return &st->devs[i];
+	return NULL;
+}
+
+int mounts_resolve(struct run_state *st, struct sandbox *sb)
+{
+	const struct run_options *opts = st->opts;
+	struct device_ids ids;
+	struct stat dir;
+
+	for (unsigned int i = 0; i < opts->nmounts; i++) {
+		const struct run_mount *m = &opts->mounts[i];
+		struct run_mount_target *t = &sb->mounts[i];
+		struct run_dev *dev = dev_by_alias(st, m->device);
+
+		if (!dev)
+			dev = dev_by_spec(st, m->device);
+		if (!dev)
+			return run_fail(st, -ENOENT,
+					"%s: not a device of this set",
+					m->device);
+		if (device_probe_ids(dev->engine.node, &ids) || !ids.type[0])
+			return run_fail(st, -EMEDIUMTYPE,
+					"%s: no filesystem found on %s",
+					m->device, dev->engine.node);
+		if (stat(m->dir, &dir) || !S_ISDIR(dir.st_mode))
+			return run_fail(st, -ENOTDIR, "%s: not a directory",
+					m->dir);
+		snprintf(t->node, sizeof(t->node), "%s", dev->engine.node);
+		snprintf(t->fstype, sizeof(t->fstype), "%s", ids.type);
+		t->dir = m->dir;
+	}
+	sb->nmounts = opts->nmounts;
+	return 0;
+}

@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The sandbox COMMAND runs in: new pid and mount namespaces whose pid 1
+ * is a small init of ours. The init forwards signals (an init without
+ * handlers would ignore them), reaps orphans and reports COMMAND's wait
+ * status; when it exits, the kernel kills everything left in the
+ * namespace, and the mounts go with the last process. The init dies with
+ * run through PR_SET_PDEATHSIG.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "run.h"
+
+/* The signals run and the init pass on to COMMAND. */
+static void forwarded_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGQUIT);
+	sigaddset(set, SIGUSR1);
+	sigaddset(set, SIGUSR2);
+}
+
+void sandbox_signals(sigset_t *set)
+{
+	forwarded_signals(set);
+	sigaddset(set, SIGCHLD);
+}
+
+static void report(int fd, int stage, int err, int index, int wait_status)
+{
+	struct sandbox_report r = {
+		.wait_status = wait_status,
+		.stage = stage,
+		.err = err,
+		.index = index,
+	};
+
+	/* A pipe write this small is atomic; run reads whole reports. */
+	if (write(fd, &r, sizeof(r)) != sizeof(r))
+		_exit(EXIT_RUN_FAILED);
+}
+
+static void setup_mounts(const struct sandbox *sb)
+{
+	/* Nothing mounted here may propagate back to the host. */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+	    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  NULL)) {
+		report(sb->status_fd, SANDBOX_SETUP, errno, 0, 0);
+		_exit(EXIT_RUN_FAILED);
+	}
+	for (unsigned int i = 0; i < sb->nmounts; i++) {
+		const struct run_mount_target *m = &sb->mounts[i];
+		/* A snapshot has its origin's xfs uuid, which is mounted. */
+		const char *data = strcmp(m->fstype, "xfs") ? NULL : "nouuid";
+
+		if (mount(m->node, m->dir, m->fstype, MS_RDONLY, data)) {
+			report(sb->status_fd, SANDBOX_MOUNT, errno, i, 0);
+			_exit(EXIT_RUN_FAILED);
+		}
+	}
+}
+
+static void exec_command(const struct sandbox *sb)
+{
+	char fd_text[16];
+	int err, code;
+
+	snprintf(fd_text, sizeof(fd_text), "%d", sb->control_fd);
+	if (fcntl(sb->control_fd, F_SETFD, 0) ||
+	    setenv(CONTROL_FD_ENV, fd_text, 1) ||
+	    setenv("SNAPSET_ID", sb->set_id, 1) ||
+	    setenv("SNAPSET_NAME", sb->set_name, 1) ||
+	    sigprocmask(SIG_SETMASK, &sb->command_mask, NULL)) {
+		report(sb->status_fd, SANDBOX_SETUP, errno, 0, 0);
+		_exit(EXIT_RUN_FAILED);
+	}
+	execvp(sb->command[0], sb->command);
+	err = errno;
+	code = err == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXECUTE;
+	report(sb->status_fd, SANDBOX_EXEC, err, 0, W_EXITCODE(code, 0));
+	_exit(code);
+}
+
+static void reap(const struct sandbox *sb, pid_t command)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid != command)
+			continue;
+		report(sb->status_fd, SANDBOX_RAN, 0, 0, status);
+		_exit(0);
+	}
+}
+
+/* Closes every descriptor above stderr but @a and @b (@a < @b). */
+static void close_all_but(int a, int b)
+{
+	if (a > 3)
+		close_range(3, a - 1, 0);
+	if (b > a + 1)
+		close_range(a + 1, b - 1, 0);
+	close_range(b + 1, ~0U, 0);
+}
+
+static void __attribute__((noreturn)) init_main(const struct sandbox *sb)
+{
+	sigset_t signals;
+	siginfo_t info;
+	pid_t command;
+
+	setup_mounts(sb);
+	sandbox_signals(&signals);
+	sigprocmask(SIG_BLOCK, &signals, NULL);
+	command = fork();
+	if (command < 0) {
+		report(sb->status_fd, SANDBOX_SETUP, errno, 0, 0);
+		_exit(EXIT_RUN_FAILED);
+	}
+	if (command == 0)
+		exec_command(sb);
+	close(sb->control_fd);
+	for (;;) {
+		if (sigwaitinfo(&signals, &info) < 0)
+			continue;
+		if (info.si_signo == SIGCHLD)
+			reap(sb, command);
+		else
+			kill(command, info.si_signo);
+	}
+}
+
+/* Whether run is gone: its end of @alive_fd closed with it. */
+static bool parent_gone(int alive_fd)
+{
+	struct pollfd pfd = { .fd = alive_fd, .events = POLLIN };
+
+	return poll(&pfd, 1, 0) != 0;
+}
+
+int sandbox_start(struct sandbox *sb)
+{
+	struct clone_args args = {
+		.flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_PIDFD,
+		.pidfd = (unsigned long)&sb->pidfd,
+		.exit_signal = SIGCHLD,
+	};
+	int status[2], alive[2];
+	pid_t pid;
+
+	if (pipe2(status, O_CLOEXEC))
+		return -errno;
+	if (pipe2(alive, O_CLOEXEC)) {
+		close(status[0]);
+		close(status[1]);
+		return -errno;
+	}
+	pid = syscall(SYS_clone3, &args, sizeof(args));
+	if (pid == 0) {
+		/*
+		 * The death signal is armed first, then run is checked: run
+		 * dying in between is then seen one way or the other.
+		 */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(alive[1]);
+		if (parent_gone(alive[0]))
+			_exit(EXIT_RUN_FAILED);
+		sb->status_fd = status[1];
+		/* The set's fd above all: it never leaves run. */
+		if (sb->control_fd < sb->status_fd)
+			close_all_but(sb->control_fd, sb->status_fd);
+		else
+			close_all_but(sb->status_fd, sb->control_fd);
+		init_main(sb);
+	}
+	close(status[1]);
+	close(alive[0]);
+	if (pid < 0) {
+		close(status[0]);
+		close(alive[1]);
+		return -errno;
+	}
+	/* Held until run exits: its closing tells a new init run is gone. */
+	sb->alive_fd = alive[1];
+	sb->pid = pid;
+	sb->status_fd = status[0];
+	return 0;
+}
+
+void sandbox_result(struct sandbox *sb, int init_status,
+		    struct sandbox_report *result)
+{
+	struct sandbox_report r;
+
+	/* Killed with its namespace, the init reports nothing itself. */
+	memset(result, 0, sizeof(*result));
+	result->stage = SANDBOX_RAN;
+	result->wait_status = init_status;
+	while (read(sb->status_fd, &r, sizeof(r)) == sizeof(r))
+		if (result->stage == SANDBOX_RAN)
+			*result = r;
+	close(sb->status_fd);
+	close(sb->pidfd);
+	sb->status_fd = -1;
+	sb->pidfd = -1;
+}
