@@ -8,42 +8,12 @@
  * devices are addressed as /dev/dm-N.
  */
 #include <pthread.h>
-#include <stdarg.h>
 #include <sys/wait.h>
 #include <time.h>
 
 #include "kselftest_harness.h"
 #include "run.h"
 #include "util.h"
-
-/* Runs a shell command line; returns its exit status. */
-static int sh(const char *fmt, ...)
-{
-	char cmd[1024];
-	va_list ap;
-	int status;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	status = system(cmd);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-/* Runs a command and reads the first line it prints into @out. */
-static int sh_line(char *out, size_t size, const char *cmd)
-{
-	FILE *p = popen(cmd, "r");
-	int ok;
-
-	if (!p)
-		return -1;
-	ok = fgets(out, size, p) != NULL;
-	if (pclose(p) || !ok)
-		return -1;
-	out[strcspn(out, "\n")] = '\0';
-	return 0;
-}
 
 /* /dev/dm-N of the dm device @name. */
 static int dm_path(const char *name, char *path, size_t size)
@@ -202,18 +172,8 @@ FIXTURE_SETUP(lvm)
 {
 	int err;
 
-	setenv("DM_DISABLE_UDEV", "1", 1);
-	setenv("LVM_SYSTEM_DIR", "/tmp/snapset-lvm", 1);
-	sh("modprobe -q dm-mod 2>/dev/null; modprobe -q dm-snapshot "
-	   "2>/dev/null");
-	if (access("/dev/mapper/control", F_OK) ||
-	    sh("command -v lvm >/dev/null"))
+	if (lvm_prepare())
 		SKIP(return, "no device-mapper or no lvm");
-	ASSERT_EQ(0, sh("mkdir -p /tmp/snapset-lvm && printf '%s' > "
-			"/tmp/snapset-lvm/lvm.conf",
-			"backup { backup = 0 archive = 0 }\\n"
-			"activation { udev_sync = 0 udev_rules = 0 }\\n"
-			"devices { obtain_device_list_from_udev = 0 }\\n"));
 	err = loop_attach(&self->loop, 64 << 20);
 	if (err)
 		SKIP(return, "no loop device: %s", strerror(err));

@@ -11,6 +11,7 @@
 #include <linux/loop.h>
 #include <linux/snapset.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define SNAPSET_DEV "/dev/snapset"
@@ -381,6 +383,57 @@ static inline void discard_all_pending(void)
 	if (fd >= 0)
 		close(fd);
 	free(buf);
+}
+
+/* Runs a shell command line; returns its exit status. */
+static inline int sh(const char *fmt, ...)
+{
+	char cmd[1024];
+	va_list ap;
+	int status;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	status = system(cmd);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Runs a command and reads the first line it prints into @out. */
+static inline int sh_line(char *out, size_t size, const char *cmd)
+{
+	FILE *p = popen(cmd, "r");
+	int ok;
+
+	if (!p)
+		return -1;
+	ok = fgets(out, size, p) != NULL;
+	if (pclose(p) || !ok)
+		return -1;
+	out[strcspn(out, "\n")] = '\0';
+	return 0;
+}
+
+/*
+ * LVM without udev, its state in tmpfs: environment, modules and an
+ * lvm.conf; 0, or -1 when the guest has no device-mapper or lvm.
+ */
+static inline int lvm_prepare(void)
+{
+	setenv("DM_DISABLE_UDEV", "1", 1);
+	setenv("LVM_SYSTEM_DIR", "/tmp/snapset-lvm", 1);
+	sh("for m in dm-mod dm-snapshot dm-thin-pool; do modprobe -q $m; "
+	   "done 2>/dev/null");
+	if (access("/dev/mapper/control", F_OK) ||
+	    sh("command -v lvm >/dev/null"))
+		return -1;
+	return sh("mkdir -p /tmp/snapset-lvm && printf '%s' > "
+		  "/tmp/snapset-lvm/lvm.conf",
+		  "backup { backup = 0 archive = 0 }\\n"
+		  "activation { udev_sync = 0 udev_rules = 0 }\\n"
+		  "devices { obtain_device_list_from_udev = 0 }\\n")
+		   ? -1
+		   : 0;
 }
 
 static inline long sysfs_counter(const char *name)

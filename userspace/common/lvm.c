@@ -116,11 +116,17 @@ int lv_info_get(const char *vg, const char *lv, struct lv_info *info,
 {
 	char target[260], out[1024], number[16], *line = out;
 	const char *argv[] = {
-		"lvm",	   "lvs",	  "--noheadings",
-		"--nosuffix", "--separator", "|",
+		"lvm",
+		"lvs",
+		"--noheadings",
+		"--nosuffix",
+		"--separator",
+		"|",
 		"-o",
-		"lv_uuid,origin,segtype,lv_tags,lv_kernel_major,lv_kernel_minor",
-		target, NULL,
+		"lv_uuid,origin,segtype,lv_tags,lv_kernel_major,lv_kernel_"
+		"minor",
+		target,
+		NULL,
 	};
 	int ret;
 
@@ -180,11 +186,12 @@ static void sleep_ms(long ms)
 int lv_remove_by_uuid(const char *uuid, struct lvm_error *err)
 {
 	char select[96], out[512];
-	const char *argv[] = { "lvm",	 "lvremove", "-q", "-y",
-			       "--select", select,	 NULL };
-	const char *lvs_argv[] = { "lvm",      "lvs",	 "--noheadings",
-				   "-o",       "lv_uuid", "--select",
-				   select,     NULL };
+	const char *argv[] = { "lvm",	   "lvremove", "-q", "-y",
+			       "--select", select,     NULL };
+	const char *lvs_argv[] = {
+		"lvm",	   "lvs",      "--noheadings", "-o",
+		"lv_uuid", "--select", select,	       NULL
+	};
 	long backoff_ms = 100;
 	int ret;
 

@@ -11,8 +11,8 @@
 #include <stddef.h>
 
 struct spec_matches {
-	unsigned int count;   /* every match, even past the two kept */
-	char path[2][256];    /* the first two */
+	unsigned int count; /* every match, even past the two kept */
+	char path[2][256];  /* the first two */
 };
 
 /* Whether @spec is a UUID=, LABEL= or PARTUUID= tag rather than a path. */

@@ -16,16 +16,15 @@
 #include "control.h"
 
 static const char complete_usage[] =
-	"Usage: snapset complete\n"
-	"\n"
-	"Mark the set of the enclosing `snapset run` BackupComplete, e.g.\n"
-	"  snapset run ... -- sh -c 'borg create ... && snapset complete &&\n"
-	"                            borg prune ...'\n"
-	"The set then completes whatever COMMAND does afterwards.\n";
+    "Usage: snapset complete\n"
+    "\n"
+    "Mark the set of the enclosing `snapset run` BackupComplete, e.g.\n"
+    "  snapset run ... -- sh -c 'borg create ... && snapset complete &&\n"
+    "                            borg prune ...'\n"
+    "The set then completes whatever COMMAND does afterwards.\n";
 
 static const struct option complete_options[] = {
-	{ "help", no_argument, NULL, 'h' },
-	{}
+	{ "help", no_argument, NULL, 'h' }, {}
 };
 
 /* The control channel's descriptor, checked to be one. */
@@ -60,8 +59,7 @@ static int request_complete(int fd)
 	struct control_reply reply;
 	ssize_t n;
 
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout,
-		       sizeof(timeout)))
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout)))
 		return -errno;
 	if (send(fd, &req, sizeof(req), MSG_NOSIGNAL) != sizeof(req))
 		return -errno;
@@ -84,8 +82,9 @@ int complete_main(int argc, char **argv)
 				       "unexpected argument");
 	fd = control_fd();
 	if (fd == -ENOENT) {
-		fprintf(stderr, "snapset complete: not run by snapset run "
-				"(%s is not set)\n",
+		fprintf(stderr,
+			"snapset complete: not run by snapset run "
+			"(%s is not set)\n",
 			CONTROL_FD_ENV);
 		return EXIT_RUNTIME;
 	}

@@ -53,8 +53,7 @@ out:
 	return ret;
 }
 
-int engine_inspect(dev_t rdev, struct engine_info *info,
-		   struct lvm_error *err)
+int engine_inspect(dev_t rdev, struct engine_info *info, struct lvm_error *err)
 {
 	struct device_desc desc;
 	int ret;

@@ -23,12 +23,12 @@ enum engine_kind {
 
 struct engine_info {
 	enum engine_kind kind;
-	char node[64];	       /* /dev/NAME */
-	bool snapshot;	       /* proven: see engine_inspect() */
-	bool deferred_remove;  /* dm: already scheduled for removal */
-	char dm_target[32];    /* dm: the first target's type */
-	char vg[128];	       /* lvm */
-	char lv[128];	       /* lvm */
+	char node[64];		/* /dev/NAME */
+	bool snapshot;		/* proven: see engine_inspect() */
+	bool deferred_remove;	/* dm: already scheduled for removal */
+	char dm_target[32];	/* dm: the first target's type */
+	char vg[128];		/* lvm */
+	char lv[128];		/* lvm */
 	struct lv_info lv_info; /* lvm */
 };
 
@@ -37,8 +37,7 @@ struct engine_info {
  * device, a dm device whose table is a snapshot or thin target, or an
  * LVM LV that has an origin. -errno; LVM's words in @err.
  */
-int engine_inspect(dev_t rdev, struct engine_info *info,
-		   struct lvm_error *err);
+int engine_inspect(dev_t rdev, struct engine_info *info, struct lvm_error *err);
 
 /*
  * Arms the engine's own release at the last close: autoclear on a loop

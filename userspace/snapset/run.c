@@ -27,10 +27,10 @@
 
 /* What happened while COMMAND ran. */
 struct supervision {
-	bool completed;	    /* through snapset complete */
+	bool completed; /* through snapset complete */
 	bool timed_out;
-	int forwarded;	    /* the last signal run passed on, or 0 */
-	int init_status;    /* the sandbox init's wait status */
+	int forwarded;	 /* the last signal run passed on, or 0 */
+	int init_status; /* the sandbox init's wait status */
 };
 
 static bool daemon_running(void)
@@ -44,9 +44,8 @@ static bool daemon_running(void)
 
 static int send_signal(const struct sandbox *sb, int sig)
 {
-	return syscall(SYS_pidfd_send_signal, sb->pidfd, sig, NULL, 0) ?
-		       -errno :
-		       0;
+	return syscall(SYS_pidfd_send_signal, sb->pidfd, sig, NULL, 0) ? -errno
+								       : 0;
 }
 
 static int arm_timer(int fd, long ms)
@@ -115,7 +114,13 @@ static void timer_serve(int fd, const struct run_options *opts,
 		arm_timer(fd, opts->kill_after_ms);
 }
 
-enum { POLL_INIT, POLL_SIGNALS, POLL_CONTROL, POLL_TIMER, POLL_COUNT };
+enum {
+	POLL_INIT,
+	POLL_SIGNALS,
+	POLL_CONTROL,
+	POLL_TIMER,
+	POLL_COUNT
+};
 
 /* Serves COMMAND until the sandbox's init exits. */
 static int supervise(struct run_state *st, const struct sandbox *sb,
@@ -131,12 +136,11 @@ static int supervise(struct run_state *st, const struct sandbox *sb,
 	int ret = 0;
 
 	if (st->opts->timeout_ms) {
-		pfd[POLL_TIMER].fd = timerfd_create(CLOCK_MONOTONIC,
-						    TFD_CLOEXEC);
-		ret = pfd[POLL_TIMER].fd < 0 ?
-			      -errno :
-			      arm_timer(pfd[POLL_TIMER].fd,
-					st->opts->timeout_ms);
+		pfd[POLL_TIMER].fd =
+		    timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+		ret = pfd[POLL_TIMER].fd < 0
+			  ? -errno
+			  : arm_timer(pfd[POLL_TIMER].fd, st->opts->timeout_ms);
 		if (ret) {
 			run_fail(st, ret, "cannot time COMMAND: %s",
 				 strerror(-ret));
@@ -182,16 +186,15 @@ static void describe_end(char *buf, size_t size, int wait_status,
 		n = snprintf(buf, size, "timed out after %.3gs; ",
 			     opts->timeout_ms / 1000.0);
 	else if (sv->forwarded)
-		n = snprintf(buf, size, "run passed on %s; ",
+		n = snprintf(buf, size, "run passed on SIG%s; ",
 			     sigabbrev_np(sv->forwarded) ?: "a signal");
 	if (WIFEXITED(wait_status))
 		snprintf(buf + n, size - n, "COMMAND exited with status %d",
 			 WEXITSTATUS(wait_status));
 	else
-		snprintf(buf + n, size - n,
-			 "COMMAND was killed by signal %d (%s)",
-			 WTERMSIG(wait_status),
-			 strsignal(WTERMSIG(wait_status)));
+		snprintf(
+		    buf + n, size - n, "COMMAND was killed by signal %d (%s)",
+		    WTERMSIG(wait_status), strsignal(WTERMSIG(wait_status)));
 }
 
 /* "set NAME (ID)" or "set ID": how the error line names the set. */
@@ -203,8 +206,7 @@ static void set_label(const struct run_state *st, char *buf, size_t size)
 		snprintf(buf, size, "set %s", st->id_text);
 }
 
-static int sandbox_failed(struct run_state *st,
-			  const struct sandbox_report *r,
+static int sandbox_failed(struct run_state *st, const struct sandbox_report *r,
 			  const struct sandbox *sb, const char *set)
 {
 	module_abort(st->set_fd, NULL);
@@ -233,8 +235,8 @@ static int finish(struct run_state *st, const struct sandbox_report *r,
 		module_abort(st->set_fd, &ws);
 		return run_fail(st, command_exit_status(ws),
 				"%s: %s: %s; aborted", set, sb->command[0],
-				r->err == ENOENT ? "command not found" :
-						   "cannot execute");
+				r->err == ENOENT ? "command not found"
+						 : "cannot execute");
 	}
 	completed = sv->completed ||
 		    (WIFEXITED(ws) && st->opts->complete_on[WEXITSTATUS(ws)]);
@@ -254,8 +256,7 @@ static int finish(struct run_state *st, const struct sandbox_report *r,
 }
 
 /* Runs COMMAND in its sandbox with the armed set; the exit status. */
-static int run_command(struct run_state *st, struct sandbox *sb,
-		       int signal_fd)
+static int run_command(struct run_state *st, struct sandbox *sb, int signal_fd)
 {
 	struct supervision sv = { 0 };
 	struct sandbox_report report;

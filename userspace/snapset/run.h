@@ -72,7 +72,7 @@ struct run_dev {
 	int fd;
 	dev_t rdev;
 	bool persistent;
-	bool created;	 /* an LV run made: removed if the set never arms */
+	bool created; /* an LV run made: removed if the set never arms */
 	struct engine_info engine;
 };
 
@@ -90,7 +90,7 @@ struct run_state {
 
 /* Formats the error run will report; returns @err. */
 int run_fail(struct run_state *st, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Before the set exists: --snapshot/--persistent specs, LVM origins. */
 int devices_resolve(struct run_state *st);
@@ -118,11 +118,11 @@ struct sandbox {
 		char fstype[32];
 	} mounts[SNAPSET_MAX_DEVICES];
 	unsigned int nmounts;
-	int control_fd; /* handed down to COMMAND */
+	int control_fd;	       /* handed down to COMMAND */
 	sigset_t command_mask; /* run's signal mask before it blocked any */
-	const char *set_id;   /* SNAPSET_ID */
-	const char *set_name; /* SNAPSET_NAME */
-	pid_t pid;	      /* of the sandbox's init, as run sees it */
+	const char *set_id;    /* SNAPSET_ID */
+	const char *set_name;  /* SNAPSET_NAME */
+	pid_t pid;	       /* of the sandbox's init, as run sees it */
 	int pidfd;
 	int status_fd; /* reports: COMMAND's wait status or a failure */
 	int alive_fd;  /* run's end of a pipe the init watches */
@@ -132,15 +132,15 @@ struct sandbox {
 struct sandbox_report {
 	int wait_status; /* COMMAND's, when @stage is SANDBOX_RAN */
 	int stage;
-	int err; /* errno */
+	int err;   /* errno */
 	int index; /* of the failed mount */
 };
 
 enum {
-	SANDBOX_RAN,	 /* COMMAND ran and exited */
-	SANDBOX_MOUNT,	 /* a --mount failed */
-	SANDBOX_SETUP,	 /* namespaces or /proc could not be made */
-	SANDBOX_EXEC,	 /* COMMAND could not be executed */
+	SANDBOX_RAN,   /* COMMAND ran and exited */
+	SANDBOX_MOUNT, /* a --mount failed */
+	SANDBOX_SETUP, /* namespaces or /proc could not be made */
+	SANDBOX_EXEC,  /* COMMAND could not be executed */
 };
 
 /* Signals run turns into events: the forwarded ones and SIGCHLD. */

@@ -13,29 +13,29 @@
 #include "run.h"
 
 static const char run_usage[] =
-	"Usage: snapset run [OPTION]... -- COMMAND [ARG]...\n"
-	"\n"
-	"Run COMMAND with a snapshot set whose devices live as long as this\n"
-	"run; complete the set when COMMAND succeeds, abort it otherwise.\n"
-	"\n"
-	"  --lvm-snapshot VG/LV[:SIZE]  snapshot VG/LV into the set (thick with\n"
-	"                               SIZE, thin without)\n"
-	"  --snapshot DEV       add an existing snapshot, released at the end\n"
-	"  --persistent DEV     add a device that outlives the set\n"
-	"  --mount DEV=DIR      mount a device of the set read-only on DIR\n"
-	"  --name NAME          name the set (letters, digits, -_.:@+)\n"
-	"  --timeout DUR        send COMMAND SIGTERM after DUR (s, m, h, d)\n"
-	"  --kill-after DUR     and SIGKILL DUR after that\n"
-	"  --complete-on LIST   COMMAND's statuses that complete the set\n"
-	"                       (default 0; e.g. 0,1 or 0-2)\n"
-	"  --force              release devices not proven to be snapshots\n"
-	"  --require-daemon     refuse to start without snapset daemon\n"
-	"  --help               show this help\n"
-	"\n"
-	"DEV is a path, UUID=, LABEL= or PARTUUID=. COMMAND gets SNAPSET_ID\n"
-	"and SNAPSET_NAME, and may run `snapset complete`. Exit status:\n"
-	"COMMAND's; 125 snapset failed; 126 COMMAND not executable; 127 not\n"
-	"found; 128+N COMMAND killed by signal N.\n";
+    "Usage: snapset run [OPTION]... -- COMMAND [ARG]...\n"
+    "\n"
+    "Run COMMAND with a snapshot set whose devices live as long as this\n"
+    "run; complete the set when COMMAND succeeds, abort it otherwise.\n"
+    "\n"
+    "  --lvm-snapshot VG/LV[:SIZE]  snapshot VG/LV into the set (thick with\n"
+    "                               SIZE, thin without)\n"
+    "  --snapshot DEV       add an existing snapshot, released at the end\n"
+    "  --persistent DEV     add a device that outlives the set\n"
+    "  --mount DEV=DIR      mount a device of the set read-only on DIR\n"
+    "  --name NAME          name the set (letters, digits, -_.:@+)\n"
+    "  --timeout DUR        send COMMAND SIGTERM after DUR (s, m, h, d)\n"
+    "  --kill-after DUR     and SIGKILL DUR after that\n"
+    "  --complete-on LIST   COMMAND's statuses that complete the set\n"
+    "                       (default 0; e.g. 0,1 or 0-2)\n"
+    "  --force              release devices not proven to be snapshots\n"
+    "  --require-daemon     refuse to start without snapset daemon\n"
+    "  --help               show this help\n"
+    "\n"
+    "DEV is a path, UUID=, LABEL= or PARTUUID=. COMMAND gets SNAPSET_ID\n"
+    "and SNAPSET_NAME, and may run `snapset complete`. Exit status:\n"
+    "COMMAND's; 125 snapset failed; 126 COMMAND not executable; 127 not\n"
+    "found; 128+N COMMAND killed by signal N.\n";
 
 enum {
 	OPT_LVM = 1,
@@ -70,8 +70,9 @@ int parse_duration(const char *text, long *ms)
 	static const struct {
 		char suffix;
 		double ms;
-	} units[] = { { 's', 1e3 }, { 'm', 60e3 }, { 'h', 3600e3 },
-		      { 'd', 86400e3 } };
+	} units[] = {
+		{ 's', 1e3 }, { 'm', 60e3 }, { 'h', 3600e3 }, { 'd', 86400e3 }
+	};
 	double value, scale = 1e3;
 	char *end;
 
@@ -187,39 +188,39 @@ static const char *run_option(struct run_options *opts, int opt, char *arg)
 		return "more devices than a set holds (64)";
 	switch (opt) {
 	case OPT_LVM:
-		return parse_lvm_snapshot(arg, &opts->lvm[opts->nlvm++]) ?
-			       "not VG/LV or VG/LV:SIZE" :
-			       NULL;
+		return parse_lvm_snapshot(arg, &opts->lvm[opts->nlvm++])
+			   ? "not VG/LV or VG/LV:SIZE"
+			   : NULL;
 	case OPT_SNAPSHOT:
 	case OPT_PERSISTENT:
 		opts->devices[opts->ndevices].spec = arg;
 		opts->devices[opts->ndevices++].persistent =
-			opt == OPT_PERSISTENT;
+		    opt == OPT_PERSISTENT;
 		return arg[0] ? NULL : "empty device";
 	case OPT_MOUNT:
 		if (opts->nmounts == SNAPSET_MAX_DEVICES)
 			return "more mounts than a set has devices";
-		return parse_mount(arg, &opts->mounts[opts->nmounts++]) ?
-			       "not DEV=/DIR" :
-			       NULL;
+		return parse_mount(arg, &opts->mounts[opts->nmounts++])
+			   ? "not DEV=/DIR"
+			   : NULL;
 	case OPT_NAME:
 		opts->name = arg;
-		return strlen(arg) < SNAPSET_NAME_LEN && arg[0] ?
-			       NULL :
-			       "a name is 1 to 63 characters";
+		return strlen(arg) < SNAPSET_NAME_LEN && arg[0]
+			   ? NULL
+			   : "a name is 1 to 63 characters";
 	case OPT_TIMEOUT:
-		return parse_duration(arg, &opts->timeout_ms) ?
-			       "not a duration (e.g. 30, 1.5s, 10m, 2h, 1d)" :
-			       NULL;
+		return parse_duration(arg, &opts->timeout_ms)
+			   ? "not a duration (e.g. 30, 1.5s, 10m, 2h, 1d)"
+			   : NULL;
 	case OPT_KILL_AFTER:
-		return parse_duration(arg, &opts->kill_after_ms) ?
-			       "not a duration (e.g. 30, 1.5s, 10m, 2h, 1d)" :
-			       NULL;
+		return parse_duration(arg, &opts->kill_after_ms)
+			   ? "not a duration (e.g. 30, 1.5s, 10m, 2h, 1d)"
+			   : NULL;
 	case OPT_COMPLETE_ON:
-		return parse_status_list(arg, opts->complete_on) ?
-			       "not a list of exit statuses 0-255 (e.g. 0,1 "
-			       "or 0-2)" :
-			       NULL;
+		return parse_status_list(arg, opts->complete_on)
+			   ? "not a list of exit statuses 0-255 (e.g. 0,1 "
+			     "or 0-2)"
+			   : NULL;
 	case OPT_FORCE:
 		opts->force = true;
 		return NULL;

@@ -54,14 +54,13 @@ static int spec_path(struct run_state *st, const char *spec, char *path,
 				m.count > 2 ? ", ..." : "");
 	if (ret)
 		return run_fail(st, ret, "%s: %s", spec,
-				ret == -EINVAL ? "empty value" :
-						 strerror(-ret));
+				ret == -EINVAL ? "empty value"
+					       : strerror(-ret));
 	snprintf(path, size, "%s", m.path[0]);
 	return 0;
 }
 
-static int dev_open(struct run_state *st, const char *path,
-		    struct run_dev *dev)
+static int dev_open(struct run_state *st, const char *path, struct run_dev *dev)
 {
 	uint64_t size;
 	struct stat sb;
@@ -88,8 +87,8 @@ static int dev_open(struct run_state *st, const char *path,
 	for (struct run_dev *d = st->devs; d < dev; d++)
 		if (d->rdev == dev->rdev)
 			return run_fail(st, -EEXIST,
-					"%s: the same device as %s",
-					dev->label, d->label);
+					"%s: the same device as %s", dev->label,
+					d->label);
 	return 0;
 }
 
@@ -97,14 +96,12 @@ static const char *why_no_snapshot(const struct engine_info *e, char *why,
 				   size_t size)
 {
 	if (e->kind == ENGINE_LVM)
-		snprintf(why, size, "LVM LV %s/%s has no origin", e->vg,
-			 e->lv);
+		snprintf(why, size, "LVM LV %s/%s has no origin", e->vg, e->lv);
 	else if (e->kind == ENGINE_DM)
-		snprintf(why, size, "dm device %s has a %s table",
-			 e->node, e->dm_target[0] ? e->dm_target : "empty");
+		snprintf(why, size, "dm device %s has a %s table", e->node,
+			 e->dm_target[0] ? e->dm_target : "empty");
 	else
-		snprintf(why, size,
-			 "%s is no loop, dm or LVM device", e->node);
+		snprintf(why, size, "%s is no loop, dm or LVM device", e->node);
 	return why;
 }
 
@@ -115,9 +112,9 @@ static int dev_inspect(struct run_state *st, struct run_dev *dev)
 	int ret = engine_inspect(dev->rdev, &dev->engine, &lerr);
 
 	if (ret)
-		return run_fail(st, ret, "%s: cannot tell what it is: %s",
-				dev->label,
-				lerr.message[0] ? lerr.message : strerror(-ret));
+		return run_fail(
+		    st, ret, "%s: cannot tell what it is: %s", dev->label,
+		    lerr.message[0] ? lerr.message : strerror(-ret));
 	if (dev->engine.deferred_remove)
 		return run_fail(st, -EBUSY,
 				"%s: already scheduled for removal (dmsetup "
@@ -128,7 +125,8 @@ static int dev_inspect(struct run_state *st, struct run_dev *dev)
 	return run_fail(st, -EPERM,
 			"%s: not provably a snapshot (%s); add it with "
 			"--persistent, or --force to release it anyway",
-			dev->label, why_no_snapshot(&dev->engine, why, sizeof(why)));
+			dev->label,
+			why_no_snapshot(&dev->engine, why, sizeof(why)));
 }
 
 int devices_resolve(struct run_state *st)
@@ -174,8 +172,8 @@ int lvm_origins_check(struct run_state *st)
 					"%s/%s: no such logical volume", s->vg,
 					s->origin);
 		if (ret)
-			return run_fail(st, ret, "%s/%s: %s", s->vg,
-					s->origin, lerr.message);
+			return run_fail(st, ret, "%s/%s: %s", s->vg, s->origin,
+					lerr.message);
 		if (!s->size && strcmp(info.segtype, "thin"))
 			return run_fail(st, -EINVAL,
 					"%s/%s: a %s LV needs a snapshot size "
@@ -203,9 +201,9 @@ static int lvm_snapshot_open(struct run_state *st, struct run_dev *dev,
 	ret = engine_inspect(makedev(info.major, info.minor), &dev->engine,
 			     &lerr);
 	if (ret)
-		return run_fail(st, ret, "%s: made, but not active: %s",
-				dev->label,
-				lerr.message[0] ? lerr.message : strerror(-ret));
+		return run_fail(
+		    st, ret, "%s: made, but not active: %s", dev->label,
+		    lerr.message[0] ? lerr.message : strerror(-ret));
 	if (dev->engine.kind != ENGINE_LVM || strcmp(made->uuid, info.uuid))
 		return run_fail(st, -ESTALE, "%s: %s is another device",
 				dev->label, dev->engine.node);
@@ -272,10 +270,11 @@ int devices_add(struct run_state *st)
 		struct run_dev *dev = &st->devs[i];
 
 		ret = module_add(st->set_fd, dev->fd,
-				 dev->persistent ? SNAPSET_DEV_PERSISTENT :
-						   SNAPSET_DEV_AUTO_RELEASE);
+				 dev->persistent ? SNAPSET_DEV_PERSISTENT
+						 : SNAPSET_DEV_AUTO_RELEASE);
 		if (ret)
-			return run_fail(st, ret, "%s: cannot add to the set: %s",
+			return run_fail(st, ret,
+					"%s: cannot add to the set: %s",
 					dev->label, add_error(ret));
 	}
 	return 0;
@@ -292,11 +291,10 @@ int devices_arm_release(struct run_state *st)
 			continue;
 		ret = engine_arm_release(dev->fd, &dev->engine);
 		if (ret)
-			return run_fail(st, ret,
-					"%s: cannot arm %s auto-release: %s",
-					dev->label,
-					engine_name(dev->engine.kind),
-					strerror(-ret));
+			return run_fail(
+			    st, ret, "%s: cannot arm %s auto-release: %s",
+			    dev->label, engine_name(dev->engine.kind),
+			    strerror(-ret));
 	}
 	return 0;
 }
@@ -326,8 +324,8 @@ void lvm_remove_created(struct run_state *st)
 				"snapset run: %s: left behind (tagged %s): "
 				"%s\n",
 				dev->label, LVM_SNAPSET_TAG,
-				dev->engine.lv_info.uuid[0] ? lerr.message :
-							      "uuid unknown");
+				dev->engine.lv_info.uuid[0] ? lerr.message
+							    : "uuid unknown");
 	}
 }
 
