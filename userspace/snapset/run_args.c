@@ -235,19 +235,24 @@ bool run_parse_args(int argc, char **argv, struct run_options *opts,
 		    int *status)
 {
 	const char *cause = NULL;
-	int opt;
+	char option[32];
+	int opt, index;
 
 	memset(opts, 0, sizeof(*opts));
 	opts->complete_on[0] = true;
 	/* '+': COMMAND's own options are not ours, even without "--". */
-	while ((opt = getopt_long(argc, argv, "+:", run_options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+:", run_options, &index)) !=
+	       -1) {
 		if (opt == 'h' || opt == ':' || opt == '?') {
 			*status = cli_other_option(argv, opt, run_usage);
 			return false;
 		}
 		cause = run_option(opts, opt, optarg);
 		if (cause) {
-			*status = cli_usage_error("run", optarg, cause);
+			snprintf(option, sizeof(option), "--%s",
+				 run_options[index].name);
+			*status = cli_usage_error(
+			    "run", *optarg ? optarg : option, cause);
 			return false;
 		}
 	}
