@@ -15,34 +15,6 @@
 #include "run.h"
 #include "util.h"
 
-/* /dev/dm-N of the dm device @name. */
-static int dm_path(const char *name, char *path, size_t size)
-{
-	char cmd[256], minor[16];
-
-	snprintf(cmd, sizeof(cmd),
-		 "dmsetup info -c --noheadings -o minor %s 2>/dev/null", name);
-	if (sh_line(minor, sizeof(minor), cmd))
-		return -1;
-	snprintf(path, size, "/dev/dm-%d", atoi(minor));
-	return 0;
-}
-
-static bool dm_exists(const char *name)
-{
-	return sh("dmsetup info %s >/dev/null 2>&1", name) == 0;
-}
-
-static bool wait_dm_gone(const char *name)
-{
-	for (int i = 0; i < 500; i++) {
-		if (!dm_exists(name))
-			return true;
-		usleep(10000);
-	}
-	return false;
-}
-
 FIXTURE(dm)
 {
 	struct loopdev loop;
@@ -217,13 +189,14 @@ TEST_F_TIMEOUT(lvm, snapshot_lv_is_recorded_with_its_lv_uuid, 300)
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, set_add_path(fd, path, O_RDONLY, 0));
 	ASSERT_EQ(0, ioctl_err(fd, SNAPSET_IOC_ARM, NULL));
-	/* snapset list names the VG and LV of the device. */
+	/* snapset list names the VG and LV of the device, and its origin. */
 	if (!access(snapset_bin(), X_OK)) {
 		char *argv[] = { "snapset", "list", path, NULL };
 		struct run_result res;
 
 		ASSERT_EQ(0, run_capture(snapset_bin(), argv, &res));
-		snprintf(want, sizeof(want), " lvm=%s/snap", self->vg);
+		snprintf(want, sizeof(want), " lvm=%s/snap origin=%s/origin",
+			 self->vg, self->vg);
 		EXPECT_NE(NULL, strstr(res.out, want));
 	}
 	/* Held: LVM refuses to remove the snapshot. */

@@ -211,14 +211,13 @@ static bool wait_for_file(const char *path)
 }
 
 /*
- * Starts `snapset run DEVICE-ARGS -- sh -c "touch READY; SCRIPT"`, waits
- * for COMMAND to be running, sends run @sig and reaps it: run's wait
+ * Starts `snapset run DEV_OPT DEV -- sh -c SCRIPT`, waits for SCRIPT to
+ * `touch $READY` (@ready), sends run @sig and reaps it: run's wait
  * status, or -1.
  */
 static int signal_run(const char *dev_opt, const char *dev, const char *ready,
 		      const char *script, int sig)
 {
-	char line[512];
 	char *argv[] = { (char *)snapset_bin(),
 			 "run",
 			 (char *)dev_opt,
@@ -226,13 +225,13 @@ static int signal_run(const char *dev_opt, const char *dev, const char *ready,
 			 "--",
 			 "sh",
 			 "-c",
-			 line,
+			 (char *)script,
 			 NULL };
 	int status;
 	pid_t pid;
 
-	snprintf(line, sizeof(line), "touch %s; %s", ready, script);
 	unlink(ready);
+	setenv("READY", ready, 1);
 	pid = spawn(argv, -1);
 	if (pid < 0)
 		return -1;
@@ -402,7 +401,7 @@ TEST_F_TIMEOUT(run, kill_after_sends_sigkill, RUN_TIMEOUT)
 TEST_F_TIMEOUT(run, sigterm_to_run_is_forwarded, RUN_TIMEOUT)
 {
 	int status = signal_run("--snapshot", self->loop.path, self->ready,
-				"trap 'exit 7' TERM; "
+				"trap 'exit 7' TERM; touch $READY; "
 				"while :; do sleep 0.1; done",
 				SIGTERM);
 
@@ -440,7 +439,7 @@ TEST_F_TIMEOUT(run, command_not_found_or_not_executable, RUN_TIMEOUT)
 TEST_F_TIMEOUT(run, run_sigkilled_takes_command_along, RUN_TIMEOUT)
 {
 	ASSERT_NE(-1, signal_run("--snapshot", self->loop.path, self->ready,
-				 "exec sleep 991", SIGKILL));
+				 "touch $READY; exec sleep 991", SIGKILL));
 	EXPECT_SHUTDOWN(false, "exit", "signal", SIGKILL);
 	EXPECT_TRUE(wait_no_processes("sleep", "991"));
 	EXPECT_TRUE(wait_until_unbound(&self->loop));
@@ -621,6 +620,111 @@ TEST_F(bad_input, no_command_is_a_usage_error)
 	EXPECT_TRUE(loop_bound(&self->a));
 }
 
+/*
+ * Plain device-mapper: a dm snapshot target is proven a snapshot and is
+ * removed at its last close (deferred remove); a linear one needs --force.
+ */
+FIXTURE(dm)
+{
+	struct loopdev origin, cow;
+	char snap[32], linear[32];
+	char snap_path[32], linear_path[32];
+	long sets_live;
+};
+
+FIXTURE_SETUP(dm)
+{
+	if (access(snapset_bin(), X_OK))
+		SKIP(return, "%s: not built", snapset_bin());
+	if (lvm_prepare())
+		SKIP(return, "no device-mapper");
+	if (loop_attach(&self->origin, 8 << 20) ||
+	    loop_attach(&self->cow, 4 << 20))
+		SKIP(return, "no loop devices");
+	snprintf(self->snap, sizeof(self->snap), "snapset-snap-%d", getpid());
+	snprintf(self->linear, sizeof(self->linear), "snapset-lin-%d",
+		 getpid());
+	ASSERT_EQ(0, sh("dmsetup create %s --table '0 16384 snapshot %s %s N "
+			"8' && dmsetup create %s --table '0 8192 linear %s 0'",
+			self->snap, self->origin.path, self->cow.path,
+			self->linear, self->cow.path));
+	ASSERT_EQ(
+	    0, dm_path(self->snap, self->snap_path, sizeof(self->snap_path)));
+	ASSERT_EQ(0, dm_path(self->linear, self->linear_path,
+			     sizeof(self->linear_path)));
+	self->sets_live = sysfs_counter("sets_live");
+	discard_all_pending();
+}
+
+FIXTURE_TEARDOWN(dm)
+{
+	sh("dmsetup remove %s >/dev/null 2>&1; dmsetup remove %s >/dev/null "
+	   "2>&1",
+	   self->snap, self->linear);
+	loop_detach(&self->origin);
+	loop_detach(&self->cow);
+	discard_all_pending();
+}
+
+TEST_F_TIMEOUT(dm, snapshot_target_is_removed_after_the_set, RUN_TIMEOUT)
+{
+	struct run_result res;
+
+	ASSERT_EQ(0, snapset_run(&res, "--snapshot", self->snap_path, "--",
+				 "true", NULL));
+	EXPECT_EQ(0, res.status);
+	EXPECT_TRUE(wait_dm_gone(self->snap));
+	EXPECT_TRUE(dm_exists(self->linear));
+}
+
+TEST_F_TIMEOUT(dm, linear_target_needs_force, RUN_TIMEOUT)
+{
+	struct run_result res;
+
+	ASSERT_EQ(0, snapset_run(&res, "--snapshot", self->linear_path, "--",
+				 "true", NULL));
+	EXPECT_EQ(125, res.status);
+	EXPECT_NE(NULL, strstr(res.err, "has a linear table"));
+	EXPECT_EQ(self->sets_live, sysfs_counter("sets_live"));
+	EXPECT_TRUE(dm_exists(self->linear));
+	/* Asked for, it is released like a snapshot. */
+	ASSERT_EQ(0, snapset_run(&res, "--force", "--snapshot",
+				 self->linear_path, "--", "true", NULL));
+	EXPECT_EQ(0, res.status);
+	EXPECT_TRUE(wait_dm_gone(self->linear));
+}
+
+/* Scheduled for removal already: holding it would only delay that. */
+TEST_F_TIMEOUT(dm, device_already_deferred_is_refused, RUN_TIMEOUT)
+{
+	int fd = open(self->snap_path, O_RDONLY | O_CLOEXEC);
+	struct run_result res;
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, sh("dmsetup remove --deferred %s", self->snap));
+	ASSERT_EQ(0, snapset_run(&res, "--snapshot", self->snap_path, "--",
+				 "true", NULL));
+	EXPECT_EQ(125, res.status);
+	EXPECT_NE(NULL, strstr(res.err, "already scheduled for removal"));
+	EXPECT_EQ(self->sets_live, sysfs_counter("sets_live"));
+	close(fd);
+	EXPECT_TRUE(wait_dm_gone(self->snap));
+}
+
+/* A typo after a good dm spec: its deferred remove is never armed. */
+TEST_F_TIMEOUT(dm, typo_arms_no_deferred_remove, RUN_TIMEOUT)
+{
+	struct run_result res;
+
+	ASSERT_EQ(0,
+		  snapset_run(&res, "--snapshot", self->snap_path, "--snapshot",
+			      "/dev/dm-typo", "--", "true", NULL));
+	EXPECT_EQ(125, res.status);
+	EXPECT_EQ(0, sh("dmsetup info %s | grep -q '^State: *ACTIVE$' && "
+			"! dmsetup info %s | grep -qi deferred",
+			self->snap, self->snap));
+}
+
 /* LVM on a loop device: a thick origin and a thin one in a pool. */
 FIXTURE(lvm)
 {
@@ -793,7 +897,7 @@ TEST_F_TIMEOUT(lvm, run_sigkilled_leaves_a_tagged_lv_for_the_daemon,
 	snprintf(origin, sizeof(origin), "%s/data:8m", self->vg);
 	snprintf(ready, sizeof(ready), "/tmp/snapset-lvm-ready-%d", getpid());
 	ASSERT_NE(-1, signal_run("--lvm-snapshot", origin, ready,
-				 "exec sleep 993", SIGKILL));
+				 "touch $READY; exec sleep 993", SIGKILL));
 	ev = watcher_next(&self->watch, "shutdown");
 	ASSERT_NE(NULL, ev);
 	EXPECT_STREQ("exit", jstr(ev, "reason"));

@@ -414,6 +414,34 @@ static inline int sh_line(char *out, size_t size, const char *cmd)
 	return 0;
 }
 
+/* /dev/dm-N of the dm device @name. */
+static inline int dm_path(const char *name, char *path, size_t size)
+{
+	char cmd[320], minor[16];
+
+	snprintf(cmd, sizeof(cmd),
+		 "dmsetup info -c --noheadings -o minor %s 2>/dev/null", name);
+	if (sh_line(minor, sizeof(minor), cmd))
+		return -1;
+	snprintf(path, size, "/dev/dm-%d", atoi(minor));
+	return 0;
+}
+
+static inline bool dm_exists(const char *name)
+{
+	return sh("dmsetup info %s >/dev/null 2>&1", name) == 0;
+}
+
+static inline bool wait_dm_gone(const char *name)
+{
+	for (int i = 0; i < 500; i++) {
+		if (!dm_exists(name))
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
 /*
  * LVM without udev, its state in tmpfs: environment, modules and an
  * lvm.conf; 0, or -1 when the guest has no device-mapper or lvm.

@@ -161,4 +161,5 @@ void device_desc_to_json(const struct device_desc *desc,
 	add_nonempty(obj, "dm_name", desc->dm_name);
 	add_nonempty(obj, "vg", desc->vg);
 	add_nonempty(obj, "lv", desc->lv);
+	add_nonempty(obj, "origin", desc->origin);
 }

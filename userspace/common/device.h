@@ -34,6 +34,7 @@ struct device_desc {
 	char dm_name[128]; /* dm: name */
 	char vg[128];	   /* lvm: volume group */
 	char lv[128];	   /* lvm: logical volume */
+	char origin[128];  /* lvm: the origin LV in the same VG, or "" */
 };
 
 /*

@@ -15,6 +15,7 @@
 
 #include "../common/device.h"
 #include "../common/format.h"
+#include "../common/lvm.h"
 #include "../common/module.h"
 #include "cli.h"
 #include "commands.h"
@@ -36,6 +37,19 @@ static bool holds(const struct snapset_event *ev, dev_t dev)
 	return false;
 }
 
+/* What the recorded device is now, an LV's origin included. */
+static int describe(const struct snapset_device_info *d,
+		    struct device_desc *desc)
+{
+	struct lvm_error err;
+	struct lv_info lv;
+	int ret = device_describe(d->major, d->minor, d->diskseq, desc);
+
+	if (!ret && desc->lv[0] && !lv_info_get(desc->vg, desc->lv, &lv, &err))
+		snprintf(desc->origin, sizeof(desc->origin), "%s", lv.origin);
+	return ret;
+}
+
 /* One indented line per device: identity, then what it is now. */
 static void print_device(const struct snapset_device_info *d)
 {
@@ -45,7 +59,7 @@ static void print_device(const struct snapset_device_info *d)
 	       (unsigned long long)d->diskseq,
 	       d->flags & SNAPSET_DEVICE_PERSISTENT ? "persistent"
 						    : "auto-release");
-	if (device_describe(d->major, d->minor, d->diskseq, &desc)) {
+	if (describe(d, &desc)) {
 		puts(" (gone)");
 		return;
 	}
@@ -60,6 +74,8 @@ static void print_device(const struct snapset_device_info *d)
 		printf(" loop=%s", desc.backing);
 	if (desc.lv[0])
 		printf(" lvm=%s/%s", desc.vg, desc.lv);
+	if (desc.origin[0])
+		printf(" origin=%s/%s", desc.vg, desc.origin);
 	else if (desc.dm_name[0])
 		printf(" dm=%s", desc.dm_name);
 	putchar('\n');
@@ -76,7 +92,7 @@ static struct json_object *record_described(const struct snapset_event *ev)
 	for (__u32 i = 0; i < ev->set.ndevices; i++) {
 		const struct snapset_device_info *d = &ev->devices[i];
 
-		if (!device_describe(d->major, d->minor, d->diskseq, &desc))
+		if (!describe(d, &desc))
 			device_desc_to_json(
 			    &desc, json_object_array_get_idx(devices, i));
 	}
