@@ -16,45 +16,96 @@
 
 #include "lvm.h"
 
-/* Reads @fd to its end into @buf, keeping what fits. */
-static void drain(int fd, char *buf, size_t size)
+/* One of lvm's output streams, kept as far as it fits. */
+struct capture {
+	int fd;
+	char *buf;
+	size_t size;
+	size_t used;
+};
+
+/* Reads what is there; false at the end of the stream. */
+static bool capture_read(struct capture *c)
 {
-	size_t used = 0;
 	char scratch[512];
-	ssize_t n;
+	bool room = c->used + 1 < c->size;
+	ssize_t n = read(c->fd, room ? c->buf + c->used : scratch,
+			 room ? c->size - c->used - 1 : sizeof(scratch));
 
-	for (;;) {
-		bool room = used + 1 < size;
-
-		n = read(fd, room ? buf + used : scratch,
-			 room ? size - used - 1 : sizeof(scratch));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		if (room)
-			used += n;
-	}
-	buf[used] = '\0';
+	if (n < 0 && errno == EINTR)
+		return true;
+	if (n <= 0)
+		return false;
+	if (room)
+		c->used += n;
+	c->buf[c->used] = '\0';
+	return true;
 }
 
-static void first_line(const char *text, struct lvm_error *err)
+/* Both streams to their ends, whichever lvm fills first. */
+static void capture_both(struct capture *out, struct capture *err)
 {
-	while (*text == ' ')
-		text++;
-	snprintf(err->message, sizeof(err->message), "%.*s",
-		 (int)strcspn(text, "\n"), text);
+	struct pollfd pfd[2] = { { .fd = out->fd, .events = POLLIN },
+				 { .fd = err->fd, .events = POLLIN } };
+	struct capture *c[2] = { out, err };
+
+	out->buf[0] = err->buf[0] = '\0';
+	while (pfd[0].fd >= 0 || pfd[1].fd >= 0) {
+		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+			break;
+		for (int i = 0; i < 2; i++)
+			if (pfd[i].fd >= 0 && pfd[i].revents &&
+			    !capture_read(c[i]))
+				pfd[i].fd = -1;
+	}
+}
+
+/* lvm's own words: its first line on stderr that is no warning. */
+static void first_error(const char *text, struct lvm_error *err)
+{
+	for (const char *line = text; *line;
+	     line += strcspn(line, "\n") + (line[strcspn(line, "\n")] != 0)) {
+		while (*line == ' ')
+			line++;
+		if (!strncmp(line, "WARNING:", 8) || *line == '\n')
+			continue;
+		snprintf(err->message, sizeof(err->message), "%.*s",
+			 (int)strcspn(line, "\n"), line);
+		return;
+	}
+}
+
+static void __attribute__((noreturn))
+lvm_exec(const char *const *argv, int out_fd, int err_fd)
+{
+	sigset_t none;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	dup2(out_fd, STDOUT_FILENO);
+	dup2(err_fd, STDERR_FILENO);
+	/* An inherited descriptor is the caller's business, not an error. */
+	setenv("LVM_SUPPRESS_FD_WARNINGS", "1", 1);
+	/* cron's PATH has no sbin. */
+	execv("/usr/sbin/lvm", (char *const *)argv);
+	execv("/sbin/lvm", (char *const *)argv);
+	execvp("lvm", (char *const *)argv);
+	dprintf(STDERR_FILENO, "lvm: %s\n", strerror(errno));
+	_exit(127);
 }
 
 /*
- * Runs "lvm ARGV..." with stdout in @out; 0 when it exits 0, -EIO with
- * lvm's message in @err otherwise, -errno when it cannot run at all.
+ * Runs "lvm ARGV..." with stdout in @out; 0 when it exits 0. Otherwise
+ * lvm's message is in @err and the result is -EBUSY (in use), -ENOENT
+ * (not found) or -EIO; -errno when it cannot run at all.
  */
 static int lvm_run(const char *const *argv, char *out, size_t out_size,
 		   struct lvm_error *err)
 {
+	char errors[2048];
+	struct capture out_cap = { .buf = out, .size = out_size };
+	struct capture err_cap = { .buf = errors, .size = sizeof(errors) };
 	int out_pipe[2], err_pipe[2], status;
-	char errors[1024];
 	pid_t pid;
 
 	err->message[0] = '\0';
@@ -66,36 +117,35 @@ static int lvm_run(const char *const *argv, char *out, size_t out_size,
 		return -errno;
 	}
 	pid = fork();
-	if (pid == 0) {
-		dup2(out_pipe[1], STDOUT_FILENO);
-		dup2(err_pipe[1], STDERR_FILENO);
-		execvp("lvm", (char *const *)argv);
-		dprintf(STDERR_FILENO, "lvm: %s\n", strerror(errno));
-		_exit(127);
-	}
+	if (pid == 0)
+		lvm_exec(argv, out_pipe[1], err_pipe[1]);
 	close(out_pipe[1]);
 	close(err_pipe[1]);
-	if (pid < 0) {
-		close(out_pipe[0]);
-		close(err_pipe[0]);
-		return -errno;
-	}
-	/* lvm writes little on stderr: reading stdout first cannot block it. */
-	drain(out_pipe[0], out, out_size);
-	drain(err_pipe[0], errors, sizeof(errors));
+	out_cap.fd = out_pipe[0];
+	err_cap.fd = err_pipe[0];
+	if (pid > 0)
+		capture_both(&out_cap, &err_cap);
 	close(out_pipe[0]);
 	close(err_pipe[0]);
+	if (pid < 0)
+		return -errno;
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return -errno;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
-	first_line(errors, err);
+	first_error(errors, err);
 	if (!err->message[0])
 		snprintf(err->message, sizeof(err->message),
 			 "lvm %s failed with status %d", argv[1], status);
+	if (strstr(errors, " in use"))
+		return -EBUSY;
+	if (strstr(errors, "not found") || strstr(errors, "Failed to find"))
+		return -ENOENT;
 	return -EIO;
 }
+
+#define LV_INFO_FIELDS "lv_uuid,origin,segtype,lv_kernel_major,lv_kernel_minor"
 
 /* Splits the next '|'-separated field off *line. */
 static void field(char **line, char *out, size_t size)
@@ -115,32 +165,20 @@ int lv_info_get(const char *vg, const char *lv, struct lv_info *info,
 		struct lvm_error *err)
 {
 	char target[260], out[1024], number[16], *line = out;
-	const char *argv[] = {
-		"lvm",
-		"lvs",
-		"--noheadings",
-		"--nosuffix",
-		"--separator",
-		"|",
-		"-o",
-		"lv_uuid,origin,segtype,lv_tags,lv_kernel_major,lv_kernel_"
-		"minor",
-		target,
-		NULL,
-	};
+	const char *argv[] = { "lvm",	     "lvs",	     "--noheadings",
+			       "--nosuffix", "--separator",  "|",
+			       "-o",	     LV_INFO_FIELDS, target,
+			       NULL };
 	int ret;
 
 	memset(info, 0, sizeof(*info));
 	snprintf(target, sizeof(target), "%s/%s", vg, lv);
 	ret = lvm_run(argv, out, sizeof(out), err);
-	if (ret == -EIO && strstr(err->message, "not found"))
-		return -ENOENT;
 	if (ret)
 		return ret;
 	field(&line, info->uuid, sizeof(info->uuid));
 	field(&line, info->origin, sizeof(info->origin));
 	field(&line, info->segtype, sizeof(info->segtype));
-	field(&line, info->tags, sizeof(info->tags));
 	field(&line, number, sizeof(number));
 	info->major = strtoul(number, NULL, 10);
 	field(&line, number, sizeof(number));
@@ -202,8 +240,8 @@ int lv_remove_by_uuid(const char *uuid, struct lvm_error *err)
 		return ret;
 	if (!strstr(out, uuid))
 		return -ENOENT;
-	while ((ret = lvm_run(argv, out, sizeof(out), err)) == -EIO &&
-	       strstr(err->message, "in use") && backoff_ms <= 3200) {
+	while ((ret = lvm_run(argv, out, sizeof(out), err)) == -EBUSY &&
+	       backoff_ms <= 3200) {
 		sleep_ms(backoff_ms);
 		backoff_ms *= 2;
 	}

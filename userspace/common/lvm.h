@@ -15,7 +15,6 @@ struct lv_info {
 	char uuid[64];	    /* as lvs prints it, with dashes */
 	char origin[128];   /* "" when the LV is no snapshot */
 	char segtype[32];   /* "linear", "snapshot", "thin", ... */
-	char tags[256];	    /* comma-separated */
 	unsigned int major; /* of the active dm device */
 	unsigned int minor;
 };
@@ -25,7 +24,7 @@ struct lvm_error {
 	char message[256];
 };
 
-/* What VG/LV is; -ENOENT when LVM does not know it. */
+/* What VG/LV is; -ENOENT when LVM does not know it or its VG. */
 int lv_info_get(const char *vg, const char *lv, struct lv_info *info,
 		struct lvm_error *err);
 
@@ -40,7 +39,8 @@ int lv_snapshot_create(const char *vg, const char *origin, const char *name,
 
 /*
  * Removes the LV whose uuid is @uuid, retrying with backoff while it is
- * in use (udev and blkid probe new devices); -ENOENT when none has it.
+ * in use (udev and blkid probe new devices); -ENOENT when none has it,
+ * -EBUSY when it stayed in use.
  */
 int lv_remove_by_uuid(const char *uuid, struct lvm_error *err);
 

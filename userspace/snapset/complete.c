@@ -75,7 +75,8 @@ int complete_main(int argc, char **argv)
 {
 	int opt, fd, ret;
 
-	while ((opt = cli_getopt(argc, argv, complete_options)) != -1)
+	opt = cli_getopt(argc, argv, complete_options);
+	if (opt != -1)
 		return cli_other_option(argv, opt, complete_usage);
 	if (optind < argc)
 		return cli_usage_error("complete", argv[optind],

@@ -42,10 +42,10 @@ static bool daemon_running(void)
 	       strcmp(value, "0");
 }
 
-static int send_signal(const struct sandbox *sb, int sig)
+/* SIGKILL to the init kills the whole namespace, COMMAND included. */
+static void kill_sandbox(const struct sandbox *sb)
 {
-	return syscall(SYS_pidfd_send_signal, sb->pidfd, sig, NULL, 0) ? -errno
-								       : 0;
+	syscall(SYS_pidfd_send_signal, sb->pidfd, SIGKILL, NULL, 0);
 }
 
 static int arm_timer(int fd, long ms)
@@ -93,7 +93,7 @@ static void signal_serve(int fd, const struct sandbox *sb,
 		if (si.ssi_code == SI_KERNEL || si.ssi_signo == SIGCHLD)
 			continue;
 		sv->forwarded = si.ssi_signo;
-		send_signal(sb, si.ssi_signo);
+		sandbox_forward(sb, si.ssi_signo);
 	}
 }
 
@@ -105,13 +105,14 @@ static void timer_serve(int fd, const struct run_options *opts,
 	if (read(fd, &expirations, sizeof(expirations)) < 0)
 		return;
 	if (sv->timed_out) {
-		send_signal(sb, SIGKILL);
+		kill_sandbox(sb);
 		return;
 	}
 	sv->timed_out = true;
-	send_signal(sb, SIGTERM);
-	if (opts->kill_after_ms)
-		arm_timer(fd, opts->kill_after_ms);
+	sandbox_forward(sb, SIGTERM);
+	/* Without a second timer, no SIGKILL would follow: send it now. */
+	if (opts->kill_after_ms && arm_timer(fd, opts->kill_after_ms))
+		kill_sandbox(sb);
 }
 
 enum {
@@ -137,21 +138,24 @@ static int supervise(struct run_state *st, const struct sandbox *sb,
 
 	if (st->opts->timeout_ms) {
 		pfd[POLL_TIMER].fd =
-		    timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+		    timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 		ret = pfd[POLL_TIMER].fd < 0
 			  ? -errno
 			  : arm_timer(pfd[POLL_TIMER].fd, st->opts->timeout_ms);
 		if (ret) {
 			run_fail(st, ret, "cannot time COMMAND: %s",
 				 strerror(-ret));
-			send_signal(sb, SIGKILL);
+			kill_sandbox(sb);
 		}
 	}
 	while (!(pfd[POLL_INIT].revents & POLLIN)) {
 		pfd[POLL_CONTROL].fd = control_open ? control_fd : -1;
-		if (poll(pfd, POLL_COUNT, -1) < 0 && errno != EINTR) {
+		if (poll(pfd, POLL_COUNT, -1) < 0) {
+			if (errno == EINTR)
+				continue;
 			ret = run_fail(st, -errno, "poll: %s", strerror(errno));
-			send_signal(sb, SIGKILL);
+			kill_sandbox(sb);
+			break;
 		}
 		if (pfd[POLL_SIGNALS].revents)
 			signal_serve(signal_fd, sb, sv);
@@ -183,8 +187,8 @@ static void describe_end(char *buf, size_t size, int wait_status,
 	int n = 0;
 
 	if (sv->timed_out)
-		n = snprintf(buf, size, "timed out after %.3gs; ",
-			     opts->timeout_ms / 1000.0);
+		n = snprintf(buf, size, "timed out (--timeout %s); ",
+			     opts->timeout_text);
 	else if (sv->forwarded)
 		n = snprintf(buf, size, "run passed on SIG%s; ",
 			     sigabbrev_np(sv->forwarded) ?: "a signal");
@@ -340,8 +344,14 @@ static int run(struct run_state *st)
 {
 	struct sandbox sb = { .pidfd = -1, .status_fd = -1 };
 	int signal_fd, status, ret;
+	char set[128];
 	sigset_t signals;
 
+	/*
+	 * An ignored SIGCHLD, inherited, would have children reaped unseen:
+	 * the init would never learn that COMMAND ended.
+	 */
+	signal(SIGCHLD, SIG_DFL);
 	/* From here on, signals wait for run to forward them. */
 	sandbox_signals(&signals);
 	sigprocmask(SIG_BLOCK, &signals, &sb.command_mask);
@@ -373,8 +383,12 @@ static int run(struct run_state *st)
 	}
 	ret = devices_arm_release(st);
 	devices_close(st);
-	if (ret)
+	if (ret) {
 		module_abort(st->set_fd, NULL);
+		set_label(st, set, sizeof(set));
+		run_fail(st, ret, "%s: %.600s; aborted", set,
+			 strdupa(st->error));
+	}
 	status = ret ? EXIT_RUN_FAILED : run_command(st, &sb, signal_fd);
 	close(st->set_fd);
 	/* The set has ended: no device is held by it any more. */

@@ -8,17 +8,10 @@
 
 #include <linux/snapset.h>
 #include <stdbool.h>
-#include <signal.h>
 #include <sys/types.h>
 
 #include "engine.h"
-
-/* Exit statuses of run, as timeout(1) and env(1) have them. */
-enum {
-	EXIT_RUN_FAILED = 125,
-	EXIT_CANNOT_EXECUTE = 126,
-	EXIT_NOT_FOUND = 127,
-};
+#include "sandbox.h"
 
 struct run_lvm_snapshot {
 	char vg[128];
@@ -44,8 +37,9 @@ struct run_options {
 	unsigned int ndevices;
 	struct run_mount mounts[SNAPSET_MAX_DEVICES];
 	unsigned int nmounts;
-	long timeout_ms;    /* 0: none */
-	long kill_after_ms; /* 0: none */
+	long timeout_ms;	  /* 0: none */
+	const char *timeout_text; /* as given, for messages */
+	long kill_after_ms;	  /* 0: none */
 	bool complete_on[256];
 	bool force;
 	bool require_daemon;
@@ -73,6 +67,8 @@ struct run_dev {
 	dev_t rdev;
 	bool persistent;
 	bool created; /* an LV run made: removed if the set never arms */
+	char created_uuid[64]; /* its uuid, once lvs knows it */
+	bool added;
 	struct engine_info engine;
 };
 
@@ -109,52 +105,7 @@ void lvm_remove_created(struct run_state *st);
  */
 int lvm_release(struct run_state *st);
 
-/* What the sandbox needs to set COMMAND up. */
-struct sandbox {
-	char **command;
-	struct run_mount_target {
-		char node[64];
-		const char *dir;
-		char fstype[32];
-	} mounts[SNAPSET_MAX_DEVICES];
-	unsigned int nmounts;
-	int control_fd;	       /* handed down to COMMAND */
-	sigset_t command_mask; /* run's signal mask before it blocked any */
-	const char *set_id;    /* SNAPSET_ID */
-	const char *set_name;  /* SNAPSET_NAME */
-	pid_t pid;	       /* of the sandbox's init, as run sees it */
-	int pidfd;
-	int status_fd; /* reports: COMMAND's wait status or a failure */
-	int alive_fd;  /* run's end of a pipe the init watches */
-};
-
-/* What went wrong inside the sandbox before COMMAND could run. */
-struct sandbox_report {
-	int wait_status; /* COMMAND's, when @stage is SANDBOX_RAN */
-	int stage;
-	int err;   /* errno */
-	int index; /* of the failed mount */
-};
-
-enum {
-	SANDBOX_RAN,   /* COMMAND ran and exited */
-	SANDBOX_MOUNT, /* a --mount failed */
-	SANDBOX_SETUP, /* namespaces or /proc could not be made */
-	SANDBOX_EXEC,  /* COMMAND could not be executed */
-};
-
-/* Signals run turns into events: the forwarded ones and SIGCHLD. */
-void sandbox_signals(sigset_t *set);
 /* --mount's devices found among the set's; before arm. */
 int mounts_resolve(struct run_state *st, struct sandbox *sb);
-/* Starts COMMAND's init in new pid and mount namespaces. -errno. */
-int sandbox_start(struct sandbox *sb);
-/*
- * After the init exited with @init_status: what happened to COMMAND, as
- * a report (COMMAND killed with its namespace reads as SANDBOX_RAN with
- * the init's own status).
- */
-void sandbox_result(struct sandbox *sb, int init_status,
-		    struct sandbox_report *report);
 
 #endif

@@ -209,6 +209,7 @@ static const char *run_option(struct run_options *opts, int opt, char *arg)
 			   ? NULL
 			   : "a name is 1 to 63 characters";
 	case OPT_TIMEOUT:
+		opts->timeout_text = arg;
 		return parse_duration(arg, &opts->timeout_ms)
 			   ? "not a duration (e.g. 30, 1.5s, 10m, 2h, 1d)"
 			   : NULL;

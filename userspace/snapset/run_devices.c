@@ -120,8 +120,22 @@ static int dev_inspect(struct run_state *st, struct run_dev *dev)
 				"%s: already scheduled for removal (dmsetup "
 				"remove --deferred)",
 				dev->label);
-	if (dev->persistent || dev->engine.snapshot || st->opts->force)
+	if (dev->persistent || dev->engine.snapshot)
 		return 0;
+	/*
+	 * Releasing a loop or dm device removes a mapping; lvremove destroys
+	 * the volume's data. --force stops short of that.
+	 */
+	if (st->opts->force && dev->engine.kind != ENGINE_LVM)
+		return 0;
+	if (dev->engine.kind == ENGINE_LVM)
+		return run_fail(
+		    st, -EPERM,
+		    "%s: not a snapshot (%s); add it with "
+		    "--persistent (--force never applies to LVM: "
+		    "snapset removes no LV but a snapshot)",
+		    dev->label,
+		    why_no_snapshot(&dev->engine, why, sizeof(why)));
 	return run_fail(st, -EPERM,
 			"%s: not provably a snapshot (%s); add it with "
 			"--persistent, or --force to release it anyway",
@@ -168,9 +182,8 @@ int lvm_origins_check(struct run_state *st)
 
 		ret = lv_info_get(s->vg, s->origin, &info, &lerr);
 		if (ret == -ENOENT)
-			return run_fail(st, ret,
-					"%s/%s: no such logical volume", s->vg,
-					s->origin);
+			return run_fail(st, ret, "%s/%s: no such LV (%s)",
+					s->vg, s->origin, lerr.message);
 		if (ret)
 			return run_fail(st, ret, "%s/%s: %s", s->vg, s->origin,
 					lerr.message);
@@ -188,7 +201,6 @@ int lvm_origins_check(struct run_state *st)
 static int lvm_snapshot_open(struct run_state *st, struct run_dev *dev,
 			     const char *vg, const char *name)
 {
-	struct lv_info *made = &dev->engine.lv_info;
 	struct lvm_error lerr;
 	struct lv_info info;
 	int ret;
@@ -197,14 +209,15 @@ static int lvm_snapshot_open(struct run_state *st, struct run_dev *dev,
 	if (ret)
 		return run_fail(st, ret, "%s: made, but lvs cannot see it: %s",
 				dev->label, lerr.message);
-	snprintf(made->uuid, sizeof(made->uuid), "%s", info.uuid);
+	snprintf(dev->created_uuid, sizeof(dev->created_uuid), "%s", info.uuid);
 	ret = engine_inspect(makedev(info.major, info.minor), &dev->engine,
 			     &lerr);
 	if (ret)
 		return run_fail(
 		    st, ret, "%s: made, but not active: %s", dev->label,
 		    lerr.message[0] ? lerr.message : strerror(-ret));
-	if (dev->engine.kind != ENGINE_LVM || strcmp(made->uuid, info.uuid))
+	if (dev->engine.kind != ENGINE_LVM ||
+	    strcmp(dev->engine.lv_info.uuid, info.uuid))
 		return run_fail(st, -ESTALE, "%s: %s is another device",
 				dev->label, dev->engine.node);
 	ret = dev_open(st, dev->engine.node, dev);
@@ -212,6 +225,33 @@ static int lvm_snapshot_open(struct run_state *st, struct run_dev *dev,
 		ret = run_fail(st, -ESTALE, "%s: %s is another device",
 			       dev->label, dev->engine.node);
 	return ret;
+}
+
+static const char *add_error(int err)
+{
+	switch (err) {
+	case -EEXIST:
+		return "already in the set";
+	case -ENOMEDIUM:
+		return "has no medium (size 0)";
+	case -E2BIG:
+		return "the set is full (64 devices)";
+	default:
+		return strerror(-err);
+	}
+}
+
+static int dev_add(struct run_state *st, struct run_dev *dev)
+{
+	int ret = module_add(st->set_fd, dev->fd,
+			     dev->persistent ? SNAPSET_DEV_PERSISTENT
+					     : SNAPSET_DEV_AUTO_RELEASE);
+
+	if (ret)
+		return run_fail(st, ret, "%s: cannot add to the set: %s",
+				dev->label, add_error(ret));
+	dev->added = true;
+	return 0;
 }
 
 int lvm_snapshots_create(struct run_state *st)
@@ -241,25 +281,14 @@ int lvm_snapshots_create(struct run_state *st)
 					s->vg, s->origin, lerr.message);
 		dev->created = true;
 		st->ndevs++;
+		/* Added at once: the set holds each LV as soon as it exists. */
 		ret = lvm_snapshot_open(st, dev, s->vg, name);
+		if (!ret)
+			ret = dev_add(st, dev);
 		if (ret)
 			return ret;
 	}
 	return 0;
-}
-
-static const char *add_error(int err)
-{
-	switch (err) {
-	case -EEXIST:
-		return "already in the set";
-	case -ENOMEDIUM:
-		return "has no medium (size 0)";
-	case -E2BIG:
-		return "the set is full (64 devices)";
-	default:
-		return strerror(-err);
-	}
 }
 
 int devices_add(struct run_state *st)
@@ -267,15 +296,11 @@ int devices_add(struct run_state *st)
 	int ret;
 
 	for (unsigned int i = 0; i < st->ndevs; i++) {
-		struct run_dev *dev = &st->devs[i];
-
-		ret = module_add(st->set_fd, dev->fd,
-				 dev->persistent ? SNAPSET_DEV_PERSISTENT
-						 : SNAPSET_DEV_AUTO_RELEASE);
+		if (st->devs[i].added)
+			continue;
+		ret = dev_add(st, &st->devs[i]);
 		if (ret)
-			return run_fail(st, ret,
-					"%s: cannot add to the set: %s",
-					dev->label, add_error(ret));
+			return ret;
 	}
 	return 0;
 }

@@ -7,12 +7,14 @@
  * namespace, and the mounts go with the last process. The init dies with
  * run through PR_SET_PDEATHSIG.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +25,7 @@
 #include <unistd.h>
 
 #include "control.h"
-#include "run.h"
+#include "sandbox.h"
 
 /* The signals run and the init pass on to COMMAND. */
 static void forwarded_signals(sigset_t *set)
@@ -41,6 +43,36 @@ void sandbox_signals(sigset_t *set)
 {
 	forwarded_signals(set);
 	sigaddset(set, SIGCHLD);
+}
+
+/* Marks the signals run passes on, in si_value. */
+#define SANDBOX_FORWARD 0x736e6170
+
+/*
+ * Only run's forwards, and signals from inside the namespace, are passed
+ * on: the terminal and process-group kills reach COMMAND in run's process
+ * group directly, and passing them on would deliver them twice.
+ */
+static bool forwarded(const siginfo_t *info)
+{
+	if (info->si_code == SI_QUEUE &&
+	    info->si_value.sival_int == SANDBOX_FORWARD)
+		return true;
+	return info->si_code == SI_USER && info->si_pid != 0;
+}
+
+int sandbox_forward(const struct sandbox *sb, int sig)
+{
+	siginfo_t info = {
+		.si_signo = sig,
+		.si_code = SI_QUEUE,
+		.si_value.sival_int = SANDBOX_FORWARD,
+	};
+
+	info.si_pid = getpid();
+	info.si_uid = getuid();
+	return syscall(SYS_pidfd_send_signal, sb->pidfd, sig, &info, 0) ? -errno
+									: 0;
 }
 
 static void report(int fd, int stage, int err, int index, int wait_status)
@@ -112,14 +144,29 @@ static void reap(const struct sandbox *sb, pid_t command)
 	}
 }
 
-/* Closes every descriptor above stderr but @a and @b (@a < @b). */
-static void close_all_but(int a, int b)
+/*
+ * What exec would close, closed now, as the init never execs: run's own
+ * descriptors, the set's above all. Whatever run was handed without
+ * close-on-exec is COMMAND's to inherit, as with env(1).
+ */
+static int close_run_fds(int keep1, int keep2)
 {
-	if (a > 3)
-		close_range(3, a - 1, 0);
-	if (b > a + 1)
-		close_range(a + 1, b - 1, 0);
-	close_range(b + 1, ~0U, 0);
+	DIR *dir = opendir("/proc/self/fd");
+	struct dirent *d;
+	int fd;
+
+	if (!dir)
+		return -errno;
+	while ((d = readdir(dir))) {
+		fd = atoi(d->d_name);
+		if (d->d_name[0] == '.' || fd == dirfd(dir) || fd == keep1 ||
+		    fd == keep2)
+			continue;
+		if (fcntl(fd, F_GETFD) > 0)
+			close(fd);
+	}
+	closedir(dir);
+	return 0;
 }
 
 static void __attribute__((noreturn)) init_main(const struct sandbox *sb)
@@ -144,7 +191,7 @@ static void __attribute__((noreturn)) init_main(const struct sandbox *sb)
 			continue;
 		if (info.si_signo == SIGCHLD)
 			reap(sb, command);
-		else
+		else if (forwarded(&info))
 			kill(command, info.si_signo);
 	}
 }
@@ -164,7 +211,7 @@ int sandbox_start(struct sandbox *sb)
 		.pidfd = (unsigned long)&sb->pidfd,
 		.exit_signal = SIGCHLD,
 	};
-	int status[2], alive[2];
+	int status[2], alive[2], err;
 	pid_t pid;
 
 	if (pipe2(status, O_CLOEXEC))
@@ -184,12 +231,13 @@ int sandbox_start(struct sandbox *sb)
 		close(alive[1]);
 		if (parent_gone(alive[0]))
 			_exit(EXIT_RUN_FAILED);
+		close(alive[0]);
 		sb->status_fd = status[1];
-		/* The set's fd above all: it never leaves run. */
-		if (sb->control_fd < sb->status_fd)
-			close_all_but(sb->control_fd, sb->status_fd);
-		else
-			close_all_but(sb->status_fd, sb->control_fd);
+		err = close_run_fds(sb->status_fd, sb->control_fd);
+		if (err) {
+			report(sb->status_fd, SANDBOX_SETUP, -err, 0, 0);
+			_exit(EXIT_RUN_FAILED);
+		}
 		init_main(sb);
 	}
 	close(status[1]);
@@ -215,6 +263,10 @@ void sandbox_result(struct sandbox *sb, int init_status,
 	memset(result, 0, sizeof(*result));
 	result->stage = SANDBOX_RAN;
 	result->wait_status = init_status;
+	/*
+	 * A failure report (mount, exec) comes before the init's report of
+	 * COMMAND's status and explains it: the first one wins.
+	 */
 	while (read(sb->status_fd, &r, sizeof(r)) == sizeof(r))
 		if (result->stage == SANDBOX_RAN)
 			*result = r;

@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * snapset run with LVM: thick and thin snapshots made after the set
+ * exists, named and tagged, mounted, and removed by run itself when no
+ * daemon runs; origins refused as snapshots; run SIGKILLed leaving a
+ * tagged LV for the daemon.
+ */
+#include <sys/stat.h>
+
+#include "kselftest_harness.h"
+#include "requester.h"
+
+/* LVM on a loop device: a thick origin and a thin one in a pool. */
+FIXTURE(lvm)
+{
+	struct loopdev pv;
+	struct watcher watch;
+	char vg[32];
+	char mnt[64];
+};
+
+FIXTURE_SETUP(lvm)
+{
+	if (access(snapset_bin(), X_OK))
+		SKIP(return, "%s: not built", snapset_bin());
+	if (lvm_prepare())
+		SKIP(return, "no device-mapper or no lvm");
+	discard_all_pending();
+	if (loop_attach(&self->pv, 160 << 20))
+		SKIP(return, "no loop device");
+	snprintf(self->vg, sizeof(self->vg), "snapsetrun%d", getpid());
+	snprintf(self->mnt, sizeof(self->mnt), "/tmp/snapset-lvm-mnt-%d",
+		 getpid());
+	mkdir(self->mnt, 0700);
+	sh("modprobe -q ext4");
+	ASSERT_EQ(0, sh("lvm vgcreate -q %s %s >/dev/null 2>&1 && "
+			"lvm lvcreate -q -n data -L 16m %s >/dev/null 2>&1 && "
+			"mkfs.ext4 -q /dev/%s/data && "
+			"lvm lvcreate -q -T %s/pool -L 32m >/dev/null 2>&1 && "
+			"lvm lvcreate -q -V 16m -T %s/pool -n thin "
+			">/dev/null 2>&1",
+			self->vg, self->pv.path, self->vg, self->vg, self->vg,
+			self->vg));
+	ASSERT_EQ(0, watcher_start(&self->watch));
+}
+
+FIXTURE_TEARDOWN(lvm)
+{
+	watcher_stop(&self->watch);
+	sh("lvm vgremove -q -f %s >/dev/null 2>&1", self->vg);
+	loop_detach(&self->pv);
+	rmdir(self->mnt);
+	discard_all_pending();
+}
+
+/* Whether the VG holds its three LVs and nothing else. */
+static bool only_the_original_lvs(const char *vg)
+{
+	char cmd[256], names[256];
+
+	snprintf(cmd, sizeof(cmd),
+		 "lvm lvs --noheadings -o lv_name %s 2>/dev/null | tr -d ' ' "
+		 "| sort | tr '\\n' ' '",
+		 vg);
+	if (sh_line(names, sizeof(names), cmd))
+		return false;
+	if (!strcmp(names, "data pool thin "))
+		return true;
+	fprintf(stderr, "# %s holds: %s\n", vg, names);
+	return false;
+}
+
+TEST_F_TIMEOUT(lvm, thick_snapshot_is_made_tagged_mounted_and_removed,
+	       RUN_TIMEOUT)
+{
+	char origin[64], spec[128], script[512], lvs[256];
+	struct run_result res;
+	struct json_object *ev;
+
+	snprintf(origin, sizeof(origin), "%s/data:8m", self->vg);
+	snprintf(spec, sizeof(spec), "%s/data=%s", self->vg, self->mnt);
+	snprintf(script, sizeof(script),
+		 "test -d %s/lost+found && lvm lvs --noheadings -o "
+		 "lv_name,origin,lv_tags --separator ' ' "
+		 "%s/data-snapset-${SNAPSET_ID%%%%-*}",
+		 self->mnt, self->vg);
+	ASSERT_EQ(0, snapset_run(&res, "--lvm-snapshot", origin, "--mount",
+				 spec, "--", "sh", "-c", script, NULL));
+	EXPECT_EQ(0, res.status);
+	ev = watcher_next(&self->watch, "shutdown");
+	ASSERT_NE(NULL, ev);
+	EXPECT_TRUE(jbool(ev, "completed"));
+	/* Named after the origin and the set; tagged snapset and the id. */
+	snprintf(lvs, sizeof(lvs), "data-snapset-%.8s data snapset,snapset:%s",
+		 jstr(ev, "id"), jstr(ev, "id"));
+	EXPECT_NE(NULL, strstr(res.out, lvs));
+	json_object_put(ev);
+	/* No daemon: run removed the snapshot itself. */
+	EXPECT_TRUE(only_the_original_lvs(self->vg));
+}
+
+TEST_F_TIMEOUT(lvm, thin_snapshot_needs_no_size, RUN_TIMEOUT)
+{
+	char origin[64];
+	struct run_result res;
+	struct json_object *ev, *devices;
+
+	snprintf(origin, sizeof(origin), "%s/thin", self->vg);
+	ASSERT_EQ(0, snapset_run(&res, "--lvm-snapshot", origin, "--", "sh",
+				 "-c", "exit 5", NULL));
+	EXPECT_EQ(5, res.status);
+	ev = watcher_next(&self->watch, "shutdown");
+	ASSERT_NE(NULL, ev);
+	EXPECT_FALSE(jbool(ev, "completed"));
+	EXPECT_EQ(5, jint(ev, "exit_status"));
+	ASSERT_TRUE(json_object_object_get_ex(ev, "devices", &devices));
+	ASSERT_EQ(1, json_object_array_length(devices));
+	EXPECT_TRUE(starts_with(
+	    jstr(json_object_array_get_idx(devices, 0), "dm_uuid"), "LVM-"));
+	json_object_put(ev);
+	EXPECT_TRUE(only_the_original_lvs(self->vg));
+}
+
+TEST_F_TIMEOUT(lvm, thick_origin_without_size_is_refused, RUN_TIMEOUT)
+{
+	char origin[64];
+	struct run_result res;
+
+	snprintf(origin, sizeof(origin), "%s/data", self->vg);
+	ASSERT_EQ(
+	    0, snapset_run(&res, "--lvm-snapshot", origin, "--", "true", NULL));
+	EXPECT_EQ(125, res.status);
+	EXPECT_NE(NULL, strstr(res.err, "needs a snapshot size"));
+	EXPECT_TRUE(only_the_original_lvs(self->vg));
+}
+
+/* The origin is no snapshot: snapset never removes it unasked. */
+TEST_F_TIMEOUT(lvm, origin_is_never_taken_as_a_snapshot, RUN_TIMEOUT)
+{
+	char node[64];
+	long sets = sysfs_counter("sets_live");
+	struct run_result res;
+
+	snprintf(node, sizeof(node), "/dev/%s/data", self->vg);
+	ASSERT_EQ(0, snapset_run(&res, "--snapshot", node, "--", "true", NULL));
+	EXPECT_EQ(125, res.status);
+	EXPECT_NE(NULL, strstr(res.err, "has no origin"));
+	EXPECT_NE(NULL, strstr(res.err, "--persistent"));
+	EXPECT_EQ(sets, sysfs_counter("sets_live"));
+	/* lvremove destroys data: --force does not reach that far. */
+	ASSERT_EQ(0, snapset_run(&res, "--force", "--snapshot", node, "--",
+				 "true", NULL));
+	EXPECT_EQ(125, res.status);
+	EXPECT_NE(NULL, strstr(res.err, "--force never applies to LVM"));
+	EXPECT_EQ(sets, sysfs_counter("sets_live"));
+	/* As a persistent device it is fine, and stays. */
+	ASSERT_EQ(0,
+		  snapset_run(&res, "--persistent", node, "--", "true", NULL));
+	EXPECT_EQ(0, res.status);
+	EXPECT_TRUE(only_the_original_lvs(self->vg));
+}
+
+/*
+ * lvm's own cause reaches the user even when run was handed a descriptor
+ * lvm would warn about, and lvm is found without sbin in PATH (cron).
+ */
+TEST_F_TIMEOUT(lvm, missing_origin_is_named_from_cron, RUN_TIMEOUT)
+{
+	char script[512];
+	char *argv[] = { "/bin/sh", "-c", script, NULL };
+	struct run_result res;
+
+	snprintf(script, sizeof(script),
+		 "exec 7</dev/null; PATH=/usr/bin:/bin exec %s run "
+		 "--lvm-snapshot %s/nope:8m -- true",
+		 snapset_bin(), self->vg);
+	ASSERT_EQ(0, run_capture(argv[0], argv, &res));
+	EXPECT_EQ(125, res.status);
+	EXPECT_NE(NULL, strstr(res.err, "nope: no such LV"));
+	EXPECT_EQ(NULL, strstr(res.err, "leaked"));
+}
+
+/* A bad spec after --lvm-snapshot: found before any LV is made. */
+TEST_F_TIMEOUT(lvm, bad_spec_creates_no_lv, RUN_TIMEOUT)
+{
+	char origin[64];
+	struct run_result res;
+
+	snprintf(origin, sizeof(origin), "%s/data:8m", self->vg);
+	ASSERT_EQ(0, snapset_run(&res, "--lvm-snapshot", origin, "--snapshot",
+				 "LABEL=no-such-label", "--", "true", NULL));
+	EXPECT_EQ(125, res.status);
+	EXPECT_NE(NULL, strstr(res.err, "LABEL=no-such-label"));
+	EXPECT_TRUE(only_the_original_lvs(self->vg));
+}
+
+/*
+ * run SIGKILLed with no daemon: the record says so and the LV stays,
+ * tagged, for the daemon to remove when it starts.
+ */
+TEST_F_TIMEOUT(lvm, run_sigkilled_leaves_a_tagged_lv_for_the_daemon,
+	       RUN_TIMEOUT)
+{
+	char origin[64], ready[64], tags[256], cmd[256];
+	struct json_object *ev;
+
+	snprintf(origin, sizeof(origin), "%s/data:8m", self->vg);
+	snprintf(ready, sizeof(ready), "/tmp/snapset-lvm-ready-%d", getpid());
+	ASSERT_NE(-1, signal_run("--lvm-snapshot", origin, ready,
+				 "touch $READY; exec sleep 993", SIGKILL));
+	ev = watcher_next(&self->watch, "shutdown");
+	ASSERT_NE(NULL, ev);
+	EXPECT_STREQ("exit", jstr(ev, "reason"));
+	EXPECT_EQ(SIGKILL, jint(ev, "signal"));
+	snprintf(cmd, sizeof(cmd),
+		 "lvm lvs --noheadings -o lv_tags %s/data-snapset-%.8s | tr -d "
+		 "' '",
+		 self->vg, jstr(ev, "id"));
+	ASSERT_EQ(0, sh_line(tags, sizeof(tags), cmd));
+	EXPECT_TRUE(starts_with(tags, "snapset,snapset:"));
+	EXPECT_NE(NULL, strstr(tags, jstr(ev, "id")));
+	json_object_put(ev);
+	EXPECT_TRUE(wait_no_processes("sleep", "993"));
+}
+
+TEST_HARNESS_MAIN
