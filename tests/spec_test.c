@@ -81,6 +81,10 @@ TEST_F(images, uuid_resolves_once_the_twin_is_gone)
 
 	ASSERT_EQ(0, spec_find("UUID=" TWIN_UUID, self->nodes + 1, 2, &m));
 	EXPECT_STREQ(self->nodes[1], m.path[0]);
+	/* UUIDs match in either case; labels do not. */
+	ASSERT_EQ(0, spec_find("UUID=7D0C1E4A-2B3C-4D5E-8F90-A1B2C3D4E5F6",
+			       self->nodes + 1, 2, &m));
+	EXPECT_EQ(-ENOENT, spec_find("LABEL=OTHER", self->nodes, 3, &m));
 }
 
 TEST_F(images, no_match_is_enoent)

@@ -138,6 +138,39 @@ TEST_F(bad_input, no_command_is_a_usage_error)
 	EXPECT_TRUE(loop_bound(&self->a));
 }
 
+TEST_F(bad_input, require_daemon_without_one)
+{
+	struct run_result res;
+
+	ASSERT_EQ(0, sysfs_counter("agent"));
+	ASSERT_EQ(0, snapset_run(&res, "--require-daemon", "--snapshot",
+				 self->a.path, "--", "true", NULL));
+	expect_nothing_left(_metadata, self, &res,
+			    "no snapset daemon is running (--require-daemon)");
+}
+
+/* PARTUUID= finds a partition, which no set holds: said so, plainly. */
+TEST_F(bad_input, partition_by_partuuid)
+{
+	char line[128];
+	struct run_result res;
+
+	if (sh("command -v sfdisk >/dev/null"))
+		SKIP(return, "no sfdisk");
+	ASSERT_EQ(0, sh("truncate -s 8M /tmp/snapset-gpt && printf 'label: "
+			"gpt\\nsize=4M, uuid=%s\\n' | sfdisk -q "
+			"/tmp/snapset-gpt",
+			"3c1e9a52-7d4b-4f0e-a6c8-5b2d9e1f0a77"));
+	ASSERT_EQ(0, sh_line(line, sizeof(line),
+			     "losetup -P -f --show /tmp/snapset-gpt"));
+	ASSERT_EQ(0,
+		  snapset_run(&res, "--persistent",
+			      "PARTUUID=3c1e9a52-7d4b-4f0e-a6c8-5b2d9e1f0a77",
+			      "--", "true", NULL));
+	sh("losetup -d %s; rm -f /tmp/snapset-gpt", line);
+	expect_nothing_left(_metadata, self, &res, "p1 is a partition");
+}
+
 /*
  * Plain device-mapper: a dm snapshot target is proven a snapshot and is
  * removed at its last close (deferred remove); a linear one needs --force.

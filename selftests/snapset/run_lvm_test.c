@@ -223,4 +223,42 @@ TEST_F_TIMEOUT(lvm, run_sigkilled_leaves_a_tagged_lv_for_the_daemon,
 	EXPECT_TRUE(wait_no_processes("sleep", "993"));
 }
 
+/*
+ * With a delivery agent registered (the daemon's part, played here by
+ * the test): no warning, --require-daemon is met, and run leaves the
+ * LVM release to the agent, which gets the record, SIGKILL or not.
+ */
+TEST_F_TIMEOUT(lvm, with_an_agent_run_leaves_the_release_to_it, RUN_TIMEOUT)
+{
+	char origin[64], ready[64], cmd[256], name[64];
+	int agent = subscribe(SNAPSET_SUBSCRIBE_AGENT);
+	struct run_result res;
+	union event_buf rec;
+
+	ASSERT_LE(0, agent);
+	snprintf(origin, sizeof(origin), "%s/data:8m", self->vg);
+	ASSERT_EQ(0, snapset_run(&res, "--require-daemon", "--lvm-snapshot",
+				 origin, "--", "true", NULL));
+	EXPECT_EQ(0, res.status);
+	EXPECT_EQ(NULL, strstr(res.err, "no snapset daemon"));
+	ASSERT_LT(0, read_event(agent, &rec, sizeof(rec)));
+	EXPECT_EQ(SNAPSET_EVENT_SHUTDOWN, rec.ev.type);
+	EXPECT_TRUE(rec.ev.set.flags & SNAPSET_SET_COMPLETED);
+	EXPECT_TRUE(starts_with(rec.ev.devices[0].dm_uuid, "LVM-"));
+	snprintf(name, sizeof(name), "data-snapset-%02x%02x%02x%02x",
+		 rec.ev.set.id[0], rec.ev.set.id[1], rec.ev.set.id[2],
+		 rec.ev.set.id[3]);
+	snprintf(cmd, sizeof(cmd), "lvm lvs %s/%s >/dev/null 2>&1", self->vg,
+		 name);
+	EXPECT_EQ(0, sh("%s", cmd));
+
+	snprintf(ready, sizeof(ready), "/tmp/snapset-lvm-ready-%d", getpid());
+	ASSERT_NE(-1, signal_run("--lvm-snapshot", origin, ready,
+				 "touch $READY; exec sleep 994", SIGKILL));
+	ASSERT_LT(0, read_event(agent, &rec, sizeof(rec)));
+	EXPECT_EQ(SNAPSET_REASON_EXIT, rec.ev.set.reason);
+	EXPECT_EQ(SIGKILL, rec.ev.set.signal);
+	close(agent);
+}
+
 TEST_HARNESS_MAIN

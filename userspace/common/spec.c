@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "device.h"
 #include "spec.h"
@@ -14,10 +15,11 @@
 static const struct {
 	const char *prefix;
 	size_t offset; /* of the value in struct device_ids */
+	bool any_case; /* UUIDs are hex: users write either case */
 } spec_tags[] = {
-	{ "UUID=", offsetof(struct device_ids, uuid) },
-	{ "LABEL=", offsetof(struct device_ids, label) },
-	{ "PARTUUID=", offsetof(struct device_ids, partuuid) },
+	{ "UUID=", offsetof(struct device_ids, uuid), true },
+	{ "LABEL=", offsetof(struct device_ids, label), false },
+	{ "PARTUUID=", offsetof(struct device_ids, partuuid), true },
 };
 
 #define SPEC_TAG_COUNT (sizeof(spec_tags) / sizeof(spec_tags[0]))
@@ -50,8 +52,11 @@ int spec_find(const char *spec, char *const *nodes, size_t n,
 	if (!*want)
 		return -EINVAL;
 	for (size_t i = 0; i < n; i++) {
+		const char *have = (char *)&ids + spec_tags[tag].offset;
+
 		if (device_probe_ids(nodes[i], &ids) ||
-		    strcmp(want, (char *)&ids + spec_tags[tag].offset))
+		    (spec_tags[tag].any_case ? strcasecmp(want, have)
+					     : strcmp(want, have)))
 			continue;
 		if (m->count < 2)
 			snprintf(m->path[m->count], sizeof(m->path[0]), "%s",

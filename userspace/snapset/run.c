@@ -340,39 +340,69 @@ static int set_up(struct run_state *st, struct sandbox *sb)
 	return ret;
 }
 
-static int run(struct run_state *st)
+/* A daemon releases what run cannot: LVM snapshots after its SIGKILL. */
+static int check_daemon(struct run_state *st)
 {
-	struct sandbox sb = { .pidfd = -1, .status_fd = -1 };
-	int signal_fd, status, ret;
-	char set[128];
+	if (daemon_running())
+		return 0;
+	if (st->opts->require_daemon)
+		return run_fail(st, -ESRCH,
+				"no snapset daemon is running "
+				"(--require-daemon)");
+	fputs("snapset run: warning: no snapset daemon is running: if run is "
+	      "killed, its LVM snapshots stay until one starts\n",
+	      stderr);
+	return 0;
+}
+
+/* From here on, signals wait for run to forward them: their fd. */
+static int block_signals(struct run_state *st, sigset_t *old_mask)
+{
 	sigset_t signals;
+	int fd;
 
 	/*
 	 * An ignored SIGCHLD, inherited, would have children reaped unseen:
 	 * the init would never learn that COMMAND ended.
 	 */
 	signal(SIGCHLD, SIG_DFL);
-	/* From here on, signals wait for run to forward them. */
 	sandbox_signals(&signals);
-	sigprocmask(SIG_BLOCK, &signals, &sb.command_mask);
-	signal_fd = signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK);
+	sigprocmask(SIG_BLOCK, &signals, old_mask);
+	fd = signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (fd < 0)
+		return run_fail(st, -errno, "signalfd: %s", strerror(errno));
+	return fd;
+}
+
+/* The engines' own release, armed once the set is; aborts it if not. */
+static int arm_release(struct run_state *st)
+{
+	char set[128];
+	int ret = devices_arm_release(st);
+
+	devices_close(st);
+	if (!ret)
+		return 0;
+	module_abort(st->set_fd, NULL);
+	set_label(st, set, sizeof(set));
+	return run_fail(st, ret, "%s: %.600s; aborted", set,
+			strdupa(st->error));
+}
+
+static int run(struct run_state *st)
+{
+	struct sandbox sb = { .pidfd = -1, .status_fd = -1 };
+	int signal_fd, status, ret;
+
+	signal_fd = block_signals(st, &sb.command_mask);
 	if (signal_fd < 0)
-		return run_fail(st, EXIT_RUN_FAILED, "signalfd: %s",
-				strerror(errno));
+		return EXIT_RUN_FAILED;
 	st->set_fd = cli_open_module("run");
 	if (st->set_fd < 0)
 		return EXIT_RUN_FAILED;
-	st->daemon = daemon_running();
-	if (!st->daemon && st->opts->require_daemon)
-		return run_fail(st, EXIT_RUN_FAILED,
-				"no snapset daemon is running "
-				"(--require-daemon)");
-	if (!st->daemon)
-		fputs("snapset run: warning: no snapset daemon is running: "
-		      "if run is killed, its LVM snapshots stay until one "
-		      "starts\n",
-		      stderr);
-	ret = devices_resolve(st);
+	ret = check_daemon(st);
+	if (!ret)
+		ret = devices_resolve(st);
 	if (!ret)
 		ret = lvm_origins_check(st);
 	if (!ret)
@@ -381,14 +411,7 @@ static int run(struct run_state *st)
 		devices_close(st);
 		return EXIT_RUN_FAILED;
 	}
-	ret = devices_arm_release(st);
-	devices_close(st);
-	if (ret) {
-		module_abort(st->set_fd, NULL);
-		set_label(st, set, sizeof(set));
-		run_fail(st, ret, "%s: %.600s; aborted", set,
-			 strdupa(st->error));
-	}
+	ret = arm_release(st);
 	status = ret ? EXIT_RUN_FAILED : run_command(st, &sb, signal_fd);
 	close(st->set_fd);
 	/* The set has ended: no device is held by it any more. */

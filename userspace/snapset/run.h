@@ -80,7 +80,6 @@ struct run_state {
 	char id_text[40];
 	struct run_dev devs[SNAPSET_MAX_DEVICES];
 	unsigned int ndevs;
-	bool daemon;
 	char error[768]; /* the one line reported, after "snapset run: " */
 };
 

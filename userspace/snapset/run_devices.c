@@ -60,6 +60,15 @@ static int spec_path(struct run_state *st, const char *spec, char *path,
 	return 0;
 }
 
+static bool is_partition(dev_t rdev)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/partition",
+		 major(rdev), minor(rdev));
+	return !access(path, F_OK);
+}
+
 static int dev_open(struct run_state *st, const char *path, struct run_dev *dev)
 {
 	uint64_t size;
@@ -84,6 +93,11 @@ static int dev_open(struct run_state *st, const char *path, struct run_dev *dev)
 				"device?)",
 				dev->label);
 	dev->rdev = sb.st_rdev;
+	if (is_partition(dev->rdev))
+		return run_fail(st, -EINVAL,
+				"%s: %s is a partition; a set holds whole "
+				"devices, as snapshots are",
+				dev->label, path);
 	for (struct run_dev *d = st->devs; d < dev; d++)
 		if (d->rdev == dev->rdev)
 			return run_fail(st, -EEXIST,
