@@ -28,9 +28,11 @@ KTOOLS_FILES := tools/testing/selftests/kselftest.h \
 	scripts/checkpatch.pl scripts/spelling.txt \
 	scripts/const_structs.checkpatch
 
-PROGRAM_SRCS := $(wildcard userspace/common/*.c userspace/snapset/*.c)
-PROGRAM_LIBS := $(shell pkg-config --libs json-c blkid devmapper 2>/dev/null || \
-	echo -ljson-c -lblkid -ldevmapper) -lm
+PROGRAM_SRCS := $(wildcard userspace/common/*.c userspace/daemon/*.c \
+	userspace/snapset/*.c)
+PROGRAM_LIBS := $(shell pkg-config --libs json-c blkid devmapper liburing \
+	libsystemd 2>/dev/null || \
+	echo -ljson-c -lblkid -ldevmapper -luring -lsystemd) -lm
 PROGRAM_OBJS := $(PROGRAM_SRCS:%.c=$(BUILD)/%.o)
 UNIT_TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/*_test.c))
 

@@ -211,16 +211,27 @@ struct json_object *record_to_json(const struct snapset_event *ev)
 }
 
 /* Writes @value with anything but printable ASCII as \xNN. */
-static void print_escaped(FILE *out, const char *value, size_t size)
+void name_escape(const char *value, size_t size, char *out, size_t out_size)
 {
-	for (size_t i = 0; i < size && value[i]; i++) {
+	size_t o = 0;
+
+	for (size_t i = 0; i < size && value[i] && o + 5 <= out_size; i++) {
 		unsigned char c = value[i];
 
 		if (c > ' ' && c < 0x7f && c != '\\')
-			fputc(c, out);
+			out[o++] = c;
 		else
-			fprintf(out, "\\x%02x", c);
+			o += snprintf(out + o, out_size - o, "\\x%02x", c);
 	}
+	out[o] = '\0';
+}
+
+static void print_escaped(FILE *out, const char *value, size_t size)
+{
+	char escaped[NAME_ESCAPED_LEN];
+
+	name_escape(value, size, escaped, sizeof(escaped));
+	fputs(escaped, out);
 }
 
 void record_print_line(FILE *out, const struct snapset_event *ev)

@@ -26,6 +26,13 @@ const char *event_name(__u32 type);
 /* CLOCK_REALTIME ns as UTC ISO 8601 with milliseconds; "-" for 0. */
 void time_format(__u64 realtime_ns, char out[TIME_STR_LEN]);
 
+/*
+ * A name from a process or a device, at most @size bytes, with anything
+ * but printable ASCII written \xNN: safe in logs and environments.
+ */
+#define NAME_ESCAPED_LEN (4 * SNAPSET_NAME_LEN + 1)
+void name_escape(const char *value, size_t size, char *out, size_t out_size);
+
 /* One record as a JSON object (the caller puts it). */
 struct json_object *record_to_json(const struct snapset_event *ev);
 /* One record as one line of text, without the newline. */

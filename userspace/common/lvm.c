@@ -5,59 +5,24 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "lvm.h"
 
-/* One of lvm's output streams, kept as far as it fits. */
-struct capture {
-	int fd;
-	char *buf;
-	size_t size;
-	size_t used;
-};
-
-/* Reads what is there; false at the end of the stream. */
-static bool capture_read(struct capture *c)
+/* What lvm wrote to the memfd @fd, as far as it fits; closes @fd. */
+static void read_output(int fd, char *buf, size_t size)
 {
-	char scratch[512];
-	bool room = c->used + 1 < c->size;
-	ssize_t n = read(c->fd, room ? c->buf + c->used : scratch,
-			 room ? c->size - c->used - 1 : sizeof(scratch));
+	ssize_t n = pread(fd, buf, size - 1, 0);
 
-	if (n < 0 && errno == EINTR)
-		return true;
-	if (n <= 0)
-		return false;
-	if (room)
-		c->used += n;
-	c->buf[c->used] = '\0';
-	return true;
-}
-
-/* Both streams to their ends, whichever lvm fills first. */
-static void capture_both(struct capture *out, struct capture *err)
-{
-	struct pollfd pfd[2] = { { .fd = out->fd, .events = POLLIN },
-				 { .fd = err->fd, .events = POLLIN } };
-	struct capture *c[2] = { out, err };
-
-	out->buf[0] = err->buf[0] = '\0';
-	while (pfd[0].fd >= 0 || pfd[1].fd >= 0) {
-		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
-			break;
-		for (int i = 0; i < 2; i++)
-			if (pfd[i].fd >= 0 && pfd[i].revents &&
-			    !capture_read(c[i]))
-				pfd[i].fd = -1;
-	}
+	buf[n > 0 ? n : 0] = '\0';
+	close(fd);
 }
 
 /* lvm's own words: its first line on stderr that is no warning. */
@@ -94,6 +59,70 @@ lvm_exec(const char *const *argv, int out_fd, int err_fd)
 	_exit(127);
 }
 
+int lvm_failure(const char *command, int status, const char *errors,
+		struct lvm_error *err)
+{
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	err->message[0] = '\0';
+	first_error(errors, err);
+	if (!err->message[0])
+		snprintf(err->message, sizeof(err->message),
+			 "lvm %s failed with status %d", command, status);
+	if (strstr(errors, " in use"))
+		return -EBUSY;
+	if (strstr(errors, "not found") || strstr(errors, "Failed to find"))
+		return -ENOENT;
+	return -EIO;
+}
+
+pid_t lvm_spawn(const char *const *argv, int out_fd)
+{
+	pid_t pid = fork();
+
+	if (pid == 0)
+		lvm_exec(argv, out_fd, out_fd);
+	return pid < 0 ? -errno : pid;
+}
+
+int lvm_remove_argv(const char *uuid, char select[LVM_SELECT_LEN],
+		    const char *argv[LVM_REMOVE_ARGC])
+{
+	static const char *const remove[] = { "lvm", "lvremove", "-y",
+					      "--select" };
+
+	/* Whatever the record says, only a snapshot is ever removed. */
+	if (snprintf(select, LVM_SELECT_LEN, "lv_uuid=%s && lv_role=snapshot",
+		     uuid) >= LVM_SELECT_LEN)
+		return -EINVAL;
+	memcpy(argv, remove, sizeof(remove));
+	argv[4] = select;
+	argv[5] = NULL;
+	return 0;
+}
+
+int lvm_uuid_from_dm(const char *dm_uuid, char *out, size_t size)
+{
+	static const int groups[] = { 6, 4, 4, 4, 4, 4, 6 };
+	const char *lv;
+	size_t o = 0;
+
+	/* "LVM-" + 32 characters of VG uuid + 32 of LV uuid [+ "-suffix"] */
+	if (strncmp(dm_uuid, "LVM-", 4) || strlen(dm_uuid) < 4 + 64 ||
+	    (dm_uuid[68] && dm_uuid[68] != '-') || size < 39)
+		return -EINVAL;
+	lv = dm_uuid + 4 + 32;
+	for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++) {
+		if (g)
+			out[o++] = '-';
+		memcpy(out + o, lv, groups[g]);
+		o += groups[g];
+		lv += groups[g];
+	}
+	out[o] = '\0';
+	return 0;
+}
+
 /*
  * Runs "lvm ARGV..." with stdout in @out; 0 when it exits 0. Otherwise
  * lvm's message is in @err and the result is -EBUSY (in use), -ENOENT
@@ -102,47 +131,32 @@ lvm_exec(const char *const *argv, int out_fd, int err_fd)
 static int lvm_run(const char *const *argv, char *out, size_t out_size,
 		   struct lvm_error *err)
 {
+	/* memfds, not pipes: lvm's output waits for us, nothing to poll. */
+	int out_fd = memfd_create("lvm-stdout", MFD_CLOEXEC);
+	int err_fd = memfd_create("lvm-stderr", MFD_CLOEXEC);
 	char errors[2048];
-	struct capture out_cap = { .buf = out, .size = out_size };
-	struct capture err_cap = { .buf = errors, .size = sizeof(errors) };
-	int out_pipe[2], err_pipe[2], status;
-	pid_t pid;
+	int status = 0;
+	pid_t pid = -1;
 
 	err->message[0] = '\0';
-	if (pipe2(out_pipe, O_CLOEXEC))
-		return -errno;
-	if (pipe2(err_pipe, O_CLOEXEC)) {
-		close(out_pipe[0]);
-		close(out_pipe[1]);
-		return -errno;
-	}
-	pid = fork();
+	if (out_fd >= 0 && err_fd >= 0)
+		pid = fork();
 	if (pid == 0)
-		lvm_exec(argv, out_pipe[1], err_pipe[1]);
-	close(out_pipe[1]);
-	close(err_pipe[1]);
-	out_cap.fd = out_pipe[0];
-	err_cap.fd = err_pipe[0];
-	if (pid > 0)
-		capture_both(&out_cap, &err_cap);
-	close(out_pipe[0]);
-	close(err_pipe[0]);
+		lvm_exec(argv, out_fd, err_fd);
 	if (pid < 0)
-		return -errno;
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-		return 0;
-	first_error(errors, err);
-	if (!err->message[0])
-		snprintf(err->message, sizeof(err->message),
-			 "lvm %s failed with status %d", argv[1], status);
-	if (strstr(errors, " in use"))
-		return -EBUSY;
-	if (strstr(errors, "not found") || strstr(errors, "Failed to find"))
-		return -ENOENT;
-	return -EIO;
+		status = -errno;
+	while (pid > 0 && waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR) {
+			status = -errno;
+			break;
+		}
+	if (out_fd >= 0)
+		read_output(out_fd, out, out_size);
+	if (err_fd >= 0)
+		read_output(err_fd, errors, sizeof(errors));
+	if (out_fd < 0 || err_fd < 0 || status < 0)
+		return status < 0 ? status : -EMFILE;
+	return lvm_failure(argv[1], status, errors, err);
 }
 
 #define LV_INFO_FIELDS "lv_uuid,origin,segtype,lv_kernel_major,lv_kernel_minor"
@@ -150,15 +164,15 @@ static int lvm_run(const char *const *argv, char *out, size_t out_size,
 /* Splits the next '|'-separated field off *line. */
 static void field(char **line, char *out, size_t size)
 {
-	char *end = strchr(*line, '|');
-	size_t len = end ? (size_t)(end - *line) : strcspn(*line, "\n");
+	size_t len = strcspn(*line, "|\n");
+	bool separator = (*line)[len] == '|';
 
 	while (len && **line == ' ') {
 		(*line)++;
 		len--;
 	}
 	snprintf(out, size, "%.*s", (int)len, *line);
-	*line += len + (end ? 1 : 0);
+	*line += len + separator;
 }
 
 int lv_info_get(const char *vg, const char *lv, struct lv_info *info,
@@ -223,9 +237,8 @@ static void sleep_ms(long ms)
 
 int lv_remove_by_uuid(const char *uuid, struct lvm_error *err)
 {
-	char select[96], out[512];
-	const char *argv[] = { "lvm",	   "lvremove", "-q", "-y",
-			       "--select", select,     NULL };
+	char select[LVM_SELECT_LEN], out[512];
+	const char *argv[LVM_REMOVE_ARGC];
 	const char *lvs_argv[] = {
 		"lvm",	   "lvs",      "--noheadings", "-o",
 		"lv_uuid", "--select", select,	       NULL
@@ -233,7 +246,8 @@ int lv_remove_by_uuid(const char *uuid, struct lvm_error *err)
 	long backoff_ms = 100;
 	int ret;
 
-	snprintf(select, sizeof(select), "lv_uuid=%s", uuid);
+	if (lvm_remove_argv(uuid, select, argv))
+		return -EINVAL;
 	/* An empty selection is no error to lvremove: ask lvs first. */
 	ret = lvm_run(lvs_argv, out, sizeof(out), err);
 	if (ret)
@@ -246,4 +260,56 @@ int lv_remove_by_uuid(const char *uuid, struct lvm_error *err)
 		backoff_ms *= 2;
 	}
 	return ret;
+}
+
+/* The set id in an LV's tags, from its "snapset:<id>" tag. */
+static bool set_tag(const char *tags, char *id, size_t size)
+{
+	const char *tag = strstr(tags, LVM_SNAPSET_TAG ":");
+
+	if (!tag)
+		return false;
+	tag += strlen(LVM_SNAPSET_TAG ":");
+	snprintf(id, size, "%.*s", (int)strcspn(tag, ",\n"), tag);
+	return id[0];
+}
+
+int lv_list_snapset(struct snapset_lv **lvs, size_t *n, struct lvm_error *err)
+{
+	static char out[65536];
+	const char *argv[] = { "lvm",
+			       "lvs",
+			       "--noheadings",
+			       "--separator",
+			       "|",
+			       "-o",
+			       "lv_uuid,vg_name,lv_name,lv_tags",
+			       "--select",
+			       "lv_tags=" LVM_SNAPSET_TAG,
+			       NULL };
+	struct snapset_lv lv, *grown;
+	char *line = out, tags[256];
+	int ret;
+
+	*lvs = NULL;
+	*n = 0;
+	ret = lvm_run(argv, out, sizeof(out), err);
+	if (ret)
+		return ret;
+	while (*line) {
+		memset(&lv, 0, sizeof(lv));
+		field(&line, lv.uuid, sizeof(lv.uuid));
+		field(&line, lv.vg, sizeof(lv.vg));
+		field(&line, lv.lv, sizeof(lv.lv));
+		field(&line, tags, sizeof(tags));
+		line += strspn(line, "\n");
+		if (!lv.uuid[0] || !set_tag(tags, lv.set_id, sizeof(lv.set_id)))
+			continue;
+		grown = realloc(*lvs, (*n + 1) * sizeof(**lvs));
+		if (!grown)
+			return -ENOMEM;
+		*lvs = grown;
+		(*lvs)[(*n)++] = lv;
+	}
+	return 0;
 }

@@ -7,6 +7,7 @@
 #define SNAPSET_COMMON_LVM_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /* Every LV snapset creates carries this tag, and "snapset:<set id>". */
 #define LVM_SNAPSET_TAG "snapset"
@@ -38,10 +39,43 @@ int lv_snapshot_create(const char *vg, const char *origin, const char *name,
 		       struct lvm_error *err);
 
 /*
- * Removes the LV whose uuid is @uuid, retrying with backoff while it is
- * in use (udev and blkid probe new devices); -ENOENT when none has it,
- * -EBUSY when it stayed in use.
+ * Removes the snapshot LV whose uuid is @uuid, retrying with backoff
+ * while it is in use (udev and blkid probe new devices); -ENOENT when no
+ * snapshot has it, -EBUSY when it stayed in use.
  */
 int lv_remove_by_uuid(const char *uuid, struct lvm_error *err);
+
+/* An LV snapset made, and the set it was made for. */
+struct snapset_lv {
+	char uuid[64];
+	char vg[128];
+	char lv[128];
+	char set_id[40]; /* from its "snapset:<id>" tag */
+};
+
+/* Every LV tagged "snapset" (a malloc()ed array the caller frees). */
+int lv_list_snapset(struct snapset_lv **lvs, size_t *n, struct lvm_error *err);
+
+/*
+ * The LV uuid, as lvs prints it, of an LVM dm uuid ("LVM-" + VG uuid +
+ * LV uuid); -EINVAL when @dm_uuid is no LVM uuid.
+ */
+int lvm_uuid_from_dm(const char *dm_uuid, char *out, size_t size);
+
+/*
+ * For callers that wait on lvm themselves: "lvm lvremove" of the
+ * snapshot LV whose uuid is @uuid as an argv (@select holds its
+ * selection; it prints "successfully removed" for what it removed), lvm
+ * started with stdout and stderr on @out_fd (a pid or -errno), and what
+ * its wait status and output mean (0, -EBUSY, -ENOENT or -EIO, with
+ * lvm's words in @err).
+ */
+#define LVM_SELECT_LEN 96
+#define LVM_REMOVE_ARGC 6
+int lvm_remove_argv(const char *uuid, char select[LVM_SELECT_LEN],
+		    const char *argv[LVM_REMOVE_ARGC]);
+pid_t lvm_spawn(const char *const *argv, int out_fd);
+int lvm_failure(const char *command, int status, const char *errors,
+		struct lvm_error *err);
 
 #endif

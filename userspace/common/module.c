@@ -117,6 +117,11 @@ int module_terminate(int fd, const __u8 id[SNAPSET_ID_LEN])
 	return target_ioctl(fd, SNAPSET_IOC_TERMINATE, id);
 }
 
+int module_ack(int fd, const __u8 id[SNAPSET_ID_LEN])
+{
+	return target_ioctl(fd, SNAPSET_IOC_ACK, id);
+}
+
 int module_discard(int fd, const __u8 id[SNAPSET_ID_LEN])
 {
 	return target_ioctl(fd, SNAPSET_IOC_DISCARD, id);

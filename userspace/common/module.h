@@ -29,6 +29,8 @@ int module_abort(int fd, const int *wait_status);
 int module_subscribe(int fd, __u64 flags);
 int module_terminate(int fd, const __u8 id[SNAPSET_ID_LEN]);
 int module_discard(int fd, const __u8 id[SNAPSET_ID_LEN]);
+/* The agent's acknowledgement: the module forgets the record. */
+int module_ack(int fd, const __u8 id[SNAPSET_ID_LEN]);
 
 /*
  * The record at *off in @buf, advancing *off past it; NULL at the end or

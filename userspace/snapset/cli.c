@@ -20,6 +20,7 @@ static const struct snapset_command commands[] = {
 	{ "list", "live sets and pending records", list_main },
 	{ "watch", "the module's events as they happen", watch_main },
 	{ "delete", "end a set, or discard a pending record", delete_main },
+	{ "daemon", "release, report and acknowledge ended sets", daemon_main },
 	{ "help", "show this help, or a command's", help_main },
 };
 
@@ -103,20 +104,24 @@ int cli_parse_count(const char *text, unsigned long *value)
 	return 0;
 }
 
-int cli_open_module(const char *cmd)
+void cli_open_error(const char *cmd, int err)
 {
-	int fd = module_open();
-
-	if (fd == -ENOENT || fd == -ENODEV || fd == -ENXIO) {
+	if (err == -ENOENT || err == -ENODEV || err == -ENXIO)
 		fprintf(stderr,
 			"snapset: %s: no such device (is the module loaded? "
 			"modprobe snapset)\n",
 			SNAPSET_DEV_PATH);
-		return -1;
-	}
-	if (fd < 0) {
+	else
 		fprintf(stderr, "snapset %s: %s: %s\n", cmd, SNAPSET_DEV_PATH,
-			strerror(-fd));
+			strerror(-err));
+}
+
+int cli_open_module(const char *cmd)
+{
+	int fd = module_open();
+
+	if (fd < 0) {
+		cli_open_error(cmd, fd);
 		return -1;
 	}
 	return fd;

@@ -36,6 +36,8 @@ int cli_other_option(char **argv, int opt, const char *usage);
 int cli_usage_error(const char *cmd, const char *object, const char *cause);
 /* A positive decimal number; -EINVAL otherwise. */
 int cli_parse_count(const char *text, unsigned long *value);
+/* Reports why /dev/snapset did not open (the missing-module message). */
+void cli_open_error(const char *cmd, int err);
 /* Opens /dev/snapset, reporting why not; the fd or -1. */
 int cli_open_module(const char *cmd);
 /* Reports a failed call on /dev/snapset; returns EXIT_RUNTIME. */

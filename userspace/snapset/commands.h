@@ -4,6 +4,7 @@
 #define SNAPSET_COMMANDS_H
 
 int complete_main(int argc, char **argv);
+int daemon_main(int argc, char **argv);
 int delete_main(int argc, char **argv);
 int list_main(int argc, char **argv);
 int run_main(int argc, char **argv);

@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * snapset daemon, the real binary, as the delivery agent: it releases
+ * the LVM snapshot of a requester killed with SIGKILL, reports the set
+ * that never reached BackupComplete and acknowledges its record; at
+ * start it removes snapset-tagged LVs whose set is neither live nor
+ * pending (reported as lost) and leaves everything else alone.
+ */
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include "kselftest_harness.h"
+#include "requester.h"
+
+FIXTURE(daemon)
+{
+	struct loopdev pv;
+	char vg[32];
+	pid_t daemon;
+	int log; /* the daemon's stderr */
+};
+
+/* Starts `snapset daemon` with stderr in a memfd; waits until it is the agent.
+ */
+static int daemon_start(FIXTURE_DATA(daemon) * self)
+{
+	posix_spawn_file_actions_t actions;
+	char *argv[] = { (char *)snapset_bin(), "daemon", NULL };
+
+	self->log = memfd_create("daemon-log", MFD_CLOEXEC);
+	posix_spawn_file_actions_init(&actions);
+	posix_spawn_file_actions_adddup2(&actions, self->log, STDERR_FILENO);
+	if (posix_spawn(&self->daemon, argv[0], &actions, NULL, argv, environ))
+		self->daemon = -1;
+	posix_spawn_file_actions_destroy(&actions);
+	for (int i = 0; self->daemon > 0 && i < 3000; i++) {
+		if (sysfs_counter("agent") > 0)
+			return 0;
+		usleep(10000);
+	}
+	return -1;
+}
+
+/* Stops the daemon (SIGTERM) and returns its exit status. */
+static int daemon_stop(FIXTURE_DATA(daemon) * self)
+{
+	int status = -1;
+
+	if (self->daemon > 0) {
+		kill(self->daemon, SIGTERM);
+		waitpid(self->daemon, &status, 0);
+		self->daemon = -1;
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Whether the daemon's stderr has said @text, within the event timeout. */
+static bool daemon_said(FIXTURE_DATA(daemon) * self, const char *text)
+{
+	char log[16384];
+
+	for (int i = 0; i < 6000; i++) {
+		ssize_t n = pread(self->log, log, sizeof(log) - 1, 0);
+
+		log[n > 0 ? n : 0] = '\0';
+		if (strstr(log, text))
+			return true;
+		usleep(10000);
+	}
+	fprintf(stderr, "# daemon said: %s\n", log);
+	return false;
+}
+
+static bool lv_exists(const char *vg, const char *lv)
+{
+	return sh("lvm lvs %s/%s >/dev/null 2>&1", vg, lv) == 0;
+}
+
+/* LVs of @vg that snapset run made, or -1. */
+static int snapset_lvs(const char *vg)
+{
+	char cmd[160], count[16];
+
+	snprintf(cmd, sizeof(cmd),
+		 "lvm lvs --noheadings -o lv_name %s 2>/dev/null | grep -c "
+		 "snapset- || true",
+		 vg);
+	return sh_line(count, sizeof(count), cmd) ? -1 : atoi(count);
+}
+
+static bool wait_lv_gone(const char *vg, const char *lv)
+{
+	for (int i = 0; i < 600; i++) {
+		if (!lv_exists(vg, lv))
+			return true;
+		usleep(100000);
+	}
+	return false;
+}
+
+FIXTURE_SETUP(daemon)
+{
+	self->daemon = -1;
+	self->log = -1;
+	if (access(snapset_bin(), X_OK))
+		SKIP(return, "%s: not built", snapset_bin());
+	if (lvm_prepare())
+		SKIP(return, "no device-mapper or no lvm");
+	discard_all_pending();
+	if (loop_attach(&self->pv, 96 << 20))
+		SKIP(return, "no loop device");
+	snprintf(self->vg, sizeof(self->vg), "snapsetd%d", getpid());
+	ASSERT_EQ(0, sh("lvm vgcreate -q %s %s >/dev/null 2>&1 && "
+			"lvm lvcreate -q -n data -L 16m %s >/dev/null 2>&1",
+			self->vg, self->pv.path, self->vg));
+}
+
+FIXTURE_TEARDOWN(daemon)
+{
+	daemon_stop(self);
+	if (self->log >= 0)
+		close(self->log);
+	sh("lvm vgremove -q -f %s >/dev/null 2>&1", self->vg);
+	loop_detach(&self->pv);
+	discard_all_pending();
+}
+
+TEST_F_TIMEOUT(daemon, requester_sigkilled_is_released_and_reported,
+	       RUN_TIMEOUT)
+{
+	char origin[64], ready[64];
+	long pending;
+
+	ASSERT_EQ(0, daemon_start(self));
+	snprintf(origin, sizeof(origin), "%s/data:8m", self->vg);
+	snprintf(ready, sizeof(ready), "/tmp/snapset-daemon-ready-%d",
+		 getpid());
+	ASSERT_NE(-1, signal_run("--lvm-snapshot", origin, ready,
+				 "touch $READY; exec sleep 995", SIGKILL));
+	ASSERT_TRUE(daemon_said(self, "ended without BackupComplete "
+				      "(reason exit, signal 9)"));
+	ASSERT_TRUE(daemon_said(self, ": removed"));
+	EXPECT_EQ(0, snapset_lvs(self->vg));
+	/* Acknowledged once released: nothing pending. */
+	for (int i = 0; i < 100 && (pending = sysfs_counter("pending")); i++)
+		usleep(50000);
+	EXPECT_EQ(0, pending);
+	EXPECT_EQ(0, daemon_stop(self));
+}
+
+TEST_F_TIMEOUT(daemon, complete_set_is_released_quietly, RUN_TIMEOUT)
+{
+	char origin[64];
+	struct run_result res;
+
+	ASSERT_EQ(0, daemon_start(self));
+	snprintf(origin, sizeof(origin), "%s/data:8m", self->vg);
+	ASSERT_EQ(0, snapset_run(&res, "--name", "nightly", "--lvm-snapshot",
+				 origin, "--", "true", NULL));
+	EXPECT_EQ(0, res.status);
+	ASSERT_TRUE(daemon_said(self, "set nightly ("));
+	ASSERT_TRUE(daemon_said(self, "complete (reason close)"));
+	ASSERT_TRUE(daemon_said(self, ": removed"));
+	EXPECT_EQ(0, snapset_lvs(self->vg));
+}
+
+/*
+ * An LV tagged for a set that no longer exists is removed at start and
+ * reported lost; an untagged snapshot, and a tagged one that is no
+ * snapshot, are left alone.
+ */
+TEST_F_TIMEOUT(daemon, start_up_removes_lost_snapshots_only, RUN_TIMEOUT)
+{
+	const char *gone = "0b7e2c1d-5a4f-4e3b-9c8d-7f6e5d4c3b2a";
+
+	ASSERT_EQ(0, sh("lvm lvcreate -q -s -n lost -L 8m --addtag snapset "
+			"--addtag snapset:%s %s/data >/dev/null 2>&1 && "
+			"lvm lvcreate -q -s -n mine -L 8m %s/data >/dev/null "
+			"2>&1 && lvm lvcreate -q -n plain -L 8m --addtag "
+			"snapset --addtag snapset:%s %s >/dev/null 2>&1",
+			gone, self->vg, self->vg, gone, self->vg));
+	ASSERT_EQ(0, daemon_start(self));
+	ASSERT_TRUE(daemon_said(self, "lost"));
+	EXPECT_TRUE(wait_lv_gone(self->vg, "lost"));
+	EXPECT_TRUE(lv_exists(self->vg, "mine"));
+	EXPECT_TRUE(lv_exists(self->vg, "plain"));
+	EXPECT_TRUE(lv_exists(self->vg, "data"));
+}
+
+TEST_F(daemon, second_daemon_is_refused)
+{
+	char *argv[] = { (char *)snapset_bin(), "daemon", NULL };
+	struct run_result res;
+
+	ASSERT_EQ(0, daemon_start(self));
+	ASSERT_EQ(0, run_capture(argv[0], argv, &res));
+	EXPECT_EQ(1, res.status);
+	EXPECT_NE(NULL, strstr(res.err, "another delivery agent"));
+}
+
+TEST_HARNESS_MAIN

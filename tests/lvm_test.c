@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Host unit tests of userspace/common/lvm.c that need no LVM: LV uuids
+ * from dm uuids, the lvremove command line, and what lvm's exit status
+ * and output mean.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "../userspace/common/lvm.h"
+#include "kselftest_harness.h"
+
+#define VG_UUID "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+
+TEST(lv_uuid_from_dm_uuid)
+{
+	char uuid[40];
+
+	ASSERT_EQ(0, lvm_uuid_from_dm("LVM-" VG_UUID
+				      "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6",
+				      uuid, sizeof(uuid)));
+	EXPECT_STREQ("A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6", uuid);
+	/* Internal LVs carry a suffix. */
+	ASSERT_EQ(0, lvm_uuid_from_dm("LVM-" VG_UUID
+				      "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6-cow",
+				      uuid, sizeof(uuid)));
+	EXPECT_EQ(-EINVAL,
+		  lvm_uuid_from_dm("CRYPT-LUKS2-xyz", uuid, sizeof(uuid)));
+	EXPECT_EQ(-EINVAL, lvm_uuid_from_dm("LVM-short", uuid, sizeof(uuid)));
+	EXPECT_EQ(-EINVAL, lvm_uuid_from_dm("LVM-" VG_UUID
+					    "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6x",
+					    uuid, sizeof(uuid)));
+	EXPECT_EQ(-EINVAL, lvm_uuid_from_dm("LVM-" VG_UUID
+					    "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6",
+					    uuid, 20));
+}
+
+TEST(lvremove_selects_snapshots_only)
+{
+	char select[LVM_SELECT_LEN];
+	const char *argv[LVM_REMOVE_ARGC];
+
+	ASSERT_EQ(0, lvm_remove_argv("A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3n4-O5p6",
+				     select, argv));
+	EXPECT_STREQ("lvremove", argv[1]);
+	EXPECT_STREQ("lv_uuid=A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3n4-O5p6 && "
+		     "lv_role=snapshot",
+		     argv[4]);
+	EXPECT_EQ(NULL, argv[5]);
+}
+
+TEST(lvm_failures_are_classified)
+{
+	struct lvm_error err;
+
+	EXPECT_EQ(0, lvm_failure("lvremove", W_EXITCODE(0, 0), "", &err));
+	EXPECT_EQ(-EBUSY, lvm_failure("lvremove", W_EXITCODE(5, 0),
+				      "  WARNING: something\n"
+				      "  Logical volume vg/snap in use.\n",
+				      &err));
+	/* Warnings are not the cause. */
+	EXPECT_STREQ("Logical volume vg/snap in use.", err.message);
+	EXPECT_EQ(-ENOENT, lvm_failure("lvs", W_EXITCODE(5, 0),
+				       "  Failed to find logical volume "
+				       "\"vg/x\"\n",
+				       &err));
+	EXPECT_EQ(-ENOENT,
+		  lvm_failure("lvs", W_EXITCODE(5, 0),
+			      "  Volume group \"vg\" not found\n", &err));
+	EXPECT_EQ(-EIO, lvm_failure("lvcreate", W_EXITCODE(5, 0), "", &err));
+	EXPECT_STREQ("lvm lvcreate failed with status 1280", err.message);
+	EXPECT_EQ(-EIO, lvm_failure("lvremove", SIGKILL, "", &err));
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * One shutdown record's way through the daemon: its LVM snapshots
+ * released first, then the report, then the acknowledgement that lets
+ * the module forget it. A record is acknowledged only once its release
+ * step is over, so a daemon killed before that sees it again.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/device.h"
+#include "../common/format.h"
+#include "../common/lvm.h"
+#include "../common/module.h"
+#include "daemon.h"
+
+struct record_job {
+	struct daemon *d;
+	struct snapset_event *rec;
+	unsigned int pending; /* releases still running */
+	unsigned int failed;
+};
+
+static void acknowledge(struct record_job *job)
+{
+	char id[ID_STR_LEN];
+	int ret;
+
+	report_shutdown(job->rec, job->failed);
+	ret = module_ack(job->d->agent_fd, job->rec->set.id);
+	if (ret) {
+		id_format(job->rec->set.id, id);
+		report_note("set %s: cannot acknowledge its record: %s", id,
+			    strerror(-ret));
+	}
+	job->d->jobs--;
+	free(job->rec);
+	free(job);
+}
+
+static void released(struct lv_release *r, int result, const char *message)
+{
+	struct record_job *job = lv_release_owner(r);
+
+	report_release(job->rec, lv_release_label(r), result, message);
+	if (result && result != -ENOENT)
+		job->failed++;
+	if (--job->pending == 0)
+		acknowledge(job);
+}
+
+/*
+ * Whether the device at the record's number is still the one recorded:
+ * same dm uuid and diskseq. -ENOENT when no device has the number.
+ */
+static int still_recorded(const struct snapset_device_info *dev)
+{
+	char path[96], value[160];
+
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/dm/uuid", dev->major,
+		 dev->minor);
+	if (sysfs_read(path, value, sizeof(value)))
+		return -ENOENT;
+	if (strncmp(value, dev->dm_uuid, sizeof(dev->dm_uuid)))
+		return -ESTALE;
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/diskseq", dev->major,
+		 dev->minor);
+	if (!sysfs_read(path, value, sizeof(value)) &&
+	    strtoull(value, NULL, 10) != dev->diskseq)
+		return -ESTALE;
+	return 0;
+}
+
+/* Starts the release of one auto-release LVM device of the record. */
+static void release_device(struct record_job *job,
+			   const struct snapset_device_info *dev)
+{
+	char uuid[40], label[32];
+	int ret;
+
+	if ((dev->flags & SNAPSET_DEVICE_PERSISTENT) ||
+	    lvm_uuid_from_dm(dev->dm_uuid, uuid, sizeof(uuid)))
+		return;
+	snprintf(label, sizeof(label), "%u:%u", dev->major, dev->minor);
+	ret = still_recorded(dev);
+	if (ret == -ENOENT)
+		return; /* removed already, by run or by an administrator */
+	if (ret) {
+		report_release(job->rec, label, ret,
+			       "another device has its number now: left alone");
+		job->failed++;
+		return;
+	}
+	ret = lv_release_start(job->d, uuid, label, released, job);
+	if (ret) {
+		report_release(job->rec, label, ret, strerror(-ret));
+		job->failed++;
+		return;
+	}
+	job->pending++;
+}
+
+static void record_start(struct daemon *d, const struct snapset_event *ev)
+{
+	struct record_job *job = calloc(1, sizeof(*job));
+
+	if (!job || !(job->rec = malloc(ev->size))) {
+		free(job);
+		report_note("out of memory: a record waits for a restart");
+		return;
+	}
+	memcpy(job->rec, ev, ev->size);
+	job->d = d;
+	d->jobs++;
+	/* Held while starting, so a release finishing at once cannot ack. */
+	job->pending = 1;
+	for (__u32 i = 0; i < ev->set.ndevices; i++)
+		release_device(job, &ev->devices[i]);
+	if (--job->pending == 0)
+		acknowledge(job);
+}
+
+void records_received(struct daemon *d, const void *buf, size_t len)
+{
+	const struct snapset_event *ev;
+	size_t off = 0;
+
+	while ((ev = record_next(buf, len, &off)))
+		if (ev->type == SNAPSET_EVENT_SHUTDOWN)
+			record_start(d, ev);
+}

@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The release step's executor: lvremove of one LV by uuid, as a child
+ * whose pidfd the ring polls, linked to a deadline. A deadline kills the
+ * child; "in use" (udev and blkid probe new devices) is retried with
+ * backoff from a ring timeout; lvm's output goes to a memfd, read once
+ * the child is gone.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../common/lvm.h"
+#include "daemon.h"
+
+#define RELEASE_ATTEMPTS 6
+#define RELEASE_BACKOFF_MS 200
+
+struct lv_release {
+	struct daemon *d;
+	char uuid[40];
+	char label[300];
+	release_done_fn done;
+	void *owner;
+	int pidfd;
+	int out_fd;
+	unsigned int attempts;
+	bool killed;
+	struct op exit_op;
+	struct op deadline_op;
+	struct op retry_op;
+	struct __kernel_timespec deadline;
+	struct __kernel_timespec backoff;
+};
+
+void *lv_release_owner(const struct lv_release *r)
+{
+	return r->owner;
+}
+
+const char *lv_release_label(const struct lv_release *r)
+{
+	return r->label;
+}
+
+static void ms_to_timespec(long ms, struct __kernel_timespec *ts)
+{
+	ts->tv_sec = ms / 1000;
+	ts->tv_nsec = ms % 1000 * 1000000L;
+}
+
+static void finish(struct lv_release *r, int result, const char *message)
+{
+	r->done(r, result, message);
+	free(r);
+}
+
+/* Polls the child's pidfd, linked to the attempt's deadline. */
+static void wait_child(struct lv_release *r, bool with_deadline)
+{
+	struct io_uring_sqe *sqe;
+
+	daemon_reserve(r->d, 2);
+	sqe = daemon_sqe(r->d, &r->exit_op);
+	io_uring_prep_poll_add(sqe, r->pidfd, POLLIN);
+	if (!with_deadline)
+		return;
+	sqe->flags |= IOSQE_IO_LINK;
+	sqe = daemon_sqe(r->d, &r->deadline_op);
+	io_uring_prep_link_timeout(sqe, &r->deadline, 0);
+}
+
+static int spawn(struct lv_release *r)
+{
+	char select[LVM_SELECT_LEN];
+	const char *argv[LVM_REMOVE_ARGC];
+	pid_t pid;
+
+	if (lvm_remove_argv(r->uuid, select, argv))
+		return -EINVAL;
+	r->out_fd = memfd_create("lvremove", MFD_CLOEXEC);
+	if (r->out_fd < 0)
+		return -errno;
+	pid = lvm_spawn(argv, r->out_fd);
+	if (pid < 0)
+		goto fail;
+	r->pidfd = syscall(SYS_pidfd_open, pid, 0);
+	if (r->pidfd < 0) {
+		/* No way to wait through the ring: kill and reap now. */
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		pid = -ECHILD;
+		goto fail;
+	}
+	r->attempts++;
+	r->killed = false;
+	wait_child(r, true);
+	return 0;
+fail:
+	close(r->out_fd);
+	return pid;
+}
+
+int lv_release_start(struct daemon *d, const char *uuid, const char *label,
+		     release_done_fn done, void *owner)
+{
+	struct lv_release *r = calloc(1, sizeof(*r));
+	int ret;
+
+	if (!r)
+		return -ENOMEM;
+	*r = (struct lv_release){
+		.d = d,
+		.done = done,
+		.owner = owner,
+		.exit_op = { OP_CHILD_EXIT, r },
+		.deadline_op = { OP_CHILD_DEADLINE, r },
+		.retry_op = { OP_RETRY, r },
+	};
+	snprintf(r->uuid, sizeof(r->uuid), "%s", uuid);
+	snprintf(r->label, sizeof(r->label), "%s", label);
+	ms_to_timespec(d->opts->lvremove_deadline_ms, &r->deadline);
+	ret = spawn(r);
+	if (ret)
+		free(r);
+	return ret;
+}
+
+/* The child's wait status, its output, and what they mean. */
+static void child_exited(struct lv_release *r)
+{
+	char output[2048];
+	struct lvm_error err;
+	siginfo_t info = { 0 };
+	ssize_t n;
+	int status, ret;
+
+	if (waitid((idtype_t)P_PIDFD, r->pidfd, &info, WEXITED))
+		info.si_code = CLD_KILLED;
+	close(r->pidfd);
+	status = info.si_code == CLD_EXITED ? W_EXITCODE(info.si_status, 0)
+					    : info.si_status;
+	n = pread(r->out_fd, output, sizeof(output) - 1, 0);
+	output[n > 0 ? n : 0] = '\0';
+	close(r->out_fd);
+	if (r->killed) {
+		finish(r, -ETIMEDOUT, "lvremove took longer than its deadline");
+		return;
+	}
+	ret = lvm_failure("lvremove", status, output, &err);
+	/* An empty selection is no error to lvremove: it removes nothing. */
+	if (!ret && !strstr(output, "successfully removed")) {
+		ret = -ENOENT;
+		snprintf(err.message, sizeof(err.message),
+			 "no snapshot LV has this uuid");
+	}
+	if (ret == -EBUSY && r->attempts < RELEASE_ATTEMPTS) {
+		ms_to_timespec(RELEASE_BACKOFF_MS << (r->attempts - 1),
+			       &r->backoff);
+		io_uring_prep_timeout(daemon_sqe(r->d, &r->retry_op),
+				      &r->backoff, 0, 0);
+		return;
+	}
+	finish(r, ret, ret ? err.message : "removed");
+}
+
+void lv_release_event(struct daemon *d, struct op *op, int res)
+{
+	struct lv_release *r = op->owner;
+	int ret;
+
+	(void)d;
+	switch (op->kind) {
+	case OP_CHILD_EXIT:
+		if (res > 0) {
+			child_exited(r);
+		} else if (res == -ECANCELED && !r->killed) {
+			/* The deadline fired: kill, then wait for the end. */
+			r->killed = true;
+			syscall(SYS_pidfd_send_signal, r->pidfd, SIGKILL, NULL,
+				0);
+			wait_child(r, false);
+		} else {
+			wait_child(r, !r->killed);
+		}
+		break;
+	case OP_RETRY:
+		ret = spawn(r);
+		if (ret)
+			finish(r, ret, strerror(-ret));
+		break;
+	default:
+		break; /* the deadline's own completion */
+	}
+}

@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The daemon's reports: structured journal entries (sd_journal_send, a
+ * MESSAGE_ID per kind of message and SNAPSET_* fields) when its stderr
+ * goes to the journal, one line on stderr otherwise. Names from records
+ * are escaped.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <systemd/sd-journal.h>
+
+#include "../common/format.h"
+#include "daemon.h"
+
+/* MESSAGE_IDs: stable, for journalctl MESSAGE_ID=... */
+#define MSG_SHUTDOWN "5e7a1c0d9b2f4e61a3c8d0f4b6e29a17"
+#define MSG_INCOMPLETE "c1f04b7e2a9d4c38b5e6a0d9f3127b48"
+#define MSG_RELEASE "8d3b6f1a0c5e4729b1a4e7c2d9f06e35"
+#define MSG_RELEASE_FAILED "f2a9c4e61b7d4f03a8e5c1b0d6973e24"
+#define MSG_LOST "3b8e0d2f7c1a4b96a5d4f9e8c2071d63"
+
+static bool to_journal(void)
+{
+	/* systemd sets it when stderr is connected to the journal. */
+	return getenv("JOURNAL_STREAM") != NULL;
+}
+
+/* "set NAME (ID)" or "set ID", the name escaped. */
+static void set_label(const struct snapset_event *rec, char *out, size_t size)
+{
+	char id[ID_STR_LEN], name[NAME_ESCAPED_LEN];
+
+	id_format(rec->set.id, id);
+	name_escape(rec->set.name, sizeof(rec->set.name), name, sizeof(name));
+	if (name[0])
+		snprintf(out, size, "set %s (%s)", name, id);
+	else
+		snprintf(out, size, "set %s", id);
+}
+
+/* "reason exit, signal 9" */
+static void ending(const struct snapset_set_info *s, char *out, size_t size)
+{
+	int n = snprintf(out, size, "reason %s", reason_name(s->reason));
+
+	if (s->flags & SNAPSET_SET_SIGNAL)
+		snprintf(out + n, size - n, ", signal %u", s->signal);
+	else if (s->flags & SNAPSET_SET_EXIT_STATUS)
+		snprintf(out + n, size - n, ", exit status %u", s->exit_status);
+}
+
+void report_shutdown(const struct snapset_event *rec, unsigned int failed)
+{
+	const struct snapset_set_info *s = &rec->set;
+	bool completed = s->flags & SNAPSET_SET_COMPLETED;
+	char set[320], how[64], id[ID_STR_LEN], name[NAME_ESCAPED_LEN];
+	int priority = completed && !failed ? LOG_INFO : LOG_ERR;
+
+	set_label(rec, set, sizeof(set));
+	ending(s, how, sizeof(how));
+	if (!to_journal()) {
+		fprintf(stderr, "snapset daemon: %s: %s (%s)%s\n", set,
+			completed ? "complete" : "ended without BackupComplete",
+			how, failed ? "; its release failed" : "");
+		return;
+	}
+	id_format(s->id, id);
+	name_escape(s->name, sizeof(s->name), name, sizeof(name));
+	sd_journal_send(
+	    "MESSAGE=%s: %s (%s)%s", set,
+	    completed ? "complete" : "ended without BackupComplete", how,
+	    failed ? "; its release failed" : "", "MESSAGE_ID=%s",
+	    completed ? MSG_SHUTDOWN : MSG_INCOMPLETE, "PRIORITY=%d", priority,
+	    "SNAPSET_SET_ID=%s", id, "SNAPSET_SET_NAME=%s", name,
+	    "SNAPSET_COMPLETED=%d", completed, "SNAPSET_REASON=%s",
+	    reason_name(s->reason), "SNAPSET_SIGNAL=%u", s->signal,
+	    "SNAPSET_EXIT_STATUS=%u", s->exit_status, NULL);
+}
+
+void report_release(const struct snapset_event *rec, const char *lv, int result,
+		    const char *message)
+{
+	char set[320], id[ID_STR_LEN];
+	bool ok = !result || result == -ENOENT;
+
+	set_label(rec, set, sizeof(set));
+	if (!to_journal()) {
+		fprintf(stderr, "snapset daemon: %s: %s: %s%s\n", set, lv,
+			ok ? "" : "release failed: ", message);
+		return;
+	}
+	id_format(rec->set.id, id);
+	sd_journal_send("MESSAGE=%s: %s: %s%s", set, lv,
+			ok ? "" : "release failed: ", message, "MESSAGE_ID=%s",
+			ok ? MSG_RELEASE : MSG_RELEASE_FAILED, "PRIORITY=%d",
+			ok ? LOG_INFO : LOG_ERR, "SNAPSET_SET_ID=%s", id,
+			"SNAPSET_DEVICE=%s", lv, NULL);
+}
+
+void report_lost(const char *set_id, const char *lv, int result,
+		 const char *message)
+{
+	if (!to_journal()) {
+		fprintf(stderr,
+			"snapset daemon: set %s: lost (its set is neither "
+			"live nor pending): %s: %s\n",
+			set_id, lv, message);
+		return;
+	}
+	sd_journal_send("MESSAGE=set %s: lost: %s: %s", set_id, lv, message,
+			"MESSAGE_ID=%s", MSG_LOST, "PRIORITY=%d",
+			result ? LOG_ERR : LOG_WARNING, "SNAPSET_SET_ID=%s",
+			set_id, "SNAPSET_REASON=lost", "SNAPSET_COMPLETED=0",
+			"SNAPSET_DEVICE=%s", lv, NULL);
+}
+
+void report_note(const char *fmt, ...)
+{
+	char text[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (to_journal())
+		sd_journal_send("MESSAGE=%s", text, "PRIORITY=%d", LOG_NOTICE,
+				NULL);
+	else
+		fprintf(stderr, "snapset daemon: %s\n", text);
+}
