@@ -20,17 +20,29 @@ FIXTURE(daemon)
 	int log; /* the daemon's stderr */
 };
 
-/* Starts `snapset daemon` with stderr in a memfd; waits until it is the agent.
+/*
+ * Starts `[WRAPPER...] snapset daemon` (@wrapper NULL-terminated, or
+ * NULL) with stderr in a fresh memfd; waits until the daemon is the agent.
  */
-static int daemon_start(FIXTURE_DATA(daemon) * self)
+static int daemon_start(FIXTURE_DATA(daemon) * self, const char *const *wrapper)
 {
 	posix_spawn_file_actions_t actions;
-	char *argv[] = { (char *)snapset_bin(), "daemon", NULL };
+	char *argv[16];
+	int n = 0;
 
+	while (wrapper && wrapper[n] && n < 13) {
+		argv[n] = (char *)wrapper[n];
+		n++;
+	}
+	argv[n++] = (char *)snapset_bin();
+	argv[n++] = "daemon";
+	argv[n] = NULL;
+	if (self->log >= 0)
+		close(self->log);
 	self->log = memfd_create("daemon-log", MFD_CLOEXEC);
 	posix_spawn_file_actions_init(&actions);
 	posix_spawn_file_actions_adddup2(&actions, self->log, STDERR_FILENO);
-	if (posix_spawn(&self->daemon, argv[0], &actions, NULL, argv, environ))
+	if (posix_spawnp(&self->daemon, argv[0], &actions, NULL, argv, environ))
 		self->daemon = -1;
 	posix_spawn_file_actions_destroy(&actions);
 	for (int i = 0; self->daemon > 0 && i < 3000; i++) {
@@ -102,6 +114,7 @@ FIXTURE_SETUP(daemon)
 {
 	self->daemon = -1;
 	self->log = -1;
+	unlink("/tmp/snapset-daemon.strace");
 	if (access(snapset_bin(), X_OK))
 		SKIP(return, "%s: not built", snapset_bin());
 	if (lvm_prepare())
@@ -131,7 +144,7 @@ TEST_F_TIMEOUT(daemon, requester_sigkilled_is_released_and_reported,
 	char origin[64], ready[64];
 	long pending;
 
-	ASSERT_EQ(0, daemon_start(self));
+	ASSERT_EQ(0, daemon_start(self, NULL));
 	snprintf(origin, sizeof(origin), "%s/data:8m", self->vg);
 	snprintf(ready, sizeof(ready), "/tmp/snapset-daemon-ready-%d",
 		 getpid());
@@ -153,7 +166,7 @@ TEST_F_TIMEOUT(daemon, complete_set_is_released_quietly, RUN_TIMEOUT)
 	char origin[64];
 	struct run_result res;
 
-	ASSERT_EQ(0, daemon_start(self));
+	ASSERT_EQ(0, daemon_start(self, NULL));
 	snprintf(origin, sizeof(origin), "%s/data:8m", self->vg);
 	ASSERT_EQ(0, snapset_run(&res, "--name", "nightly", "--lvm-snapshot",
 				 origin, "--", "true", NULL));
@@ -179,7 +192,7 @@ TEST_F_TIMEOUT(daemon, start_up_removes_lost_snapshots_only, RUN_TIMEOUT)
 			"2>&1 && lvm lvcreate -q -n plain -L 8m --addtag "
 			"snapset --addtag snapset:%s %s >/dev/null 2>&1",
 			gone, self->vg, self->vg, gone, self->vg));
-	ASSERT_EQ(0, daemon_start(self));
+	ASSERT_EQ(0, daemon_start(self, NULL));
 	ASSERT_TRUE(daemon_said(self, "lost"));
 	EXPECT_TRUE(wait_lv_gone(self->vg, "lost"));
 	EXPECT_TRUE(lv_exists(self->vg, "mine"));
@@ -192,10 +205,144 @@ TEST_F(daemon, second_daemon_is_refused)
 	char *argv[] = { (char *)snapset_bin(), "daemon", NULL };
 	struct run_result res;
 
-	ASSERT_EQ(0, daemon_start(self));
+	ASSERT_EQ(0, daemon_start(self, NULL));
 	ASSERT_EQ(0, run_capture(argv[0], argv, &res));
 	EXPECT_EQ(1, res.status);
 	EXPECT_NE(NULL, strstr(res.err, "another delivery agent"));
+}
+
+/* The dm minor of VG/LV, or -1. */
+static int lv_minor(const char *vg, const char *lv)
+{
+	char cmd[256], minor[16];
+
+	snprintf(cmd, sizeof(cmd),
+		 "lvm lvs --noheadings -o lv_kernel_minor %s/%s 2>/dev/null | "
+		 "tr -d ' '",
+		 vg, lv);
+	return sh_line(minor, sizeof(minor), cmd) ? -1 : atoi(minor);
+}
+
+/* The name of the one LV snapset run made in @vg. */
+static int snapset_lv_name(const char *vg, char *name, size_t size)
+{
+	char cmd[160];
+
+	snprintf(cmd, sizeof(cmd),
+		 "lvm lvs --noheadings -o lv_name %s | tr -d ' ' | grep "
+		 "snapset-",
+		 vg);
+	return sh_line(name, size, cmd);
+}
+
+/* A requester SIGKILLed with no daemon: its LV and record wait. */
+static void orphan_a_snapshot(struct __test_metadata *_metadata,
+			      FIXTURE_DATA(daemon) * self, char *name,
+			      size_t size)
+{
+	char origin[64], ready[64];
+
+	snprintf(origin, sizeof(origin), "%s/data:8m", self->vg);
+	snprintf(ready, sizeof(ready), "/tmp/snapset-daemon-ready-%d",
+		 getpid());
+	ASSERT_NE(-1, signal_run("--lvm-snapshot", origin, ready,
+				 "touch $READY; exec sleep 996", SIGKILL));
+	ASSERT_EQ(1, sysfs_counter("pending"));
+	ASSERT_EQ(0, snapset_lv_name(self->vg, name, size));
+}
+
+/*
+ * A daemon killed after reading a record but before acknowledging it:
+ * the LV is held, so its release retries; the next daemon gets the
+ * record again and finishes.
+ */
+TEST_F_TIMEOUT(daemon, killed_before_ack_is_replayed, RUN_TIMEOUT)
+{
+	char name[64], node[128];
+	int hold, status;
+
+	orphan_a_snapshot(_metadata, self, name, sizeof(name));
+	snprintf(node, sizeof(node), "/dev/%s/%s", self->vg, name);
+	hold = open(node, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, hold);
+	ASSERT_EQ(0, daemon_start(self, NULL));
+	sleep(1);
+	ASSERT_EQ(0, kill(self->daemon, SIGKILL));
+	ASSERT_EQ(self->daemon, waitpid(self->daemon, &status, 0));
+	self->daemon = -1;
+	EXPECT_EQ(1, sysfs_counter("pending"));
+	EXPECT_TRUE(lv_exists(self->vg, name));
+	close(hold);
+
+	ASSERT_EQ(0, daemon_start(self, NULL));
+	/* Removed by the new daemon, or by the old one's last lvremove. */
+	ASSERT_TRUE(daemon_said(self, "ended without BackupComplete"));
+	EXPECT_TRUE(wait_lv_gone(self->vg, name));
+	for (int i = 0; i < 100 && sysfs_counter("pending"); i++)
+		usleep(50000);
+	EXPECT_EQ(0, sysfs_counter("pending"));
+}
+
+/* The recorded number now belongs to another LV: that one stays. */
+TEST_F_TIMEOUT(daemon, reused_device_number_is_left_alone, RUN_TIMEOUT)
+{
+	char name[64];
+	int minor;
+
+	orphan_a_snapshot(_metadata, self, name, sizeof(name));
+	minor = lv_minor(self->vg, name);
+	ASSERT_EQ(0, sh("lvm lvremove -q -y %s/%s >/dev/null 2>&1 && lvm "
+			"lvcreate -q -s -n other -L 8m %s/data >/dev/null 2>&1",
+			self->vg, name, self->vg));
+	if (lv_minor(self->vg, "other") != minor)
+		SKIP(return, "dm did not reuse minor %d", minor);
+	ASSERT_EQ(0, daemon_start(self, NULL));
+	ASSERT_TRUE(daemon_said(self, "another device has its number now: "
+				      "left alone"));
+	EXPECT_TRUE(lv_exists(self->vg, "other"));
+}
+
+/*
+ * The loop waits in io_uring alone: no poll, select or epoll call, and no
+ * io-wq worker while idle or reading the module.
+ */
+TEST_F_TIMEOUT(daemon, no_poll_calls_and_no_workers, RUN_TIMEOUT)
+{
+	static const char *const strace[] = {
+		"strace",
+		"-qq",
+		"-o",
+		"/tmp/snapset-daemon.strace",
+		"-e",
+		"trace=poll,ppoll,select,pselect6,epoll_create1,epoll_ctl,"
+		"epoll_wait,epoll_pwait,epoll_pwait2",
+		NULL
+	};
+	char origin[64], workers[64];
+	struct run_result res;
+	long agent;
+
+	if (sh("command -v strace >/dev/null"))
+		SKIP(return, "no strace");
+	ASSERT_EQ(0, daemon_start(self, strace));
+	snprintf(origin, sizeof(origin), "%s/data:8m", self->vg);
+	ASSERT_EQ(
+	    0, snapset_run(&res, "--lvm-snapshot", origin, "--", "true", NULL));
+	ASSERT_TRUE(daemon_said(self, ": removed"));
+	sleep(1);
+	agent = sysfs_counter("agent");
+	ASSERT_LT(0, agent);
+	snprintf(workers, sizeof(workers),
+		 "cat /proc/%ld/task/*/comm | grep -c iou-wrk", agent);
+	EXPECT_NE(0, sh("%s >/dev/null", workers));
+	/* strace exits with the daemon. */
+	ASSERT_EQ(0, kill(agent, SIGTERM));
+	waitpid(self->daemon, NULL, 0);
+	self->daemon = -1;
+	/* Signal lines (--- SIGCHLD ---) aside, strace saw no such call. */
+	EXPECT_EQ(0, sh("test -e /tmp/snapset-daemon.strace"));
+	EXPECT_NE(0, sh("grep -v -e '^---' -e '^+++' "
+			"/tmp/snapset-daemon.strace >&2"));
 }
 
 TEST_HARNESS_MAIN

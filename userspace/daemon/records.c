@@ -85,8 +85,11 @@ static void release_device(struct record_job *job,
 		return;
 	snprintf(label, sizeof(label), "%u:%u", dev->major, dev->minor);
 	ret = still_recorded(dev);
-	if (ret == -ENOENT)
-		return; /* removed already, by run or by an administrator */
+	if (ret == -ENOENT) {
+		/* By run without a daemon, or by an administrator. */
+		report_release(job->rec, label, ret, "gone already");
+		return;
+	}
 	if (ret) {
 		report_release(job->rec, label, ret,
 			       "another device has its number now: left alone");
