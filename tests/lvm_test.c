@@ -68,6 +68,14 @@ TEST(lvm_failures_are_classified)
 	EXPECT_EQ(-ENOENT,
 		  lvm_failure("lvs", W_EXITCODE(5, 0),
 			      "  Volume group \"vg\" not found\n", &err));
+	/* A warning that says "not found" is not the cause. */
+	EXPECT_EQ(-EIO, lvm_failure("lvremove", W_EXITCODE(5, 0),
+				    "  WARNING: Device for PV xyz not found or "
+				    "rejected by a filter.\n"
+				    "  Cannot change VG vg while PVs are "
+				    "missing.\n",
+				    &err));
+	EXPECT_STREQ("Cannot change VG vg while PVs are missing.", err.message);
 	EXPECT_EQ(-EIO, lvm_failure("lvcreate", W_EXITCODE(5, 0), "", &err));
 	EXPECT_STREQ("lvm lvcreate failed with status 1280", err.message);
 	EXPECT_EQ(-EIO, lvm_failure("lvremove", SIGKILL, "", &err));

@@ -49,6 +49,9 @@ lvm_exec(const char *const *argv, int out_fd, int err_fd)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	dup2(out_fd, STDOUT_FILENO);
 	dup2(err_fd, STDERR_FILENO);
+	/* lvm never asks: -y answers, and nothing else may. */
+	close(STDIN_FILENO);
+	open("/dev/null", O_RDONLY);
 	/* An inherited descriptor is the caller's business, not an error. */
 	setenv("LVM_SUPPRESS_FD_WARNINGS", "1", 1);
 	/* cron's PATH has no sbin. */
@@ -69,9 +72,11 @@ int lvm_failure(const char *command, int status, const char *errors,
 	if (!err->message[0])
 		snprintf(err->message, sizeof(err->message),
 			 "lvm %s failed with status %d", command, status);
-	if (strstr(errors, " in use"))
+	/* The cause, not a warning ("PV ... not found or rejected"). */
+	if (strstr(err->message, " in use"))
 		return -EBUSY;
-	if (strstr(errors, "not found") || strstr(errors, "Failed to find"))
+	if (strstr(err->message, "not found") ||
+	    strstr(err->message, "Failed to find"))
 		return -ENOENT;
 	return -EIO;
 }
@@ -271,7 +276,8 @@ static bool set_tag(const char *tags, char *id, size_t size)
 		return false;
 	tag += strlen(LVM_SNAPSET_TAG ":");
 	snprintf(id, size, "%.*s", (int)strcspn(tag, ",\n"), tag);
-	return id[0];
+	/* A whole UUID or nothing: a cut id would match no set. */
+	return strlen(id) == 36;
 }
 
 int lv_list_snapset(struct snapset_lv **lvs, size_t *n, struct lvm_error *err)
@@ -296,6 +302,11 @@ int lv_list_snapset(struct snapset_lv **lvs, size_t *n, struct lvm_error *err)
 	ret = lvm_run(argv, out, sizeof(out), err);
 	if (ret)
 		return ret;
+	if (strlen(out) == sizeof(out) - 1) {
+		snprintf(err->message, sizeof(err->message),
+			 "lvs printed more than %zu bytes", sizeof(out) - 1);
+		return -E2BIG;
+	}
 	while (*line) {
 		memset(&lv, 0, sizeof(lv));
 		field(&line, lv.uuid, sizeof(lv.uuid));

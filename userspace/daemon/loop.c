@@ -23,19 +23,26 @@ struct io_uring_sqe *daemon_sqe(struct daemon *d, struct op *op)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&d->ring);
 
-	if (!sqe) {
-		io_uring_submit(&d->ring);
+	if (!sqe && io_uring_submit(&d->ring) >= 0)
 		sqe = io_uring_get_sqe(&d->ring);
+	if (!sqe) {
+		/* Unacknowledged records come back to the next daemon. */
+		report_note("io_uring submission queue stuck; exiting");
+		exit(EXIT_FAILURE);
 	}
-	/* The ring has room once submitted: completions live elsewhere. */
 	io_uring_sqe_set_data(sqe, op);
 	return sqe;
 }
 
 void daemon_reserve(struct daemon *d, unsigned int n)
 {
-	if (io_uring_sq_space_left(&d->ring) < n)
-		io_uring_submit(&d->ring);
+	/* A linked pair split across two submissions would not be linked. */
+	if (io_uring_sq_space_left(&d->ring) < n &&
+	    (io_uring_submit(&d->ring) < 0 ||
+	     io_uring_sq_space_left(&d->ring) < n)) {
+		report_note("io_uring submission queue stuck; exiting");
+		exit(EXIT_FAILURE);
+	}
 }
 
 static void read_agent(struct daemon *d)
@@ -52,7 +59,8 @@ static void read_signal(struct daemon *d)
 
 static void agent_read_done(struct daemon *d, int res)
 {
-	if (res > 0) {
+	/* Stopping: what was read stays pending, for the next daemon. */
+	if (res > 0 && !d->stopping) {
 		records_received(d, d->buf, res);
 	} else if (res == 0) {
 		/* Another agent took over: this one is done. */
@@ -70,11 +78,12 @@ static void agent_read_done(struct daemon *d, int res)
 
 static void signal_read_done(struct daemon *d, int res)
 {
-	if (res == sizeof(d->si) &&
-	    (d->si.ssi_signo == SIGTERM || d->si.ssi_signo == SIGINT)) {
+	if (res == sizeof(d->si)) {
+		/* A second signal does not wait for releases in flight. */
+		if (d->stopping)
+			exit(EXIT_SUCCESS);
 		/* Records not acknowledged yet are replayed to the next one. */
 		d->stopping = true;
-		return;
 	}
 	read_signal(d);
 }
@@ -153,6 +162,7 @@ static int open_signals(struct daemon *d)
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	d->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	return d->signal_fd < 0 ? -errno : 0;

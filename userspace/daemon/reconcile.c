@@ -17,6 +17,7 @@
 #include "daemon.h"
 
 struct lost_lv {
+	struct daemon *d;
 	char set_id[40];
 };
 
@@ -25,6 +26,7 @@ static void lost_released(struct lv_release *r, int result, const char *message)
 	struct lost_lv *lost = lv_release_owner(r);
 
 	report_lost(lost->set_id, lv_release_label(r), result, message);
+	lost->d->jobs--;
 	free(lost);
 }
 
@@ -51,9 +53,13 @@ static void release_lost(struct daemon *d, const struct snapset_lv *lv)
 
 	snprintf(label, sizeof(label), "%s/%s", lv->vg, lv->lv);
 	if (!ret) {
+		lost->d = d;
 		memcpy(lost->set_id, lv->set_id, sizeof(lost->set_id));
 		ret = lv_release_start(d, lv->uuid, label, lost_released, lost);
 	}
+	/* Counted like a record's release: stopping waits for it. */
+	if (!ret)
+		d->jobs++;
 	if (ret) {
 		report_lost(lv->set_id, label, ret, strerror(-ret));
 		free(lost);

@@ -74,17 +74,34 @@ static int still_recorded(const struct snapset_device_info *dev)
 }
 
 /* Starts the release of one auto-release LVM device of the record. */
+/* "VG/LV" of the recorded device while it is there, "MAJOR:MINOR" else. */
+static void device_label(const struct snapset_device_info *dev, char *label,
+			 size_t size)
+{
+	char path[96], name[128], vg[128], lv[128];
+
+	snprintf(label, size, "%u:%u", dev->major, dev->minor);
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/dm/name", dev->major,
+		 dev->minor);
+	if (!sysfs_read(path, name, sizeof(name)) &&
+	    !lvm_split_dm_name(name, vg, sizeof(vg), lv, sizeof(lv)))
+		snprintf(label, size, "%s/%s", vg, lv);
+}
+
 static void release_device(struct record_job *job,
 			   const struct snapset_device_info *dev)
 {
-	char uuid[40], label[32];
+	char uuid[40], label[260];
 	int ret;
 
 	if ((dev->flags & SNAPSET_DEVICE_PERSISTENT) ||
 	    lvm_uuid_from_dm(dev->dm_uuid, uuid, sizeof(uuid)))
 		return;
-	snprintf(label, sizeof(label), "%u:%u", dev->major, dev->minor);
 	ret = still_recorded(dev);
+	if (!ret)
+		device_label(dev, label, sizeof(label));
+	else
+		snprintf(label, sizeof(label), "%u:%u", dev->major, dev->minor);
 	if (ret == -ENOENT) {
 		/* By run without a daemon, or by an administrator. */
 		report_release(job->rec, label, ret, "gone already");

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The release step's executor: lvremove of one LV by uuid, as a child
- * whose pidfd the ring polls, linked to a deadline. A deadline kills the
+ * whose pidfd the ring polls, linked to a deadline. A deadline stops the
  * child; "in use" (udev and blkid probe new devices) is retried with
  * backoff from a ring timeout; lvm's output goes to a memfd, read once
  * the child is gone.
@@ -32,9 +32,8 @@ struct lv_release {
 	int pidfd;
 	int out_fd;
 	unsigned int attempts;
-	bool killed;
+	bool timed_out;
 	struct op exit_op;
-	struct op deadline_op;
 	struct op retry_op;
 	struct __kernel_timespec deadline;
 	struct __kernel_timespec backoff;
@@ -62,6 +61,12 @@ static void finish(struct lv_release *r, int result, const char *message)
 	free(r);
 }
 
+/*
+ * The deadline's own completion can come after its release is freed: it
+ * points at this, never at the release.
+ */
+static struct op deadline_op = { OP_CHILD_DEADLINE, NULL };
+
 /* Polls the child's pidfd, linked to the attempt's deadline. */
 static void wait_child(struct lv_release *r, bool with_deadline)
 {
@@ -73,7 +78,7 @@ static void wait_child(struct lv_release *r, bool with_deadline)
 	if (!with_deadline)
 		return;
 	sqe->flags |= IOSQE_IO_LINK;
-	sqe = daemon_sqe(r->d, &r->deadline_op);
+	sqe = daemon_sqe(r->d, &deadline_op);
 	io_uring_prep_link_timeout(sqe, &r->deadline, 0);
 }
 
@@ -100,7 +105,7 @@ static int spawn(struct lv_release *r)
 		goto fail;
 	}
 	r->attempts++;
-	r->killed = false;
+	r->timed_out = false;
 	wait_child(r, true);
 	return 0;
 fail:
@@ -121,7 +126,6 @@ int lv_release_start(struct daemon *d, const char *uuid, const char *label,
 		.done = done,
 		.owner = owner,
 		.exit_op = { OP_CHILD_EXIT, r },
-		.deadline_op = { OP_CHILD_DEADLINE, r },
 		.retry_op = { OP_RETRY, r },
 	};
 	snprintf(r->uuid, sizeof(r->uuid), "%s", uuid);
@@ -136,30 +140,33 @@ int lv_release_start(struct daemon *d, const char *uuid, const char *label,
 /* The child's wait status, its output, and what they mean. */
 static void child_exited(struct lv_release *r)
 {
-	char output[2048];
+	char output[16384];
 	struct lvm_error err;
 	siginfo_t info = { 0 };
 	ssize_t n;
 	int status, ret;
 
-	if (waitid((idtype_t)P_PIDFD, r->pidfd, &info, WEXITED))
-		info.si_code = CLD_KILLED;
+	ret = waitid((idtype_t)P_PIDFD, r->pidfd, &info, WEXITED) ? -errno : 0;
 	close(r->pidfd);
-	status = info.si_code == CLD_EXITED ? W_EXITCODE(info.si_status, 0)
-					    : info.si_status;
 	n = pread(r->out_fd, output, sizeof(output) - 1, 0);
 	output[n > 0 ? n : 0] = '\0';
 	close(r->out_fd);
-	if (r->killed) {
-		finish(r, -ETIMEDOUT, "lvremove took longer than its deadline");
+	if (ret) {
+		finish(r, ret, "lvremove could not be waited for");
 		return;
 	}
+	status = info.si_code == CLD_EXITED ? W_EXITCODE(info.si_status, 0)
+					    : info.si_status;
 	ret = lvm_failure("lvremove", status, output, &err);
 	/* An empty selection is no error to lvremove: it removes nothing. */
 	if (!ret && !strstr(output, "successfully removed")) {
-		ret = -ENOENT;
+		ret = -ESRCH;
 		snprintf(err.message, sizeof(err.message),
-			 "no snapshot LV has this uuid");
+			 "no snapshot LV has uuid %s", r->uuid);
+	}
+	if (ret && r->timed_out) {
+		finish(r, -ETIMEDOUT, "lvremove took longer than its deadline");
+		return;
 	}
 	if (ret == -EBUSY && r->attempts < RELEASE_ATTEMPTS) {
 		ms_to_timespec(RELEASE_BACKOFF_MS << (r->attempts - 1),
@@ -181,14 +188,18 @@ void lv_release_event(struct daemon *d, struct op *op, int res)
 	case OP_CHILD_EXIT:
 		if (res > 0) {
 			child_exited(r);
-		} else if (res == -ECANCELED && !r->killed) {
-			/* The deadline fired: kill, then wait for the end. */
-			r->killed = true;
-			syscall(SYS_pidfd_send_signal, r->pidfd, SIGKILL, NULL,
+		} else if (res == -ECANCELED && !r->timed_out) {
+			/*
+			 * The deadline fired. SIGTERM, not SIGKILL: lvm defers
+			 * it while it holds a VG lock, so an origin it has
+			 * suspended is resumed before it goes.
+			 */
+			r->timed_out = true;
+			syscall(SYS_pidfd_send_signal, r->pidfd, SIGTERM, NULL,
 				0);
 			wait_child(r, false);
 		} else {
-			wait_child(r, !r->killed);
+			wait_child(r, !r->timed_out);
 		}
 		break;
 	case OP_RETRY:

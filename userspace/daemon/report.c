@@ -53,32 +53,67 @@ static void ending(const struct snapset_set_info *s, char *out, size_t size)
 		snprintf(out + n, size - n, ", exit status %u", s->exit_status);
 }
 
+/* Journal fields, each "NAME=value", sent together. */
+struct fields {
+	struct iovec iov[12];
+	char text[12][384];
+	int n;
+};
+
+static void field_add(struct fields *f, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void field_add(struct fields *f, const char *fmt, ...)
+{
+	va_list ap;
+	int len;
+
+	if (f->n == (int)(sizeof(f->iov) / sizeof(f->iov[0])))
+		return;
+	va_start(ap, fmt);
+	len = vsnprintf(f->text[f->n], sizeof(f->text[0]), fmt, ap);
+	va_end(ap);
+	f->iov[f->n].iov_base = f->text[f->n];
+	f->iov[f->n].iov_len = strnlen(f->text[f->n], (size_t)len);
+	f->n++;
+}
+
 void report_shutdown(const struct snapset_event *rec, unsigned int failed)
 {
 	const struct snapset_set_info *s = &rec->set;
 	bool completed = s->flags & SNAPSET_SET_COMPLETED;
-	char set[320], how[64], id[ID_STR_LEN], name[NAME_ESCAPED_LEN];
-	int priority = completed && !failed ? LOG_INFO : LOG_ERR;
+	char set[320], how[128], id[ID_STR_LEN], name[NAME_ESCAPED_LEN];
+	const char *what =
+	    completed ? "complete" : "ended without BackupComplete";
+	struct fields f = { .n = 0 };
 
 	set_label(rec, set, sizeof(set));
 	ending(s, how, sizeof(how));
+	/* Past the module's bound: devices unknown, LVs wait for a start. */
+	if (s->flags & SNAPSET_SET_TOMBSTONE)
+		strcat(how, "; a tombstone, its devices not kept");
 	if (!to_journal()) {
-		fprintf(stderr, "snapset daemon: %s: %s (%s)%s\n", set,
-			completed ? "complete" : "ended without BackupComplete",
+		fprintf(stderr, "snapset daemon: %s: %s (%s)%s\n", set, what,
 			how, failed ? "; its release failed" : "");
 		return;
 	}
 	id_format(s->id, id);
 	name_escape(s->name, sizeof(s->name), name, sizeof(name));
-	sd_journal_send(
-	    "MESSAGE=%s: %s (%s)%s", set,
-	    completed ? "complete" : "ended without BackupComplete", how,
-	    failed ? "; its release failed" : "", "MESSAGE_ID=%s",
-	    completed ? MSG_SHUTDOWN : MSG_INCOMPLETE, "PRIORITY=%d", priority,
-	    "SNAPSET_SET_ID=%s", id, "SNAPSET_SET_NAME=%s", name,
-	    "SNAPSET_COMPLETED=%d", completed, "SNAPSET_REASON=%s",
-	    reason_name(s->reason), "SNAPSET_SIGNAL=%u", s->signal,
-	    "SNAPSET_EXIT_STATUS=%u", s->exit_status, NULL);
+	field_add(&f, "MESSAGE=%s: %s (%s)%s", set, what, how,
+		  failed ? "; its release failed" : "");
+	field_add(&f, "MESSAGE_ID=%s",
+		  completed ? MSG_SHUTDOWN : MSG_INCOMPLETE);
+	field_add(&f, "PRIORITY=%d", completed && !failed ? LOG_INFO : LOG_ERR);
+	field_add(&f, "SNAPSET_SET_ID=%s", id);
+	field_add(&f, "SNAPSET_SET_NAME=%s", name);
+	field_add(&f, "SNAPSET_COMPLETED=%d", completed);
+	field_add(&f, "SNAPSET_REASON=%s", reason_name(s->reason));
+	/* Only what the record has: a killed set has no exit status. */
+	if (s->flags & SNAPSET_SET_SIGNAL)
+		field_add(&f, "SNAPSET_SIGNAL=%u", s->signal);
+	if (s->flags & SNAPSET_SET_EXIT_STATUS)
+		field_add(&f, "SNAPSET_EXIT_STATUS=%u", s->exit_status);
+	sd_journal_sendv(f.iov, f.n);
 }
 
 void report_release(const struct snapset_event *rec, const char *lv, int result,
