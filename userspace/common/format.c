@@ -226,6 +226,19 @@ void name_escape(const char *value, size_t size, char *out, size_t out_size)
 	out[o] = '\0';
 }
 
+void set_label(const char *name, size_t name_size,
+	       const __u8 id[SNAPSET_ID_LEN], char *out, size_t size)
+{
+	char text[ID_STR_LEN], escaped[NAME_ESCAPED_LEN];
+
+	id_format(id, text);
+	name_escape(name, name_size, escaped, sizeof(escaped));
+	if (escaped[0])
+		snprintf(out, size, "set %s (%s)", escaped, text);
+	else
+		snprintf(out, size, "set %s", text);
+}
+
 static void print_escaped(FILE *out, const char *value, size_t size)
 {
 	char escaped[NAME_ESCAPED_LEN];

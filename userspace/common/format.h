@@ -33,6 +33,11 @@ void time_format(__u64 realtime_ns, char out[TIME_STR_LEN]);
 #define NAME_ESCAPED_LEN (4 * SNAPSET_NAME_LEN + 1)
 void name_escape(const char *value, size_t size, char *out, size_t out_size);
 
+/* "set NAME (ID)", or "set ID" without a name: the name escaped. */
+#define SET_LABEL_LEN (NAME_ESCAPED_LEN + ID_STR_LEN + 8)
+void set_label(const char *name, size_t name_size,
+	       const __u8 id[SNAPSET_ID_LEN], char *out, size_t size);
+
 /* One record as a JSON object (the caller puts it). */
 struct json_object *record_to_json(const struct snapset_event *ev);
 /* One record as one line of text, without the newline. */

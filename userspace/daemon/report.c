@@ -29,19 +29,6 @@ static bool to_journal(void)
 	return getenv("JOURNAL_STREAM") != NULL;
 }
 
-/* "set NAME (ID)" or "set ID", the name escaped. */
-static void set_label(const struct snapset_event *rec, char *out, size_t size)
-{
-	char id[ID_STR_LEN], name[NAME_ESCAPED_LEN];
-
-	id_format(rec->set.id, id);
-	name_escape(rec->set.name, sizeof(rec->set.name), name, sizeof(name));
-	if (name[0])
-		snprintf(out, size, "set %s (%s)", name, id);
-	else
-		snprintf(out, size, "set %s", id);
-}
-
 /* "reason exit, signal 9" */
 static void ending(const struct snapset_set_info *s, char *out, size_t size)
 {
@@ -82,12 +69,14 @@ void report_shutdown(const struct snapset_event *rec, unsigned int failed)
 {
 	const struct snapset_set_info *s = &rec->set;
 	bool completed = s->flags & SNAPSET_SET_COMPLETED;
-	char set[320], how[128], id[ID_STR_LEN], name[NAME_ESCAPED_LEN];
+	char set[SET_LABEL_LEN], how[128], id[ID_STR_LEN],
+	    name[NAME_ESCAPED_LEN];
 	const char *what =
 	    completed ? "complete" : "ended without BackupComplete";
 	struct fields f = { .n = 0 };
 
-	set_label(rec, set, sizeof(set));
+	set_label(rec->set.name, sizeof(rec->set.name), rec->set.id, set,
+		  sizeof(set));
 	ending(s, how, sizeof(how));
 	/* Past the module's bound: devices unknown, LVs wait for a start. */
 	if (s->flags & SNAPSET_SET_TOMBSTONE)
@@ -119,10 +108,11 @@ void report_shutdown(const struct snapset_event *rec, unsigned int failed)
 void report_release(const struct snapset_event *rec, const char *lv, int result,
 		    const char *message)
 {
-	char set[320], id[ID_STR_LEN];
+	char set[SET_LABEL_LEN], id[ID_STR_LEN];
 	bool ok = !result || result == -ENOENT;
 
-	set_label(rec, set, sizeof(set));
+	set_label(rec->set.name, sizeof(rec->set.name), rec->set.id, set,
+		  sizeof(set));
 	if (!to_journal()) {
 		fprintf(stderr, "snapset daemon: %s: %s: %s%s\n", set, lv,
 			ok ? "" : "release failed: ", message);

@@ -12,7 +12,6 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -40,12 +39,6 @@ static bool daemon_running(void)
 	return !sysfs_read("/sys/class/misc/snapset/agent", value,
 			   sizeof(value)) &&
 	       strcmp(value, "0");
-}
-
-/* SIGKILL to the init kills the whole namespace, COMMAND included. */
-static void kill_sandbox(const struct sandbox *sb)
-{
-	syscall(SYS_pidfd_send_signal, sb->pidfd, SIGKILL, NULL, 0);
 }
 
 static int arm_timer(int fd, long ms)
@@ -105,14 +98,14 @@ static void timer_serve(int fd, const struct run_options *opts,
 	if (read(fd, &expirations, sizeof(expirations)) < 0)
 		return;
 	if (sv->timed_out) {
-		kill_sandbox(sb);
+		sandbox_kill(sb);
 		return;
 	}
 	sv->timed_out = true;
 	sandbox_forward(sb, SIGTERM);
 	/* Without a second timer, no SIGKILL would follow: send it now. */
 	if (opts->kill_after_ms && arm_timer(fd, opts->kill_after_ms))
-		kill_sandbox(sb);
+		sandbox_kill(sb);
 }
 
 enum {
@@ -145,7 +138,7 @@ static int supervise(struct run_state *st, const struct sandbox *sb,
 		if (ret) {
 			run_fail(st, ret, "cannot time COMMAND: %s",
 				 strerror(-ret));
-			kill_sandbox(sb);
+			sandbox_kill(sb);
 		}
 	}
 	while (!(pfd[POLL_INIT].revents & POLLIN)) {
@@ -154,7 +147,7 @@ static int supervise(struct run_state *st, const struct sandbox *sb,
 			if (errno == EINTR)
 				continue;
 			ret = run_fail(st, -errno, "poll: %s", strerror(errno));
-			kill_sandbox(sb);
+			sandbox_kill(sb);
 			break;
 		}
 		if (pfd[POLL_SIGNALS].revents)
@@ -201,13 +194,12 @@ static void describe_end(char *buf, size_t size, int wait_status,
 		    WTERMSIG(wait_status), strsignal(WTERMSIG(wait_status)));
 }
 
-/* "set NAME (ID)" or "set ID": how the error line names the set. */
-static void set_label(const struct run_state *st, char *buf, size_t size)
+/* How the error line names the set. */
+static void run_set_label(const struct run_state *st, char *buf, size_t size)
 {
-	if (st->opts->name)
-		snprintf(buf, size, "set %s (%s)", st->opts->name, st->id_text);
-	else
-		snprintf(buf, size, "set %s", st->id_text);
+	const char *name = st->opts->name ? st->opts->name : "";
+
+	set_label(name, strlen(name), st->id, buf, size);
 }
 
 static int sandbox_failed(struct run_state *st, const struct sandbox_report *r,
@@ -229,10 +221,10 @@ static int finish(struct run_state *st, const struct sandbox_report *r,
 		  const struct sandbox *sb, const struct supervision *sv)
 {
 	int ws = r->wait_status, ret;
-	char set[128], end[160];
+	char set[SET_LABEL_LEN], end[160];
 	bool completed;
 
-	set_label(st, set, sizeof(set));
+	run_set_label(st, set, sizeof(set));
 	if (r->stage == SANDBOX_MOUNT || r->stage == SANDBOX_SETUP)
 		return sandbox_failed(st, r, sb, set);
 	if (r->stage == SANDBOX_EXEC) {
@@ -377,14 +369,14 @@ static int block_signals(struct run_state *st, sigset_t *old_mask)
 /* The engines' own release, armed once the set is; aborts it if not. */
 static int arm_release(struct run_state *st)
 {
-	char set[128];
+	char set[SET_LABEL_LEN];
 	int ret = devices_arm_release(st);
 
 	devices_close(st);
 	if (!ret)
 		return 0;
 	module_abort(st->set_fd, NULL);
-	set_label(st, set, sizeof(set));
+	run_set_label(st, set, sizeof(set));
 	return run_fail(st, ret, "%s: %.600s; aborted", set,
 			strdupa(st->error));
 }

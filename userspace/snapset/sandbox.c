@@ -75,6 +75,11 @@ int sandbox_forward(const struct sandbox *sb, int sig)
 									: 0;
 }
 
+void sandbox_kill(const struct sandbox *sb)
+{
+	syscall(SYS_pidfd_send_signal, sb->pidfd, SIGKILL, NULL, 0);
+}
+
 static void report(int fd, int stage, int err, int index, int wait_status)
 {
 	struct sandbox_report r = {

@@ -54,6 +54,8 @@ enum {
 
 /* The signals run passes on to COMMAND, and SIGCHLD. */
 void sandbox_signals(sigset_t *set);
+/* SIGKILL to the init: the kernel kills the whole namespace with it. */
+void sandbox_kill(const struct sandbox *sb);
 /* Passes @sig on to COMMAND through the sandbox's init. */
 int sandbox_forward(const struct sandbox *sb, int sig);
 /* Starts COMMAND's init in new pid and mount namespaces. -errno. */
