@@ -16,7 +16,7 @@ BUILD := build
 
 CFLAGS ?= -O2 -g
 WARNINGS := -Wall -Wextra -Werror
-USER_CFLAGS := -std=gnu11 $(WARNINGS) -D_GNU_SOURCE -Iinclude/uapi \
+USER_CFLAGS := -std=gnu11 $(WARNINGS) -D_GNU_SOURCE -Iinclude/uapi -Iinclude \
 	-DSNAPSET_VERSION='"$(VERSION)"' $(CFLAGS)
 
 # Headers of Debian's linux-source-6.1 that we build with but never commit.
@@ -28,18 +28,26 @@ KTOOLS_FILES := tools/testing/selftests/kselftest.h \
 	scripts/checkpatch.pl scripts/spelling.txt \
 	scripts/const_structs.checkpatch
 
+# libsnapset: position-independent, only its snapset_writer_* exported
+# (the version script). The program links its objects too: the daemon
+# speaks the same protocol, snapset writer is a libsnapset client.
+LIB_SONAME := libsnapset.so.1
+LIB_SRCS := $(wildcard userspace/lib/*.c)
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIB_LIBS := $(shell pkg-config --libs json-c 2>/dev/null || echo -ljson-c)
+
 PROGRAM_SRCS := $(wildcard userspace/common/*.c userspace/daemon/*.c \
-	userspace/snapset/*.c)
-PROGRAM_LIBS := $(shell pkg-config --libs json-c blkid devmapper liburing \
+	userspace/snapset/*.c) $(LIB_SRCS)
+PROGRAM_LIBS := $(shell pkg-config --libs json-c blkid devmapper liburing inih \
 	libsystemd 2>/dev/null || \
-	echo -ljson-c -lblkid -ldevmapper -luring -lsystemd) -lm
+	echo -ljson-c -lblkid -ldevmapper -luring -linih -lsystemd) -lm
 PROGRAM_OBJS := $(PROGRAM_SRCS:%.c=$(BUILD)/%.o)
 UNIT_TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/*_test.c))
 
-.PHONY: all module program selftests unit-tests deps check check-fast \
+.PHONY: all module program library selftests unit-tests deps check check-fast \
 	lint demo debug-module install clean
 
-all: module program selftests
+all: module program library selftests
 
 deps:
 	tools/deps
@@ -58,6 +66,20 @@ $(BUILD)/snapset: $(PROGRAM_OBJS)
 $(BUILD)/userspace/%.o: userspace/%.c
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/userspace/lib/%.o: USER_CFLAGS += -fPIC -fvisibility=hidden
+
+library: $(BUILD)/$(LIB_SONAME) $(BUILD)/libsnapset.a
+
+$(BUILD)/$(LIB_SONAME): $(LIB_OBJS) userspace/lib/libsnapset.map
+	$(CC) $(LDFLAGS) -shared -Wl,-soname,$(LIB_SONAME) \
+		-Wl,--version-script=userspace/lib/libsnapset.map -Wl,-z,defs \
+		-o $@ $(LIB_OBJS) $(LIB_LIBS)
+	ln -sf $(LIB_SONAME) $(BUILD)/libsnapset.so
+
+$(BUILD)/libsnapset.a: $(LIB_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
 
 $(KTOOLS)/.extracted: $(LINUX_SOURCE)
 	@mkdir -p $(KTOOLS)

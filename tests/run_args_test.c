@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../selftests/snapset/run.h"
+#include "../userspace/common/format.h"
 #include "../userspace/snapset/cli.h"
 #include "../userspace/snapset/run.h"
 #include "kselftest_harness.h"

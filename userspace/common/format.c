@@ -4,7 +4,10 @@
  * programs (JSON through json-c, never escaped by hand).
  */
 #include <errno.h>
+#include <limits.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -271,4 +274,36 @@ void record_print_line(FILE *out, const struct snapset_event *ev)
 	if (s->flags & SNAPSET_SET_EXIT_STATUS)
 		fprintf(out, " exit_status=%u", s->exit_status);
 	fprintf(out, " devices=%u\n", s->ndevices);
+}
+
+int parse_duration(const char *text, long *ms)
+{
+	static const struct {
+		char suffix;
+		double ms;
+	} units[] = {
+		{ 's', 1e3 }, { 'm', 60e3 }, { 'h', 3600e3 }, { 'd', 86400e3 }
+	};
+	double value, scale = 1e3;
+	char *end;
+
+	errno = 0;
+	value = strtod(text, &end);
+	if (errno || end == text || !isfinite(value) || value < 0 ||
+	    strchr(text, 'x') || strchr(text, 'X'))
+		return -EINVAL;
+	if (*end) {
+		size_t i;
+
+		for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+			if (*end == units[i].suffix)
+				break;
+		if (i == sizeof(units) / sizeof(units[0]) || end[1])
+			return -EINVAL;
+		scale = units[i].ms;
+	}
+	if (value * scale > (double)LONG_MAX)
+		return -EINVAL;
+	*ms = (long)ceil(value * scale);
+	return 0;
 }

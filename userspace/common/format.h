@@ -38,6 +38,9 @@ void name_escape(const char *value, size_t size, char *out, size_t out_size);
 void set_label(const char *name, size_t name_size,
 	       const __u8 id[SNAPSET_ID_LEN], char *out, size_t size);
 
+/* "10", "1.5s", "5m", "2h", "1d" as milliseconds; -EINVAL otherwise. */
+int parse_duration(const char *text, long *ms);
+
 /* One record as a JSON object (the caller puts it). */
 struct json_object *record_to_json(const struct snapset_event *ev);
 /* One record as one line of text, without the newline. */

@@ -3,28 +3,52 @@
  * snapset daemon: the delivery agent. One io_uring loop reads shutdown
  * records from the module, releases each record's LVM snapshots first
  * (lvremove children waited on through pidfds polled by the ring, under
- * a deadline), reports sets that ended without BackupComplete, and
- * acknowledges each record once its release step is done.
+ * a deadline), then tells every connected writer (BackupShutdown; and
+ * BackupComplete and abort as they happen), reports sets that ended
+ * without BackupComplete or whose release or delivery failed (journal,
+ * history, metrics), and acknowledges each record once all that is done.
  */
 #ifndef SNAPSET_DAEMON_H
 #define SNAPSET_DAEMON_H
 
+#include <json-c/json.h>
 #include <liburing.h>
 #include <linux/snapset.h>
 #include <stdbool.h>
 #include <sys/signalfd.h>
+#include <sys/types.h>
 
+#define DAEMON_ALLOWED_MAX 32
+
+/* What the configuration file sets (config.c); defaults in config_init. */
 struct daemon_options {
-	long lvremove_deadline_ms; /* per lvremove attempt */
+	char socket_path[108];
+	long writer_deadline_ms;		/* per event and writer */
+	long lvremove_deadline_ms;		/* per lvremove attempt */
+	uid_t allowed_uids[DAEMON_ALLOWED_MAX]; /* besides root */
+	unsigned int nallowed_uids;
+	gid_t allowed_gids[DAEMON_ALLOWED_MAX];
+	unsigned int nallowed_gids;
+	char history_dir[256];	   /* "" for none */
+	unsigned int history_size; /* entries kept */
+	char metrics_path[256];	   /* "" for none */
 };
 
 /* What a completion is about: every user_data points at one of these. */
 enum op_kind {
 	OP_AGENT_READ,
+	OP_WATCH_READ,
 	OP_SIGNAL_READ,
 	OP_CHILD_EXIT,
 	OP_CHILD_DEADLINE,
 	OP_RETRY,
+	OP_ACCEPT,
+	OP_WRITER_RECV,
+	OP_WRITER_SEND,
+	OP_WRITER_SHUTDOWN,
+	OP_WRITER_DEADLINE,
+	OP_FILE,
+	OP_IGNORED,
 };
 
 struct op {
@@ -32,22 +56,39 @@ struct op {
 	void *owner;
 };
 
+struct writer;
+struct live_set;
+struct file_job;
+
 struct daemon {
 	struct io_uring ring;
 	const struct daemon_options *opts;
 	int agent_fd; /* /dev/snapset, subscribed as the delivery agent */
+	int watch_fd; /* /dev/snapset, a watcher: complete and abort */
 	int signal_fd;
+	int listen_fd; /* the writer socket */
 	struct op agent_op;
+	struct op watch_op;
 	struct op signal_op;
 	struct signalfd_siginfo si;
 	void *buf; /* records read from the agent fd */
+	void *watch_buf;
 	size_t buf_size;
+	bool ring_ready;
 	bool stopping;
-	unsigned int jobs; /* records whose release step is running */
+	unsigned int jobs; /* records whose release or delivery is running */
+	struct writer *writers;
+	struct live_set *live_sets;
+	struct json_object *history; /* newest last */
+	struct file_job *history_file;
+	struct file_job *metrics_file;
+	struct metrics *metrics;
+	__u64 started_realtime;
 };
 
 /* Runs the daemon until SIGTERM or SIGINT; 0, or -errno at start. */
 int daemon_run(const struct daemon_options *opts);
+void ms_to_timespec(long ms, struct __kernel_timespec *ts);
 
 /* A submission queue entry, submitting first when the queue is full. */
 struct io_uring_sqe *daemon_sqe(struct daemon *d, struct op *op);
@@ -71,8 +112,64 @@ void lv_release_event(struct daemon *d, struct op *op, int res);
 /* reconcile.c: tagged LVs whose set is neither live nor pending. */
 int reconcile(struct daemon *d);
 
+/* writers.c: connections on the writer socket. */
+int writers_listen(struct daemon *d);
+void writers_accept(struct daemon *d);
+void writers_event(struct daemon *d, struct op *op, int res);
+struct notice;
+/* Queues @n to every writer whose match fits @devices; how many. */
+unsigned int writers_queue(struct daemon *d, struct notice *n,
+			   struct json_object *devices);
+void writers_pump(struct daemon *d);
+void writer_drop(struct writer *w, const char *code, const char *reason);
+void writers_stop(struct daemon *d);
+struct json_object *writers_status(const struct daemon *d);
+unsigned int writers_count(const struct daemon *d);
+
+/* notices.c: events to writers, and the devices they describe. */
+typedef void (*notice_done_fn)(void *owner, unsigned int failed);
+/* Takes @devices; @done (may be NULL) gets how many writers failed. */
+void notice_send(struct daemon *d, const char *kind,
+		 const struct snapset_event *ev, struct json_object *devices,
+		 notice_done_fn done, void *owner);
+char *notice_message(struct notice *n, long long event);
+void notice_answered(struct notice *n, const char *writer, bool ok,
+		     const char *message);
+struct json_object *devices_describe(const struct snapset_event *ev);
+bool device_matches(struct json_object *dev, const char *match);
+void live_set_armed(struct daemon *d, const struct snapset_event *ev);
+struct json_object *live_set_devices(struct daemon *d,
+				     const __u8 id[SNAPSET_ID_LEN]);
+void live_set_ended(struct daemon *d, const __u8 id[SNAPSET_ID_LEN]);
+
+/* watch.c: the module's complete, abort and armed events. */
+void watch_received(struct daemon *d, const void *buf, size_t len);
+
+/* files.c: a file replaced atomically, written through the ring. */
+struct file_job *file_job_new(struct daemon *d, const char *path);
+/* Writes @data (taken) to the file, now or after the write in flight. */
+void file_job_write(struct file_job *f, char *data);
+void file_job_event(struct daemon *d, struct op *op, int res);
+
+/* history.c: the bounded persistent history, and the status answer. */
+int history_load(struct daemon *d);
+void history_add(struct daemon *d, const struct snapset_event *rec,
+		 const char *release_error, unsigned int writers_failed);
+char *status_message(struct daemon *d);
+
+/* metrics.c: the Prometheus textfile. */
+struct metrics;
+int metrics_init(struct daemon *d);
+void metrics_shutdown(struct daemon *d, const struct snapset_event *rec);
+void metrics_delivery(struct daemon *d, const char *writer, bool ok);
+void metrics_release_failure(struct daemon *d, const char *engine);
+void metrics_write(struct daemon *d);
+
 /* report.c: journald under systemd, stderr otherwise. */
-void report_shutdown(const struct snapset_event *rec, unsigned int failed);
+void report_shutdown(const struct snapset_event *rec, unsigned int failed,
+		     unsigned int writers_failed);
+void report_writer(const char *set_label, const char *set_id, const char *kind,
+		   const char *writer, bool ok, const char *message);
 void report_release(const struct snapset_event *rec, const char *lv, int result,
 		    const char *message);
 void report_lost(const char *set_id, const char *lv, int result,

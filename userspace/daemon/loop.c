@@ -1,15 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The daemon's one io_uring loop. Reads of the agent file and of a
- * signalfd are polled by the ring (both files support poll, so no io-wq
- * worker is needed); children are waited on through pidfds, deadlines
- * and backoff are ring timeouts. Submissions are batched: entries queue
- * up while completions are handled and go in with the next wait.
+ * The daemon's one io_uring loop. Reads of the agent and watcher files,
+ * of a signalfd and of the writer sockets are polled by the ring (they
+ * all support poll, so no io-wq worker is needed); children are waited
+ * on through pidfds, deadlines and backoff are ring timeouts; files are
+ * written by ring operations. Submissions are batched: entries queue up
+ * while completions are handled and go in with the next wait.
  */
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../common/module.h"
@@ -18,6 +20,12 @@
 #define RING_ENTRIES 256
 /* Room for a few records with all their devices. */
 #define AGENT_BUF_SIZE (256 * 1024)
+
+void ms_to_timespec(long ms, struct __kernel_timespec *ts)
+{
+	ts->tv_sec = ms / 1000;
+	ts->tv_nsec = ms % 1000 * 1000000L;
+}
 
 struct io_uring_sqe *daemon_sqe(struct daemon *d, struct op *op)
 {
@@ -51,10 +59,23 @@ static void read_agent(struct daemon *d)
 			   d->buf_size, 0);
 }
 
+static void read_watch(struct daemon *d)
+{
+	io_uring_prep_read(daemon_sqe(d, &d->watch_op), d->watch_fd,
+			   d->watch_buf, d->buf_size, 0);
+}
+
 static void read_signal(struct daemon *d)
 {
 	io_uring_prep_read(daemon_sqe(d, &d->signal_op), d->signal_fd, &d->si,
 			   sizeof(d->si), 0);
+}
+
+/* Stops taking new work; what was started finishes (or is replayed). */
+static void stop(struct daemon *d)
+{
+	d->stopping = true;
+	writers_stop(d);
 }
 
 static void agent_read_done(struct daemon *d, int res)
@@ -65,15 +86,25 @@ static void agent_read_done(struct daemon *d, int res)
 	} else if (res == 0) {
 		/* Another agent took over: this one is done. */
 		report_note("another delivery agent took over; stopping");
-		d->stopping = true;
+		stop(d);
 		return;
 	} else if (res != -EINTR && res != -EAGAIN) {
 		report_note("reading records: %s; stopping", strerror(-res));
-		d->stopping = true;
+		stop(d);
 		return;
 	}
 	if (!d->stopping)
 		read_agent(d);
+}
+
+static void watch_read_done(struct daemon *d, int res)
+{
+	if (res > 0)
+		watch_received(d, d->watch_buf, res);
+	else if (res != -EINTR && res != -EAGAIN)
+		return; /* notices of complete and abort end; shutdowns go on */
+	if (!d->stopping)
+		read_watch(d);
 }
 
 static void signal_read_done(struct daemon *d, int res)
@@ -83,7 +114,7 @@ static void signal_read_done(struct daemon *d, int res)
 		if (d->stopping)
 			exit(EXIT_SUCCESS);
 		/* Records not acknowledged yet are replayed to the next one. */
-		d->stopping = true;
+		stop(d);
 	}
 	read_signal(d);
 }
@@ -96,11 +127,24 @@ static void dispatch(struct daemon *d, struct io_uring_cqe *cqe)
 	case OP_AGENT_READ:
 		agent_read_done(d, cqe->res);
 		break;
+	case OP_WATCH_READ:
+		watch_read_done(d, cqe->res);
+		break;
 	case OP_SIGNAL_READ:
 		signal_read_done(d, cqe->res);
 		break;
-	default:
+	case OP_CHILD_EXIT:
+	case OP_CHILD_DEADLINE:
+	case OP_RETRY:
 		lv_release_event(d, op, cqe->res);
+		break;
+	case OP_FILE:
+		file_job_event(d, op, cqe->res);
+		break;
+	case OP_IGNORED:
+		break;
+	default:
+		writers_event(d, op, cqe->res);
 		break;
 	}
 }
@@ -138,21 +182,6 @@ static int ring_init(struct daemon *d)
 	return ret;
 }
 
-static int open_agent(struct daemon *d)
-{
-	int ret;
-
-	d->agent_fd = module_open();
-	if (d->agent_fd < 0)
-		return d->agent_fd;
-	ret = module_subscribe(d->agent_fd, SNAPSET_SUBSCRIBE_AGENT);
-	if (ret) {
-		close(d->agent_fd);
-		d->agent_fd = -1;
-	}
-	return ret;
-}
-
 static int open_signals(struct daemon *d)
 {
 	sigset_t set;
@@ -168,40 +197,113 @@ static int open_signals(struct daemon *d)
 	return d->signal_fd < 0 ? -errno : 0;
 }
 
+/* /dev/snapset subscribed with @flags, in @fd; -errno on failure. */
+static int open_module(int *fd, __u64 flags)
+{
+	int ret;
+
+	*fd = module_open();
+	if (*fd < 0)
+		return *fd;
+	ret = module_subscribe(*fd, flags);
+	if (ret) {
+		close(*fd);
+		*fd = -1;
+	}
+	return ret;
+}
+
+/* Sets armed before the daemon started, described for their notices. */
+static int load_live_sets(struct daemon *d)
+{
+	const struct snapset_event *ev;
+	size_t len, off = 0;
+	void *buf;
+	int ret = module_list(d->agent_fd, &buf, &len);
+
+	if (ret)
+		return ret;
+	while ((ev = record_next(buf, len, &off)))
+		if (ev->type == SNAPSET_RECORD_LIVE &&
+		    (ev->set.flags & SNAPSET_SET_ARMED))
+			live_set_armed(d, ev);
+	free(buf);
+	return 0;
+}
+
+/* Everything before the loop, in an order that fails early and cleanly. */
+static int start(struct daemon *d)
+{
+	struct timespec now;
+	int ret;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	d->started_realtime = now.tv_sec * 1000000000ULL + now.tv_nsec;
+	ret = open_signals(d);
+	if (!ret)
+		ret = open_module(&d->agent_fd, SNAPSET_SUBSCRIBE_AGENT);
+	/* The watcher after the agent: a second daemon is refused first. */
+	if (!ret)
+		ret = open_module(&d->watch_fd, 0);
+	if (!ret)
+		ret = ring_init(d);
+	if (ret)
+		return ret;
+	d->ring_ready = true;
+	ret = history_load(d);
+	if (!ret)
+		ret = metrics_init(d);
+	if (!ret)
+		ret = load_live_sets(d);
+	if (!ret)
+		ret = writers_listen(d);
+	if (!ret)
+		ret = reconcile(d);
+	return ret;
+}
+
+static void daemon_free(struct daemon *d)
+{
+	if (d->ring_ready)
+		io_uring_queue_exit(&d->ring);
+	if (d->agent_fd >= 0)
+		close(d->agent_fd);
+	if (d->watch_fd >= 0)
+		close(d->watch_fd);
+	if (d->signal_fd >= 0)
+		close(d->signal_fd);
+	if (d->listen_fd >= 0)
+		close(d->listen_fd);
+	json_object_put(d->history);
+	free(d->buf);
+	free(d->watch_buf);
+}
+
 int daemon_run(const struct daemon_options *opts)
 {
 	struct daemon d = {
 		.opts = opts,
 		.agent_fd = -1,
+		.watch_fd = -1,
 		.signal_fd = -1,
+		.listen_fd = -1,
 		.agent_op = { OP_AGENT_READ, NULL },
+		.watch_op = { OP_WATCH_READ, NULL },
 		.signal_op = { OP_SIGNAL_READ, NULL },
 		.buf_size = AGENT_BUF_SIZE,
 	};
 	int ret;
 
 	d.buf = malloc(d.buf_size);
-	if (!d.buf)
-		return -ENOMEM;
-	ret = open_signals(&d);
-	if (!ret)
-		ret = open_agent(&d);
-	if (!ret)
-		ret = ring_init(&d);
-	if (ret)
-		goto out;
-	ret = reconcile(&d);
+	d.watch_buf = malloc(d.buf_size);
+	ret = d.buf && d.watch_buf ? start(&d) : -ENOMEM;
 	if (!ret) {
 		read_signal(&d);
 		read_agent(&d);
+		read_watch(&d);
+		writers_accept(&d);
 		ret = loop(&d);
 	}
-	io_uring_queue_exit(&d.ring);
-out:
-	if (d.agent_fd >= 0)
-		close(d.agent_fd);
-	if (d.signal_fd >= 0)
-		close(d.signal_fd);
-	free(d.buf);
+	daemon_free(&d);
 	return ret;
 }

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * One shutdown record's way through the daemon: its LVM snapshots
- * released first, then the report, then the acknowledgement that lets
- * the module forget it. A record is acknowledged only once its release
- * step is over, so a daemon killed before that sees it again.
+ * One shutdown record's way through the daemon: its devices described
+ * while they are there, its LVM snapshots released first, then
+ * BackupShutdown to the writers, then the report and the
+ * acknowledgement that lets the module forget it. A record is
+ * acknowledged only once all that is over, so a daemon killed before
+ * sees it again.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -14,21 +16,29 @@
 #include "../common/format.h"
 #include "../common/lvm.h"
 #include "../common/module.h"
+#include "../lib/protocol.h"
 #include "daemon.h"
 
 struct record_job {
 	struct daemon *d;
 	struct snapset_event *rec;
-	unsigned int pending; /* releases still running */
+	struct json_object *devices; /* as described before the release */
+	unsigned int pending;	     /* releases still running */
 	unsigned int failed;
+	char release_error[640]; /* the first failure's words */
 };
 
-static void acknowledge(struct record_job *job)
+static void acknowledge(void *owner, unsigned int writers_failed)
 {
+	struct record_job *job = owner;
 	char id[ID_STR_LEN];
 	int ret;
 
-	report_shutdown(job->rec, job->failed);
+	report_shutdown(job->rec, job->failed, writers_failed);
+	history_add(job->d, job->rec, job->failed ? job->release_error : NULL,
+		    writers_failed);
+	metrics_shutdown(job->d, job->rec);
+	live_set_ended(job->d, job->rec->set.id);
 	ret = module_ack(job->d->agent_fd, job->rec->set.id);
 	if (ret) {
 		id_format(job->rec->set.id, id);
@@ -40,15 +50,31 @@ static void acknowledge(struct record_job *job)
 	free(job);
 }
 
+/* The release is over: the writers are told, then the record goes. */
+static void deliver(struct record_job *job)
+{
+	notice_send(job->d, PROTO_KIND_SHUTDOWN, job->rec, job->devices,
+		    acknowledge, job);
+}
+
+static void release_failed(struct record_job *job, const char *label,
+			   const char *message)
+{
+	if (!job->failed++)
+		snprintf(job->release_error, sizeof(job->release_error),
+			 "%s: %s", label, message);
+	metrics_release_failure(job->d, "lvm");
+}
+
 static void released(struct lv_release *r, int result, const char *message)
 {
 	struct record_job *job = lv_release_owner(r);
 
 	report_release(job->rec, lv_release_label(r), result, message);
 	if (result && result != -ENOENT)
-		job->failed++;
+		release_failed(job, lv_release_label(r), message);
 	if (--job->pending == 0)
-		acknowledge(job);
+		deliver(job);
 }
 
 /*
@@ -73,7 +99,6 @@ static int still_recorded(const struct snapset_device_info *dev)
 	return 0;
 }
 
-/* Starts the release of one auto-release LVM device of the record. */
 /* "VG/LV" of the recorded device while it is there, "MAJOR:MINOR" else. */
 static void device_label(const struct snapset_device_info *dev, char *label,
 			 size_t size)
@@ -88,6 +113,7 @@ static void device_label(const struct snapset_device_info *dev, char *label,
 		snprintf(label, size, "%s/%s", vg, lv);
 }
 
+/* Starts the release of one auto-release LVM device of the record. */
 static void release_device(struct record_job *job,
 			   const struct snapset_device_info *dev)
 {
@@ -110,13 +136,14 @@ static void release_device(struct record_job *job,
 	if (ret) {
 		report_release(job->rec, label, ret,
 			       "another device has its number now: left alone");
-		job->failed++;
+		release_failed(job, label,
+			       "another device has its number now: left alone");
 		return;
 	}
 	ret = lv_release_start(job->d, uuid, label, released, job);
 	if (ret) {
 		report_release(job->rec, label, ret, strerror(-ret));
-		job->failed++;
+		release_failed(job, label, strerror(-ret));
 		return;
 	}
 	job->pending++;
@@ -134,12 +161,14 @@ static void record_start(struct daemon *d, const struct snapset_event *ev)
 	memcpy(job->rec, ev, ev->size);
 	job->d = d;
 	d->jobs++;
-	/* Held while starting, so a release finishing at once cannot ack. */
+	/* A loop device is gone by now: described at arm, if it was seen. */
+	job->devices = live_set_devices(d, ev->set.id) ?: devices_describe(ev);
+	/* Held while starting, so a release finishing at once cannot go on. */
 	job->pending = 1;
 	for (__u32 i = 0; i < ev->set.ndevices; i++)
 		release_device(job, &ev->devices[i]);
 	if (--job->pending == 0)
-		acknowledge(job);
+		deliver(job);
 }
 
 void records_received(struct daemon *d, const void *buf, size_t len)

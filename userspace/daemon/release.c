@@ -49,12 +49,6 @@ const char *lv_release_label(const struct lv_release *r)
 	return r->label;
 }
 
-static void ms_to_timespec(long ms, struct __kernel_timespec *ts)
-{
-	ts->tv_sec = ms / 1000;
-	ts->tv_nsec = ms % 1000 * 1000000L;
-}
-
 static void finish(struct lv_release *r, int result, const char *message)
 {
 	r->done(r, result, message);

@@ -14,6 +14,7 @@
 #include <systemd/sd-journal.h>
 
 #include "../common/format.h"
+#include "../lib/protocol.h"
 #include "daemon.h"
 
 /* MESSAGE_IDs: stable, for journalctl MESSAGE_ID=... */
@@ -22,6 +23,8 @@
 #define MSG_RELEASE "8d3b6f1a0c5e4729b1a4e7c2d9f06e35"
 #define MSG_RELEASE_FAILED "f2a9c4e61b7d4f03a8e5c1b0d6973e24"
 #define MSG_LOST "3b8e0d2f7c1a4b96a5d4f9e8c2071d63"
+#define MSG_WRITER "a4d61e09c73b4f25b8e2d5a1f0c64b97"
+#define MSG_WRITER_FAILED "6f0b2c8e41d94a7389c5e1f2a7d03b56"
 
 static bool to_journal(void)
 {
@@ -65,12 +68,24 @@ static void field_add(struct fields *f, const char *fmt, ...)
 	f->n++;
 }
 
-void report_shutdown(const struct snapset_event *rec, unsigned int failed)
+/* "; its release failed; 2 writers failed" */
+static void failures(unsigned int failed, unsigned int writers_failed,
+		     char *out, size_t size)
+{
+	int n = snprintf(out, size, "%s", failed ? "; its release failed" : "");
+
+	if (writers_failed)
+		snprintf(out + n, size - n, "; %u writer%s failed",
+			 writers_failed, writers_failed == 1 ? "" : "s");
+}
+
+void report_shutdown(const struct snapset_event *rec, unsigned int failed,
+		     unsigned int writers_failed)
 {
 	const struct snapset_set_info *s = &rec->set;
 	bool completed = s->flags & SNAPSET_SET_COMPLETED;
 	char set[SET_LABEL_LEN], how[128], id[ID_STR_LEN],
-	    name[NAME_ESCAPED_LEN];
+	    name[NAME_ESCAPED_LEN], failing[64];
 	const char *what =
 	    completed ? "complete" : "ended without BackupComplete";
 	struct fields f = { .n = 0 };
@@ -78,21 +93,22 @@ void report_shutdown(const struct snapset_event *rec, unsigned int failed)
 	set_label(rec->set.name, sizeof(rec->set.name), rec->set.id, set,
 		  sizeof(set));
 	ending(s, how, sizeof(how));
+	failures(failed, writers_failed, failing, sizeof(failing));
 	/* Past the module's bound: devices unknown, LVs wait for a start. */
 	if (s->flags & SNAPSET_SET_TOMBSTONE)
 		strcat(how, "; a tombstone, its devices not kept");
 	if (!to_journal()) {
 		fprintf(stderr, "snapset daemon: %s: %s (%s)%s\n", set, what,
-			how, failed ? "; its release failed" : "");
+			how, failing);
 		return;
 	}
 	id_format(s->id, id);
 	name_escape(s->name, sizeof(s->name), name, sizeof(name));
-	field_add(&f, "MESSAGE=%s: %s (%s)%s", set, what, how,
-		  failed ? "; its release failed" : "");
+	field_add(&f, "MESSAGE=%s: %s (%s)%s", set, what, how, failing);
 	field_add(&f, "MESSAGE_ID=%s",
 		  completed ? MSG_SHUTDOWN : MSG_INCOMPLETE);
-	field_add(&f, "PRIORITY=%d", completed && !failed ? LOG_INFO : LOG_ERR);
+	field_add(&f, "PRIORITY=%d",
+		  completed && !failed && !writers_failed ? LOG_INFO : LOG_ERR);
 	field_add(&f, "SNAPSET_SET_ID=%s", id);
 	field_add(&f, "SNAPSET_SET_NAME=%s", name);
 	field_add(&f, "SNAPSET_COMPLETED=%d", completed);
@@ -124,6 +140,28 @@ void report_release(const struct snapset_event *rec, const char *lv, int result,
 			ok ? MSG_RELEASE : MSG_RELEASE_FAILED, "PRIORITY=%d",
 			ok ? LOG_INFO : LOG_ERR, "SNAPSET_SET_ID=%s", id,
 			"SNAPSET_DEVICE=%s", lv, NULL);
+}
+
+void report_writer(const char *set_label, const char *set_id, const char *kind,
+		   const char *writer, bool ok, const char *message)
+{
+	char escaped[4 * PROTO_TEXT_MAX + 1];
+
+	/* A writer's words are untrusted text: escaped like names. */
+	name_escape(message ?: "", PROTO_TEXT_MAX, escaped, sizeof(escaped));
+	if (!to_journal()) {
+		fprintf(stderr, "snapset daemon: %s: %s: writer %s: %s%s\n",
+			set_label, kind, writer,
+			ok ? "ok" : "failed: ", ok ? "" : escaped);
+		return;
+	}
+	sd_journal_send("MESSAGE=%s: %s: writer %s: %s%s", set_label, kind,
+			writer, ok ? "ok" : "failed: ", ok ? "" : escaped,
+			"MESSAGE_ID=%s", ok ? MSG_WRITER : MSG_WRITER_FAILED,
+			"PRIORITY=%d", ok ? LOG_INFO : LOG_ERR,
+			"SNAPSET_SET_ID=%s", set_id, "SNAPSET_WRITER=%s",
+			writer, "SNAPSET_WRITER_RESULT=%s", ok ? "ok" : "error",
+			NULL);
 }
 
 void report_lost(const char *set_id, const char *lv, int result,

@@ -8,6 +8,8 @@ int daemon_main(int argc, char **argv);
 int delete_main(int argc, char **argv);
 int list_main(int argc, char **argv);
 int run_main(int argc, char **argv);
+int status_main(int argc, char **argv);
 int watch_main(int argc, char **argv);
+int writer_main(int argc, char **argv);
 
 #endif

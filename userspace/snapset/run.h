@@ -54,8 +54,6 @@ struct run_options {
 bool run_parse_args(int argc, char **argv, struct run_options *opts,
 		    int *status);
 
-/* "10", "1.5s", "5m", "2h", "1d" as milliseconds; -EINVAL otherwise. */
-int parse_duration(const char *text, long *ms);
 /* "0", "0,24", "0-3,24" into @statuses; -EINVAL otherwise. */
 int parse_status_list(const char *text, bool statuses[256]);
 

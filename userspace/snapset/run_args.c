@@ -3,12 +3,11 @@
  * snapset run's command line.
  */
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/format.h"
 #include "cli.h"
 #include "run.h"
 
@@ -64,38 +63,6 @@ static const struct option run_options[] = {
 	{ "help", no_argument, NULL, 'h' },
 	{}
 };
-
-int parse_duration(const char *text, long *ms)
-{
-	static const struct {
-		char suffix;
-		double ms;
-	} units[] = {
-		{ 's', 1e3 }, { 'm', 60e3 }, { 'h', 3600e3 }, { 'd', 86400e3 }
-	};
-	double value, scale = 1e3;
-	char *end;
-
-	errno = 0;
-	value = strtod(text, &end);
-	if (errno || end == text || !isfinite(value) || value < 0 ||
-	    strchr(text, 'x') || strchr(text, 'X'))
-		return -EINVAL;
-	if (*end) {
-		size_t i;
-
-		for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-			if (*end == units[i].suffix)
-				break;
-		if (i == sizeof(units) / sizeof(units[0]) || end[1])
-			return -EINVAL;
-		scale = units[i].ms;
-	}
-	if (value * scale > (double)LONG_MAX)
-		return -EINVAL;
-	*ms = (long)ceil(value * scale);
-	return 0;
-}
 
 /* One status or range of a --complete-on list. */
 static int parse_status_range(const char *text, char **end, int *lo, int *hi)

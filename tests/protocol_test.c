@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Host unit tests of the writer protocol's codec: what each side sends
+ * parses back as sent, and every kind of malformed message is refused
+ * with the reason the daemon logs.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../userspace/lib/protocol.h"
+#include "kselftest_harness.h"
+
+/* Parses @text from @sender; the reason in @why when refused. */
+static int parse(const char *text, enum proto_sender sender,
+		 struct proto_msg *msg, char *why)
+{
+	return proto_parse(text, strlen(text), sender, msg, why, 256);
+}
+
+TEST(hello_round_trip)
+{
+	const char *const match[] = { "UUID=0a1b", "LV=vg0/data", NULL };
+	char *text = proto_hello("pg-main", match), why[256];
+	struct proto_msg msg;
+
+	ASSERT_NE(NULL, text);
+	ASSERT_EQ(0, parse(text, PROTO_FROM_WRITER, &msg, why));
+	EXPECT_EQ(PROTO_HELLO, msg.type);
+	EXPECT_EQ(PROTO_VERSION, msg.version);
+	EXPECT_STREQ("pg-main", msg.name);
+	EXPECT_STREQ("UUID=0a1b", msg.match[0]);
+	EXPECT_STREQ("LV=vg0/data", msg.match[1]);
+	EXPECT_EQ(NULL, msg.match[2]);
+	proto_msg_free(&msg);
+	free(text);
+}
+
+TEST(ack_round_trip)
+{
+	char *ok = proto_ack(7, NULL), *error = proto_ack(8, "pg: WAL kept"),
+	     why[256];
+	struct proto_msg msg;
+
+	ASSERT_EQ(0, parse(ok, PROTO_FROM_WRITER, &msg, why));
+	EXPECT_EQ(PROTO_ACK, msg.type);
+	EXPECT_EQ(7, msg.event);
+	EXPECT_TRUE(msg.ok);
+	EXPECT_EQ(NULL, msg.text);
+	proto_msg_free(&msg);
+	ASSERT_EQ(0, parse(error, PROTO_FROM_WRITER, &msg, why));
+	EXPECT_EQ(8, msg.event);
+	EXPECT_FALSE(msg.ok);
+	EXPECT_STREQ("pg: WAL kept", msg.text);
+	proto_msg_free(&msg);
+	free(ok);
+	free(error);
+}
+
+/* A long message in several-byte characters is cut between them. */
+TEST(ack_message_cut_at_a_character)
+{
+	char long_text[3 * PROTO_TEXT_MAX + 1] = "", *text, why[256];
+	struct proto_msg msg;
+
+	for (int i = 0; i < PROTO_TEXT_MAX; i++)
+		strcat(long_text, "\xc3\xa9"); /* é */
+	text = proto_ack(1, long_text);
+	ASSERT_EQ(0, parse(text, PROTO_FROM_WRITER, &msg, why));
+	EXPECT_EQ(PROTO_TEXT_MAX, strlen(msg.text));
+	proto_msg_free(&msg);
+	free(text);
+}
+
+TEST(daemon_messages_round_trip)
+{
+	struct json_object *set = json_object_new_object();
+	char *welcome = proto_welcome(30000), *bye, *event, why[256];
+	struct proto_msg msg;
+
+	ASSERT_EQ(0, parse(welcome, PROTO_FROM_DAEMON, &msg, why));
+	EXPECT_EQ(PROTO_WELCOME, msg.type);
+	EXPECT_EQ(30000, msg.deadline_ms);
+	proto_msg_free(&msg);
+	bye = proto_bye(PROTO_BYE_DEADLINE, "event 3 not acknowledged");
+	ASSERT_EQ(0, parse(bye, PROTO_FROM_DAEMON, &msg, why));
+	EXPECT_STREQ(PROTO_BYE_DEADLINE, msg.code);
+	EXPECT_STREQ("event 3 not acknowledged", msg.text);
+	proto_msg_free(&msg);
+	json_object_object_add(
+	    set, "id",
+	    json_object_new_string("12345678-9abc-def0-0123-456789abcdef"));
+	event =
+	    proto_event(3, PROTO_KIND_SHUTDOWN, set, json_object_new_array());
+	ASSERT_EQ(0, parse(event, PROTO_FROM_DAEMON, &msg, why));
+	EXPECT_EQ(PROTO_EVENT, msg.type);
+	EXPECT_EQ(3, msg.event);
+	EXPECT_STREQ(PROTO_KIND_SHUTDOWN, msg.kind);
+	proto_msg_free(&msg);
+	free(welcome);
+	free(bye);
+	free(event);
+}
+
+/* Each malformed message from a writer, and the reason it gets. */
+static const struct {
+	const char *text;
+	const char *reason;
+} malformed[] = {
+	{ "", "a message of 0 bytes" },
+	{ "{", "not one JSON value" },
+	{ "{\"type\":\"hello\"} x", "not one JSON value" },
+	{ "{\"type\":\"hello\"}{}", "not one JSON value" },
+	{ "[1,2]", "not a JSON object" },
+	{ "\"hello\"", "not a JSON object" },
+	{ "{\"version\":1}", "no \"type\"" },
+	{ "{\"type\":7}", "no \"type\"" },
+	{ "{\"type\":\"welcome\",\"version\":1,\"deadline_ms\":5}",
+	  "unknown type \"welcome\"" },
+	{ "{\"type\":\"HELLO\"}", "unknown type" },
+	{ "{\"type\":\"hello\",\"version\":1}", "\"name\" is missing" },
+	{ "{\"type\":\"hello\",\"name\":\"a\"}", "\"version\" is missing" },
+	{ "{\"type\":\"hello\",\"version\":\"1\",\"name\":\"a\"}",
+	  "\"version\" is not an integer" },
+	{ "{\"type\":\"hello\",\"version\":1.5,\"name\":\"a\"}",
+	  "\"version\" is not an integer" },
+	{ "{\"type\":\"hello\",\"version\":0,\"name\":\"a\"}",
+	  "\"version\" 0 is not a version" },
+	{ "{\"type\":\"hello\",\"version\":1,\"name\":\"a\",\"x\":1}",
+	  "unknown member \"x\"" },
+	{ "{\"type\":\"hello\",\"version\":1,\"name\":\"\"}",
+	  "\"name\" must be" },
+	{ "{\"type\":\"hello\",\"version\":1,\"name\":\"a b\"}",
+	  "\"name\" must be" },
+	{ "{\"type\":\"hello\",\"version\":1,\"name\":\"a\\u0000b\"}",
+	  "\"name\" holds a NUL byte" },
+	{ "{\"type\":\"hello\",\"version\":1,\"name\":"
+	  "\"aaaaaaaaaaaaaaaaaaaaaaaaaa"
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}",
+	  "\"name\" is longer than 63 bytes" },
+	{ "{\"type\":\"hello\",\"version\":1,\"name\":\"a\",\"match\":\"UUID="
+	  "x\"}",
+	  "\"match\" is not an array" },
+	{ "{\"type\":\"hello\",\"version\":1,\"name\":\"a\",\"match\":[1]}",
+	  "\"match\" entry 1 is not" },
+	{ "{\"type\":\"hello\",\"version\":1,\"name\":\"a\",\"match\":[\"x\"]}",
+	  "\"match\" entry 1 is not" },
+	{ "{\"type\":\"hello\",\"version\":1,\"name\":\"a\",\"match\":[\"UUID="
+	  "\"]}",
+	  "\"match\" entry 1 is not" },
+	{ "{\"type\":\"hello\",\"version\":1,\"name\":\"a\",\"match\":"
+	  "[\"UUID=a\",\"LV=nolv\"]}",
+	  "\"match\" entry 2 is not" },
+	{ "{\"type\":\"hello\",\"version\":1,\"name\":\"a\",\"match\":[\"UUID="
+	  "a\","
+	  "\"UUID=a\",\"UUID=a\",\"UUID=a\",\"UUID=a\",\"UUID=a\",\"UUID=a\","
+	  "\"UUID=a\",\"UUID=a\",\"UUID=a\",\"UUID=a\",\"UUID=a\",\"UUID=a\","
+	  "\"UUID=a\",\"UUID=a\",\"UUID=a\",\"UUID=a\"]}",
+	  "\"match\" has more than 16 entries" },
+	{ "{\"type\":\"ack\",\"result\":\"ok\"}", "\"event\" is missing" },
+	{ "{\"type\":\"ack\",\"event\":1}", "\"result\" is missing" },
+	{ "{\"type\":\"ack\",\"event\":0,\"result\":\"ok\"}",
+	  "\"event\" 0 is no event number" },
+	{ "{\"type\":\"ack\",\"event\":-3,\"result\":\"ok\"}",
+	  "\"event\" -3 is no event number" },
+	{ "{\"type\":\"ack\",\"event\":1,\"result\":\"fine\"}",
+	  "\"result\" is neither" },
+	{ "{\"type\":\"ack\",\"event\":1,\"result\":\"ok\",\"message\":\"x\"}",
+	  "an \"ok\" result has a \"message\"" },
+	{ "{\"type\":\"ack\",\"event\":1,\"result\":\"error\",\"message\":5}",
+	  "\"message\" is not a string" },
+	{ "{\"type\":\"status\"}", "\"version\" is missing" },
+	{ "{\"type\":\"ack\",\"event\":1,\"result\":\"error\",\"message\":"
+	  "\"\xff\xfe\"}",
+	  "not one JSON value" },
+	{ "{\"type\":\"hello\",\"version\":1,\"name\":\"a\",\"match\":[[[[[[[["
+	  "1]]]]]]]]}",
+	  "not one JSON value" },
+};
+
+TEST(malformed_messages_are_refused_with_their_reason)
+{
+	struct proto_msg msg;
+	char why[256];
+
+	for (size_t i = 0; i < sizeof(malformed) / sizeof(malformed[0]); i++) {
+		why[0] = '\0';
+		EXPECT_EQ(-EPROTO, parse(malformed[i].text, PROTO_FROM_WRITER,
+					 &msg, why))
+		{
+			TH_LOG("accepted: %s", malformed[i].text);
+		}
+		EXPECT_NE(NULL, strstr(why, malformed[i].reason))
+		{
+			TH_LOG("%s: \"%s\", expected \"%s\"", malformed[i].text,
+			       why, malformed[i].reason);
+		}
+		EXPECT_EQ(NULL, msg.obj);
+	}
+}
+
+TEST(oversized_message_is_refused)
+{
+	size_t len = PROTO_MESSAGE_MAX + 1;
+	char *text = malloc(len), why[256];
+	struct proto_msg msg;
+
+	ASSERT_NE(NULL, text);
+	memset(text, ' ', len);
+	EXPECT_EQ(-EPROTO, proto_parse(text, len, PROTO_FROM_WRITER, &msg, why,
+				       sizeof(why)));
+	EXPECT_NE(NULL, strstr(why, "a message of 65537 bytes"));
+	free(text);
+}
+
+TEST(daemon_side_malformed_events)
+{
+	static const char *const bad[] = {
+		"{\"type\":\"event\",\"event\":1,\"kind\":\"backup\","
+		"\"set\":{\"id\":\"12345678-9abc-def0-0123-456789abcdef\"},"
+		"\"devices\":[]}",
+		"{\"type\":\"event\",\"event\":1,\"kind\":\"abort\","
+		"\"set\":{},\"devices\":[]}",
+		"{\"type\":\"event\",\"event\":1,\"kind\":\"abort\","
+		"\"set\":{\"id\":\"12345678-9abc-def0-0123-456789abcdef\"},"
+		"\"devices\":[3]}",
+		"{\"type\":\"welcome\",\"version\":1,\"deadline_ms\":0}",
+		"{\"type\":\"bye\",\"reason\":\"x\"}",
+		"{\"type\":\"hello\",\"version\":1,\"name\":\"a\"}",
+	};
+	struct proto_msg msg;
+	char why[256];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		EXPECT_EQ(-EPROTO, parse(bad[i], PROTO_FROM_DAEMON, &msg, why))
+		{
+			TH_LOG("accepted: %s", bad[i]);
+		}
+	}
+}
+
+TEST(names_and_matches)
+{
+	EXPECT_TRUE(proto_name_valid("pg-main_1.a:b@c+d"));
+	EXPECT_FALSE(proto_name_valid(""));
+	EXPECT_FALSE(proto_name_valid("a/b"));
+	EXPECT_FALSE(proto_name_valid("é"));
+	EXPECT_TRUE(proto_match_valid("UUID=abc"));
+	EXPECT_TRUE(proto_match_valid("LABEL=my data"));
+	EXPECT_TRUE(proto_match_valid("LV=vg/lv"));
+	EXPECT_FALSE(proto_match_valid("LV=vg"));
+	EXPECT_FALSE(proto_match_valid("LV=/lv"));
+	EXPECT_FALSE(proto_match_valid("PARTUUID=x"));
+	EXPECT_FALSE(proto_match_valid("/dev/vg/lv"));
+}
+
+TEST_HARNESS_MAIN

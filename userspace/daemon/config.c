@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The configuration file (libinih): defaults first, then every key the
+ * file sets, each checked. The first bad line is reported as
+ * "FILE:LINE: what is wrong" and the daemon does not start.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <ini.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <snapset/writer.h>
+
+#include "../common/format.h"
+#include "config.h"
+
+#define HISTORY_SIZE_MAX 100000
+
+struct parse_state {
+	struct daemon_options *opts;
+	char error[256]; /* the first error, without its line */
+};
+
+void config_init(struct daemon_options *opts)
+{
+	*opts = (struct daemon_options){
+		.writer_deadline_ms = 30000,
+		.lvremove_deadline_ms = 60000,
+		.history_size = 100,
+	};
+	strcpy(opts->socket_path, SNAPSET_WRITER_SOCKET);
+	strcpy(opts->history_dir, "/var/lib/snapset");
+	strcpy(opts->metrics_path,
+	       "/var/lib/prometheus/node-exporter/snapset.prom");
+}
+
+static const char *set_path(char *out, size_t size, const char *value,
+			    bool may_be_empty)
+{
+	if (!*value && may_be_empty) {
+		*out = '\0';
+		return NULL;
+	}
+	if (*value != '/')
+		return "not an absolute path";
+	if (strlen(value) >= size)
+		return "too long a path";
+	strcpy(out, value);
+	return NULL;
+}
+
+static const char *set_deadline(long *out, const char *value)
+{
+	long ms;
+
+	if (parse_duration(value, &ms) || ms < 1)
+		return "not a duration above 0 (e.g. 30, 0.5s, 2m)";
+	*out = ms;
+	return NULL;
+}
+
+static const char *set_history_size(unsigned int *out, const char *value)
+{
+	char *end;
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(value, &end, 10);
+	if (errno || end == value || *end || *value == '-' ||
+	    n > HISTORY_SIZE_MAX)
+		return "not a number of entries from 0 to 100000";
+	*out = (unsigned int)n;
+	return NULL;
+}
+
+/* A comma-separated list of user (or group) names or numbers. */
+static const char *set_ids(const char *value, bool groups, unsigned int *ids,
+			   unsigned int *n)
+{
+	char list[1024], *save = NULL;
+
+	if (strlen(value) >= sizeof(list))
+		return "too long a list";
+	strcpy(list, value);
+	*n = 0;
+	for (char *item = strtok_r(list, ", \t", &save); item;
+	     item = strtok_r(NULL, ", \t", &save)) {
+		struct passwd *pw = groups ? NULL : getpwnam(item);
+		struct group *gr = groups ? getgrnam(item) : NULL;
+		char *end;
+		unsigned long id = strtoul(item, &end, 10);
+
+		if (pw)
+			id = pw->pw_uid;
+		else if (gr)
+			id = gr->gr_gid;
+		else if (*end || end == item || *item == '-')
+			return groups ? "names no group" : "names no user";
+		if (*n == DAEMON_ALLOWED_MAX)
+			return "more than 32 entries";
+		ids[(*n)++] = (unsigned int)id;
+	}
+	return NULL;
+}
+
+static const char *set_key(struct daemon_options *o, const char *section,
+			   const char *key, const char *value)
+{
+	if (!strcmp(section, "daemon")) {
+		if (!strcmp(key, "socket"))
+			return set_path(o->socket_path, sizeof(o->socket_path),
+					value, false);
+		if (!strcmp(key, "writer_deadline"))
+			return set_deadline(&o->writer_deadline_ms, value);
+		if (!strcmp(key, "lvremove_deadline"))
+			return set_deadline(&o->lvremove_deadline_ms, value);
+		if (!strcmp(key, "history_dir"))
+			return set_path(o->history_dir, sizeof(o->history_dir),
+					value, true);
+		if (!strcmp(key, "history_size"))
+			return set_history_size(&o->history_size, value);
+		if (!strcmp(key, "metrics"))
+			return set_path(o->metrics_path,
+					sizeof(o->metrics_path), value, true);
+	} else if (!strcmp(section, "writers")) {
+		if (!strcmp(key, "allow_users"))
+			return set_ids(value, false, o->allowed_uids,
+				       &o->nallowed_uids);
+		if (!strcmp(key, "allow_groups"))
+			return set_ids(value, true, o->allowed_gids,
+				       &o->nallowed_gids);
+	} else {
+		return "unknown section (daemon or writers)";
+	}
+	return "unknown key";
+}
+
+static int handler(void *user, const char *section, const char *key,
+		   const char *value)
+{
+	struct parse_state *st = user;
+	const char *why = set_key(st->opts, section, key, value);
+
+	if (!why)
+		return 1;
+	/* inih goes on after an error; its line is of the first one. */
+	if (!st->error[0])
+		snprintf(st->error, sizeof(st->error), "[%s] %s: %s", section,
+			 key, why);
+	return 0;
+}
+
+int config_load(struct daemon_options *opts, const char *path, bool explicit,
+		char error[CONFIG_ERROR_LEN])
+{
+	struct parse_state st = { .opts = opts };
+	FILE *file = fopen(path, "r");
+	int line;
+
+	if (!file) {
+		if (errno == ENOENT && !explicit)
+			return 0; /* no file: the defaults */
+		snprintf(error, CONFIG_ERROR_LEN, "%s: %s", path,
+			 strerror(errno));
+		return -errno;
+	}
+	line = ini_parse_file(file, handler, &st);
+	fclose(file);
+	if (line == 0)
+		return 0;
+	if (line < 0)
+		snprintf(error, CONFIG_ERROR_LEN, "%s: cannot be read", path);
+	else
+		snprintf(error, CONFIG_ERROR_LEN, "%s:%d: %s", path, line,
+			 st.error[0] ? st.error : "not a key = value line");
+	return -EINVAL;
+}

@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * What writers are told: one notice per event (BackupComplete, abort,
+ * BackupShutdown), queued to every writer whose match fits, finished
+ * when the last of them answered or failed. Devices are described while
+ * they are there: when their set is armed (a loop device is gone by the
+ * time its shutdown is read), or when the record arrives.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/device.h"
+#include "../common/format.h"
+#include "../lib/protocol.h"
+#include "daemon.h"
+
+struct notice {
+	struct daemon *d;
+	const char *kind;
+	struct json_object *set;
+	struct json_object *devices;
+	char label[SET_LABEL_LEN];
+	unsigned int waiting; /* writers yet to answer */
+	unsigned int failed;
+	notice_done_fn done;
+	void *owner;
+};
+
+/* A live set's devices as described when it was armed. */
+struct live_set {
+	struct live_set *next;
+	__u8 id[SNAPSET_ID_LEN];
+	struct json_object *devices;
+};
+
+/* The record's devices, each with what it is now, as JSON. */
+struct json_object *devices_describe(const struct snapset_event *ev)
+{
+	struct json_object *obj = record_to_json(ev), *devices;
+	struct device_desc desc;
+
+	json_object_object_get_ex(obj, "devices", &devices);
+	json_object_get(devices);
+	json_object_put(obj);
+	for (__u32 i = 0; i < ev->set.ndevices; i++) {
+		const struct snapset_device_info *dev = &ev->devices[i];
+
+		if (!device_describe(dev->major, dev->minor, dev->diskseq,
+				     &desc))
+			device_desc_to_json(
+			    &desc, json_object_array_get_idx(devices, i));
+	}
+	return devices;
+}
+
+void live_set_armed(struct daemon *d, const struct snapset_event *ev)
+{
+	struct live_set *set = calloc(1, sizeof(*set));
+
+	if (!set)
+		return; /* described again when its record comes */
+	memcpy(set->id, ev->set.id, sizeof(set->id));
+	set->devices = devices_describe(ev);
+	set->next = d->live_sets;
+	d->live_sets = set;
+}
+
+static struct live_set **live_set_find(struct daemon *d,
+				       const __u8 id[SNAPSET_ID_LEN])
+{
+	struct live_set **p = &d->live_sets;
+
+	while (*p && memcmp((*p)->id, id, SNAPSET_ID_LEN))
+		p = &(*p)->next;
+	return p;
+}
+
+/* The devices as described at arm (a reference), or NULL. */
+struct json_object *live_set_devices(struct daemon *d,
+				     const __u8 id[SNAPSET_ID_LEN])
+{
+	struct live_set *set = *live_set_find(d, id);
+
+	return set ? json_object_get(set->devices) : NULL;
+}
+
+void live_set_ended(struct daemon *d, const __u8 id[SNAPSET_ID_LEN])
+{
+	struct live_set **p = live_set_find(d, id), *set = *p;
+
+	if (!set)
+		return;
+	*p = set->next;
+	json_object_put(set->devices);
+	free(set);
+}
+
+static const char *member(struct json_object *obj, const char *key)
+{
+	struct json_object *value;
+
+	return json_object_object_get_ex(obj, key, &value)
+		   ? json_object_get_string(value)
+		   : "";
+}
+
+static bool lv_equals(struct json_object *dev, const char *lv_key,
+		      const char *vg_lv)
+{
+	const char *vg = member(dev, "vg"), *lv = member(dev, lv_key);
+	size_t vg_len = strlen(vg);
+
+	return *vg && *lv && !strncmp(vg_lv, vg, vg_len) &&
+	       vg_lv[vg_len] == '/' && !strcmp(vg_lv + vg_len + 1, lv);
+}
+
+bool device_matches(struct json_object *dev, const char *match)
+{
+	if (!strncmp(match, "UUID=", 5))
+		return !strcasecmp(member(dev, "uuid"), match + 5);
+	if (!strncmp(match, "LABEL=", 6))
+		return !strcmp(member(dev, "label"), match + 6);
+	if (!strncmp(match, "LV=", 3))
+		return lv_equals(dev, "origin", match + 3) ||
+		       lv_equals(dev, "lv", match + 3);
+	return false;
+}
+
+static void notice_finish(struct notice *n)
+{
+	if (n->done)
+		n->done(n->owner, n->failed);
+	json_object_put(n->set);
+	json_object_put(n->devices);
+	free(n);
+}
+
+/* The set's members of a record, as the wire carries them. */
+static struct json_object *set_to_json(const struct snapset_event *ev)
+{
+	struct json_object *set = record_to_json(ev);
+
+	json_object_object_del(set, "event");
+	json_object_object_del(set, "seq");
+	json_object_object_del(set, "devices");
+	return set;
+}
+
+void notice_send(struct daemon *d, const char *kind,
+		 const struct snapset_event *ev, struct json_object *devices,
+		 notice_done_fn done, void *owner)
+{
+	struct notice *n = calloc(1, sizeof(*n));
+
+	if (!n) {
+		json_object_put(devices);
+		report_note("out of memory: writers miss an event");
+		if (done)
+			done(owner, 1);
+		return;
+	}
+	*n = (struct notice){ d,    kind, set_to_json(ev), devices, "", 0, 0,
+			      done, owner };
+	set_label(ev->set.name, sizeof(ev->set.name), ev->set.id, n->label,
+		  sizeof(n->label));
+	n->waiting = writers_queue(d, n, devices);
+	if (!n->waiting) {
+		notice_finish(n);
+		return;
+	}
+	writers_pump(d);
+}
+
+char *notice_message(struct notice *n, long long event)
+{
+	return proto_event(event, n->kind, json_object_get(n->set),
+			   json_object_get(n->devices));
+}
+
+void notice_answered(struct notice *n, const char *writer, bool ok,
+		     const char *message)
+{
+	report_writer(n->label, member(n->set, "id"), n->kind, writer, ok,
+		      message);
+	metrics_delivery(n->d, writer, ok);
+	if (!ok)
+		n->failed++;
+	if (--n->waiting == 0)
+		notice_finish(n);
+}

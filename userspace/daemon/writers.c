@@ -1,0 +1,559 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Writer connections on the daemon's SOCK_SEQPACKET socket. accept,
+ * recv and send are ring operations on non-blocking sockets (the ring
+ * polls them, no worker thread); each writer has one event outstanding
+ * at a time, under a deadline that is a ring timeout. A writer that
+ * breaks the protocol, misses its deadline or goes away is dropped with
+ * its reason logged, and every event it still owed counts as a failed
+ * delivery. Nothing a writer does can delay another or a release.
+ *
+ * A writer lives until its last ring operation completes: "ops" counts
+ * them, and dropping shuts the socket down so that its recv completes.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "../lib/protocol.h"
+#include "daemon.h"
+
+struct delivery {
+	struct notice *notice;
+	struct delivery *next;
+};
+
+struct deadline_timer {
+	struct op op;
+	struct writer *w;
+	long long event;
+	struct __kernel_timespec ts;
+};
+
+/* Messages waiting to go out, the head one in flight. */
+struct outgoing {
+	struct outgoing *next;
+	size_t len;
+	char text[];
+};
+
+struct writer {
+	struct daemon *d;
+	struct writer *next;
+	int fd;
+	struct ucred cred;
+	char name[PROTO_NAME_MAX + 1];
+	char *match[PROTO_MATCH_MAX + 1];
+	bool registered;
+	bool dropped;
+	unsigned int ops; /* ring operations in flight */
+	struct op recv_op;
+	struct op send_op;
+	struct op shutdown_op;
+	char *in;
+	struct outgoing *out, *out_tail;
+	struct delivery *queue, *queue_tail;
+	struct delivery *current; /* sent, waiting for its ack */
+	long long event;	  /* the current event's number */
+	struct deadline_timer *timer;
+	unsigned long delivered, failed;
+};
+
+static struct op accept_op = { OP_ACCEPT, NULL };
+/* Completions nobody waits for: timeout removals. */
+static struct op ignored_op = { OP_IGNORED, NULL };
+
+static void writer_put(struct writer *w)
+{
+	struct writer **p;
+
+	if (--w->ops || !w->dropped)
+		return;
+	for (p = &w->d->writers; *p != w; p = &(*p)->next)
+		;
+	*p = w->next;
+	close(w->fd);
+	for (char **m = w->match; *m; m++)
+		free(*m);
+	free(w->in);
+	free(w);
+}
+
+static void writer_recv(struct writer *w)
+{
+	w->ops++;
+	io_uring_prep_recv(daemon_sqe(w->d, &w->recv_op), w->fd, w->in,
+			   PROTO_MESSAGE_MAX, MSG_TRUNC);
+}
+
+static void send_head(struct writer *w)
+{
+	w->ops++;
+	io_uring_prep_send(daemon_sqe(w->d, &w->send_op), w->fd, w->out->text,
+			   w->out->len, MSG_NOSIGNAL);
+}
+
+/* Shuts the socket down, which also ends its recv. */
+static void writer_shutdown(struct writer *w)
+{
+	w->ops++;
+	io_uring_prep_shutdown(daemon_sqe(w->d, &w->shutdown_op), w->fd,
+			       SHUT_RDWR);
+}
+
+/* Queues @text (taken) behind what is being sent. */
+static void writer_send(struct writer *w, char *text)
+{
+	size_t len = text ? strlen(text) : 0;
+	struct outgoing *o = text ? malloc(sizeof(*o) + len) : NULL;
+
+	if (!o) {
+		free(text);
+		writer_drop(w, NULL, "out of memory");
+		return;
+	}
+	o->next = NULL;
+	o->len = len;
+	memcpy(o->text, text, len);
+	free(text);
+	if (w->out_tail)
+		w->out_tail->next = o;
+	else
+		w->out = o;
+	w->out_tail = o;
+	if (w->out == o)
+		send_head(w);
+}
+
+static void deadline_cancel(struct writer *w)
+{
+	if (!w->timer)
+		return;
+	io_uring_prep_timeout_remove(daemon_sqe(w->d, &ignored_op),
+				     (__u64)(uintptr_t)&w->timer->op, 0);
+	w->timer = NULL;
+}
+
+static void deadline_arm(struct writer *w)
+{
+	struct deadline_timer *t = calloc(1, sizeof(*t));
+
+	if (!t) {
+		writer_drop(w, PROTO_BYE_STOPPING, "out of memory");
+		return;
+	}
+	t->op = (struct op){ OP_WRITER_DEADLINE, t };
+	t->w = w;
+	t->event = w->event;
+	ms_to_timespec(w->d->opts->writer_deadline_ms, &t->ts);
+	w->timer = t;
+	w->ops++;
+	io_uring_prep_timeout(daemon_sqe(w->d, &t->op), &t->ts, 0, 0);
+}
+
+/* Sends the next queued event once the previous one is answered. */
+static void writer_pump(struct writer *w)
+{
+	struct delivery *next = w->queue;
+
+	if (w->dropped || w->current || !next)
+		return;
+	w->queue = next->next;
+	if (!w->queue)
+		w->queue_tail = NULL;
+	w->current = next;
+	w->event++;
+	writer_send(w, notice_message(next->notice, w->event));
+	deadline_arm(w);
+}
+
+static void delivery_end(struct writer *w, struct delivery *del, bool ok,
+			 const char *message)
+{
+	if (ok)
+		w->delivered++;
+	else
+		w->failed++;
+	notice_answered(del->notice, w->name, ok, message);
+	free(del);
+}
+
+void writer_drop(struct writer *w, const char *code, const char *reason)
+{
+	char text[PROTO_TEXT_MAX + 64];
+
+	if (w->dropped)
+		return;
+	w->dropped = true;
+	if (w->registered)
+		report_note("writer %s (pid %d): dropped: %s", w->name,
+			    w->cred.pid, reason);
+	else
+		report_note("writer connection (pid %d, uid %u): dropped: %s",
+			    w->cred.pid, w->cred.uid, reason);
+	deadline_cancel(w);
+	snprintf(text, sizeof(text), "%s: %s", "dropped", reason);
+	if (w->current)
+		delivery_end(w, w->current, false, text);
+	w->current = NULL;
+	while (w->queue) {
+		struct delivery *del = w->queue;
+
+		w->queue = del->next;
+		delivery_end(w, del, false, text);
+	}
+	/* The bye goes out first; the socket is shut down once it has. */
+	if (code)
+		writer_send(w, proto_bye(code, reason));
+	if (!w->out)
+		writer_shutdown(w);
+}
+
+static bool peer_allowed(const struct daemon_options *o, const struct ucred *c)
+{
+	if (c->uid == 0)
+		return true;
+	for (unsigned int i = 0; i < o->nallowed_uids; i++)
+		if (o->allowed_uids[i] == c->uid)
+			return true;
+	for (unsigned int i = 0; i < o->nallowed_gids; i++)
+		if (o->allowed_gids[i] == c->gid)
+			return true;
+	return false;
+}
+
+static void hello(struct writer *w, const struct proto_msg *msg)
+{
+	unsigned int i;
+
+	snprintf(w->name, sizeof(w->name), "%s", msg->name);
+	for (i = 0; msg->match[i]; i++)
+		if (!(w->match[i] = strdup(msg->match[i]))) {
+			writer_drop(w, PROTO_BYE_STOPPING, "out of memory");
+			return;
+		}
+	w->registered = true;
+	report_note("writer %s (pid %d, uid %u) registered", w->name,
+		    w->cred.pid, w->cred.uid);
+	writer_send(w, proto_welcome(w->d->opts->writer_deadline_ms));
+}
+
+static void ack(struct writer *w, const struct proto_msg *msg)
+{
+	struct delivery *del = w->current;
+
+	if (!del || msg->event != w->event) {
+		char why[96];
+
+		snprintf(why, sizeof(why),
+			 "acknowledged event %lld, but %lld is outstanding",
+			 msg->event, del ? w->event : 0);
+		writer_drop(w, PROTO_BYE_PROTOCOL, why);
+		return;
+	}
+	deadline_cancel(w);
+	w->current = NULL;
+	delivery_end(w, del, msg->ok, msg->text);
+	writer_pump(w);
+}
+
+/* The first message says what the connection is: a writer or a query. */
+static void first_message(struct writer *w, const struct proto_msg *msg)
+{
+	if (msg->type != PROTO_HELLO && msg->type != PROTO_STATUS_REQUEST) {
+		writer_drop(w, PROTO_BYE_PROTOCOL,
+			    "the first message is "
+			    "not hello or status");
+		return;
+	}
+	if (msg->version != PROTO_VERSION) {
+		char why[96];
+
+		snprintf(why, sizeof(why),
+			 "protocol version %lld; this daemon speaks %d",
+			 msg->version, PROTO_VERSION);
+		writer_drop(w, PROTO_BYE_VERSION, why);
+		return;
+	}
+	if (msg->type == PROTO_HELLO) {
+		hello(w, msg);
+		return;
+	}
+	/* Answered, then shut down once the answer is sent. */
+	w->dropped = true;
+	writer_send(w, status_message(w->d));
+}
+
+static void received(struct writer *w, int res)
+{
+	struct proto_msg msg;
+	char why[256];
+
+	if (res <= 0 || w->dropped) {
+		writer_drop(w, NULL,
+			    res == 0 || w->dropped ? "disconnected"
+						   : strerror(-res));
+		return;
+	}
+	if (proto_parse(w->in, res, PROTO_FROM_WRITER, &msg, why,
+			sizeof(why))) {
+		writer_drop(w, PROTO_BYE_PROTOCOL, why);
+		return;
+	}
+	if (!w->registered)
+		first_message(w, &msg);
+	else if (msg.type == PROTO_ACK)
+		ack(w, &msg);
+	else
+		writer_drop(w, PROTO_BYE_PROTOCOL,
+			    "a message other than ack after hello");
+	proto_msg_free(&msg);
+	if (!w->dropped)
+		writer_recv(w);
+}
+
+static void accepted(struct daemon *d, int fd)
+{
+	struct writer *w = calloc(1, sizeof(*w));
+	socklen_t len = sizeof(w->cred);
+
+	if (!w || !(w->in = malloc(PROTO_MESSAGE_MAX))) {
+		free(w);
+		close(fd);
+		report_note("out of memory: a writer connection refused");
+		return;
+	}
+	w->d = d;
+	w->fd = fd;
+	w->recv_op = (struct op){ OP_WRITER_RECV, w };
+	w->send_op = (struct op){ OP_WRITER_SEND, w };
+	w->shutdown_op = (struct op){ OP_WRITER_SHUTDOWN, w };
+	w->next = d->writers;
+	d->writers = w;
+	w->ops = 1; /* this function's own */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &w->cred, &len))
+		writer_drop(w, PROTO_BYE_DENIED, "no peer credentials");
+	else if (!peer_allowed(d->opts, &w->cred))
+		writer_drop(w, PROTO_BYE_DENIED, "this user is not allowed");
+	else
+		writer_recv(w);
+	writer_put(w);
+}
+
+void writers_accept(struct daemon *d)
+{
+	io_uring_prep_accept(daemon_sqe(d, &accept_op), d->listen_fd, NULL,
+			     NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+}
+
+static void sent(struct writer *w, int res)
+{
+	struct outgoing *o = w->out;
+	bool whole = res >= 0 && (size_t)res == o->len;
+
+	w->out = o->next;
+	if (!w->out)
+		w->out_tail = NULL;
+	free(o);
+	if (!whole) {
+		/* Nothing more can go out on this socket. */
+		while ((o = w->out)) {
+			w->out = o->next;
+			free(o);
+		}
+		w->out_tail = NULL;
+		if (!w->dropped) {
+			writer_drop(w, NULL,
+				    res < 0 ? strerror(-res)
+					    : "a message cut short");
+			return;
+		}
+	}
+	if (w->out)
+		send_head(w);
+	else if (w->dropped)
+		writer_shutdown(w);
+}
+
+static void deadline_passed(struct deadline_timer *t, int res)
+{
+	struct writer *w = t->w;
+	char why[96];
+
+	if (res == -ETIME && w->timer == t && !w->dropped) {
+		w->timer = NULL;
+		snprintf(why, sizeof(why),
+			 "event %lld not acknowledged within %ld ms", t->event,
+			 w->d->opts->writer_deadline_ms);
+		writer_drop(w, PROTO_BYE_DEADLINE, why);
+	}
+	free(t);
+	writer_put(w);
+}
+
+void writers_event(struct daemon *d, struct op *op, int res)
+{
+	struct writer *w = op->owner;
+
+	switch (op->kind) {
+	case OP_ACCEPT:
+		if (res >= 0)
+			accepted(d, res);
+		else
+			report_note("accepting writers: %s", strerror(-res));
+		if (!d->stopping)
+			writers_accept(d);
+		return;
+	case OP_WRITER_RECV:
+		received(w, res);
+		break;
+	case OP_WRITER_SEND:
+		sent(w, res);
+		break;
+	case OP_WRITER_SHUTDOWN:
+		break;
+	case OP_WRITER_DEADLINE:
+		deadline_passed(op->owner, res);
+		return;
+	default:
+		return;
+	}
+	writer_put(w);
+}
+
+/* Does @w want events about a set with these devices? */
+static bool writer_matches(const struct writer *w, struct json_object *devices)
+{
+	if (!w->match[0])
+		return true;
+	for (size_t i = 0; i < json_object_array_length(devices); i++)
+		for (char *const *m = w->match; *m; m++)
+			if (device_matches(
+				json_object_array_get_idx(devices, i), *m))
+				return true;
+	return false;
+}
+
+unsigned int writers_queue(struct daemon *d, struct notice *n,
+			   struct json_object *devices)
+{
+	unsigned int queued = 0;
+
+	for (struct writer *w = d->writers; w; w = w->next) {
+		struct delivery *del;
+
+		if (!w->registered || w->dropped || !writer_matches(w, devices))
+			continue;
+		del = calloc(1, sizeof(*del));
+		if (!del) {
+			report_note("out of memory: writer %s misses an event",
+				    w->name);
+			continue;
+		}
+		del->notice = n;
+		if (w->queue_tail)
+			w->queue_tail->next = del;
+		else
+			w->queue = del;
+		w->queue_tail = del;
+		queued++;
+	}
+	return queued;
+}
+
+/* Starts what writers_queue() queued: after counting, never before. */
+void writers_pump(struct daemon *d)
+{
+	for (struct writer *w = d->writers; w; w = w->next)
+		writer_pump(w);
+}
+
+void writers_stop(struct daemon *d)
+{
+	for (struct writer *w = d->writers, *next; w; w = next) {
+		next = w->next;
+		w->ops++;
+		writer_drop(w, PROTO_BYE_STOPPING, "the daemon is stopping");
+		writer_put(w);
+	}
+}
+
+unsigned int writers_count(const struct daemon *d)
+{
+	unsigned int n = 0;
+
+	for (const struct writer *w = d->writers; w; w = w->next)
+		n += w->registered && !w->dropped;
+	return n;
+}
+
+struct json_object *writers_status(const struct daemon *d)
+{
+	struct json_object *array = json_object_new_array();
+
+	for (const struct writer *w = d->writers; w; w = w->next) {
+		struct json_object *obj, *match;
+
+		if (!w->registered || w->dropped)
+			continue;
+		obj = json_object_new_object();
+		match = json_object_new_array();
+		json_object_object_add(obj, "name",
+				       json_object_new_string(w->name));
+		json_object_object_add(obj, "pid",
+				       json_object_new_int(w->cred.pid));
+		json_object_object_add(obj, "uid",
+				       json_object_new_int64(w->cred.uid));
+		for (char *const *m = w->match; *m; m++)
+			json_object_array_add(match,
+					      json_object_new_string(*m));
+		json_object_object_add(obj, "match", match);
+		json_object_object_add(
+		    obj, "waiting",
+		    json_object_new_boolean(w->current != NULL));
+		json_object_object_add(obj, "delivered",
+				       json_object_new_int64(w->delivered));
+		json_object_object_add(obj, "failed",
+				       json_object_new_int64(w->failed));
+		json_object_array_add(array, obj);
+	}
+	return array;
+}
+
+/* A stale socket from an earlier daemon goes: we are the agent now. */
+int writers_listen(struct daemon *d)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	const char *path = d->opts->socket_path;
+	char dir[sizeof(addr.sun_path)];
+	bool open_to_others = d->opts->nallowed_uids || d->opts->nallowed_gids;
+	int fd, ret;
+
+	if (strlen(path) >= sizeof(addr.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(addr.sun_path, path);
+	strcpy(dir, path);
+	if (strrchr(dir, '/') && strrchr(dir, '/') != dir) {
+		*strrchr(dir, '/') = '\0';
+		if (mkdir(dir, 0755) && errno != EEXIST)
+			return -errno;
+	}
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	unlink(path);
+	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) ||
+	    /* SO_PEERCRED decides; the mode only keeps others out early. */
+	    chmod(path, open_to_others ? 0666 : 0600) || listen(fd, 64)) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	d->listen_fd = fd;
+	return 0;
+}
