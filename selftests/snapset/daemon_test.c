@@ -6,82 +6,17 @@
  * start it removes snapset-tagged LVs whose set is neither live nor
  * pending (reported as lost) and leaves everything else alone.
  */
-#include <sys/mman.h>
 #include <sys/stat.h>
 
+#include "daemon.h"
 #include "kselftest_harness.h"
-#include "requester.h"
 
 FIXTURE(daemon)
 {
 	struct loopdev pv;
 	char vg[32];
-	pid_t daemon;
-	int log; /* the daemon's stderr */
+	struct daemon_proc d;
 };
-
-/*
- * Starts `[WRAPPER...] snapset daemon` (@wrapper NULL-terminated, or
- * NULL) with stderr in a fresh memfd; waits until the daemon is the agent.
- */
-static int daemon_start(FIXTURE_DATA(daemon) * self, const char *const *wrapper)
-{
-	posix_spawn_file_actions_t actions;
-	char *argv[16];
-	int n = 0;
-
-	while (wrapper && wrapper[n] && n < 13) {
-		argv[n] = (char *)wrapper[n];
-		n++;
-	}
-	argv[n++] = (char *)snapset_bin();
-	argv[n++] = "daemon";
-	argv[n] = NULL;
-	if (self->log >= 0)
-		close(self->log);
-	self->log = memfd_create("daemon-log", MFD_CLOEXEC);
-	posix_spawn_file_actions_init(&actions);
-	posix_spawn_file_actions_adddup2(&actions, self->log, STDERR_FILENO);
-	if (posix_spawnp(&self->daemon, argv[0], &actions, NULL, argv, environ))
-		self->daemon = -1;
-	posix_spawn_file_actions_destroy(&actions);
-	for (int i = 0; self->daemon > 0 && i < 3000; i++) {
-		if (sysfs_counter("agent") > 0)
-			return 0;
-		usleep(10000);
-	}
-	return -1;
-}
-
-/* Stops the daemon (SIGTERM) and returns its exit status. */
-static int daemon_stop(FIXTURE_DATA(daemon) * self)
-{
-	int status = -1;
-
-	if (self->daemon > 0) {
-		kill(self->daemon, SIGTERM);
-		waitpid(self->daemon, &status, 0);
-		self->daemon = -1;
-	}
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-/* Whether the daemon's stderr has said @text, within the event timeout. */
-static bool daemon_said(FIXTURE_DATA(daemon) * self, const char *text)
-{
-	char log[16384];
-
-	for (int i = 0; i < 6000; i++) {
-		ssize_t n = pread(self->log, log, sizeof(log) - 1, 0);
-
-		log[n > 0 ? n : 0] = '\0';
-		if (strstr(log, text))
-			return true;
-		usleep(10000);
-	}
-	fprintf(stderr, "# daemon said: %s\n", log);
-	return false;
-}
 
 static bool lv_exists(const char *vg, const char *lv)
 {
@@ -112,8 +47,7 @@ static bool wait_lv_gone(const char *vg, const char *lv)
 
 FIXTURE_SETUP(daemon)
 {
-	self->daemon = -1;
-	self->log = -1;
+	daemon_init(&self->d);
 	unlink("/tmp/snapset-daemon.strace");
 	if (access(snapset_bin(), X_OK))
 		SKIP(return, "%s: not built", snapset_bin());
@@ -130,9 +64,9 @@ FIXTURE_SETUP(daemon)
 
 FIXTURE_TEARDOWN(daemon)
 {
-	daemon_stop(self);
-	if (self->log >= 0)
-		close(self->log);
+	daemon_stop(&self->d);
+	if (self->d.log >= 0)
+		close(self->d.log);
 	sh("lvm vgremove -q -f %s >/dev/null 2>&1", self->vg);
 	loop_detach(&self->pv);
 	discard_all_pending();
@@ -144,21 +78,21 @@ TEST_F_TIMEOUT(daemon, requester_sigkilled_is_released_and_reported,
 	char origin[64], ready[64];
 	long pending;
 
-	ASSERT_EQ(0, daemon_start(self, NULL));
+	ASSERT_EQ(0, daemon_start(&self->d, NULL, NULL, NULL));
 	snprintf(origin, sizeof(origin), "%s/data:8m", self->vg);
 	snprintf(ready, sizeof(ready), "/tmp/snapset-daemon-ready-%d",
 		 getpid());
 	ASSERT_NE(-1, signal_run("--lvm-snapshot", origin, ready,
 				 "touch $READY; exec sleep 995", SIGKILL));
-	ASSERT_TRUE(daemon_said(self, "ended without BackupComplete "
+	ASSERT_TRUE(daemon_said(&self->d, "ended without BackupComplete "
 				      "(reason exit, signal 9)"));
-	ASSERT_TRUE(daemon_said(self, ": removed"));
+	ASSERT_TRUE(daemon_said(&self->d, ": removed"));
 	EXPECT_EQ(0, snapset_lvs(self->vg));
 	/* Acknowledged once released: nothing pending. */
 	for (int i = 0; i < 100 && (pending = sysfs_counter("pending")); i++)
 		usleep(50000);
 	EXPECT_EQ(0, pending);
-	EXPECT_EQ(0, daemon_stop(self));
+	EXPECT_EQ(0, daemon_stop(&self->d));
 }
 
 TEST_F_TIMEOUT(daemon, complete_set_is_released_quietly, RUN_TIMEOUT)
@@ -166,14 +100,14 @@ TEST_F_TIMEOUT(daemon, complete_set_is_released_quietly, RUN_TIMEOUT)
 	char origin[64];
 	struct run_result res;
 
-	ASSERT_EQ(0, daemon_start(self, NULL));
+	ASSERT_EQ(0, daemon_start(&self->d, NULL, NULL, NULL));
 	snprintf(origin, sizeof(origin), "%s/data:8m", self->vg);
 	ASSERT_EQ(0, snapset_run(&res, "--name", "nightly", "--lvm-snapshot",
 				 origin, "--", "true", NULL));
 	EXPECT_EQ(0, res.status);
-	ASSERT_TRUE(daemon_said(self, "set nightly ("));
-	ASSERT_TRUE(daemon_said(self, "complete (reason close)"));
-	ASSERT_TRUE(daemon_said(self, ": removed"));
+	ASSERT_TRUE(daemon_said(&self->d, "set nightly ("));
+	ASSERT_TRUE(daemon_said(&self->d, "complete (reason close)"));
+	ASSERT_TRUE(daemon_said(&self->d, ": removed"));
 	EXPECT_EQ(0, snapset_lvs(self->vg));
 }
 
@@ -192,8 +126,8 @@ TEST_F_TIMEOUT(daemon, start_up_removes_lost_snapshots_only, RUN_TIMEOUT)
 			"2>&1 && lvm lvcreate -q -n plain -L 8m --addtag "
 			"snapset --addtag snapset:%s %s >/dev/null 2>&1",
 			gone, self->vg, self->vg, gone, self->vg));
-	ASSERT_EQ(0, daemon_start(self, NULL));
-	ASSERT_TRUE(daemon_said(self, "lost"));
+	ASSERT_EQ(0, daemon_start(&self->d, NULL, NULL, NULL));
+	ASSERT_TRUE(daemon_said(&self->d, "lost"));
 	EXPECT_TRUE(wait_lv_gone(self->vg, "lost"));
 	EXPECT_TRUE(lv_exists(self->vg, "mine"));
 	EXPECT_TRUE(lv_exists(self->vg, "plain"));
@@ -205,7 +139,7 @@ TEST_F(daemon, second_daemon_is_refused)
 	char *argv[] = { (char *)snapset_bin(), "daemon", NULL };
 	struct run_result res;
 
-	ASSERT_EQ(0, daemon_start(self, NULL));
+	ASSERT_EQ(0, daemon_start(&self->d, NULL, NULL, NULL));
 	ASSERT_EQ(0, run_capture(argv[0], argv, &res));
 	EXPECT_EQ(1, res.status);
 	EXPECT_NE(NULL, strstr(res.err, "another delivery agent"));
@@ -265,18 +199,18 @@ TEST_F_TIMEOUT(daemon, killed_before_ack_is_replayed, RUN_TIMEOUT)
 	snprintf(node, sizeof(node), "/dev/%s/%s", self->vg, name);
 	hold = open(node, O_RDONLY | O_CLOEXEC);
 	ASSERT_LE(0, hold);
-	ASSERT_EQ(0, daemon_start(self, NULL));
+	ASSERT_EQ(0, daemon_start(&self->d, NULL, NULL, NULL));
 	sleep(1);
-	ASSERT_EQ(0, kill(self->daemon, SIGKILL));
-	ASSERT_EQ(self->daemon, waitpid(self->daemon, &status, 0));
-	self->daemon = -1;
+	ASSERT_EQ(0, kill(self->d.pid, SIGKILL));
+	ASSERT_EQ(self->d.pid, waitpid(self->d.pid, &status, 0));
+	self->d.pid = -1;
 	EXPECT_EQ(1, sysfs_counter("pending"));
 	EXPECT_TRUE(lv_exists(self->vg, name));
 	close(hold);
 
-	ASSERT_EQ(0, daemon_start(self, NULL));
+	ASSERT_EQ(0, daemon_start(&self->d, NULL, NULL, NULL));
 	/* Removed by the new daemon, or by the old one's last lvremove. */
-	ASSERT_TRUE(daemon_said(self, "ended without BackupComplete"));
+	ASSERT_TRUE(daemon_said(&self->d, "ended without BackupComplete"));
 	EXPECT_TRUE(wait_lv_gone(self->vg, name));
 	for (int i = 0; i < 100 && sysfs_counter("pending"); i++)
 		usleep(50000);
@@ -296,8 +230,8 @@ TEST_F_TIMEOUT(daemon, reused_device_number_is_left_alone, RUN_TIMEOUT)
 			self->vg, name, self->vg));
 	if (lv_minor(self->vg, "other") != minor)
 		SKIP(return, "dm did not reuse minor %d", minor);
-	ASSERT_EQ(0, daemon_start(self, NULL));
-	ASSERT_TRUE(daemon_said(self, "another device has its number now: "
+	ASSERT_EQ(0, daemon_start(&self->d, NULL, NULL, NULL));
+	ASSERT_TRUE(daemon_said(&self->d, "another device has its number now: "
 				      "left alone"));
 	EXPECT_TRUE(lv_exists(self->vg, "other"));
 }
@@ -324,11 +258,11 @@ TEST_F_TIMEOUT(daemon, no_poll_calls_and_no_workers, RUN_TIMEOUT)
 
 	if (sh("command -v strace >/dev/null"))
 		SKIP(return, "no strace");
-	ASSERT_EQ(0, daemon_start(self, strace));
+	ASSERT_EQ(0, daemon_start(&self->d, strace, NULL, NULL));
 	snprintf(origin, sizeof(origin), "%s/data:8m", self->vg);
 	ASSERT_EQ(
 	    0, snapset_run(&res, "--lvm-snapshot", origin, "--", "true", NULL));
-	ASSERT_TRUE(daemon_said(self, ": removed"));
+	ASSERT_TRUE(daemon_said(&self->d, ": removed"));
 	sleep(1);
 	agent = sysfs_counter("agent");
 	ASSERT_LT(0, agent);
@@ -337,8 +271,8 @@ TEST_F_TIMEOUT(daemon, no_poll_calls_and_no_workers, RUN_TIMEOUT)
 	EXPECT_NE(0, sh("%s >/dev/null", workers));
 	/* strace exits with the daemon. */
 	ASSERT_EQ(0, kill(agent, SIGTERM));
-	waitpid(self->daemon, NULL, 0);
-	self->daemon = -1;
+	waitpid(self->d.pid, NULL, 0);
+	self->d.pid = -1;
 	/* Signal lines (--- SIGCHLD ---) aside, strace saw no such call. */
 	EXPECT_EQ(0, sh("test -e /tmp/snapset-daemon.strace"));
 	EXPECT_NE(0, sh("grep -v -e '^---' -e '^+++' "

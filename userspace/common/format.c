@@ -213,20 +213,31 @@ struct json_object *record_to_json(const struct snapset_event *ev)
 	return obj;
 }
 
-/* Writes @value with anything but printable ASCII as \xNN. */
-void name_escape(const char *value, size_t size, char *out, size_t out_size)
+/* Writes @value with \xNN for what is not printable, or a space. */
+static void escape(const char *value, size_t size, char *out,
+		   size_t out_size, char lowest)
 {
 	size_t o = 0;
 
 	for (size_t i = 0; i < size && value[i] && o + 5 <= out_size; i++) {
 		unsigned char c = value[i];
 
-		if (c > ' ' && c < 0x7f && c != '\\')
+		if (c >= lowest && c < 0x7f && c != '\\')
 			out[o++] = c;
 		else
 			o += snprintf(out + o, out_size - o, "\\x%02x", c);
 	}
 	out[o] = '\0';
+}
+
+void name_escape(const char *value, size_t size, char *out, size_t out_size)
+{
+	escape(value, size, out, out_size, ' ' + 1);
+}
+
+void text_escape(const char *value, size_t size, char *out, size_t out_size)
+{
+	escape(value, size, out, out_size, ' ');
 }
 
 void set_label(const char *name, size_t name_size,

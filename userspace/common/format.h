@@ -32,6 +32,8 @@ void time_format(__u64 realtime_ns, char out[TIME_STR_LEN]);
  */
 #define NAME_ESCAPED_LEN (4 * SNAPSET_NAME_LEN + 1)
 void name_escape(const char *value, size_t size, char *out, size_t out_size);
+/* The same for a message in someone's words: spaces are kept. */
+void text_escape(const char *value, size_t size, char *out, size_t out_size);
 
 /* "set NAME (ID)", or "set ID" without a name: the name escaped. */
 #define SET_LABEL_LEN (NAME_ESCAPED_LEN + ID_STR_LEN + 8)

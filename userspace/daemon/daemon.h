@@ -45,9 +45,9 @@ enum op_kind {
 	OP_ACCEPT,
 	OP_WRITER_RECV,
 	OP_WRITER_SEND,
-	OP_WRITER_SHUTDOWN,
 	OP_WRITER_DEADLINE,
 	OP_FILE,
+	OP_SETTLED,
 	OP_IGNORED,
 };
 
@@ -58,6 +58,7 @@ struct op {
 
 struct writer;
 struct live_set;
+struct notice;
 struct file_job;
 
 struct daemon {
@@ -79,9 +80,14 @@ struct daemon {
 	unsigned int jobs; /* records whose release or delivery is running */
 	struct writer *writers;
 	struct live_set *live_sets;
+	bool settling;		/* notices held while writers reconnect */
+	struct notice *parked;
 	struct json_object *history; /* newest last */
+	struct file_job *files;	     /* every file kept, history first */
 	struct file_job *history_file;
 	struct file_job *metrics_file;
+	int files_event_fd; /* an eventfd: a file write ended */
+	__u64 files_event;
 	struct metrics *metrics;
 	__u64 started_realtime;
 };
@@ -135,6 +141,9 @@ void notice_send(struct daemon *d, const char *kind,
 char *notice_message(struct notice *n, long long event);
 void notice_answered(struct notice *n, const char *writer, bool ok,
 		     const char *message);
+/* At start: notices wait a moment for writers to reconnect. */
+void notices_settle(struct daemon *d);
+void notices_settled(struct daemon *d);
 struct json_object *devices_describe(const struct snapset_event *ev);
 bool device_matches(struct json_object *dev, const char *match);
 void live_set_armed(struct daemon *d, const struct snapset_event *ev);
@@ -145,11 +154,14 @@ void live_set_ended(struct daemon *d, const __u8 id[SNAPSET_ID_LEN]);
 /* watch.c: the module's complete, abort and armed events. */
 void watch_received(struct daemon *d, const void *buf, size_t len);
 
-/* files.c: a file replaced atomically, written through the ring. */
+/* files.c: files replaced atomically, written through rings. */
+int files_init(struct daemon *d);
+void files_free(struct daemon *d);
 struct file_job *file_job_new(struct daemon *d, const char *path);
 /* Writes @data (taken) to the file, now or after the write in flight. */
 void file_job_write(struct file_job *f, char *data);
-void file_job_event(struct daemon *d, struct op *op, int res);
+void files_read_event(struct daemon *d);
+void files_event(struct daemon *d, int res);
 
 /* history.c: the bounded persistent history, and the status answer. */
 int history_load(struct daemon *d);

@@ -1,44 +1,122 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Files the daemon keeps (history, metrics), replaced atomically and
- * written only through the ring: open a temporary file, write, fsync,
- * close, rename over the old one. Each step is a ring operation, so a
- * frozen or hung filesystem stalls this file alone (in an io-wq worker),
- * never the loop, the releases or the writers. A newer content that
- * arrives meanwhile waits, and only the newest is written next. A failed
- * write removes its temporary file and is reported once until one works.
+ * Files the daemon keeps (history, metrics), replaced atomically: open a
+ * temporary file, write, fsync, close, rename over the old one, each a
+ * ring operation. Opening, fsync and rename always go to an io-wq
+ * worker, and on 6.1 a task's last worker never exits: so each write
+ * runs in a short-lived thread with a ring of its own, whose workers
+ * end with it. The loop learns that a write ended from an eventfd it
+ * reads through its own ring. A frozen or hung filesystem stalls that
+ * thread alone, never the loop, the releases or the writers. Content
+ * that arrives meanwhile waits, and only the newest is written next. A
+ * failed write removes its temporary file and is reported once until
+ * one works again.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "daemon.h"
 
-enum file_step {
-	STEP_IDLE,
-	STEP_OPEN,
-	STEP_WRITE,
-	STEP_FSYNC,
-	STEP_CLOSE,
-	STEP_RENAME,
-	STEP_UNLINK,
-};
-
 struct file_job {
 	struct daemon *d;
-	struct op op;
+	struct file_job *next_job; /* all of the daemon's files */
 	char path[256];
 	char tmp[272];
-	enum file_step step;
-	int fd;
-	int error; /* of this attempt */
-	char *data;
-	size_t len, written;
+	pthread_t thread;
+	bool running;
+	atomic_bool finished;
+	int error;  /* of the last write, set by its thread */
+	char *data; /* being written */
 	char *next; /* newer content, written after this */
 	bool reported;
 };
+
+static struct op files_op = { OP_FILE, NULL };
+
+/* One ring operation, waited for: its result. */
+static int ring_do(struct io_uring *ring)
+{
+	struct io_uring_cqe *cqe;
+	int ret = io_uring_submit_and_wait(ring, 1);
+
+	if (ret >= 0)
+		ret = io_uring_wait_cqe(ring, &cqe);
+	if (ret < 0)
+		return ret;
+	ret = cqe->res;
+	io_uring_cqe_seen(ring, cqe);
+	return ret;
+}
+
+static int write_all(struct io_uring *ring, int fd, const char *data)
+{
+	size_t len = strlen(data), done = 0;
+	int ret;
+
+	while (done < len) {
+		io_uring_prep_write(io_uring_get_sqe(ring), fd, data + done,
+				    len - done, done);
+		ret = ring_do(ring);
+		if (ret <= 0)
+			return ret ?: -EIO;
+		done += ret;
+	}
+	io_uring_prep_fsync(io_uring_get_sqe(ring), fd, 0);
+	return ring_do(ring);
+}
+
+/* Temporary file, content, fsync, rename: the old file or the new one. */
+static int replace(struct io_uring *ring, struct file_job *f)
+{
+	int fd, ret, closed;
+
+	io_uring_prep_openat(io_uring_get_sqe(ring), AT_FDCWD, f->tmp,
+			     O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = ring_do(ring);
+	if (fd < 0)
+		return fd;
+	ret = write_all(ring, fd, f->data);
+	io_uring_prep_close(io_uring_get_sqe(ring), fd);
+	closed = ring_do(ring);
+	if (!ret && closed < 0)
+		ret = closed;
+	if (!ret) {
+		io_uring_prep_renameat(io_uring_get_sqe(ring), AT_FDCWD, f->tmp,
+				       AT_FDCWD, f->path, 0);
+		ret = ring_do(ring);
+	}
+	if (ret) {
+		io_uring_prep_unlinkat(io_uring_get_sqe(ring), AT_FDCWD, f->tmp,
+				       0);
+		ring_do(ring);
+	}
+	return ret;
+}
+
+static void *write_thread(void *arg)
+{
+	struct file_job *f = arg;
+	struct io_uring ring;
+	uint64_t one = 1;
+
+	f->error = io_uring_queue_init(4, &ring, 0);
+	if (!f->error) {
+		f->error = replace(&ring, f);
+		io_uring_queue_exit(&ring);
+	}
+	atomic_store_explicit(&f->finished, true, memory_order_release);
+	/* Wakes the loop's read of the eventfd. */
+	if (write(f->d->files_event_fd, &one, sizeof(one)) < 0)
+		f->error = f->error ?: -errno;
+	return NULL;
+}
 
 struct file_job *file_job_new(struct daemon *d, const char *path)
 {
@@ -47,26 +125,28 @@ struct file_job *file_job_new(struct daemon *d, const char *path)
 	if (!f)
 		return NULL;
 	f->d = d;
-	f->op = (struct op){ OP_FILE, f };
-	f->fd = -1;
 	snprintf(f->path, sizeof(f->path), "%s", path);
 	snprintf(f->tmp, sizeof(f->tmp), "%s.tmp", path);
+	f->next_job = d->files;
+	d->files = f;
 	return f;
 }
 
-static struct io_uring_sqe *step(struct file_job *f, enum file_step next)
+static void start(struct file_job *f, char *data)
 {
-	f->step = next;
-	return daemon_sqe(f->d, &f->op);
-}
+	int ret;
 
-static void start(struct file_job *f)
-{
+	f->data = data;
+	atomic_store(&f->finished, false);
+	ret = pthread_create(&f->thread, NULL, write_thread, f);
+	if (ret) {
+		report_note("%s: not written: %s", f->path, strerror(ret));
+		free(data);
+		f->data = NULL;
+		return;
+	}
+	f->running = true;
 	f->d->jobs++;
-	f->written = 0;
-	f->error = 0;
-	io_uring_prep_openat(step(f, STEP_OPEN), AT_FDCWD, f->tmp,
-			     O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 }
 
 void file_job_write(struct file_job *f, char *data)
@@ -75,103 +155,65 @@ void file_job_write(struct file_job *f, char *data)
 		free(data);
 		return;
 	}
-	if (f->step != STEP_IDLE) {
+	if (f->running) {
 		free(f->next);
 		f->next = data;
 		return;
 	}
-	f->data = data;
-	f->len = strlen(data);
-	start(f);
+	start(f, data);
 }
 
-static void write_rest(struct file_job *f)
-{
-	io_uring_prep_write(step(f, STEP_WRITE), f->fd, f->data + f->written,
-			    f->len - f->written, f->written);
-}
-
-/* The attempt is over: the next content, if any, goes now. */
+/* The write of @f ended: its outcome, then the newest waiting content. */
 static void finished(struct file_job *f)
 {
-	if (f->error && !f->reported) {
+	char *next = f->next;
+
+	pthread_join(f->thread, NULL);
+	f->running = false;
+	f->d->jobs--;
+	if (f->error && !f->reported)
 		report_note("%s: not written: %s", f->path,
 			    strerror(-f->error));
-		f->reported = true;
-	} else if (!f->error) {
-		f->reported = false;
-	}
+	f->reported = f->error != 0;
 	free(f->data);
 	f->data = NULL;
-	f->step = STEP_IDLE;
-	f->d->jobs--;
-	if (f->next) {
-		char *next = f->next;
-
-		f->next = NULL;
-		file_job_write(f, next);
-	}
+	f->next = NULL;
+	if (next)
+		start(f, next);
 }
 
-/* Gives up the attempt: the temporary file goes too. */
-static void fail(struct file_job *f, int error)
+void files_read_event(struct daemon *d)
 {
-	f->error = error;
-	if (f->fd >= 0) {
-		io_uring_prep_close(step(f, STEP_CLOSE), f->fd);
-		f->fd = -1;
-		return;
-	}
-	io_uring_prep_unlinkat(step(f, STEP_UNLINK), AT_FDCWD, f->tmp, 0);
+	io_uring_prep_read(daemon_sqe(d, &files_op), d->files_event_fd,
+			   &d->files_event, sizeof(d->files_event), 0);
 }
 
-static void advance(struct file_job *f, int res)
+void files_event(struct daemon *d, int res)
 {
-	switch (f->step) {
-	case STEP_OPEN:
-		f->fd = res;
-		write_rest(f);
-		break;
-	case STEP_WRITE:
-		f->written += res;
-		if (res == 0)
-			fail(f, -EIO);
-		else if (f->written < f->len)
-			write_rest(f);
-		else
-			io_uring_prep_fsync(step(f, STEP_FSYNC), f->fd, 0);
-		break;
-	case STEP_FSYNC:
-		io_uring_prep_close(step(f, STEP_CLOSE), f->fd);
-		f->fd = -1;
-		break;
-	case STEP_CLOSE:
-		if (f->error)
-			io_uring_prep_unlinkat(step(f, STEP_UNLINK), AT_FDCWD,
-					       f->tmp, 0);
-		else
-			io_uring_prep_renameat(step(f, STEP_RENAME), AT_FDCWD,
-					       f->tmp, AT_FDCWD, f->path, 0);
-		break;
-	default:
-		finished(f);
-		break;
-	}
+	(void)res;
+	for (struct file_job *f = d->files; f; f = f->next_job)
+		if (f->running && atomic_load_explicit(&f->finished,
+						       memory_order_acquire))
+			finished(f);
+	files_read_event(d);
 }
 
-void file_job_event(struct daemon *d, struct op *op, int res)
+int files_init(struct daemon *d)
 {
-	struct file_job *f = op->owner;
+	d->files_event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	return d->files_event_fd < 0 ? -errno : 0;
+}
 
-	(void)d;
-	if (res < 0 && f->step != STEP_UNLINK && !f->error) {
-		if (f->step == STEP_CLOSE) {
-			f->error = res; /* the fd is gone either way */
-			advance(f, 0);
-		} else {
-			fail(f, res);
-		}
-		return;
+/* Once the loop is over: no write is running. */
+void files_free(struct daemon *d)
+{
+	while (d->files) {
+		struct file_job *f = d->files;
+
+		d->files = f->next_job;
+		free(f->next);
+		free(f);
 	}
-	advance(f, res);
+	if (d->files_event_fd >= 0)
+		close(d->files_event_fd);
 }

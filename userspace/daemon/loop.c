@@ -139,7 +139,10 @@ static void dispatch(struct daemon *d, struct io_uring_cqe *cqe)
 		lv_release_event(d, op, cqe->res);
 		break;
 	case OP_FILE:
-		file_job_event(d, op, cqe->res);
+		files_event(d, cqe->res);
+		break;
+	case OP_SETTLED:
+		notices_settled(d);
 		break;
 	case OP_IGNORED:
 		break;
@@ -250,7 +253,9 @@ static int start(struct daemon *d)
 	if (ret)
 		return ret;
 	d->ring_ready = true;
-	ret = history_load(d);
+	ret = files_init(d);
+	if (!ret)
+		ret = history_load(d);
 	if (!ret)
 		ret = metrics_init(d);
 	if (!ret)
@@ -274,6 +279,7 @@ static void daemon_free(struct daemon *d)
 		close(d->signal_fd);
 	if (d->listen_fd >= 0)
 		close(d->listen_fd);
+	files_free(d);
 	json_object_put(d->history);
 	free(d->buf);
 	free(d->watch_buf);
@@ -287,6 +293,7 @@ int daemon_run(const struct daemon_options *opts)
 		.watch_fd = -1,
 		.signal_fd = -1,
 		.listen_fd = -1,
+		.files_event_fd = -1,
 		.agent_op = { OP_AGENT_READ, NULL },
 		.watch_op = { OP_WATCH_READ, NULL },
 		.signal_op = { OP_SIGNAL_READ, NULL },
@@ -298,9 +305,11 @@ int daemon_run(const struct daemon_options *opts)
 	d.watch_buf = malloc(d.buf_size);
 	ret = d.buf && d.watch_buf ? start(&d) : -ENOMEM;
 	if (!ret) {
+		notices_settle(&d);
 		read_signal(&d);
 		read_agent(&d);
 		read_watch(&d);
+		files_read_event(&d);
 		writers_accept(&d);
 		ret = loop(&d);
 	}

@@ -15,7 +15,15 @@
 #include "../lib/protocol.h"
 #include "daemon.h"
 
+/*
+ * How long a starting daemon holds its notices: writers reconnect within
+ * a second (libsnapset retries every second), and the records a dead
+ * daemon left are the ones they must not miss. Releases do not wait.
+ */
+#define SETTLE_MS 2000
+
 struct notice {
+	struct notice *next_parked;
 	struct daemon *d;
 	const char *kind;
 	struct json_object *set;
@@ -147,6 +155,16 @@ static struct json_object *set_to_json(const struct snapset_event *ev)
 	return set;
 }
 
+static void notice_queue(struct notice *n)
+{
+	n->waiting = writers_queue(n->d, n, n->devices);
+	if (!n->waiting) {
+		notice_finish(n);
+		return;
+	}
+	writers_pump(n->d);
+}
+
 void notice_send(struct daemon *d, const char *kind,
 		 const struct snapset_event *ev, struct json_object *devices,
 		 notice_done_fn done, void *owner)
@@ -160,16 +178,47 @@ void notice_send(struct daemon *d, const char *kind,
 			done(owner, 1);
 		return;
 	}
-	*n = (struct notice){ d,    kind, set_to_json(ev), devices, "", 0, 0,
-			      done, owner };
+	*n = (struct notice){ .d = d,
+			      .kind = kind,
+			      .set = set_to_json(ev),
+			      .devices = devices,
+			      .done = done,
+			      .owner = owner };
 	set_label(ev->set.name, sizeof(ev->set.name), ev->set.id, n->label,
 		  sizeof(n->label));
-	n->waiting = writers_queue(d, n, devices);
-	if (!n->waiting) {
-		notice_finish(n);
+	if (d->settling) {
+		n->next_parked = d->parked;
+		d->parked = n;
 		return;
 	}
-	writers_pump(d);
+	notice_queue(n);
+}
+
+static struct op settled_op = { OP_SETTLED, NULL };
+static struct __kernel_timespec settle_time;
+
+void notices_settle(struct daemon *d)
+{
+	d->settling = true;
+	ms_to_timespec(SETTLE_MS, &settle_time);
+	io_uring_prep_timeout(daemon_sqe(d, &settled_op), &settle_time, 0, 0);
+}
+
+/* Writers had their time to come back: the held notices go, oldest first. */
+void notices_settled(struct daemon *d)
+{
+	struct notice *n, *oldest_first = NULL;
+
+	d->settling = false;
+	while ((n = d->parked)) {
+		d->parked = n->next_parked;
+		n->next_parked = oldest_first;
+		oldest_first = n;
+	}
+	while ((n = oldest_first)) {
+		oldest_first = n->next_parked;
+		notice_queue(n);
+	}
 }
 
 char *notice_message(struct notice *n, long long event)

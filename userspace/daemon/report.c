@@ -148,7 +148,7 @@ void report_writer(const char *set_label, const char *set_id, const char *kind,
 	char escaped[4 * PROTO_TEXT_MAX + 1];
 
 	/* A writer's words are untrusted text: escaped like names. */
-	name_escape(message ?: "", PROTO_TEXT_MAX, escaped, sizeof(escaped));
+	text_escape(message ?: "", PROTO_TEXT_MAX, escaped, sizeof(escaped));
 	if (!to_journal()) {
 		fprintf(stderr, "snapset daemon: %s: %s: writer %s: %s%s\n",
 			set_label, kind, writer,

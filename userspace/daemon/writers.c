@@ -54,7 +54,6 @@ struct writer {
 	unsigned int ops; /* ring operations in flight */
 	struct op recv_op;
 	struct op send_op;
-	struct op shutdown_op;
 	char *in;
 	struct outgoing *out, *out_tail;
 	struct delivery *queue, *queue_tail;
@@ -98,12 +97,13 @@ static void send_head(struct writer *w)
 			   w->out->len, MSG_NOSIGNAL);
 }
 
-/* Shuts the socket down, which also ends its recv. */
+/*
+ * Shuts the socket down, which also ends its recv. Not a ring operation:
+ * 6.1 always hands IORING_OP_SHUTDOWN to an io-wq worker.
+ */
 static void writer_shutdown(struct writer *w)
 {
-	w->ops++;
-	io_uring_prep_shutdown(daemon_sqe(w->d, &w->shutdown_op), w->fd,
-			       SHUT_RDWR);
+	shutdown(w->fd, SHUT_RDWR);
 }
 
 /* Queues @text (taken) behind what is being sent. */
@@ -332,7 +332,6 @@ static void accepted(struct daemon *d, int fd)
 	w->fd = fd;
 	w->recv_op = (struct op){ OP_WRITER_RECV, w };
 	w->send_op = (struct op){ OP_WRITER_SEND, w };
-	w->shutdown_op = (struct op){ OP_WRITER_SHUTDOWN, w };
 	w->next = d->writers;
 	d->writers = w;
 	w->ops = 1; /* this function's own */
@@ -414,8 +413,6 @@ void writers_event(struct daemon *d, struct op *op, int res)
 		break;
 	case OP_WRITER_SEND:
 		sent(w, res);
-		break;
-	case OP_WRITER_SHUTDOWN:
 		break;
 	case OP_WRITER_DEADLINE:
 		deadline_passed(op->owner, res);

@@ -129,6 +129,8 @@ static int handshake(struct snapset_writer *w)
 		ret = bye_error(&msg);
 	else if (msg.type != PROTO_WELCOME || msg.version != PROTO_VERSION)
 		ret = -EPROTO;
+	else
+		ret = 0;
 	proto_msg_free(&msg);
 	return ret;
 }
