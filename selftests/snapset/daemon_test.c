@@ -6,7 +6,9 @@
  * start it removes snapset-tagged LVs whose set is neither live nor
  * pending (reported as lost) and leaves everything else alone.
  */
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 
 #include "daemon.h"
 #include "kselftest_harness.h"
@@ -93,6 +95,47 @@ TEST_F_TIMEOUT(daemon, requester_sigkilled_is_released_and_reported,
 		usleep(50000);
 	EXPECT_EQ(0, pending);
 	EXPECT_EQ(0, daemon_stop(&self->d));
+}
+
+/*
+ * A writer that never answers holds the record until its deadline, but
+ * never the release: the LV is gone while the writer still has its event.
+ */
+TEST_F_TIMEOUT(daemon, release_is_not_delayed_by_writers, RUN_TIMEOUT)
+{
+	const char *config = "/tmp/snapset-daemon-test.conf";
+	const char *sock = "/tmp/snapset-daemon-test.sock";
+	const char *hello =
+	    "{\"type\":\"hello\",\"version\":1,\"name\":\"stuck\"}";
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	char origin[64], ready[64];
+	int fd;
+
+	ASSERT_EQ(0, sh("printf '[daemon]\\nsocket = %s\\nwriter_deadline = "
+			"20s\\n' > %s",
+			sock, config));
+	ASSERT_EQ(0, daemon_start(&self->d, NULL, config, sock));
+	strcpy(addr.sun_path, sock);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	ASSERT_EQ(0, connect(fd, (struct sockaddr *)&addr, sizeof(addr)));
+	ASSERT_LT(0, send(fd, hello, strlen(hello), 0));
+	ASSERT_TRUE(daemon_said(&self->d, "writer stuck (pid"));
+	snprintf(origin, sizeof(origin), "%s/data:8m", self->vg);
+	snprintf(ready, sizeof(ready), "/tmp/snapset-daemon-ready-%d",
+		 getpid());
+	ASSERT_NE(-1, signal_run("--lvm-snapshot", origin, ready,
+				 "touch $READY; exec sleep 997", SIGKILL));
+	ASSERT_TRUE(daemon_said(&self->d, ": removed"));
+	EXPECT_EQ(0, snapset_lvs(self->vg));
+	/* Released, and still waiting for the writer. */
+	EXPECT_FALSE(daemon_has_said(&self->d, "writer stuck: failed"));
+	EXPECT_EQ(1, sysfs_counter("pending"));
+	ASSERT_TRUE(daemon_said(&self->d, "writer stuck: failed: dropped: "
+					  "event 1 not acknowledged within "
+					  "20000 ms"));
+	EXPECT_EQ(0, wait_no_pending());
+	close(fd);
+	unlink(config);
 }
 
 TEST_F_TIMEOUT(daemon, complete_set_is_released_quietly, RUN_TIMEOUT)
@@ -263,7 +306,8 @@ TEST_F_TIMEOUT(daemon, no_poll_calls_and_no_workers, RUN_TIMEOUT)
 	ASSERT_EQ(
 	    0, snapset_run(&res, "--lvm-snapshot", origin, "--", "true", NULL));
 	ASSERT_TRUE(daemon_said(&self->d, ": removed"));
-	sleep(1);
+	/* The history's and metrics' writer threads have ended by now. */
+	sleep(2);
 	agent = sysfs_counter("agent");
 	ASSERT_LT(0, agent);
 	snprintf(workers, sizeof(workers),
