@@ -45,7 +45,7 @@ PROGRAM_OBJS := $(PROGRAM_SRCS:%.c=$(BUILD)/%.o)
 UNIT_TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/*_test.c))
 
 .PHONY: all module program library selftests unit-tests deps check check-fast \
-	lint demo debug-module install clean
+	lint demo debug-module install clean fuzz fuzz-build
 
 all: module program library selftests
 
@@ -102,12 +102,30 @@ $(BUILD)/tests/%_test: tests/%_test.c $(filter-out %/main.o,$(PROGRAM_OBJS)) \
 
 unit-tests: $(UNIT_TESTS)
 
+# The protocol codec under libFuzzer, ASan and UBSan (clang). `make fuzz`
+# runs it for FUZZ_SECONDS; make check runs it briefly.
+FUZZ_SECONDS ?= 300
+FUZZER := $(BUILD)/fuzz/protocol_fuzz
+
+fuzz-build: $(FUZZER)
+
+$(FUZZER): tests/fuzz/protocol_fuzz.c userspace/lib/protocol.c \
+		userspace/lib/protocol.h
+	@mkdir -p $(@D)
+	clang -std=gnu11 -D_GNU_SOURCE -g -O1 $(WARNINGS) \
+		-fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=undefined -o $@ \
+		tests/fuzz/protocol_fuzz.c userspace/lib/protocol.c $(LIB_LIBS)
+
+fuzz: fuzz-build
+	tools/fuzz $(FUZZ_SECONDS)
+
 check: deps
-	$(MAKE) all unit-tests debug-module
+	$(MAKE) all unit-tests fuzz-build debug-module
 	tools/check
 
 check-fast: deps
-	$(MAKE) all unit-tests
+	$(MAKE) all unit-tests fuzz-build
 	tools/check --fast
 
 lint: $(KTOOLS)/.extracted module
