@@ -44,10 +44,10 @@ PROGRAM_LIBS := $(shell pkg-config --libs json-c blkid devmapper liburing inih \
 PROGRAM_OBJS := $(PROGRAM_SRCS:%.c=$(BUILD)/%.o)
 UNIT_TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/*_test.c))
 
-.PHONY: all module program library selftests unit-tests deps check check-fast \
+.PHONY: all module program library examples selftests unit-tests deps check check-fast \
 	lint demo debug-module install clean fuzz fuzz-build
 
-all: module program library selftests
+all: module program library examples selftests
 
 deps:
 	tools/deps
@@ -80,6 +80,15 @@ $(BUILD)/$(LIB_SONAME): $(LIB_OBJS) userspace/lib/libsnapset.map
 $(BUILD)/libsnapset.a: $(LIB_OBJS)
 	rm -f $@
 	$(AR) rcs $@ $^
+
+# Examples link the shared library as an application would; the rpath
+# lets them run from the build tree.
+examples: $(BUILD)/examples/wal-writer
+
+$(BUILD)/examples/%: userspace/examples/%.c $(BUILD)/$(LIB_SONAME)
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) -o $@ $< -L$(BUILD) -lsnapset \
+		-Wl,-rpath,'$$ORIGIN/..'
 
 $(KTOOLS)/.extracted: $(LINUX_SOURCE)
 	@mkdir -p $(KTOOLS)
@@ -135,9 +144,22 @@ demo: deps
 	$(MAKE) module program
 	tools/demo
 
+PREFIX ?= /usr
+LIBDIR ?= $(PREFIX)/lib/$(shell $(CC) -print-multiarch)
+
 install:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
-	install -D -m 0755 $(BUILD)/snapset $(DESTDIR)/usr/sbin/snapset
+	install -D -m 0755 $(BUILD)/snapset $(DESTDIR)$(PREFIX)/sbin/snapset
+	install -D -m 0644 $(BUILD)/$(LIB_SONAME) \
+		$(DESTDIR)$(LIBDIR)/$(LIB_SONAME)
+	ln -sf $(LIB_SONAME) $(DESTDIR)$(LIBDIR)/libsnapset.so
+	install -m 0644 $(BUILD)/libsnapset.a $(DESTDIR)$(LIBDIR)/
+	install -D -m 0644 include/snapset/writer.h \
+		$(DESTDIR)$(PREFIX)/include/snapset/writer.h
+	mkdir -p $(DESTDIR)$(LIBDIR)/pkgconfig
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+		-e 's|@VERSION@|$(VERSION)|' userspace/lib/snapset.pc.in \
+		> $(DESTDIR)$(LIBDIR)/pkgconfig/snapset.pc
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean

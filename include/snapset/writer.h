@@ -66,6 +66,7 @@ struct snapset_writer_event {
 	const char *reason;   /* "close", "exit", "abort", "lost", ... or "" */
 	int signal;	      /* what ended the requester, or 0 */
 	int exit_status;      /* its exit status, or -1 */
+	const char *armed_at; /* when the snapshots were committed (ISO 8601) */
 	const char *ended_at; /* ISO 8601, or "" */
 	size_t ndevices;
 	const struct snapset_writer_device *devices;

@@ -518,4 +518,46 @@ TEST_F_TIMEOUT(writers, frozen_history_never_stalls_delivery, RUN_TIMEOUT)
 	loop_detach(&var);
 }
 
+/*
+ * The example writer, linked with the shared libsnapset: a completed set
+ * prunes the WAL archived before its snapshots; a failed one keeps it all
+ * and leaves a marker.
+ */
+TEST_F_TIMEOUT(writers, example_wal_writer_prunes_or_keeps, RUN_TIMEOUT)
+{
+	char example[256], archive[128], path[160];
+	struct run_result res;
+	char *argv[] = { example, "--archive", archive, "--socket",
+			 self->socket, NULL };
+
+	snprintf(example, sizeof(example), "%s", snapset_bin());
+	*strrchr(example, '/') = '\0';
+	strcat(example, "/examples/wal-writer");
+	if (access(example, X_OK))
+		SKIP(return, "%s: not built", example);
+	path_in(self, archive, sizeof(archive), "archive");
+	ASSERT_EQ(0, sh("mkdir -p %s && touch -d 2000-01-01 %s/old && "
+			"touch -d '+1 day' %s/new",
+			archive, archive, archive));
+	ASSERT_EQ(0, daemon_start(&self->d, NULL, self->config, self->socket));
+	self->writer[0] = spawn(argv, -1);
+	ASSERT_TRUE(wait_writers(self, 1));
+	ASSERT_EQ(0, snapset_run(&res, "--snapshot", self->loop.path, "--",
+				 "true", NULL));
+	ASSERT_TRUE(daemon_said(&self->d, "writer wal-writer: ok"));
+	path_in(self, path, sizeof(path), "archive/old");
+	EXPECT_NE(0, access(path, F_OK));
+	path_in(self, path, sizeof(path), "archive/new");
+	EXPECT_EQ(0, access(path, F_OK));
+
+	loop_detach(&self->loop);
+	ASSERT_EQ(0, loop_attach(&self->loop, 8 << 20));
+	ASSERT_NE(-1, kill_a_requester(self));
+	EXPECT_EQ(0, wait_no_pending());
+	EXPECT_EQ(0, sh("grep -q 'ended without BackupComplete: exit' "
+			"%s/BACKUP-FAILED-*",
+			archive));
+	EXPECT_EQ(0, access(path, F_OK));
+}
+
 TEST_HARNESS_MAIN

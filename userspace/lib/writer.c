@@ -301,6 +301,7 @@ static int event_from_msg(struct snapset_writer *w)
 		.reason = member(set, "reason"),
 		.signal = (int)member_int(set, "signal", 0),
 		.exit_status = (int)member_int(set, "exit_status", -1),
+		.armed_at = member(set, "armed_at"),
 		.ended_at = member(set, "ended_at"),
 		.ndevices = n,
 		.devices = w->devices,
