@@ -55,7 +55,8 @@ static inline int daemon_start(struct daemon_proc *d,
 		d->pid = -1;
 	posix_spawn_file_actions_destroy(&actions);
 	for (int i = 0; d->pid > 0 && i < 3000; i++) {
-		if (sysfs_counter("agent") > 0 && (!socket || !access(socket, F_OK)))
+		if (sysfs_counter("agent") > 0 &&
+		    (!socket || !access(socket, F_OK)))
 			return 0;
 		usleep(10000);
 	}

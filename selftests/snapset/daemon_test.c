@@ -87,7 +87,7 @@ TEST_F_TIMEOUT(daemon, requester_sigkilled_is_released_and_reported,
 	ASSERT_NE(-1, signal_run("--lvm-snapshot", origin, ready,
 				 "touch $READY; exec sleep 995", SIGKILL));
 	ASSERT_TRUE(daemon_said(&self->d, "ended without BackupComplete "
-				      "(reason exit, signal 9)"));
+					  "(reason exit, signal 9)"));
 	ASSERT_TRUE(daemon_said(&self->d, ": removed"));
 	EXPECT_EQ(0, snapset_lvs(self->vg));
 	/* Acknowledged once released: nothing pending. */
@@ -136,6 +136,47 @@ TEST_F_TIMEOUT(daemon, release_is_not_delayed_by_writers, RUN_TIMEOUT)
 	EXPECT_EQ(0, wait_no_pending());
 	close(fd);
 	unlink(config);
+}
+
+/*
+ * A writer that matches the origin LV gets the shutdown of its thick
+ * snapshot, described as it was: LV, origin and filesystem.
+ */
+TEST_F_TIMEOUT(daemon, writer_matching_the_origin_is_told, RUN_TIMEOUT)
+{
+	char origin[64], match[64], out[64];
+	struct run_result res;
+	char *argv[] = { (char *)snapset_bin(),
+			 "writer",
+			 "--name",
+			 "lvm",
+			 "--match",
+			 match,
+			 "--count",
+			 "1",
+			 "--",
+			 "sh",
+			 "-c",
+			 "echo \"$SNAPSET_DEVICES\" > $OUT; "
+			 "cp $SNAPSET_EVENT_FILE $OUT.json",
+			 NULL };
+	pid_t writer;
+
+	snprintf(out, sizeof(out), "/tmp/snapset-daemon-writer-%d", getpid());
+	setenv("OUT", out, 1);
+	snprintf(match, sizeof(match), "LV=%s/data", self->vg);
+	ASSERT_EQ(0, sh("mkfs.ext4 -q /dev/%s/data", self->vg));
+	ASSERT_EQ(0, daemon_start(&self->d, NULL, NULL, NULL));
+	writer = spawn(argv, -1);
+	ASSERT_TRUE(daemon_said(&self->d, "writer lvm (pid"));
+	snprintf(origin, sizeof(origin), "%s/data:8m", self->vg);
+	ASSERT_EQ(
+	    0, snapset_run(&res, "--lvm-snapshot", origin, "--", "true", NULL));
+	EXPECT_EQ(writer, waitpid(writer, NULL, 0));
+	EXPECT_EQ(0, sh("grep -q '^%s/data-snapset-' %s", self->vg, out));
+	EXPECT_EQ(0, sh("grep -q '\"origin\":\"data\"' %s.json", out));
+	EXPECT_EQ(0, sh("grep -q '\"type\":\"ext4\"' %s.json", out));
+	sh("rm -f %s %s.json", out, out);
 }
 
 TEST_F_TIMEOUT(daemon, complete_set_is_released_quietly, RUN_TIMEOUT)
@@ -275,7 +316,7 @@ TEST_F_TIMEOUT(daemon, reused_device_number_is_left_alone, RUN_TIMEOUT)
 		SKIP(return, "dm did not reuse minor %d", minor);
 	ASSERT_EQ(0, daemon_start(&self->d, NULL, NULL, NULL));
 	ASSERT_TRUE(daemon_said(&self->d, "another device has its number now: "
-				      "left alone"));
+					  "left alone"));
 	EXPECT_TRUE(lv_exists(self->vg, "other"));
 }
 

@@ -19,7 +19,7 @@
 FIXTURE(writers)
 {
 	struct loopdev loop;
-	char dir[64];	 /* config, socket, history, metrics, outputs */
+	char dir[64]; /* config, socket, history, metrics, outputs */
 	char socket[96];
 	char config[96];
 	char uuid[64]; /* the loop device's filesystem UUID */
@@ -57,8 +57,8 @@ FIXTURE_SETUP(writers)
 	path_in(self, self->socket, sizeof(self->socket), "writer.sock");
 	path_in(self, self->config, sizeof(self->config), "snapset.conf");
 	path_in(self, self->ready, sizeof(self->ready), "ready");
-	ASSERT_EQ(0, sh("rm -rf %s && mkdir -p %s/history", self->dir,
-			self->dir));
+	ASSERT_EQ(0,
+		  sh("rm -rf %s && mkdir -p %s/history", self->dir, self->dir));
 	ASSERT_EQ(0, loop_attach(&self->loop, 8 << 20));
 	ASSERT_EQ(0, sh("mkfs.ext4 -q -F %s", self->loop.path));
 	snprintf(cmd, sizeof(cmd), "blkid -o value -s UUID %s",
@@ -317,11 +317,14 @@ TEST_F_TIMEOUT(writers, protocol_violations_drop_the_writer, RUN_TIMEOUT)
 		  "bye protocol", "the first message is not hello or status" },
 		{ HELLO("early"),
 		  "{\"type\":\"ack\",\"event\":1,\"result\":\"ok\"}",
-		  "bye protocol", "acknowledged event 1, but 0 is outstanding" },
+		  "bye protocol",
+		  "acknowledged event 1, but 0 is outstanding" },
 		{ HELLO("twice"), HELLO("twice"), "bye protocol",
 		  "a message other than ack after hello" },
-		{ HELLO("bad"), "{\"type\":\"ack\",\"event\":1,\"result\":\"no\"}",
-		  "bye protocol", "\"result\" is neither \"ok\" nor \"error\"" },
+		{ HELLO("bad"),
+		  "{\"type\":\"ack\",\"event\":1,\"result\":\"no\"}",
+		  "bye protocol",
+		  "\"result\" is neither \"ok\" nor \"error\"" },
 	};
 	char type[32], *big;
 	int fd;
@@ -382,8 +385,8 @@ TEST_F_TIMEOUT(writers, complete_and_abort_are_told, RUN_TIMEOUT)
 	EXPECT_EQ(3, res.status);
 	path_in(self, path, sizeof(path), "events");
 	ASSERT_TRUE(wait_lines(path, 2));
-	EXPECT_EQ(0, sh("sed -n 1p %s | grep -qx 'backup-complete 1 -1'",
-			path));
+	EXPECT_EQ(0,
+		  sh("sed -n 1p %s | grep -qx 'backup-complete 1 -1'", path));
 	EXPECT_EQ(0, sh("sed -n 2p %s | grep -qx 'backup-shutdown 1 close -1'",
 			path));
 	/* A new set: the loop device was released with the last one. */
@@ -394,8 +397,8 @@ TEST_F_TIMEOUT(writers, complete_and_abort_are_told, RUN_TIMEOUT)
 	EXPECT_EQ(4, res.status);
 	ASSERT_TRUE(wait_lines(path, 4));
 	EXPECT_EQ(0, sh("sed -n 3p %s | grep -qx 'abort 0 abort 4'", path));
-	EXPECT_EQ(0, sh("sed -n 4p %s | grep -qx 'backup-shutdown 0 abort 4'",
-			path));
+	EXPECT_EQ(
+	    0, sh("sed -n 4p %s | grep -qx 'backup-shutdown 0 abort 4'", path));
 	/* --count 4: it exits once it has had its four events. */
 	EXPECT_EQ(self->writer[0], waitpid(self->writer[0], NULL, 0));
 	self->writer[0] = -1;
@@ -406,8 +409,7 @@ TEST_F_TIMEOUT(writers, complete_and_abort_are_told, RUN_TIMEOUT)
  * replays the record, libsnapset answers the duplicate itself, and the
  * command ran once.
  */
-TEST_F_TIMEOUT(writers, replayed_shutdown_runs_the_command_once,
-	       RUN_TIMEOUT)
+TEST_F_TIMEOUT(writers, replayed_shutdown_runs_the_command_once, RUN_TIMEOUT)
 {
 	char path[128], started[128];
 
@@ -433,7 +435,7 @@ TEST_F_TIMEOUT(writers, replayed_shutdown_runs_the_command_once,
 TEST_F_TIMEOUT(writers, status_shows_writers_and_history, RUN_TIMEOUT)
 {
 	char *argv[] = { (char *)snapset_bin(), "status", "--socket",
-			 self->socket, NULL, NULL };
+			 self->socket,		NULL,	  NULL };
 	struct run_result res;
 
 	ASSERT_EQ(0, daemon_start(&self->d, NULL, self->config, self->socket));
@@ -527,8 +529,8 @@ TEST_F_TIMEOUT(writers, example_wal_writer_prunes_or_keeps, RUN_TIMEOUT)
 {
 	char example[256], archive[128], path[160];
 	struct run_result res;
-	char *argv[] = { example, "--archive", archive, "--socket",
-			 self->socket, NULL };
+	char *argv[] = { example,    "--archive",  archive,
+			 "--socket", self->socket, NULL };
 
 	snprintf(example, sizeof(example), "%s", snapset_bin());
 	*strrchr(example, '/') = '\0';
@@ -544,7 +546,8 @@ TEST_F_TIMEOUT(writers, example_wal_writer_prunes_or_keeps, RUN_TIMEOUT)
 	ASSERT_TRUE(wait_writers(self, 1));
 	ASSERT_EQ(0, snapset_run(&res, "--snapshot", self->loop.path, "--",
 				 "true", NULL));
-	ASSERT_TRUE(daemon_said(&self->d, "writer wal-writer: ok"));
+	ASSERT_TRUE(
+	    daemon_said(&self->d, "backup-shutdown: writer wal-writer: ok"));
 	path_in(self, path, sizeof(path), "archive/old");
 	EXPECT_NE(0, access(path, F_OK));
 	path_in(self, path, sizeof(path), "archive/new");

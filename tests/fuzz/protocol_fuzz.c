@@ -40,8 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		round_trip(&msg);
 		proto_msg_free(&msg);
 	}
-	if (!proto_parse(data, size, PROTO_FROM_DAEMON, &msg, why,
-			 sizeof(why)))
+	if (!proto_parse(data, size, PROTO_FROM_DAEMON, &msg, why, sizeof(why)))
 		proto_msg_free(&msg);
 	return 0;
 }

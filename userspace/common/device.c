@@ -3,8 +3,10 @@
  * Block devices described from sysfs and libblkid.
  */
 #include <blkid/blkid.h>
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,6 +108,49 @@ int lvm_split_dm_name(const char *dm_name, char *vg, size_t vg_size, char *lv,
 	return -EINVAL;
 }
 
+/*
+ * A thick snapshot's origin: its table reads from the origin's hidden
+ * "VG-LV-real" device, one of its slaves in sysfs. Thin snapshots keep
+ * their origin in LVM's metadata only.
+ */
+static void thick_origin(const char *sys, struct device_desc *desc)
+{
+	char path[PATH_MAX], name[128], vg[128], lv[128];
+	struct dirent *d;
+	DIR *dir;
+	size_t len;
+
+	snprintf(path, sizeof(path), "%s/slaves", sys);
+	dir = opendir(path);
+	if (!dir)
+		return;
+	while ((d = readdir(dir))) {
+		snprintf(path, sizeof(path), "%s/slaves/%s/dm/name", sys,
+			 d->d_name);
+		if (d->d_name[0] == '.' ||
+		    sysfs_read(path, name, sizeof(name)) ||
+		    lvm_split_dm_name(name, vg, sizeof(vg), lv, sizeof(lv)))
+			continue;
+		len = strlen(lv);
+		if (len > 5 && !strcmp(lv + len - 5, "-real") &&
+		    !strcmp(vg, desc->vg)) {
+			snprintf(desc->origin, sizeof(desc->origin), "%.*s",
+				 (int)(len - 5), lv);
+			break;
+		}
+	}
+	closedir(dir);
+}
+
+/* Whether reading the device could hang: a suspended dm device. */
+static bool suspended(const char *sys)
+{
+	char path[PATH_MAX], value[8];
+
+	snprintf(path, sizeof(path), "%s/dm/suspended", sys);
+	return !sysfs_read(path, value, sizeof(value)) && !strcmp(value, "1");
+}
+
 int device_describe(unsigned int major, unsigned int minor,
 		    unsigned long long diskseq, struct device_desc *desc)
 {
@@ -136,9 +181,12 @@ int device_describe(unsigned int major, unsigned int minor,
 	if (desc->dm_name[0] && !sysfs_read(path, dm_uuid, sizeof(dm_uuid)) &&
 	    !strncmp(dm_uuid, "LVM-", 4) &&
 	    !lvm_split_dm_name(desc->dm_name, desc->vg, sizeof(desc->vg),
-			       desc->lv, sizeof(desc->lv)))
+			       desc->lv, sizeof(desc->lv))) {
 		strcpy(desc->engine, "lvm");
-	probe_filesystem(desc);
+		thick_origin(sys, desc);
+	}
+	if (!suspended(sys))
+		probe_filesystem(desc);
 	return 0;
 }
 

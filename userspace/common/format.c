@@ -214,8 +214,8 @@ struct json_object *record_to_json(const struct snapset_event *ev)
 }
 
 /* Writes @value with \xNN for what is not printable, or a space. */
-static void escape(const char *value, size_t size, char *out,
-		   size_t out_size, char lowest)
+static void escape(const char *value, size_t size, char *out, size_t out_size,
+		   char lowest)
 {
 	size_t o = 0;
 

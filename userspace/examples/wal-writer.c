@@ -106,8 +106,7 @@ static void handle(struct snapset_writer *w,
 		snprintf(message, sizeof(message), "%s: %s", cfg->archive,
 			 strerror(-ret));
 	fflush(stdout);
-	snapset_writer_ack(w, ev, ret < 0 ? -ret : 0,
-			   ret < 0 ? message : NULL);
+	snapset_writer_ack(w, ev, ret < 0 ? -ret : 0, ret < 0 ? message : NULL);
 }
 
 /* The application's loop: the writer's fd among its own. */

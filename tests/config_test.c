@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Host unit tests of the daemon's configuration file: defaults, every
+ * key, and the first bad line reported as FILE:LINE with what is wrong.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../userspace/daemon/config.h"
+#include "kselftest_harness.h"
+
+FIXTURE(config)
+{
+	char path[64];
+	struct daemon_options opts;
+	char error[CONFIG_ERROR_LEN];
+};
+
+FIXTURE_SETUP(config)
+{
+	snprintf(self->path, sizeof(self->path), "/tmp/snapset-config-%d",
+		 getpid());
+	config_init(&self->opts);
+}
+
+FIXTURE_TEARDOWN(config)
+{
+	unlink(self->path);
+}
+
+static int load(FIXTURE_DATA(config) * self, const char *text)
+{
+	FILE *f = fopen(self->path, "w");
+
+	fputs(text, f);
+	fclose(f);
+	self->error[0] = '\0';
+	return config_load(&self->opts, self->path, true, self->error);
+}
+
+TEST_F(config, defaults_without_a_file)
+{
+	EXPECT_EQ(0, config_load(&self->opts, "/nonexistent/snapset.conf",
+				 false, self->error));
+	EXPECT_STREQ("/run/snapset/writer.sock", self->opts.socket_path);
+	EXPECT_EQ(30000, self->opts.writer_deadline_ms);
+	EXPECT_EQ(60000, self->opts.lvremove_deadline_ms);
+	EXPECT_STREQ("/var/lib/snapset", self->opts.history_dir);
+	EXPECT_EQ(100, self->opts.history_size);
+	EXPECT_EQ(0, self->opts.nallowed_uids);
+}
+
+TEST_F(config, a_missing_file_named_is_an_error)
+{
+	EXPECT_EQ(-ENOENT, config_load(&self->opts, "/nonexistent/x.conf", true,
+				       self->error));
+	EXPECT_STREQ("/nonexistent/x.conf: No such file or directory",
+		     self->error);
+}
+
+TEST_F(config, every_key)
+{
+	ASSERT_EQ(0, load(self, "# comment\n"
+				"[daemon]\n"
+				"socket = /run/x.sock\n"
+				"writer_deadline = 1.5s\n"
+				"lvremove_deadline = 2m\n"
+				"history_dir =\n"
+				"history_size = 7\n"
+				"metrics = /tmp/m.prom\n"
+				"[writers]\n"
+				"allow_users = root, 1000\n"
+				"allow_groups = 0,65534\n"));
+	EXPECT_STREQ("/run/x.sock", self->opts.socket_path);
+	EXPECT_EQ(1500, self->opts.writer_deadline_ms);
+	EXPECT_EQ(120000, self->opts.lvremove_deadline_ms);
+	EXPECT_STREQ("", self->opts.history_dir);
+	EXPECT_EQ(7, self->opts.history_size);
+	EXPECT_STREQ("/tmp/m.prom", self->opts.metrics_path);
+	ASSERT_EQ(2, self->opts.nallowed_uids);
+	EXPECT_EQ(0, self->opts.allowed_uids[0]);
+	EXPECT_EQ(1000, self->opts.allowed_uids[1]);
+	ASSERT_EQ(2, self->opts.nallowed_gids);
+	EXPECT_EQ(65534, self->opts.allowed_gids[1]);
+}
+
+/* Each bad file, and the one line that says where and why. */
+static const struct {
+	const char *text;
+	const char *error;
+} bad[] = {
+	{ "[daemon]\nwriter_deadline = soon\n",
+	  ":2: [daemon] writer_deadline: not a duration above 0" },
+	{ "[daemon]\nwriter_deadline = 0\n",
+	  ":2: [daemon] writer_deadline: not a duration above 0" },
+	{ "[daemon]\nsocket = relative.sock\n",
+	  ":2: [daemon] socket: not an absolute path" },
+	{ "[daemon]\nhistory_size = -1\n",
+	  ":2: [daemon] history_size: not a number of entries" },
+	{ "[daemon]\nhistory_size = 100001\n",
+	  ":2: [daemon] history_size: not a number of entries" },
+	{ "[daemon]\n\nsockets = /x\n", ":3: [daemon] sockets: unknown key" },
+	{ "[deamon]\nsocket = /x\n", ":2: [deamon] socket: unknown section" },
+	{ "[writers]\nallow_users = no-such-user-here\n",
+	  ":2: [writers] allow_users: names no user" },
+	{ "[writers]\nallow_groups = no-such-group-here\n",
+	  ":2: [writers] allow_groups: names no group" },
+	{ "[daemon]\njust words\n", ":2: not a key = value line" },
+};
+
+TEST_F(config, bad_lines_are_named)
+{
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char expected[256];
+
+		EXPECT_EQ(-EINVAL, load(self, bad[i].text));
+		snprintf(expected, sizeof(expected), "%s%s", self->path,
+			 bad[i].error);
+		EXPECT_EQ(0, strncmp(self->error, expected, strlen(expected)))
+		{
+			TH_LOG("got \"%s\", expected \"%s\"", self->error,
+			       expected);
+		}
+	}
+}
+
+TEST_HARNESS_MAIN
