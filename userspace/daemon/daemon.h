@@ -80,7 +80,7 @@ struct daemon {
 	unsigned int jobs; /* records whose release or delivery is running */
 	struct writer *writers;
 	struct live_set *live_sets;
-	bool settling;		/* notices held while writers reconnect */
+	bool settling; /* notices held while writers reconnect */
 	struct notice *parked;
 	struct json_object *history; /* newest last */
 	struct file_job *files;	     /* every file kept, history first */

@@ -192,8 +192,8 @@ void files_event(struct daemon *d, int res)
 {
 	(void)res;
 	for (struct file_job *f = d->files; f; f = f->next_job)
-		if (f->running && atomic_load_explicit(&f->finished,
-						       memory_order_acquire))
+		if (f->running &&
+		    atomic_load_explicit(&f->finished, memory_order_acquire))
 			finished(f);
 	files_read_event(d);
 }
