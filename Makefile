@@ -156,6 +156,9 @@ install:
 	install -m 0644 $(BUILD)/libsnapset.a $(DESTDIR)$(LIBDIR)/
 	install -D -m 0644 include/snapset/writer.h \
 		$(DESTDIR)$(PREFIX)/include/snapset/writer.h
+	install -D -m 0644 packaging/snapset.service \
+		$(DESTDIR)/lib/systemd/system/snapset.service
+	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/doc/snapset docs/*.md
 	mkdir -p $(DESTDIR)$(LIBDIR)/pkgconfig
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 		-e 's|@VERSION@|$(VERSION)|' userspace/lib/snapset.pc.in \

@@ -113,6 +113,19 @@ static inline bool daemon_has_said(struct daemon_proc *d, const char *text)
 	return strstr(log, text) != NULL;
 }
 
+/* How many times the daemon's stderr holds @text now. */
+static inline int daemon_count(struct daemon_proc *d, const char *text)
+{
+	char log[65536];
+	ssize_t n = pread(d->log, log, sizeof(log) - 1, 0);
+	int count = 0;
+
+	log[n > 0 ? n : 0] = '\0';
+	for (char *p = log; (p = strstr(p, text)); p++)
+		count++;
+	return count;
+}
+
 /* Waits until no record is pending; the count left. */
 static inline long wait_no_pending(void)
 {

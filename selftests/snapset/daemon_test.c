@@ -144,22 +144,26 @@ TEST_F_TIMEOUT(daemon, release_is_not_delayed_by_writers, RUN_TIMEOUT)
  */
 TEST_F_TIMEOUT(daemon, writer_matching_the_origin_is_told, RUN_TIMEOUT)
 {
-	char origin[64], match[64], out[64];
+	/* BackupComplete comes first, then BackupShutdown: the one read. */
+	char origin[64], match[64], out[64], json[80];
 	struct run_result res;
-	char *argv[] = { (char *)snapset_bin(),
-			 "writer",
-			 "--name",
-			 "lvm",
-			 "--match",
-			 match,
-			 "--count",
-			 "1",
-			 "--",
-			 "sh",
-			 "-c",
-			 "echo \"$SNAPSET_DEVICES\" > $OUT; "
-			 "cp $SNAPSET_EVENT_FILE $OUT.json",
-			 NULL };
+	char *argv[] = {
+		(char *)snapset_bin(),
+		"writer",
+		"--name",
+		"lvm",
+		"--match",
+		match,
+		"--count",
+		"2",
+		"--",
+		"sh",
+		"-c",
+		"[ $SNAPSET_EVENT = backup-shutdown ] || exit 0; "
+		"echo \"$SNAPSET_DEVICES\" > $OUT; "
+		"cp $SNAPSET_EVENT_FILE $OUT.tmp && mv $OUT.tmp $OUT.json",
+		NULL
+	};
 	pid_t writer;
 
 	snprintf(out, sizeof(out), "/tmp/snapset-daemon-writer-%d", getpid());
@@ -172,7 +176,11 @@ TEST_F_TIMEOUT(daemon, writer_matching_the_origin_is_told, RUN_TIMEOUT)
 	snprintf(origin, sizeof(origin), "%s/data:8m", self->vg);
 	ASSERT_EQ(
 	    0, snapset_run(&res, "--lvm-snapshot", origin, "--", "true", NULL));
-	EXPECT_EQ(writer, waitpid(writer, NULL, 0));
+	snprintf(json, sizeof(json), "%s.json", out);
+	EXPECT_TRUE(daemon_said(&self->d, "backup-shutdown: writer lvm: ok"));
+	EXPECT_TRUE(wait_for_file(json));
+	kill(writer, SIGKILL);
+	waitpid(writer, NULL, 0);
 	EXPECT_EQ(0, sh("grep -q '^%s/data-snapset-' %s", self->vg, out));
 	EXPECT_EQ(0, sh("grep -q '\"origin\":\"data\"' %s.json", out));
 	EXPECT_EQ(0, sh("grep -q '\"type\":\"ext4\"' %s.json", out));
@@ -204,15 +212,24 @@ TEST_F_TIMEOUT(daemon, start_up_removes_lost_snapshots_only, RUN_TIMEOUT)
 {
 	const char *gone = "0b7e2c1d-5a4f-4e3b-9c8d-7f6e5d4c3b2a";
 
-	ASSERT_EQ(0, sh("lvm lvcreate -q -s -n lost -L 8m --addtag snapset "
-			"--addtag snapset:%s %s/data >/dev/null 2>&1 && "
-			"lvm lvcreate -q -s -n mine -L 8m %s/data >/dev/null "
-			"2>&1 && lvm lvcreate -q -n plain -L 8m --addtag "
-			"snapset --addtag snapset:%s %s >/dev/null 2>&1",
-			gone, self->vg, self->vg, gone, self->vg));
+	ASSERT_EQ(0,
+		  sh("lvm lvcreate -q -s -n lost -L 8m --addtag snapset "
+		     "--addtag snapset:%s %s/data >/dev/null 2>&1 && "
+		     "lvm lvcreate -q -s -n lost2 -L 8m --addtag snapset "
+		     "--addtag snapset:%s %s/data >/dev/null 2>&1 && "
+		     "lvm lvcreate -q -s -n mine -L 8m %s/data >/dev/null "
+		     "2>&1 && lvm lvcreate -q -n plain -L 8m --addtag "
+		     "snapset --addtag snapset:%s %s >/dev/null 2>&1",
+		     gone, self->vg, gone, self->vg, self->vg, gone, self->vg));
 	ASSERT_EQ(0, daemon_start(&self->d, NULL, NULL, NULL));
-	ASSERT_TRUE(daemon_said(&self->d, "lost"));
+	/* Two LVs of one set: released one after the other, one shutdown. */
+	ASSERT_TRUE(daemon_said(&self->d, "ended without BackupComplete "
+					  "(reason lost)"));
+	EXPECT_TRUE(daemon_has_said(&self->d, "/lost: removed"));
+	EXPECT_TRUE(daemon_has_said(&self->d, "/lost2: removed"));
+	EXPECT_EQ(1, daemon_count(&self->d, "(reason lost)"));
 	EXPECT_TRUE(wait_lv_gone(self->vg, "lost"));
+	EXPECT_TRUE(wait_lv_gone(self->vg, "lost2"));
 	EXPECT_TRUE(lv_exists(self->vg, "mine"));
 	EXPECT_TRUE(lv_exists(self->vg, "plain"));
 	EXPECT_TRUE(lv_exists(self->vg, "data"));

@@ -117,21 +117,11 @@ static pid_t start_writer(FIXTURE_DATA(writers) * self, const char *name,
 	return spawn(argv, -1);
 }
 
-/* Waits until @n writers are registered with the daemon. */
+/* Waits until @n writers have registered with the daemon. */
 static bool wait_writers(FIXTURE_DATA(writers) * self, int n)
 {
-	char text[32];
-
-	snprintf(text, sizeof(text), "registered");
 	for (int i = 0; i < 3000; i++) {
-		char log[65536];
-		ssize_t len = pread(self->d.log, log, sizeof(log) - 1, 0);
-		int seen = 0;
-
-		log[len > 0 ? len : 0] = '\0';
-		for (char *p = log; (p = strstr(p, text)); p++)
-			seen++;
-		if (seen >= n)
+		if (daemon_count(&self->d, "registered") >= n)
 			return true;
 		usleep(10000);
 	}
@@ -226,11 +216,13 @@ TEST_F_TIMEOUT(writers, good_writers_served_on_time_bad_ones_reported,
 
 	ASSERT_EQ(0, daemon_start(&self->d, NULL, self->config, self->socket));
 	self->writer[0] = start_writer(self, "alpha", NULL, "1",
-				       "env | grep ^SNAPSET_ > $OUT");
+				       "env | grep ^SNAPSET_ > $OUT.tmp && "
+				       "mv $OUT.tmp $OUT");
 	snprintf(match, sizeof(match), "UUID=%s", self->uuid);
 	self->writer[1] = start_writer(self, "beta", match, "1",
 				       "env | grep ^SNAPSET_ > $OUT; "
-				       "cp \"$SNAPSET_EVENT_FILE\" $OUT.json");
+				       "cp \"$SNAPSET_EVENT_FILE\" $OUT.tmp && "
+				       "mv $OUT.tmp $OUT.json");
 	self->writer[2] = start_writer(self, "other",
 				       "UUID=00000000-0000-0000-0000-"
 				       "000000000000",
@@ -354,6 +346,13 @@ TEST_F_TIMEOUT(writers, protocol_violations_drop_the_writer, RUN_TIMEOUT)
 	raw_next_type(fd, 5000, type, sizeof(type));
 	EXPECT_STREQ("bye protocol", type);
 	EXPECT_TRUE(daemon_said(&self->d, "a message of 100000 bytes"));
+	close(fd);
+	/* Silent from the start: dropped at the deadline. */
+	fd = raw_connect(self, NULL);
+	ASSERT_LE(0, fd);
+	raw_next_type(fd, 10000, type, sizeof(type));
+	EXPECT_STREQ("bye deadline", type);
+	EXPECT_TRUE(daemon_said(&self->d, "no hello or status within 3000 ms"));
 	close(fd);
 	/* Still serving. */
 	fd = raw_connect(self, "{\"type\":\"status\",\"version\":1}");

@@ -127,15 +127,16 @@ static void thick_origin(const char *sys, struct device_desc *desc)
 	while ((d = readdir(dir))) {
 		snprintf(path, sizeof(path), "%s/slaves/%s/dm/name", sys,
 			 d->d_name);
-		if (d->d_name[0] == '.' ||
-		    sysfs_read(path, name, sizeof(name)) ||
-		    lvm_split_dm_name(name, vg, sizeof(vg), lv, sizeof(lv)))
+		if (d->d_name[0] == '.' || sysfs_read(path, name, sizeof(name)))
 			continue;
-		len = strlen(lv);
-		if (len > 5 && !strcmp(lv + len - 5, "-real") &&
+		/* "VG-LV-real", the names' own dashes doubled. */
+		len = strlen(name);
+		if (len <= 5 || strcmp(name + len - 5, "-real"))
+			continue;
+		name[len - 5] = '\0';
+		if (!lvm_split_dm_name(name, vg, sizeof(vg), lv, sizeof(lv)) &&
 		    !strcmp(vg, desc->vg)) {
-			snprintf(desc->origin, sizeof(desc->origin), "%.*s",
-				 (int)(len - 5), lv);
+			snprintf(desc->origin, sizeof(desc->origin), "%s", lv);
 			break;
 		}
 	}

@@ -59,6 +59,7 @@ struct op {
 struct writer;
 struct live_set;
 struct notice;
+struct lv_release;
 struct file_job;
 
 struct daemon {
@@ -79,6 +80,7 @@ struct daemon {
 	bool stopping;
 	unsigned int jobs; /* records whose release or delivery is running */
 	struct writer *writers;
+	struct lv_release *releases; /* running, or queued behind their VG's */
 	struct live_set *live_sets;
 	bool settling; /* notices held while writers reconnect */
 	struct notice *parked;
@@ -114,6 +116,17 @@ int lv_release_start(struct daemon *d, const char *uuid, const char *label,
 void *lv_release_owner(const struct lv_release *r);
 const char *lv_release_label(const struct lv_release *r);
 void lv_release_event(struct daemon *d, struct op *op, int res);
+
+/*
+ * records.c, for reconcile.c: a set found by its LVs' tags alone, whose
+ * LVs are released and which is told and reported as reason lost.
+ */
+struct record_job;
+struct snapset_lv;
+struct record_job *lost_set_start(struct daemon *d,
+				  const __u8 id[SNAPSET_ID_LEN]);
+void lost_set_release(struct record_job *job, const struct snapset_lv *lv);
+void lost_set_started(struct record_job *job);
 
 /* reconcile.c: tagged LVs whose set is neither live nor pending. */
 int reconcile(struct daemon *d);
@@ -184,8 +197,6 @@ void report_writer(const char *set_label, const char *set_id, const char *kind,
 		   const char *writer, bool ok, const char *message);
 void report_release(const struct snapset_event *rec, const char *lv, int result,
 		    const char *message);
-void report_lost(const char *set_id, const char *lv, int result,
-		 const char *message);
 void report_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -74,6 +75,7 @@ static void read_signal(struct daemon *d)
 /* Stops taking new work; what was started finishes (or is replayed). */
 static void stop(struct daemon *d)
 {
+	sd_notify(0, "STOPPING=1");
 	d->stopping = true;
 	writers_stop(d);
 }
@@ -277,8 +279,10 @@ static void daemon_free(struct daemon *d)
 		close(d->watch_fd);
 	if (d->signal_fd >= 0)
 		close(d->signal_fd);
-	if (d->listen_fd >= 0)
+	if (d->listen_fd >= 0) {
 		close(d->listen_fd);
+		unlink(d->opts->socket_path);
+	}
 	files_free(d);
 	json_object_put(d->history);
 	free(d->buf);
@@ -305,6 +309,8 @@ int daemon_run(const struct daemon_options *opts)
 	d.watch_buf = malloc(d.buf_size);
 	ret = d.buf && d.watch_buf ? start(&d) : -ENOMEM;
 	if (!ret) {
+		/* Type=notify: ready once it is the agent and listens. */
+		sd_notify(0, "READY=1");
 		notices_settle(&d);
 		read_signal(&d);
 		read_agent(&d);

@@ -5,7 +5,8 @@
  * crashed, or a module reloaded. Its record is gone, so it is released
  * here and reported as lost. LVs are listed before sets: a set is created
  * before its LVs, so an LV listed first has its set in the list after,
- * unless that set is gone.
+ * unless that set is gone. The LVs of one lost set are one shutdown:
+ * released, told to writers, reported, kept in the history.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -15,20 +16,6 @@
 #include "../common/lvm.h"
 #include "../common/module.h"
 #include "daemon.h"
-
-struct lost_lv {
-	struct daemon *d;
-	char set_id[40];
-};
-
-static void lost_released(struct lv_release *r, int result, const char *message)
-{
-	struct lost_lv *lost = lv_release_owner(r);
-
-	report_lost(lost->set_id, lv_release_label(r), result, message);
-	lost->d->jobs--;
-	free(lost);
-}
 
 /* Whether @id (text) names a live set or a pending record in @buf. */
 static bool known_set(const void *buf, size_t len, const char *id)
@@ -45,31 +32,39 @@ static bool known_set(const void *buf, size_t len, const char *id)
 	return false;
 }
 
-static void release_lost(struct daemon *d, const struct snapset_lv *lv)
+/*
+ * Releases the LVs of one lost set, @lvs[@first] and those after it with
+ * the same set id (each marked done), as one shutdown with reason lost.
+ */
+static void release_lost_set(struct daemon *d, struct snapset_lv *lvs, size_t n,
+			     size_t first, bool *done)
 {
-	struct lost_lv *lost = malloc(sizeof(*lost));
-	char label[260];
-	int ret = lost ? 0 : -ENOMEM;
+	__u8 id[SNAPSET_ID_LEN];
+	struct record_job *job;
 
-	snprintf(label, sizeof(label), "%s/%s", lv->vg, lv->lv);
-	if (!ret) {
-		lost->d = d;
-		memcpy(lost->set_id, lv->set_id, sizeof(lost->set_id));
-		ret = lv_release_start(d, lv->uuid, label, lost_released, lost);
+	if (id_parse(lvs[first].set_id, id)) {
+		report_note("%s/%s: tag snapset:%s names no set: left alone",
+			    lvs[first].vg, lvs[first].lv, lvs[first].set_id);
+		return;
 	}
-	/* Counted like a record's release: stopping waits for it. */
-	if (!ret)
-		d->jobs++;
-	if (ret) {
-		report_lost(lv->set_id, label, ret, strerror(-ret));
-		free(lost);
+	job = lost_set_start(d, id);
+	if (!job) {
+		report_note("out of memory: lost LVs wait for a restart");
+		return;
 	}
+	for (size_t i = first; i < n; i++)
+		if (!done[i] && !strcasecmp(lvs[i].set_id, lvs[first].set_id)) {
+			done[i] = true;
+			lost_set_release(job, &lvs[i]);
+		}
+	lost_set_started(job);
 }
 
 int reconcile(struct daemon *d)
 {
 	struct snapset_lv *lvs;
 	struct lvm_error err;
+	bool *done;
 	void *sets;
 	size_t n, len;
 	int ret;
@@ -85,10 +80,17 @@ int reconcile(struct daemon *d)
 		free(lvs);
 		return ret;
 	}
+	done = calloc(n ?: 1, sizeof(*done));
+	if (!done) {
+		ret = -ENOMEM;
+		goto out;
+	}
 	for (size_t i = 0; i < n; i++)
-		if (!known_set(sets, len, lvs[i].set_id))
-			release_lost(d, &lvs[i]);
+		if (!done[i] && !known_set(sets, len, lvs[i].set_id))
+			release_lost_set(d, lvs, n, i, done);
+	free(done);
+out:
 	free(sets);
 	free(lvs);
-	return 0;
+	return ret;
 }

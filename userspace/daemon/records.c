@@ -25,6 +25,7 @@ struct record_job {
 	struct json_object *devices; /* as described before the release */
 	unsigned int pending;	     /* releases still running */
 	unsigned int failed;
+	bool lost;		 /* found by its LVs' tags: no record */
 	char release_error[640]; /* the first failure's words */
 };
 
@@ -38,8 +39,11 @@ static void acknowledge(void *owner, unsigned int writers_failed)
 	history_add(job->d, job->rec, job->failed ? job->release_error : NULL,
 		    writers_failed);
 	metrics_shutdown(job->d, job->rec);
-	live_set_ended(job->d, job->rec->set.id);
-	ret = module_ack(job->d->agent_fd, job->rec->set.id);
+	ret = 0;
+	if (!job->lost) {
+		live_set_ended(job->d, job->rec->set.id);
+		ret = module_ack(job->d->agent_fd, job->rec->set.id);
+	}
 	if (ret) {
 		id_format(job->rec->set.id, id);
 		report_note("set %s: cannot acknowledge its record: %s", id,
@@ -57,9 +61,13 @@ static void deliver(struct record_job *job)
 		    acknowledge, job);
 }
 
-static void release_failed(struct record_job *job, const char *label,
-			   const char *message)
+/* Reports one release's outcome; a failure is counted and kept. */
+static void release_outcome(struct record_job *job, const char *label,
+			    int result, const char *message)
 {
+	report_release(job->rec, label, result, message);
+	if (!result || result == -ENOENT)
+		return;
 	if (!job->failed++)
 		snprintf(job->release_error, sizeof(job->release_error),
 			 "%s: %s", label, message);
@@ -70,11 +78,21 @@ static void released(struct lv_release *r, int result, const char *message)
 {
 	struct record_job *job = lv_release_owner(r);
 
-	report_release(job->rec, lv_release_label(r), result, message);
-	if (result && result != -ENOENT)
-		release_failed(job, lv_release_label(r), message);
+	release_outcome(job, lv_release_label(r), result, message);
 	if (--job->pending == 0)
 		deliver(job);
+}
+
+/* Starts lvremove of the snapshot LV with @uuid (lvs's form). */
+static void release_lv(struct record_job *job, const char *uuid,
+		       const char *label)
+{
+	int ret = lv_release_start(job->d, uuid, label, released, job);
+
+	if (ret)
+		release_outcome(job, label, ret, strerror(-ret));
+	else
+		job->pending++;
 }
 
 /*
@@ -128,47 +146,92 @@ static void release_device(struct record_job *job,
 		device_label(dev, label, sizeof(label));
 	else
 		snprintf(label, sizeof(label), "%u:%u", dev->major, dev->minor);
-	if (ret == -ENOENT) {
+	if (ret == -ENOENT)
 		/* By run without a daemon, or by an administrator. */
-		report_release(job->rec, label, ret, "gone already");
-		return;
-	}
-	if (ret) {
-		report_release(job->rec, label, ret,
-			       "another device has its number now: left alone");
-		release_failed(job, label,
-			       "another device has its number now: left alone");
-		return;
-	}
-	ret = lv_release_start(job->d, uuid, label, released, job);
-	if (ret) {
-		report_release(job->rec, label, ret, strerror(-ret));
-		release_failed(job, label, strerror(-ret));
-		return;
-	}
-	job->pending++;
+		release_outcome(job, label, ret, "gone already");
+	else if (ret)
+		release_outcome(
+		    job, label, ret,
+		    "another device has its number now: left alone");
+	else
+		release_lv(job, uuid, label);
 }
 
-static void record_start(struct daemon *d, const struct snapset_event *ev)
+/* A job for @ev (copied); held until job_started(). */
+static struct record_job *job_new(struct daemon *d,
+				  const struct snapset_event *ev)
 {
 	struct record_job *job = calloc(1, sizeof(*job));
 
 	if (!job || !(job->rec = malloc(ev->size))) {
 		free(job);
-		report_note("out of memory: a record waits for a restart");
-		return;
+		return NULL;
 	}
 	memcpy(job->rec, ev, ev->size);
 	job->d = d;
 	d->jobs++;
-	/* A loop device is gone by now: described at arm, if it was seen. */
-	job->devices = live_set_devices(d, ev->set.id) ?: devices_describe(ev);
 	/* Held while starting, so a release finishing at once cannot go on. */
 	job->pending = 1;
-	for (__u32 i = 0; i < ev->set.ndevices; i++)
-		release_device(job, &ev->devices[i]);
+	return job;
+}
+
+static void job_started(struct record_job *job)
+{
 	if (--job->pending == 0)
 		deliver(job);
+}
+
+static void record_start(struct daemon *d, const struct snapset_event *ev)
+{
+	struct record_job *job = job_new(d, ev);
+
+	if (!job) {
+		report_note("out of memory: a record waits for a restart");
+		return;
+	}
+	/* A loop device is gone by now: described at arm, if it was seen. */
+	job->devices = live_set_devices(d, ev->set.id) ?: devices_describe(ev);
+	for (__u32 i = 0; i < ev->set.ndevices; i++)
+		release_device(job, &ev->devices[i]);
+	job_started(job);
+}
+
+struct record_job *lost_set_start(struct daemon *d,
+				  const __u8 id[SNAPSET_ID_LEN])
+{
+	struct snapset_event ev = {
+		.type = SNAPSET_EVENT_SHUTDOWN,
+		.size = sizeof(ev),
+		.set.flags = SNAPSET_SET_ARMED | SNAPSET_SET_TERMINATED,
+		.set.reason = SNAPSET_REASON_LOST,
+	};
+	struct record_job *job;
+
+	memcpy(ev.set.id, id, SNAPSET_ID_LEN);
+	job = job_new(d, &ev);
+	if (job) {
+		job->lost = true;
+		job->devices = json_object_new_array();
+	}
+	return job;
+}
+
+void lost_set_release(struct record_job *job, const struct snapset_lv *lv)
+{
+	struct json_object *dev = json_object_new_object();
+	char label[260];
+
+	json_object_object_add(dev, "engine", json_object_new_string("lvm"));
+	json_object_object_add(dev, "vg", json_object_new_string(lv->vg));
+	json_object_object_add(dev, "lv", json_object_new_string(lv->lv));
+	json_object_array_add(job->devices, dev);
+	snprintf(label, sizeof(label), "%s/%s", lv->vg, lv->lv);
+	release_lv(job, lv->uuid, label);
+}
+
+void lost_set_started(struct record_job *job)
+{
+	job_started(job);
 }
 
 void records_received(struct daemon *d, const void *buf, size_t len)

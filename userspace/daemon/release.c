@@ -4,7 +4,9 @@
  * whose pidfd the ring polls, linked to a deadline. A deadline stops the
  * child; "in use" (udev and blkid probe new devices) is retried with
  * backoff from a ring timeout; lvm's output goes to a memfd, read once
- * the child is gone.
+ * the child is gone. One lvremove runs per volume group at a time: lvm
+ * serialises them on the VG lock anyway, and one waiting for the lock
+ * would spend its deadline there.
  */
 #include <errno.h>
 #include <poll.h>
@@ -25,8 +27,11 @@
 
 struct lv_release {
 	struct daemon *d;
+	struct lv_release *next; /* every release, running or queued */
 	char uuid[40];
 	char label[300];
+	char vg[128]; /* the queue it waits in */
+	bool running;
 	release_done_fn done;
 	void *owner;
 	int pidfd;
@@ -49,9 +54,35 @@ const char *lv_release_label(const struct lv_release *r)
 	return r->label;
 }
 
+static int spawn(struct lv_release *r);
+static void finish(struct lv_release *r, int result, const char *message);
+
+/* The next release queued for @vg, if any, starts. */
+static void start_next(struct daemon *d, const char *vg)
+{
+	struct lv_release *r;
+	int ret;
+
+	for (r = d->releases; r; r = r->next)
+		if (!r->running && !strcmp(r->vg, vg))
+			break;
+	if (!r)
+		return;
+	r->running = true;
+	ret = spawn(r);
+	if (ret)
+		finish(r, ret, strerror(-ret));
+}
+
 static void finish(struct lv_release *r, int result, const char *message)
 {
+	struct lv_release **p = &r->d->releases;
+
+	while (*p != r)
+		p = &(*p)->next;
+	*p = r->next;
 	r->done(r, result, message);
+	start_next(r->d, r->vg);
 	free(r);
 }
 
@@ -107,10 +138,18 @@ fail:
 	return pid;
 }
 
+static bool vg_busy(const struct daemon *d, const char *vg)
+{
+	for (const struct lv_release *r = d->releases; r; r = r->next)
+		if (r->running && !strcmp(r->vg, vg))
+			return true;
+	return false;
+}
+
 int lv_release_start(struct daemon *d, const char *uuid, const char *label,
 		     release_done_fn done, void *owner)
 {
-	struct lv_release *r = calloc(1, sizeof(*r));
+	struct lv_release *r = calloc(1, sizeof(*r)), **p;
 	int ret;
 
 	if (!r)
@@ -124,11 +163,22 @@ int lv_release_start(struct daemon *d, const char *uuid, const char *label,
 	};
 	snprintf(r->uuid, sizeof(r->uuid), "%s", uuid);
 	snprintf(r->label, sizeof(r->label), "%s", label);
+	/* "VG/LV"; a label without a VG queues alone with its kind. */
+	snprintf(r->vg, sizeof(r->vg), "%.*s", (int)strcspn(label, "/"), label);
 	ms_to_timespec(d->opts->lvremove_deadline_ms, &r->deadline);
-	ret = spawn(r);
-	if (ret)
-		free(r);
-	return ret;
+	r->running = !vg_busy(d, r->vg);
+	if (r->running) {
+		ret = spawn(r);
+		if (ret) {
+			free(r);
+			return ret;
+		}
+	}
+	/* Last, so that the queue keeps the order releases came in. */
+	for (p = &d->releases; *p; p = &(*p)->next)
+		;
+	*p = r;
+	return 0;
 }
 
 /* The child's wait status, its output, and what they mean. */

@@ -106,7 +106,9 @@ void report_shutdown(const struct snapset_event *rec, unsigned int failed,
 	name_escape(s->name, sizeof(s->name), name, sizeof(name));
 	field_add(&f, "MESSAGE=%s: %s (%s)%s", set, what, how, failing);
 	field_add(&f, "MESSAGE_ID=%s",
-		  completed ? MSG_SHUTDOWN : MSG_INCOMPLETE);
+		  completed			     ? MSG_SHUTDOWN
+		  : s->reason == SNAPSET_REASON_LOST ? MSG_LOST
+						     : MSG_INCOMPLETE);
 	field_add(&f, "PRIORITY=%d",
 		  completed && !failed && !writers_failed ? LOG_INFO : LOG_ERR);
 	field_add(&f, "SNAPSET_SET_ID=%s", id);
@@ -162,23 +164,6 @@ void report_writer(const char *set_label, const char *set_id, const char *kind,
 			"SNAPSET_SET_ID=%s", set_id, "SNAPSET_WRITER=%s",
 			writer, "SNAPSET_WRITER_RESULT=%s", ok ? "ok" : "error",
 			NULL);
-}
-
-void report_lost(const char *set_id, const char *lv, int result,
-		 const char *message)
-{
-	if (!to_journal()) {
-		fprintf(stderr,
-			"snapset daemon: set %s: lost (its set is neither "
-			"live nor pending): %s: %s\n",
-			set_id, lv, message);
-		return;
-	}
-	sd_journal_send("MESSAGE=set %s: lost: %s: %s", set_id, lv, message,
-			"MESSAGE_ID=%s", MSG_LOST, "PRIORITY=%d",
-			result ? LOG_ERR : LOG_WARNING, "SNAPSET_SET_ID=%s",
-			set_id, "SNAPSET_REASON=lost", "SNAPSET_COMPLETED=0",
-			"SNAPSET_DEVICE=%s", lv, NULL);
 }
 
 void report_note(const char *fmt, ...)

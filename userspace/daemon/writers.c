@@ -63,6 +63,9 @@ struct writer {
 	unsigned long delivered, failed;
 };
 
+/* Open connections, writers or not: each costs a message buffer. */
+#define WRITERS_MAX 256
+
 static struct op accept_op = { OP_ACCEPT, NULL };
 /* Completions nobody waits for: timeout removals. */
 static struct op ignored_op = { OP_IGNORED, NULL };
@@ -169,7 +172,8 @@ static void writer_pump(struct writer *w)
 	w->current = next;
 	w->event++;
 	writer_send(w, notice_message(next->notice, w->event));
-	deadline_arm(w);
+	if (!w->dropped)
+		deadline_arm(w);
 }
 
 static void delivery_end(struct writer *w, struct delivery *del, bool ok,
@@ -190,10 +194,11 @@ void writer_drop(struct writer *w, const char *code, const char *reason)
 	if (w->dropped)
 		return;
 	w->dropped = true;
-	if (w->registered)
+	if (w->registered) {
 		report_note("writer %s (pid %d): dropped: %s", w->name,
 			    w->cred.pid, reason);
-	else
+		metrics_write(w->d);
+	} else
 		report_note("writer connection (pid %d, uid %u): dropped: %s",
 			    w->cred.pid, w->cred.uid, reason);
 	deadline_cancel(w);
@@ -241,6 +246,7 @@ static void hello(struct writer *w, const struct proto_msg *msg)
 	report_note("writer %s (pid %d, uid %u) registered", w->name,
 		    w->cred.pid, w->cred.uid);
 	writer_send(w, proto_welcome(w->d->opts->writer_deadline_ms));
+	metrics_write(w->d);
 }
 
 static void ack(struct writer *w, const struct proto_msg *msg)
@@ -265,6 +271,7 @@ static void ack(struct writer *w, const struct proto_msg *msg)
 /* The first message says what the connection is: a writer or a query. */
 static void first_message(struct writer *w, const struct proto_msg *msg)
 {
+	deadline_cancel(w);
 	if (msg->type != PROTO_HELLO && msg->type != PROTO_STATUS_REQUEST) {
 		writer_drop(w, PROTO_BYE_PROTOCOL,
 			    "the first message is "
@@ -317,6 +324,15 @@ static void received(struct writer *w, int res)
 		writer_recv(w);
 }
 
+static unsigned int connections(const struct daemon *d)
+{
+	unsigned int n = 0;
+
+	for (const struct writer *w = d->writers; w; w = w->next)
+		n++;
+	return n;
+}
+
 static void accepted(struct daemon *d, int fd)
 {
 	struct writer *w = calloc(1, sizeof(*w));
@@ -335,12 +351,17 @@ static void accepted(struct daemon *d, int fd)
 	w->next = d->writers;
 	d->writers = w;
 	w->ops = 1; /* this function's own */
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &w->cred, &len))
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &w->cred, &len)) {
 		writer_drop(w, PROTO_BYE_DENIED, "no peer credentials");
-	else if (!peer_allowed(d->opts, &w->cred))
+	} else if (!peer_allowed(d->opts, &w->cred)) {
 		writer_drop(w, PROTO_BYE_DENIED, "this user is not allowed");
-	else
+	} else if (connections(d) > WRITERS_MAX) {
+		writer_drop(w, PROTO_BYE_DENIED, "too many connections");
+	} else {
+		/* A connection that says nothing goes at the deadline. */
+		deadline_arm(w);
 		writer_recv(w);
+	}
 	writer_put(w);
 }
 
@@ -386,9 +407,14 @@ static void deadline_passed(struct deadline_timer *t, int res)
 
 	if (res == -ETIME && w->timer == t && !w->dropped) {
 		w->timer = NULL;
-		snprintf(why, sizeof(why),
-			 "event %lld not acknowledged within %ld ms", t->event,
-			 w->d->opts->writer_deadline_ms);
+		if (w->registered)
+			snprintf(why, sizeof(why),
+				 "event %lld not acknowledged within %ld ms",
+				 t->event, w->d->opts->writer_deadline_ms);
+		else
+			snprintf(why, sizeof(why),
+				 "no hello or status within %ld ms",
+				 w->d->opts->writer_deadline_ms);
 		writer_drop(w, PROTO_BYE_DEADLINE, why);
 	}
 	free(t);
