@@ -81,4 +81,26 @@ TEST(lvm_failures_are_classified)
 	EXPECT_EQ(-EIO, lvm_failure("lvremove", SIGKILL, "", &err));
 }
 
+/* The name run gives a snapshot, and the origin read back from it. */
+TEST(snapshot_names_round_trip)
+{
+	const char *id = "5b0f3c1e-8d7a-4b59-9a1f-2c6e0f7d1a33";
+	char name[64], origin[64];
+
+	ASSERT_EQ(0, lvm_snapshot_name("db-data", id, name, sizeof(name)));
+	EXPECT_STREQ("db-data-snapset-5b0f3c1e", name);
+	ASSERT_EQ(0, lvm_snapshot_origin(name, id, origin, sizeof(origin)));
+	EXPECT_STREQ("db-data", origin);
+	EXPECT_EQ(0, lvm_snapshot_origin("db-data-snapset-5B0F3C1E", id, origin,
+					 sizeof(origin)));
+	/* Another set's snapshot, or no snapshot of run's at all. */
+	EXPECT_EQ(-EINVAL, lvm_snapshot_origin("db-data-snapset-00000000", id,
+					       origin, sizeof(origin)));
+	EXPECT_EQ(-EINVAL,
+		  lvm_snapshot_origin("db-data", id, origin, sizeof(origin)));
+	EXPECT_EQ(-EINVAL, lvm_snapshot_origin("-snapset-5b0f3c1e", id, origin,
+					       sizeof(origin)));
+	EXPECT_EQ(-ENAMETOOLONG, lvm_snapshot_name("db-data", id, name, 20));
+}
+
 TEST_HARNESS_MAIN

@@ -318,6 +318,26 @@ TEST_F_TIMEOUT(daemon, killed_before_ack_is_replayed, RUN_TIMEOUT)
 	EXPECT_EQ(0, sysfs_counter("pending"));
 }
 
+/*
+ * Records discarded (as a module reload does) while no daemon ran: the
+ * next daemon finds the snapshot by its tags, removes it and reports
+ * the set lost.
+ */
+TEST_F_TIMEOUT(daemon, discarded_record_leaves_a_lost_set, RUN_TIMEOUT)
+{
+	char name[64];
+
+	orphan_a_snapshot(_metadata, self, name, sizeof(name));
+	discard_all_pending();
+	ASSERT_EQ(0, sysfs_counter("pending"));
+	ASSERT_TRUE(lv_exists(self->vg, name));
+	ASSERT_EQ(0, daemon_start(&self->d, NULL, NULL, NULL));
+	ASSERT_TRUE(daemon_said(&self->d, "ended without BackupComplete "
+					  "(reason lost)"));
+	EXPECT_TRUE(daemon_has_said(&self->d, ": removed"));
+	EXPECT_TRUE(wait_lv_gone(self->vg, name));
+}
+
 /* The recorded number now belongs to another LV: that one stays. */
 TEST_F_TIMEOUT(daemon, reused_device_number_is_left_alone, RUN_TIMEOUT)
 {

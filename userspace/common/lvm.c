@@ -324,3 +324,31 @@ int lv_list_snapset(struct snapset_lv **lvs, size_t *n, struct lvm_error *err)
 	}
 	return 0;
 }
+
+#define SNAPSHOT_INFIX "-snapset-"
+#define SNAPSHOT_ID_CHARS 8
+
+int lvm_snapshot_name(const char *origin, const char *set_id, char *out,
+		      size_t size)
+{
+	int len = snprintf(out, size, "%s" SNAPSHOT_INFIX "%.*s", origin,
+			   SNAPSHOT_ID_CHARS, set_id);
+
+	return len < 0 || (size_t)len >= size ? -ENAMETOOLONG : 0;
+}
+
+int lvm_snapshot_origin(const char *lv, const char *set_id, char *origin,
+			size_t size)
+{
+	size_t len = strlen(lv),
+	       tail = strlen(SNAPSHOT_INFIX) + SNAPSHOT_ID_CHARS;
+
+	if (len <= tail || strlen(set_id) < SNAPSHOT_ID_CHARS ||
+	    strncmp(lv + len - tail, SNAPSHOT_INFIX, strlen(SNAPSHOT_INFIX)) ||
+	    strncasecmp(lv + len - SNAPSHOT_ID_CHARS, set_id,
+			SNAPSHOT_ID_CHARS) ||
+	    len - tail >= size)
+		return -EINVAL;
+	snprintf(origin, size, "%.*s", (int)(len - tail), lv);
+	return 0;
+}

@@ -25,6 +25,21 @@ struct lvm_error {
 	char message[256];
 };
 
+/*
+ * The name snapset run gives its snapshot of @origin for the set
+ * @set_id (text): "ORIGIN-snapset-" and the id's first 8 characters;
+ * -ENAMETOOLONG when it does not fit @size.
+ */
+int lvm_snapshot_name(const char *origin, const char *set_id, char *out,
+		      size_t size);
+/*
+ * The origin in such a name, when @lv is the name run gave a snapshot
+ * for @set_id (the only way to know a thin snapshot's origin without
+ * asking LVM); -EINVAL otherwise.
+ */
+int lvm_snapshot_origin(const char *lv, const char *set_id, char *origin,
+			size_t size);
+
 /* What VG/LV is; -ENOENT when LVM does not know it or its VG. */
 int lv_info_get(const char *vg, const char *lv, struct lv_info *info,
 		struct lvm_error *err);

@@ -12,6 +12,7 @@
 
 #include "../common/device.h"
 #include "../common/format.h"
+#include "../common/lvm.h"
 #include "../lib/protocol.h"
 #include "daemon.h"
 
@@ -47,17 +48,24 @@ struct json_object *devices_describe(const struct snapset_event *ev)
 {
 	struct json_object *obj = record_to_json(ev), *devices;
 	struct device_desc desc;
+	char id[ID_STR_LEN];
 
 	json_object_object_get_ex(obj, "devices", &devices);
 	json_object_get(devices);
 	json_object_put(obj);
+	id_format(ev->set.id, id);
 	for (__u32 i = 0; i < ev->set.ndevices; i++) {
 		const struct snapset_device_info *dev = &ev->devices[i];
 
-		if (!device_describe(dev->major, dev->minor, dev->diskseq,
-				     &desc))
-			device_desc_to_json(
-			    &desc, json_object_array_get_idx(devices, i));
+		if (device_describe(dev->major, dev->minor, dev->diskseq,
+				    &desc))
+			continue;
+		/* A thin snapshot's origin, from the name run gave it. */
+		if (desc.lv[0] && !desc.origin[0])
+			lvm_snapshot_origin(desc.lv, id, desc.origin,
+					    sizeof(desc.origin));
+		device_desc_to_json(&desc,
+				    json_object_array_get_idx(devices, i));
 	}
 	return devices;
 }

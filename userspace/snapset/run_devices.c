@@ -279,8 +279,8 @@ int lvm_snapshots_create(struct run_state *st)
 		const struct run_lvm_snapshot *s = &opts->lvm[i];
 		struct run_dev *dev = &st->devs[st->ndevs];
 
-		if (snprintf(name, sizeof(name), "%s-snapset-%.8s", s->origin,
-			     st->id_text) >= (int)sizeof(name))
+		if (lvm_snapshot_name(s->origin, st->id_text, name,
+				      sizeof(name)))
 			return run_fail(st, -ENAMETOOLONG,
 					"%s/%s: name too long for a snapshot",
 					s->vg, s->origin);
