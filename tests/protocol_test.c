@@ -72,6 +72,18 @@ TEST(ack_message_cut_at_a_character)
 	free(text);
 }
 
+/* A message in another encoding goes as UTF-8, its odd bytes as '?'. */
+TEST(ack_message_made_utf8)
+{
+	char *text = proto_ack(2, "caf\xe9 \xc3\xa9t\xc3"), why[256];
+	struct proto_msg msg;
+
+	ASSERT_EQ(0, parse(text, PROTO_FROM_WRITER, &msg, why));
+	EXPECT_STREQ("caf? \xc3\xa9t?", msg.text);
+	proto_msg_free(&msg);
+	free(text);
+}
+
 TEST(daemon_messages_round_trip)
 {
 	struct json_object *set = json_object_new_object();

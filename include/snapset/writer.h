@@ -96,7 +96,9 @@ int snapset_writer_connect(const char *socket_path, const char *name,
  * snapset_writer_reconnect() - connect again after the daemon went away
  * @w: the writer; its name, match and duplicate memory are kept.
  *
- * The fd changes: poll the new snapset_writer_fd().
+ * The fd changes: poll the new snapset_writer_fd(). An event not yet
+ * acknowledged is dropped (its strings with it): the daemon sends it
+ * again.
  */
 int snapset_writer_reconnect(struct snapset_writer *w);
 
@@ -111,8 +113,10 @@ int snapset_writer_fd(const struct snapset_writer *w);
  *              the daemon is away.
  *
  * Return: 0 with an event, -ETIMEDOUT, -EBUSY while the previous event
- * is not acknowledged, -ENOTCONN when the daemon went away (with a
- * timeout), -EPROTO when the daemon sent something unreadable.
+ * is not acknowledged; with a timeout, -ENOTCONN once the connection
+ * ended (the daemon went away, or sent something unreadable). Waiting
+ * for ever, it reconnects by itself, and fails only with what waiting
+ * will not mend: -EACCES (refused) or -EPROTO (another protocol).
  */
 int snapset_writer_next(struct snapset_writer *w,
 			const struct snapset_writer_event **event,
@@ -128,8 +132,14 @@ typedef void (*snapset_writer_handler)(struct snapset_writer *w,
  * @handler: called with each new event; it acknowledges it now or later.
  * @arg: passed to @handler.
  *
- * Return: 0 (nothing more to read now), or -ENOTCONN when the daemon
- * went away: reconnect, then poll the new fd.
+ * While the application holds an event, the daemon sends nothing: leave
+ * the fd out of the poll set until snapset_writer_ack(), or poll would
+ * report the daemon going away again and again.
+ *
+ * Return: 0 (nothing more to read now), or a negative errno once the
+ * connection ended: -ENOTCONN when the daemon went away, -EPROTO when it
+ * sent something unreadable, -ENOMEM. The fd is then closed
+ * (snapset_writer_fd() is -1): reconnect, then poll the new fd.
  */
 int snapset_writer_dispatch(struct snapset_writer *w,
 			    snapset_writer_handler handler, void *arg);
@@ -140,7 +150,8 @@ int snapset_writer_dispatch(struct snapset_writer *w,
  * @event: the event being acknowledged.
  * @error: 0 when the writer handled it, or a positive errno.
  * @message: NULL, or what went wrong in the writer's words (reported
- *           by the daemon; at most 1024 bytes are sent).
+ *           by the daemon; at most 1024 bytes are sent, and a byte that
+ *           is not UTF-8 goes as '?').
  */
 int snapset_writer_ack(struct snapset_writer *w,
 		       const struct snapset_writer_event *event, int error,

@@ -415,9 +415,10 @@ TEST_F_TIMEOUT(writers, replayed_shutdown_runs_the_command_once, RUN_TIMEOUT)
 	ASSERT_EQ(0, daemon_start(&self->d, NULL, self->config, self->socket));
 	path_in(self, started, sizeof(started), "started");
 	setenv("STARTED", started, 1);
+	/* It fails: the replay gets the same error, in the same words. */
 	self->writer[0] = start_writer(self, "slow", NULL, "2",
 				       "touch $STARTED; sleep 2; "
-				       "echo $SNAPSET_ID >> $OUT");
+				       "echo $SNAPSET_ID >> $OUT; exit 3");
 	ASSERT_TRUE(wait_writers(self, 1));
 	ASSERT_NE(-1, kill_a_requester(self));
 	ASSERT_TRUE(wait_for_file(started));
@@ -425,9 +426,45 @@ TEST_F_TIMEOUT(writers, replayed_shutdown_runs_the_command_once, RUN_TIMEOUT)
 	EXPECT_EQ(1, sysfs_counter("pending"));
 	ASSERT_EQ(0, daemon_start(&self->d, NULL, self->config, self->socket));
 	EXPECT_EQ(0, wait_no_pending());
-	EXPECT_TRUE(daemon_said(&self->d, "writer slow: ok"));
+	EXPECT_TRUE(
+	    daemon_said(&self->d, "writer slow: failed: sh: exit status 3"));
 	path_in(self, path, sizeof(path), "slow");
 	EXPECT_EQ(0, sh("test $(wc -l < %s) -eq 1", path));
+}
+
+/*
+ * SIGTERM while a writer works on a shutdown: the daemon waits for its
+ * answer, then acknowledges; an idle writer is told "stopping" at once.
+ */
+TEST_F_TIMEOUT(writers, stop_waits_for_busy_writers, RUN_TIMEOUT)
+{
+	const char *ack = "{\"type\":\"ack\",\"event\":1,\"result\":\"ok\"}";
+	char started[128], type[32];
+	int idle;
+
+	ASSERT_EQ(0, daemon_start(&self->d, NULL, self->config, self->socket));
+	path_in(self, started, sizeof(started), "started");
+	setenv("STARTED", started, 1);
+	self->writer[0] =
+	    start_writer(self, "busy", NULL, "1", "touch $STARTED; sleep 2");
+	idle = raw_connect(self, HELLO("idle"));
+	ASSERT_LE(0, idle);
+	ASSERT_TRUE(wait_writers(self, 2));
+	raw_next_type(idle, 5000, type, sizeof(type));
+	EXPECT_STREQ("welcome", type);
+	ASSERT_NE(-1, kill_a_requester(self));
+	/* The idle one answers its event at once and is idle again. */
+	raw_next_type(idle, 30000, type, sizeof(type));
+	EXPECT_STREQ("event", type);
+	send(idle, ack, strlen(ack), 0);
+	ASSERT_TRUE(wait_for_file(started));
+	ASSERT_EQ(0, kill(self->d.pid, SIGTERM));
+	raw_next_type(idle, 5000, type, sizeof(type));
+	EXPECT_STREQ("bye stopping", type);
+	close(idle);
+	EXPECT_EQ(0, daemon_stop(&self->d));
+	EXPECT_EQ(0, sysfs_counter("pending"));
+	EXPECT_TRUE(daemon_has_said(&self->d, "writer busy: ok"));
 }
 
 /* snapset status: the writers and the recent sets; 3 without a daemon. */

@@ -43,6 +43,7 @@ enum op_kind {
 	OP_CHILD_DEADLINE,
 	OP_RETRY,
 	OP_ACCEPT,
+	OP_ACCEPT_RETRY,
 	OP_WRITER_RECV,
 	OP_WRITER_SEND,
 	OP_WRITER_DEADLINE,
@@ -142,11 +143,15 @@ unsigned int writers_queue(struct daemon *d, struct notice *n,
 void writers_pump(struct daemon *d);
 void writer_drop(struct writer *w, const char *code, const char *reason);
 void writers_stop(struct daemon *d);
-struct json_object *writers_status(const struct daemon *d);
+/* The registered writers; without their match lists when @with_match is false.
+ */
+struct json_object *writers_status(const struct daemon *d, bool with_match);
 unsigned int writers_count(const struct daemon *d);
 
 /* notices.c: events to writers, and the devices they describe. */
-typedef void (*notice_done_fn)(void *owner, unsigned int failed);
+/* How many writers failed; @interrupted: the daemon stopped first. */
+typedef void (*notice_done_fn)(void *owner, unsigned int failed,
+			       bool interrupted);
 /* Takes @devices; @done (may be NULL) gets how many writers failed. */
 void notice_send(struct daemon *d, const char *kind,
 		 const struct snapset_event *ev, struct json_object *devices,

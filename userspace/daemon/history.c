@@ -58,10 +58,13 @@ int history_load(struct daemon *d)
 	n = json_object_array_length(old);
 	for (size_t i = n > d->opts->history_size ? n - d->opts->history_size
 						  : 0;
-	     i < n; i++)
-		json_object_array_add(
-		    d->history,
-		    json_object_get(json_object_array_get_idx(old, i)));
+	     i < n; i++) {
+		struct json_object *e = json_object_array_get_idx(old, i);
+
+		/* Only entries: a hand-edited file may hold anything. */
+		if (json_object_is_type(e, json_type_object))
+			json_object_array_add(d->history, json_object_get(e));
+	}
 	json_object_put(old);
 	return 0;
 }
@@ -150,23 +153,36 @@ static struct json_object *entry_summary(struct json_object *entry)
 	return obj;
 }
 
-char *status_message(struct daemon *d)
+static char *status_text(struct daemon *d, bool full)
 {
 	struct json_object *obj = json_object_new_object(), *recent;
 	size_t n = json_object_array_length(d->history);
 	char *text;
 
 	recent = json_object_new_array();
-	for (size_t i = n > STATUS_HISTORY ? n - STATUS_HISTORY : 0; i < n; i++)
+	for (size_t i = n > STATUS_HISTORY ? n - STATUS_HISTORY : 0;
+	     full && i < n; i++)
 		json_object_array_add(
 		    recent,
 		    entry_summary(json_object_array_get_idx(d->history, i)));
 	add_string(obj, "type", "status");
 	json_object_object_add(obj, "daemon", daemon_status(d));
-	json_object_object_add(obj, "writers", writers_status(d));
+	json_object_object_add(obj, "writers", writers_status(d, full));
 	json_object_object_add(obj, "history", recent);
 	text =
 	    strdup(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN));
 	json_object_put(obj);
+	return text;
+}
+
+/* Within a message's bound: without match lists and history if need be. */
+char *status_message(struct daemon *d)
+{
+	char *text = status_text(d, true);
+
+	if (text && strlen(text) > PROTO_MESSAGE_MAX) {
+		free(text);
+		text = status_text(d, false);
+	}
 	return text;
 }

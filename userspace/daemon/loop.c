@@ -76,6 +76,9 @@ static void read_signal(struct daemon *d)
 static void stop(struct daemon *d)
 {
 	sd_notify(0, "STOPPING=1");
+	/* Held notices go to the writers there are before they go. */
+	if (d->settling)
+		notices_settled(d);
 	d->stopping = true;
 	writers_stop(d);
 }
@@ -172,6 +175,8 @@ static int loop(struct daemon *d)
 		}
 		io_uring_cq_advance(&d->ring, seen);
 	}
+	/* What the last completions queued: the writers' byes. */
+	io_uring_submit(&d->ring);
 	return 0;
 }
 

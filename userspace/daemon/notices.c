@@ -32,6 +32,7 @@ struct notice {
 	char label[SET_LABEL_LEN];
 	unsigned int waiting; /* writers yet to answer */
 	unsigned int failed;
+	bool interrupted; /* the daemon stopped before every writer answered */
 	notice_done_fn done;
 	void *owner;
 };
@@ -70,18 +71,6 @@ struct json_object *devices_describe(const struct snapset_event *ev)
 	return devices;
 }
 
-void live_set_armed(struct daemon *d, const struct snapset_event *ev)
-{
-	struct live_set *set = calloc(1, sizeof(*set));
-
-	if (!set)
-		return; /* described again when its record comes */
-	memcpy(set->id, ev->set.id, sizeof(set->id));
-	set->devices = devices_describe(ev);
-	set->next = d->live_sets;
-	d->live_sets = set;
-}
-
 static struct live_set **live_set_find(struct daemon *d,
 				       const __u8 id[SNAPSET_ID_LEN])
 {
@@ -90,6 +79,22 @@ static struct live_set **live_set_find(struct daemon *d,
 	while (*p && memcmp((*p)->id, id, SNAPSET_ID_LEN))
 		p = &(*p)->next;
 	return p;
+}
+
+void live_set_armed(struct daemon *d, const struct snapset_event *ev)
+{
+	struct live_set *set;
+
+	/* Listed at start and seen armed by the watcher too. */
+	if (*live_set_find(d, ev->set.id))
+		return;
+	set = calloc(1, sizeof(*set));
+	if (!set)
+		return; /* described again when its record comes */
+	memcpy(set->id, ev->set.id, sizeof(set->id));
+	set->devices = devices_describe(ev);
+	set->next = d->live_sets;
+	d->live_sets = set;
 }
 
 /* The devices as described at arm (a reference), or NULL. */
@@ -146,7 +151,7 @@ bool device_matches(struct json_object *dev, const char *match)
 static void notice_finish(struct notice *n)
 {
 	if (n->done)
-		n->done(n->owner, n->failed);
+		n->done(n->owner, n->failed, n->interrupted);
 	json_object_put(n->set);
 	json_object_put(n->devices);
 	free(n);
@@ -165,6 +170,12 @@ static struct json_object *set_to_json(const struct snapset_event *ev)
 
 static void notice_queue(struct notice *n)
 {
+	/* Stopping: writers that were idle are gone, the next daemon tells. */
+	if (n->d->stopping) {
+		n->interrupted = true;
+		notice_finish(n);
+		return;
+	}
 	n->waiting = writers_queue(n->d, n, n->devices);
 	if (!n->waiting) {
 		notice_finish(n);
@@ -183,7 +194,7 @@ void notice_send(struct daemon *d, const char *kind,
 		json_object_put(devices);
 		report_note("out of memory: writers miss an event");
 		if (done)
-			done(owner, 1);
+			done(owner, 1, false);
 		return;
 	}
 	*n = (struct notice){ .d = d,
@@ -238,9 +249,14 @@ char *notice_message(struct notice *n, long long event)
 void notice_answered(struct notice *n, const char *writer, bool ok,
 		     const char *message)
 {
-	report_writer(n->label, member(n->set, "id"), n->kind, writer, ok,
-		      message);
-	metrics_delivery(n->d, writer, ok);
+	/* Not the writer's failure: it is told again by the next daemon. */
+	if (!ok && n->d->stopping) {
+		n->interrupted = true;
+	} else {
+		report_writer(n->label, member(n->set, "id"), n->kind, writer,
+			      ok, message);
+		metrics_delivery(n->d, writer, ok);
+	}
 	if (!ok)
 		n->failed++;
 	if (--n->waiting == 0)

@@ -29,29 +29,47 @@ struct record_job {
 	char release_error[640]; /* the first failure's words */
 };
 
-static void acknowledge(void *owner, unsigned int writers_failed)
+static void job_free(struct record_job *job)
+{
+	job->d->jobs--;
+	free(job->rec);
+	free(job);
+}
+
+/*
+ * The writers answered (or @interrupted: the daemon stopped before they
+ * could). A record is acknowledged only after a whole delivery: one cut
+ * short stays pending and the next daemon delivers it again.
+ */
+static void acknowledge(void *owner, unsigned int writers_failed,
+			bool interrupted)
 {
 	struct record_job *job = owner;
-	char id[ID_STR_LEN];
-	int ret;
+	char set[SET_LABEL_LEN];
+	int ret = 0;
 
+	set_label(job->rec->set.name, sizeof(job->rec->set.name),
+		  job->rec->set.id, set, sizeof(set));
+	if (interrupted && !job->lost) {
+		report_note("%s: stopping before its writers were told: left "
+			    "for the next daemon",
+			    set);
+		job_free(job);
+		return;
+	}
 	report_shutdown(job->rec, job->failed, writers_failed);
 	history_add(job->d, job->rec, job->failed ? job->release_error : NULL,
 		    writers_failed);
-	metrics_shutdown(job->d, job->rec);
-	ret = 0;
 	if (!job->lost) {
 		live_set_ended(job->d, job->rec->set.id);
 		ret = module_ack(job->d->agent_fd, job->rec->set.id);
 	}
-	if (ret) {
-		id_format(job->rec->set.id, id);
-		report_note("set %s: cannot acknowledge its record: %s", id,
+	if (ret)
+		report_note("%s: cannot acknowledge its record: %s", set,
 			    strerror(-ret));
-	}
-	job->d->jobs--;
-	free(job->rec);
-	free(job);
+	/* After the acknowledgement: the pending gauge counts it no more. */
+	metrics_shutdown(job->d, job->rec);
+	job_free(job);
 }
 
 /* The release is over: the writers are told, then the record goes. */

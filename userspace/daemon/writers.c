@@ -67,6 +67,8 @@ struct writer {
 #define WRITERS_MAX 256
 
 static struct op accept_op = { OP_ACCEPT, NULL };
+static struct op accept_retry_op = { OP_ACCEPT_RETRY, NULL };
+static struct __kernel_timespec accept_backoff = { .tv_sec = 1 };
 /* Completions nobody waits for: timeout removals. */
 static struct op ignored_op = { OP_IGNORED, NULL };
 
@@ -164,8 +166,15 @@ static void writer_pump(struct writer *w)
 {
 	struct delivery *next = w->queue;
 
-	if (w->dropped || w->current || !next)
+	if (w->dropped || w->current)
 		return;
+	if (!next) {
+		/* Stopping: a writer goes once it has answered all it had. */
+		if (w->d->stopping)
+			writer_drop(w, PROTO_BYE_STOPPING,
+				    "the daemon is stopping");
+		return;
+	}
 	w->queue = next->next;
 	if (!w->queue)
 		w->queue_tail = NULL;
@@ -357,6 +366,8 @@ static void accepted(struct daemon *d, int fd)
 		writer_drop(w, PROTO_BYE_DENIED, "this user is not allowed");
 	} else if (connections(d) > WRITERS_MAX) {
 		writer_drop(w, PROTO_BYE_DENIED, "too many connections");
+	} else if (d->stopping) {
+		writer_drop(w, PROTO_BYE_STOPPING, "the daemon is stopping");
 	} else {
 		/* A connection that says nothing goes at the deadline. */
 		deadline_arm(w);
@@ -427,10 +438,20 @@ void writers_event(struct daemon *d, struct op *op, int res)
 
 	switch (op->kind) {
 	case OP_ACCEPT:
-		if (res >= 0)
+		if (res >= 0) {
 			accepted(d, res);
-		else
+		} else {
+			/* Out of fds, say: try again in a while, not at once.
+			 */
 			report_note("accepting writers: %s", strerror(-res));
+			io_uring_prep_timeout(daemon_sqe(d, &accept_retry_op),
+					      &accept_backoff, 0, 0);
+			return;
+		}
+		if (!d->stopping)
+			writers_accept(d);
+		return;
+	case OP_ACCEPT_RETRY:
 		if (!d->stopping)
 			writers_accept(d);
 		return;
@@ -496,12 +517,15 @@ void writers_pump(struct daemon *d)
 		writer_pump(w);
 }
 
+/* Idle writers go now; the others once they have answered (pump). */
 void writers_stop(struct daemon *d)
 {
 	for (struct writer *w = d->writers, *next; w; w = next) {
 		next = w->next;
 		w->ops++;
-		writer_drop(w, PROTO_BYE_STOPPING, "the daemon is stopping");
+		if (!w->current && !w->queue)
+			writer_drop(w, PROTO_BYE_STOPPING,
+				    "the daemon is stopping");
 		writer_put(w);
 	}
 }
@@ -515,7 +539,7 @@ unsigned int writers_count(const struct daemon *d)
 	return n;
 }
 
-struct json_object *writers_status(const struct daemon *d)
+struct json_object *writers_status(const struct daemon *d, bool with_match)
 {
 	struct json_object *array = json_object_new_array();
 
@@ -532,7 +556,7 @@ struct json_object *writers_status(const struct daemon *d)
 				       json_object_new_int(w->cred.pid));
 		json_object_object_add(obj, "uid",
 				       json_object_new_int64(w->cred.uid));
-		for (char *const *m = w->match; *m; m++)
+		for (char *const *m = w->match; with_match && *m; m++)
 			json_object_array_add(match,
 					      json_object_new_string(*m));
 		json_object_object_add(obj, "match", match);

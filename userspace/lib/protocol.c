@@ -466,6 +466,45 @@ char *proto_status_request(void)
 	return finish(obj);
 }
 
+/* The length of the valid UTF-8 character at @s (1 to 4), or 0. */
+static size_t utf8_char(const unsigned char *s)
+{
+	size_t len = s[0] < 0x80	     ? 1
+		     : (s[0] & 0xe0) == 0xc0 ? 2
+		     : (s[0] & 0xf0) == 0xe0 ? 3
+		     : (s[0] & 0xf8) == 0xf0 ? 4
+					     : 0;
+
+	for (size_t i = 1; i < len; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return len;
+}
+
+/*
+ * Copies @text as UTF-8 the daemon accepts: a byte that starts no valid
+ * character becomes '?' (an application's message may be in another
+ * encoding), and the copy ends at a whole character within @size.
+ */
+static void utf8_copy(const char *text, char *out, size_t size)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	size_t o = 0, len;
+
+	while (*s) {
+		len = utf8_char(s);
+		if (o + (len ?: 1) >= size)
+			break;
+		if (len)
+			memcpy(out + o, s, len);
+		else
+			out[o] = '?';
+		o += len ?: 1;
+		s += len ?: 1;
+	}
+	out[o] = '\0';
+}
+
 char *proto_ack(long long event, const char *error)
 {
 	struct json_object *obj = message("ack");
@@ -473,15 +512,11 @@ char *proto_ack(long long event, const char *error)
 	add_int(obj, "event", event);
 	add_string(obj, "result", error ? "error" : "ok");
 	if (error) {
-		size_t len = strnlen(error, PROTO_TEXT_MAX);
+		char text[PROTO_TEXT_MAX + 1];
 
-		/* Cut at a character, not inside one: UTF-8 is checked. */
-		if (len == PROTO_TEXT_MAX)
-			while (len &&
-			       ((unsigned char)error[len] & 0xc0) == 0x80)
-				len--;
+		utf8_copy(error, text, sizeof(text));
 		json_object_object_add(obj, "message",
-				       json_object_new_string_len(error, len));
+				       json_object_new_string(text));
 	}
 	return finish(obj);
 }

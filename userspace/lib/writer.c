@@ -77,6 +77,14 @@ static int receive(struct snapset_writer *w, struct proto_msg *msg)
 	ssize_t n;
 
 	n = recv(w->fd, w->buf, PROTO_MESSAGE_MAX, MSG_DONTWAIT | MSG_TRUNC);
+	/*
+	 * A daemon that closes without reading what we sent (a refused
+	 * hello) resets the connection: the error comes first, its bye
+	 * after it.
+	 */
+	if (n < 0 && errno == ECONNRESET)
+		n = recv(w->fd, w->buf, PROTO_MESSAGE_MAX,
+			 MSG_DONTWAIT | MSG_TRUNC);
 	if (n < 0)
 		return errno == EAGAIN	     ? 0
 		       : errno == ECONNRESET ? -ENOTCONN
@@ -324,14 +332,17 @@ static void seen_add(struct snapset_writer *w, const char *set_id, int error,
 		     const char *message)
 {
 	struct seen_shutdown *s = seen_find(w, set_id);
+	char *copy;
 
 	if (!s) {
 		s = &w->seen[w->seen_next++ % SEEN_MAX];
 		snprintf(s->set_id, sizeof(s->set_id), "%s", set_id);
 	}
+	/* @message may be this very slot's: copied before it is freed. */
+	copy = message ? strdup(message) : NULL;
 	free(s->message);
 	s->error = error;
-	s->message = message ? strdup(message) : NULL;
+	s->message = copy;
 }
 
 /* A replayed shutdown gets the answer the first one got. */
@@ -408,7 +419,11 @@ EXPORT int snapset_writer_next(struct snapset_writer *w,
 			/* Blocking for ever: wait for the daemon to return. */
 			if (timeout_ms >= 0)
 				return -ENOTCONN;
-			if (snapset_writer_reconnect(w))
+			ret = snapset_writer_reconnect(w);
+			/* Refused, or another protocol: waiting won't help. */
+			if (ret == -EACCES || ret == -EPROTO)
+				return ret;
+			if (ret)
 				sleep(1);
 			continue;
 		}
