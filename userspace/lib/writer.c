@@ -459,15 +459,18 @@ EXPORT int snapset_writer_ack(struct snapset_writer *w,
 			      const struct snapset_writer_event *event,
 			      int error, const char *message)
 {
+	char *text;
 	int ret;
 
 	if (!w->has_event || event != &w->event)
 		return -EINVAL;
 	if (error && !message)
 		message = strerror(error);
+	/* Encoded first: @message may be the memory seen_add() replaces. */
+	text = proto_ack(w->msg.event, error ? message : NULL);
 	if (event->kind == SNAPSET_WRITER_BACKUP_SHUTDOWN)
 		seen_add(w, event->set_id, error, error ? message : NULL);
-	ret = send_text(w->fd, proto_ack(w->msg.event, error ? message : NULL));
+	ret = send_text(w->fd, text);
 	proto_msg_free(&w->msg);
 	w->has_event = false;
 	if (ret == -ENOTCONN)
