@@ -14,7 +14,8 @@
 #include "daemon.h"
 #include "kselftest_harness.h"
 
-#define DEADLINE "3s"
+/* Long enough for a writer's shell to run under KASAN, short for a test. */
+#define DEADLINE "10s"
 
 FIXTURE(writers)
 {
@@ -265,7 +266,7 @@ TEST_F_TIMEOUT(writers, good_writers_served_on_time_bad_ones_reported,
 
 	ASSERT_TRUE(daemon_said(&self->d, "writer silent: failed: dropped: "
 					  "event 1 not acknowledged within "
-					  "3000 ms"));
+					  "10000 ms"));
 	ASSERT_TRUE(daemon_said(&self->d, "writer hangup: failed: dropped: "
 					  "disconnected"));
 	EXPECT_TRUE(daemon_said(&self->d, "not one JSON value"));
@@ -350,9 +351,10 @@ TEST_F_TIMEOUT(writers, protocol_violations_drop_the_writer, RUN_TIMEOUT)
 	/* Silent from the start: dropped at the deadline. */
 	fd = raw_connect(self, NULL);
 	ASSERT_LE(0, fd);
-	raw_next_type(fd, 10000, type, sizeof(type));
+	raw_next_type(fd, 30000, type, sizeof(type));
 	EXPECT_STREQ("bye deadline", type);
-	EXPECT_TRUE(daemon_said(&self->d, "no hello or status within 3000 ms"));
+	EXPECT_TRUE(
+	    daemon_said(&self->d, "no hello or status within 10000 ms"));
 	close(fd);
 	/* Still serving. */
 	fd = raw_connect(self, "{\"type\":\"status\",\"version\":1}");
@@ -383,11 +385,17 @@ TEST_F_TIMEOUT(writers, complete_and_abort_are_told, RUN_TIMEOUT)
 				 "sh", "-c", script, NULL));
 	EXPECT_EQ(3, res.status);
 	path_in(self, path, sizeof(path), "events");
+	/*
+	 * Complete and abort come through the watcher, shutdowns through the
+	 * agent cursor: the two reads race, so the order is not checked
+	 * (docs/writer-protocol.md, "Ordering and replays").
+	 */
 	ASSERT_TRUE(wait_lines(path, 2));
 	EXPECT_EQ(0,
-		  sh("sed -n 1p %s | grep -qx 'backup-complete 1 -1'", path));
-	EXPECT_EQ(0, sh("sed -n 2p %s | grep -qx 'backup-shutdown 1 close -1'",
-			path));
+		  sh("sed -n 1,2p %s | grep -qx 'backup-complete 1 -1'", path));
+	EXPECT_EQ(
+	    0,
+	    sh("sed -n 1,2p %s | grep -qx 'backup-shutdown 1 close -1'", path));
 	/* A new set: the loop device was released with the last one. */
 	loop_detach(&self->loop);
 	ASSERT_EQ(0, loop_attach(&self->loop, 8 << 20));
@@ -395,9 +403,9 @@ TEST_F_TIMEOUT(writers, complete_and_abort_are_told, RUN_TIMEOUT)
 				 "sh", "-c", "exit 4", NULL));
 	EXPECT_EQ(4, res.status);
 	ASSERT_TRUE(wait_lines(path, 4));
-	EXPECT_EQ(0, sh("sed -n 3p %s | grep -qx 'abort 0 abort 4'", path));
-	EXPECT_EQ(
-	    0, sh("sed -n 4p %s | grep -qx 'backup-shutdown 0 abort 4'", path));
+	EXPECT_EQ(0, sh("sed -n 3,4p %s | grep -qx 'abort 0 abort 4'", path));
+	EXPECT_EQ(0, sh("sed -n 3,4p %s | grep -qx 'backup-shutdown 0 abort 4'",
+			path));
 	/* --count 4: it exits once it has had its four events. */
 	EXPECT_EQ(self->writer[0], waitpid(self->writer[0], NULL, 0));
 	self->writer[0] = -1;
