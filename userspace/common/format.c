@@ -120,6 +120,16 @@ static void add_int(struct json_object *obj, const char *key, int64_t value)
 	json_object_object_add(obj, key, json_object_new_int64(value));
 }
 
+const char *json_member(struct json_object *obj, const char *key,
+			const char *missing)
+{
+	struct json_object *value;
+
+	return json_object_object_get_ex(obj, key, &value)
+		   ? json_object_get_string(value)
+		   : missing;
+}
+
 static void add_time(struct json_object *obj, const char *key, __u64 ns)
 {
 	char text[TIME_STR_LEN];

@@ -43,6 +43,10 @@ void set_label(const char *name, size_t name_size,
 /* "10", "1.5s", "5m", "2h", "1d" as milliseconds; -EINVAL otherwise. */
 int parse_duration(const char *text, long *ms);
 
+/* @obj's member @key as text (numbers too), or @missing without it. */
+const char *json_member(struct json_object *obj, const char *key,
+			const char *missing);
+
 /* One record as a JSON object (the caller puts it). */
 struct json_object *record_to_json(const struct snapset_event *ev);
 /* One record as one line of text, without the newline. */

@@ -117,19 +117,11 @@ void live_set_ended(struct daemon *d, const __u8 id[SNAPSET_ID_LEN])
 	free(set);
 }
 
-static const char *member(struct json_object *obj, const char *key)
-{
-	struct json_object *value;
-
-	return json_object_object_get_ex(obj, key, &value)
-		   ? json_object_get_string(value)
-		   : "";
-}
-
 static bool lv_equals(struct json_object *dev, const char *lv_key,
 		      const char *vg_lv)
 {
-	const char *vg = member(dev, "vg"), *lv = member(dev, lv_key);
+	const char *vg = json_member(dev, "vg", ""),
+		   *lv = json_member(dev, lv_key, "");
 	size_t vg_len = strlen(vg);
 
 	return *vg && *lv && !strncmp(vg_lv, vg, vg_len) &&
@@ -139,9 +131,9 @@ static bool lv_equals(struct json_object *dev, const char *lv_key,
 bool device_matches(struct json_object *dev, const char *match)
 {
 	if (!strncmp(match, "UUID=", 5))
-		return !strcasecmp(member(dev, "uuid"), match + 5);
+		return !strcasecmp(json_member(dev, "uuid", ""), match + 5);
 	if (!strncmp(match, "LABEL=", 6))
-		return !strcmp(member(dev, "label"), match + 6);
+		return !strcmp(json_member(dev, "label", ""), match + 6);
 	if (!strncmp(match, "LV=", 3))
 		return lv_equals(dev, "origin", match + 3) ||
 		       lv_equals(dev, "lv", match + 3);
@@ -253,8 +245,8 @@ void notice_answered(struct notice *n, const char *writer, bool ok,
 	if (!ok && n->d->stopping) {
 		n->interrupted = true;
 	} else {
-		report_writer(n->label, member(n->set, "id"), n->kind, writer,
-			      ok, message);
+		report_writer(n->label, json_member(n->set, "id", ""), n->kind,
+			      writer, ok, message);
 		metrics_delivery(n->d, writer, ok);
 	}
 	if (!ok)

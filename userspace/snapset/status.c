@@ -67,15 +67,6 @@ out:
 	return answer;
 }
 
-static const char *member(struct json_object *obj, const char *key)
-{
-	struct json_object *value;
-
-	return json_object_object_get_ex(obj, key, &value)
-		   ? json_object_get_string(value)
-		   : "-";
-}
-
 static void print_daemon(struct json_object *status, const char *why)
 {
 	struct json_object *daemon, *writers, *history;
@@ -88,28 +79,32 @@ static void print_daemon(struct json_object *status, const char *why)
 	json_object_object_get_ex(status, "writers", &writers);
 	json_object_object_get_ex(status, "history", &history);
 	printf("daemon: running, pid %s, since %s, socket %s\n",
-	       member(daemon, "pid"), member(daemon, "started"),
-	       member(daemon, "socket"));
+	       json_member(daemon, "pid", "-"),
+	       json_member(daemon, "started", "-"),
+	       json_member(daemon, "socket", "-"));
 	printf("writers: %zu\n", json_object_array_length(writers));
 	for (size_t i = 0; i < json_object_array_length(writers); i++) {
 		struct json_object *w = json_object_array_get_idx(writers, i);
 
 		printf("  %-20s pid %-7s delivered %-5s failed %-5s match %s\n",
-		       member(w, "name"), member(w, "pid"),
-		       member(w, "delivered"), member(w, "failed"),
-		       member(w, "match"));
+		       json_member(w, "name", "-"), json_member(w, "pid", "-"),
+		       json_member(w, "delivered", "-"),
+		       json_member(w, "failed", "-"),
+		       json_member(w, "match", "-"));
 	}
 	printf("recent sets: %zu\n", json_object_array_length(history));
 	for (size_t i = 0; i < json_object_array_length(history); i++) {
 		struct json_object *h = json_object_array_get_idx(history, i);
 
 		printf("  %-24s %-36s %-16s %-9s %s%s%s\n",
-		       member(h, "ended_at"), member(h, "id"),
-		       member(h, "name"), member(h, "reason"),
-		       member(h, "result"),
-		       strcmp(member(h, "release"), "ok") ? ": " : "",
-		       strcmp(member(h, "release"), "ok") ? member(h, "release")
-							  : "");
+		       json_member(h, "ended_at", "-"),
+		       json_member(h, "id", "-"), json_member(h, "name", "-"),
+		       json_member(h, "reason", "-"),
+		       json_member(h, "result", "-"),
+		       strcmp(json_member(h, "release", "-"), "ok") ? ": " : "",
+		       strcmp(json_member(h, "release", "-"), "ok")
+			   ? json_member(h, "release", "-")
+			   : "");
 	}
 }
 
