@@ -10,7 +10,6 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -19,28 +18,6 @@
 
 #define DEV_PATH SNAPSET_DEV
 #define MISC_MAJOR 10U
-
-static int delete_module(const char *name)
-{
-	return syscall(SYS_delete_module, name, O_NONBLOCK);
-}
-
-static int load_module(const char *path, const char *params)
-{
-	int fd, ret;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	ret = syscall(SYS_finit_module, fd, params, 0);
-	close(fd);
-	return ret;
-}
-
-static bool module_loaded(void)
-{
-	return access("/sys/module/snapset", F_OK) == 0;
-}
 
 TEST(module_is_loaded)
 {
@@ -103,16 +80,6 @@ TEST(unload_refused_while_open)
 	EXPECT_EQ(0, access(DEV_PATH, F_OK));
 }
 
-/* Reloads the module with @params; false when it could not. */
-static bool reload(const char *params)
-{
-	const char *ko = getenv("SNAPSET_KO");
-
-	if (!ko || (module_loaded() && delete_module("snapset")))
-		return false;
-	return load_module(ko, params) == 0;
-}
-
 /* A set that is armed and closed: one pending record. */
 static int pending_set(__u8 id[SNAPSET_ID_LEN])
 {
@@ -139,7 +106,7 @@ FIXTURE_TEARDOWN(reloadable)
 {
 	discard_all_pending();
 	/* Back to the defaults for whatever runs next. */
-	if (!reload(""))
+	if (!module_reload(""))
 		TH_LOG("could not reload snapset with default parameters");
 }
 
@@ -185,7 +152,7 @@ TEST_F(reloadable, oldest_record_becomes_a_tombstone_past_the_bound)
 	union event_buf rec;
 	int agent, i;
 
-	ASSERT_TRUE(reload("max_pending=2"));
+	ASSERT_TRUE(module_reload("max_pending=2"));
 	for (i = 0; i < 3; i++)
 		ASSERT_EQ(0, pending_set(ids[i]));
 	EXPECT_EQ(3, sysfs_counter("pending"));
@@ -211,7 +178,7 @@ TEST_F(reloadable, slow_watcher_gets_one_overflow_record)
 	int watcher, i, got = 0, overflows = 0;
 	__u64 missed = 0, next_seq = 0;
 
-	ASSERT_TRUE(reload("watcher_queue=8"));
+	ASSERT_TRUE(module_reload("watcher_queue=8"));
 	watcher = subscribe(0);
 	ASSERT_LE(0, watcher);
 	for (i = 0; i < sets; i++) {

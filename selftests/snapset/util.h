@@ -19,12 +19,48 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #define SNAPSET_DEV "/dev/snapset"
 /* Generous: the guest runs under TCG, about ten times slower. */
 #define EVENT_TIMEOUT_MS 10000
+
+static inline int delete_module(const char *name)
+{
+	return syscall(SYS_delete_module, name, O_NONBLOCK);
+}
+
+static inline int load_module(const char *path, const char *params)
+{
+	int fd, ret;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ret = syscall(SYS_finit_module, fd, params, 0);
+	close(fd);
+	return ret;
+}
+
+static inline bool module_loaded(void)
+{
+	return access("/sys/module/snapset", F_OK) == 0;
+}
+
+/*
+ * Reloads the module from $SNAPSET_KO with @params; false when it could
+ * not (no module file, or the module is in use).
+ */
+static inline bool module_reload(const char *params)
+{
+	const char *ko = getenv("SNAPSET_KO");
+
+	if (!ko || (module_loaded() && delete_module("snapset")))
+		return false;
+	return load_module(ko, params) == 0;
+}
 
 static inline int snapset_open(void)
 {

@@ -83,7 +83,8 @@ struct daemon {
 	struct writer *writers;
 	struct lv_release *releases; /* running, or queued behind their VG's */
 	struct live_set *live_sets;
-	bool settling; /* notices held while writers reconnect */
+	__u64 watch_seq; /* the newest event the watcher read */
+	bool settling;	 /* notices held while writers reconnect */
 	struct notice *parked;
 	struct json_object *history; /* newest last */
 	struct file_job *files;	     /* every file kept, history first */
@@ -164,10 +165,16 @@ void notices_settle(struct daemon *d);
 void notices_settled(struct daemon *d);
 struct json_object *devices_describe(const struct snapset_event *ev);
 bool device_matches(struct json_object *dev, const char *match);
+
+/* live_sets.c: each set's devices, and complete or abort told in order. */
 void live_set_armed(struct daemon *d, const struct snapset_event *ev);
-struct json_object *live_set_devices(struct daemon *d,
-				     const __u8 id[SNAPSET_ID_LEN]);
-void live_set_ended(struct daemon *d, const __u8 id[SNAPSET_ID_LEN]);
+void live_set_notice(struct daemon *d, const struct snapset_event *ev);
+struct json_object *live_set_ending(struct daemon *d,
+				    const struct snapset_event *rec);
+void live_set_acknowledged(struct daemon *d, const __u8 id[SNAPSET_ID_LEN]);
+/* The watcher read every event up to @seq. */
+void live_sets_watched(struct daemon *d, __u64 seq);
+void live_sets_free(struct daemon *d);
 
 /* watch.c: the module's complete, abort and armed events. */
 void watch_received(struct daemon *d, const void *buf, size_t len);

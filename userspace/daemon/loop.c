@@ -289,6 +289,7 @@ static void daemon_free(struct daemon *d)
 		unlink(d->opts->socket_path);
 	}
 	files_free(d);
+	live_sets_free(d);
 	json_object_put(d->history);
 	free(d->buf);
 	free(d->watch_buf);

@@ -2,9 +2,7 @@
 /*
  * What writers are told: one notice per event (BackupComplete, abort,
  * BackupShutdown), queued to every writer whose match fits, finished
- * when the last of them answered or failed. Devices are described while
- * they are there: when their set is armed (a loop device is gone by the
- * time its shutdown is read), or when the record arrives.
+ * when the last of them answered or failed.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -37,13 +35,6 @@ struct notice {
 	void *owner;
 };
 
-/* A live set's devices as described when it was armed. */
-struct live_set {
-	struct live_set *next;
-	__u8 id[SNAPSET_ID_LEN];
-	struct json_object *devices;
-};
-
 /* The record's devices, each with what it is now, as JSON. */
 struct json_object *devices_describe(const struct snapset_event *ev)
 {
@@ -69,52 +60,6 @@ struct json_object *devices_describe(const struct snapset_event *ev)
 				    json_object_array_get_idx(devices, i));
 	}
 	return devices;
-}
-
-static struct live_set **live_set_find(struct daemon *d,
-				       const __u8 id[SNAPSET_ID_LEN])
-{
-	struct live_set **p = &d->live_sets;
-
-	while (*p && memcmp((*p)->id, id, SNAPSET_ID_LEN))
-		p = &(*p)->next;
-	return p;
-}
-
-void live_set_armed(struct daemon *d, const struct snapset_event *ev)
-{
-	struct live_set *set;
-
-	/* Listed at start and seen armed by the watcher too. */
-	if (*live_set_find(d, ev->set.id))
-		return;
-	set = calloc(1, sizeof(*set));
-	if (!set)
-		return; /* described again when its record comes */
-	memcpy(set->id, ev->set.id, sizeof(set->id));
-	set->devices = devices_describe(ev);
-	set->next = d->live_sets;
-	d->live_sets = set;
-}
-
-/* The devices as described at arm (a reference), or NULL. */
-struct json_object *live_set_devices(struct daemon *d,
-				     const __u8 id[SNAPSET_ID_LEN])
-{
-	struct live_set *set = *live_set_find(d, id);
-
-	return set ? json_object_get(set->devices) : NULL;
-}
-
-void live_set_ended(struct daemon *d, const __u8 id[SNAPSET_ID_LEN])
-{
-	struct live_set **p = live_set_find(d, id), *set = *p;
-
-	if (!set)
-		return;
-	*p = set->next;
-	json_object_put(set->devices);
-	free(set);
 }
 
 static bool lv_equals(struct json_object *dev, const char *lv_key,

@@ -61,7 +61,7 @@ static void acknowledge(void *owner, unsigned int writers_failed,
 	history_add(job->d, job->rec, job->failed ? job->release_error : NULL,
 		    writers_failed);
 	if (!job->lost) {
-		live_set_ended(job->d, job->rec->set.id);
+		live_set_acknowledged(job->d, job->rec->set.id);
 		ret = module_ack(job->d->agent_fd, job->rec->set.id);
 	}
 	if (ret)
@@ -208,7 +208,7 @@ static void record_start(struct daemon *d, const struct snapset_event *ev)
 		return;
 	}
 	/* A loop device is gone by now: described at arm, if it was seen. */
-	job->devices = live_set_devices(d, ev->set.id) ?: devices_describe(ev);
+	job->devices = live_set_ending(d, ev) ?: devices_describe(ev);
 	for (__u32 i = 0; i < ev->set.ndevices; i++)
 		release_device(job, &ev->devices[i]);
 	job_started(job);

@@ -2,40 +2,34 @@
 /*
  * The module's events as a watcher sees them: a set armed (its devices
  * described while they are there), BackupComplete and abort (told to the
- * writers as they happen). The watcher queue is bounded: what it misses
- * is logged, and only these notices are lost with it. Shutdowns come
- * through the agent's lossless cursor, never from here.
+ * writers as they happen, unless the set's record overtook them). The
+ * watcher queue is bounded: what it misses is logged, and a lost complete
+ * or abort is told from the record instead. Shutdowns come through the
+ * agent's lossless cursor, never from here.
  */
 #include "../common/format.h"
 #include "../common/module.h"
-#include "../lib/protocol.h"
 #include "daemon.h"
 
 static void watch_event(struct daemon *d, const struct snapset_event *ev)
 {
-	struct json_object *devices;
-
 	switch (ev->type) {
 	case SNAPSET_EVENT_ARMED:
 		live_set_armed(d, ev);
-		return;
+		break;
 	case SNAPSET_EVENT_COMPLETE:
 	case SNAPSET_EVENT_ABORT:
-		devices = live_set_devices(d, ev->set.id);
-		notice_send(d,
-			    ev->type == SNAPSET_EVENT_COMPLETE
-				? PROTO_KIND_COMPLETE
-				: PROTO_KIND_ABORT,
-			    ev, devices ?: json_object_new_array(), NULL, NULL);
-		return;
+		live_set_notice(d, ev);
+		break;
 	case SNAPSET_EVENT_OVERFLOW:
-		report_note("missed %llu module events: some BackupComplete "
-			    "or abort notices were not sent",
+		report_note("missed %llu module events: some sets may have "
+			    "been told of only at their shutdown",
 			    (unsigned long long)ev->missed);
 		return;
 	default:
-		return;
+		break;
 	}
+	live_sets_watched(d, ev->seq);
 }
 
 void watch_received(struct daemon *d, const void *buf, size_t len)
