@@ -50,14 +50,29 @@ static inline bool module_loaded(void)
 }
 
 /*
+ * Unloads the module, waiting up to 30 s for its users to go: a process
+ * that exited can hold /dev/snapset a while longer, until io_uring's
+ * teardown (in a workqueue) closes its files.
+ */
+static inline int unload_module(void)
+{
+	for (int i = 0; i < 3000; i++) {
+		if (!delete_module("snapset") || errno != EWOULDBLOCK)
+			return module_loaded() ? -1 : 0;
+		usleep(10000);
+	}
+	return -1;
+}
+
+/*
  * Reloads the module from $SNAPSET_KO with @params; false when it could
- * not (no module file, or the module is in use).
+ * not (no module file, or the module stayed in use).
  */
 static inline bool module_reload(const char *params)
 {
 	const char *ko = getenv("SNAPSET_KO");
 
-	if (!ko || (module_loaded() && delete_module("snapset")))
+	if (!ko || (module_loaded() && unload_module()))
 		return false;
 	return load_module(ko, params) == 0;
 }

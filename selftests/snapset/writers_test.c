@@ -180,6 +180,22 @@ static void raw_next_type(int fd, int ms, char *out, size_t size)
 	json_object_put(msg);
 }
 
+/*
+ * Whether the daemon answers a status request. Once it has, it has also
+ * sent what it queued before, such as a writer's welcome.
+ */
+static bool status_answered(FIXTURE_DATA(writers) * self)
+{
+	int fd = raw_connect(self, "{\"type\":\"status\",\"version\":1}");
+	char type[64];
+
+	if (fd < 0)
+		return false;
+	raw_next_type(fd, EVENT_TIMEOUT_MS, type, sizeof(type));
+	close(fd);
+	return !strcmp(type, "status");
+}
+
 #define HELLO(name) "{\"type\":\"hello\",\"version\":1,\"name\":\"" name "\"}"
 
 /* A set over the loop device whose requester is SIGKILLed. */
@@ -240,12 +256,12 @@ TEST_F_TIMEOUT(writers, good_writers_served_on_time_bad_ones_reported,
 	ASSERT_LE(0, silent);
 	ASSERT_LE(0, hangup);
 	ASSERT_LE(0, garbage);
-	raw_next_type(garbage, 5000, type, sizeof(type));
+	raw_next_type(garbage, EVENT_TIMEOUT_MS, type, sizeof(type));
 	EXPECT_STREQ("bye protocol", type);
 	ASSERT_TRUE(wait_writers(self, 5));
-	raw_next_type(silent, 5000, type, sizeof(type));
+	raw_next_type(silent, EVENT_TIMEOUT_MS, type, sizeof(type));
 	EXPECT_STREQ("welcome", type);
-	raw_next_type(hangup, 5000, type, sizeof(type));
+	raw_next_type(hangup, EVENT_TIMEOUT_MS, type, sizeof(type));
 	EXPECT_STREQ("welcome", type);
 
 	ASSERT_NE(-1, kill_a_requester(self));
@@ -281,9 +297,9 @@ TEST_F_TIMEOUT(writers, good_writers_served_on_time_bad_ones_reported,
 					  "writers failed"));
 	EXPECT_EQ(0, wait_no_pending());
 	/* The event it never answered, then why it was dropped. */
-	raw_next_type(silent, 5000, type, sizeof(type));
+	raw_next_type(silent, EVENT_TIMEOUT_MS, type, sizeof(type));
 	EXPECT_STREQ("event", type);
-	raw_next_type(silent, 5000, type, sizeof(type));
+	raw_next_type(silent, EVENT_TIMEOUT_MS, type, sizeof(type));
 	EXPECT_STREQ("bye deadline", type);
 	close(silent);
 	close(garbage);
@@ -333,11 +349,11 @@ TEST_F_TIMEOUT(writers, protocol_violations_drop_the_writer, RUN_TIMEOUT)
 		fd = raw_connect(self, cases[i].first);
 		ASSERT_LE(0, fd);
 		if (cases[i].second) {
-			raw_next_type(fd, 5000, type, sizeof(type));
+			raw_next_type(fd, EVENT_TIMEOUT_MS, type, sizeof(type));
 			EXPECT_STREQ("welcome", type);
 			send(fd, cases[i].second, strlen(cases[i].second), 0);
 		}
-		raw_next_type(fd, 5000, type, sizeof(type));
+		raw_next_type(fd, EVENT_TIMEOUT_MS, type, sizeof(type));
 		EXPECT_STREQ(cases[i].bye, type);
 		EXPECT_TRUE(daemon_said(&self->d, cases[i].logged));
 		close(fd);
@@ -350,7 +366,7 @@ TEST_F_TIMEOUT(writers, protocol_violations_drop_the_writer, RUN_TIMEOUT)
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(100000, send(fd, big, 100000, 0));
 	free(big);
-	raw_next_type(fd, 5000, type, sizeof(type));
+	raw_next_type(fd, EVENT_TIMEOUT_MS, type, sizeof(type));
 	EXPECT_STREQ("bye protocol", type);
 	EXPECT_TRUE(daemon_said(&self->d, "a message of 100000 bytes"));
 	close(fd);
@@ -363,10 +379,7 @@ TEST_F_TIMEOUT(writers, protocol_violations_drop_the_writer, RUN_TIMEOUT)
 	    daemon_said(&self->d, "no hello or status within 10000 ms"));
 	close(fd);
 	/* Still serving. */
-	fd = raw_connect(self, "{\"type\":\"status\",\"version\":1}");
-	raw_next_type(fd, 5000, type, sizeof(type));
-	EXPECT_STREQ("status", type);
-	close(fd);
+	EXPECT_TRUE(status_answered(self));
 	EXPECT_EQ(0, daemon_stop(&self->d));
 }
 
@@ -463,6 +476,8 @@ TEST_F_TIMEOUT(writers, missed_complete_and_abort_come_from_the_record,
 	ASSERT_EQ(0, daemon_start(&self->d, NULL, self->config, self->socket));
 	self->writer[0] = start_events_writer(self);
 	ASSERT_TRUE(wait_writers(self, 1));
+	/* Stopped after the writer's welcome has gone, not before. */
+	ASSERT_TRUE(status_answered(self));
 	ASSERT_EQ(0, kill(self->d.pid, SIGSTOP));
 	ASSERT_TRUE(wait_stopped(self->d.pid));
 	ASSERT_TRUE(end_complete_and_aborted_sets(self));
@@ -520,7 +535,7 @@ TEST_F_TIMEOUT(writers, stop_waits_for_busy_writers, RUN_TIMEOUT)
 	idle = raw_connect(self, HELLO("idle"));
 	ASSERT_LE(0, idle);
 	ASSERT_TRUE(wait_writers(self, 2));
-	raw_next_type(idle, 5000, type, sizeof(type));
+	raw_next_type(idle, EVENT_TIMEOUT_MS, type, sizeof(type));
 	EXPECT_STREQ("welcome", type);
 	ASSERT_NE(-1, kill_a_requester(self));
 	/* The idle one answers its event at once and is idle again. */
@@ -529,7 +544,7 @@ TEST_F_TIMEOUT(writers, stop_waits_for_busy_writers, RUN_TIMEOUT)
 	send(idle, ack, strlen(ack), 0);
 	ASSERT_TRUE(wait_for_file(started));
 	ASSERT_EQ(0, kill(self->d.pid, SIGTERM));
-	raw_next_type(idle, 5000, type, sizeof(type));
+	raw_next_type(idle, EVENT_TIMEOUT_MS, type, sizeof(type));
 	EXPECT_STREQ("bye stopping", type);
 	close(idle);
 	/* One signal only: a second one stops it at once. */
@@ -569,26 +584,66 @@ TEST_F_TIMEOUT(writers, status_shows_writers_and_history, RUN_TIMEOUT)
 	EXPECT_NE(NULL, strstr(res.out, "module:"));
 }
 
+/*
+ * Whether user and group @id, connecting with a hello, is answered
+ * @expected first: a message type, "bye CODE", or "EACCES" when the
+ * connect itself is refused.
+ */
+static bool user_gets(FIXTURE_DATA(writers) * self, unsigned int id,
+		      const char *expected)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		char type[64] = "EACCES";
+		int fd;
+
+		if (setgid(id) || setuid(id))
+			_exit(2);
+		fd = raw_connect(self, HELLO("someone"));
+		if (fd < 0 && errno != EACCES)
+			_exit(3);
+		if (fd >= 0)
+			raw_next_type(fd, 10000, type, sizeof(type));
+		if (strcmp(type, expected))
+			printf("# uid %u: \"%s\", not \"%s\"\n", id, type,
+			       expected);
+		_exit(strcmp(type, expected) ? 1 : 0);
+	}
+	return pid > 0 && waitpid(pid, &status, 0) == pid &&
+	       WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
 /* Only root by default: the socket's mode keeps others out. */
 TEST_F(writers, socket_is_root_only_by_default)
 {
 	struct stat st;
-	int status;
-	pid_t pid;
 
 	ASSERT_EQ(0, daemon_start(&self->d, NULL, self->config, self->socket));
 	ASSERT_EQ(0, stat(self->socket, &st));
 	EXPECT_EQ(0600, st.st_mode & 0777);
-	pid = fork();
-	if (pid == 0) {
-		if (setgid(65534) || setuid(65534))
-			_exit(2);
-		_exit(raw_connect(self, HELLO("nobody")) < 0 && errno == EACCES
-			  ? 0
-			  : 1);
-	}
-	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_TRUE(user_gets(self, 65534, "EACCES"));
+}
+
+/*
+ * allow_users opens the socket to everyone, and the daemon itself turns
+ * away the users not listed, with a bye and a logged reason.
+ */
+TEST_F(writers, allow_users_are_served_others_denied)
+{
+	struct stat st;
+
+	ASSERT_EQ(0, sh("printf '[writers]\\nallow_users = 65534\\n' >> %s",
+			self->config));
+	ASSERT_EQ(0, daemon_start(&self->d, NULL, self->config, self->socket));
+	ASSERT_EQ(0, stat(self->socket, &st));
+	EXPECT_EQ(0666, st.st_mode & 0777);
+	EXPECT_TRUE(user_gets(self, 65534, "welcome"));
+	EXPECT_TRUE(user_gets(self, 65533, "bye denied"));
+	EXPECT_TRUE(daemon_said(&self->d, "uid 65533): dropped: this user is "
+					  "not allowed"));
+	EXPECT_EQ(0, daemon_stop(&self->d));
 }
 
 /*

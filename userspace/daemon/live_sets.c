@@ -11,8 +11,9 @@
  * shutdown: a record that finds nothing told tells it from what the
  * record holds, and the watcher's late copy is then dropped. A set is
  * forgotten once its record is acknowledged and the watcher has read past
- * its shutdown, after which no copy can come (the module numbers events
- * in order, and a watcher's overflow drops only older ones).
+ * its shutdown, after which no copy can come: the module numbers events
+ * in order, and a watcher reads them in that order, an overflow leaving
+ * out a run of them but never reordering.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -78,8 +79,15 @@ void live_set_armed(struct daemon *d, const struct snapset_event *ev)
 	struct live_set *set = live_set_get(d, ev->set.id);
 
 	/* Out of memory: described when its record comes. */
-	if (set)
-		live_set_describe(set, ev);
+	if (!set)
+		return;
+	live_set_describe(set, ev);
+	/*
+	 * Listed at start, complete already: told by the daemon of the
+	 * time, if any. Its shutdown says completed; no late complete.
+	 */
+	if (ev->set.flags & SNAPSET_SET_COMPLETED)
+		set->told = true;
 }
 
 /* No devices if the set's arm was not seen: complete and abort list none. */
@@ -96,8 +104,15 @@ static void tell(struct daemon *d, struct live_set *set, const char *kind,
 /* The watcher read @ev, a BackupComplete or an abort. */
 void live_set_notice(struct daemon *d, const struct snapset_event *ev)
 {
-	struct live_set *set = live_set_get(d, ev->set.id);
+	struct live_set *set;
 
+	/* Aborted before its arm: it has no record, and nothing to keep. */
+	if (!(ev->set.flags & SNAPSET_SET_ARMED)) {
+		notice_send(d, PROTO_KIND_ABORT, ev, json_object_new_array(),
+			    NULL, NULL);
+		return;
+	}
+	set = live_set_get(d, ev->set.id);
 	if (!set) {
 		report_note("out of memory: writers miss an event");
 		return;
@@ -119,7 +134,7 @@ static void as_completed(const struct snapset_event *rec,
 				      .size = sizeof(*ev),
 				      .set = rec->set };
 	ev->set.flags &= ~(SNAPSET_SET_TERMINATED | SNAPSET_SET_EXIT_STATUS |
-			   SNAPSET_SET_SIGNAL);
+			   SNAPSET_SET_SIGNAL | SNAPSET_SET_TOMBSTONE);
 	ev->set.reason = SNAPSET_REASON_NONE;
 	ev->set.exit_status = 0;
 	ev->set.signal = 0;

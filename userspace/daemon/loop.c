@@ -104,10 +104,13 @@ static void agent_read_done(struct daemon *d, int res)
 
 static void watch_read_done(struct daemon *d, int res)
 {
-	if (res > 0)
+	if (res > 0) {
 		watch_received(d, d->watch_buf, res);
-	else if (res != -EINTR && res != -EAGAIN)
-		return; /* notices of complete and abort end; shutdowns go on */
+	} else if (res != -EINTR && res != -EAGAIN) {
+		/* Complete and abort are told from the records from now on. */
+		live_sets_watched(d, UINT64_MAX);
+		return;
+	}
 	if (!d->stopping)
 		read_watch(d);
 }
