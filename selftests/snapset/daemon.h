@@ -8,6 +8,7 @@
 #define SNAPSET_SELFTEST_DAEMON_H
 
 #include <sys/mman.h>
+#include <sys/un.h>
 
 #include "requester.h"
 
@@ -23,17 +24,65 @@ static inline void daemon_init(struct daemon_proc *d)
 }
 
 /*
+ * A datagram socket for the daemon's sd_notify messages, as systemd's
+ * NOTIFY_SOCKET would be; -1 if it cannot be made.
+ */
+static inline int notify_socket_open(struct sockaddr_un *addr)
+{
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	*addr = (struct sockaddr_un){ .sun_family = AF_UNIX };
+	snprintf(addr->sun_path, sizeof(addr->sun_path),
+		 "/tmp/snapset-notify-%d", getpid());
+	unlink(addr->sun_path);
+	if (fd >= 0 && bind(fd, (struct sockaddr *)addr, sizeof(*addr))) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/*
+ * Waits up to two minutes for READY=1 while the daemon lives; @pid is
+ * set to -1 if it exited (and was reaped).
+ */
+static inline bool notify_wait_ready(int fd, pid_t *pid)
+{
+	char buf[256];
+
+	for (int i = 0; i < 120; i++) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+
+		if (waitpid(*pid, NULL, WNOHANG) == *pid) {
+			*pid = -1;
+			return false;
+		}
+		if (poll(&pfd, 1, 1000) != 1)
+			continue;
+		n = recv(fd, buf, sizeof(buf) - 1, 0);
+		buf[n > 0 ? n : 0] = '\0';
+		if (strstr(buf, "READY=1"))
+			return true;
+	}
+	return false;
+}
+
+/*
  * Starts `[WRAPPER...] snapset daemon [--config CONFIG]` (@wrapper
- * NULL-terminated, or NULL) with stderr in a fresh memfd; waits until
- * it is the agent and, with @socket, until it listens there.
+ * NULL-terminated, or NULL) with stderr in a fresh memfd; waits until it
+ * says READY=1 through $NOTIFY_SOCKET, as under systemd: it is the agent,
+ * it listens, and start-up reconciliation is over.
  */
 static inline int daemon_start(struct daemon_proc *d,
 			       const char *const *wrapper, const char *config,
 			       const char *socket)
 {
 	posix_spawn_file_actions_t actions;
+	struct sockaddr_un notify;
+	int notify_fd, n = 0;
 	char *argv[16];
-	int n = 0;
+	bool ready;
 
 	while (wrapper && wrapper[n] && n < 12) {
 		argv[n] = (char *)wrapper[n];
@@ -49,18 +98,23 @@ static inline int daemon_start(struct daemon_proc *d,
 	if (d->log >= 0)
 		close(d->log);
 	d->log = memfd_create("daemon-log", MFD_CLOEXEC);
+	notify_fd = notify_socket_open(&notify);
+	if (notify_fd < 0)
+		return -1;
+	setenv("NOTIFY_SOCKET", notify.sun_path, 1);
 	posix_spawn_file_actions_init(&actions);
 	posix_spawn_file_actions_adddup2(&actions, d->log, STDERR_FILENO);
 	if (posix_spawnp(&d->pid, argv[0], &actions, NULL, argv, environ))
 		d->pid = -1;
 	posix_spawn_file_actions_destroy(&actions);
-	for (int i = 0; d->pid > 0 && i < 3000; i++) {
-		if (sysfs_counter("agent") > 0 &&
-		    (!socket || !access(socket, F_OK)))
-			return 0;
-		usleep(10000);
-	}
-	return -1;
+	unsetenv("NOTIFY_SOCKET");
+	ready = d->pid > 0 && notify_wait_ready(notify_fd, &d->pid);
+	close(notify_fd);
+	unlink(notify.sun_path);
+	if (!ready || sysfs_counter("agent") <= 0 ||
+	    (socket && access(socket, F_OK)))
+		return -1;
+	return 0;
 }
 
 /* Stops the daemon (SIGTERM) and returns its exit status. */

@@ -235,7 +235,7 @@ TEST_F_TIMEOUT(daemon, start_up_removes_lost_snapshots_only, RUN_TIMEOUT)
 	EXPECT_TRUE(lv_exists(self->vg, "data"));
 }
 
-TEST_F(daemon, second_daemon_is_refused)
+TEST_F_TIMEOUT(daemon, second_daemon_is_refused, RUN_TIMEOUT)
 {
 	char *argv[] = { (char *)snapset_bin(), "daemon", NULL };
 	struct run_result res;

@@ -616,7 +616,7 @@ static bool user_gets(FIXTURE_DATA(writers) * self, unsigned int id,
 }
 
 /* Only root by default: the socket's mode keeps others out. */
-TEST_F(writers, socket_is_root_only_by_default)
+TEST_F_TIMEOUT(writers, socket_is_root_only_by_default, RUN_TIMEOUT)
 {
 	struct stat st;
 
@@ -630,7 +630,7 @@ TEST_F(writers, socket_is_root_only_by_default)
  * allow_users opens the socket to everyone, and the daemon itself turns
  * away the users not listed, with a bye and a logged reason.
  */
-TEST_F(writers, allow_users_are_served_others_denied)
+TEST_F_TIMEOUT(writers, allow_users_are_served_others_denied, RUN_TIMEOUT)
 {
 	struct stat st;
 
