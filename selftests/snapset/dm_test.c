@@ -49,7 +49,7 @@ FIXTURE_TEARDOWN(dm)
 	discard_all_pending();
 }
 
-TEST_F(dm, dm_uuid_is_part_of_the_identity)
+TEST_F_TIMEOUT(dm, dm_uuid_is_part_of_the_identity, 300)
 {
 	union event_buf ev;
 	__u8 id[SNAPSET_ID_LEN];
@@ -67,7 +67,7 @@ TEST_F(dm, dm_uuid_is_part_of_the_identity)
 	close(watcher);
 }
 
-TEST_F(dm, held_device_cannot_be_removed_but_deferred_remove_waits)
+TEST_F_TIMEOUT(dm, held_device_cannot_be_removed_but_deferred_remove_waits, 300)
 {
 	int fd = set_new(NULL, NULL);
 
@@ -84,7 +84,7 @@ TEST_F(dm, held_device_cannot_be_removed_but_deferred_remove_waits)
 	EXPECT_TRUE(wait_dm_gone(self->name));
 }
 
-TEST_F(dm, device_already_marked_for_deferred_remove_is_accepted)
+TEST_F_TIMEOUT(dm, device_already_marked_for_deferred_remove_is_accepted, 300)
 {
 	int mine, fd = set_new(NULL, NULL);
 
@@ -108,7 +108,7 @@ static void *close_set(void *arg)
 	return NULL;
 }
 
-TEST_F(dm, suspended_device_stalls_no_other_set)
+TEST_F_TIMEOUT(dm, suspended_device_stalls_no_other_set, 300)
 {
 	struct timespec start, end;
 	pthread_t thread;
