@@ -52,7 +52,7 @@ static void expect_nothing_left(struct __test_metadata *_metadata,
 	EXPECT_FALSE(loop_autoclear(&self->b));
 }
 
-TEST_F(bad_input, regular_file)
+TEST_F_TIMEOUT(bad_input, regular_file, RUN_TIMEOUT)
 {
 	struct run_result res;
 
@@ -62,7 +62,7 @@ TEST_F(bad_input, regular_file)
 			    "/etc/passwd: not a block device");
 }
 
-TEST_F(bad_input, missing_path)
+TEST_F_TIMEOUT(bad_input, missing_path, RUN_TIMEOUT)
 {
 	struct run_result res;
 
@@ -72,7 +72,7 @@ TEST_F(bad_input, missing_path)
 			    "/dev/nonexistent: No such file or directory");
 }
 
-TEST_F(bad_input, unmatched_uuid)
+TEST_F_TIMEOUT(bad_input, unmatched_uuid, RUN_TIMEOUT)
 {
 	struct run_result res;
 
@@ -83,7 +83,7 @@ TEST_F(bad_input, unmatched_uuid)
 }
 
 /* A copy of a filesystem has its UUID, as a snapshot has its origin's. */
-TEST_F(bad_input, ambiguous_uuid)
+TEST_F_TIMEOUT(bad_input, ambiguous_uuid, RUN_TIMEOUT)
 {
 	struct run_result res;
 
@@ -95,7 +95,7 @@ TEST_F(bad_input, ambiguous_uuid)
 	EXPECT_NE(NULL, strstr(res.err, self->b.path));
 }
 
-TEST_F(bad_input, same_device_twice)
+TEST_F_TIMEOUT(bad_input, same_device_twice, RUN_TIMEOUT)
 {
 	struct run_result res;
 
@@ -106,7 +106,7 @@ TEST_F(bad_input, same_device_twice)
 }
 
 /* The good specs before a typo are opened, but nothing is armed. */
-TEST_F(bad_input, typo_in_the_last_spec)
+TEST_F_TIMEOUT(bad_input, typo_in_the_last_spec, RUN_TIMEOUT)
 {
 	struct run_result res;
 
@@ -116,7 +116,7 @@ TEST_F(bad_input, typo_in_the_last_spec)
 	expect_nothing_left(_metadata, self, &res, "/dev/lop0:");
 }
 
-TEST_F(bad_input, mount_of_a_device_not_in_the_set)
+TEST_F_TIMEOUT(bad_input, mount_of_a_device_not_in_the_set, RUN_TIMEOUT)
 {
 	char spec[64];
 	struct run_result res;
@@ -127,7 +127,7 @@ TEST_F(bad_input, mount_of_a_device_not_in_the_set)
 	expect_nothing_left(_metadata, self, &res, "not a device of this set");
 }
 
-TEST_F(bad_input, no_command_is_a_usage_error)
+TEST_F_TIMEOUT(bad_input, no_command_is_a_usage_error, RUN_TIMEOUT)
 {
 	struct run_result res;
 
@@ -138,7 +138,7 @@ TEST_F(bad_input, no_command_is_a_usage_error)
 	EXPECT_TRUE(loop_bound(&self->a));
 }
 
-TEST_F(bad_input, require_daemon_without_one)
+TEST_F_TIMEOUT(bad_input, require_daemon_without_one, RUN_TIMEOUT)
 {
 	struct run_result res;
 
@@ -150,7 +150,7 @@ TEST_F(bad_input, require_daemon_without_one)
 }
 
 /* PARTUUID= finds a partition, which no set holds: said so, plainly. */
-TEST_F(bad_input, partition_by_partuuid)
+TEST_F_TIMEOUT(bad_input, partition_by_partuuid, RUN_TIMEOUT)
 {
 	char line[128];
 	struct run_result res;
