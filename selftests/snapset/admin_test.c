@@ -77,7 +77,7 @@ FIXTURE_TEARDOWN(admin)
 	discard_all_pending();
 }
 
-TEST_F(admin, list_json_shows_the_live_set)
+TEST_F_TIMEOUT(admin, list_json_shows_the_live_set, 300)
 {
 	char *argv[] = { "snapset", "list", "--json", NULL };
 	struct json_object *array, *set, *devices;
@@ -116,7 +116,7 @@ TEST_F(admin, list_json_shows_the_live_set)
 	json_object_put(array);
 }
 
-TEST_F(admin, list_dev_names_the_set_that_holds_it)
+TEST_F_TIMEOUT(admin, list_dev_names_the_set_that_holds_it, 300)
 {
 	char *held[] = { "snapset", "list", self->loop.path, NULL };
 	char *free_dev[] = { "snapset", "list", self->other.path, NULL };
@@ -136,7 +136,7 @@ TEST_F(admin, list_dev_names_the_set_that_holds_it)
 	EXPECT_STREQ(want, res.err);
 }
 
-TEST_F(admin, delete_terminates_then_discards_the_record)
+TEST_F_TIMEOUT(admin, delete_terminates_then_discards_the_record, 300)
 {
 	char *del[] = { "snapset", "delete", self->idtext, NULL };
 	char *discard[] = { "snapset", "delete", "--pending", self->idtext,
@@ -164,7 +164,7 @@ TEST_F(admin, delete_terminates_then_discards_the_record)
 	EXPECT_EQ(1, res.status);
 }
 
-TEST_F(admin, delete_all_ends_every_live_set)
+TEST_F_TIMEOUT(admin, delete_all_ends_every_live_set, 300)
 {
 	char *argv[] = { "snapset", "delete", "--all", NULL };
 	struct pollfd pfd[2] = { { .fd = self->set, .events = POLLIN },
@@ -180,7 +180,7 @@ TEST_F(admin, delete_all_ends_every_live_set)
 	close(pfd[1].fd);
 }
 
-TEST_F(admin, watch_json_prints_events_in_order)
+TEST_F_TIMEOUT(admin, watch_json_prints_events_in_order, 300)
 {
 	char *argv[] = { "snapset", "watch", "--json", "--count", "3", NULL };
 	const char *expected[] = { "created", "armed", "shutdown" };

@@ -110,7 +110,7 @@ FIXTURE_TEARDOWN(reloadable)
 		TH_LOG("could not reload snapset with default parameters");
 }
 
-TEST_F(reloadable, unload_refused_while_records_pend)
+TEST_F_TIMEOUT(reloadable, unload_refused_while_records_pend, 300)
 {
 	__u8 id[SNAPSET_ID_LEN];
 	int fd;
@@ -126,7 +126,7 @@ TEST_F(reloadable, unload_refused_while_records_pend)
 	EXPECT_EQ(0, delete_module("snapset"));
 }
 
-TEST_F(reloadable, unload_right_after_a_killed_owner)
+TEST_F_TIMEOUT(reloadable, unload_right_after_a_killed_owner, 300)
 {
 	__u8 id[SNAPSET_ID_LEN];
 	pid_t pid = owner_child(NULL, id, wait_forever);
@@ -146,7 +146,8 @@ TEST_F(reloadable, unload_right_after_a_killed_owner)
 	EXPECT_EQ(0, delete_module("snapset"));
 }
 
-TEST_F(reloadable, oldest_record_becomes_a_tombstone_past_the_bound)
+TEST_F_TIMEOUT(reloadable, oldest_record_becomes_a_tombstone_past_the_bound,
+	       300)
 {
 	__u8 ids[3][SNAPSET_ID_LEN];
 	union event_buf rec;
@@ -171,7 +172,7 @@ TEST_F(reloadable, oldest_record_becomes_a_tombstone_past_the_bound)
 	close(agent);
 }
 
-TEST_F(reloadable, slow_watcher_gets_one_overflow_record)
+TEST_F_TIMEOUT(reloadable, slow_watcher_gets_one_overflow_record, 300)
 {
 	const int sets = 10, events = 2 * sets, queue = 8;
 	union event_buf batch[4];
