@@ -125,8 +125,12 @@ static int handshake(struct snapset_writer *w)
 	int ret = send_text(
 	    w->fd, proto_hello(w->name, (const char *const *)w->match));
 
-	if (ret)
-		return ret == -ENOTCONN ? -ECONNREFUSED : ret;
+	/*
+	 * A daemon that turns us away may hang up before our hello arrives;
+	 * its bye, already sent, still says why.
+	 */
+	if (ret && ret != -ENOTCONN)
+		return ret;
 	ret = wait_readable(w->fd, HANDSHAKE_TIMEOUT_MS);
 	if (ret)
 		return ret;
