@@ -117,6 +117,7 @@ TEST_F_TIMEOUT(dm, suspended_device_stalls_no_other_set, 300)
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, set_add_path(fd, self->path, O_RDONLY, 0));
 	ASSERT_EQ(0, ioctl_err(fd, SNAPSET_IOC_ARM, NULL));
+	ASSERT_EQ(0, dm_resume_at_exit(self->name));
 	ASSERT_EQ(0, sh("dmsetup suspend %s", self->name));
 	ASSERT_EQ(0, pthread_create(&thread, NULL, close_set, &fd));
 

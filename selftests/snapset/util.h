@@ -483,6 +483,37 @@ static inline bool dm_exists(const char *name)
 	return sh("dmsetup info %s >/dev/null 2>&1", name) == 0;
 }
 
+/*
+ * Resumes dm device @name once the calling test process has ended, however
+ * it ends. The harness SIGKILLs a test's process group at its timeout, and
+ * then no teardown runs: a device left suspended would hang every later
+ * scan of block devices. The guard has its own process group, and waits
+ * for the end of file on a pipe whose only writer is the test.
+ */
+static inline int dm_resume_at_exit(const char *name)
+{
+	int pipefd[2];
+	pid_t pid;
+
+	if (pipe2(pipefd, O_CLOEXEC))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		char byte;
+
+		setpgid(0, 0);
+		close(pipefd[1]);
+		while (read(pipefd[0], &byte, 1) < 0 && errno == EINTR)
+			;
+		execlp("sh", "sh", "-c",
+		       "dmsetup resume \"$0\" >/dev/null 2>&1", name, NULL);
+		_exit(127);
+	}
+	close(pipefd[0]);
+	/* The write end stays open in the test until it exits. */
+	return pid < 0 ? (close(pipefd[1]), -1) : 0;
+}
+
 static inline bool wait_dm_gone(const char *name)
 {
 	for (int i = 0; i < 500; i++) {
@@ -510,7 +541,9 @@ static inline int lvm_prepare(void)
 		  "/tmp/snapset-lvm/lvm.conf",
 		  "backup { backup = 0 archive = 0 }\\n"
 		  "activation { udev_sync = 0 udev_rules = 0 }\\n"
-		  "devices { obtain_device_list_from_udev = 0 }\\n")
+		  "devices { obtain_device_list_from_udev = 0 "
+		  "global_filter = [ \"a|^/dev/loop[0-9]+$|\", \"r|.*|\" ] "
+		  "ignore_suspended_devices = 1 }\\n")
 		   ? -1
 		   : 0;
 }
