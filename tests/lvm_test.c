@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Host unit tests of userspace/common/lvm.c that need no LVM: LV uuids
- * from dm uuids, the lvremove command line, and what lvm's exit status
- * and output mean.
+ * from dm uuids, the lvremove command line, what lvm's exit status and
+ * output mean, and the tagged LVs in what lvs prints.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 
@@ -101,6 +102,33 @@ TEST(snapshot_names_round_trip)
 	EXPECT_EQ(-EINVAL, lvm_snapshot_origin("-snapset-5b0f3c1e", id, origin,
 					       sizeof(origin)));
 	EXPECT_EQ(-ENAMETOOLONG, lvm_snapshot_name("db-data", id, name, 20));
+}
+
+/* lvs --noheadings --separator '|' output: indented, tags comma-separated. */
+TEST(tagged_lvs_are_parsed_untagged_skipped)
+{
+	char out[] = "  Aa1-uuid|vg0|data-snapset-0b7e2c1d|snapset,snapset:"
+		     "0b7e2c1d-5a4f-4e3b-9c8d-7f6e5d4c3b2a\n"
+		     "  Bb2-uuid|vg0|cut|snapset,snapset:0b7e2c1d\n"
+		     "  Cc3-uuid|vg1|other|backup,snapset\n"
+		     "  Dd4-uuid|vg1|home-snap|snapset:"
+		     "1c8f3d2e-6b5a-4f4c-8d9e-8a7f6e5d4c3b,nightly\n";
+	struct snapset_lv *lvs;
+	size_t n;
+
+	ASSERT_EQ(0, lv_parse_snapset(out, &lvs, &n));
+	ASSERT_EQ(2, n);
+	EXPECT_STREQ("Aa1-uuid", lvs[0].uuid);
+	EXPECT_STREQ("vg0", lvs[0].vg);
+	EXPECT_STREQ("data-snapset-0b7e2c1d", lvs[0].lv);
+	EXPECT_STREQ("0b7e2c1d-5a4f-4e3b-9c8d-7f6e5d4c3b2a", lvs[0].set_id);
+	EXPECT_STREQ("home-snap", lvs[1].lv);
+	EXPECT_STREQ("1c8f3d2e-6b5a-4f4c-8d9e-8a7f6e5d4c3b", lvs[1].set_id);
+	free(lvs);
+	out[0] = '\0';
+	ASSERT_EQ(0, lv_parse_snapset(out, &lvs, &n));
+	EXPECT_EQ(0, n);
+	EXPECT_EQ(NULL, lvs);
 }
 
 TEST_HARNESS_MAIN

@@ -157,14 +157,21 @@ static inline bool daemon_said(struct daemon_proc *d, const char *text)
 	return false;
 }
 
-/* Whether the daemon's stderr holds @text now. */
-static inline bool daemon_has_said(struct daemon_proc *d, const char *text)
+/* Where the daemon's stderr first holds @text now, or -1. */
+static inline long daemon_offset(struct daemon_proc *d, const char *text)
 {
-	char log[65536];
+	char log[65536], *at;
 	ssize_t n = pread(d->log, log, sizeof(log) - 1, 0);
 
 	log[n > 0 ? n : 0] = '\0';
-	return strstr(log, text) != NULL;
+	at = strstr(log, text);
+	return at ? at - log : -1;
+}
+
+/* Whether the daemon's stderr holds @text now. */
+static inline bool daemon_has_said(struct daemon_proc *d, const char *text)
+{
+	return daemon_offset(d, text) >= 0;
 }
 
 /* How many times the daemon's stderr holds @text now. */

@@ -6,6 +6,7 @@
  * start it removes snapset-tagged LVs whose set is neither live nor
  * pending (reported as lost) and leaves everything else alone.
  */
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -18,6 +19,7 @@ FIXTURE(daemon)
 	struct loopdev pv;
 	char vg[32];
 	struct daemon_proc d;
+	int vg_lock; /* an flock on the VG's LVM lock file, or -1 */
 };
 
 static bool lv_exists(const char *vg, const char *lv)
@@ -50,6 +52,7 @@ static bool wait_lv_gone(const char *vg, const char *lv)
 FIXTURE_SETUP(daemon)
 {
 	daemon_init(&self->d);
+	self->vg_lock = -1;
 	unlink("/tmp/snapset-daemon.strace");
 	if (access(snapset_bin(), X_OK))
 		SKIP(return, "%s: not built", snapset_bin());
@@ -69,6 +72,8 @@ FIXTURE_TEARDOWN(daemon)
 	daemon_stop(&self->d);
 	if (self->d.log >= 0)
 		close(self->d.log);
+	if (self->vg_lock >= 0)
+		close(self->vg_lock);
 	sh("lvm vgremove -q -f %s >/dev/null 2>&1", self->vg);
 	loop_detach(&self->pv);
 	discard_all_pending();
@@ -233,6 +238,45 @@ TEST_F_TIMEOUT(daemon, start_up_removes_lost_snapshots_only, RUN_TIMEOUT)
 	EXPECT_TRUE(lv_exists(self->vg, "mine"));
 	EXPECT_TRUE(lv_exists(self->vg, "plain"));
 	EXPECT_TRUE(lv_exists(self->vg, "data"));
+}
+
+/*
+ * Another LVM command holds the VG's lock, and the start-up lvs waits for
+ * it: the daemon is ready and delivers records all the same, and kills
+ * lvs at its deadline, skipping reconciliation.
+ */
+TEST_F_TIMEOUT(daemon, stuck_start_up_lvs_delays_nothing, RUN_TIMEOUT)
+{
+	const char *config = "/tmp/snapset-daemon-test.conf";
+	char lock[96], ready[64];
+	struct loopdev disk;
+	long delivered, skipped;
+
+	snprintf(lock, sizeof(lock), "/run/lock/lvm/V_%s", self->vg);
+	self->vg_lock = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	ASSERT_LE(0, self->vg_lock);
+	ASSERT_EQ(0, flock(self->vg_lock, LOCK_EX));
+	ASSERT_EQ(0, sh("printf '[daemon]\\nlvremove_deadline = 40s\\n' > %s",
+			config));
+	ASSERT_EQ(0, daemon_start(&self->d, NULL, config, NULL));
+	ASSERT_EQ(0, loop_attach(&disk, 8 << 20));
+	snprintf(ready, sizeof(ready), "/tmp/snapset-daemon-ready-%d",
+		 getpid());
+	EXPECT_NE(-1, signal_run("--snapshot", disk.path, ready,
+				 "touch $READY; exec sleep 993", SIGKILL));
+	EXPECT_TRUE(daemon_said(&self->d, "ended without BackupComplete "
+					  "(reason exit, signal 9)"));
+	loop_detach(&disk);
+	ASSERT_TRUE(daemon_said(&self->d, "reconciliation skipped: lvs took "
+					  "longer than its deadline"));
+	/* Delivered while lvs still waited. */
+	delivered = daemon_offset(&self->d, "(reason exit, signal 9)");
+	skipped = daemon_offset(&self->d, "reconciliation skipped");
+	EXPECT_LE(0, delivered);
+	EXPECT_LT(delivered, skipped);
+	close(self->vg_lock);
+	self->vg_lock = -1;
+	EXPECT_EQ(0, daemon_stop(&self->d));
 }
 
 TEST_F_TIMEOUT(daemon, second_daemon_is_refused, RUN_TIMEOUT)

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -81,13 +82,23 @@ int lvm_failure(const char *command, int status, const char *errors,
 	return -EIO;
 }
 
-pid_t lvm_spawn(const char *const *argv, int out_fd)
+int lvm_spawn(const char *const *argv, int out_fd, int err_fd)
 {
 	pid_t pid = fork();
+	int pidfd;
 
 	if (pid == 0)
-		lvm_exec(argv, out_fd, out_fd);
-	return pid < 0 ? -errno : pid;
+		lvm_exec(argv, out_fd, err_fd);
+	if (pid < 0)
+		return -errno;
+	pidfd = syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0) {
+		/* No way to wait for it through a pidfd: kill and reap now. */
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		return -ECHILD;
+	}
+	return pidfd;
 }
 
 int lvm_remove_argv(const char *uuid, char select[LVM_SELECT_LEN],
@@ -280,33 +291,24 @@ static bool set_tag(const char *tags, char *id, size_t size)
 	return strlen(id) == 36;
 }
 
-int lv_list_snapset(struct snapset_lv **lvs, size_t *n, struct lvm_error *err)
+const char *const lvm_list_snapset_argv[] = { "lvm",
+					      "lvs",
+					      "--noheadings",
+					      "--separator",
+					      "|",
+					      "-o",
+					      "lv_uuid,vg_name,lv_name,lv_tags",
+					      "--select",
+					      "lv_tags=" LVM_SNAPSET_TAG,
+					      NULL };
+
+int lv_parse_snapset(char *out, struct snapset_lv **lvs, size_t *n)
 {
-	static char out[65536];
-	const char *argv[] = { "lvm",
-			       "lvs",
-			       "--noheadings",
-			       "--separator",
-			       "|",
-			       "-o",
-			       "lv_uuid,vg_name,lv_name,lv_tags",
-			       "--select",
-			       "lv_tags=" LVM_SNAPSET_TAG,
-			       NULL };
 	struct snapset_lv lv, *grown;
 	char *line = out, tags[256];
-	int ret;
 
 	*lvs = NULL;
 	*n = 0;
-	ret = lvm_run(argv, out, sizeof(out), err);
-	if (ret)
-		return ret;
-	if (strlen(out) == sizeof(out) - 1) {
-		snprintf(err->message, sizeof(err->message),
-			 "lvs printed more than %zu bytes", sizeof(out) - 1);
-		return -E2BIG;
-	}
 	while (*line) {
 		memset(&lv, 0, sizeof(lv));
 		field(&line, lv.uuid, sizeof(lv.uuid));

@@ -68,8 +68,13 @@ struct snapset_lv {
 	char set_id[40]; /* from its "snapset:<id>" tag */
 };
 
-/* Every LV tagged "snapset" (a malloc()ed array the caller frees). */
-int lv_list_snapset(struct snapset_lv **lvs, size_t *n, struct lvm_error *err);
+/*
+ * "lvm lvs" of every LV tagged "snapset", and those LVs in what it
+ * printed, @out (@lvs is a malloc()ed array the caller frees, NULL when
+ * none); 0 or -ENOMEM.
+ */
+extern const char *const lvm_list_snapset_argv[];
+int lv_parse_snapset(char *out, struct snapset_lv **lvs, size_t *n);
 
 /*
  * The LV uuid, as lvs prints it, of an LVM dm uuid ("LVM-" + VG uuid +
@@ -81,15 +86,15 @@ int lvm_uuid_from_dm(const char *dm_uuid, char *out, size_t size);
  * For callers that wait on lvm themselves: "lvm lvremove" of the
  * snapshot LV whose uuid is @uuid as an argv (@select holds its
  * selection; it prints "successfully removed" for what it removed), lvm
- * started with stdout and stderr on @out_fd (a pid or -errno), and what
- * its wait status and output mean (0, -EBUSY, -ENOENT or -EIO, with
- * lvm's words in @err).
+ * started with stdout on @out_fd and stderr on @err_fd (its pidfd, or
+ * -errno), and what its wait status and stderr mean (0, -EBUSY, -ENOENT
+ * or -EIO, with lvm's words in @err).
  */
 #define LVM_SELECT_LEN 96
 #define LVM_REMOVE_ARGC 6
 int lvm_remove_argv(const char *uuid, char select[LVM_SELECT_LEN],
 		    const char *argv[LVM_REMOVE_ARGC]);
-pid_t lvm_spawn(const char *const *argv, int out_fd);
+int lvm_spawn(const char *const *argv, int out_fd, int err_fd);
 int lvm_failure(const char *command, int status, const char *errors,
 		struct lvm_error *err);
 

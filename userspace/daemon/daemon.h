@@ -23,8 +23,8 @@
 /* What the configuration file sets (config.c); defaults in config_init. */
 struct daemon_options {
 	char socket_path[108];
-	long writer_deadline_ms;		/* per event and writer */
-	long lvremove_deadline_ms;		/* per lvremove attempt */
+	long writer_deadline_ms;   /* per event and writer */
+	long lvremove_deadline_ms; /* per lvremove attempt, and lvs */
 	uid_t allowed_uids[DAEMON_ALLOWED_MAX]; /* besides root */
 	unsigned int nallowed_uids;
 	gid_t allowed_gids[DAEMON_ALLOWED_MAX];
@@ -42,6 +42,7 @@ enum op_kind {
 	OP_CHILD_EXIT,
 	OP_CHILD_DEADLINE,
 	OP_RETRY,
+	OP_RECONCILE,
 	OP_ACCEPT,
 	OP_ACCEPT_RETRY,
 	OP_WRITER_RECV,
@@ -62,6 +63,7 @@ struct live_set;
 struct notice;
 struct lv_release;
 struct file_job;
+struct reconcile;
 
 struct daemon {
 	struct io_uring ring;
@@ -82,6 +84,7 @@ struct daemon {
 	unsigned int jobs; /* records whose release or delivery is running */
 	struct writer *writers;
 	struct lv_release *releases; /* running, or queued behind their VG's */
+	struct reconcile *reconcile; /* while the start-up lvs runs */
 	struct live_set *live_sets;
 	__u64 watch_seq; /* the newest event the watcher read */
 	bool settling;	 /* notices held while writers reconnect */
@@ -130,8 +133,15 @@ struct record_job *lost_set_start(struct daemon *d,
 void lost_set_release(struct record_job *job, const struct snapset_lv *lv);
 void lost_set_started(struct record_job *job);
 
-/* reconcile.c: tagged LVs whose set is neither live nor pending. */
-int reconcile(struct daemon *d);
+/*
+ * reconcile.c: tagged LVs whose set is neither live nor pending, listed
+ * by an lvs child the ring waits on.
+ */
+void reconcile_start(struct daemon *d);
+void reconcile_event(struct daemon *d, int res);
+/* For records.c: a set acknowledged while lvs runs is not lost. */
+void reconcile_acknowledged(struct daemon *d, const __u8 id[SNAPSET_ID_LEN]);
+void reconcile_stop(struct daemon *d);
 
 /* writers.c: connections on the writer socket. */
 int writers_listen(struct daemon *d);

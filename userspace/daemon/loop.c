@@ -146,6 +146,9 @@ static void dispatch(struct daemon *d, struct io_uring_cqe *cqe)
 	case OP_RETRY:
 		lv_release_event(d, op, cqe->res);
 		break;
+	case OP_RECONCILE:
+		reconcile_event(d, cqe->res);
+		break;
 	case OP_FILE:
 		files_event(d, cqe->res);
 		break;
@@ -272,8 +275,6 @@ static int start(struct daemon *d)
 		ret = load_live_sets(d);
 	if (!ret)
 		ret = writers_listen(d);
-	if (!ret)
-		ret = reconcile(d);
 	return ret;
 }
 
@@ -292,6 +293,7 @@ static void daemon_free(struct daemon *d)
 		unlink(d->opts->socket_path);
 	}
 	files_free(d);
+	reconcile_stop(d);
 	live_sets_free(d);
 	json_object_put(d->history);
 	free(d->buf);
@@ -326,6 +328,7 @@ int daemon_run(const struct daemon_options *opts)
 		read_watch(&d);
 		files_read_event(&d);
 		writers_accept(&d);
+		reconcile_start(&d);
 		ret = loop(&d);
 	}
 	daemon_free(&d);

@@ -3,32 +3,104 @@
  * Start-up reconciliation: an LV tagged "snapset" whose set is neither
  * live nor pending was left by a requester killed before arm, a host that
  * crashed, or a module reloaded. Its record is gone, so it is released
- * here and reported as lost. LVs are listed before sets: a set is created
- * before its LVs, so an LV listed first has its set in the list after,
- * unless that set is gone. The LVs of one lost set are one shutdown:
+ * here and reported as lost. The LVs of one lost set are one shutdown:
  * released, told to writers, reported, kept in the history.
+ *
+ * lvs runs as a child the ring waits on, under the lvremove deadline, so
+ * that a stuck LVM (a VG lock held, a suspended device) delays neither
+ * the records nor the writers; past the deadline it is killed (it only
+ * reads) and reconciliation is skipped. LVs are listed before sets: a set
+ * is created before its LVs, so an LV listed first has its set in the
+ * list after, unless that set is gone. A record this daemon acknowledges
+ * in between is gone from the list too, so the sets acknowledged while
+ * lvs runs are remembered and count as known: their LVs were this
+ * daemon's to release.
  */
 #include <errno.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "../common/format.h"
 #include "../common/lvm.h"
 #include "../common/module.h"
 #include "daemon.h"
 
-/* Whether @id (text) names a live set or a pending record in @buf. */
-static bool known_set(const void *buf, size_t len, const char *id)
+/* lvs's output is read in one piece; more than this is refused. */
+#define LVS_OUTPUT_MAX (256 * 1024)
+
+struct reconcile {
+	struct op exit_op;
+	int pidfd;
+	int out_fd;
+	int err_fd;
+	bool skipped; /* past the deadline, or unsure what is known */
+	bool killed;
+	struct __kernel_timespec deadline;
+	__u8 (*acked)[SNAPSET_ID_LEN]; /* acknowledged while lvs runs */
+	size_t nacked;
+};
+
+/* The deadline's completion may come after the reconcile is freed. */
+static struct op deadline_op = { OP_IGNORED, NULL };
+
+static void reconcile_free(struct daemon *d)
+{
+	struct reconcile *rc = d->reconcile;
+
+	if (rc->pidfd >= 0)
+		close(rc->pidfd);
+	if (rc->out_fd >= 0)
+		close(rc->out_fd);
+	if (rc->err_fd >= 0)
+		close(rc->err_fd);
+	free(rc->acked);
+	free(rc);
+	d->reconcile = NULL;
+}
+
+void reconcile_stop(struct daemon *d)
+{
+	if (d->reconcile)
+		reconcile_free(d);
+}
+
+void reconcile_acknowledged(struct daemon *d, const __u8 id[SNAPSET_ID_LEN])
+{
+	struct reconcile *rc = d->reconcile;
+	__u8(*grown)[SNAPSET_ID_LEN];
+
+	if (!rc || rc->skipped)
+		return;
+	grown = realloc(rc->acked, (rc->nacked + 1) * sizeof(*grown));
+	if (!grown) {
+		/* Better no reconciliation than one that removes live LVs. */
+		report_note("reconciliation skipped: out of memory");
+		rc->skipped = true;
+		return;
+	}
+	rc->acked = grown;
+	memcpy(rc->acked[rc->nacked++], id, SNAPSET_ID_LEN);
+}
+
+/* Whether @id names a live set or pending record in @buf, or one acked. */
+static bool known_set(const struct reconcile *rc, const void *buf, size_t len,
+		      const __u8 id[SNAPSET_ID_LEN])
 {
 	const struct snapset_event *ev;
-	char text[ID_STR_LEN];
 	size_t off = 0;
 
-	while ((ev = record_next(buf, len, &off))) {
-		id_format(ev->set.id, text);
-		if (!strcasecmp(text, id))
+	while ((ev = record_next(buf, len, &off)))
+		if (!memcmp(ev->set.id, id, SNAPSET_ID_LEN))
 			return true;
-	}
+	for (size_t i = 0; i < rc->nacked; i++)
+		if (!memcmp(rc->acked[i], id, SNAPSET_ID_LEN))
+			return true;
 	return false;
 }
 
@@ -37,17 +109,11 @@ static bool known_set(const void *buf, size_t len, const char *id)
  * the same set id (each marked done), as one shutdown with reason lost.
  */
 static void release_lost_set(struct daemon *d, struct snapset_lv *lvs, size_t n,
-			     size_t first, bool *done)
+			     size_t first, const __u8 id[SNAPSET_ID_LEN],
+			     bool *done)
 {
-	__u8 id[SNAPSET_ID_LEN];
-	struct record_job *job;
+	struct record_job *job = lost_set_start(d, id);
 
-	if (id_parse(lvs[first].set_id, id)) {
-		report_note("%s/%s: tag snapset:%s names no set: left alone",
-			    lvs[first].vg, lvs[first].lv, lvs[first].set_id);
-		return;
-	}
-	job = lost_set_start(d, id);
 	if (!job) {
 		report_note("out of memory: lost LVs wait for a restart");
 		return;
@@ -60,37 +126,168 @@ static void release_lost_set(struct daemon *d, struct snapset_lv *lvs, size_t n,
 	lost_set_started(job);
 }
 
-int reconcile(struct daemon *d)
+/* The LVs lvs listed, against the module's sets as they are now. */
+static int release_lost(struct daemon *d, struct snapset_lv *lvs, size_t n)
 {
-	struct snapset_lv *lvs;
-	struct lvm_error err;
+	__u8 id[SNAPSET_ID_LEN];
 	bool *done;
 	void *sets;
-	size_t n, len;
-	int ret;
+	size_t len;
+	int ret = module_list(d->agent_fd, &sets, &len);
 
-	ret = lv_list_snapset(&lvs, &n, &err);
-	if (ret) {
-		free(lvs);
-		report_note("reconciliation skipped: lvs: %s", err.message);
-		return 0;
-	}
-	ret = module_list(d->agent_fd, &sets, &len);
-	if (ret) {
-		free(lvs);
+	if (ret)
 		return ret;
-	}
 	done = calloc(n ?: 1, sizeof(*done));
 	if (!done) {
-		ret = -ENOMEM;
-		goto out;
+		free(sets);
+		return -ENOMEM;
 	}
-	for (size_t i = 0; i < n; i++)
-		if (!done[i] && !known_set(sets, len, lvs[i].set_id))
-			release_lost_set(d, lvs, n, i, done);
+	for (size_t i = 0; i < n; i++) {
+		if (done[i])
+			continue;
+		if (id_parse(lvs[i].set_id, id)) {
+			report_note("%s/%s: tag snapset:%s names no set: left "
+				    "alone",
+				    lvs[i].vg, lvs[i].lv, lvs[i].set_id);
+			continue;
+		}
+		if (!known_set(d->reconcile, sets, len, id))
+			release_lost_set(d, lvs, n, i, id, done);
+	}
 	free(done);
-out:
 	free(sets);
+	return 0;
+}
+
+/* Reaps lvs: its wait status, or -errno. */
+static int lvs_reap(struct reconcile *rc)
+{
+	siginfo_t info = { 0 };
+
+	if (waitid((idtype_t)P_PIDFD, rc->pidfd, &info, WEXITED))
+		return -errno;
+	return info.si_code == CLD_EXITED ? W_EXITCODE(info.si_status, 0)
+					  : info.si_status;
+}
+
+/* What lvs, which exited with @status, printed: in @out, or why not. */
+static int lvs_output(struct reconcile *rc, int status, char *out, size_t size,
+		      struct lvm_error *err)
+{
+	char errors[2048];
+	ssize_t n;
+
+	if (status < 0) {
+		snprintf(err->message, sizeof(err->message),
+			 "cannot be waited for: %s", strerror(-status));
+		return status;
+	}
+	n = pread(rc->err_fd, errors, sizeof(errors) - 1, 0);
+	errors[n > 0 ? n : 0] = '\0';
+	if (lvm_failure("lvs", status, errors, err))
+		return -EIO;
+	n = pread(rc->out_fd, out, size, 0);
+	if (n < 0 || (size_t)n == size) {
+		snprintf(err->message, sizeof(err->message),
+			 "its output is unreadable or over %zu bytes",
+			 size - 1);
+		return -E2BIG;
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+static void lvs_exited(struct daemon *d, struct reconcile *rc, int status)
+{
+	static char out[LVS_OUTPUT_MAX];
+	struct snapset_lv *lvs = NULL;
+	struct lvm_error err;
+	size_t n;
+	int ret = lvs_output(rc, status, out, sizeof(out), &err);
+
+	if (ret) {
+		report_note("reconciliation skipped: lvs: %s", err.message);
+		return;
+	}
+	ret = lv_parse_snapset(out, &lvs, &n);
+	if (!ret)
+		ret = release_lost(d, lvs, n);
+	if (ret)
+		report_note("reconciliation skipped: %s", strerror(-ret));
 	free(lvs);
-	return ret;
+}
+
+/* Polls the lvs child's pidfd, linked to its deadline. */
+static void wait_lvs(struct daemon *d, struct reconcile *rc, bool deadline)
+{
+	struct io_uring_sqe *sqe;
+
+	daemon_reserve(d, 2);
+	sqe = daemon_sqe(d, &rc->exit_op);
+	io_uring_prep_poll_add(sqe, rc->pidfd, POLLIN);
+	if (!deadline)
+		return;
+	sqe->flags |= IOSQE_IO_LINK;
+	io_uring_prep_link_timeout(daemon_sqe(d, &deadline_op), &rc->deadline,
+				   0);
+}
+
+void reconcile_event(struct daemon *d, int res)
+{
+	struct reconcile *rc = d->reconcile;
+
+	if (res > 0) {
+		int status = lvs_reap(rc);
+
+		if (!rc->skipped && !d->stopping)
+			lvs_exited(d, rc, status);
+		reconcile_free(d);
+	} else if (res == -ECANCELED && !rc->killed) {
+		if (!rc->skipped)
+			report_note("reconciliation skipped: lvs took longer "
+				    "than its deadline (%ld ms)",
+				    d->opts->lvremove_deadline_ms);
+		/* lvs only reads: killing it loses nothing. */
+		syscall(SYS_pidfd_send_signal, rc->pidfd, SIGKILL, NULL, 0);
+		rc->skipped = rc->killed = true;
+		wait_lvs(d, rc, false);
+	} else {
+		wait_lvs(d, rc, !rc->killed);
+	}
+}
+
+static int lvs_spawn(struct reconcile *rc)
+{
+	rc->out_fd = memfd_create("lvs-stdout", MFD_CLOEXEC);
+	rc->err_fd = memfd_create("lvs-stderr", MFD_CLOEXEC);
+	if (rc->out_fd < 0 || rc->err_fd < 0)
+		return -errno;
+	rc->pidfd = lvm_spawn(lvm_list_snapset_argv, rc->out_fd, rc->err_fd);
+	return rc->pidfd < 0 ? rc->pidfd : 0;
+}
+
+void reconcile_start(struct daemon *d)
+{
+	struct reconcile *rc = calloc(1, sizeof(*rc));
+	int ret;
+
+	if (!rc) {
+		report_note("reconciliation skipped: out of memory");
+		return;
+	}
+	*rc = (struct reconcile){
+		.exit_op = { OP_RECONCILE, rc },
+		.pidfd = -1,
+		.out_fd = -1,
+		.err_fd = -1,
+	};
+	d->reconcile = rc;
+	ret = lvs_spawn(rc);
+	if (ret) {
+		report_note("reconciliation skipped: lvs: %s", strerror(-ret));
+		reconcile_free(d);
+		return;
+	}
+	ms_to_timespec(d->opts->lvremove_deadline_ms, &rc->deadline);
+	wait_lvs(d, rc, true);
 }

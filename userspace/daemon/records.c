@@ -62,6 +62,7 @@ static void acknowledge(void *owner, unsigned int writers_failed,
 		    writers_failed);
 	if (!job->lost) {
 		live_set_acknowledged(job->d, job->rec->set.id);
+		reconcile_acknowledged(job->d, job->rec->set.id);
 		ret = module_ack(job->d->agent_fd, job->rec->set.id);
 	}
 	if (ret)

@@ -111,31 +111,21 @@ static int spawn(struct lv_release *r)
 {
 	char select[LVM_SELECT_LEN];
 	const char *argv[LVM_REMOVE_ARGC];
-	pid_t pid;
 
 	if (lvm_remove_argv(r->uuid, select, argv))
 		return -EINVAL;
 	r->out_fd = memfd_create("lvremove", MFD_CLOEXEC);
 	if (r->out_fd < 0)
 		return -errno;
-	pid = lvm_spawn(argv, r->out_fd);
-	if (pid < 0)
-		goto fail;
-	r->pidfd = syscall(SYS_pidfd_open, pid, 0);
+	r->pidfd = lvm_spawn(argv, r->out_fd, r->out_fd);
 	if (r->pidfd < 0) {
-		/* No way to wait through the ring: kill and reap now. */
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		pid = -ECHILD;
-		goto fail;
+		close(r->out_fd);
+		return r->pidfd;
 	}
 	r->attempts++;
 	r->timed_out = false;
 	wait_child(r, true);
 	return 0;
-fail:
-	close(r->out_fd);
-	return pid;
 }
 
 static bool vg_busy(const struct daemon *d, const char *vg)
