@@ -71,8 +71,8 @@ static inline bool notify_wait_ready(int fd, pid_t *pid)
 /*
  * Starts `[WRAPPER...] snapset daemon [--config CONFIG]` (@wrapper
  * NULL-terminated, or NULL) with stderr in a fresh memfd; waits until it
- * says READY=1 through $NOTIFY_SOCKET, as under systemd: it is the agent,
- * it listens, and start-up reconciliation is over.
+ * says READY=1 through $NOTIFY_SOCKET, as under systemd: it is the agent
+ * and it listens (start-up reconciliation may still be running).
  */
 static inline int daemon_start(struct daemon_proc *d,
 			       const char *const *wrapper, const char *config,

@@ -240,6 +240,16 @@ TEST_F_TIMEOUT(daemon, start_up_removes_lost_snapshots_only, RUN_TIMEOUT)
 	EXPECT_TRUE(lv_exists(self->vg, "data"));
 }
 
+static bool no_children_within(pid_t pid, int seconds)
+{
+	for (int i = 0; i < seconds * 10; i++) {
+		if (sh("pgrep -P %d >/dev/null", pid))
+			return true;
+		usleep(100000);
+	}
+	return false;
+}
+
 /*
  * Another LVM command holds the VG's lock, and the start-up lvs waits for
  * it: the daemon is ready and delivers records all the same, and kills
@@ -248,11 +258,14 @@ TEST_F_TIMEOUT(daemon, start_up_removes_lost_snapshots_only, RUN_TIMEOUT)
 TEST_F_TIMEOUT(daemon, stuck_start_up_lvs_delays_nothing, RUN_TIMEOUT)
 {
 	const char *config = "/tmp/snapset-daemon-test.conf";
-	char lock[96], ready[64];
+	char lock_dir[128], lock[192], ready[64];
 	struct loopdev disk;
 	long delivered, skipped;
 
-	snprintf(lock, sizeof(lock), "/run/lock/lvm/V_%s", self->vg);
+	ASSERT_EQ(0, sh_line(lock_dir, sizeof(lock_dir),
+			     "lvm lvmconfig --typeconfig full "
+			     "global/locking_dir | cut -d'\"' -f2"));
+	snprintf(lock, sizeof(lock), "%s/V_%s", lock_dir, self->vg);
 	self->vg_lock = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	ASSERT_LE(0, self->vg_lock);
 	ASSERT_EQ(0, flock(self->vg_lock, LOCK_EX));
@@ -274,6 +287,9 @@ TEST_F_TIMEOUT(daemon, stuck_start_up_lvs_delays_nothing, RUN_TIMEOUT)
 	skipped = daemon_offset(&self->d, "reconciliation skipped");
 	EXPECT_LE(0, delivered);
 	EXPECT_LT(delivered, skipped);
+	EXPECT_FALSE(daemon_has_said(&self->d, "(reason lost)"));
+	/* lvs, killed, is reaped: the daemon has no child left. */
+	EXPECT_TRUE(no_children_within(self->d.pid, 10));
 	close(self->vg_lock);
 	self->vg_lock = -1;
 	EXPECT_EQ(0, daemon_stop(&self->d));

@@ -141,7 +141,9 @@ void reconcile_start(struct daemon *d);
 void reconcile_event(struct daemon *d, int res);
 /* For records.c: a set acknowledged while lvs runs is not lost. */
 void reconcile_acknowledged(struct daemon *d, const __u8 id[SNAPSET_ID_LEN]);
+/* Stopping: lvs is killed; reconcile_end, after the ring, frees it. */
 void reconcile_stop(struct daemon *d);
+void reconcile_end(struct daemon *d);
 
 /* writers.c: connections on the writer socket. */
 int writers_listen(struct daemon *d);

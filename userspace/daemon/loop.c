@@ -80,6 +80,7 @@ static void stop(struct daemon *d)
 	if (d->settling)
 		notices_settled(d);
 	d->stopping = true;
+	reconcile_stop(d);
 	writers_stop(d);
 }
 
@@ -293,7 +294,7 @@ static void daemon_free(struct daemon *d)
 		unlink(d->opts->socket_path);
 	}
 	files_free(d);
-	reconcile_stop(d);
+	reconcile_end(d);
 	live_sets_free(d);
 	json_object_put(d->history);
 	free(d->buf);

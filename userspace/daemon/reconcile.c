@@ -64,10 +64,26 @@ static void reconcile_free(struct daemon *d)
 	d->reconcile = NULL;
 }
 
+/* lvs only reads: killing it loses nothing. */
+static void lvs_kill(struct reconcile *rc)
+{
+	if (!rc->killed)
+		syscall(SYS_pidfd_send_signal, rc->pidfd, SIGKILL, NULL, 0);
+	rc->skipped = rc->killed = true;
+}
+
 void reconcile_stop(struct daemon *d)
 {
 	if (d->reconcile)
-		reconcile_free(d);
+		lvs_kill(d->reconcile);
+}
+
+void reconcile_end(struct daemon *d)
+{
+	if (!d->reconcile)
+		return;
+	lvs_kill(d->reconcile);
+	reconcile_free(d);
 }
 
 void reconcile_acknowledged(struct daemon *d, const __u8 id[SNAPSET_ID_LEN])
@@ -242,18 +258,23 @@ void reconcile_event(struct daemon *d, int res)
 		if (!rc->skipped && !d->stopping)
 			lvs_exited(d, rc, status);
 		reconcile_free(d);
-	} else if (res == -ECANCELED && !rc->killed) {
-		if (!rc->skipped)
-			report_note("reconciliation skipped: lvs took longer "
-				    "than its deadline (%ld ms)",
-				    d->opts->lvremove_deadline_ms);
-		/* lvs only reads: killing it loses nothing. */
-		syscall(SYS_pidfd_send_signal, rc->pidfd, SIGKILL, NULL, 0);
-		rc->skipped = rc->killed = true;
-		wait_lvs(d, rc, false);
-	} else {
-		wait_lvs(d, rc, !rc->killed);
+		return;
 	}
+	if (rc->killed) {
+		/* Killed, and still its pidfd cannot be polled: let it be. */
+		reconcile_free(d);
+		return;
+	}
+	if (!rc->skipped && res == -ECANCELED)
+		report_note("reconciliation skipped: lvs took longer than its "
+			    "deadline (%ld ms)",
+			    d->opts->lvremove_deadline_ms);
+	else if (!rc->skipped)
+		report_note("reconciliation skipped: lvs cannot be waited for: "
+			    "%s",
+			    strerror(-res));
+	lvs_kill(rc);
+	wait_lvs(d, rc, false);
 }
 
 static int lvs_spawn(struct reconcile *rc)
