@@ -236,9 +236,7 @@ static long ioctl_list(void __user *uarg)
 
 	if (copy_from_user(&arg, uarg, sizeof(arg)))
 		return -EFAULT;
-	ret = snapset_sets_collect(&recs);
-	if (!ret)
-		ret = snapset_pending_collect(&recs);
+	ret = snapset_list_collect(&recs);
 	if (ret)
 		goto out_free;
 

@@ -16,6 +16,7 @@
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/module.h>
+#include <linux/rwsem.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
@@ -30,6 +31,12 @@ static_assert(SNAPSET_DM_UUID_LEN >= DM_UUID_LEN);
 static LIST_HEAD(snapset_sets);
 static DEFINE_MUTEX(snapset_sets_lock);
 static unsigned int snapset_nr_sets;
+/*
+ * Read: a termination, from its state claim until its record is queued.
+ * Write: SNAPSET_IOC_LIST, which so never falls in between and lists
+ * every armed set either live or pending.
+ */
+static DECLARE_RWSEM(snapset_ending_rwsem);
 
 static void stamp(__u64 *realtime, __u64 *boottime)
 {
@@ -538,6 +545,7 @@ int snapset_set_abort(struct snapset_set *set, const struct snapset_abort *arg)
 		return -EINVAL;
 	}
 
+	down_read(&snapset_ending_rwsem);
 	mutex_lock(&set->lock);
 	if (set->state == SNAPSET_STATE_ENDED) {
 		ret = -ESHUTDOWN;
@@ -559,10 +567,12 @@ int snapset_set_abort(struct snapset_set *set, const struct snapset_abort *arg)
 	mutex_unlock(&set->lock);
 	snapset_emit(ev);
 	end_finish(set, rec);
+	up_read(&snapset_ending_rwsem);
 	return 0;
 
 out_unlock:
 	mutex_unlock(&set->lock);
+	up_read(&snapset_ending_rwsem);
 	return ret;
 }
 
@@ -592,6 +602,7 @@ int snapset_set_terminate_id(const u8 *id)
 	set = find_live_get(id);
 	if (!set)
 		return -ENOENT;
+	down_read(&snapset_ending_rwsem);
 	mutex_lock(&set->lock);
 	if (set->state != SNAPSET_STATE_ENDED)
 		closer_is_current(set);
@@ -602,6 +613,7 @@ int snapset_set_terminate_id(const u8 *id)
 			  set->info.name, current->comm, task_tgid_nr(current));
 		end_finish(set, rec);
 	}
+	up_read(&snapset_ending_rwsem);
 	snapset_set_put(set);
 	return ret == -ESHUTDOWN ? -ENOENT : ret;
 }
@@ -671,6 +683,7 @@ void snapset_set_release(struct snapset_set *set)
 	}
 	spin_unlock(&set->closer_lock);
 
+	down_read(&snapset_ending_rwsem);
 	mutex_lock(&set->lock);
 	if (set->state != SNAPSET_STATE_ENDED) {
 		set->info.closer_tgid = tgid;
@@ -680,10 +693,11 @@ void snapset_set_release(struct snapset_set *set)
 	mutex_unlock(&set->lock);
 	if (!ret)
 		end_finish(set, rec);
+	up_read(&snapset_ending_rwsem);
 }
 
-/* SNAPSET_IOC_LIST: a record of every live set, taken one set at a time. */
-int snapset_sets_collect(struct snapset_records *out)
+/* A record of every live set, taken one set at a time. */
+static int sets_collect(struct snapset_records *out)
 {
 	struct snapset_set **sets, *set;
 	struct snapset_record *rec;
@@ -718,5 +732,18 @@ int snapset_sets_collect(struct snapset_records *out)
 		snapset_set_put(set);
 	}
 	kfree(sets);
+	return ret;
+}
+
+/* SNAPSET_IOC_LIST: every live set, then every pending record. */
+int snapset_list_collect(struct snapset_records *out)
+{
+	int ret;
+
+	down_write(&snapset_ending_rwsem);
+	ret = sets_collect(out);
+	if (!ret)
+		ret = snapset_pending_collect(out);
+	up_write(&snapset_ending_rwsem);
 	return ret;
 }

@@ -7,6 +7,9 @@
  *
  *   snapset_file.lock       per open file: who this file is (set or
  *                           subscriber); held while one is being made
+ *   snapset_ending_rwsem    read by a termination from its state claim
+ *                           until its record is queued (across device
+ *                           puts), written by SNAPSET_IOC_LIST
  *   snapset_set.lock        per set: state and devices; never held across
  *                           a block device open or put
  *   snapset_sets_lock       global list of live sets; held only to link,
@@ -19,7 +22,8 @@
  *                           across a copy, an allocation or a device put
  *   snapset_set.closer_lock spinlock: the last closer, written by ->flush
  *
- * ->open takes none of them. Block device puts happen with no lock held.
+ * ->open takes none of them. Block device puts happen with no lock held
+ * but snapset_ending_rwsem, for reading.
  */
 #ifndef SNAPSET_INTERNAL_H
 #define SNAPSET_INTERNAL_H
@@ -150,7 +154,7 @@ struct snapset_records {
 int snapset_records_add(struct snapset_records *out,
 			struct snapset_record *rec);
 void snapset_records_free(struct snapset_records *out);
-int snapset_sets_collect(struct snapset_records *out);
+int snapset_list_collect(struct snapset_records *out);
 
 /* events.c */
 struct snapset_record *snapset_record_alloc(u32 type, struct snapset_set *set,

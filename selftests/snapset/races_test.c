@@ -6,7 +6,9 @@
  * detaches, so "detaches after the test" is the proof of release.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -149,6 +151,74 @@ static void *add_one(void *arg)
 
 	s->err = set_add_path(s->set, s->path, O_RDONLY, 0);
 	return NULL;
+}
+
+struct lister {
+	const __u8 *id;
+	atomic_int lists;
+	int missing; /* lists with the set neither live nor pending */
+	int failed;
+};
+
+/* Lists until the set's record is pending, for at most 10 s. */
+static void *list_until_pending(void *arg)
+{
+	struct lister *l = arg;
+	time_t end = time(NULL) + 10;
+
+	while (time(NULL) < end) {
+		/* One list: live or pending, seen at the same instant. */
+		int listed = listed_count(l->id, 0);
+		int pending = pending_count(l->id);
+
+		atomic_fetch_add(&l->lists, 1);
+		if (listed < 0 || pending < 0) {
+			l->failed++;
+			break;
+		}
+		l->missing += !listed;
+		if (pending)
+			break;
+	}
+	return NULL;
+}
+
+/*
+ * Lists taken over and over while armed sets of NLOOPS devices are
+ * closed: each has the set, live or pending, never neither (a daemon takes
+ * an LV whose set is in neither for lost). Putting the devices is the
+ * longest step between the termination and its record.
+ */
+TEST_F(loops, an_ending_armed_set_is_always_listed)
+{
+	int missing = 0, lists = 0;
+
+	for (int round = 0; round < 100; round++) {
+		struct lister l = { 0 };
+		__u8 id[SNAPSET_ID_LEN];
+		pthread_t thread;
+		int set = set_new(NULL, id);
+
+		ASSERT_LE(0, set);
+		for (int i = 0; i < NLOOPS; i++)
+			ASSERT_EQ(0, set_add_path(set, self->loop[i].path,
+						  O_RDONLY, 0));
+		ASSERT_EQ(0, ioctl_err(set, SNAPSET_IOC_ARM, NULL));
+		l.id = id;
+		ASSERT_EQ(
+		    0, pthread_create(&thread, NULL, list_until_pending, &l));
+		while (!atomic_load(&l.lists))
+			sched_yield();
+		close(set);
+		ASSERT_EQ(0, pthread_join(thread, NULL));
+		ASSERT_EQ(0, l.failed);
+		ASSERT_EQ(1, pending_count(id));
+		missing += l.missing;
+		lists += atomic_load(&l.lists);
+		discard_all_pending();
+	}
+	TH_LOG("%d lists, %d without the set", lists, missing);
+	EXPECT_EQ(0, missing);
 }
 
 TEST_F(loops, same_device_from_two_threads_is_added_once)
