@@ -7,7 +7,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "../userspace/common/lvm.h"
 #include "kselftest_harness.h"
@@ -129,6 +131,26 @@ TEST(tagged_lvs_are_parsed_untagged_skipped)
 	ASSERT_EQ(0, lv_parse_snapset(out, &lvs, &n));
 	EXPECT_EQ(0, n);
 	EXPECT_EQ(NULL, lvs);
+}
+
+/* lvm writes to a memfd: read from its start, whatever its offset. */
+TEST(output_is_read_whole_or_reported_cut)
+{
+	int fd = memfd_create("lvm-test", MFD_CLOEXEC);
+	char buf[8];
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, lvm_output(fd, buf, sizeof(buf)));
+	EXPECT_STREQ("", buf);
+	ASSERT_EQ(7, write(fd, "  vg0 \n", 7));
+	EXPECT_EQ(7, lvm_output(fd, buf, sizeof(buf)));
+	EXPECT_STREQ("  vg0 \n", buf);
+	ASSERT_EQ(1, write(fd, "x", 1));
+	EXPECT_EQ(-E2BIG, lvm_output(fd, buf, sizeof(buf)));
+	EXPECT_STREQ("  vg0 \n", buf);
+	close(fd);
+	EXPECT_EQ(-EBADF, lvm_output(fd, buf, sizeof(buf)));
+	EXPECT_STREQ("", buf);
 }
 
 TEST_HARNESS_MAIN

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -17,13 +18,15 @@
 
 #include "lvm.h"
 
-/* What lvm wrote to the memfd @fd, as far as it fits; closes @fd. */
-static void read_output(int fd, char *buf, size_t size)
+ssize_t lvm_output(int fd, char *buf, size_t size)
 {
 	ssize_t n = pread(fd, buf, size - 1, 0);
+	struct stat st;
 
 	buf[n > 0 ? n : 0] = '\0';
-	close(fd);
+	if (n < 0 || fstat(fd, &st))
+		return -errno;
+	return st.st_size > n ? -E2BIG : n;
 }
 
 /* lvm's own words: its first line on stderr that is no warning. */
@@ -166,10 +169,14 @@ static int lvm_run(const char *const *argv, char *out, size_t out_size,
 			status = -errno;
 			break;
 		}
-	if (out_fd >= 0)
-		read_output(out_fd, out, out_size);
-	if (err_fd >= 0)
-		read_output(err_fd, errors, sizeof(errors));
+	if (out_fd >= 0) {
+		lvm_output(out_fd, out, out_size);
+		close(out_fd);
+	}
+	if (err_fd >= 0) {
+		lvm_output(err_fd, errors, sizeof(errors));
+		close(err_fd);
+	}
 	if (out_fd < 0 || err_fd < 0 || status < 0)
 		return status < 0 ? status : -EMFILE;
 	return lvm_failure(argv[1], status, errors, err);

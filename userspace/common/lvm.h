@@ -95,6 +95,11 @@ int lvm_uuid_from_dm(const char *dm_uuid, char *out, size_t size);
 int lvm_remove_argv(const char *uuid, char select[LVM_SELECT_LEN],
 		    const char *argv[LVM_REMOVE_ARGC]);
 int lvm_spawn(const char *const *argv, int out_fd, int err_fd);
+/*
+ * What lvm wrote to the memfd @fd, NUL-terminated in @buf: its length,
+ * -E2BIG when it does not fit (@buf holds its start), or -errno.
+ */
+ssize_t lvm_output(int fd, char *buf, size_t size);
 int lvm_failure(const char *command, int status, const char *errors,
 		struct lvm_error *err);
 

@@ -198,18 +198,16 @@ static int lvs_output(struct reconcile *rc, int status, char *out, size_t size,
 			 "cannot be waited for: %s", strerror(-status));
 		return status;
 	}
-	n = pread(rc->err_fd, errors, sizeof(errors) - 1, 0);
-	errors[n > 0 ? n : 0] = '\0';
+	lvm_output(rc->err_fd, errors, sizeof(errors));
 	if (lvm_failure("lvs", status, errors, err))
 		return -EIO;
-	n = pread(rc->out_fd, out, size, 0);
-	if (n < 0 || (size_t)n == size) {
+	n = lvm_output(rc->out_fd, out, size);
+	if (n < 0) {
 		snprintf(err->message, sizeof(err->message),
 			 "its output is unreadable or over %zu bytes",
 			 size - 1);
-		return -E2BIG;
+		return n;
 	}
-	out[n] = '\0';
 	return 0;
 }
 

@@ -177,13 +177,11 @@ static void child_exited(struct lv_release *r)
 	char output[16384];
 	struct lvm_error err;
 	siginfo_t info = { 0 };
-	ssize_t n;
 	int status, ret;
 
 	ret = waitid((idtype_t)P_PIDFD, r->pidfd, &info, WEXITED) ? -errno : 0;
 	close(r->pidfd);
-	n = pread(r->out_fd, output, sizeof(output) - 1, 0);
-	output[n > 0 ? n : 0] = '\0';
+	lvm_output(r->out_fd, output, sizeof(output));
 	close(r->out_fd);
 	if (ret) {
 		finish(r, ret, "lvremove could not be waited for");
