@@ -45,7 +45,8 @@ PROGRAM_OBJS := $(PROGRAM_SRCS:%.c=$(BUILD)/%.o)
 UNIT_TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/*_test.c))
 
 .PHONY: all module program library examples selftests unit-tests deps check check-fast \
-	lint demo debug-module install clean fuzz fuzz-build
+	lint demo debug-module install install-module install-program \
+	dkms-source clean fuzz fuzz-build
 
 all: module program library examples selftests
 
@@ -147,8 +148,13 @@ demo: deps
 PREFIX ?= /usr
 LIBDIR ?= $(PREFIX)/lib/$(shell $(CC) -print-multiarch)
 
-install:
-	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
+install: install-module install-program
+
+install-module:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_PATH=$(DESTDIR) \
+		modules_install
+
+install-program:
 	install -D -m 0755 $(BUILD)/snapset $(DESTDIR)$(PREFIX)/sbin/snapset
 	install -D -m 0644 $(BUILD)/$(LIB_SONAME) \
 		$(DESTDIR)$(LIBDIR)/$(LIB_SONAME)
@@ -163,6 +169,17 @@ install:
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 		-e 's|@VERSION@|$(VERSION)|' userspace/lib/snapset.pc.in \
 		> $(DESTDIR)$(LIBDIR)/pkgconfig/snapset.pc
+
+# What DKMS needs to build the module for any kernel: sources, Kbuild
+# files, the UAPI header and VERSION.
+DKMS_SRC := $(DESTDIR)/usr/src/snapset-$(VERSION)
+DKMS_FILES := Kbuild VERSION module/Kbuild include/uapi/linux/snapset.h \
+	$(filter-out %.mod.c,$(wildcard module/*.c)) $(wildcard module/*.h)
+
+dkms-source:
+	for f in $(DKMS_FILES); do install -D -m 0644 $$f $(DKMS_SRC)/$$f; done
+	sed 's|@VERSION@|$(VERSION)|' packaging/dkms.conf.in \
+		> $(DKMS_SRC)/dkms.conf
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean

@@ -1,0 +1,65 @@
+#!/bin/bash
+# Host tests of installing: `make install DESTDIR=` stages everything,
+# the module included, under DESTDIR and nothing outside it; the DKMS
+# source tree `make dkms-source` stages builds with dkms itself.
+# Needs the module built (make). Prints TAP.
+set -uo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+kver=$("$root/tools/vm/guest-kernel") || exit 1
+version=$(cat "$root/VERSION")
+n=0
+
+result() {
+	n=$((n + 1))
+	if [ "$1" = 0 ]; then echo "ok $n $2"; else echo "not ok $n $2"; fi
+}
+
+echo "1..4"
+
+stage=$tmp/stage
+make -s -C "$root" install DESTDIR="$stage" >"$tmp/install.log" 2>&1
+status=$?
+[ $status = 0 ] || sed 's/^/#   /' "$tmp/install.log"
+result $status "make install DESTDIR= succeeds"
+
+missing=0
+for f in usr/sbin/snapset usr/include/snapset/writer.h \
+	lib/systemd/system/snapset.service usr/share/doc/snapset/uapi.md; do
+	[ -e "$stage/$f" ] || { echo "#   missing $f"; missing=1; }
+done
+for f in libsnapset.so.1 libsnapset.so libsnapset.a pkgconfig/snapset.pc; do
+	[ -n "$(find "$stage" -path "*/lib/*/$f")" ] ||
+		{ echo "#   missing $f"; missing=1; }
+done
+ko=$(find "$stage/lib/modules/$kver" -name snapset.ko 2>/dev/null)
+[ -n "$ko" ] || { echo "#   no snapset.ko under lib/modules/$kver"; missing=1; }
+result $missing "every file is staged, snapset.ko under lib/modules/$kver"
+
+make -s -C "$root" dkms-source DESTDIR="$stage" >"$tmp/dkms.log" 2>&1
+src=$stage/usr/src/snapset-$version
+grep -qx "PACKAGE_VERSION=\"$version\"" "$src/dkms.conf" 2>/dev/null &&
+	! find "$src" -name '*.o' -o -name '*.ko' -o -name '*.mod*' | grep -q .
+status=$?
+[ $status = 0 ] || sed 's/^/#   /' "$tmp/dkms.log"
+result $status "dkms-source stages sources and dkms.conf $version, no build output"
+
+if ! command -v dkms >/dev/null; then
+	echo "ok $((n + 1)) dkms builds snapset.ko for $kver # SKIP no dkms"
+	exit 0
+fi
+mkdir -p "$tmp/dkms"
+dkms_run() {
+	dkms "$@" -m snapset -v "$version" -k "$kver" \
+		--sourcetree "$stage/usr/src" --dkmstree "$tmp/dkms" \
+		>>"$tmp/dkms.log" 2>&1
+}
+dkms_run add && dkms_run build &&
+	built=$(find "$tmp/dkms/snapset/$version/$kver" -name snapset.ko) &&
+	[ -n "$built" ] &&
+	[ "$(modinfo -F vermagic "$built" | cut -d' ' -f1)" = "$kver" ]
+status=$?
+[ $status = 0 ] || sed 's/^/#   /' "$tmp/dkms.log"
+result $status "dkms builds snapset.ko for $kver"
