@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "device.h"
+#include "format.h"
 
 int sysfs_read(const char *path, char *out, size_t size)
 {
@@ -195,7 +196,7 @@ static void add_nonempty(struct json_object *obj, const char *key,
 			 const char *value)
 {
 	if (value[0])
-		json_object_object_add(obj, key, json_object_new_string(value));
+		json_add_string(obj, key, value);
 }
 
 void device_desc_to_json(const struct device_desc *desc,

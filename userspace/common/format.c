@@ -109,13 +109,13 @@ void time_format(__u64 realtime_ns, char out[TIME_STR_LEN])
 		 (unsigned int)(realtime_ns / 1000000 % 1000));
 }
 
-static void add_string(struct json_object *obj, const char *key,
-		       const char *value)
+void json_add_string(struct json_object *obj, const char *key,
+		     const char *value)
 {
 	json_object_object_add(obj, key, json_object_new_string(value));
 }
 
-static void add_int(struct json_object *obj, const char *key, int64_t value)
+void json_add_int(struct json_object *obj, const char *key, int64_t value)
 {
 	json_object_object_add(obj, key, json_object_new_int64(value));
 }
@@ -137,7 +137,7 @@ static void add_time(struct json_object *obj, const char *key, __u64 ns)
 	if (!ns)
 		return;
 	time_format(ns, text);
-	add_string(obj, key, text);
+	json_add_string(obj, key, text);
 }
 
 /* Names come from processes and users: bounded, never trusted as C strings. */
@@ -154,9 +154,9 @@ static struct json_object *device_to_json(const struct snapset_device_info *d)
 	char devno[24];
 
 	snprintf(devno, sizeof(devno), "%u:%u", d->major, d->minor);
-	add_string(obj, "devno", devno);
-	add_int(obj, "diskseq", (int64_t)d->diskseq);
-	add_int(obj, "size", (int64_t)d->sectors * 512);
+	json_add_string(obj, "devno", devno);
+	json_add_int(obj, "diskseq", (int64_t)d->diskseq);
+	json_add_int(obj, "size", (int64_t)d->sectors * 512);
 	json_object_object_add(
 	    obj, "persistent",
 	    json_object_new_boolean(d->flags & SNAPSET_DEVICE_PERSISTENT));
@@ -173,7 +173,7 @@ static void add_set(struct json_object *obj, const struct snapset_set_info *s)
 	char id[ID_STR_LEN];
 
 	id_format(s->id, id);
-	add_string(obj, "id", id);
+	json_add_string(obj, "id", id);
 	add_bounded(obj, "name", s->name, sizeof(s->name));
 	json_object_object_add(
 	    obj, "armed",
@@ -182,18 +182,18 @@ static void add_set(struct json_object *obj, const struct snapset_set_info *s)
 	    obj, "completed",
 	    json_object_new_boolean(s->flags & SNAPSET_SET_COMPLETED));
 	if (s->flags & SNAPSET_SET_TERMINATED)
-		add_string(obj, "reason", reason_name(s->reason));
+		json_add_string(obj, "reason", reason_name(s->reason));
 	if (s->flags & SNAPSET_SET_EXIT_STATUS)
-		add_int(obj, "exit_status", s->exit_status);
+		json_add_int(obj, "exit_status", s->exit_status);
 	if (s->flags & SNAPSET_SET_SIGNAL)
-		add_int(obj, "signal", s->signal);
+		json_add_int(obj, "signal", s->signal);
 	if (s->flags & SNAPSET_SET_TOMBSTONE)
 		json_object_object_add(obj, "tombstone",
 				       json_object_new_boolean(1));
-	add_int(obj, "owner_pid", s->owner_tgid);
+	json_add_int(obj, "owner_pid", s->owner_tgid);
 	add_bounded(obj, "owner_comm", s->owner_comm, sizeof(s->owner_comm));
 	if (s->closer_tgid) {
-		add_int(obj, "closer_pid", s->closer_tgid);
+		json_add_int(obj, "closer_pid", s->closer_tgid);
 		add_bounded(obj, "closer_comm", s->closer_comm,
 			    sizeof(s->closer_comm));
 	}
@@ -208,11 +208,11 @@ struct json_object *record_to_json(const struct snapset_event *ev)
 	struct json_object *obj = json_object_new_object();
 	struct json_object *devices;
 
-	add_string(obj, "event", event_name(ev->type));
+	json_add_string(obj, "event", event_name(ev->type));
 	if (ev->seq)
-		add_int(obj, "seq", (int64_t)ev->seq);
+		json_add_int(obj, "seq", (int64_t)ev->seq);
 	if (ev->type == SNAPSET_EVENT_OVERFLOW) {
-		add_int(obj, "missed", (int64_t)ev->missed);
+		json_add_int(obj, "missed", (int64_t)ev->missed);
 		return obj;
 	}
 	add_set(obj, &ev->set);

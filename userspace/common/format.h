@@ -9,6 +9,7 @@
 
 #include <json-c/json.h>
 #include <linux/snapset.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" and its NUL. */
@@ -43,6 +44,10 @@ void set_label(const char *name, size_t name_size,
 /* "10", "1.5s", "5m", "2h", "1d" as milliseconds; -EINVAL otherwise. */
 int parse_duration(const char *text, long *ms);
 
+/* Sets @obj's member @key. */
+void json_add_string(struct json_object *obj, const char *key,
+		     const char *value);
+void json_add_int(struct json_object *obj, const char *key, int64_t value);
 /* @obj's member @key as text (numbers too), or @missing without it. */
 const char *json_member(struct json_object *obj, const char *key,
 			const char *missing);

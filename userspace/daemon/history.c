@@ -69,12 +69,6 @@ int history_load(struct daemon *d)
 	return 0;
 }
 
-static void add_string(struct json_object *obj, const char *key,
-		       const char *value)
-{
-	json_object_object_add(obj, key, json_object_new_string(value));
-}
-
 /* The record's set as JSON, with what the daemon did about it. */
 static struct json_object *entry(const struct snapset_event *rec,
 				 const char *release_error,
@@ -86,10 +80,9 @@ static struct json_object *entry(const struct snapset_event *rec,
 
 	json_object_object_del(obj, "event");
 	json_object_object_del(obj, "seq");
-	add_string(obj, "release", release_error ?: "ok");
-	json_object_object_add(obj, "writers_failed",
-			       json_object_new_int(writers_failed));
-	add_string(obj, "result", ok ? "ok" : "error");
+	json_add_string(obj, "release", release_error ?: "ok");
+	json_add_int(obj, "writers_failed", writers_failed);
+	json_add_string(obj, "result", ok ? "ok" : "error");
 	return obj;
 }
 
@@ -118,19 +111,17 @@ static struct json_object *daemon_status(struct daemon *d)
 	char started[TIME_STR_LEN];
 
 	time_format(d->started_realtime, started);
-	json_object_object_add(obj, "pid", json_object_new_int(getpid()));
-	add_string(obj, "version", SNAPSET_VERSION);
-	add_string(obj, "started", started);
-	add_string(obj, "socket", d->opts->socket_path);
-	json_object_object_add(
-	    obj, "writer_deadline_ms",
-	    json_object_new_int64(d->opts->writer_deadline_ms));
-	json_object_object_add(
-	    obj, "lvremove_deadline_ms",
-	    json_object_new_int64(d->opts->lvremove_deadline_ms));
-	add_string(obj, "history", d->history_file ? d->opts->history_dir : "");
-	add_string(obj, "metrics", d->opts->metrics_path);
-	json_object_object_add(obj, "jobs", json_object_new_int(d->jobs));
+	json_add_int(obj, "pid", getpid());
+	json_add_string(obj, "version", SNAPSET_VERSION);
+	json_add_string(obj, "started", started);
+	json_add_string(obj, "socket", d->opts->socket_path);
+	json_add_int(obj, "writer_deadline_ms", d->opts->writer_deadline_ms);
+	json_add_int(obj, "lvremove_deadline_ms",
+		     d->opts->lvremove_deadline_ms);
+	json_add_string(obj, "history",
+			d->history_file ? d->opts->history_dir : "");
+	json_add_string(obj, "metrics", d->opts->metrics_path);
+	json_add_int(obj, "jobs", d->jobs);
 	return obj;
 }
 
@@ -145,10 +136,8 @@ static struct json_object *entry_summary(struct json_object *entry)
 			json_object_object_add(obj, key,
 					       json_object_get(value));
 		else
-			json_object_object_add(
-			    obj, "ndevices",
-			    json_object_new_int(
-				(int)json_object_array_length(value)));
+			json_add_int(obj, "ndevices",
+				     json_object_array_length(value));
 	}
 	return obj;
 }
@@ -165,7 +154,7 @@ static char *status_text(struct daemon *d, bool full)
 		json_object_array_add(
 		    recent,
 		    entry_summary(json_object_array_get_idx(d->history, i)));
-	add_string(obj, "type", "status");
+	json_add_string(obj, "type", "status");
 	json_object_object_add(obj, "daemon", daemon_status(d));
 	json_object_object_add(obj, "writers", writers_status(d, full));
 	json_object_object_add(obj, "history", recent);

@@ -240,9 +240,9 @@ void lost_set_release(struct record_job *job, const struct snapset_lv *lv)
 	struct json_object *dev = json_object_new_object();
 	char label[260];
 
-	json_object_object_add(dev, "engine", json_object_new_string("lvm"));
-	json_object_object_add(dev, "vg", json_object_new_string(lv->vg));
-	json_object_object_add(dev, "lv", json_object_new_string(lv->lv));
+	json_add_string(dev, "engine", "lvm");
+	json_add_string(dev, "vg", lv->vg);
+	json_add_string(dev, "lv", lv->lv);
 	json_object_array_add(job->devices, dev);
 	snprintf(label, sizeof(label), "%s/%s", lv->vg, lv->lv);
 	release_lv(job, lv->uuid, label);

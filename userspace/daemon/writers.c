@@ -20,6 +20,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "../common/format.h"
 #include "../lib/protocol.h"
 #include "daemon.h"
 
@@ -550,12 +551,9 @@ struct json_object *writers_status(const struct daemon *d, bool with_match)
 			continue;
 		obj = json_object_new_object();
 		match = json_object_new_array();
-		json_object_object_add(obj, "name",
-				       json_object_new_string(w->name));
-		json_object_object_add(obj, "pid",
-				       json_object_new_int(w->cred.pid));
-		json_object_object_add(obj, "uid",
-				       json_object_new_int64(w->cred.uid));
+		json_add_string(obj, "name", w->name);
+		json_add_int(obj, "pid", w->cred.pid);
+		json_add_int(obj, "uid", w->cred.uid);
 		for (char *const *m = w->match; with_match && *m; m++)
 			json_object_array_add(match,
 					      json_object_new_string(*m));
@@ -563,10 +561,8 @@ struct json_object *writers_status(const struct daemon *d, bool with_match)
 		json_object_object_add(
 		    obj, "waiting",
 		    json_object_new_boolean(w->current != NULL));
-		json_object_object_add(obj, "delivered",
-				       json_object_new_int64(w->delivered));
-		json_object_object_add(obj, "failed",
-				       json_object_new_int64(w->failed));
+		json_add_int(obj, "delivered", w->delivered);
+		json_add_int(obj, "failed", w->failed);
 		json_object_array_add(array, obj);
 	}
 	return array;
