@@ -617,3 +617,35 @@ int snapset_pending_collect(struct snapset_records *out)
 	kfree(recs);
 	return ret;
 }
+
+/*
+ * SNAPSET_IOC_LIST, for a set that terminated and still puts its devices:
+ * a copy of its shutdown record @rec while that is not queued. A queued
+ * one has its sequence number, and the pending list has it.
+ */
+int snapset_unqueued_collect(struct snapset_records *out,
+			     const struct snapset_record *rec)
+{
+	unsigned int n = rec->ev.set.ndevices;
+	struct snapset_record *copy;
+	bool queued;
+
+	copy = kmalloc(struct_size(copy, ev.devices, n), GFP_KERNEL);
+	if (!copy)
+		return -ENOMEM;
+	spin_lock(&snapset_events_lock);
+	queued = rec->ev.seq;
+	if (!queued) {
+		copy->ev = rec->ev;
+		memcpy(copy->ev.devices, rec->ev.devices,
+		       flex_array_size(copy, ev.devices, n));
+	}
+	spin_unlock(&snapset_events_lock);
+	if (queued) {
+		kfree(copy);
+		return 0;
+	}
+	kref_init(&copy->ref);
+	INIT_LIST_HEAD(&copy->pending);
+	return snapset_records_add(out, copy);
+}

@@ -16,7 +16,6 @@
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/module.h>
-#include <linux/rwsem.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
@@ -31,12 +30,6 @@ static_assert(SNAPSET_DM_UUID_LEN >= DM_UUID_LEN);
 static LIST_HEAD(snapset_sets);
 static DEFINE_MUTEX(snapset_sets_lock);
 static unsigned int snapset_nr_sets;
-/*
- * Read: a termination, from its state claim until its record is queued.
- * Write: SNAPSET_IOC_LIST, which so never falls in between and lists
- * every armed set either live or pending.
- */
-static DECLARE_RWSEM(snapset_ending_rwsem);
 
 static void stamp(__u64 *realtime, __u64 *boottime)
 {
@@ -476,8 +469,9 @@ static int end_locked(struct snapset_set *set, const struct snapset_end *end,
 		set->devices[i]->info.flags |= SNAPSET_DEVICE_RELEASED;
 
 	if (armed) {
+		/* The set keeps it too: listed until it is queued. */
 		*rec = set->shutdown;
-		set->shutdown = NULL;
+		kref_get(&(*rec)->ref);
 		snapset_record_fill(*rec, set, NULL);
 	} else {
 		/* Only watchers hear of a set that was never armed. */
@@ -487,19 +481,14 @@ static int end_locked(struct snapset_set *set, const struct snapset_end *end,
 }
 
 /*
- * Second half, with no lock held: unlink, drop every device reference,
- * and only then queue the record.
+ * Second half, with no lock held: drop every device reference, queue the
+ * record, and only then unlink, so that a list taken meanwhile finds the
+ * set among the live ones until its record is pending.
  */
 static void end_finish(struct snapset_set *set, struct snapset_record *rec)
 {
 	bool armed = set->info.flags & SNAPSET_SET_ARMED;
 	unsigned int i;
-
-	mutex_lock(&snapset_sets_lock);
-	list_del_init(&set->node);
-	snapset_nr_sets--;
-	mutex_unlock(&snapset_sets_lock);
-	atomic_dec(&snapset_stats.sets_live);
 
 	/* ENDED: nothing else touches the devices now. */
 	for (i = 0; i < set->ndevices; i++) {
@@ -518,6 +507,12 @@ static void end_finish(struct snapset_set *set, struct snapset_record *rec)
 		if (rec)
 			snapset_emit(rec);
 	}
+
+	mutex_lock(&snapset_sets_lock);
+	list_del_init(&set->node);
+	snapset_nr_sets--;
+	mutex_unlock(&snapset_sets_lock);
+	atomic_dec(&snapset_stats.sets_live);
 	wake_up_all(&set->wait);
 }
 
@@ -545,7 +540,6 @@ int snapset_set_abort(struct snapset_set *set, const struct snapset_abort *arg)
 		return -EINVAL;
 	}
 
-	down_read(&snapset_ending_rwsem);
 	mutex_lock(&set->lock);
 	if (set->state == SNAPSET_STATE_ENDED) {
 		ret = -ESHUTDOWN;
@@ -567,12 +561,10 @@ int snapset_set_abort(struct snapset_set *set, const struct snapset_abort *arg)
 	mutex_unlock(&set->lock);
 	snapset_emit(ev);
 	end_finish(set, rec);
-	up_read(&snapset_ending_rwsem);
 	return 0;
 
 out_unlock:
 	mutex_unlock(&set->lock);
-	up_read(&snapset_ending_rwsem);
 	return ret;
 }
 
@@ -602,7 +594,6 @@ int snapset_set_terminate_id(const u8 *id)
 	set = find_live_get(id);
 	if (!set)
 		return -ENOENT;
-	down_read(&snapset_ending_rwsem);
 	mutex_lock(&set->lock);
 	if (set->state != SNAPSET_STATE_ENDED)
 		closer_is_current(set);
@@ -613,7 +604,6 @@ int snapset_set_terminate_id(const u8 *id)
 			  set->info.name, current->comm, task_tgid_nr(current));
 		end_finish(set, rec);
 	}
-	up_read(&snapset_ending_rwsem);
 	snapset_set_put(set);
 	return ret == -ESHUTDOWN ? -ENOENT : ret;
 }
@@ -683,7 +673,6 @@ void snapset_set_release(struct snapset_set *set)
 	}
 	spin_unlock(&set->closer_lock);
 
-	down_read(&snapset_ending_rwsem);
 	mutex_lock(&set->lock);
 	if (set->state != SNAPSET_STATE_ENDED) {
 		set->info.closer_tgid = tgid;
@@ -693,10 +682,12 @@ void snapset_set_release(struct snapset_set *set)
 	mutex_unlock(&set->lock);
 	if (!ret)
 		end_finish(set, rec);
-	up_read(&snapset_ending_rwsem);
 }
 
-/* A record of every live set, taken one set at a time. */
+/*
+ * A record of every live set, taken one set at a time; for one that
+ * terminated but still puts its devices, its shutdown record.
+ */
 static int sets_collect(struct snapset_records *out)
 {
 	struct snapset_set **sets, *set;
@@ -725,6 +716,8 @@ static int sets_collect(struct snapset_records *out)
 						   NULL);
 			if (!rec)
 				ret = -ENOMEM;
+		} else if (set->shutdown && !ret) {
+			ret = snapset_unqueued_collect(out, set->shutdown);
 		}
 		mutex_unlock(&set->lock);
 		if (rec)
@@ -735,15 +728,13 @@ static int sets_collect(struct snapset_records *out)
 	return ret;
 }
 
-/* SNAPSET_IOC_LIST: every live set, then every pending record. */
+/*
+ * SNAPSET_IOC_LIST: live sets first, then pending records. An armed set
+ * is live until its state claim, then has its record unqueued until that
+ * is pending, and is unlinked only after: taken in this order, no list
+ * falls between, though one may have a set's record twice.
+ */
 int snapset_list_collect(struct snapset_records *out)
 {
-	int ret;
-
-	down_write(&snapset_ending_rwsem);
-	ret = sets_collect(out);
-	if (!ret)
-		ret = snapset_pending_collect(out);
-	up_write(&snapset_ending_rwsem);
-	return ret;
+	return sets_collect(out) ?: snapset_pending_collect(out);
 }

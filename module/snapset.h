@@ -7,9 +7,6 @@
  *
  *   snapset_file.lock       per open file: who this file is (set or
  *                           subscriber); held while one is being made
- *   snapset_ending_rwsem    read by a termination from its state claim
- *                           until its record is queued (across device
- *                           puts), written by SNAPSET_IOC_LIST
  *   snapset_set.lock        per set: state and devices; never held across
  *                           a block device open or put
  *   snapset_sets_lock       global list of live sets; held only to link,
@@ -19,11 +16,11 @@
  *                           across copy_to_user()
  *   snapset_events_lock     spinlock: sequence numbers, subscriber queues,
  *                           the pending record list; innermost, never held
- *                           across a copy, an allocation or a device put
+ *                           across a user copy, an allocation or a device
+ *                           put
  *   snapset_set.closer_lock spinlock: the last closer, written by ->flush
  *
- * ->open takes none of them. Block device puts happen with no lock held
- * but snapset_ending_rwsem, for reading.
+ * ->open takes none of them. Block device puts happen with no lock held.
  */
 #ifndef SNAPSET_INTERNAL_H
 #define SNAPSET_INTERNAL_H
@@ -68,7 +65,8 @@ struct snapset_set {
 	unsigned int ndevices;
 	struct snapset_device *devices[SNAPSET_MAX_DEVICES];
 	wait_queue_head_t wait;		/* set handles: POLLHUP at the end */
-	struct snapset_record *shutdown; /* armed: the record, made at arm */
+	/* armed: the record, made at arm and kept after it is queued */
+	struct snapset_record *shutdown;
 	/*
 	 * Device references being opened or put outside the lock (add,
 	 * delete): the record waits for them, it follows every put.
@@ -175,5 +173,7 @@ __poll_t snapset_sub_poll(struct snapset_sub *sub, struct file *file,
 int snapset_ack(struct snapset_sub *sub, const u8 *id);
 int snapset_discard(const u8 *id);
 int snapset_pending_collect(struct snapset_records *out);
+int snapset_unqueued_collect(struct snapset_records *out,
+			     const struct snapset_record *rec);
 
 #endif /* SNAPSET_INTERNAL_H */

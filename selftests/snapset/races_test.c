@@ -184,16 +184,18 @@ static void *list_until_pending(void *arg)
 }
 
 /*
- * Lists taken over and over while armed sets of NLOOPS devices are
- * closed: each has the set, live or pending, never neither (a daemon takes
- * an LV whose set is in neither for lost). Putting the devices is the
- * longest step between the termination and its record.
+ * Lists taken over and over while @end ends armed sets of NLOOPS devices:
+ * each has the set, live or pending, never neither (a daemon takes an LV
+ * whose set is in neither for lost). Putting the devices is the longest
+ * step between the termination and its record.
  */
-TEST_F(loops, an_ending_armed_set_is_always_listed)
+static void list_while_ending(struct __test_metadata *_metadata,
+			      struct loopdev *loop,
+			      int (*end)(int set, const __u8 *id))
 {
 	int missing = 0, lists = 0;
 
-	for (int round = 0; round < 100; round++) {
+	for (int round = 0; round < 50; round++) {
 		struct lister l = { 0 };
 		__u8 id[SNAPSET_ID_LEN];
 		pthread_t thread;
@@ -201,16 +203,17 @@ TEST_F(loops, an_ending_armed_set_is_always_listed)
 
 		ASSERT_LE(0, set);
 		for (int i = 0; i < NLOOPS; i++)
-			ASSERT_EQ(0, set_add_path(set, self->loop[i].path,
-						  O_RDONLY, 0));
+			ASSERT_EQ(0,
+				  set_add_path(set, loop[i].path, O_RDONLY, 0));
 		ASSERT_EQ(0, ioctl_err(set, SNAPSET_IOC_ARM, NULL));
 		l.id = id;
 		ASSERT_EQ(
 		    0, pthread_create(&thread, NULL, list_until_pending, &l));
 		while (!atomic_load(&l.lists))
 			sched_yield();
-		close(set);
+		EXPECT_EQ(0, end(set, id));
 		ASSERT_EQ(0, pthread_join(thread, NULL));
+		close(set);
 		ASSERT_EQ(0, l.failed);
 		ASSERT_EQ(1, pending_count(id));
 		missing += l.missing;
@@ -219,6 +222,21 @@ TEST_F(loops, an_ending_armed_set_is_always_listed)
 	}
 	TH_LOG("%d lists, %d without the set", lists, missing);
 	EXPECT_EQ(0, missing);
+}
+
+TEST_F_TIMEOUT(loops, closed_set_is_always_listed, 120)
+{
+	list_while_ending(_metadata, self->loop, end_by_close);
+}
+
+TEST_F_TIMEOUT(loops, aborted_set_is_always_listed, 120)
+{
+	list_while_ending(_metadata, self->loop, end_by_abort);
+}
+
+TEST_F_TIMEOUT(loops, admin_terminated_set_is_always_listed, 120)
+{
+	list_while_ending(_metadata, self->loop, end_by_admin);
 }
 
 TEST_F(loops, same_device_from_two_threads_is_added_once)
