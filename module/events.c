@@ -621,7 +621,8 @@ int snapset_pending_collect(struct snapset_records *out)
 /*
  * SNAPSET_IOC_LIST, for a set that terminated and still puts its devices:
  * a copy of its shutdown record @rec while that is not queued. A queued
- * one has its sequence number, and the pending list has it.
+ * one has its sequence number, and the pending list has it. Called with
+ * the set's lock held, under which @rec's devices were filled.
  */
 int snapset_unqueued_collect(struct snapset_records *out,
 			     const struct snapset_record *rec)

@@ -469,7 +469,7 @@ static int end_locked(struct snapset_set *set, const struct snapset_end *end,
 		set->devices[i]->info.flags |= SNAPSET_DEVICE_RELEASED;
 
 	if (armed) {
-		/* The set keeps it too: listed until it is queued. */
+		/* The set keeps it too: a list finds it there until queued. */
 		*rec = set->shutdown;
 		kref_get(&(*rec)->ref);
 		snapset_record_fill(*rec, set, NULL);
@@ -502,6 +502,11 @@ static void end_finish(struct snapset_set *set, struct snapset_record *rec)
 	if (armed) {
 		atomic64_inc(&snapset_stats.terminations[set->info.reason - 1]);
 		snapset_queue_shutdown(rec);
+		/* Queued: the pending list has it now, not the set. */
+		mutex_lock(&set->lock);
+		set->shutdown = NULL;
+		mutex_unlock(&set->lock);
+		snapset_record_put(rec);
 	} else {
 		atomic64_inc(&snapset_stats.dissolved);
 		if (rec)

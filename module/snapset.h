@@ -9,9 +9,9 @@
  *                           subscriber); held while one is being made
  *   snapset_set.lock        per set: state and devices; never held across
  *                           a block device open or put
- *   snapset_sets_lock       global list of live sets; held only to link,
- *                           unlink or take references, never with a set's
- *                           lock
+ *   snapset_sets_lock       global list of sets, an ended one until its
+ *                           record is queued; held only to link, unlink
+ *                           or take references, never with a set's lock
  *   snapset_sub.read_lock   per subscriber: serialises its readers; held
  *                           across copy_to_user()
  *   snapset_events_lock     spinlock: sequence numbers, subscriber queues,
@@ -58,14 +58,14 @@ struct snapset_end {
 
 struct snapset_set {
 	struct kref ref;
-	struct list_head node;		/* snapset_sets, if live */
+	struct list_head node;		/* snapset_sets, until unlinked */
 	struct mutex lock;		/* everything below but closer_* */
 	enum snapset_state state;
 	struct snapset_set_info info;	/* ndevices: set per record */
 	unsigned int ndevices;
 	struct snapset_device *devices[SNAPSET_MAX_DEVICES];
 	wait_queue_head_t wait;		/* set handles: POLLHUP at the end */
-	/* armed: the record, made at arm and kept after it is queued */
+	/* armed: the record, made at arm, kept until it is queued */
 	struct snapset_record *shutdown;
 	/*
 	 * Device references being opened or put outside the lock (add,

@@ -103,7 +103,11 @@ static void race_adds_against(struct __test_metadata *_metadata,
  */
 static int end_by_close(int set, const __u8 *id)
 {
-	return dup2(open("/dev/null", O_RDONLY | O_CLOEXEC), set) < 0;
+	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	int err = dup2(null, set) < 0;
+
+	close(null);
+	return err;
 }
 
 static int end_by_abort(int set, const __u8 *id)
@@ -156,29 +160,48 @@ static void *add_one(void *arg)
 struct lister {
 	const __u8 *id;
 	atomic_int lists;
-	int missing; /* lists with the set neither live nor pending */
+	int missing; /* lists without the set, live or as its record */
 	int failed;
 };
 
-/* Lists until the set's record is pending, for at most 10 s. */
-static void *list_until_pending(void *arg)
+/* In one list: whether set @id is in it, and whether its record is queued. */
+static int list_once(const __u8 *id, bool *listed, bool *queued)
+{
+	size_t used = 0, off;
+	char *buf = list_records(&used);
+
+	if (!buf)
+		return -1;
+	*listed = *queued = false;
+	for (off = 0; off < used;) {
+		struct snapset_event *ev = (void *)(buf + off);
+
+		if (!memcmp(ev->set.id, id, SNAPSET_ID_LEN)) {
+			*listed = true;
+			/* seq 0: still ending, its record not queued yet */
+			*queued |=
+			    ev->type == SNAPSET_RECORD_PENDING && ev->seq;
+		}
+		off += ev->size;
+	}
+	free(buf);
+	return 0;
+}
+
+/* Lists until the set's record is queued, for at most 10 s. */
+static void *list_until_queued(void *arg)
 {
 	struct lister *l = arg;
 	time_t end = time(NULL) + 10;
+	bool listed, queued = false;
 
-	while (time(NULL) < end) {
-		/* One list: live or pending, seen at the same instant. */
-		int listed = listed_count(l->id, 0);
-		int pending = pending_count(l->id);
-
-		atomic_fetch_add(&l->lists, 1);
-		if (listed < 0 || pending < 0) {
+	while (!queued && time(NULL) < end) {
+		if (list_once(l->id, &listed, &queued)) {
 			l->failed++;
 			break;
 		}
+		atomic_fetch_add(&l->lists, 1);
 		l->missing += !listed;
-		if (pending)
-			break;
 	}
 	return NULL;
 }
@@ -207,8 +230,8 @@ static void list_while_ending(struct __test_metadata *_metadata,
 				  set_add_path(set, loop[i].path, O_RDONLY, 0));
 		ASSERT_EQ(0, ioctl_err(set, SNAPSET_IOC_ARM, NULL));
 		l.id = id;
-		ASSERT_EQ(
-		    0, pthread_create(&thread, NULL, list_until_pending, &l));
+		ASSERT_EQ(0,
+			  pthread_create(&thread, NULL, list_until_queued, &l));
 		while (!atomic_load(&l.lists))
 			sched_yield();
 		EXPECT_EQ(0, end(set, id));

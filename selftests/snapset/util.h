@@ -396,8 +396,8 @@ out:
 	return buf;
 }
 
-/* Counts records of set @id of @type, 0 for any (-1 on error). */
-static inline int listed_count(const __u8 id[SNAPSET_ID_LEN], __u32 type)
+/* Counts pending records of set @id (-1 on error). */
+static inline int pending_count(const __u8 id[SNAPSET_ID_LEN])
 {
 	size_t used = 0, off;
 	char *buf = list_records(&used);
@@ -408,18 +408,13 @@ static inline int listed_count(const __u8 id[SNAPSET_ID_LEN], __u32 type)
 	for (off = 0; off < used;) {
 		struct snapset_event *ev = (void *)(buf + off);
 
-		if ((!type || ev->type == type) &&
+		if (ev->type == SNAPSET_RECORD_PENDING &&
 		    !memcmp(ev->set.id, id, SNAPSET_ID_LEN))
 			count++;
 		off += ev->size;
 	}
 	free(buf);
 	return count;
-}
-
-static inline int pending_count(const __u8 id[SNAPSET_ID_LEN])
-{
-	return listed_count(id, SNAPSET_RECORD_PENDING);
 }
 
 /* Discards every pending record, so one test's leftovers pin nothing. */
