@@ -5,17 +5,9 @@
 # Needs the module built (make). Prints TAP.
 set -uo pipefail
 
-root=$(cd "$(dirname "$0")/.." && pwd)
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/tap.sh"
 kver=$("$root/tools/vm/guest-kernel") || exit 1
 version=$(cat "$root/VERSION")
-n=0
-
-result() {
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then echo "ok $n $2"; else echo "not ok $n $2"; fi
-}
 
 echo "1..4"
 

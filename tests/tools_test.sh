@@ -4,15 +4,7 @@
 # every kind of kernel report and pass a clean log. Prints TAP.
 set -uo pipefail
 
-root=$(cd "$(dirname "$0")/.." && pwd)
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-n=0
-
-result() {
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then echo "ok $n $2"; else echo "not ok $n $2"; fi
-}
+. "$(dirname "$0")/tap.sh"
 
 # summary_is NAME EXPECTED-LINE EXPECTED-STATUS TRANSCRIPT
 summary_is() {
