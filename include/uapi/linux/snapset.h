@@ -193,8 +193,17 @@ enum snapset_reason {
 #define SNAPSET_SET_TERMINATED (1U << 2)
 #define SNAPSET_SET_EXIT_STATUS (1U << 3) /* @exit_status is valid */
 #define SNAPSET_SET_SIGNAL (1U << 4)	  /* @signal is valid */
-/* A pending record reduced past the bound: only @id is left. */
+/*
+ * A pending record reduced past max_pending: the set's fields are kept,
+ * its devices are dropped (@ndevices is 0).
+ */
 #define SNAPSET_SET_TOMBSTONE (1U << 5)
+/*
+ * The file was still referenced elsewhere when the recorded closer closed
+ * it (an io_uring request, a /proc reader, a descriptor in flight): the set
+ * ended when that reference went, and @reason says how its closer ended.
+ */
+#define SNAPSET_SET_CLOSER_SHARED (1U << 6)
 
 /**
  * struct snapset_set_info - a set, as events and records describe it
