@@ -7,13 +7,16 @@
  * one overflow record where the gap is. Shutdown records of armed sets also
  * go to the pending list, which the delivery agent reads losslessly through
  * its own cursor and empties by acknowledging. Past max_pending, the
- * oldest full record is reduced to a tombstone that keeps its set id.
- * Every pending record holds a reference on the module.
+ * oldest full record is reduced to a tombstone that keeps its set's fields
+ * but not its devices. Armed sets and pending records together are held
+ * to max_records: past it, arm fails. Every pending record holds a
+ * reference on the module.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/fs.h>
 #include <linux/module.h>
+#include <linux/pid_namespace.h>
 #include <linux/poll.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
@@ -26,6 +29,7 @@ static LIST_HEAD(snapset_subs);
 static LIST_HEAD(snapset_pending);
 static u64 snapset_seq;
 static unsigned int snapset_pending_full;	/* pending, not tombstones */
+static unsigned int snapset_reserved;	/* armed sets and pending records */
 static struct snapset_sub *snapset_agent;
 static DECLARE_WAIT_QUEUE_HEAD(snapset_event_wait);
 
@@ -41,11 +45,29 @@ static size_t event_size(unsigned int ndevices)
 	       ndevices * sizeof(struct snapset_device_info);
 }
 
+static void pid_assign(struct pid **dst, struct pid *src)
+{
+	put_pid(*dst);
+	*dst = get_pid(src);
+}
+
+/* Who a record is about, for a reader in any pid namespace. */
+static void record_copy_ids(struct snapset_record *dst,
+			    const struct snapset_record *src)
+{
+	dst->owner_uid = src->owner_uid;
+	pid_assign(&dst->owner, src->owner);
+	pid_assign(&dst->closer, src->closer);
+}
+
 void snapset_record_fill(struct snapset_record *rec, struct snapset_set *set,
 			 const struct snapset_device *one)
 {
 	unsigned int i, n = 0;
 
+	rec->owner_uid = set->owner_uid;
+	pid_assign(&rec->owner, set->owner);
+	pid_assign(&rec->closer, set->closer);
 	rec->ev.set = set->info;
 	if (one) {
 		rec->ev.devices[n++] = one->info;
@@ -66,7 +88,7 @@ struct snapset_record *snapset_record_alloc(u32 type, struct snapset_set *set,
 
 	if (!one && type_has_all_devices(type))
 		n = set->ndevices;
-	rec = kzalloc(struct_size(rec, ev.devices, n), GFP_KERNEL);
+	rec = kzalloc(struct_size(rec, ev.devices, n), GFP_KERNEL_ACCOUNT);
 	if (!rec)
 		return NULL;
 	kref_init(&rec->ref);
@@ -78,12 +100,56 @@ struct snapset_record *snapset_record_alloc(u32 type, struct snapset_set *set,
 
 static void record_free(struct kref *ref)
 {
-	kfree(container_of(ref, struct snapset_record, ref));
+	struct snapset_record *rec = container_of(ref, struct snapset_record,
+						  ref);
+
+	put_pid(rec->owner);
+	put_pid(rec->closer);
+	kfree(rec);
 }
 
 void snapset_record_put(struct snapset_record *rec)
 {
 	kref_put(&rec->ref, record_free);
+}
+
+/*
+ * @rec's header as the current task may read it: its owner and closer as
+ * its pid namespace sees them (0 when they are not in it).
+ */
+void snapset_event_header(const struct snapset_record *rec,
+			  struct snapset_event *hdr)
+{
+	struct pid_namespace *ns = task_active_pid_ns(current);
+
+	*hdr = rec->ev;
+	hdr->set.owner_tgid = pid_nr_ns(rec->owner, ns);
+	hdr->set.closer_tgid = pid_nr_ns(rec->closer, ns);
+}
+
+/*
+ * Takes the place of an armed set's future record, which it keeps until
+ * acknowledged or discarded: -ENOSPC past max_records, so a requester
+ * learns before it makes snapshots that nothing would track them.
+ */
+int snapset_record_reserve(void)
+{
+	int ret = 0;
+
+	spin_lock(&snapset_events_lock);
+	if (snapset_reserved >= snapset_max_records)
+		ret = -ENOSPC;
+	else
+		snapset_reserved++;
+	spin_unlock(&snapset_events_lock);
+	return ret;
+}
+
+void snapset_record_unreserve(void)
+{
+	spin_lock(&snapset_events_lock);
+	snapset_reserved--;
+	spin_unlock(&snapset_events_lock);
 }
 
 static bool is_tombstone(const struct snapset_record *rec)
@@ -164,7 +230,7 @@ void snapset_queue_shutdown(struct snapset_record *rec)
 	struct snapset_record *tomb, *reduced = NULL;
 
 	/* Made before the lock; unused unless the bound is passed. */
-	tomb = kzalloc(sizeof(*tomb), GFP_KERNEL);
+	tomb = kzalloc(sizeof(*tomb), GFP_KERNEL_ACCOUNT);
 	__module_get(THIS_MODULE);
 
 	spin_lock(&snapset_events_lock);
@@ -176,6 +242,7 @@ void snapset_queue_shutdown(struct snapset_record *rec)
 	if (snapset_pending_full > snapset_max_pending && tomb) {
 		reduced = oldest_full();
 		kref_init(&tomb->ref);
+		record_copy_ids(tomb, reduced);
 		tomb->ev.type = SNAPSET_EVENT_SHUTDOWN;
 		tomb->ev.seq = reduced->ev.seq;
 		tomb->ev.set = reduced->ev.set;
@@ -191,9 +258,9 @@ void snapset_queue_shutdown(struct snapset_record *rec)
 
 	if (reduced) {
 		atomic64_inc(&snapset_stats.tombstoned);
-		pr_warn("pending record of set %pUb (%s) reduced to a tombstone: more than max_pending=%u records unacknowledged\n",
-			reduced->ev.set.id, reduced->ev.set.name,
-			snapset_max_pending);
+		pr_warn_ratelimited("pending record of set %pUb (%s) reduced to a tombstone: more than max_pending=%u records unacknowledged\n",
+				    reduced->ev.set.id, reduced->ev.set.name,
+				    snapset_max_pending);
 		snapset_record_put(reduced);
 	}
 	kfree(tomb);
@@ -242,7 +309,7 @@ int snapset_subscribe(struct snapset_file *sf,
 	if (!capable(CAP_SYS_ADMIN))
 		return -EPERM;
 
-	sub = kzalloc(sizeof(*sub), GFP_KERNEL);
+	sub = kzalloc(sizeof(*sub), GFP_KERNEL_ACCOUNT);
 	if (!sub)
 		return -ENOMEM;
 	mutex_init(&sub->read_lock);
@@ -250,7 +317,7 @@ int snapset_subscribe(struct snapset_file *sf,
 	if (!agent) {
 		sub->qsize = snapset_watcher_queue;
 		sub->queue = kcalloc(sub->qsize, sizeof(*sub->queue),
-				     GFP_KERNEL);
+				     GFP_KERNEL_ACCOUNT);
 		if (!sub->queue) {
 			ret = -ENOMEM;
 			goto out_free;
@@ -341,19 +408,22 @@ static bool sub_readable(struct snapset_sub *sub)
 	return ready;
 }
 
-/* What a reader is about to copy: a record, or an overflow made here. */
+/*
+ * What a reader is about to copy: a record, or an overflow made here; @hdr
+ * is the overflow, or the record's header as this reader sees it.
+ */
 struct snapset_next {
 	struct snapset_record *rec;
-	struct snapset_event overflow;
+	struct snapset_event hdr;
 };
 
 static void make_overflow(struct snapset_next *next, u64 missed, u64 first)
 {
-	memset(&next->overflow, 0, sizeof(next->overflow));
-	next->overflow.type = SNAPSET_EVENT_OVERFLOW;
-	next->overflow.size = sizeof(next->overflow);
-	next->overflow.seq = first;
-	next->overflow.missed = missed;
+	memset(&next->hdr, 0, sizeof(next->hdr));
+	next->hdr.type = SNAPSET_EVENT_OVERFLOW;
+	next->hdr.size = sizeof(next->hdr);
+	next->hdr.seq = first;
+	next->hdr.missed = missed;
 }
 
 /* Under snapset_events_lock. Returns false when nothing is there. */
@@ -403,12 +473,27 @@ static void consume(struct snapset_sub *sub, struct snapset_next *next)
 		snapset_record_put(next->rec); /* the queue's reference */
 }
 
+/* Copies @next whole, or nothing: the number of bytes copied. */
+static size_t copy_next(struct snapset_next *next, struct iov_iter *to)
+{
+	const size_t hdr_size = sizeof(struct snapset_event);
+	size_t copied;
+
+	if (!next->rec)
+		return copy_to_iter(&next->hdr, hdr_size, to);
+	snapset_event_header(next->rec, &next->hdr);
+	copied = copy_to_iter(&next->hdr, hdr_size, to);
+	if (copied == hdr_size)
+		copied += copy_to_iter(next->rec->ev.devices,
+				       next->rec->ev.size - hdr_size, to);
+	return copied;
+}
+
 /* Copies whole records while they fit. Under read_lock. */
 static ssize_t read_records(struct snapset_sub *sub, struct iov_iter *to)
 {
 	struct snapset_next next;
 	ssize_t done = 0;
-	const void *src;
 	size_t size, copied;
 
 	for (;;) {
@@ -419,14 +504,13 @@ static ssize_t read_records(struct snapset_sub *sub, struct iov_iter *to)
 		}
 		spin_unlock(&snapset_events_lock);
 
-		src = next.rec ? (void *)&next.rec->ev : (void *)&next.overflow;
-		size = next.rec ? next.rec->ev.size : next.overflow.size;
+		size = next.rec ? next.rec->ev.size : next.hdr.size;
 		if (size > iov_iter_count(to)) {
 			if (next.rec)
 				snapset_record_put(next.rec);
 			return done ?: -EINVAL;
 		}
-		copied = copy_to_iter(src, size, to);
+		copied = copy_next(&next, to);
 		if (copied != size) {
 			iov_iter_revert(to, copied);
 			if (next.rec)
@@ -502,6 +586,7 @@ static void unlink_pending(struct snapset_record *rec)
 	list_del_init(&rec->pending);
 	if (!is_tombstone(rec))
 		snapset_pending_full--;
+	snapset_reserved--;
 	atomic_dec(&snapset_stats.pending);
 }
 
@@ -557,35 +642,6 @@ int snapset_discard(const u8 *id)
 	return 0;
 }
 
-int snapset_records_add(struct snapset_records *out,
-			struct snapset_record *rec)
-{
-	struct snapset_record **grown;
-
-	if (out->count == out->capacity) {
-		grown = krealloc_array(out->recs, out->capacity * 2 + 8,
-				       sizeof(*grown), GFP_KERNEL);
-		if (!grown) {
-			snapset_record_put(rec);
-			return -ENOMEM;
-		}
-		out->recs = grown;
-		out->capacity = out->capacity * 2 + 8;
-	}
-	out->recs[out->count++] = rec;
-	out->bytes += rec->ev.size;
-	return 0;
-}
-
-void snapset_records_free(struct snapset_records *out)
-{
-	unsigned int i;
-
-	for (i = 0; i < out->count; i++)
-		snapset_record_put(out->recs[i]);
-	kfree(out->recs);
-}
-
 /* SNAPSET_IOC_LIST: references on every pending record, oldest first. */
 int snapset_pending_collect(struct snapset_records *out)
 {
@@ -595,14 +651,14 @@ int snapset_pending_collect(struct snapset_records *out)
 
 	for (;;) {
 		n = atomic_read(&snapset_stats.pending);
-		recs = kmalloc_array(n ?: 1, sizeof(*recs), GFP_KERNEL);
+		recs = kvmalloc_array(n ?: 1, sizeof(*recs), GFP_KERNEL);
 		if (!recs)
 			return -ENOMEM;
 		spin_lock(&snapset_events_lock);
 		if (atomic_read(&snapset_stats.pending) <= n)
 			break;
 		spin_unlock(&snapset_events_lock);
-		kfree(recs);
+		kvfree(recs);
 	}
 	list_for_each_entry(rec, &snapset_pending, pending) {
 		kref_get(&rec->ref);
@@ -614,7 +670,7 @@ int snapset_pending_collect(struct snapset_records *out)
 		ret = snapset_records_add(out, recs[n]);
 	for (; n < i; n++)
 		snapset_record_put(recs[n]);
-	kfree(recs);
+	kvfree(recs);
 	return ret;
 }
 
@@ -631,12 +687,13 @@ int snapset_unqueued_collect(struct snapset_records *out,
 	struct snapset_record *copy;
 	bool queued;
 
-	copy = kmalloc(struct_size(copy, ev.devices, n), GFP_KERNEL);
+	copy = kzalloc(struct_size(copy, ev.devices, n), GFP_KERNEL);
 	if (!copy)
 		return -ENOMEM;
 	spin_lock(&snapset_events_lock);
 	queued = rec->ev.seq;
 	if (!queued) {
+		record_copy_ids(copy, rec);
 		copy->ev = rec->ev;
 		memcpy(copy->ev.devices, rec->ev.devices,
 		       flex_array_size(copy, ev.devices, n));

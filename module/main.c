@@ -34,9 +34,16 @@ module_param_named(max_pending, snapset_max_pending, uint, 0444);
 MODULE_PARM_DESC(max_pending,
 		 "Unacknowledged shutdown records kept whole (default 1024)");
 
+unsigned int snapset_max_records = 16384;
+module_param_named(max_records, snapset_max_records, uint, 0444);
+MODULE_PARM_DESC(max_records,
+		 "Armed sets and pending records together, tombstones included; arm fails past it (default 16384)");
+
 unsigned int snapset_watcher_queue = 256;
 module_param_named(watcher_queue, snapset_watcher_queue, uint, 0444);
 MODULE_PARM_DESC(watcher_queue, "Events queued per watcher (default 256)");
+
+struct workqueue_struct *snapset_wq;
 
 static int snapset_open(struct inode *inode, struct file *file)
 {
@@ -115,7 +122,7 @@ static __poll_t snapset_poll(struct file *file, poll_table *wait)
 	if (!set)
 		return EPOLLERR;
 	poll_wait(file, &set->wait, wait);
-	return snapset_set_ended(set) ? EPOLLHUP : 0;
+	return snapset_set_finished(set) ? EPOLLHUP : 0;
 }
 
 static long ioctl_api(void __user *uarg)
@@ -209,53 +216,6 @@ static long ioctl_ack(struct snapset_file *sf, void __user *uarg)
 	return ret ?: snapset_ack(sub, arg.id);
 }
 
-static long copy_records(const struct snapset_records *recs, u8 __user *buf)
-{
-	u32 pending = SNAPSET_RECORD_PENDING;
-	unsigned int i;
-
-	for (i = 0; i < recs->count; i++) {
-		const struct snapset_event *ev = &recs->recs[i]->ev;
-
-		if (copy_to_user(buf, ev, ev->size))
-			return -EFAULT;
-		/* Pending records are shutdown events: say what they are. */
-		if (ev->type == SNAPSET_EVENT_SHUTDOWN &&
-		    copy_to_user(buf, &pending, sizeof(pending)))
-			return -EFAULT;
-		buf += ev->size;
-	}
-	return 0;
-}
-
-static long ioctl_list(void __user *uarg)
-{
-	struct snapset_records recs = {};
-	struct snapset_list arg;
-	long ret;
-
-	if (copy_from_user(&arg, uarg, sizeof(arg)))
-		return -EFAULT;
-	ret = snapset_list_collect(&recs);
-	if (ret)
-		goto out_free;
-
-	arg.needed = recs.bytes;
-	arg.used = 0;
-	if (arg.size < recs.bytes) {
-		ret = -ENOSPC;
-	} else {
-		ret = copy_records(&recs, u64_to_user_ptr(arg.buf));
-		if (!ret)
-			arg.used = recs.bytes;
-	}
-	if (copy_to_user(uarg, &arg, sizeof(arg)))
-		ret = -EFAULT;
-out_free:
-	snapset_records_free(&recs);
-	return ret;
-}
-
 static long ioctl_set(struct snapset_set *set, unsigned int cmd,
 		      void __user *uarg)
 {
@@ -264,22 +224,48 @@ static long ioctl_set(struct snapset_set *set, unsigned int cmd,
 		struct snapset_delete del;
 		struct snapset_abort abort;
 	} arg;
+	long ret = -ENOTTY;
 
 	if (_IOC_SIZE(cmd) && copy_from_user(&arg, uarg, _IOC_SIZE(cmd)))
 		return -EFAULT;
 	switch (cmd) {
 	case SNAPSET_IOC_ADD:
-		return snapset_set_add(set, &arg.add);
+		ret = snapset_set_add(set, &arg.add);
+		break;
 	case SNAPSET_IOC_ARM:
-		return snapset_set_arm(set);
+		ret = snapset_set_arm(set);
+		break;
 	case SNAPSET_IOC_COMPLETE:
-		return snapset_set_complete(set);
+		ret = snapset_set_complete(set);
+		break;
 	case SNAPSET_IOC_DELETE:
-		return snapset_set_delete(set, &arg.del);
+		ret = snapset_set_delete(set, &arg.del);
+		break;
 	case SNAPSET_IOC_ABORT:
-		return snapset_set_abort(set, &arg.abort);
+		ret = snapset_set_abort(set, &arg.abort);
+		break;
 	}
-	return -ENOTTY;
+	/* "Gone" only once every device is put: the owner may lvremove. */
+	if (ret == -ESHUTDOWN)
+		wait_event_killable(set->wait, snapset_set_finished(set));
+	return ret;
+}
+
+/* Commands that change a set or the module need a file open for writing. */
+static bool ioctl_writes(unsigned int cmd)
+{
+	switch (cmd) {
+	case SNAPSET_IOC_CREATE:
+	case SNAPSET_IOC_ADD:
+	case SNAPSET_IOC_ARM:
+	case SNAPSET_IOC_COMPLETE:
+	case SNAPSET_IOC_DELETE:
+	case SNAPSET_IOC_ABORT:
+	case SNAPSET_IOC_TERMINATE:
+	case SNAPSET_IOC_DISCARD:
+		return true;
+	}
+	return false;
 }
 
 static long snapset_ioctl(struct file *file, unsigned int cmd,
@@ -289,6 +275,8 @@ static long snapset_ioctl(struct file *file, unsigned int cmd,
 	void __user *uarg = (void __user *)arg;
 	struct snapset_set *set;
 
+	if (ioctl_writes(cmd) && !(file->f_mode & FMODE_WRITE))
+		return -EBADF;
 	switch (cmd) {
 	case SNAPSET_IOC_API:
 		return ioctl_api(uarg);
@@ -310,7 +298,7 @@ static long snapset_ioctl(struct file *file, unsigned int cmd,
 	case SNAPSET_IOC_DISCARD:
 		return ioctl_admin(uarg, snapset_discard);
 	case SNAPSET_IOC_LIST:
-		return ioctl_list(uarg);
+		return snapset_list(uarg);
 	}
 	return -ENOTTY;
 }
@@ -383,23 +371,34 @@ static int __init snapset_init(void)
 {
 	int ret;
 
-	if (!snapset_max_pending || snapset_watcher_queue < 2) {
-		pr_err("max_pending must be at least 1, watcher_queue at least 2\n");
+	if (!snapset_max_pending || !snapset_max_records ||
+	    snapset_watcher_queue < 2) {
+		pr_err("max_pending and max_records must be at least 1, watcher_queue at least 2\n");
 		return -EINVAL;
 	}
+	/* Unbound: one termination blocked in a put holds up no other. */
+	snapset_wq = alloc_workqueue("snapset", WQ_UNBOUND, 0);
+	if (!snapset_wq)
+		return -ENOMEM;
 	ret = misc_register(&snapset_misc);
 	if (ret) {
 		pr_err("cannot register /dev/snapset: %d\n", ret);
-		return ret;
+		goto out_destroy_wq;
 	}
 	pr_info("loaded, /dev/snapset is %d:%d\n", MISC_MAJOR,
 		snapset_misc.minor);
 	return 0;
+
+out_destroy_wq:
+	destroy_workqueue(snapset_wq);
+	return ret;
 }
 
 static void __exit snapset_exit(void)
 {
 	misc_deregister(&snapset_misc);
+	/* Terminations queued by a kernel thread finish before we go. */
+	destroy_workqueue(snapset_wq);
 }
 
 module_init(snapset_init);

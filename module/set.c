@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The life of a snapshot set: create, add, arm, complete, delete, abort,
- * and its termination, which happens exactly once: at the last reference
- * to its file, at abort, or when an administrator terminates it.
+ * The life of a snapshot set up to its termination (end.c): create, add,
+ * arm, complete, delete, and the list of sets.
  *
  * Every operation builds its event before it changes anything, so an
  * allocation failure leaves the set as it was. An armed set's shutdown
@@ -20,7 +19,7 @@
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/string.h>
-#include <linux/timekeeping.h>
+#include <linux/cred.h>
 #include <linux/uuid.h>
 
 #include "snapset.h"
@@ -30,12 +29,6 @@ static_assert(SNAPSET_DM_UUID_LEN >= DM_UUID_LEN);
 static LIST_HEAD(snapset_sets);
 static DEFINE_MUTEX(snapset_sets_lock);
 static unsigned int snapset_nr_sets;
-
-static void stamp(__u64 *realtime, __u64 *boottime)
-{
-	*realtime = ktime_get_real_ns();
-	*boottime = ktime_get_boottime_ns();
-}
 
 static bool name_valid(const char *name)
 {
@@ -58,7 +51,7 @@ struct snapset_set *snapset_set_create(const struct snapset_create *arg)
 	if (arg->flags || !name_valid(arg->name))
 		return ERR_PTR(-EINVAL);
 
-	set = kzalloc(sizeof(*set), GFP_KERNEL);
+	set = kzalloc(sizeof(*set), GFP_KERNEL_ACCOUNT);
 	if (!set)
 		return ERR_PTR(-ENOMEM);
 	kref_init(&set->ref);
@@ -67,7 +60,10 @@ struct snapset_set *snapset_set_create(const struct snapset_create *arg)
 	init_waitqueue_head(&set->wait);
 	spin_lock_init(&set->closer_lock);
 	atomic_set(&set->refs_in_flight, 0);
+	snapset_set_end_work_init(set);
 	set->state = SNAPSET_STATE_OPEN;
+	set->owner_uid = current_euid();
+	set->owner = get_pid(task_tgid(current));
 
 	uuid_gen(&id);
 	memcpy(set->info.id, id.b, sizeof(set->info.id));
@@ -75,13 +71,12 @@ struct snapset_set *snapset_set_create(const struct snapset_create *arg)
 	set->info.owner_tgid = task_tgid_nr(current);
 	get_task_comm(set->info.owner_comm, current->group_leader);
 	set->info.owner_start_time = current->group_leader->start_boottime;
-	stamp(&set->info.create_realtime, &set->info.create_boottime);
+	snapset_stamp(&set->info.create_realtime, &set->info.create_boottime);
 
 	/* Not yet linked: nobody else can see the set. */
 	rec = snapset_record_alloc(SNAPSET_EVENT_CREATED, set, NULL);
 	if (!rec) {
-		mutex_destroy(&set->lock);
-		kfree(set);
+		snapset_set_put(set);
 		return ERR_PTR(-ENOMEM);
 	}
 
@@ -101,6 +96,9 @@ static void set_free(struct kref *ref)
 	WARN_ON_ONCE(set->ndevices);
 	if (set->shutdown)
 		snapset_record_put(set->shutdown);
+	put_pid(set->owner);
+	put_pid(set->closer);
+	put_pid(set->closer_seen.tgid);
 	mutex_destroy(&set->lock);
 	kfree(set);
 }
@@ -108,11 +106,6 @@ static void set_free(struct kref *ref)
 void snapset_set_put(struct snapset_set *set)
 {
 	kref_put(&set->ref, set_free);
-}
-
-bool snapset_set_ended(struct snapset_set *set)
-{
-	return READ_ONCE(set->state) == SNAPSET_STATE_ENDED;
 }
 
 /* Device-mapper is optional: look its symbols up only when loaded. */
@@ -165,7 +158,7 @@ static int device_open(int fd, u32 flags, struct snapset_device **out)
 		ret = -ENOTBLK;
 		goto out_fdput;
 	}
-	dev = kzalloc(sizeof(*dev), GFP_KERNEL);
+	dev = kzalloc(sizeof(*dev), GFP_KERNEL_ACCOUNT);
 	if (!dev) {
 		ret = -ENOMEM;
 		goto out_fdput;
@@ -202,7 +195,7 @@ out_fdput:
 	return ret;
 }
 
-static void device_close(struct snapset_device *dev)
+void snapset_device_close(struct snapset_device *dev)
 {
 	snapset_bdev_close(&dev->handle);
 	kfree(dev);
@@ -242,20 +235,23 @@ static int add_locked(struct snapset_set *set, struct snapset_device *dev)
 }
 
 /*
- * Counts a device reference taken or dropped outside the set's lock, so
- * that termination queues its record only after it. False when the set
- * has ended: nothing may start then.
+ * Counts a device reference about to be taken outside the set's lock, so
+ * that termination queues its record only after it. Refused once the set
+ * is armed or ended: no device is opened for nothing.
  */
-static bool refs_begin(struct snapset_set *set)
+static int add_begin(struct snapset_set *set)
 {
-	bool live;
+	int ret = 0;
 
 	mutex_lock(&set->lock);
-	live = set->state != SNAPSET_STATE_ENDED;
-	if (live)
+	if (set->state == SNAPSET_STATE_ENDED)
+		ret = -ESHUTDOWN;
+	else if (set->state == SNAPSET_STATE_ARMED)
+		ret = -EBUSY;
+	else
 		atomic_inc(&set->refs_in_flight);
 	mutex_unlock(&set->lock);
-	return live;
+	return ret;
 }
 
 static void refs_end(struct snapset_set *set)
@@ -271,15 +267,16 @@ int snapset_set_add(struct snapset_set *set, const struct snapset_add *arg)
 
 	if ((arg->flags & ~SNAPSET_DEV_PERSISTENT) || arg->reserved)
 		return -EINVAL;
-	if (!refs_begin(set))
-		return -ESHUTDOWN;
+	ret = add_begin(set);
+	if (ret)
+		return ret;
 	ret = device_open(arg->fd, arg->flags, &dev);
 	if (!ret) {
 		mutex_lock(&set->lock);
 		ret = add_locked(set, dev);
 		mutex_unlock(&set->lock);
 		if (ret)
-			device_close(dev);
+			snapset_device_close(dev);
 	}
 	refs_end(set);
 	return ret;
@@ -293,7 +290,7 @@ static int mark_and_emit(struct snapset_set *set, u32 flag, __u64 *realtime,
 
 	lockdep_assert_held(&set->lock);
 	set->info.flags |= flag;
-	stamp(realtime, boottime);
+	snapset_stamp(realtime, boottime);
 	rec = snapset_record_alloc(type, set, NULL);
 	if (!rec) {
 		set->info.flags &= ~flag;
@@ -318,20 +315,26 @@ int snapset_set_arm(struct snapset_set *set)
 		ret = -EALREADY;
 		goto out_unlock;
 	}
+	/* An armed set always ends with a record: its place is taken now. */
+	ret = snapset_record_reserve();
+	if (ret)
+		goto out_unlock;
 	/* No add after arm: the record sized now fits every later state. */
 	set->shutdown = snapset_record_alloc(SNAPSET_EVENT_SHUTDOWN, set, NULL);
 	if (!set->shutdown) {
 		ret = -ENOMEM;
-		goto out_unlock;
+		goto out_unreserve;
 	}
 	set->state = SNAPSET_STATE_ARMED;
 	ret = mark_and_emit(set, SNAPSET_SET_ARMED, &set->info.arm_realtime,
 			    &set->info.arm_boottime, SNAPSET_EVENT_ARMED);
-	if (ret) {
-		set->state = SNAPSET_STATE_OPEN;
-		snapset_record_put(set->shutdown);
-		set->shutdown = NULL;
-	}
+	if (!ret)
+		goto out_unlock;
+	set->state = SNAPSET_STATE_OPEN;
+	snapset_record_put(set->shutdown);
+	set->shutdown = NULL;
+out_unreserve:
+	snapset_record_unreserve();
 out_unlock:
 	mutex_unlock(&set->lock);
 	return ret;
@@ -371,8 +374,8 @@ int snapset_set_delete(struct snapset_set *set, const struct snapset_delete *arg
 	if ((arg->flags & ~SNAPSET_DELETE_ALL) || arg->reserved ||
 	    (all && (arg->major || arg->minor)))
 		return -EINVAL;
-	gone = kcalloc(SNAPSET_MAX_DEVICES, sizeof(*gone), GFP_KERNEL);
-	recs = kcalloc(SNAPSET_MAX_DEVICES, sizeof(*recs), GFP_KERNEL);
+	gone = kcalloc(SNAPSET_MAX_DEVICES, sizeof(*gone), GFP_KERNEL_ACCOUNT);
+	recs = kcalloc(SNAPSET_MAX_DEVICES, sizeof(*recs), GFP_KERNEL_ACCOUNT);
 	if (!gone || !recs) {
 		ret = -ENOMEM;
 		goto out_free;
@@ -423,7 +426,7 @@ int snapset_set_delete(struct snapset_set *set, const struct snapset_delete *arg
 
 	/* Puts with no lock held; each event follows its put. */
 	for (i = 0; i < count; i++) {
-		device_close(gone[i]);
+		snapset_device_close(gone[i]);
 		snapset_emit(recs[i]);
 	}
 	refs_end(set);
@@ -438,142 +441,17 @@ out_free:
 }
 
 /* Fills the closer fields from the current task (abort, admin). */
-static void closer_is_current(struct snapset_set *set)
+void snapset_closer_is_current(struct snapset_set *set)
 {
+	lockdep_assert_held(&set->lock);
 	set->info.closer_tgid = task_tgid_nr(current);
 	get_task_comm(set->info.closer_comm, current->group_leader);
+	put_pid(set->closer);
+	set->closer = get_pid(task_tgid(current));
 }
 
-/*
- * First half of termination, under the set's lock: the state claim that
- * makes it happen once, and the record. Returns -ESHUTDOWN when the set
- * had already ended; otherwise the caller must call end_finish().
- */
-static int end_locked(struct snapset_set *set, const struct snapset_end *end,
-		      struct snapset_record **rec)
-{
-	unsigned int i;
-	bool armed;
-
-	lockdep_assert_held(&set->lock);
-	if (set->state == SNAPSET_STATE_ENDED)
-		return -ESHUTDOWN;
-	armed = set->state == SNAPSET_STATE_ARMED;
-	set->state = SNAPSET_STATE_ENDED;
-	set->info.flags |= SNAPSET_SET_TERMINATED | end->flags;
-	set->info.reason = end->reason;
-	set->info.exit_status = end->exit_status;
-	set->info.signal = end->signal;
-	stamp(&set->info.end_realtime, &set->info.end_boottime);
-	for (i = 0; i < set->ndevices; i++)
-		set->devices[i]->info.flags |= SNAPSET_DEVICE_RELEASED;
-
-	if (armed) {
-		/* The set keeps it too: a list finds it there until queued. */
-		*rec = set->shutdown;
-		kref_get(&(*rec)->ref);
-		snapset_record_fill(*rec, set, NULL);
-	} else {
-		/* Only watchers hear of a set that was never armed. */
-		*rec = snapset_record_alloc(SNAPSET_EVENT_SHUTDOWN, set, NULL);
-	}
-	return 0;
-}
-
-/*
- * Second half, with no lock held: drop every device reference, queue the
- * record, and only then unlink, so that a list taken meanwhile finds the
- * set among the live ones until its record is pending.
- */
-static void end_finish(struct snapset_set *set, struct snapset_record *rec)
-{
-	bool armed = set->info.flags & SNAPSET_SET_ARMED;
-	unsigned int i;
-
-	/* ENDED: nothing else touches the devices now. */
-	for (i = 0; i < set->ndevices; i++) {
-		device_close(set->devices[i]);
-		set->devices[i] = NULL;
-	}
-	set->ndevices = 0;
-	/* An add or delete in another thread may still hold a reference. */
-	wait_event(set->wait, !atomic_read(&set->refs_in_flight));
-
-	if (armed) {
-		atomic64_inc(&snapset_stats.terminations[set->info.reason - 1]);
-		snapset_queue_shutdown(rec);
-		/* Queued: the pending list has it now, not the set. */
-		mutex_lock(&set->lock);
-		set->shutdown = NULL;
-		mutex_unlock(&set->lock);
-		snapset_record_put(rec);
-	} else {
-		atomic64_inc(&snapset_stats.dissolved);
-		if (rec)
-			snapset_emit(rec);
-	}
-
-	mutex_lock(&snapset_sets_lock);
-	list_del_init(&set->node);
-	snapset_nr_sets--;
-	mutex_unlock(&snapset_sets_lock);
-	atomic_dec(&snapset_stats.sets_live);
-	wake_up_all(&set->wait);
-}
-
-int snapset_set_abort(struct snapset_set *set, const struct snapset_abort *arg)
-{
-	const u32 known = SNAPSET_ABORT_EXIT_STATUS | SNAPSET_ABORT_SIGNAL;
-	struct snapset_end end = { .reason = SNAPSET_REASON_ABORT };
-	struct snapset_record *ev, *rec = NULL;
-	int ret;
-
-	if ((arg->flags & ~known) || (arg->flags & known) == known ||
-	    arg->reserved)
-		return -EINVAL;
-	if (arg->flags & SNAPSET_ABORT_EXIT_STATUS) {
-		if (arg->exit_status > 255 || arg->signal)
-			return -EINVAL;
-		end.flags = SNAPSET_SET_EXIT_STATUS;
-		end.exit_status = arg->exit_status;
-	} else if (arg->flags & SNAPSET_ABORT_SIGNAL) {
-		if (!arg->signal || arg->signal >= _NSIG || arg->exit_status)
-			return -EINVAL;
-		end.flags = SNAPSET_SET_SIGNAL;
-		end.signal = arg->signal;
-	} else if (arg->exit_status || arg->signal) {
-		return -EINVAL;
-	}
-
-	mutex_lock(&set->lock);
-	if (set->state == SNAPSET_STATE_ENDED) {
-		ret = -ESHUTDOWN;
-		goto out_unlock;
-	}
-	if (set->info.flags & SNAPSET_SET_COMPLETED) {
-		ret = -EALREADY;
-		goto out_unlock;
-	}
-	ev = snapset_record_alloc(SNAPSET_EVENT_ABORT, set, NULL);
-	if (!ev) {
-		ret = -ENOMEM;
-		goto out_unlock;
-	}
-	closer_is_current(set);
-	ret = end_locked(set, &end, &rec);
-	/* The abort event carries the status: fill it after the claim. */
-	snapset_record_fill(ev, set, NULL);
-	mutex_unlock(&set->lock);
-	snapset_emit(ev);
-	end_finish(set, rec);
-	return 0;
-
-out_unlock:
-	mutex_unlock(&set->lock);
-	return ret;
-}
-
-static struct snapset_set *find_live_get(const u8 *id)
+/* A reference on the listed set with id @id, or NULL. */
+struct snapset_set *snapset_set_find_get(const u8 *id)
 {
 	struct snapset_set *set, *found = NULL;
 
@@ -589,111 +467,25 @@ static struct snapset_set *find_live_get(const u8 *id)
 	return found;
 }
 
-int snapset_set_terminate_id(const u8 *id)
+/* The end of a termination: the set is no longer listed. */
+void snapset_set_unlink(struct snapset_set *set)
 {
-	struct snapset_end end = { .reason = SNAPSET_REASON_ADMIN };
-	struct snapset_record *rec = NULL;
-	struct snapset_set *set;
-	int ret;
-
-	set = find_live_get(id);
-	if (!set)
-		return -ENOENT;
-	mutex_lock(&set->lock);
-	if (set->state != SNAPSET_STATE_ENDED)
-		closer_is_current(set);
-	ret = end_locked(set, &end, &rec);
-	mutex_unlock(&set->lock);
-	if (!ret) {
-		pr_notice("set %pUb (%s) terminated by %s[%d]\n", set->info.id,
-			  set->info.name, current->comm, task_tgid_nr(current));
-		end_finish(set, rec);
-	}
-	snapset_set_put(set);
-	return ret == -ESHUTDOWN ? -ENOENT : ret;
+	mutex_lock(&snapset_sets_lock);
+	list_del_init(&set->node);
+	snapset_nr_sets--;
+	mutex_unlock(&snapset_sets_lock);
+	atomic_dec(&snapset_stats.sets_live);
 }
 
 /*
- * ->flush of the set's file. Only a close that drops the last reference
- * says how the set ends; any other close clears what an earlier one said,
- * so a last reference dropped without a close (io_uring fixed files, a
- * descriptor freed in flight) reads as "released".
+ * SNAPSET_IOC_LIST, first part: a record of every live set, taken one set
+ * at a time; for one that terminated but still puts its devices, its
+ * shutdown record. An armed set is live until its state claim, then has
+ * its record unqueued until that is pending, and is unlinked only after:
+ * with the pending records collected next, no list falls between, though
+ * one may have a set's record twice.
  */
-void snapset_set_flush(struct snapset_set *set, bool last)
-{
-	struct snapset_end end = { .reason = SNAPSET_REASON_CLOSE };
-	char comm[TASK_COMM_LEN];
-	int code;
-
-	if (!last) {
-		spin_lock(&set->closer_lock);
-		set->closer_valid = false;
-		spin_unlock(&set->closer_lock);
-		return;
-	}
-
-	if (current->flags & PF_EXITING) {
-		/*
-		 * A group exit (exit_group(), a fatal signal) is told by the
-		 * group's code: an io_uring SQPOLL thread, the last to drop
-		 * the files, exits with 0 even after SIGKILL.
-		 */
-		if (READ_ONCE(current->signal->flags) & SIGNAL_GROUP_EXIT)
-			code = READ_ONCE(current->signal->group_exit_code);
-		else
-			code = current->exit_code;
-		end.reason = SNAPSET_REASON_EXIT;
-		if (code & 0x7f) {
-			end.flags = SNAPSET_SET_SIGNAL;
-			end.signal = code & 0x7f;
-		} else {
-			end.flags = SNAPSET_SET_EXIT_STATUS;
-			end.exit_status = (code >> 8) & 0xff;
-		}
-	}
-	get_task_comm(comm, current->group_leader);
-
-	spin_lock(&set->closer_lock);
-	set->closer_valid = true;
-	set->closer_end = end;
-	set->closer_tgid = task_tgid_nr(current);
-	memcpy(set->closer_comm, comm, sizeof(set->closer_comm));
-	spin_unlock(&set->closer_lock);
-}
-
-/* ->release: the last reference. May run in any task, or a kworker. */
-void snapset_set_release(struct snapset_set *set)
-{
-	struct snapset_end end = { .reason = SNAPSET_REASON_RELEASED };
-	struct snapset_record *rec = NULL;
-	u32 tgid = 0;
-	char comm[SNAPSET_COMM_LEN] = "";
-	int ret;
-
-	spin_lock(&set->closer_lock);
-	if (set->closer_valid) {
-		end = set->closer_end;
-		tgid = set->closer_tgid;
-		memcpy(comm, set->closer_comm, sizeof(comm));
-	}
-	spin_unlock(&set->closer_lock);
-
-	mutex_lock(&set->lock);
-	if (set->state != SNAPSET_STATE_ENDED) {
-		set->info.closer_tgid = tgid;
-		memcpy(set->info.closer_comm, comm, sizeof(comm));
-	}
-	ret = end_locked(set, &end, &rec);
-	mutex_unlock(&set->lock);
-	if (!ret)
-		end_finish(set, rec);
-}
-
-/*
- * A record of every live set, taken one set at a time; for one that
- * terminated but still puts its devices, its shutdown record.
- */
-static int sets_collect(struct snapset_records *out)
+int snapset_sets_collect(struct snapset_records *out)
 {
 	struct snapset_set **sets, *set;
 	struct snapset_record *rec;
@@ -701,7 +493,7 @@ static int sets_collect(struct snapset_records *out)
 	int ret = 0;
 
 	mutex_lock(&snapset_sets_lock);
-	sets = kmalloc_array(snapset_nr_sets ?: 1, sizeof(*sets), GFP_KERNEL);
+	sets = kvmalloc_array(snapset_nr_sets ?: 1, sizeof(*sets), GFP_KERNEL);
 	if (sets) {
 		list_for_each_entry(set, &snapset_sets, node) {
 			kref_get(&set->ref);
@@ -729,17 +521,6 @@ static int sets_collect(struct snapset_records *out)
 			ret = snapset_records_add(out, rec);
 		snapset_set_put(set);
 	}
-	kfree(sets);
+	kvfree(sets);
 	return ret;
-}
-
-/*
- * SNAPSET_IOC_LIST: live sets first, then pending records. An armed set
- * is live until its state claim, then has its record unqueued until that
- * is pending, and is unlinked only after: taken in this order, no list
- * falls between, though one may have a set's record twice.
- */
-int snapset_list_collect(struct snapset_records *out)
-{
-	return sets_collect(out) ?: snapset_pending_collect(out);
 }

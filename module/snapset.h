@@ -20,7 +20,9 @@
  *                           put
  *   snapset_set.closer_lock spinlock: the last closer, written by ->flush
  *
- * ->open takes none of them. Block device puts happen with no lock held.
+ * ->open takes none of them. Block device puts happen with no lock held,
+ * and never in the system's delayed-fput work: a termination that starts
+ * in a kernel thread is handed to snapset_wq.
  */
 #ifndef SNAPSET_INTERNAL_H
 #define SNAPSET_INTERNAL_H
@@ -31,8 +33,11 @@
 #include <linux/pid.h>
 #include <linux/poll.h>
 #include <linux/spinlock.h>
+#include <linux/timekeeping.h>
 #include <linux/types.h>
+#include <linux/uidgid.h>
 #include <linux/wait.h>
+#include <linux/workqueue.h>
 #include <uapi/linux/snapset.h>
 
 #include "compat.h"
@@ -40,7 +45,7 @@
 enum snapset_state {
 	SNAPSET_STATE_OPEN,	/* created: devices may be added */
 	SNAPSET_STATE_ARMED,	/* committed: a record will follow */
-	SNAPSET_STATE_ENDED,	/* terminated: devices released */
+	SNAPSET_STATE_ENDED,	/* terminated: devices being released */
 };
 
 struct snapset_device {
@@ -51,9 +56,16 @@ struct snapset_device {
 /* How a set ended: filled by whoever terminates it. */
 struct snapset_end {
 	u32 reason;		/* enum snapset_reason */
-	u32 flags;		/* SNAPSET_SET_EXIT_STATUS, SNAPSET_SET_SIGNAL */
+	u32 flags;		/* SNAPSET_SET_EXIT_STATUS, _SIGNAL, _CLOSER_SHARED */
 	u32 exit_status;
 	u32 signal;
+};
+
+/* What a ->flush saw of the process closing the set's file. */
+struct snapset_closer {
+	struct snapset_end end;
+	struct pid *tgid;
+	char comm[SNAPSET_COMM_LEN];
 };
 
 struct snapset_set {
@@ -62,6 +74,9 @@ struct snapset_set {
 	struct mutex lock;		/* everything below but closer_* */
 	enum snapset_state state;
 	struct snapset_set_info info;	/* ndevices: set per record */
+	kuid_t owner_uid;		/* whose set it is, for LIST */
+	struct pid *owner;		/* info.owner_tgid, for any namespace */
+	struct pid *closer;		/* info.closer_tgid, likewise */
 	unsigned int ndevices;
 	struct snapset_device *devices[SNAPSET_MAX_DEVICES];
 	wait_queue_head_t wait;		/* set handles: POLLHUP at the end */
@@ -72,18 +87,26 @@ struct snapset_set {
 	 * delete): the record waits for them, it follows every put.
 	 */
 	atomic_t refs_in_flight;
+	/*
+	 * Every device put and the record queued: only then do POLLHUP, a
+	 * returning close() and ESHUTDOWN tell the owner the set is gone.
+	 */
+	bool finished;
+	/* A termination begun in a kernel thread, finished on snapset_wq. */
+	struct work_struct end_work;
+	struct snapset_record *end_rec;
 
 	spinlock_t closer_lock;		/* the closer_* fields below */
-	bool closer_valid;		/* ->flush saw the last holder close */
-	struct snapset_end closer_end;
-	u32 closer_tgid;
-	char closer_comm[SNAPSET_COMM_LEN];
+	bool closer_valid;		/* a ->flush said how the set ends */
+	struct snapset_closer closer_seen;
 };
 
 /* An event or shutdown record, shared by every queue that holds it. */
 struct snapset_record {
 	struct kref ref;
 	struct list_head pending;	/* snapset_pending, if a record */
+	kuid_t owner_uid;		/* who may list it */
+	struct pid *owner, *closer;	/* ev.set's tgids, per reader */
 	struct snapset_event ev;	/* ev.size bytes, devices included */
 };
 
@@ -126,7 +149,15 @@ struct snapset_stats {
 
 extern struct snapset_stats snapset_stats;
 extern unsigned int snapset_max_pending;
+extern unsigned int snapset_max_records;
 extern unsigned int snapset_watcher_queue;
+extern struct workqueue_struct *snapset_wq;
+
+static inline void snapset_stamp(__u64 *realtime, __u64 *boottime)
+{
+	*realtime = ktime_get_real_ns();
+	*boottime = ktime_get_boottime_ns();
+}
 
 /* set.c */
 struct snapset_set *snapset_set_create(const struct snapset_create *arg);
@@ -136,23 +167,33 @@ int snapset_set_arm(struct snapset_set *set);
 int snapset_set_complete(struct snapset_set *set);
 int snapset_set_delete(struct snapset_set *set,
 		       const struct snapset_delete *arg);
+void snapset_device_close(struct snapset_device *dev);
+struct snapset_set *snapset_set_find_get(const u8 *id);
+void snapset_set_unlink(struct snapset_set *set);
+void snapset_closer_is_current(struct snapset_set *set);
+
+/* end.c */
 int snapset_set_abort(struct snapset_set *set, const struct snapset_abort *arg);
 int snapset_set_terminate_id(const u8 *id);
 void snapset_set_flush(struct snapset_set *set, bool last);
 void snapset_set_release(struct snapset_set *set);
-bool snapset_set_ended(struct snapset_set *set);
+bool snapset_set_finished(struct snapset_set *set);
+void snapset_set_end_work_init(struct snapset_set *set);
 
 /* Records gathered for SNAPSET_IOC_LIST, each holding a reference. */
 struct snapset_records {
 	struct snapset_record **recs;
 	unsigned int count, capacity;
 	size_t bytes;
+	bool all;		/* CAP_SYS_ADMIN: every owner's */
+	kuid_t uid;		/* otherwise only this owner's */
 };
 
+/* list.c */
 int snapset_records_add(struct snapset_records *out,
 			struct snapset_record *rec);
-void snapset_records_free(struct snapset_records *out);
-int snapset_list_collect(struct snapset_records *out);
+long snapset_list(void __user *uarg);
+int snapset_sets_collect(struct snapset_records *out);
 
 /* events.c */
 struct snapset_record *snapset_record_alloc(u32 type, struct snapset_set *set,
@@ -160,6 +201,10 @@ struct snapset_record *snapset_record_alloc(u32 type, struct snapset_set *set,
 void snapset_record_fill(struct snapset_record *rec, struct snapset_set *set,
 			 const struct snapset_device *one);
 void snapset_record_put(struct snapset_record *rec);
+void snapset_event_header(const struct snapset_record *rec,
+			  struct snapset_event *hdr);
+int snapset_record_reserve(void);
+void snapset_record_unreserve(void);
 void snapset_emit(struct snapset_record *rec);
 void snapset_queue_shutdown(struct snapset_record *rec);
 int snapset_subscribe(struct snapset_file *sf,
