@@ -268,12 +268,12 @@ void snapset_queue_shutdown(struct snapset_record *rec)
 }
 
 /*
- * An agent whose process is gone (its file can outlive it: io_uring tears
+ * An agent whose holder is gone (its file can outlive it: io_uring tears
  * rings down in a workqueue) gives way to a new one. Under RCU.
  */
 static bool agent_alive(struct snapset_sub *agent)
 {
-	struct task_struct *task = pid_task(agent->tgid, PIDTYPE_TGID);
+	struct task_struct *task = pid_task(agent->holder, PIDTYPE_TGID);
 
 	if (!task || (READ_ONCE(task->signal->flags) & SIGNAL_GROUP_EXIT))
 		return false;
@@ -291,16 +291,35 @@ pid_t snapset_agent_pid(void)
 	spin_lock(&snapset_events_lock);
 	rcu_read_lock();
 	if (snapset_agent && agent_alive(snapset_agent))
-		nr = pid_vnr(snapset_agent->tgid);
+		nr = pid_vnr(snapset_agent->holder);
 	rcu_read_unlock();
 	spin_unlock(&snapset_events_lock);
 	return nr;
+}
+
+/*
+ * The current process uses @sub's file: it is the holder now. A daemon
+ * that subscribes, then forks and goes on in the child, stays the agent.
+ */
+static void holder_is_current(struct snapset_sub *sub)
+{
+	struct pid *pid = task_tgid(current), *old;
+
+	if (READ_ONCE(sub->holder) == pid)
+		return;
+	get_pid(pid);
+	spin_lock(&snapset_events_lock);
+	old = sub->holder;
+	sub->holder = pid;
+	spin_unlock(&snapset_events_lock);
+	put_pid(old);
 }
 
 int snapset_subscribe(struct snapset_file *sf,
 		      const struct snapset_subscribe *arg)
 {
 	bool agent = arg->flags & SNAPSET_SUBSCRIBE_AGENT;
+	bool takeover = false;
 	struct snapset_sub *sub;
 	int ret = 0;
 
@@ -323,7 +342,7 @@ int snapset_subscribe(struct snapset_file *sf,
 			goto out_free;
 		}
 	}
-	sub->tgid = get_pid(task_tgid(current));
+	sub->holder = get_pid(task_tgid(current));
 
 	spin_lock(&snapset_events_lock);
 	if (agent) {
@@ -332,8 +351,10 @@ int snapset_subscribe(struct snapset_file *sf,
 			ret = -EBUSY;
 		rcu_read_unlock();
 		if (!ret) {
-			if (snapset_agent)
+			if (snapset_agent) {
 				snapset_agent->displaced = true;
+				takeover = true;
+			}
 			snapset_agent = sub;
 		}
 	}
@@ -342,6 +363,9 @@ int snapset_subscribe(struct snapset_file *sf,
 	spin_unlock(&snapset_events_lock);
 	if (ret)
 		goto out_put;
+	if (takeover)
+		pr_notice("%s[%d] takes over as delivery agent: the holder of the previous agent's file is gone\n",
+			  current->comm, task_tgid_nr(current));
 
 	atomic_inc(&snapset_stats.subscribers);
 	wake_up_all(&snapset_event_wait);
@@ -350,7 +374,7 @@ int snapset_subscribe(struct snapset_file *sf,
 	return 0;
 
 out_put:
-	put_pid(sub->tgid);
+	put_pid(sub->holder);
 out_free:
 	kfree(sub->queue);
 	mutex_destroy(&sub->read_lock);
@@ -376,7 +400,7 @@ void snapset_unsubscribe(struct snapset_sub *sub)
 		if (e->rec)
 			snapset_record_put(e->rec);
 	}
-	put_pid(sub->tgid);
+	put_pid(sub->holder);
 	kfree(sub->queue);
 	mutex_destroy(&sub->read_lock);
 	kfree(sub);
@@ -533,6 +557,7 @@ ssize_t snapset_sub_read(struct snapset_sub *sub, struct kiocb *iocb,
 		      (iocb->ki_flags & IOCB_NOWAIT);
 	ssize_t ret;
 
+	holder_is_current(sub);
 	if (nowait) {
 		if (!mutex_trylock(&sub->read_lock))
 			return -EAGAIN;
@@ -617,6 +642,7 @@ int snapset_ack(struct snapset_sub *sub, const u8 *id)
 	struct snapset_record *rec;
 	int ret;
 
+	holder_is_current(sub);
 	ret = take_pending(sub, id, &rec);
 	if (ret)
 		return ret;

@@ -121,7 +121,11 @@ struct snapset_sub {
 	struct mutex read_lock;		/* serialises this file's readers */
 	bool agent;
 	bool displaced;			/* an agent that lost its place */
-	struct pid *tgid;		/* the subscribing process */
+	/*
+	 * The process that last subscribed, read or acknowledged through
+	 * this file: the agent is its file, alive while that holder is.
+	 */
+	struct pid *holder;
 	u64 cursor;			/* agent: seq of the last record read */
 	/* watcher: a ring of queued events, under snapset_events_lock */
 	struct snapset_qentry *queue;

@@ -351,4 +351,60 @@ TEST_F(agent, new_agent_takes_over_when_the_old_process_is_gone)
 	close(sv[1]);
 }
 
+/*
+ * A daemon that subscribes, then forks and goes on in the child (the
+ * classic daemonize), is still the agent once the parent has exited: the
+ * agent is the file, held by whoever uses it.
+ */
+TEST_F(agent, agent_that_forks_stays_the_agent)
+{
+	int ready[2], done[2];
+	pid_t pid, daemon_pid;
+	char c;
+
+	ASSERT_EQ(0, pipe2(ready, O_CLOEXEC));
+	ASSERT_EQ(0, pipe2(done, O_CLOEXEC));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		int agent = subscribe(SNAPSET_SUBSCRIBE_AGENT);
+		union event_buf rec;
+		pid_t child;
+
+		close(done[1]);
+		if (agent < 0)
+			_exit(1);
+		child = fork();
+		if (child)
+			_exit(child < 0);
+		/* The daemon's loop starts: a non-blocking read. */
+		fcntl(agent, F_SETFL, O_NONBLOCK);
+		if (read(agent, &rec, sizeof(rec)) >= 0 || errno != EAGAIN)
+			_exit(1);
+		daemon_pid = getpid();
+		if (write(ready[1], &daemon_pid, sizeof(daemon_pid)) !=
+		    sizeof(daemon_pid))
+			_exit(1);
+		/* Until the test is over. */
+		while (read(done[0], &c, 1) < 0 && errno == EINTR)
+			;
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, NULL, 0));
+	close(ready[1]);
+	close(done[0]);
+	ASSERT_EQ(sizeof(daemon_pid),
+		  read(ready[0], &daemon_pid, sizeof(daemon_pid)));
+
+	EXPECT_EQ(-EBUSY, subscribe(SNAPSET_SUBSCRIBE_AGENT));
+	EXPECT_EQ(daemon_pid, sysfs_counter("agent"));
+
+	/* The daemon goes: its agent gives way. */
+	close(done[1]);
+	for (int i = 0; i < 500 && sysfs_counter("agent"); i++)
+		usleep(10000);
+	EXPECT_EQ(0, sysfs_counter("agent"));
+	close(ready[0]);
+}
+
 TEST_HARNESS_MAIN

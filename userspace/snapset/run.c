@@ -319,7 +319,12 @@ static int set_up(struct run_state *st, struct sandbox *sb)
 		ret = signal_pending(st);
 	if (!ret) {
 		ret = module_arm(st->set_fd);
-		if (ret)
+		if (ret == -ENOSPC)
+			run_fail(st, ret,
+				 "cannot arm the set: the module holds "
+				 "max_records unacknowledged shutdown records "
+				 "(is the snapset daemon running?)");
+		else if (ret)
 			run_fail(st, ret, "cannot arm the set: %s",
 				 strerror(-ret));
 	}
