@@ -258,10 +258,18 @@ static inline int armed_set(const struct loopdev *loop, const char *name,
 	return fd;
 }
 
-/* Forks a child that makes an armed set, reports its id, then runs @fn. */
-static inline pid_t owner_child(const struct loopdev *loop,
-				__u8 id[SNAPSET_ID_LEN], void (*fn)(int set))
+/*
+ * Forks a child that makes an armed set, reports its id and the number of
+ * the set's fd in the child (into @setfd, unless NULL), then runs @fn.
+ */
+static inline pid_t owner_child_fd(const struct loopdev *loop,
+				   __u8 id[SNAPSET_ID_LEN], int *setfd,
+				   void (*fn)(int set))
 {
+	struct {
+		__u8 id[SNAPSET_ID_LEN];
+		int fd;
+	} report = {};
 	int pipefd[2];
 	pid_t pid;
 
@@ -269,21 +277,32 @@ static inline pid_t owner_child(const struct loopdev *loop,
 		return -1;
 	pid = fork();
 	if (pid == 0) {
-		__u8 child_id[SNAPSET_ID_LEN] = {};
-		int fd = armed_set(loop, "child", child_id);
+		int fd = armed_set(loop, "child", report.id);
 
+		report.fd = fd;
 		close(pipefd[0]);
-		if (write(pipefd[1], child_id, sizeof(child_id)) < 0 || fd < 0)
+		if (write(pipefd[1], &report, sizeof(report)) < 0 || fd < 0)
 			_exit(100);
 		close(pipefd[1]);
 		fn(fd);
 		_exit(0);
 	}
 	close(pipefd[1]);
-	if (pid < 0 || read(pipefd[0], id, SNAPSET_ID_LEN) != SNAPSET_ID_LEN)
+	if (pid < 0 || read(pipefd[0], &report, sizeof(report)) !=
+			       sizeof(report))
 		pid = -1;
 	close(pipefd[0]);
+	memcpy(id, report.id, SNAPSET_ID_LEN);
+	if (setfd)
+		*setfd = report.fd;
 	return pid;
+}
+
+/* Forks a child that makes an armed set, reports its id, then runs @fn. */
+static inline pid_t owner_child(const struct loopdev *loop,
+				__u8 id[SNAPSET_ID_LEN], void (*fn)(int set))
+{
+	return owner_child_fd(loop, id, NULL, fn);
 }
 
 /* An owner that holds its set until it is killed. */
@@ -366,34 +385,68 @@ static inline int terminate(int fd, const __u8 id[SNAPSET_ID_LEN])
 	return target_ioctl(fd, SNAPSET_IOC_TERMINATE, id);
 }
 
-/* SNAPSET_IOC_LIST into a malloc()ed buffer; NULL on error. */
-static inline void *list_records(size_t *used)
+/* SNAPSET_IOC_LIST on @fd into a malloc()ed buffer; NULL on error. */
+static inline void *list_records_fd(int fd, size_t *used)
 {
 	struct snapset_list arg = {};
-	int fd = snapset_open();
 	void *buf = NULL;
 
-	if (fd < 0)
-		return NULL;
 	for (;;) {
 		if (!ioctl(fd, SNAPSET_IOC_LIST, &arg))
 			break;
 		free(buf);
-		buf = NULL;
 		if (errno != ENOSPC)
-			goto out;
+			return NULL;
 		arg.size = arg.needed;
 		buf = malloc(arg.size ?: 1);
 		arg.buf = (unsigned long)buf;
 		if (!buf)
-			goto out;
+			return NULL;
 	}
 	*used = arg.used;
-	if (!buf)
-		buf = malloc(1);
-out:
+	return buf ?: malloc(1);
+}
+
+/* SNAPSET_IOC_LIST into a malloc()ed buffer; NULL on error. */
+static inline void *list_records(size_t *used)
+{
+	int fd = snapset_open();
+	void *buf;
+
+	if (fd < 0)
+		return NULL;
+	buf = list_records_fd(fd, used);
 	close(fd);
 	return buf;
+}
+
+/*
+ * Counts the live sets (all of them, or those with @id) that
+ * SNAPSET_IOC_LIST on @fd shows, and copies the last one found to @info
+ * (unless NULL); -1 on error.
+ */
+static inline int list_live(int fd, const __u8 *id,
+			    struct snapset_set_info *info)
+{
+	size_t used = 0, off;
+	char *buf = list_records_fd(fd, &used);
+	int count = 0;
+
+	if (!buf)
+		return -1;
+	for (off = 0; off < used;) {
+		struct snapset_event *ev = (void *)(buf + off);
+
+		if (ev->type == SNAPSET_RECORD_LIVE &&
+		    (!id || !memcmp(ev->set.id, id, SNAPSET_ID_LEN))) {
+			count++;
+			if (info)
+				*info = ev->set;
+		}
+		off += ev->size;
+	}
+	free(buf);
+	return count;
 }
 
 /* Counts pending records of set @id (-1 on error). */
@@ -484,13 +537,13 @@ static inline bool dm_exists(const char *name)
 }
 
 /*
- * Resumes dm device @name once the calling test process has ended, however
- * it ends. The harness SIGKILLs a test's process group at its timeout, and
- * then no teardown runs: a device left suspended would hang every later
- * scan of block devices. The guard has its own process group, and waits
- * for the end of file on a pipe whose only writer is the test.
+ * Runs "sh -c @script @arg" once the calling test process has ended,
+ * however it ends. The harness SIGKILLs a test's process group at its
+ * timeout, and then no teardown runs. The guard has its own process
+ * group, and waits for the end of file on a pipe whose only writer is the
+ * test.
  */
-static inline int dm_resume_at_exit(const char *name)
+static inline int sh_at_exit(const char *script, const char *arg)
 {
 	int pipefd[2];
 	pid_t pid;
@@ -511,13 +564,21 @@ static inline int dm_resume_at_exit(const char *name)
 			_exit(1);
 		while (read(3, &byte, 1) < 0 && errno == EINTR)
 			;
-		execlp("sh", "sh", "-c",
-		       "dmsetup resume \"$0\" >/dev/null 2>&1", name, NULL);
+		execlp("sh", "sh", "-c", script, arg, NULL);
 		_exit(127);
 	}
 	close(pipefd[0]);
 	/* The write end stays open in the test until it exits. */
 	return pid < 0 ? (close(pipefd[1]), -1) : 0;
+}
+
+/*
+ * Resumes dm device @name once the test has ended: a device left
+ * suspended would hang every later scan of block devices.
+ */
+static inline int dm_resume_at_exit(const char *name)
+{
+	return sh_at_exit("dmsetup resume \"$0\" >/dev/null 2>&1", name);
 }
 
 static inline bool wait_dm_gone(const char *name)
