@@ -2,7 +2,9 @@
 /*
  * io_uring and the module: events read through a ring without an io-wq
  * worker thread, a set held only as a fixed file when its owner is killed,
- * and an SQPOLL owner killed (the record must say signal 9, not 0).
+ * an SQPOLL owner killed (the record must say signal 9, not 0), and an
+ * owner killed with a poll request on its set (the request's reference
+ * must not hide the signal).
  */
 #include <dirent.h>
 #include <liburing.h>
@@ -76,7 +78,8 @@ TEST(ring_reads_events_without_a_worker_thread)
 /* How a killed owner holds its set. */
 enum hold {
 	HOLD_FIXED_FILE,
-	HOLD_SQPOLL
+	HOLD_SQPOLL,
+	HOLD_POLL
 };
 
 static void owner(int ready, enum hold hold)
@@ -99,6 +102,18 @@ static void owner(int ready, enum hold hold)
 			_exit(3);
 		/* Only the ring holds the set now. */
 		close(set);
+	}
+	if (hold == HOLD_POLL) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+
+		/*
+		 * A normal fd: the armed request holds its own reference to
+		 * the set's file until the ring cancels it, after the exit
+		 * closed the owner's descriptor.
+		 */
+		io_uring_prep_poll_add(sqe, set, POLLIN);
+		if (io_uring_submit(&ring) != 1)
+			_exit(3);
 	}
 	if (write(ready, id, sizeof(id)) != sizeof(id))
 		_exit(4);
@@ -125,7 +140,7 @@ FIXTURE_TEARDOWN(killed_owner)
 }
 
 /* Starts an owner holding its set as @hold, then SIGKILLs it. */
-static bool kill_owner(enum hold hold, __u8 id[SNAPSET_ID_LEN])
+static bool kill_owner(enum hold hold, __u8 id[SNAPSET_ID_LEN], pid_t *killed)
 {
 	int ready[2];
 	pid_t pid;
@@ -139,6 +154,8 @@ static bool kill_owner(enum hold hold, __u8 id[SNAPSET_ID_LEN])
 	if (pid < 0 || read(ready[0], id, SNAPSET_ID_LEN) != SNAPSET_ID_LEN)
 		return false;
 	close(ready[0]);
+	if (killed)
+		*killed = pid;
 	return kill(pid, SIGKILL) == 0 && waitpid(pid, NULL, 0) == pid;
 }
 
@@ -146,7 +163,7 @@ TEST_F(killed_owner, fixed_file_is_released_when_the_ring_goes)
 {
 	union event_buf rec;
 
-	ASSERT_TRUE(kill_owner(HOLD_FIXED_FILE, self->id));
+	ASSERT_TRUE(kill_owner(HOLD_FIXED_FILE, self->id, NULL));
 	/* The ring is torn down in a workqueue: no close, no flush. */
 	ASSERT_TRUE(wait_event_for(self->agent, SNAPSET_EVENT_SHUTDOWN,
 				   self->id, &rec));
@@ -158,12 +175,29 @@ TEST_F(killed_owner, sqpoll_owner_reports_the_signal)
 {
 	union event_buf rec;
 
-	ASSERT_TRUE(kill_owner(HOLD_SQPOLL, self->id));
+	ASSERT_TRUE(kill_owner(HOLD_SQPOLL, self->id, NULL));
 	ASSERT_TRUE(wait_event_for(self->agent, SNAPSET_EVENT_SHUTDOWN,
 				   self->id, &rec));
 	EXPECT_EQ(SNAPSET_REASON_EXIT, rec.ev.set.reason);
 	EXPECT_TRUE(rec.ev.set.flags & SNAPSET_SET_SIGNAL);
 	EXPECT_EQ(SIGKILL, rec.ev.set.signal);
+	EXPECT_EQ(0, ack(self->agent, self->id));
+}
+
+TEST_F(killed_owner, poll_request_does_not_hide_the_signal)
+{
+	union event_buf rec;
+	pid_t pid;
+
+	ASSERT_TRUE(kill_owner(HOLD_POLL, self->id, &pid));
+	ASSERT_TRUE(wait_event_for(self->agent, SNAPSET_EVENT_SHUTDOWN,
+				   self->id, &rec));
+	EXPECT_EQ(SNAPSET_REASON_EXIT, rec.ev.set.reason);
+	EXPECT_TRUE(rec.ev.set.flags & SNAPSET_SET_SIGNAL);
+	EXPECT_EQ(SIGKILL, rec.ev.set.signal);
+	/* The exit closed the owner's fd while the request still held it. */
+	EXPECT_TRUE(rec.ev.set.flags & SNAPSET_SET_CLOSER_SHARED);
+	EXPECT_EQ(pid, rec.ev.set.closer_tgid);
 	EXPECT_EQ(0, ack(self->agent, self->id));
 }
 
