@@ -268,7 +268,7 @@ static void send_then_exit(int set)
 	_exit(send_fd(sock_for_child, set) ? 100 : 0);
 }
 
-TEST_F(held, fd_in_flight_outlives_its_owner_then_is_released)
+TEST_F(held, fd_in_flight_outlives_its_owner_whose_exit_is_recorded)
 {
 	union event_buf rec;
 	__u8 id[SNAPSET_ID_LEN];
@@ -286,8 +286,17 @@ TEST_F(held, fd_in_flight_outlives_its_owner_then_is_released)
 	close(sv[1]);
 	close(sv[0]);
 	ASSERT_TRUE(take_record(self->agent, id, &rec));
-	EXPECT_EQ(SNAPSET_REASON_RELEASED, rec.ev.set.reason);
-	EXPECT_EQ(0, rec.ev.set.closer_tgid);
+	/*
+	 * Still, the owner's exit closed its own descriptor: that is how it
+	 * ended, shared with the message in flight at the time.
+	 */
+	EXPECT_EQ(SNAPSET_REASON_EXIT, rec.ev.set.reason);
+	EXPECT_TRUE(rec.ev.set.flags & SNAPSET_SET_EXIT_STATUS);
+	EXPECT_FALSE(rec.ev.set.flags & SNAPSET_SET_SIGNAL);
+	EXPECT_EQ(0, rec.ev.set.exit_status);
+	EXPECT_TRUE(rec.ev.set.flags & SNAPSET_SET_CLOSER_SHARED);
+	EXPECT_EQ(pid, rec.ev.set.owner_tgid);
+	EXPECT_EQ(pid, rec.ev.set.closer_tgid);
 }
 
 static void *exit_group_4_later(void *arg)
