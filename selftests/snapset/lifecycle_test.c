@@ -299,6 +299,100 @@ TEST_F(held, fd_in_flight_outlives_its_owner_whose_exit_is_recorded)
 	EXPECT_EQ(pid, rec.ev.set.closer_tgid);
 }
 
+/*
+ * Reads /proc/PID/fdinfo/N of another process's set in a loop. Each read
+ * holds a reference to the set's file for a moment (get_file() in the
+ * fdinfo's seq_show()), so a close in that process can find the file
+ * still referenced: the close is then not the last, and the reference is
+ * dropped by this thread, which is not exiting.
+ */
+struct fdinfo_reader {
+	pthread_t thread;
+	char path[64];
+	int started; /* written once: 's' after a read, 'e' on error */
+	int stop;
+};
+
+static void *read_fdinfo(void *arg)
+{
+	struct fdinfo_reader *r = arg;
+	char buf[256], c = 'e';
+	int fd = open(r->path, O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0 && pread(fd, buf, sizeof(buf), 0) > 0)
+		c = 's';
+	if (write(r->started, &c, 1) != 1 || c != 's')
+		goto out;
+	/* A read at offset 0 shows the file again; fails once it is gone. */
+	while (!__atomic_load_n(&r->stop, __ATOMIC_RELAXED))
+		if (pread(fd, buf, sizeof(buf), 0) < 0 && errno != ENOENT)
+			break;
+out:
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
+#define PROC_READER_ROUNDS 100
+
+/*
+ * The owner is SIGKILLed while another thread reads its set's fdinfo: a
+ * transient reference at the owner's death must not turn its exit into a
+ * reference "released" without a close. It is a race, so many rounds; each
+ * must record the exit and the signal, whoever drops the last reference.
+ */
+TEST_F_TIMEOUT(held, owner_sigkill_survives_a_proc_reader, 300)
+{
+	int failed = 0, shared = 0, ready[2];
+
+	ASSERT_EQ(0, pipe2(ready, O_CLOEXEC));
+	for (int round = 0; round < PROC_READER_ROUNDS; round++) {
+		struct fdinfo_reader reader = { .started = ready[1] };
+		const struct snapset_set_info *set;
+		union event_buf rec;
+		__u8 id[SNAPSET_ID_LEN];
+		int setfd;
+		pid_t pid;
+		char c;
+
+		pid = owner_child_fd(&self->loop, id, &setfd, wait_forever);
+		ASSERT_LT(0, pid);
+		snprintf(reader.path, sizeof(reader.path), "/proc/%d/fdinfo/%d",
+			 pid, setfd);
+		ASSERT_EQ(0, pthread_create(&reader.thread, NULL, read_fdinfo,
+					    &reader));
+		/* Kill only once the reader is at it. */
+		ASSERT_EQ(1, read(ready[0], &c, 1));
+		ASSERT_EQ('s', c);
+		ASSERT_EQ(0, kill(pid, SIGKILL));
+		ASSERT_EQ(pid, waitpid(pid, NULL, 0));
+		__atomic_store_n(&reader.stop, 1, __ATOMIC_RELAXED);
+		ASSERT_EQ(0, pthread_join(reader.thread, NULL));
+
+		ASSERT_TRUE(take_record(self->agent, id, &rec));
+		set = &rec.ev.set;
+		if (set->flags & SNAPSET_SET_CLOSER_SHARED)
+			shared++;
+		if (set->reason != SNAPSET_REASON_EXIT ||
+		    !(set->flags & SNAPSET_SET_SIGNAL) ||
+		    set->signal != SIGKILL || set->closer_tgid != pid) {
+			if (!failed)
+				TH_LOG(
+				    "round %d: reason %u flags %#x signal %u "
+				    "closer %u (owner %d)",
+				    round, set->reason, set->flags, set->signal,
+				    set->closer_tgid, pid);
+			failed++;
+		}
+	}
+	/* How often the reader held the file at the close, for the log. */
+	TH_LOG("%d of %d rounds wrong; the reader shared the close in %d",
+	       failed, PROC_READER_ROUNDS, shared);
+	EXPECT_EQ(0, failed);
+	close(ready[0]);
+	close(ready[1]);
+}
+
 static void *exit_group_4_later(void *arg)
 {
 	usleep(100000);
