@@ -298,6 +298,29 @@ TEST_F(device, abort_validates_its_status)
 	EXPECT_EQ(EINVAL, ioctl_err(self->set, SNAPSET_IOC_ABORT, &abort));
 }
 
+TEST_F(device, abort_takes_signals_up_to_64)
+{
+	struct snapset_abort abort = { .flags = SNAPSET_ABORT_SIGNAL };
+	union event_buf ev;
+	__u8 id[SNAPSET_ID_LEN];
+	int watcher = subscribe(0), set = set_new("rt-signal", id);
+
+	ASSERT_LE(0, watcher);
+	ASSERT_LE(0, set);
+	/* 1-64 are the signals (SIGRTMAX is 64), not 1-63. */
+	abort.signal = 65;
+	EXPECT_EQ(EINVAL, ioctl_err(set, SNAPSET_IOC_ABORT, &abort));
+	abort.signal = 0;
+	EXPECT_EQ(EINVAL, ioctl_err(set, SNAPSET_IOC_ABORT, &abort));
+	abort.signal = 64;
+	EXPECT_EQ(0, ioctl_err(set, SNAPSET_IOC_ABORT, &abort));
+	ASSERT_TRUE(wait_event_for(watcher, SNAPSET_EVENT_ABORT, id, &ev));
+	EXPECT_TRUE(ev.ev.set.flags & SNAPSET_SET_SIGNAL);
+	EXPECT_EQ(64, ev.ev.set.signal);
+	close(set);
+	close(watcher);
+}
+
 TEST_F(device, everything_after_abort_is_eshutdown)
 {
 	struct snapset_abort abort = { .flags = SNAPSET_ABORT_SIGNAL,
