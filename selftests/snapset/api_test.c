@@ -321,6 +321,19 @@ TEST_F(device, abort_takes_signals_up_to_64)
 	close(watcher);
 }
 
+TEST_F(device, add_to_an_armed_set_is_ebusy_before_the_device_is_opened)
+{
+	struct loopdev empty;
+
+	ASSERT_EQ(0, ioctl_err(self->set, SNAPSET_IOC_ARM, NULL));
+	/*
+	 * An unbound loop device fails the open's size check (ENOMEDIUM):
+	 * the state must be checked first, without touching the device.
+	 */
+	ASSERT_EQ(0, loop_unbound(&empty));
+	EXPECT_EQ(EBUSY, set_add_path(self->set, empty.path, O_RDONLY, 0));
+}
+
 TEST_F(device, everything_after_abort_is_eshutdown)
 {
 	struct snapset_abort abort = { .flags = SNAPSET_ABORT_SIGNAL,
