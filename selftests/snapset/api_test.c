@@ -3,6 +3,7 @@
  * Every operation of the UAPI and every documented errno: bad arguments,
  * wrong states, bad devices, unprivileged callers.
  */
+#include <grp.h>
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -418,6 +419,223 @@ TEST(unprivileged_callers_are_refused)
 	EXPECT_TRUE(admin_ioctls_refused(fd, drop_to_userns_root));
 	EXPECT_TRUE(admin_ioctls_refused(fd, drop_to_nobody));
 	close(fd);
+}
+
+/*
+ * A file opened for reading may look (api, list, subscribe) but not
+ * change anything: no set, no terminate, no discard, even as root.
+ */
+TEST(read_only_file_cannot_create_terminate_or_discard)
+{
+	struct snapset_create create = {};
+	struct snapset_api api;
+	__u8 live_id[SNAPSET_ID_LEN], done_id[SNAPSET_ID_LEN];
+	int ro = open(SNAPSET_DEV, O_RDONLY | O_CLOEXEC);
+	int live, done, sets, watcher;
+	size_t used = 0;
+	void *buf;
+
+	ASSERT_LE(0, ro);
+	sets = list_live(ro, NULL, NULL);
+	ASSERT_LE(0, sets);
+	EXPECT_EQ(EBADF, ioctl_err(ro, SNAPSET_IOC_CREATE, &create));
+	EXPECT_EQ(sets, list_live(ro, NULL, NULL));
+
+	/* A live set to terminate, a pending record to discard. */
+	live = set_new("ro-live", live_id);
+	ASSERT_LE(0, live);
+	done = armed_set(NULL, "ro-done", done_id);
+	ASSERT_LE(0, done);
+	close(done);
+	ASSERT_EQ(1, pending_count(done_id));
+	EXPECT_EQ(EBADF, terminate(ro, live_id));
+	EXPECT_EQ(EBADF, discard(ro, done_id));
+	EXPECT_EQ(1, list_live(ro, live_id, NULL));
+	EXPECT_EQ(1, pending_count(done_id));
+
+	EXPECT_EQ(0, ioctl_err(ro, SNAPSET_IOC_API, &api));
+	buf = list_records_fd(ro, &used);
+	EXPECT_TRUE(buf != NULL);
+	EXPECT_LT(0, used);
+	free(buf);
+	/* Subscribing makes the file a reader: a file of its own. */
+	watcher = open(SNAPSET_DEV, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, watcher);
+	EXPECT_EQ(0, ioctl_err(watcher, SNAPSET_IOC_SUBSCRIBE,
+			       &(struct snapset_subscribe){}));
+	close(watcher);
+
+	close(live);
+	close(ro);
+	ro = snapset_open();
+	EXPECT_EQ(0, discard(ro, done_id));
+	close(ro);
+}
+
+/* An unprivileged process's view of the device, opened to everyone. */
+FIXTURE(open_to_all)
+{
+	int root_set;
+	__u8 root_id[SNAPSET_ID_LEN];
+};
+
+FIXTURE_SETUP(open_to_all)
+{
+	/* Back to 0600 even when the harness kills the test at its timeout. */
+	ASSERT_EQ(0, sh_at_exit("chmod 0600 \"$0\"", SNAPSET_DEV));
+	ASSERT_EQ(0, chmod(SNAPSET_DEV, 0666));
+	self->root_set = set_new("root-owned", self->root_id);
+	ASSERT_LE(0, self->root_set);
+}
+
+FIXTURE_TEARDOWN(open_to_all)
+{
+	chmod(SNAPSET_DEV, 0600);
+	close(self->root_set);
+}
+
+/* What a child saw in its own list (a report over a pipe). */
+struct list_view {
+	int err;		 /* where it failed: a line number, or 0 */
+	__u8 id[SNAPSET_ID_LEN]; /* the set it created */
+	pid_t self;		 /* its pid, as it sees it */
+	int own, other;		 /* live entries of its set, of the test's */
+	__u32 own_tgid, other_tgid;
+};
+
+/* Makes a set, lists, reports @view on @report and holds it until @go. */
+static void create_list_and_hold(const __u8 other[SNAPSET_ID_LEN], int report,
+				 int go)
+{
+	struct snapset_set_info info = {};
+	struct list_view view = { .self = getpid() };
+	int set = set_new("child", view.id), fd = snapset_open();
+	char c;
+
+	if (set < 0 || fd < 0) {
+		view.err = __LINE__;
+	} else {
+		view.own = list_live(fd, view.id, &info);
+		view.own_tgid = info.owner_tgid;
+		memset(&info, 0, sizeof(info));
+		view.other = list_live(fd, other, &info);
+		view.other_tgid = info.owner_tgid;
+	}
+	if (write(report, &view, sizeof(view)) != sizeof(view))
+		_exit(1);
+	/* Until the test has looked too (end of file if it failed). */
+	if (read(go, &c, 1) < 0)
+		_exit(1);
+	_exit(0);
+}
+
+static int drop_to_nobody_ids(void)
+{
+	return setgroups(0, NULL) || setresgid(65534, 65534, 65534) ||
+	       setresuid(65534, 65534, 65534);
+}
+
+TEST_F(open_to_all, unprivileged_list_shows_only_its_own_sets)
+{
+	struct snapset_set_info info = {};
+	struct list_view view = {};
+	int report[2], go[2], status;
+	pid_t pid;
+
+	ASSERT_EQ(0, pipe2(report, O_CLOEXEC));
+	ASSERT_EQ(0, pipe2(go, O_CLOEXEC));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		close(report[0]);
+		close(go[1]);
+		close(self->root_set);
+		if (drop_to_nobody_ids())
+			_exit(2);
+		create_list_and_hold(self->root_id, report[1], go[0]);
+	}
+	close(report[1]);
+	close(go[0]);
+	ASSERT_EQ(sizeof(view), read(report[0], &view, sizeof(view)));
+	ASSERT_EQ(0, view.err);
+	/* Its own set, and not root's: another owner's is none of its. */
+	EXPECT_EQ(1, view.own);
+	EXPECT_EQ(0, view.other);
+	/* Root sees both. */
+	EXPECT_EQ(1, list_live(self->root_set, self->root_id, NULL));
+	EXPECT_EQ(1, list_live(self->root_set, view.id, &info));
+	EXPECT_EQ(pid, info.owner_tgid);
+	ASSERT_EQ(1, write(go[1], "g", 1));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(report[0]);
+	close(go[1]);
+}
+
+TEST(list_pids_are_in_the_readers_pid_namespace)
+{
+	struct snapset_set_info info = {};
+	struct list_view view = {};
+	__u8 root_id[SNAPSET_ID_LEN];
+	int report[2], pids[2], go[2], status, root_set;
+	pid_t pid, inner;
+
+	root_set = set_new("outside", root_id);
+	ASSERT_LE(0, root_set);
+	ASSERT_EQ(0, pipe2(report, O_CLOEXEC));
+	ASSERT_EQ(0, pipe2(pids, O_CLOEXEC));
+	ASSERT_EQ(0, pipe2(go, O_CLOEXEC));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		close(report[0]);
+		close(pids[0]);
+		close(go[1]);
+		close(root_set);
+		/* The next child is pid 1 of a new pid namespace. */
+		if (unshare(CLONE_NEWPID))
+			_exit(3);
+		inner = fork();
+		if (inner == 0)
+			create_list_and_hold(root_id, report[1], go[0]);
+		/* Its pid here, in the initial namespace. */
+		if (inner < 0 ||
+		    write(pids[1], &inner, sizeof(inner)) != sizeof(inner))
+			_exit(2);
+		if (waitpid(inner, &status, 0) != inner)
+			_exit(2);
+		_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 2);
+	}
+	close(report[1]);
+	close(pids[1]);
+	close(go[0]);
+	if (read(pids[0], &inner, sizeof(inner)) != sizeof(inner)) {
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 3)
+			SKIP(return, "no pid namespaces");
+		ASSERT_TRUE(0);
+	}
+	ASSERT_EQ(sizeof(view), read(report[0], &view, sizeof(view)));
+	ASSERT_EQ(0, view.err);
+	ASSERT_EQ(1, view.self);
+	EXPECT_EQ(1, view.own);
+	EXPECT_EQ(1, view.own_tgid);
+	/* The test's own set: its owner has no pid in there. */
+	EXPECT_EQ(1, view.other);
+	EXPECT_EQ(0, view.other_tgid);
+	/* From the initial namespace, the same set has the global pid. */
+	EXPECT_EQ(1, list_live(root_set, view.id, &info));
+	EXPECT_EQ(inner, info.owner_tgid);
+	info.owner_tgid = 0;
+	EXPECT_EQ(1, list_live(root_set, root_id, &info));
+	EXPECT_EQ(getpid(), info.owner_tgid);
+	ASSERT_EQ(1, write(go[1], "g", 1));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(report[0]);
+	close(pids[0]);
+	close(go[1]);
+	close(root_set);
 }
 
 TEST(admin_operations_on_unknown_ids_are_enoent)
