@@ -214,8 +214,9 @@ enum snapset_reason {
  * @exit_status: the owner's or command's exit status.
  * @signal: the signal that ended the owner or the command.
  * @ndevices: how many &struct snapset_device_info follow.
- * @owner_tgid: the creating process (in the initial pid namespace).
- * @closer_tgid: the process that closed the file last, or 0.
+ * @owner_tgid: the creating process, in the reader's pid namespace (0
+ *              when it is not there).
+ * @closer_tgid: the process that closed the file last, or 0; likewise.
  * @reserved: zero.
  * @owner_comm: the creating process's name.
  * @closer_comm: the last closer's name.
