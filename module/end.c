@@ -21,6 +21,11 @@
 
 #include "snapset.h"
 
+bool snapset_set_ended(struct snapset_set *set)
+{
+	return READ_ONCE(set->state) == SNAPSET_STATE_ENDED;
+}
+
 bool snapset_set_finished(struct snapset_set *set)
 {
 	/* Pairs with smp_store_release() in end_finish(). */
@@ -124,8 +129,7 @@ int snapset_set_abort(struct snapset_set *set, const struct snapset_abort *arg)
 	struct snapset_record *ev, *rec = NULL;
 	int ret;
 
-	if ((arg->flags & ~known) || (arg->flags & known) == known ||
-	    arg->reserved)
+	if ((arg->flags & ~known) || (arg->flags & known) == known)
 		return -EINVAL;
 	if (arg->flags & SNAPSET_ABORT_EXIT_STATUS) {
 		if (arg->exit_status > 255 || arg->signal)
@@ -189,6 +193,9 @@ int snapset_set_terminate_id(const u8 *id)
 		pr_notice("set %pUb (%s) terminated by %s[%d]\n", set->info.id,
 			  set->info.name, current->comm, task_tgid_nr(current));
 		end_finish(set, rec);
+	} else {
+		/* Ending already: "no such set" once its devices are put. */
+		wait_event_killable(set->wait, snapset_set_finished(set));
 	}
 	snapset_set_put(set);
 	return ret == -ESHUTDOWN ? -ENOENT : ret;
@@ -295,9 +302,13 @@ void snapset_set_release(struct snapset_set *set)
 	put_pid(seen.tgid);
 
 	if (ret) {
-		/* Ended by abort or an administrator, perhaps still putting. */
+		/*
+		 * Ended by abort or an administrator, perhaps still putting:
+		 * a closer waits for that, unless it is killed meanwhile.
+		 */
 		if (!kthread)
-			wait_event(set->wait, snapset_set_finished(set));
+			wait_event_killable(set->wait,
+					    snapset_set_finished(set));
 		return;
 	}
 	if (!kthread) {

@@ -14,6 +14,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/cred.h>
 #include <linux/fs.h>
 #include <linux/module.h>
 #include <linux/pid_namespace.h>
@@ -39,10 +40,12 @@ static bool type_has_all_devices(u32 type)
 	       type == SNAPSET_RECORD_LIVE;
 }
 
-static size_t event_size(unsigned int ndevices)
+/* The record says its own layout, so that both parts may grow. */
+static void event_set_sizes(struct snapset_event *ev, unsigned int ndevices)
 {
-	return sizeof(struct snapset_event) +
-	       ndevices * sizeof(struct snapset_device_info);
+	ev->header_size = sizeof(struct snapset_event);
+	ev->device_size = sizeof(struct snapset_device_info);
+	ev->size = ev->header_size + ndevices * ev->device_size;
 }
 
 static void pid_assign(struct pid **dst, struct pid *src)
@@ -70,13 +73,13 @@ void snapset_record_fill(struct snapset_record *rec, struct snapset_set *set,
 	pid_assign(&rec->closer, set->closer);
 	rec->ev.set = set->info;
 	if (one) {
-		rec->ev.devices[n++] = one->info;
+		rec->devices[n++] = one->info;
 	} else if (type_has_all_devices(rec->ev.type)) {
 		for (i = 0; i < set->ndevices; i++)
-			rec->ev.devices[n++] = set->devices[i]->info;
+			rec->devices[n++] = set->devices[i]->info;
 	}
 	rec->ev.set.ndevices = n;
-	rec->ev.size = event_size(n);
+	event_set_sizes(&rec->ev, n);
 }
 
 /* Called with the set's lock held (or before anyone else can see it). */
@@ -88,7 +91,7 @@ struct snapset_record *snapset_record_alloc(u32 type, struct snapset_set *set,
 
 	if (!one && type_has_all_devices(type))
 		n = set->ndevices;
-	rec = kzalloc(struct_size(rec, ev.devices, n), GFP_KERNEL_ACCOUNT);
+	rec = kzalloc(struct_size(rec, devices, n), GFP_KERNEL_ACCOUNT);
 	if (!rec)
 		return NULL;
 	kref_init(&rec->ref);
@@ -115,7 +118,8 @@ void snapset_record_put(struct snapset_record *rec)
 
 /*
  * @rec's header as the current task may read it: its owner and closer as
- * its pid namespace sees them (0 when they are not in it).
+ * its pid namespace sees them (0 when they are not in it), the owner's uid
+ * as its user namespace does.
  */
 void snapset_event_header(const struct snapset_record *rec,
 			  struct snapset_event *hdr)
@@ -125,6 +129,8 @@ void snapset_event_header(const struct snapset_record *rec,
 	*hdr = rec->ev;
 	hdr->set.owner_tgid = pid_nr_ns(rec->owner, ns);
 	hdr->set.closer_tgid = pid_nr_ns(rec->closer, ns);
+	hdr->set.owner_uid = from_kuid_munged(current_user_ns(),
+					      rec->owner_uid);
 }
 
 /*
@@ -248,7 +254,7 @@ void snapset_queue_shutdown(struct snapset_record *rec)
 		tomb->ev.set = reduced->ev.set;
 		tomb->ev.set.flags |= SNAPSET_SET_TOMBSTONE;
 		tomb->ev.set.ndevices = 0;
-		tomb->ev.size = event_size(0);
+		event_set_sizes(&tomb->ev, 0);
 		list_replace(&reduced->pending, &tomb->pending);
 		snapset_pending_full--;
 		tomb = NULL;
@@ -267,17 +273,29 @@ void snapset_queue_shutdown(struct snapset_record *rec)
 	snapset_record_put(rec);
 }
 
-/*
- * An agent whose holder is gone (its file can outlive it: io_uring tears
- * rings down in a workqueue) gives way to a new one. Under RCU.
- */
-static bool agent_alive(struct snapset_sub *agent)
+/* Under RCU: the process of @pid has not begun to exit. */
+static bool process_alive(struct pid *pid)
 {
-	struct task_struct *task = pid_task(agent->holder, PIDTYPE_TGID);
+	struct task_struct *task = pid_task(pid, PIDTYPE_TGID);
 
 	if (!task || (READ_ONCE(task->signal->flags) & SIGNAL_GROUP_EXIT))
 		return false;
 	return !(task->flags & PF_EXITING) || get_nr_threads(task) > 1;
+}
+
+/*
+ * Under snapset_events_lock and RCU: the first live user of @sub's file,
+ * or NULL. An agent none of whose users is alive (its file can outlive
+ * them: io_uring tears rings down in a workqueue) gives way to a new one.
+ */
+static struct pid *live_user(struct snapset_sub *sub)
+{
+	unsigned int i;
+
+	for (i = 0; i < SNAPSET_SUB_USERS; i++)
+		if (sub->users[i] && process_alive(sub->users[i]))
+			return sub->users[i];
+	return NULL;
 }
 
 /*
@@ -290,29 +308,56 @@ pid_t snapset_agent_pid(void)
 
 	spin_lock(&snapset_events_lock);
 	rcu_read_lock();
-	if (snapset_agent && agent_alive(snapset_agent))
-		nr = pid_vnr(snapset_agent->holder);
+	if (snapset_agent)
+		nr = pid_vnr(live_user(snapset_agent));
 	rcu_read_unlock();
 	spin_unlock(&snapset_events_lock);
 	return nr;
 }
 
 /*
- * The current process uses @sub's file: it is the holder now. A daemon
- * that subscribes, then forks and goes on in the child, stays the agent.
+ * The current process uses @sub's file: remember it, in place of a user
+ * that is gone, or else of the longest remembered. A daemon that
+ * subscribes, then forks and goes on in the child, stays the agent; so
+ * does one whose file a passing child read through once.
  */
-static void holder_is_current(struct snapset_sub *sub)
+static void user_is_current(struct snapset_sub *sub)
 {
 	struct pid *pid = task_tgid(current), *old;
+	unsigned int i, slot = 0;
 
-	if (READ_ONCE(sub->holder) == pid)
-		return;
-	get_pid(pid);
 	spin_lock(&snapset_events_lock);
-	old = sub->holder;
-	sub->holder = pid;
+	rcu_read_lock();
+	for (i = 0; i < SNAPSET_SUB_USERS; i++) {
+		if (sub->users[i] == pid)
+			goto out_unlock;
+		if (!sub->users[i] || !process_alive(sub->users[i]))
+			slot = i;
+	}
+	/* All alive: the oldest, at 0, goes. */
+	old = sub->users[slot];
+	if (old && process_alive(old)) {
+		memmove(&sub->users[0], &sub->users[1],
+			(SNAPSET_SUB_USERS - 1) * sizeof(*sub->users));
+		slot = SNAPSET_SUB_USERS - 1;
+	}
+	sub->users[slot] = get_pid(pid);
+	rcu_read_unlock();
 	spin_unlock(&snapset_events_lock);
 	put_pid(old);
+	return;
+
+out_unlock:
+	rcu_read_unlock();
+	spin_unlock(&snapset_events_lock);
+}
+
+static void users_put(struct snapset_sub *sub)
+{
+	unsigned int i;
+
+	for (i = 0; i < SNAPSET_SUB_USERS; i++)
+		put_pid(sub->users[i]);
 }
 
 int snapset_subscribe(struct snapset_file *sf,
@@ -323,7 +368,7 @@ int snapset_subscribe(struct snapset_file *sf,
 	struct snapset_sub *sub;
 	int ret = 0;
 
-	if ((arg->flags & ~SNAPSET_SUBSCRIBE_AGENT) || arg->reserved)
+	if (arg->flags & ~SNAPSET_SUBSCRIBE_AGENT)
 		return -EINVAL;
 	if (!capable(CAP_SYS_ADMIN))
 		return -EPERM;
@@ -342,12 +387,12 @@ int snapset_subscribe(struct snapset_file *sf,
 			goto out_free;
 		}
 	}
-	sub->holder = get_pid(task_tgid(current));
+	sub->users[0] = get_pid(task_tgid(current));
 
 	spin_lock(&snapset_events_lock);
 	if (agent) {
 		rcu_read_lock();
-		if (snapset_agent && agent_alive(snapset_agent))
+		if (snapset_agent && live_user(snapset_agent))
 			ret = -EBUSY;
 		rcu_read_unlock();
 		if (!ret) {
@@ -364,7 +409,7 @@ int snapset_subscribe(struct snapset_file *sf,
 	if (ret)
 		goto out_put;
 	if (takeover)
-		pr_notice("%s[%d] takes over as delivery agent: the holder of the previous agent's file is gone\n",
+		pr_notice("%s[%d] takes over as delivery agent: no user of the previous agent's file is alive\n",
 			  current->comm, task_tgid_nr(current));
 
 	atomic_inc(&snapset_stats.subscribers);
@@ -374,7 +419,7 @@ int snapset_subscribe(struct snapset_file *sf,
 	return 0;
 
 out_put:
-	put_pid(sub->holder);
+	users_put(sub);
 out_free:
 	kfree(sub->queue);
 	mutex_destroy(&sub->read_lock);
@@ -400,7 +445,7 @@ void snapset_unsubscribe(struct snapset_sub *sub)
 		if (e->rec)
 			snapset_record_put(e->rec);
 	}
-	put_pid(sub->holder);
+	users_put(sub);
 	kfree(sub->queue);
 	mutex_destroy(&sub->read_lock);
 	kfree(sub);
@@ -445,7 +490,7 @@ static void make_overflow(struct snapset_next *next, u64 missed, u64 first)
 {
 	memset(&next->hdr, 0, sizeof(next->hdr));
 	next->hdr.type = SNAPSET_EVENT_OVERFLOW;
-	next->hdr.size = sizeof(next->hdr);
+	event_set_sizes(&next->hdr, 0);
 	next->hdr.seq = first;
 	next->hdr.missed = missed;
 }
@@ -508,7 +553,7 @@ static size_t copy_next(struct snapset_next *next, struct iov_iter *to)
 	snapset_event_header(next->rec, &next->hdr);
 	copied = copy_to_iter(&next->hdr, hdr_size, to);
 	if (copied == hdr_size)
-		copied += copy_to_iter(next->rec->ev.devices,
+		copied += copy_to_iter(next->rec->devices,
 				       next->rec->ev.size - hdr_size, to);
 	return copied;
 }
@@ -557,7 +602,7 @@ ssize_t snapset_sub_read(struct snapset_sub *sub, struct kiocb *iocb,
 		      (iocb->ki_flags & IOCB_NOWAIT);
 	ssize_t ret;
 
-	holder_is_current(sub);
+	user_is_current(sub);
 	if (nowait) {
 		if (!mutex_trylock(&sub->read_lock))
 			return -EAGAIN;
@@ -642,7 +687,7 @@ int snapset_ack(struct snapset_sub *sub, const u8 *id)
 	struct snapset_record *rec;
 	int ret;
 
-	holder_is_current(sub);
+	user_is_current(sub);
 	ret = take_pending(sub, id, &rec);
 	if (ret)
 		return ret;
@@ -713,7 +758,7 @@ int snapset_unqueued_collect(struct snapset_records *out,
 	struct snapset_record *copy;
 	bool queued;
 
-	copy = kzalloc(struct_size(copy, ev.devices, n), GFP_KERNEL);
+	copy = kzalloc(struct_size(copy, devices, n), GFP_KERNEL);
 	if (!copy)
 		return -ENOMEM;
 	spin_lock(&snapset_events_lock);
@@ -721,8 +766,8 @@ int snapset_unqueued_collect(struct snapset_records *out,
 	if (!queued) {
 		record_copy_ids(copy, rec);
 		copy->ev = rec->ev;
-		memcpy(copy->ev.devices, rec->ev.devices,
-		       flex_array_size(copy, ev.devices, n));
+		memcpy(copy->devices, rec->devices,
+		       flex_array_size(copy, devices, n));
 	}
 	spin_unlock(&snapset_events_lock);
 	if (queued) {

@@ -33,13 +33,18 @@ static int records_grow(struct snapset_records *out)
 	return 0;
 }
 
+bool snapset_records_visible(const struct snapset_records *out, kuid_t owner)
+{
+	return out->all || uid_eq(owner, out->uid);
+}
+
 /* Keeps @rec, or drops it when the caller may not see it; consumes it. */
 int snapset_records_add(struct snapset_records *out,
 			struct snapset_record *rec)
 {
 	int ret;
 
-	if (!out->all && !uid_eq(rec->owner_uid, out->uid)) {
+	if (!snapset_records_visible(out, rec->owner_uid)) {
 		snapset_record_put(rec);
 		return 0;
 	}
@@ -78,7 +83,7 @@ static long copy_records(const struct snapset_records *recs, u8 __user *buf)
 		if (hdr.type == SNAPSET_EVENT_SHUTDOWN)
 			hdr.type = SNAPSET_RECORD_PENDING;
 		if (copy_to_user(buf, &hdr, hdr_size) ||
-		    copy_to_user(buf + hdr_size, rec->ev.devices,
+		    copy_to_user(buf + hdr_size, rec->devices,
 				 rec->ev.size - hdr_size))
 			return -EFAULT;
 		buf += rec->ev.size;
@@ -89,28 +94,33 @@ static long copy_records(const struct snapset_records *recs, u8 __user *buf)
 long snapset_list(void __user *uarg)
 {
 	struct snapset_records recs = {
-		.all = capable(CAP_SYS_ADMIN),
+		/* A filter, not a refusal: no audit record for others. */
+		.all = ns_capable_noaudit(&init_user_ns, CAP_SYS_ADMIN),
 		.uid = current_euid(),
 	};
 	struct snapset_list arg;
+	int usize;
 	long ret;
 
-	if (copy_from_user(&arg, uarg, sizeof(arg)))
-		return -EFAULT;
+	usize = SNAPSET_ARG_IN(arg, SNAPSET_LIST_SIZE_VER0, uarg);
+	if (usize < 0)
+		return usize;
+	if (arg.flags)
+		return -EINVAL;
 	ret = snapset_sets_collect(&recs) ?: snapset_pending_collect(&recs);
 	if (ret)
 		goto out_free;
 
 	arg.needed = recs.bytes;
 	arg.used = 0;
-	if (arg.size < recs.bytes) {
+	if (arg.buf_size < recs.bytes) {
 		ret = -ENOSPC;
 	} else {
 		ret = copy_records(&recs, u64_to_user_ptr(arg.buf));
 		if (!ret)
 			arg.used = recs.bytes;
 	}
-	if (copy_to_user(uarg, &arg, sizeof(arg)))
+	if (snapset_arg_out(uarg, &arg, sizeof(arg), usize))
 		ret = -EFAULT;
 out_free:
 	records_free(&recs);

@@ -22,10 +22,18 @@
 #include "snapset.h"
 
 /* The UAPI must read the same from 32-bit and 64-bit callers. */
-static_assert(sizeof(struct snapset_create) == 88);
+static_assert(sizeof(struct snapset_api) == SNAPSET_API_SIZE_VER1);
+static_assert(sizeof(struct snapset_create) == SNAPSET_CREATE_SIZE_VER0);
+static_assert(sizeof(struct snapset_add) == SNAPSET_ADD_SIZE_VER0);
+static_assert(sizeof(struct snapset_delete) == SNAPSET_DELETE_SIZE_VER0);
+static_assert(sizeof(struct snapset_abort) == SNAPSET_ABORT_SIZE_VER0);
+static_assert(sizeof(struct snapset_target) == SNAPSET_TARGET_SIZE_VER0);
+static_assert(sizeof(struct snapset_subscribe) ==
+	      SNAPSET_SUBSCRIBE_SIZE_VER0);
+static_assert(sizeof(struct snapset_list) == SNAPSET_LIST_SIZE_VER0);
 static_assert(sizeof(struct snapset_set_info) == 216);
 static_assert(sizeof(struct snapset_device_info) == 168);
-static_assert(sizeof(struct snapset_event) == 240);
+static_assert(sizeof(struct snapset_event) == 248);
 
 struct snapset_stats snapset_stats;
 
@@ -125,27 +133,70 @@ static __poll_t snapset_poll(struct file *file, poll_table *wait)
 	return snapset_set_finished(set) ? EPOLLHUP : 0;
 }
 
+/*
+ * Reads a size-first argument (see the UAPI header) into @karg, @ksize
+ * bytes: the caller's own size, at least @ver0, or -errno. What the caller
+ * does not know reads as zero; what the module does not know must be.
+ */
+int snapset_arg_in(void *karg, size_t ksize, size_t ver0, void __user *uarg)
+{
+	u32 usize;
+	int ret;
+
+	if (get_user(usize, (u32 __user *)uarg))
+		return -EFAULT;
+	if (usize < ver0)
+		return -EINVAL;
+	if (usize > PAGE_SIZE)
+		return -E2BIG;
+	ret = copy_struct_from_user(karg, ksize, uarg, usize);
+	return ret ?: usize;
+}
+
+/* Writes @karg back, as much of it as the caller's @usize holds. */
+int snapset_arg_out(void __user *uarg, const void *karg, size_t ksize,
+		    u32 usize)
+{
+	return copy_to_user(uarg, karg, min_t(size_t, ksize, usize)) ?
+	       -EFAULT : 0;
+}
+
+#define SNAPSET_FEATURES SNAPSET_FEATURE_COMPAT32
+
 static long ioctl_api(void __user *uarg)
 {
-	struct snapset_api api = {
-		.api = SNAPSET_API,
-		.features = SNAPSET_FEATURE_COMPAT32,
-		.ioctls = GENMASK_ULL(_IOC_NR(SNAPSET_IOC_LIST), 0),
-		.max_devices = SNAPSET_MAX_DEVICES,
-		.max_pending = snapset_max_pending,
-	};
+	struct snapset_api api;
+	int usize, ret = 0;
 
-	return copy_to_user(uarg, &api, sizeof(api)) ? -EFAULT : 0;
+	usize = SNAPSET_ARG_IN(api, SNAPSET_API_SIZE_VER0, uarg);
+	if (usize < 0)
+		return usize;
+	if (api.flags || api.reserved)
+		return -EINVAL;
+	/* A caller refused still learns what this module speaks and has. */
+	if (api.api != SNAPSET_API || (api.features & ~SNAPSET_FEATURES)) {
+		api.features = 0;
+		ret = -EINVAL;
+	}
+	api.api = SNAPSET_API;
+	api.available = SNAPSET_FEATURES;
+	api.ioctls = GENMASK_ULL(_IOC_NR(SNAPSET_IOC_LIST), 0);
+	api.max_devices = SNAPSET_MAX_DEVICES;
+	api.max_pending = snapset_max_pending;
+	api.max_records = snapset_max_records;
+	return snapset_arg_out(uarg, &api, sizeof(api), usize) ?: ret;
 }
 
 static long ioctl_create(struct snapset_file *sf, void __user *uarg)
 {
 	struct snapset_create arg;
 	struct snapset_set *set;
+	int usize;
 	long ret = 0;
 
-	if (copy_from_user(&arg, uarg, sizeof(arg)))
-		return -EFAULT;
+	usize = SNAPSET_ARG_IN(arg, SNAPSET_CREATE_SIZE_VER0, uarg);
+	if (usize < 0)
+		return usize;
 
 	mutex_lock(&sf->lock);
 	if (sf->set || sf->sub) {
@@ -164,8 +215,7 @@ static long ioctl_create(struct snapset_file *sf, void __user *uarg)
 	 * that it is whole (see file_set()).
 	 */
 	smp_store_release(&sf->set, set);
-	if (copy_to_user(uarg, &arg, sizeof(arg)))
-		ret = -EFAULT;
+	ret = snapset_arg_out(uarg, &arg, sizeof(arg), usize);
 out_unlock:
 	mutex_unlock(&sf->lock);
 	return ret;
@@ -176,8 +226,9 @@ static long ioctl_subscribe(struct snapset_file *sf, void __user *uarg)
 	struct snapset_subscribe arg;
 	long ret;
 
-	if (copy_from_user(&arg, uarg, sizeof(arg)))
-		return -EFAULT;
+	ret = SNAPSET_ARG_IN(arg, SNAPSET_SUBSCRIBE_SIZE_VER0, uarg);
+	if (ret < 0)
+		return ret;
 	mutex_lock(&sf->lock);
 	ret = (sf->set || sf->sub) ? -EBUSY : snapset_subscribe(sf, &arg);
 	mutex_unlock(&sf->lock);
@@ -186,8 +237,10 @@ static long ioctl_subscribe(struct snapset_file *sf, void __user *uarg)
 
 static int copy_target(struct snapset_target *arg, void __user *uarg)
 {
-	if (copy_from_user(arg, uarg, sizeof(*arg)))
-		return -EFAULT;
+	int ret = SNAPSET_ARG_IN(*arg, SNAPSET_TARGET_SIZE_VER0, uarg);
+
+	if (ret < 0)
+		return ret;
 	return arg->flags ? -EINVAL : 0;
 }
 
@@ -226,11 +279,11 @@ static long ioctl_set(struct snapset_set *set, unsigned int cmd,
 	} arg;
 	long ret = -ENOTTY;
 
-	if (_IOC_SIZE(cmd) && copy_from_user(&arg, uarg, _IOC_SIZE(cmd)))
-		return -EFAULT;
 	switch (cmd) {
 	case SNAPSET_IOC_ADD:
-		ret = snapset_set_add(set, &arg.add);
+		ret = SNAPSET_ARG_IN(arg.add, SNAPSET_ADD_SIZE_VER0, uarg);
+		if (ret >= 0)
+			ret = snapset_set_add(set, &arg.add);
 		break;
 	case SNAPSET_IOC_ARM:
 		ret = snapset_set_arm(set);
@@ -239,14 +292,18 @@ static long ioctl_set(struct snapset_set *set, unsigned int cmd,
 		ret = snapset_set_complete(set);
 		break;
 	case SNAPSET_IOC_DELETE:
-		ret = snapset_set_delete(set, &arg.del);
+		ret = SNAPSET_ARG_IN(arg.del, SNAPSET_DELETE_SIZE_VER0, uarg);
+		if (ret >= 0)
+			ret = snapset_set_delete(set, &arg.del);
 		break;
 	case SNAPSET_IOC_ABORT:
-		ret = snapset_set_abort(set, &arg.abort);
+		ret = SNAPSET_ARG_IN(arg.abort, SNAPSET_ABORT_SIZE_VER0, uarg);
+		if (ret >= 0)
+			ret = snapset_set_abort(set, &arg.abort);
 		break;
 	}
 	/* "Gone" only once every device is put: the owner may lvremove. */
-	if (ret == -ESHUTDOWN)
+	if (ret == -ESHUTDOWN && snapset_set_ended(set))
 		wait_event_killable(set->wait, snapset_set_finished(set));
 	return ret;
 }
@@ -276,6 +333,9 @@ static long snapset_ioctl(struct file *file, unsigned int cmd,
 	struct snapset_set *set;
 
 	if (ioctl_writes(cmd) && !(file->f_mode & FMODE_WRITE))
+		return -EBADF;
+	/* A reader reads: a file opened write-only never could. */
+	if (cmd == SNAPSET_IOC_SUBSCRIBE && !(file->f_mode & FMODE_READ))
 		return -EBADF;
 	switch (cmd) {
 	case SNAPSET_IOC_API:

@@ -265,7 +265,7 @@ int snapset_set_add(struct snapset_set *set, const struct snapset_add *arg)
 	struct snapset_device *dev;
 	int ret;
 
-	if ((arg->flags & ~SNAPSET_DEV_PERSISTENT) || arg->reserved)
+	if ((arg->flags & ~SNAPSET_DEVICE_PERSISTENT) || arg->reserved)
 		return -EINVAL;
 	ret = add_begin(set);
 	if (ret)
@@ -371,7 +371,7 @@ int snapset_set_delete(struct snapset_set *set, const struct snapset_delete *arg
 	unsigned int first, count, i;
 	int ret = 0;
 
-	if ((arg->flags & ~SNAPSET_DELETE_ALL) || arg->reserved ||
+	if ((arg->flags & ~SNAPSET_DELETE_ALL) ||
 	    (all && (arg->major || arg->minor)))
 		return -EINVAL;
 	gone = kcalloc(SNAPSET_MAX_DEVICES, sizeof(*gone), GFP_KERNEL_ACCOUNT);
@@ -477,18 +477,35 @@ void snapset_set_unlink(struct snapset_set *set)
 	atomic_dec(&snapset_stats.sets_live);
 }
 
+/* A live set's record, or an ended one's unqueued shutdown record. */
+static int set_collect(struct snapset_records *out, struct snapset_set *set)
+{
+	struct snapset_record *rec = NULL;
+	int ret = 0;
+
+	mutex_lock(&set->lock);
+	if (set->state != SNAPSET_STATE_ENDED) {
+		rec = snapset_record_alloc(SNAPSET_RECORD_LIVE, set, NULL);
+		if (!rec)
+			ret = -ENOMEM;
+	} else if (set->shutdown) {
+		ret = snapset_unqueued_collect(out, set->shutdown);
+	}
+	mutex_unlock(&set->lock);
+	return rec ? snapset_records_add(out, rec) : ret;
+}
+
 /*
- * SNAPSET_IOC_LIST, first part: a record of every live set, taken one set
- * at a time; for one that terminated but still puts its devices, its
- * shutdown record. An armed set is live until its state claim, then has
- * its record unqueued until that is pending, and is unlinked only after:
- * with the pending records collected next, no list falls between, though
- * one may have a set's record twice.
+ * SNAPSET_IOC_LIST, first part: a record of every live set the caller may
+ * see, taken one set at a time; for one that terminated but still puts
+ * its devices, its shutdown record. An armed set is live until its state
+ * claim, then has its record unqueued until that is pending, and is
+ * unlinked only after: with the pending records collected next, no list
+ * falls between, though one may have a set's record twice.
  */
 int snapset_sets_collect(struct snapset_records *out)
 {
 	struct snapset_set **sets, *set;
-	struct snapset_record *rec;
 	unsigned int n = 0, i;
 	int ret = 0;
 
@@ -506,19 +523,9 @@ int snapset_sets_collect(struct snapset_records *out)
 
 	for (i = 0; i < n; i++) {
 		set = sets[i];
-		rec = NULL;
-		mutex_lock(&set->lock);
-		if (set->state != SNAPSET_STATE_ENDED && !ret) {
-			rec = snapset_record_alloc(SNAPSET_RECORD_LIVE, set,
-						   NULL);
-			if (!rec)
-				ret = -ENOMEM;
-		} else if (set->shutdown && !ret) {
-			ret = snapset_unqueued_collect(out, set->shutdown);
-		}
-		mutex_unlock(&set->lock);
-		if (rec)
-			ret = snapset_records_add(out, rec);
+		/* owner_uid never changes: no lock needed to filter. */
+		if (!ret && snapset_records_visible(out, set->owner_uid))
+			ret = set_collect(out, set);
 		snapset_set_put(set);
 	}
 	kvfree(sets);

@@ -108,6 +108,7 @@ struct snapset_record {
 	kuid_t owner_uid;		/* who may list it */
 	struct pid *owner, *closer;	/* ev.set's tgids, per reader */
 	struct snapset_event ev;	/* ev.size bytes, devices included */
+	struct snapset_device_info devices[];
 };
 
 struct snapset_qentry {
@@ -116,16 +117,20 @@ struct snapset_qentry {
 	u64 first_missed;		/* marker: seq of the first one */
 };
 
+/* Users of an agent's file remembered: a live one is not displaced. */
+#define SNAPSET_SUB_USERS 4
+
 struct snapset_sub {
 	struct list_head node;		/* snapset_subs */
 	struct mutex read_lock;		/* serialises this file's readers */
 	bool agent;
 	bool displaced;			/* an agent that lost its place */
 	/*
-	 * The process that last subscribed, read or acknowledged through
-	 * this file: the agent is its file, alive while that holder is.
+	 * The processes that subscribed, read or acknowledged through this
+	 * file, under snapset_events_lock: the agent is its file, alive
+	 * while one of its users is.
 	 */
-	struct pid *holder;
+	struct pid *users[SNAPSET_SUB_USERS];
 	u64 cursor;			/* agent: seq of the last record read */
 	/* watcher: a ring of queued events, under snapset_events_lock */
 	struct snapset_qentry *queue;
@@ -143,7 +148,7 @@ struct snapset_file {
 struct snapset_stats {
 	atomic_t sets_live;
 	atomic64_t dissolved;		/* ended before arm: no record */
-	atomic64_t terminations[SNAPSET_REASON_LOST];
+	atomic64_t terminations[SNAPSET_REASON_ADMIN];
 	atomic_t pending;
 	atomic_t subscribers;		/* watchers and the agent */
 	atomic64_t tombstoned;
@@ -163,6 +168,13 @@ static inline void snapset_stamp(__u64 *realtime, __u64 *boottime)
 	*boottime = ktime_get_boottime_ns();
 }
 
+/* main.c: size-first ioctl arguments */
+int snapset_arg_in(void *karg, size_t ksize, size_t ver0, void __user *uarg);
+int snapset_arg_out(void __user *uarg, const void *karg, size_t ksize,
+		    u32 usize);
+#define SNAPSET_ARG_IN(karg, ver0, uarg) \
+	snapset_arg_in(&(karg), sizeof(karg), ver0, uarg)
+
 /* set.c */
 struct snapset_set *snapset_set_create(const struct snapset_create *arg);
 void snapset_set_put(struct snapset_set *set);
@@ -181,6 +193,7 @@ int snapset_set_abort(struct snapset_set *set, const struct snapset_abort *arg);
 int snapset_set_terminate_id(const u8 *id);
 void snapset_set_flush(struct snapset_set *set, bool last);
 void snapset_set_release(struct snapset_set *set);
+bool snapset_set_ended(struct snapset_set *set);
 bool snapset_set_finished(struct snapset_set *set);
 void snapset_set_end_work_init(struct snapset_set *set);
 
@@ -194,6 +207,7 @@ struct snapset_records {
 };
 
 /* list.c */
+bool snapset_records_visible(const struct snapset_records *out, kuid_t owner);
 int snapset_records_add(struct snapset_records *out,
 			struct snapset_record *rec);
 long snapset_list(void __user *uarg);

@@ -74,6 +74,8 @@ static struct snapset_event *make_record(unsigned int n)
 
 	ev->type = SNAPSET_EVENT_SHUTDOWN;
 	ev->size = size;
+	ev->header_size = sizeof(*ev);
+	ev->device_size = sizeof(struct snapset_device_info);
 	ev->seq = 42;
 	memcpy(ev->set.id, sample_id, sizeof(sample_id));
 	strcpy(ev->set.name, "nightly \"root\"");
@@ -83,10 +85,13 @@ static struct snapset_event *make_record(unsigned int n)
 	ev->set.signal = 9;
 	ev->set.ndevices = n;
 	for (unsigned int i = 0; i < n; i++) {
-		ev->devices[i].major = 253;
-		ev->devices[i].minor = i;
-		ev->devices[i].sectors = 2048;
-		strcpy(ev->devices[i].dm_uuid, "LVM-abc");
+		struct snapset_device_info *dev =
+		    (void *)snapset_event_device(ev, i);
+
+		dev->major = 253;
+		dev->minor = i;
+		dev->sectors = 2048;
+		strcpy(dev->dm_uuid, "LVM-abc");
 	}
 	return ev;
 }
@@ -110,6 +115,37 @@ TEST(record_next_walks_and_refuses_bad_sizes)
 	EXPECT_EQ(NULL, record_next(ev, ev->size, &off));
 	off = ev->size + 1;
 	EXPECT_EQ(NULL, record_next(ev, ev->size, &off));
+	ev->set.ndevices = 2;
+	off = 0;
+	ev->header_size -= 8;
+	EXPECT_EQ(NULL, record_next(ev, ev->size, &off));
+	ev->header_size += 8;
+	ev->device_size -= 8;
+	EXPECT_EQ(NULL, record_next(ev, ev->size, &off));
+	free(ev);
+}
+
+/*
+ * A newer kernel's record, both parts longer: read by the sizes it gives,
+ * its devices found where it put them.
+ */
+TEST(record_next_reads_a_longer_layout)
+{
+	const size_t hdr = sizeof(struct snapset_event) + 16;
+	const size_t dev = sizeof(struct snapset_device_info) + 24;
+	struct snapset_event *ev = calloc(1, hdr + 2 * dev);
+	size_t off = 0;
+
+	ASSERT_NE(NULL, ev);
+	ev->type = SNAPSET_EVENT_SHUTDOWN;
+	ev->size = hdr + 2 * dev;
+	ev->header_size = hdr;
+	ev->device_size = dev;
+	ev->set.ndevices = 2;
+	((struct snapset_device_info *)((char *)ev + hdr + dev))->minor = 7;
+	EXPECT_EQ(ev, record_next(ev, ev->size, &off));
+	EXPECT_EQ(ev->size, off);
+	EXPECT_EQ(7, snapset_event_device(ev, 1)->minor);
 	free(ev);
 }
 

@@ -62,7 +62,7 @@ TEST_F_TIMEOUT(dm, dm_uuid_is_part_of_the_identity, 300)
 	ASSERT_TRUE(
 	    wait_event_for(watcher, SNAPSET_EVENT_DEVICE_ADDED, id, &ev));
 	snprintf(uuid, sizeof(uuid), "SNAPSET-TEST-%s", self->name);
-	EXPECT_STREQ(uuid, ev.ev.devices[0].dm_uuid);
+	EXPECT_STREQ(uuid, snapset_event_device(&ev.ev, 0)->dm_uuid);
 	close(fd);
 	close(watcher);
 }
@@ -207,7 +207,7 @@ TEST_F_TIMEOUT(lvm, snapshot_lv_is_recorded_with_its_lv_uuid, 300)
 	ASSERT_TRUE(wait_event_for(agent, SNAPSET_EVENT_SHUTDOWN, id, &rec));
 	ASSERT_EQ(1, rec.ev.set.ndevices);
 	snprintf(want, sizeof(want), "LVM-%s%s", vg_uuid, lv_uuid);
-	EXPECT_STREQ(want, rec.ev.devices[0].dm_uuid);
+	EXPECT_STREQ(want, snapset_event_device(&rec.ev, 0)->dm_uuid);
 	/* Released: now it can go. */
 	EXPECT_EQ(0,
 		  sh("lvm lvremove -q -f %s/snap >/dev/null 2>&1", self->vg));

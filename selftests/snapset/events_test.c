@@ -352,6 +352,30 @@ TEST_F(agent, new_agent_takes_over_when_the_old_process_is_gone)
 }
 
 /*
+ * A child that inherited a live agent's file and read through it once
+ * does not become its holder: its exit makes no room for a second agent.
+ */
+TEST_F(agent, passing_reader_does_not_displace_the_agent)
+{
+	union event_buf rec;
+	pid_t pid;
+
+	self->fd = subscribe(SNAPSET_SUBSCRIBE_AGENT);
+	ASSERT_LE(0, self->fd);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		fcntl(self->fd, F_SETFL, O_NONBLOCK);
+		_exit(read(self->fd, &rec, sizeof(rec)) < 0 && errno == EAGAIN
+			  ? 0
+			  : 1);
+	}
+	ASSERT_EQ(pid, waitpid(pid, NULL, 0));
+	EXPECT_EQ(-EBUSY, subscribe(SNAPSET_SUBSCRIBE_AGENT));
+	EXPECT_EQ(getpid(), sysfs_counter("agent"));
+}
+
+/*
  * A daemon that subscribes, then forks and goes on in the child (the
  * classic daemonize), is still the agent once the parent has exited: the
  * agent is the file, held by whoever uses it.

@@ -112,7 +112,7 @@ TEST_F(held, close_records_shutdown_with_identity)
 	ASSERT_EQ(1, set->ndevices);
 	ASSERT_EQ(sizeof(rec.ev) + sizeof(*dev), rec.ev.size);
 
-	dev = &rec.ev.devices[0];
+	dev = snapset_event_device(&rec.ev, 0);
 	EXPECT_EQ(major(st.st_rdev), dev->major);
 	EXPECT_EQ(minor(st.st_rdev), dev->minor);
 	EXPECT_EQ(sysfs_diskseq(&self->loop), dev->diskseq);
@@ -461,7 +461,8 @@ TEST_F(held, held_loop_detach_sets_autoclear_and_goes_at_termination)
 
 TEST_F(held, abort_records_the_command_status)
 {
-	struct snapset_abort abort = { .flags = SNAPSET_ABORT_EXIT_STATUS,
+	struct snapset_abort abort = { .size = sizeof(abort),
+				       .flags = SNAPSET_ABORT_EXIT_STATUS,
 				       .exit_status = 2 };
 	union event_buf rec, ev;
 	__u8 id[SNAPSET_ID_LEN];
@@ -485,7 +486,7 @@ TEST_F(held, abort_records_the_command_status)
 
 TEST_F(held, admin_terminate_ends_the_set_once)
 {
-	struct snapset_target target = {};
+	struct snapset_target target = { .size = sizeof(target) };
 	struct pollfd pfd = { .events = POLLIN };
 	union event_buf rec;
 	int admin = snapset_open();
@@ -508,7 +509,8 @@ TEST_F(held, admin_terminate_ends_the_set_once)
 
 TEST_F(held, delete_releases_now_and_the_set_goes_on)
 {
-	struct snapset_delete del = { .flags = SNAPSET_DELETE_ALL };
+	struct snapset_delete del = { .size = sizeof(del),
+				      .flags = SNAPSET_DELETE_ALL };
 	union event_buf rec;
 	__u8 id[SNAPSET_ID_LEN];
 	int fd = armed_set(&self->loop, NULL, id);

@@ -112,7 +112,7 @@ static int end_by_close(int set, const __u8 *id)
 
 static int end_by_abort(int set, const __u8 *id)
 {
-	struct snapset_abort abort = {};
+	struct snapset_abort abort = { .size = sizeof(abort) };
 
 	return ioctl_err(set, SNAPSET_IOC_ABORT, &abort);
 }
@@ -280,7 +280,7 @@ TEST_F(loops, same_device_from_two_threads_is_added_once)
 
 TEST_F(loops, admin_terminate_during_owner_exit_records_once)
 {
-	struct snapset_target target = {};
+	struct snapset_target target = { .size = sizeof(target) };
 	union event_buf rec;
 	int admin = snapset_open();
 	int agent = subscribe(SNAPSET_SUBSCRIBE_AGENT);
@@ -355,7 +355,7 @@ static void stress_worker(struct loopdev *loop, int out, unsigned int seed)
 {
 	for (;;) {
 		struct report rep = {};
-		struct snapset_abort abort = {};
+		struct snapset_abort abort = { .size = sizeof(abort) };
 		int set = set_new("stress", rep.id), n = rand_r(&seed) % 4;
 
 		if (set < 0)

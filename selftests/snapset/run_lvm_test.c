@@ -244,7 +244,8 @@ TEST_F_TIMEOUT(lvm, with_an_agent_run_leaves_the_release_to_it, RUN_TIMEOUT)
 	ASSERT_LT(0, read_event(agent, &rec, sizeof(rec)));
 	EXPECT_EQ(SNAPSET_EVENT_SHUTDOWN, rec.ev.type);
 	EXPECT_TRUE(rec.ev.set.flags & SNAPSET_SET_COMPLETED);
-	EXPECT_TRUE(starts_with(rec.ev.devices[0].dm_uuid, "LVM-"));
+	EXPECT_TRUE(
+	    starts_with(snapset_event_device(&rec.ev, 0)->dm_uuid, "LVM-"));
 	snprintf(name, sizeof(name), "data-snapset-%02x%02x%02x%02x",
 		 rec.ev.set.id[0], rec.ev.set.id[1], rec.ev.set.id[2],
 		 rec.ev.set.id[3]);

@@ -91,7 +91,7 @@ static inline int ioctl_err(int fd, unsigned long cmd, void *arg)
 /* Creates a set on a new file; returns the fd or -errno. */
 static inline int set_new(const char *name, __u8 id[SNAPSET_ID_LEN])
 {
-	struct snapset_create arg = {};
+	struct snapset_create arg = { .size = sizeof(arg) };
 	int fd = snapset_open();
 
 	if (fd < 0)
@@ -112,7 +112,7 @@ static inline int set_new(const char *name, __u8 id[SNAPSET_ID_LEN])
 /* Adds the device at @path, opened with @mode; returns 0 or errno. */
 static inline int set_add_path(int set, const char *path, int mode, __u32 flags)
 {
-	struct snapset_add arg = { .flags = flags };
+	struct snapset_add arg = { .size = sizeof(arg), .flags = flags };
 	int err;
 
 	arg.fd = open(path, mode | O_CLOEXEC);
@@ -125,7 +125,7 @@ static inline int set_add_path(int set, const char *path, int mode, __u32 flags)
 
 static inline int subscribe(__u64 flags)
 {
-	struct snapset_subscribe arg = { .flags = flags };
+	struct snapset_subscribe arg = { .size = sizeof(arg), .flags = flags };
 	int fd = snapset_open();
 
 	if (fd < 0)
@@ -288,8 +288,8 @@ static inline pid_t owner_child_fd(const struct loopdev *loop,
 		_exit(0);
 	}
 	close(pipefd[1]);
-	if (pid < 0 || read(pipefd[0], &report, sizeof(report)) !=
-			       sizeof(report))
+	if (pid < 0 ||
+	    read(pipefd[0], &report, sizeof(report)) != sizeof(report))
 		pid = -1;
 	close(pipefd[0]);
 	memcpy(id, report.id, SNAPSET_ID_LEN);
@@ -364,7 +364,7 @@ static inline bool wait_event_for(int fd, __u32 type,
 static inline int target_ioctl(int fd, unsigned long cmd,
 			       const __u8 id[SNAPSET_ID_LEN])
 {
-	struct snapset_target arg = {};
+	struct snapset_target arg = { .size = sizeof(arg) };
 
 	memcpy(arg.id, id, SNAPSET_ID_LEN);
 	return ioctl_err(fd, cmd, &arg);
@@ -388,7 +388,7 @@ static inline int terminate(int fd, const __u8 id[SNAPSET_ID_LEN])
 /* SNAPSET_IOC_LIST on @fd into a malloc()ed buffer; NULL on error. */
 static inline void *list_records_fd(int fd, size_t *used)
 {
-	struct snapset_list arg = {};
+	struct snapset_list arg = { .size = sizeof(arg) };
 	void *buf = NULL;
 
 	for (;;) {
@@ -397,8 +397,8 @@ static inline void *list_records_fd(int fd, size_t *used)
 		free(buf);
 		if (errno != ENOSPC)
 			return NULL;
-		arg.size = arg.needed;
-		buf = malloc(arg.size ?: 1);
+		arg.buf_size = arg.needed;
+		buf = malloc(arg.buf_size ?: 1);
 		arg.buf = (unsigned long)buf;
 		if (!buf)
 			return NULL;

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "format.h"
+#include "module.h"
 
 void id_format(const __u8 id[SNAPSET_ID_LEN], char out[ID_STR_LEN])
 {
@@ -191,6 +192,7 @@ static void add_set(struct json_object *obj, const struct snapset_set_info *s)
 		json_object_object_add(obj, "tombstone",
 				       json_object_new_boolean(1));
 	json_add_int(obj, "owner_pid", s->owner_tgid);
+	json_add_int(obj, "owner_uid", s->owner_uid);
 	add_bounded(obj, "owner_comm", s->owner_comm, sizeof(s->owner_comm));
 	if (s->closer_tgid) {
 		json_add_int(obj, "closer_pid", s->closer_tgid);
@@ -218,7 +220,8 @@ struct json_object *record_to_json(const struct snapset_event *ev)
 	add_set(obj, &ev->set);
 	devices = json_object_new_array();
 	for (__u32 i = 0; i < ev->set.ndevices; i++)
-		json_object_array_add(devices, device_to_json(&ev->devices[i]));
+		json_object_array_add(
+		    devices, device_to_json(snapset_event_device(ev, i)));
 	json_object_object_add(obj, "devices", devices);
 	return obj;
 }

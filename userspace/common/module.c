@@ -25,7 +25,7 @@ static int ioctl_errno(int fd, unsigned long cmd, void *arg)
 
 int module_list(int fd, void **buf, size_t *len)
 {
-	struct snapset_list arg = { 0 };
+	struct snapset_list arg = { .size = sizeof(arg) };
 	void *grown;
 	int ret;
 
@@ -39,7 +39,7 @@ int module_list(int fd, void **buf, size_t *len)
 		}
 		*buf = grown;
 		arg.buf = (unsigned long)grown;
-		arg.size = arg.needed + 1;
+		arg.buf_size = arg.needed + 1;
 	}
 	if (ret) {
 		free(*buf);
@@ -52,7 +52,7 @@ int module_list(int fd, void **buf, size_t *len)
 
 int module_create(int fd, const char *name, __u8 id[SNAPSET_ID_LEN])
 {
-	struct snapset_create arg = { 0 };
+	struct snapset_create arg = { .size = sizeof(arg) };
 	int ret;
 
 	if (name && strlen(name) >= sizeof(arg.name))
@@ -67,7 +67,11 @@ int module_create(int fd, const char *name, __u8 id[SNAPSET_ID_LEN])
 
 int module_add(int fd, int dev_fd, __u32 flags)
 {
-	struct snapset_add arg = { .fd = dev_fd, .flags = flags };
+	struct snapset_add arg = {
+		.size = sizeof(arg),
+		.flags = flags,
+		.fd = dev_fd,
+	};
 
 	return ioctl_errno(fd, SNAPSET_IOC_ADD, &arg);
 }
@@ -84,7 +88,7 @@ int module_complete(int fd)
 
 int module_abort(int fd, const int *wait_status)
 {
-	struct snapset_abort arg = { 0 };
+	struct snapset_abort arg = { .size = sizeof(arg) };
 
 	if (wait_status && WIFEXITED(*wait_status)) {
 		arg.flags = SNAPSET_ABORT_EXIT_STATUS;
@@ -96,9 +100,9 @@ int module_abort(int fd, const int *wait_status)
 	return ioctl_errno(fd, SNAPSET_IOC_ABORT, &arg);
 }
 
-int module_subscribe(int fd, __u64 flags)
+int module_subscribe(int fd, __u32 flags)
 {
-	struct snapset_subscribe arg = { .flags = flags };
+	struct snapset_subscribe arg = { .size = sizeof(arg), .flags = flags };
 
 	return ioctl_errno(fd, SNAPSET_IOC_SUBSCRIBE, &arg);
 }
@@ -106,7 +110,7 @@ int module_subscribe(int fd, __u64 flags)
 static int target_ioctl(int fd, unsigned long cmd,
 			const __u8 id[SNAPSET_ID_LEN])
 {
-	struct snapset_target arg = { 0 };
+	struct snapset_target arg = { .size = sizeof(arg) };
 
 	memcpy(arg.id, id, SNAPSET_ID_LEN);
 	return ioctl_errno(fd, cmd, &arg);
@@ -136,11 +140,24 @@ const struct snapset_event *record_next(const void *buf, size_t len,
 	if (*off > len || len - *off < sizeof(*ev))
 		return NULL;
 	ev = (const struct snapset_event *)((const char *)buf + *off);
-	size = sizeof(*ev) +
-	       (size_t)ev->set.ndevices * sizeof(struct snapset_device_info);
-	if (ev->size != size || ev->set.ndevices > SNAPSET_MAX_DEVICES ||
-	    size > len - *off)
+	/* A newer kernel may write more of either part, never less. */
+	if (ev->header_size < sizeof(*ev) ||
+	    ev->device_size < sizeof(struct snapset_device_info) ||
+	    ev->set.ndevices > SNAPSET_MAX_DEVICES)
+		return NULL;
+	size = ev->header_size + (size_t)ev->set.ndevices * ev->device_size;
+	if (ev->size != size || size > len - *off)
 		return NULL;
 	*off += size;
 	return ev;
+}
+
+void record_init(struct snapset_event *ev, __u32 type)
+{
+	*ev = (struct snapset_event){
+		.type = type,
+		.size = sizeof(*ev),
+		.header_size = sizeof(*ev),
+		.device_size = sizeof(struct snapset_device_info),
+	};
 }

@@ -12,6 +12,12 @@
 
 #define SNAPSET_DEV_PATH "/dev/snapset"
 
+/*
+ * Userspace's own reason, never the kernel's: a set the daemon found after
+ * a crash or a module reload, with its LVs still tagged.
+ */
+#define SNAPSET_REASON_LOST (SNAPSET_REASON_ADMIN + 1)
+
 /* Opens /dev/snapset; the fd, or -errno (-ENOENT: module not loaded). */
 int module_open(void);
 
@@ -26,7 +32,7 @@ int module_complete(int fd);
 /* Aborts with the exit status or signal of a wait status, if any. */
 int module_abort(int fd, const int *wait_status);
 
-int module_subscribe(int fd, __u64 flags);
+int module_subscribe(int fd, __u32 flags);
 int module_terminate(int fd, const __u8 id[SNAPSET_ID_LEN]);
 int module_discard(int fd, const __u8 id[SNAPSET_ID_LEN]);
 /* The agent's acknowledgement: the module forgets the record. */
@@ -34,9 +40,13 @@ int module_ack(int fd, const __u8 id[SNAPSET_ID_LEN]);
 
 /*
  * The record at *off in @buf, advancing *off past it; NULL at the end or
- * when the record's size is impossible (the buffer is not trusted).
+ * when the record's sizes are impossible (the buffer is not trusted).
+ * Its devices are at snapset_event_device(ev, i).
  */
 const struct snapset_event *record_next(const void *buf, size_t len,
 					size_t *off);
+
+/* A record made here, without devices, laid out as the kernel's. */
+void record_init(struct snapset_event *ev, __u32 type);
 
 #endif

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/module.h"
 #include "../lib/protocol.h"
 #include "daemon.h"
 
@@ -130,9 +131,8 @@ void live_set_notice(struct daemon *d, const struct snapset_event *ev)
 static void as_completed(const struct snapset_event *rec,
 			 struct snapset_event *ev)
 {
-	*ev = (struct snapset_event){ .type = SNAPSET_EVENT_COMPLETE,
-				      .size = sizeof(*ev),
-				      .set = rec->set };
+	record_init(ev, SNAPSET_EVENT_COMPLETE);
+	ev->set = rec->set;
 	ev->set.flags &= ~(SNAPSET_SET_TERMINATED | SNAPSET_SET_EXIT_STATUS |
 			   SNAPSET_SET_SIGNAL | SNAPSET_SET_TOMBSTONE);
 	ev->set.reason = SNAPSET_REASON_NONE;

@@ -47,7 +47,8 @@ struct json_object *devices_describe(const struct snapset_event *ev)
 	json_object_put(obj);
 	id_format(ev->set.id, id);
 	for (__u32 i = 0; i < ev->set.ndevices; i++) {
-		const struct snapset_device_info *dev = &ev->devices[i];
+		const struct snapset_device_info *dev =
+		    snapset_event_device(ev, i);
 
 		if (device_describe(dev->major, dev->minor, dev->diskseq,
 				    &desc))

@@ -165,7 +165,14 @@ static void release_device(struct record_job *job,
 		device_label(dev, label, sizeof(label));
 	else
 		snprintf(label, sizeof(label), "%u:%u", dev->major, dev->minor);
-	if (ret == -ENOENT)
+	/*
+	 * A user the administrator let open /dev/snapset may add any device
+	 * it can read: root removes only what root asked to.
+	 */
+	if (job->rec->set.owner_uid != 0)
+		release_outcome(job, label, -EPERM,
+				"the set is not root's: left alone");
+	else if (ret == -ENOENT)
 		/* By run without a daemon, or by an administrator. */
 		release_outcome(job, label, ret, "gone already");
 	else if (ret)
@@ -211,21 +218,19 @@ static void record_start(struct daemon *d, const struct snapset_event *ev)
 	/* A loop device is gone by now: described at arm, if it was seen. */
 	job->devices = live_set_ending(d, ev) ?: devices_describe(ev);
 	for (__u32 i = 0; i < ev->set.ndevices; i++)
-		release_device(job, &ev->devices[i]);
+		release_device(job, snapset_event_device(ev, i));
 	job_started(job);
 }
 
 struct record_job *lost_set_start(struct daemon *d,
 				  const __u8 id[SNAPSET_ID_LEN])
 {
-	struct snapset_event ev = {
-		.type = SNAPSET_EVENT_SHUTDOWN,
-		.size = sizeof(ev),
-		.set.flags = SNAPSET_SET_ARMED | SNAPSET_SET_TERMINATED,
-		.set.reason = SNAPSET_REASON_LOST,
-	};
+	struct snapset_event ev;
 	struct record_job *job;
 
+	record_init(&ev, SNAPSET_EVENT_SHUTDOWN);
+	ev.set.flags = SNAPSET_SET_ARMED | SNAPSET_SET_TERMINATED;
+	ev.set.reason = SNAPSET_REASON_LOST;
 	memcpy(ev.set.id, id, SNAPSET_ID_LEN);
 	job = job_new(d, &ev);
 	if (job) {

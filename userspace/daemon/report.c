@@ -14,6 +14,7 @@
 #include <systemd/sd-journal.h>
 
 #include "../common/format.h"
+#include "../common/module.h"
 #include "../lib/protocol.h"
 #include "daemon.h"
 

@@ -31,8 +31,8 @@ static const char usage[] =
 static bool holds(const struct snapset_event *ev, dev_t dev)
 {
 	for (__u32 i = 0; i < ev->set.ndevices; i++)
-		if (ev->devices[i].major == major(dev) &&
-		    ev->devices[i].minor == minor(dev))
+		if (snapset_event_device(ev, i)->major == major(dev) &&
+		    snapset_event_device(ev, i)->minor == minor(dev))
 			return true;
 	return false;
 }
@@ -90,7 +90,8 @@ static struct json_object *record_described(const struct snapset_event *ev)
 	if (!json_object_object_get_ex(obj, "devices", &devices))
 		return obj;
 	for (__u32 i = 0; i < ev->set.ndevices; i++) {
-		const struct snapset_device_info *d = &ev->devices[i];
+		const struct snapset_device_info *d =
+		    snapset_event_device(ev, i);
 
 		if (!describe(d, &desc))
 			device_desc_to_json(
@@ -116,7 +117,7 @@ static void print_text(const struct snapset_event *ev, bool *header)
 	       name[0] ? name : "-", event_name(ev->type), s->owner_tgid,
 	       created, s->ndevices);
 	for (__u32 i = 0; i < s->ndevices; i++)
-		print_device(&ev->devices[i]);
+		print_device(snapset_event_device(ev, i));
 }
 
 /* Prints the records (only those holding @dev when given); how many. */

@@ -258,8 +258,7 @@ static const char *add_error(int err)
 static int dev_add(struct run_state *st, struct run_dev *dev)
 {
 	int ret = module_add(st->set_fd, dev->fd,
-			     dev->persistent ? SNAPSET_DEV_PERSISTENT
-					     : SNAPSET_DEV_AUTO_RELEASE);
+			     dev->persistent ? SNAPSET_DEVICE_PERSISTENT : 0);
 
 	if (ret)
 		return run_fail(st, ret, "%s: cannot add to the set: %s",

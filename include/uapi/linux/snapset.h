@@ -21,7 +21,19 @@
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
-#define SNAPSET_API 1
+/*
+ * Every ioctl argument starts with __u32 @size, the size of the struct as
+ * the caller knows it, and __u32 @flags. The kernel reads it as openat2()
+ * and clone3() do: a caller built against an older, smaller struct gets
+ * zeros for the fields it does not know; a newer, larger one whose tail
+ * the kernel does not know must leave that tail zero, or the call fails
+ * with E2BIG. So fields are added at the end, without new ioctl numbers.
+ * A @size below the first version's (SNAPSET_*_SIZE_VER0) is EINVAL.
+ * Structs the kernel fills in are written back up to the caller's @size.
+ */
+
+/* The API version a caller states in struct snapset_api. */
+#define SNAPSET_API 2
 
 /* Most devices one set may hold (the VSS limit of a shadow copy set). */
 #define SNAPSET_MAX_DEVICES 64
@@ -32,134 +44,185 @@
 /* A device-mapper uuid (DM_UUID_LEN is 129), NUL-padded. */
 #define SNAPSET_DM_UUID_LEN 136
 
-/**
- * struct snapset_api - what this kernel offers (%SNAPSET_IOC_API)
- * @api: filled in: %SNAPSET_API.
- * @features: filled in: %SNAPSET_FEATURE_* bits.
- * @ioctls: filled in: bit N set when the ioctl with _IOC_NR N exists.
- * @max_devices: filled in: %SNAPSET_MAX_DEVICES.
- * @max_pending: filled in: the bound of the pending record list.
- */
-struct snapset_api {
-	__u64 api;
-	__u64 features;
-	__u64 ioctls;
-	__u32 max_devices;
-	__u32 max_pending;
-};
-
 /*
- * The ioctl only refuses 32-bit layouts it cannot read; all structs here
- * are padding-free, so compat callers are served by compat_ptr_ioctl.
+ * The module serves 32-bit callers: every struct here has the same layout
+ * for them (fixed-width fields, no implicit padding, 64-bit fields
+ * aligned), through compat_ptr_ioctl.
  */
 #define SNAPSET_FEATURE_COMPAT32 (1ULL << 0)
 
 /**
+ * struct snapset_api - the handshake (%SNAPSET_IOC_API)
+ * @size: sizeof(struct snapset_api) as the caller knows it.
+ * @flags: must be zero.
+ * @api: in: the API version the caller speaks (%SNAPSET_API); out: the
+ *       module's. A version the module does not speak is EINVAL (with @api
+ *       filled in).
+ * @features: in: the %SNAPSET_FEATURE_* bits the caller wants; out: those
+ *            granted. Wanting a feature the module lacks is EINVAL.
+ * @available: out: every feature this module has.
+ * @ioctls: out: bit N set when the ioctl with _IOC_NR N exists.
+ * @max_devices: out: %SNAPSET_MAX_DEVICES.
+ * @max_pending: out: whole pending records kept before the oldest is
+ *               reduced to a tombstone.
+ * @max_records: out: armed sets and pending records together; arm fails
+ *               with ENOSPC past it (since %SNAPSET_API_SIZE_VER1).
+ * @reserved: must be zero.
+ *
+ * Like UFFDIO_API: a caller learns what this kernel offers before it
+ * relies on it. The call is optional; the other ioctls do not need it.
+ */
+struct snapset_api {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 api;
+	__aligned_u64 features;
+	__aligned_u64 available;
+	__aligned_u64 ioctls;
+	__u32 max_devices;
+	__u32 max_pending;
+	__u32 max_records;
+	__u32 reserved;
+};
+
+#define SNAPSET_API_SIZE_VER0 48	/* up to @max_pending */
+#define SNAPSET_API_SIZE_VER1 56	/* @max_records added */
+
+/**
  * struct snapset_create - make the file a set's handle (%SNAPSET_IOC_CREATE)
+ * @size: sizeof(struct snapset_create) as the caller knows it.
  * @flags: must be zero.
  * @name: optional NUL-terminated name (letters, digits, ``-_.:@+``), or
  *        all zero.
- * @id: filled in: the set's 128-bit id (printed as a UUID).
+ * @id: out: the set's 128-bit id (printed as a UUID).
  */
 struct snapset_create {
-	__u64 flags;
+	__u32 size;
+	__u32 flags;
 	char name[SNAPSET_NAME_LEN];
 	__u8 id[SNAPSET_ID_LEN];
 };
 
-/* Released at termination and labelled for userspace release (default). */
-#define SNAPSET_DEV_AUTO_RELEASE 0
+#define SNAPSET_CREATE_SIZE_VER0 88
+
+/*
+ * Flags of a device: given to %SNAPSET_IOC_ADD (%SNAPSET_DEVICE_PERSISTENT
+ * only; without it the device is auto-release, VSS's default), and
+ * reported in struct snapset_device_info.
+ */
 /* Persistent (VSS NO_AUTO_RELEASE): held until termination, then left. */
-#define SNAPSET_DEV_PERSISTENT (1U << 0)
+#define SNAPSET_DEVICE_PERSISTENT (1U << 0)
+/* Reported only: the set's reference was dropped. */
+#define SNAPSET_DEVICE_RELEASED (1U << 1)
 
 /**
  * struct snapset_add - add a block device to the set (%SNAPSET_IOC_ADD)
+ * @size: sizeof(struct snapset_add) as the caller knows it.
+ * @flags: zero, or %SNAPSET_DEVICE_PERSISTENT.
  * @fd: a file descriptor of the block device, opened for reading.
- * @flags: %SNAPSET_DEV_AUTO_RELEASE or %SNAPSET_DEV_PERSISTENT.
  * @reserved: must be zero.
  */
 struct snapset_add {
-	__s32 fd;
+	__u32 size;
 	__u32 flags;
-	__u64 reserved;
+	__s32 fd;
+	__u32 reserved;
 };
+
+#define SNAPSET_ADD_SIZE_VER0 16
 
 /* Release every device of the set; @major and @minor must be zero. */
 #define SNAPSET_DELETE_ALL (1U << 0)
 
 /**
  * struct snapset_delete - release devices now (%SNAPSET_IOC_DELETE)
+ * @size: sizeof(struct snapset_delete) as the caller knows it.
  * @flags: zero, or %SNAPSET_DELETE_ALL.
  * @major: the device to release, unless %SNAPSET_DELETE_ALL.
  * @minor: the device to release, unless %SNAPSET_DELETE_ALL.
- * @reserved: must be zero.
  */
 struct snapset_delete {
+	__u32 size;
 	__u32 flags;
 	__u32 major;
 	__u32 minor;
-	__u32 reserved;
 };
+
+#define SNAPSET_DELETE_SIZE_VER0 16
 
 #define SNAPSET_ABORT_EXIT_STATUS (1U << 0)
 #define SNAPSET_ABORT_SIGNAL (1U << 1)
 
 /**
  * struct snapset_abort - end the set as aborted (%SNAPSET_IOC_ABORT)
+ * @size: sizeof(struct snapset_abort) as the caller knows it.
  * @flags: which of @exit_status and @signal is given (at most one).
  * @exit_status: the backup command's exit status (0..255).
  * @signal: the signal that killed the backup command (1..64).
- * @reserved: must be zero.
  */
 struct snapset_abort {
+	__u32 size;
 	__u32 flags;
 	__u32 exit_status;
 	__u32 signal;
-	__u32 reserved;
 };
+
+#define SNAPSET_ABORT_SIZE_VER0 16
 
 /**
  * struct snapset_target - a set named by id (%SNAPSET_IOC_TERMINATE,
  * %SNAPSET_IOC_ACK, %SNAPSET_IOC_DISCARD)
- * @id: the set's id.
+ * @size: sizeof(struct snapset_target) as the caller knows it.
  * @flags: must be zero.
+ * @id: the set's id.
  */
 struct snapset_target {
+	__u32 size;
+	__u32 flags;
 	__u8 id[SNAPSET_ID_LEN];
-	__u64 flags;
 };
+
+#define SNAPSET_TARGET_SIZE_VER0 24
 
 /*
  * Become the delivery agent: read pending shutdown records losslessly
  * instead of the bounded event queue, and acknowledge them.
  */
-#define SNAPSET_SUBSCRIBE_AGENT (1ULL << 0)
+#define SNAPSET_SUBSCRIBE_AGENT (1U << 0)
 
 /**
  * struct snapset_subscribe - read events from this file
  * (%SNAPSET_IOC_SUBSCRIBE)
+ * @size: sizeof(struct snapset_subscribe) as the caller knows it.
  * @flags: zero (a watcher), or %SNAPSET_SUBSCRIBE_AGENT.
- * @reserved: must be zero.
  */
 struct snapset_subscribe {
-	__u64 flags;
-	__u64 reserved;
+	__u32 size;
+	__u32 flags;
 };
+
+#define SNAPSET_SUBSCRIBE_SIZE_VER0 8
 
 /**
  * struct snapset_list - live sets and pending records (%SNAPSET_IOC_LIST)
+ * @size: sizeof(struct snapset_list) as the caller knows it.
+ * @flags: must be zero.
  * @buf: user address of the buffer the records are written to.
- * @size: the buffer's size in bytes.
- * @used: filled in: bytes written, whole records only.
- * @needed: filled in: bytes all records need (the call fails with ENOSPC
- *          and writes nothing when @size is smaller).
+ * @buf_size: the buffer's size in bytes.
+ * @used: out: bytes written, whole records only.
+ * @needed: out: bytes all records need (the call fails with ENOSPC and
+ *          writes no record when @buf_size is smaller).
  */
 struct snapset_list {
-	__u64 buf;
-	__u64 size;
-	__u64 used;
-	__u64 needed;
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 buf;
+	__aligned_u64 buf_size;
+	__aligned_u64 used;
+	__aligned_u64 needed;
 };
+
+#define SNAPSET_LIST_SIZE_VER0 40
 
 /* enum snapset_event_type - what happened; zero is never an event */
 enum snapset_event_type {
@@ -184,7 +247,6 @@ enum snapset_reason {
 	SNAPSET_REASON_RELEASED,	/* last reference dropped without a close */
 	SNAPSET_REASON_ABORT,		/* SNAPSET_IOC_ABORT */
 	SNAPSET_REASON_ADMIN,		/* SNAPSET_IOC_TERMINATE */
-	SNAPSET_REASON_LOST,		/* userspace only: found after a crash */
 };
 
 /* Flags of struct snapset_set_info. */
@@ -217,7 +279,9 @@ enum snapset_reason {
  * @owner_tgid: the creating process, in the reader's pid namespace (0
  *              when it is not there).
  * @closer_tgid: the process that closed the file last, or 0; likewise.
- * @reserved: zero.
+ * @owner_uid: the owner's effective uid at create, in the reader's user
+ *             namespace (the overflow uid when it has no mapping there).
+ *             Only root's sets should be acted on by a root daemon.
  * @owner_comm: the creating process's name.
  * @closer_comm: the last closer's name.
  * @owner_start_time: the owner's start, CLOCK_BOOTTIME ns (pids are reused).
@@ -240,23 +304,19 @@ struct snapset_set_info {
 	__u32 ndevices;
 	__u32 owner_tgid;
 	__u32 closer_tgid;
-	__u32 reserved;
+	__u32 owner_uid;
 	char owner_comm[SNAPSET_COMM_LEN];
 	char closer_comm[SNAPSET_COMM_LEN];
-	__u64 owner_start_time;
-	__u64 create_realtime;
-	__u64 create_boottime;
-	__u64 arm_realtime;
-	__u64 arm_boottime;
-	__u64 complete_realtime;
-	__u64 complete_boottime;
-	__u64 end_realtime;
-	__u64 end_boottime;
+	__aligned_u64 owner_start_time;
+	__aligned_u64 create_realtime;
+	__aligned_u64 create_boottime;
+	__aligned_u64 arm_realtime;
+	__aligned_u64 arm_boottime;
+	__aligned_u64 complete_realtime;
+	__aligned_u64 complete_boottime;
+	__aligned_u64 end_realtime;
+	__aligned_u64 end_boottime;
 };
-
-/* Flags of struct snapset_device_info. */
-#define SNAPSET_DEVICE_PERSISTENT SNAPSET_DEV_PERSISTENT
-#define SNAPSET_DEVICE_RELEASED (1U << 1) /* reference dropped */
 
 /**
  * struct snapset_device_info - a device's identity (minors are reused)
@@ -272,8 +332,8 @@ struct snapset_set_info {
 struct snapset_device_info {
 	__u32 major;
 	__u32 minor;
-	__u64 diskseq;
-	__u64 sectors;
+	__aligned_u64 diskseq;
+	__aligned_u64 sectors;
 	__u32 flags;
 	__u32 reserved;
 	char dm_uuid[SNAPSET_DM_UUID_LEN];
@@ -283,13 +343,21 @@ struct snapset_device_info {
  * struct snapset_event - one event or record, as read() returns it
  * @type: &enum snapset_event_type.
  * @size: bytes of the whole record, devices included.
+ * @header_size: bytes from the start of the record to its first device
+ *               entry: sizeof(struct snapset_event) as the kernel knows it.
+ * @device_size: bytes of each device entry: sizeof(struct
+ *               snapset_device_info) as the kernel knows it.
  * @seq: the event's sequence number (starts at 1 per module load).
  * @missed: %SNAPSET_EVENT_OVERFLOW: how many events this reader missed.
  * @set: the set (all zero for %SNAPSET_EVENT_OVERFLOW).
- * @devices: @set.ndevices entries: the set's devices for
- *           %SNAPSET_EVENT_ARMED, %SNAPSET_EVENT_SHUTDOWN and list records,
- *           the one device for %SNAPSET_EVENT_DEVICE_ADDED and
- *           %SNAPSET_EVENT_DEVICE_RELEASED, none otherwise.
+ *
+ * @set.ndevices entries of struct snapset_device_info follow, at
+ * @header_size, each @device_size bytes (use snapset_event_device()): the
+ * set's devices for %SNAPSET_EVENT_ARMED, %SNAPSET_EVENT_SHUTDOWN and list
+ * records, the one device for %SNAPSET_EVENT_DEVICE_ADDED and
+ * %SNAPSET_EVENT_DEVICE_RELEASED, none otherwise. A newer kernel may make
+ * either part longer (new fields at the end): step by the sizes given,
+ * never by sizeof.
  *
  * read() returns whole records only; a buffer smaller than the next one
  * fails with EINVAL and loses nothing.
@@ -297,25 +365,40 @@ struct snapset_device_info {
 struct snapset_event {
 	__u32 type;
 	__u32 size;
-	__u64 seq;
-	__u64 missed;
+	__u32 header_size;
+	__u32 device_size;
+	__aligned_u64 seq;
+	__aligned_u64 missed;
 	struct snapset_set_info set;
-	struct snapset_device_info devices[];
 };
 
-#define SNAPSET_IOC_MAGIC 0xBA
+/* Device entry @i of record @ev (see struct snapset_event). */
+static __inline__ const struct snapset_device_info *
+snapset_event_device(const struct snapset_event *ev, __u32 i)
+{
+	return (const struct snapset_device_info *)
+		((const char *)ev + ev->header_size +
+		 (unsigned long)i * ev->device_size);
+}
 
-#define SNAPSET_IOC_API _IOR(SNAPSET_IOC_MAGIC, 0x00, struct snapset_api)
-#define SNAPSET_IOC_CREATE _IOWR(SNAPSET_IOC_MAGIC, 0x01, struct snapset_create)
-#define SNAPSET_IOC_ADD _IOW(SNAPSET_IOC_MAGIC, 0x02, struct snapset_add)
-#define SNAPSET_IOC_ARM _IO(SNAPSET_IOC_MAGIC, 0x03)
-#define SNAPSET_IOC_COMPLETE _IO(SNAPSET_IOC_MAGIC, 0x04)
-#define SNAPSET_IOC_DELETE _IOW(SNAPSET_IOC_MAGIC, 0x05, struct snapset_delete)
-#define SNAPSET_IOC_ABORT _IOW(SNAPSET_IOC_MAGIC, 0x06, struct snapset_abort)
-#define SNAPSET_IOC_TERMINATE _IOW(SNAPSET_IOC_MAGIC, 0x07, struct snapset_target)
-#define SNAPSET_IOC_SUBSCRIBE _IOW(SNAPSET_IOC_MAGIC, 0x08, struct snapset_subscribe)
-#define SNAPSET_IOC_ACK _IOW(SNAPSET_IOC_MAGIC, 0x09, struct snapset_target)
-#define SNAPSET_IOC_DISCARD _IOW(SNAPSET_IOC_MAGIC, 0x0a, struct snapset_target)
-#define SNAPSET_IOC_LIST _IOWR(SNAPSET_IOC_MAGIC, 0x0b, struct snapset_list)
+/*
+ * The ioctl type: 0xBB, free in Documentation/userspace-api/ioctl/
+ * ioctl-number.rst as of late 2025 (0xBA went to liveupdate). Arguments
+ * carry their own size, so the numbers do not encode one (as iommufd's).
+ */
+#define SNAPSET_IOC_TYPE 0xBB
+
+#define SNAPSET_IOC_API _IO(SNAPSET_IOC_TYPE, 0x00)
+#define SNAPSET_IOC_CREATE _IO(SNAPSET_IOC_TYPE, 0x01)
+#define SNAPSET_IOC_ADD _IO(SNAPSET_IOC_TYPE, 0x02)
+#define SNAPSET_IOC_ARM _IO(SNAPSET_IOC_TYPE, 0x03)
+#define SNAPSET_IOC_COMPLETE _IO(SNAPSET_IOC_TYPE, 0x04)
+#define SNAPSET_IOC_DELETE _IO(SNAPSET_IOC_TYPE, 0x05)
+#define SNAPSET_IOC_ABORT _IO(SNAPSET_IOC_TYPE, 0x06)
+#define SNAPSET_IOC_TERMINATE _IO(SNAPSET_IOC_TYPE, 0x07)
+#define SNAPSET_IOC_SUBSCRIBE _IO(SNAPSET_IOC_TYPE, 0x08)
+#define SNAPSET_IOC_ACK _IO(SNAPSET_IOC_TYPE, 0x09)
+#define SNAPSET_IOC_DISCARD _IO(SNAPSET_IOC_TYPE, 0x0a)
+#define SNAPSET_IOC_LIST _IO(SNAPSET_IOC_TYPE, 0x0b)
 
 #endif /* _UAPI_LINUX_SNAPSET_H */
