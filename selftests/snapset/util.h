@@ -6,6 +6,7 @@
 #ifndef SNAPSET_SELFTEST_UTIL_H
 #define SNAPSET_SELFTEST_UTIL_H
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/loop.h>
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/klog.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -312,16 +314,23 @@ static inline void wait_forever(int set)
 		pause();
 }
 
-/* Reads one record into @buf within the timeout; its size, or -errno. */
-static inline ssize_t read_event(int fd, void *buf, size_t size)
+/* Reads one record into @buf within @timeout_ms; its size, or -errno. */
+static inline ssize_t read_event_within(int fd, void *buf, size_t size,
+					int timeout_ms)
 {
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	ssize_t n;
 
-	if (poll(&pfd, 1, EVENT_TIMEOUT_MS) != 1)
+	if (poll(&pfd, 1, timeout_ms) != 1)
 		return -ETIMEDOUT;
 	n = read(fd, buf, size);
 	return n < 0 ? -errno : n;
+}
+
+/* Reads one record into @buf within the timeout; its size, or -errno. */
+static inline ssize_t read_event(int fd, void *buf, size_t size)
+{
+	return read_event_within(fd, buf, size, EVENT_TIMEOUT_MS);
 }
 
 union event_buf {
@@ -332,16 +341,18 @@ union event_buf {
 
 /*
  * Reads events until one of @type for set @id and copies it to @out; the
- * others read along with it are dropped. False on timeout.
+ * others read along with it are dropped. False when none came for
+ * @timeout_ms.
  */
-static inline bool wait_event_for(int fd, __u32 type,
-				  const __u8 id[SNAPSET_ID_LEN],
-				  union event_buf *out)
+static inline bool wait_event_within(int fd, __u32 type,
+				     const __u8 id[SNAPSET_ID_LEN],
+				     union event_buf *out, int timeout_ms)
 {
 	static union event_buf batch[8];
 
 	for (;;) {
-		ssize_t n = read_event(fd, batch, sizeof(batch));
+		ssize_t n =
+		    read_event_within(fd, batch, sizeof(batch), timeout_ms);
 		char *p = (char *)batch;
 
 		if (n <= 0)
@@ -358,6 +369,14 @@ static inline bool wait_event_for(int fd, __u32 type,
 			n -= ev->size;
 		}
 	}
+}
+
+/* wait_event_within() with the generous default timeout. */
+static inline bool wait_event_for(int fd, __u32 type,
+				  const __u8 id[SNAPSET_ID_LEN],
+				  union event_buf *out)
+{
+	return wait_event_within(fd, type, id, out, EVENT_TIMEOUT_MS);
 }
 
 /* An ioctl naming a set by id (ack, discard, terminate); 0 or errno. */
@@ -581,6 +600,100 @@ static inline int dm_resume_at_exit(const char *name)
 	return sh_at_exit("dmsetup resume \"$0\" >/dev/null 2>&1", name);
 }
 
+/* How many times dm device @name is open; -1 on error. */
+static inline int dm_open_count(const char *name)
+{
+	char cmd[320], count[16];
+
+	snprintf(cmd, sizeof(cmd),
+		 "dmsetup info -c --noheadings -o open %s 2>/dev/null", name);
+	if (sh_line(count, sizeof(count), cmd))
+		return -1;
+	return atoi(count);
+}
+
+/*
+ * Makes the last put of dm device @name (at @path) block until the device
+ * is resumed. 6.1's blkdev_put() syncs the device when its closer is the
+ * last opener; so while a holder (a set) keeps the device open, a few KiB
+ * are written through a write-only open that is then closed (not the
+ * last: no sync, the pages stay dirty), and the device is suspended
+ * without lockfs (with it, dm freezes and syncs first). The holder's put,
+ * now the last, waits in the sync for the resume. 0, or -1.
+ */
+static inline int dm_suspend_dirty(const char *name, const char *path)
+{
+	char buf[16384];
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	memset(buf, 0x5a, sizeof(buf));
+	if (write(fd, buf, sizeof(buf)) != sizeof(buf)) {
+		close(fd);
+		return -1;
+	}
+	if (close(fd))
+		return -1;
+	return sh("dmsetup suspend --nolockfs %s", name) ? -1 : 0;
+}
+
+/* Whether the stack file at @path shows a block device put (6.1, 6.8+). */
+static inline bool stack_in_bdev_put(const char *path)
+{
+	char line[256];
+	bool found = false;
+	FILE *f = fopen(path, "r");
+
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = strstr(line, "] blkdev_put+") ||
+			strstr(line, "] bdev_release+");
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/* Whether some task sleeps in a block device put, by its kernel stack. */
+static inline bool task_in_bdev_put(void)
+{
+	DIR *procs = opendir("/proc");
+	struct dirent *p, *t;
+	bool found = false;
+
+	while (procs && !found && (p = readdir(procs))) {
+		char path[600];
+		DIR *tasks;
+
+		if (p->d_name[0] < '1' || p->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/task", p->d_name);
+		tasks = opendir(path);
+		while (tasks && !found && (t = readdir(tasks))) {
+			if (t->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "/proc/%s/task/%s/stack",
+				 p->d_name, t->d_name);
+			found = stack_in_bdev_put(path);
+		}
+		if (tasks)
+			closedir(tasks);
+	}
+	if (procs)
+		closedir(procs);
+	return found;
+}
+
+/* Waits up to @timeout_ms for a task blocked in a block device put. */
+static inline bool wait_task_in_bdev_put(int timeout_ms)
+{
+	for (int waited = 0; waited < timeout_ms; waited += 20) {
+		if (task_in_bdev_put())
+			return true;
+		usleep(20000);
+	}
+	return false;
+}
+
 static inline bool wait_dm_gone(const char *name)
 {
 	for (int i = 0; i < 500; i++) {
@@ -629,6 +742,32 @@ static inline long sysfs_counter(const char *name)
 		value = -1;
 	fclose(f);
 	return value;
+}
+
+/* Lines of the kernel log that contain @needle; -1 on error. */
+static inline int kmsg_count(const char *needle)
+{
+	int size = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0);
+	char *buf, *line, *save;
+	int n, count = 0;
+
+	if (size <= 0)
+		return -1;
+	buf = malloc(size + 1);
+	if (!buf)
+		return -1;
+	n = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, buf, size);
+	if (n < 0) {
+		free(buf);
+		return -1;
+	}
+	buf[n] = '\0';
+	for (line = strtok_r(buf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save))
+		if (strstr(line, needle))
+			count++;
+	free(buf);
+	return count;
 }
 
 /* Receives one file descriptor sent with SCM_RIGHTS; -1 on error. */
