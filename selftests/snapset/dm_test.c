@@ -4,6 +4,12 @@
  * uuid), what an administrator can and cannot do to them while held, and a
  * suspended device whose termination must not stall anyone else.
  *
+ * A put that blocks: 6.1's blkdev_put() syncs the device when its closer
+ * is the last opener, so a set's put of a device with dirty pages that is
+ * suspended without lockfs waits for the resume (dm_suspend_dirty()).
+ * While it waits, the set has not ended for its owner (no POLLHUP, no
+ * ESHUTDOWN yet, its last close waits).
+ *
  * No udev runs in the guest: dmsetup deletes /dev/mapper nodes at once, so
  * devices are addressed as /dev/dm-N.
  */
@@ -132,6 +138,184 @@ TEST_F_TIMEOUT(dm, suspended_device_stalls_no_other_set, 300)
 
 	ASSERT_EQ(0, sh("dmsetup resume %s", self->name));
 	ASSERT_EQ(0, pthread_join(thread, NULL));
+}
+
+/* A call on a set, made in its own thread to see whether it blocks. */
+struct blocking_op {
+	pthread_t thread;
+	bool joined;
+	int fd;
+	__u8 id[SNAPSET_ID_LEN];
+	int err;
+};
+
+static void *terminate_op(void *arg)
+{
+	struct blocking_op *op = arg;
+
+	op->err = terminate(op->fd, op->id);
+	return NULL;
+}
+
+static void *complete_op(void *arg)
+{
+	struct blocking_op *op = arg;
+
+	op->err = ioctl_err(op->fd, SNAPSET_IOC_COMPLETE, NULL);
+	return NULL;
+}
+
+static void *close_op(void *arg)
+{
+	struct blocking_op *op = arg;
+
+	op->err = close(op->fd) ? errno : 0;
+	return NULL;
+}
+
+static int op_start(struct blocking_op *op, void *(*fn)(void *))
+{
+	op->joined = false;
+	return pthread_create(&op->thread, NULL, fn, op);
+}
+
+/* Whether @op returned within @timeout_ms (it is joined then). */
+static bool op_done_within(struct blocking_op *op, int timeout_ms)
+{
+	struct timespec ts;
+
+	if (op->joined)
+		return true;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += timeout_ms / 1000;
+	ts.tv_nsec += (timeout_ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	op->joined = !pthread_timedjoin_np(op->thread, NULL, &ts);
+	return op->joined;
+}
+
+/* Long enough to tell a blocked call from a slow one under TCG. */
+#define STILL_BLOCKED_MS 300
+
+static bool set_hung_up(int set, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = set, .events = POLLIN };
+
+	return poll(&pfd, 1, timeout_ms) == 1 && (pfd.revents & POLLHUP);
+}
+
+/*
+ * Arms a set (its fd in *@set, its id in @term) holding dm device @name at
+ * @path as its only opener, leaves the device dirty and suspended, and
+ * starts an administrator's terminate of the set in @term's thread, on
+ * @admin. True when that terminate's device put is blocked; false
+ * (resumed, joined) when it is not, and the test cannot show anything.
+ */
+static bool terminate_blocked(struct __test_metadata *_metadata,
+			      const char *name, const char *path, int admin,
+			      int *set, struct blocking_op *term)
+{
+	*set = set_new("blocked", term->id);
+	ASSERT_LE(0, *set);
+	ASSERT_EQ(0, set_add_path(*set, path, O_RDONLY, 0));
+	ASSERT_EQ(0, ioctl_err(*set, SNAPSET_IOC_ARM, NULL));
+	/* The set's is the only open: its put is the last. */
+	ASSERT_EQ(1, dm_open_count(name));
+	ASSERT_EQ(0, dm_resume_at_exit(name));
+	ASSERT_EQ(0, dm_suspend_dirty(name, path));
+
+	term->fd = admin;
+	ASSERT_EQ(0, op_start(term, terminate_op));
+	if (wait_task_in_bdev_put(EVENT_TIMEOUT_MS) &&
+	    !op_done_within(term, STILL_BLOCKED_MS))
+		return true;
+	EXPECT_EQ(0, sh("dmsetup resume %s", name));
+	EXPECT_TRUE(op_done_within(term, EVENT_TIMEOUT_MS));
+	return false;
+}
+
+TEST_F_TIMEOUT(dm, set_ends_for_its_owner_only_after_the_put, 300)
+{
+	struct blocking_op term = {}, complete = {};
+	union event_buf rec;
+	int agent = subscribe(SNAPSET_SUBSCRIBE_AGENT), admin = snapset_open();
+	int set;
+
+	ASSERT_LE(0, agent);
+	ASSERT_LE(0, admin);
+	if (!terminate_blocked(_metadata, self->name, self->path, admin, &set,
+			       &term))
+		SKIP(return, "the put did not block: no dirty page to sync?");
+
+	/* Terminating, not ended: the owner must not see the end yet. */
+	EXPECT_FALSE(set_hung_up(set, 0));
+	complete.fd = set;
+	ASSERT_EQ(0, op_start(&complete, complete_op));
+	if (op_done_within(&complete, STILL_BLOCKED_MS)) {
+		TH_LOG("COMPLETE returned (%s) while the put was blocked",
+		       strerror(complete.err));
+		EXPECT_TRUE(false);
+	}
+	EXPECT_FALSE(set_hung_up(set, 0));
+
+	ASSERT_EQ(0, sh("dmsetup resume %s", self->name));
+	ASSERT_TRUE(op_done_within(&term, EVENT_TIMEOUT_MS));
+	EXPECT_EQ(0, term.err);
+	ASSERT_TRUE(op_done_within(&complete, EVENT_TIMEOUT_MS));
+	EXPECT_EQ(ESHUTDOWN, complete.err);
+	EXPECT_TRUE(set_hung_up(set, EVENT_TIMEOUT_MS));
+	EXPECT_EQ(0, dm_open_count(self->name));
+	ASSERT_TRUE(
+	    wait_event_for(agent, SNAPSET_EVENT_SHUTDOWN, term.id, &rec));
+	EXPECT_EQ(SNAPSET_REASON_ADMIN, rec.ev.set.reason);
+	EXPECT_EQ(0, ack(agent, term.id));
+	close(set);
+	close(admin);
+	close(agent);
+}
+
+/*
+ * The owner's close, the last reference, waits for the termination that
+ * an administrator started. (Not together with the COMPLETE above: a call
+ * in flight holds the file, and the close would not be the last.)
+ */
+TEST_F_TIMEOUT(dm, last_close_returns_only_after_the_put, 300)
+{
+	struct blocking_op term = {}, closing = {};
+	union event_buf rec;
+	int agent = subscribe(SNAPSET_SUBSCRIBE_AGENT), admin = snapset_open();
+	int set;
+
+	ASSERT_LE(0, agent);
+	ASSERT_LE(0, admin);
+	if (!terminate_blocked(_metadata, self->name, self->path, admin, &set,
+			       &term))
+		SKIP(return, "the put did not block: no dirty page to sync?");
+
+	EXPECT_FALSE(set_hung_up(set, 0));
+	closing.fd = set;
+	ASSERT_EQ(0, op_start(&closing, close_op));
+	if (op_done_within(&closing, STILL_BLOCKED_MS)) {
+		TH_LOG("close() returned while the put was blocked");
+		EXPECT_TRUE(false);
+	}
+
+	ASSERT_EQ(0, sh("dmsetup resume %s", self->name));
+	ASSERT_TRUE(op_done_within(&closing, EVENT_TIMEOUT_MS));
+	EXPECT_EQ(0, closing.err);
+	/* Returned: the device is no longer held. */
+	EXPECT_EQ(0, dm_open_count(self->name));
+	ASSERT_TRUE(op_done_within(&term, EVENT_TIMEOUT_MS));
+	EXPECT_EQ(0, term.err);
+	ASSERT_TRUE(
+	    wait_event_for(agent, SNAPSET_EVENT_SHUTDOWN, term.id, &rec));
+	EXPECT_EQ(SNAPSET_REASON_ADMIN, rec.ev.set.reason);
+	EXPECT_EQ(0, ack(agent, term.id));
+	close(admin);
+	close(agent);
 }
 
 /* LVM on a loop device, with its state in tmpfs. */
