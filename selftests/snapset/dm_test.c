@@ -8,12 +8,15 @@
  * is the last opener, so a set's put of a device with dirty pages that is
  * suspended without lockfs waits for the resume (dm_suspend_dirty()).
  * While it waits, the set has not ended for its owner (no POLLHUP, no
- * ESHUTDOWN yet, its last close waits).
+ * ESHUTDOWN yet, its last close waits), and when its ->release runs in a
+ * kworker, the system's other deferred file closes go on.
  *
  * No udev runs in the guest: dmsetup deletes /dev/mapper nodes at once, so
  * devices are addressed as /dev/dm-N.
  */
+#include <liburing.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -316,6 +319,126 @@ TEST_F_TIMEOUT(dm, last_close_returns_only_after_the_put, 300)
 	EXPECT_EQ(0, ack(agent, term.id));
 	close(admin);
 	close(agent);
+}
+
+/*
+ * An owner that holds an armed set over @path only as an io_uring fixed
+ * file; reports the set's id on @ready and waits to be killed.
+ */
+static void fixed_file_owner(const char *path, int ready)
+{
+	__u8 id[SNAPSET_ID_LEN];
+	struct io_uring ring;
+	int set = set_new("fixed", id);
+
+	if (set < 0 || set_add_path(set, path, O_RDONLY, 0) ||
+	    ioctl(set, SNAPSET_IOC_ARM))
+		_exit(1);
+	if (io_uring_queue_init(8, &ring, 0) ||
+	    io_uring_register_files(&ring, &set, 1))
+		_exit(2);
+	/* Only the ring holds the set now. */
+	close(set);
+	if (write(ready, id, sizeof(id)) != sizeof(id))
+		_exit(3);
+	for (;;)
+		pause();
+}
+
+static pid_t start_fixed_file_owner(const char *path, __u8 id[SNAPSET_ID_LEN])
+{
+	int ready[2];
+	pid_t pid;
+
+	if (pipe(ready))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		close(ready[0]);
+		fixed_file_owner(path, ready[1]);
+	}
+	close(ready[1]);
+	if (pid > 0 && read(ready[0], id, SNAPSET_ID_LEN) != SNAPSET_ID_LEN) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		pid = -1;
+	}
+	close(ready[0]);
+	return pid;
+}
+
+static bool kill_owner(pid_t pid)
+{
+	return kill(pid, SIGKILL) == 0 && waitpid(pid, NULL, 0) == pid;
+}
+
+/*
+ * A ring torn down in a kworker drops its fixed files with fput(), which
+ * defers ->release to the system's one delayed_fput work: a put blocked
+ * there must not hold up every other deferred close in the system.
+ */
+TEST_F_TIMEOUT(dm, release_in_a_kworker_stalls_no_other_deferred_close, 300)
+{
+	__u8 held[SNAPSET_ID_LEN], other[SNAPSET_ID_LEN];
+	struct loopdev loop;
+	union event_buf rec;
+	pid_t owner1, owner2;
+	bool blocked, got;
+	int agent, err;
+
+	agent = subscribe(SNAPSET_SUBSCRIBE_AGENT);
+	ASSERT_LE(0, agent);
+	err = loop_attach(&loop, 1 << 20);
+	if (err)
+		SKIP(return, "no second loop device: %s", strerror(err));
+	owner1 = start_fixed_file_owner(self->path, held);
+	ASSERT_LT(0, owner1);
+	owner2 = start_fixed_file_owner(loop.path, other);
+	if (owner2 < 0)
+		kill_owner(owner1);
+	ASSERT_LT(0, owner2);
+	/* After the forks: an owner must not keep the guard's pipe open. */
+	if (dm_resume_at_exit(self->name) ||
+	    dm_suspend_dirty(self->name, self->path)) {
+		kill_owner(owner1);
+		kill_owner(owner2);
+		TH_LOG("could not suspend %s", self->name);
+		ASSERT_TRUE(false);
+	}
+
+	EXPECT_TRUE(kill_owner(owner1));
+	blocked = wait_task_in_bdev_put(EVENT_TIMEOUT_MS);
+	/* Its put is blocked: no record yet. */
+	if (blocked) {
+		EXPECT_FALSE(wait_event_within(agent, SNAPSET_EVENT_SHUTDOWN,
+					       held, &rec, STILL_BLOCKED_MS));
+	}
+	EXPECT_TRUE(kill_owner(owner2));
+	if (!blocked) {
+		sh("dmsetup resume %s", self->name);
+		loop_detach(&loop);
+		SKIP(return, "the put did not block: no dirty page to sync?");
+	}
+
+	/* Short of the 30 s hung task timeout: something is blocked. */
+	got = wait_event_for(agent, SNAPSET_EVENT_SHUTDOWN, other, &rec);
+	if (got) {
+		EXPECT_EQ(SNAPSET_REASON_RELEASED, rec.ev.set.reason);
+	} else {
+		TH_LOG("no record of the loop device's set while the dm device "
+		       "was suspended");
+		EXPECT_TRUE(false);
+	}
+
+	ASSERT_EQ(0, sh("dmsetup resume %s", self->name));
+	ASSERT_TRUE(wait_event_for(agent, SNAPSET_EVENT_SHUTDOWN, held, &rec));
+	EXPECT_EQ(SNAPSET_REASON_RELEASED, rec.ev.set.reason);
+	EXPECT_EQ(0, ack(agent, held));
+	if (got) {
+		EXPECT_EQ(0, ack(agent, other));
+	}
+	close(agent);
+	loop_detach(&loop);
 }
 
 /* LVM on a loop device, with its state in tmpfs. */
