@@ -172,6 +172,103 @@ TEST_F_TIMEOUT(reloadable, oldest_record_becomes_a_tombstone_past_the_bound,
 	close(agent);
 }
 
+/* 6.1 loads a module with a parameter it does not know, and says so. */
+#define UNKNOWN_MAX_RECORDS "unknown parameter 'max_records'"
+
+/*
+ * Pending records are bounded, tombstones included: max_records caps armed
+ * sets plus pending records, and ARM is refused with ENOSPC past it.
+ */
+TEST_F_TIMEOUT(reloadable, max_records_bounds_records_tombstones_included, 300)
+{
+	const int max_records = 64;
+	__u8 id[SNAPSET_ID_LEN] = {}, refused[SNAPSET_ID_LEN] = {};
+	int unknown = kmsg_count(UNKNOWN_MAX_RECORDS), warnings;
+	int i, fd, err = 0, armed = 0, records = 0, live = 0;
+	long pending, most = 0;
+	struct loopdev loop;
+	size_t used = 0, off;
+	char *buf;
+
+	ASSERT_LE(0, unknown);
+	ASSERT_TRUE(module_reload("max_pending=1 max_records=64"));
+	if (kmsg_count(UNKNOWN_MAX_RECORDS) != unknown) {
+		TH_LOG("the module ignored max_records at load");
+		ASSERT_TRUE(false);
+	}
+	err = loop_attach(&loop, 1 << 20);
+	if (err)
+		SKIP(return, "no loop device: %s", strerror(err));
+	warnings = kmsg_count("tombstone");
+
+	for (i = 0; i < 400 && !err; i++) {
+		fd = set_new("bounded", id);
+		ASSERT_LE(0, fd);
+		ASSERT_EQ(0, set_add_path(fd, loop.path, O_RDONLY, 0));
+		err = ioctl_err(fd, SNAPSET_IOC_ARM, NULL);
+		/* A refused set ends as one never armed: no record. */
+		close(fd);
+		pending = sysfs_counter("pending");
+		if (pending > most)
+			most = pending;
+		if (err)
+			memcpy(refused, id, SNAPSET_ID_LEN);
+		else
+			armed++;
+	}
+	EXPECT_EQ(max_records, armed);
+	EXPECT_EQ(ENOSPC, err);
+	EXPECT_GE(max_records, most);
+	/* From then on: the next one is refused too. */
+	fd = set_new("bounded", NULL);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, set_add_path(fd, loop.path, O_RDONLY, 0));
+	EXPECT_EQ(ENOSPC, ioctl_err(fd, SNAPSET_IOC_ARM, NULL));
+	close(fd);
+
+	pending = sysfs_counter("pending");
+	EXPECT_EQ(max_records, pending);
+	EXPECT_EQ(pending - 1, sysfs_counter("tombstoned"));
+	/* Every pending record is listed, none of a refused set. */
+	buf = list_records(&used);
+	ASSERT_NE(NULL, buf);
+	for (off = 0; off < used;) {
+		struct snapset_event *ev = (void *)(buf + off);
+
+		if (ev->type == SNAPSET_RECORD_PENDING)
+			records++;
+		else if (ev->type == SNAPSET_RECORD_LIVE)
+			live++;
+		if (err)
+			EXPECT_NE(0,
+				  memcmp(ev->set.id, refused, SNAPSET_ID_LEN));
+		off += ev->size;
+	}
+	free(buf);
+	EXPECT_EQ(pending, records);
+	EXPECT_EQ(0, live);
+	/* The tombstone warning is rate limited. */
+	EXPECT_GE(20, kmsg_count("tombstone") - warnings);
+	loop_detach(&loop);
+}
+
+/* A hundred tombstones do not make a hundred kernel log lines. */
+TEST_F_TIMEOUT(reloadable, tombstone_warnings_are_rate_limited, 300)
+{
+	const int sets = 100;
+	__u8 id[SNAPSET_ID_LEN];
+	int before, i;
+
+	/* max_records, where the module knows it, lets every set arm. */
+	ASSERT_TRUE(module_reload("max_pending=1 max_records=200"));
+	before = kmsg_count("tombstone");
+	ASSERT_LE(0, before);
+	for (i = 0; i < sets; i++)
+		ASSERT_EQ(0, pending_set(id));
+	EXPECT_EQ(sets - 1, sysfs_counter("tombstoned"));
+	EXPECT_GE(20, kmsg_count("tombstone") - before);
+}
+
 TEST_F_TIMEOUT(reloadable, slow_watcher_gets_one_overflow_record, 300)
 {
 	const int sets = 10, events = 2 * sets, queue = 8;
