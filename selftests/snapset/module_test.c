@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
+#include "run.h"
 #include "util.h"
 
 #define DEV_PATH SNAPSET_DEV
@@ -225,6 +226,16 @@ TEST_F_TIMEOUT(reloadable, max_records_bounds_records_tombstones_included, 300)
 	ASSERT_EQ(0, set_add_path(fd, loop.path, O_RDONLY, 0));
 	EXPECT_EQ(ENOSPC, ioctl_err(fd, SNAPSET_IOC_ARM, NULL));
 	close(fd);
+	/* snapset run learns it at arm and says so, naming the bound. */
+	{
+		char *argv[] = { "snapset", "run",  "--snapshot", loop.path,
+				 "--",	    "true", NULL };
+		struct run_result res;
+
+		ASSERT_EQ(0, run_capture(snapset_bin(), argv, &res));
+		EXPECT_EQ(125, res.status);
+		EXPECT_NE(NULL, strstr(res.err, "max_records"));
+	}
 
 	pending = sysfs_counter("pending");
 	EXPECT_EQ(max_records, pending);
