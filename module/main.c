@@ -33,7 +33,9 @@ static_assert(sizeof(struct snapset_subscribe) ==
 static_assert(sizeof(struct snapset_list) == SNAPSET_LIST_SIZE_VER0);
 static_assert(sizeof(struct snapset_set_info) == 216);
 static_assert(sizeof(struct snapset_device_info) == 168);
-static_assert(sizeof(struct snapset_event) == 248);
+static_assert(sizeof(struct snapset_event) == SNAPSET_EVENT_SIZE_VER0);
+static_assert(sizeof(struct snapset_device_info) ==
+	      SNAPSET_DEVICE_INFO_SIZE_VER0);
 
 struct snapset_stats snapset_stats;
 
@@ -171,7 +173,7 @@ static long ioctl_api(void __user *uarg)
 	usize = SNAPSET_ARG_IN(api, SNAPSET_API_SIZE_VER0, uarg);
 	if (usize < 0)
 		return usize;
-	if (api.flags || api.reserved)
+	if (api.flags)
 		return -EINVAL;
 	/* A caller refused still learns what this module speaks and has. */
 	if (api.api != SNAPSET_API || (api.features & ~SNAPSET_FEATURES)) {
@@ -184,6 +186,8 @@ static long ioctl_api(void __user *uarg)
 	api.max_devices = SNAPSET_MAX_DEVICES;
 	api.max_pending = snapset_max_pending;
 	api.max_records = snapset_max_records;
+	api.max_record_size = sizeof(struct snapset_event) +
+		SNAPSET_MAX_DEVICES * sizeof(struct snapset_device_info);
 	return snapset_arg_out(uarg, &api, sizeof(api), usize) ?: ret;
 }
 
@@ -286,10 +290,11 @@ static long ioctl_set(struct snapset_set *set, unsigned int cmd,
 			ret = snapset_set_add(set, &arg.add);
 		break;
 	case SNAPSET_IOC_ARM:
-		ret = snapset_set_arm(set);
+		/* Room to grow: an argument may mean something one day. */
+		ret = uarg ? -EINVAL : snapset_set_arm(set);
 		break;
 	case SNAPSET_IOC_COMPLETE:
-		ret = snapset_set_complete(set);
+		ret = uarg ? -EINVAL : snapset_set_complete(set);
 		break;
 	case SNAPSET_IOC_DELETE:
 		ret = SNAPSET_ARG_IN(arg.del, SNAPSET_DELETE_SIZE_VER0, uarg);

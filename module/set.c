@@ -224,7 +224,7 @@ static int add_locked(struct snapset_set *set, struct snapset_device *dev)
 	if (find_device(set, dev->info.major, dev->info.minor) >= 0)
 		return -EEXIST;
 	if (set->ndevices == SNAPSET_MAX_DEVICES)
-		return -E2BIG;
+		return -ENOSPC;
 
 	rec = snapset_record_alloc(SNAPSET_EVENT_DEVICE_ADDED, set, dev);
 	if (!rec)

@@ -204,7 +204,7 @@ TEST_F_TIMEOUT(admin, watch_json_prints_events_in_order, 300)
 			else
 				usleep(10000);
 		fd = set_new("watched", NULL);
-		if (fd < 0 || ioctl(fd, SNAPSET_IOC_ARM))
+		if (fd < 0 || ioctl(fd, SNAPSET_IOC_ARM, NULL))
 			_exit(1);
 		_exit(0);
 	}

@@ -332,7 +332,7 @@ static void fixed_file_owner(const char *path, int ready)
 	int set = set_new("fixed", id);
 
 	if (set < 0 || set_add_path(set, path, O_RDONLY, 0) ||
-	    ioctl(set, SNAPSET_IOC_ARM))
+	    ioctl(set, SNAPSET_IOC_ARM, NULL))
 		_exit(1);
 	if (io_uring_queue_init(8, &ring, 0) ||
 	    io_uring_register_files(&ring, &set, 1))

@@ -19,7 +19,8 @@ static int completed_set(__u8 id[SNAPSET_ID_LEN])
 
 	if (fd < 0)
 		return fd;
-	if (ioctl(fd, SNAPSET_IOC_ARM) || ioctl(fd, SNAPSET_IOC_COMPLETE)) {
+	if (ioctl(fd, SNAPSET_IOC_ARM, NULL) ||
+	    ioctl(fd, SNAPSET_IOC_COMPLETE, NULL)) {
 		close(fd);
 		return -1;
 	}

@@ -86,7 +86,7 @@ static int pending_set(__u8 id[SNAPSET_ID_LEN])
 {
 	int fd = set_new("unload", id);
 
-	if (fd < 0 || ioctl(fd, SNAPSET_IOC_ARM))
+	if (fd < 0 || ioctl(fd, SNAPSET_IOC_ARM, NULL))
 		return -1;
 	return close(fd);
 }

@@ -366,14 +366,14 @@ static void stress_worker(struct loopdev *loop, int out, unsigned int seed)
 		if (rand_r(&seed) % 4) {
 			if (write(out, &rep, sizeof(rep)) != sizeof(rep))
 				_exit(1);
-			if (!ioctl(set, SNAPSET_IOC_ARM)) {
+			if (!ioctl(set, SNAPSET_IOC_ARM, NULL)) {
 				rep.armed = 1;
 				if (write(out, &rep, sizeof(rep)) !=
 				    sizeof(rep))
 					_exit(1);
 			}
 			if (rand_r(&seed) % 2)
-				ioctl(set, SNAPSET_IOC_COMPLETE);
+				ioctl(set, SNAPSET_IOC_COMPLETE, NULL);
 		}
 		switch (rand_r(&seed) % 8) {
 		case 0:

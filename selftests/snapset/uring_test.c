@@ -89,7 +89,7 @@ static void owner(int ready, enum hold hold)
 	struct io_uring ring;
 	int set = set_new("uring", id);
 
-	if (set < 0 || ioctl(set, SNAPSET_IOC_ARM))
+	if (set < 0 || ioctl(set, SNAPSET_IOC_ARM, NULL))
 		_exit(1);
 	if (hold == HOLD_SQPOLL) {
 		params.flags = IORING_SETUP_SQPOLL;

@@ -253,7 +253,7 @@ static inline int armed_set(const struct loopdev *loop, const char *name,
 	if (fd < 0)
 		return fd;
 	if ((loop && set_add_path(fd, loop->path, O_RDONLY, 0)) ||
-	    ioctl(fd, SNAPSET_IOC_ARM)) {
+	    ioctl(fd, SNAPSET_IOC_ARM, NULL)) {
 		close(fd);
 		return -1;
 	}

@@ -68,9 +68,10 @@ const char *reason_name(__u32 reason)
 		[SNAPSET_REASON_RELEASED] = "released",
 		[SNAPSET_REASON_ABORT] = "abort",
 		[SNAPSET_REASON_ADMIN] = "admin",
-		[SNAPSET_REASON_LOST] = "lost",
 	};
 
+	if (reason == SNAPSET_REASON_LOST)
+		return "lost";
 	return reason < sizeof(names) / sizeof(names[0]) ? names[reason]
 							 : "unknown";
 }

@@ -4,12 +4,16 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/wait.h>
 
 #include "module.h"
+
+/* A sanity bound on either part of a record: far above what it is. */
+#define RECORD_PART_MAX 4096
 
 int module_open(void)
 {
@@ -135,21 +139,36 @@ const struct snapset_event *record_next(const void *buf, size_t len,
 					size_t *off)
 {
 	const struct snapset_event *ev;
-	size_t size;
+	uint64_t size;
 
 	if (*off > len || len - *off < sizeof(*ev))
 		return NULL;
 	ev = (const struct snapset_event *)((const char *)buf + *off);
-	/* A newer kernel may write more of either part, never less. */
+	/*
+	 * A newer kernel may write more of either part, never less than this
+	 * build knows (its VER0 today; a build whose structs grew must read
+	 * an older kernel's shorter parts into zeroed ones). The bounds keep
+	 * the arithmetic in 64 bits, on 32-bit builds too.
+	 */
 	if (ev->header_size < sizeof(*ev) ||
+	    ev->header_size > RECORD_PART_MAX ||
 	    ev->device_size < sizeof(struct snapset_device_info) ||
-	    ev->set.ndevices > SNAPSET_MAX_DEVICES)
+	    ev->device_size > RECORD_PART_MAX)
 		return NULL;
-	size = ev->header_size + (size_t)ev->set.ndevices * ev->device_size;
+	size = ev->header_size + (uint64_t)ev->set.ndevices * ev->device_size;
 	if (ev->size != size || size > len - *off)
 		return NULL;
 	*off += size;
 	return ev;
+}
+
+bool records_whole(const void *buf, size_t len)
+{
+	size_t off = 0;
+
+	while (record_next(buf, len, &off))
+		;
+	return off == len;
 }
 
 void record_init(struct snapset_event *ev, __u32 type)

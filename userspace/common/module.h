@@ -8,15 +8,17 @@
 #define SNAPSET_COMMON_MODULE_H
 
 #include <linux/snapset.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #define SNAPSET_DEV_PATH "/dev/snapset"
 
 /*
- * Userspace's own reason, never the kernel's: a set the daemon found after
- * a crash or a module reload, with its LVs still tagged.
+ * Userspace's own reason, far above the kernel's (which grow from 1): a
+ * set the daemon found after a crash or a module reload, with its LVs
+ * still tagged.
  */
-#define SNAPSET_REASON_LOST (SNAPSET_REASON_ADMIN + 1)
+#define SNAPSET_REASON_LOST 0x10000
 
 /* Opens /dev/snapset; the fd, or -errno (-ENOENT: module not loaded). */
 int module_open(void);
@@ -45,6 +47,9 @@ int module_ack(int fd, const __u8 id[SNAPSET_ID_LEN]);
  */
 const struct snapset_event *record_next(const void *buf, size_t len,
 					size_t *off);
+
+/* Whether @buf holds whole records only, every one of them readable. */
+bool records_whole(const void *buf, size_t len);
 
 /* A record made here, without devices, laid out as the kernel's. */
 void record_init(struct snapset_event *ev, __u32 type);

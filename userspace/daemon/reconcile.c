@@ -153,6 +153,13 @@ static int release_lost(struct daemon *d, struct snapset_lv *lvs, size_t n)
 
 	if (ret)
 		return ret;
+	/* A set it could not read would be taken for lost: fail closed. */
+	if (!records_whole(sets, len)) {
+		free(sets);
+		report_note("the module's list has records this program cannot "
+			    "read (is the module newer or older?)");
+		return -EPROTO;
+	}
 	done = calloc(n ?: 1, sizeof(*done));
 	if (!done) {
 		free(sets);

@@ -266,4 +266,7 @@ void records_received(struct daemon *d, const void *buf, size_t len)
 	while ((ev = record_next(buf, len, &off)))
 		if (ev->type == SNAPSET_EVENT_SHUTDOWN)
 			record_start(d, ev);
+	if (off != len)
+		report_note("a record from the module this program cannot read "
+			    "was skipped (is the module newer or older?)");
 }

@@ -248,7 +248,7 @@ static const char *add_error(int err)
 		return "already in the set";
 	case -ENOMEDIUM:
 		return "has no medium (size 0)";
-	case -E2BIG:
+	case -ENOSPC:
 		return "the set is full (64 devices)";
 	default:
 		return strerror(-err);

@@ -67,7 +67,8 @@
  *               reduced to a tombstone.
  * @max_records: out: armed sets and pending records together; arm fails
  *               with ENOSPC past it (since %SNAPSET_API_SIZE_VER1).
- * @reserved: must be zero.
+ * @max_record_size: out: the largest record read() or list may return, so
+ *                   a reader can size its buffer (since VER1).
  *
  * Like UFFDIO_API: a caller learns what this kernel offers before it
  * relies on it. The call is optional; the other ioctls do not need it.
@@ -82,11 +83,11 @@ struct snapset_api {
 	__u32 max_devices;
 	__u32 max_pending;
 	__u32 max_records;
-	__u32 reserved;
+	__u32 max_record_size;
 };
 
 #define SNAPSET_API_SIZE_VER0 48	/* up to @max_pending */
-#define SNAPSET_API_SIZE_VER1 56	/* @max_records added */
+#define SNAPSET_API_SIZE_VER1 56	/* @max_records, @max_record_size */
 
 /**
  * struct snapset_create - make the file a set's handle (%SNAPSET_IOC_CREATE)
@@ -247,6 +248,7 @@ enum snapset_reason {
 	SNAPSET_REASON_RELEASED,	/* last reference dropped without a close */
 	SNAPSET_REASON_ABORT,		/* SNAPSET_IOC_ABORT */
 	SNAPSET_REASON_ADMIN,		/* SNAPSET_IOC_TERMINATE */
+	/* New reasons follow; userspace's own live far above. */
 };
 
 /* Flags of struct snapset_set_info. */
@@ -344,9 +346,11 @@ struct snapset_device_info {
  * @type: &enum snapset_event_type.
  * @size: bytes of the whole record, devices included.
  * @header_size: bytes from the start of the record to its first device
- *               entry: sizeof(struct snapset_event) as the kernel knows it.
+ *               entry: sizeof(struct snapset_event) as the kernel knows it,
+ *               at least %SNAPSET_EVENT_SIZE_VER0, a multiple of 8.
  * @device_size: bytes of each device entry: sizeof(struct
- *               snapset_device_info) as the kernel knows it.
+ *               snapset_device_info) as the kernel knows it, at least
+ *               %SNAPSET_DEVICE_INFO_SIZE_VER0, a multiple of 8.
  * @seq: the event's sequence number (starts at 1 per module load).
  * @missed: %SNAPSET_EVENT_OVERFLOW: how many events this reader missed.
  * @set: the set (all zero for %SNAPSET_EVENT_OVERFLOW).
@@ -357,7 +361,8 @@ struct snapset_device_info {
  * records, the one device for %SNAPSET_EVENT_DEVICE_ADDED and
  * %SNAPSET_EVENT_DEVICE_RELEASED, none otherwise. A newer kernel may make
  * either part longer (new fields at the end): step by the sizes given,
- * never by sizeof.
+ * never by sizeof, and read what is not there as zero. @set stays the
+ * last member: it grows at its end, and the header with it.
  *
  * read() returns whole records only; a buffer smaller than the next one
  * fails with EINVAL and loses nothing.
@@ -371,6 +376,9 @@ struct snapset_event {
 	__aligned_u64 missed;
 	struct snapset_set_info set;
 };
+
+#define SNAPSET_EVENT_SIZE_VER0 248
+#define SNAPSET_DEVICE_INFO_SIZE_VER0 168
 
 /* Device entry @i of record @ev (see struct snapset_event). */
 static __inline__ const struct snapset_device_info *
@@ -391,6 +399,7 @@ snapset_event_device(const struct snapset_event *ev, __u32 i)
 #define SNAPSET_IOC_API _IO(SNAPSET_IOC_TYPE, 0x00)
 #define SNAPSET_IOC_CREATE _IO(SNAPSET_IOC_TYPE, 0x01)
 #define SNAPSET_IOC_ADD _IO(SNAPSET_IOC_TYPE, 0x02)
+/* ARM and COMPLETE take no argument yet: it must be 0 (NULL). */
 #define SNAPSET_IOC_ARM _IO(SNAPSET_IOC_TYPE, 0x03)
 #define SNAPSET_IOC_COMPLETE _IO(SNAPSET_IOC_TYPE, 0x04)
 #define SNAPSET_IOC_DELETE _IO(SNAPSET_IOC_TYPE, 0x05)
