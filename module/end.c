@@ -106,6 +106,15 @@ static void end_finish(struct snapset_set *set, struct snapset_record *rec)
 	wake_up_all(&set->wait);
 }
 
+/*
+ * Waits until a set that ended elsewhere has put every device and queued
+ * its record; a task killed meanwhile stops waiting.
+ */
+void snapset_set_wait_finished(struct snapset_set *set)
+{
+	wait_event_killable(set->wait, snapset_set_finished(set));
+}
+
 static void end_work(struct work_struct *work)
 {
 	struct snapset_set *set = container_of(work, struct snapset_set,
@@ -195,7 +204,7 @@ int snapset_set_terminate_id(const u8 *id)
 		end_finish(set, rec);
 	} else {
 		/* Ending already: "no such set" once its devices are put. */
-		wait_event_killable(set->wait, snapset_set_finished(set));
+		snapset_set_wait_finished(set);
 	}
 	snapset_set_put(set);
 	return ret == -ESHUTDOWN ? -ENOENT : ret;
@@ -307,8 +316,7 @@ void snapset_set_release(struct snapset_set *set)
 		 * a closer waits for that, unless it is killed meanwhile.
 		 */
 		if (!kthread)
-			wait_event_killable(set->wait,
-					    snapset_set_finished(set));
+			snapset_set_wait_finished(set);
 		return;
 	}
 	if (!kthread) {

@@ -309,7 +309,7 @@ static long ioctl_set(struct snapset_set *set, unsigned int cmd,
 	}
 	/* "Gone" only once every device is put: the owner may lvremove. */
 	if (ret == -ESHUTDOWN && snapset_set_ended(set))
-		wait_event_killable(set->wait, snapset_set_finished(set));
+		snapset_set_wait_finished(set);
 	return ret;
 }
 

@@ -195,6 +195,7 @@ void snapset_set_flush(struct snapset_set *set, bool last);
 void snapset_set_release(struct snapset_set *set);
 bool snapset_set_ended(struct snapset_set *set);
 bool snapset_set_finished(struct snapset_set *set);
+void snapset_set_wait_finished(struct snapset_set *set);
 void snapset_set_end_work_init(struct snapset_set *set);
 
 /* Records gathered for SNAPSET_IOC_LIST, each holding a reference. */

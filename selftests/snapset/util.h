@@ -440,12 +440,12 @@ static inline void *list_records(size_t *used)
 }
 
 /*
- * Counts the live sets (all of them, or those with @id) that
+ * Counts the records of @type (all of them, or those of set @id) that
  * SNAPSET_IOC_LIST on @fd shows, and copies the last one found to @info
  * (unless NULL); -1 on error.
  */
-static inline int list_live(int fd, const __u8 *id,
-			    struct snapset_set_info *info)
+static inline int list_count(int fd, __u32 type, const __u8 *id,
+			     struct snapset_set_info *info)
 {
 	size_t used = 0, off;
 	char *buf = list_records_fd(fd, &used);
@@ -456,7 +456,7 @@ static inline int list_live(int fd, const __u8 *id,
 	for (off = 0; off < used;) {
 		struct snapset_event *ev = (void *)(buf + off);
 
-		if (ev->type == SNAPSET_RECORD_LIVE &&
+		if (ev->type == type &&
 		    (!id || !memcmp(ev->set.id, id, SNAPSET_ID_LEN))) {
 			count++;
 			if (info)
@@ -468,24 +468,22 @@ static inline int list_live(int fd, const __u8 *id,
 	return count;
 }
 
+/* Counts the live sets (all, or set @id) that a list on @fd shows. */
+static inline int list_live(int fd, const __u8 *id,
+			    struct snapset_set_info *info)
+{
+	return list_count(fd, SNAPSET_RECORD_LIVE, id, info);
+}
+
 /* Counts pending records of set @id (-1 on error). */
 static inline int pending_count(const __u8 id[SNAPSET_ID_LEN])
 {
-	size_t used = 0, off;
-	char *buf = list_records(&used);
-	int count = 0;
+	int fd = snapset_open(), count;
 
-	if (!buf)
+	if (fd < 0)
 		return -1;
-	for (off = 0; off < used;) {
-		struct snapset_event *ev = (void *)(buf + off);
-
-		if (ev->type == SNAPSET_RECORD_PENDING &&
-		    !memcmp(ev->set.id, id, SNAPSET_ID_LEN))
-			count++;
-		off += ev->size;
-	}
-	free(buf);
+	count = list_count(fd, SNAPSET_RECORD_PENDING, id, NULL);
+	close(fd);
 	return count;
 }
 
