@@ -1,14 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Host unit tests of userspace/common/device.c: LVM device-mapper names
- * split into VG and LV, and a device described through sysfs and libblkid
- * (a loop device when the host lets us make one).
+ * split into VG and LV, values cut on characters, and what descriptions
+ * become on the writer protocol.
  */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../userspace/common/device.h"
+#include "../userspace/lib/protocol.h"
 #include "kselftest_harness.h"
+
+/* 65 "é": 130 bytes, longer than a description's 127-byte label. */
+static void long_label(char *out)
+{
+	out[0] = '\0';
+	for (int i = 0; i < 65; i++)
+		strcat(out, "\xc3\xa9");
+}
 
 static int split(const char *name, char *vg, char *lv)
 {
@@ -46,6 +58,67 @@ TEST(missing_device_is_enoent)
 
 	/* Major 0 is never a block device. */
 	EXPECT_EQ(-ENOENT, device_describe(0, 12345, 1, &desc));
+}
+
+/* A sysfs value (a loop device's backing file) is cut on a character. */
+TEST(sysfs_value_is_cut_on_a_character)
+{
+	char path[] = "/tmp/snapset-sysfs-XXXXXX", label[160], out[128];
+	int fd = mkstemp(path);
+
+	ASSERT_LE(0, fd);
+	long_label(label);
+	ASSERT_EQ(130, write(fd, label, 130));
+	close(fd);
+	ASSERT_EQ(0, sysfs_read(path, out, sizeof(out)));
+	unlink(path);
+	EXPECT_EQ(126, strlen(out));
+}
+
+/* The event's label as a writer parses it; "" when it is refused. */
+static void parsed_label(const char *label, char *out, size_t size)
+{
+	struct json_object *devices = json_object_new_array(), *dev, *value;
+	struct json_object *set = json_object_new_object();
+	struct device_desc desc = { .engine = "loop" };
+	struct proto_msg msg;
+	char *text, why[256];
+
+	snprintf(desc.label, sizeof(desc.label), "%s", label);
+	dev = json_object_new_object();
+	device_desc_to_json(&desc, dev);
+	json_object_array_add(devices, dev);
+	json_object_object_add(
+	    set, "id",
+	    json_object_new_string("12345678-9abc-def0-0123-456789abcdef"));
+	text = proto_event(1, PROTO_KIND_SHUTDOWN, set, devices);
+	out[0] = '\0';
+	if (!proto_parse(text, strlen(text), PROTO_FROM_DAEMON, &msg, why,
+			 sizeof(why))) {
+		json_object_object_get_ex(msg.obj, "devices", &devices);
+		if (json_object_object_get_ex(
+			json_object_array_get_idx(devices, 0), "label", &value))
+			snprintf(out, size, "%s",
+				 json_object_get_string(value));
+		proto_msg_free(&msg);
+	}
+	free(text);
+}
+
+/*
+ * A Latin-1 label, or one cut inside a character, goes to writers as
+ * valid UTF-8 (the odd bytes as U+FFFD) instead of silencing them.
+ */
+TEST(odd_labels_reach_writers_as_utf8)
+{
+	char out[512];
+
+	parsed_label("caf\xe9", out, sizeof(out));
+	EXPECT_STREQ("caf\xef\xbf\xbd", out);
+	parsed_label("\xc3\xa9t\xc3", out, sizeof(out));
+	EXPECT_STREQ("\xc3\xa9t\xef\xbf\xbd", out);
+	parsed_label("caf\xc3\xa9", out, sizeof(out));
+	EXPECT_STREQ("caf\xc3\xa9", out);
 }
 
 TEST_HARNESS_MAIN

@@ -18,14 +18,16 @@
 int sysfs_read(const char *path, char *out, size_t size)
 {
 	FILE *f = fopen(path, "re");
+	char line[PATH_MAX + 1];
 	int ret = 0;
 
 	if (!f)
 		return -errno;
-	if (!fgets(out, size, f))
+	if (!fgets(line, sizeof(line), f))
 		ret = -EIO;
 	fclose(f);
-	out[ret ? 0 : strcspn(out, "\n")] = '\0';
+	line[ret ? 0 : strcspn(line, "\n")] = '\0';
+	text_copy(out, size, line);
 	return ret;
 }
 
@@ -35,7 +37,7 @@ static void copy_tag(blkid_probe probe, const char *name, char *out,
 	const char *value;
 
 	if (!blkid_probe_lookup_value(probe, name, &value, NULL))
-		snprintf(out, size, "%s", value);
+		text_copy(out, size, value);
 }
 
 int device_probe_ids(const char *node, struct device_ids *ids)

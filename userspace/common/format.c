@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../lib/protocol.h"
 #include "format.h"
 #include "module.h"
 
@@ -111,10 +112,46 @@ void time_format(__u64 realtime_ns, char out[TIME_STR_LEN])
 		 (unsigned int)(realtime_ns / 1000000 % 1000));
 }
 
+/*
+ * At most @size bytes of @value as a JSON string: names and labels from
+ * devices and processes are in no known encoding, and the writer
+ * protocol is UTF-8 (NULL, a JSON null, when out of memory).
+ */
+static struct json_object *json_text(const char *value, size_t size)
+{
+	size_t len = strnlen(value, size), out_size = 3 * len + 1;
+	struct json_object *obj;
+	char *text = malloc(out_size);
+
+	if (!text)
+		return NULL;
+	len = proto_utf8_copy(value, len, text, out_size);
+	obj = json_object_new_string_len(text, (int)len);
+	free(text);
+	return obj;
+}
+
 void json_add_string(struct json_object *obj, const char *key,
 		     const char *value)
 {
-	json_object_object_add(obj, key, json_object_new_string(value));
+	json_object_object_add(obj, key, json_text(value, SIZE_MAX));
+}
+
+void text_copy(char *out, size_t size, const char *src)
+{
+	size_t len = strlen(src), cut = size - 1, i = cut;
+
+	if (len < size) {
+		memcpy(out, src, len + 1);
+		return;
+	}
+	/* Back to the start of the character that the cut falls into. */
+	while (i > 0 && cut - i < 3 && (src[i] & 0xc0) == 0x80)
+		i--;
+	if (proto_utf8_len(src + i, len - i) > cut - i)
+		cut = i;
+	memcpy(out, src, cut);
+	out[cut] = '\0';
 }
 
 void json_add_int(struct json_object *obj, const char *key, int64_t value)
@@ -146,8 +183,7 @@ static void add_time(struct json_object *obj, const char *key, __u64 ns)
 static void add_bounded(struct json_object *obj, const char *key,
 			const char *value, size_t size)
 {
-	json_object_object_add(
-	    obj, key, json_object_new_string_len(value, strnlen(value, size)));
+	json_object_object_add(obj, key, json_text(value, size));
 }
 
 static struct json_object *device_to_json(const struct snapset_device_info *d)
