@@ -121,4 +121,25 @@ TEST(odd_labels_reach_writers_as_utf8)
 	EXPECT_STREQ("caf\xc3\xa9", out);
 }
 
+/* `snapset list` shows a device's strings escaped, never raw. */
+TEST(description_printed_escaped)
+{
+	struct device_desc desc = { .node = "/dev/loop0",
+				    .type = "ext4",
+				    .label = "\x1b[2Jcaf\xc3\xa9\"",
+				    .engine = "loop",
+				    .backing = "/img/a\nb\xe9" };
+	char *text = NULL;
+	size_t size = 0;
+	FILE *out = open_memstream(&text, &size);
+
+	ASSERT_NE(NULL, out);
+	device_desc_print(out, &desc);
+	fclose(out);
+	EXPECT_STREQ(" /dev/loop0 TYPE=ext4 LABEL=\"\\x1b[2Jcaf\xc3\xa9\\x22\" "
+		     "loop=/img/a\\x0ab\\xe9",
+		     text);
+	free(text);
+}
+
 TEST_HARNESS_MAIN

@@ -198,4 +198,33 @@ TEST(record_line_escapes_names)
 	free(ev);
 }
 
+/*
+ * What a terminal is shown: valid UTF-8 as it is, but control characters
+ * (C0, DEL, C1), quotes, backslashes and invalid bytes escaped.
+ */
+TEST(display_escape_keeps_text_and_escapes_controls)
+{
+	static const struct {
+		const char *value, *shown;
+	} cases[] = {
+		{ "caf\xc3\xa9 data", "caf\xc3\xa9 data" },
+		{ "caf\xe9", "caf\\xe9" },
+		{ "a\x1b]0;owned\x07\n", "a\\x1b]0;owned\\x07\\x0a" },
+		{ "\x7f\xc2\x9b", "\\x7f\\xc2\\x9b" },
+		{ "say \"hi\" \\", "say \\x22hi\\x22 \\x5c" },
+		{ "\xc3\xa9t\xc3", "\xc3\xa9t\\xc3" },
+	};
+	char out[64];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		display_escape(cases[i].value, 64, out, sizeof(out));
+		EXPECT_STREQ(cases[i].shown, out);
+	}
+	/* Bounded by the field's size and by the output's, never cut in two. */
+	display_escape("abcdef", 3, out, sizeof(out));
+	EXPECT_STREQ("abc", out);
+	display_escape("a\xc3\xa9\xc3\xa9", 64, out, 7);
+	EXPECT_STREQ("a\xc3\xa9", out);
+}
+
 TEST_HARNESS_MAIN

@@ -215,3 +215,45 @@ void device_desc_to_json(const struct device_desc *desc,
 	add_nonempty(obj, "lv", desc->lv);
 	add_nonempty(obj, "origin", desc->origin);
 }
+
+/*
+ * " KEY=VALUE" (" VALUE" without a key), if VALUE is not empty: labels,
+ * file and dm names are anyone's bytes, escaped so that none reaches a
+ * terminal as a control character.
+ */
+static void print_value(FILE *out, const char *key, const char *value,
+			bool quoted)
+{
+	char escaped[4 * PATH_MAX + 1];
+
+	if (!value[0])
+		return;
+	display_escape(value, PATH_MAX, escaped, sizeof(escaped));
+	if (!key)
+		fprintf(out, " %s", escaped);
+	else
+		fprintf(out, quoted ? " %s=\"%s\"" : " %s=%s", key, escaped);
+}
+
+static void print_lv(FILE *out, const char *key, const char *vg, const char *lv)
+{
+	char path[sizeof(((struct device_desc *)0)->vg) +
+		  sizeof(((struct device_desc *)0)->lv)];
+
+	snprintf(path, sizeof(path), "%s/%s", vg, lv);
+	print_value(out, key, lv[0] ? path : "", false);
+}
+
+void device_desc_print(FILE *out, const struct device_desc *desc)
+{
+	print_value(out, NULL, desc->node, false);
+	print_value(out, "TYPE", desc->type, false);
+	print_value(out, "UUID", desc->uuid, false);
+	print_value(out, "LABEL", desc->label, true);
+	print_value(out, "loop", desc->backing, false);
+	print_lv(out, "lvm", desc->vg, desc->lv);
+	if (desc->origin[0])
+		print_lv(out, "origin", desc->vg, desc->origin);
+	else
+		print_value(out, "dm", desc->dm_name, false);
+}

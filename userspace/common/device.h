@@ -9,6 +9,7 @@
 
 #include <json-c/json.h>
 #include <stddef.h>
+#include <stdio.h>
 
 /* The first line of a sysfs file, without its newline; -errno on failure. */
 int sysfs_read(const char *path, char *out, size_t size);
@@ -51,6 +52,12 @@ int device_describe(unsigned int major, unsigned int minor,
  */
 int lvm_split_dm_name(const char *dm_name, char *vg, size_t vg_size, char *lv,
 		      size_t lv_size);
+
+/*
+ * The description's non-empty fields as " /dev/NAME TYPE=... LABEL=..."
+ * for a terminal: every value escaped (display_escape()).
+ */
+void device_desc_print(FILE *out, const struct device_desc *desc);
 
 /* Adds the description's non-empty fields to @obj. */
 void device_desc_to_json(const struct device_desc *desc,

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -263,16 +264,31 @@ struct json_object *record_to_json(const struct snapset_event *ev)
 	return obj;
 }
 
-/* Writes @value with \xNN for what is not printable, or a space. */
+/*
+ * Writes @value with \xNN for each byte below @lowest or past ASCII, and
+ * for '\\'; with @utf8, valid UTF-8 characters but C1 controls are kept,
+ * and '"' is escaped too.
+ */
 static void escape(const char *value, size_t size, char *out, size_t out_size,
-		   char lowest)
+		   char lowest, bool utf8)
 {
-	size_t o = 0;
+	size_t o = 0, n;
 
-	for (size_t i = 0; i < size && value[i] && o + 5 <= out_size; i++) {
+	size = strnlen(value, size);
+	for (size_t i = 0; i < size && o + 5 <= out_size; i += n) {
 		unsigned char c = value[i];
 
-		if (c >= lowest && c < 0x7f && c != '\\')
+		n = utf8 ? proto_utf8_len(value + i, size - i) : 1;
+		if (n > 1 &&
+		    !(c == 0xc2 && (unsigned char)value[i + 1] < 0xa0)) {
+			if (o + n >= out_size)
+				break;
+			memcpy(out + o, value + i, n);
+			o += n;
+			continue;
+		}
+		n = 1;
+		if (c >= lowest && c < 0x7f && c != '\\' && !(utf8 && c == '"'))
 			out[o++] = c;
 		else
 			o += snprintf(out + o, out_size - o, "\\x%02x", c);
@@ -282,12 +298,17 @@ static void escape(const char *value, size_t size, char *out, size_t out_size,
 
 void name_escape(const char *value, size_t size, char *out, size_t out_size)
 {
-	escape(value, size, out, out_size, ' ' + 1);
+	escape(value, size, out, out_size, ' ' + 1, false);
 }
 
 void text_escape(const char *value, size_t size, char *out, size_t out_size)
 {
-	escape(value, size, out, out_size, ' ');
+	escape(value, size, out, out_size, ' ', false);
+}
+
+void display_escape(const char *value, size_t size, char *out, size_t out_size)
+{
+	escape(value, size, out, out_size, ' ', true);
 }
 
 void set_label(const char *name, size_t name_size,

@@ -35,6 +35,13 @@ void time_format(__u64 realtime_ns, char out[TIME_STR_LEN]);
 void name_escape(const char *value, size_t size, char *out, size_t out_size);
 /* The same for a message in someone's words: spaces are kept. */
 void text_escape(const char *value, size_t size, char *out, size_t out_size);
+/*
+ * The same for a terminal: spaces and valid UTF-8 (a label "café") are
+ * kept, control characters, '"' and invalid bytes are written \xNN.
+ * Takes up to 4 * @size + 1 bytes.
+ */
+void display_escape(const char *value, size_t size, char *out, size_t out_size);
+
 /* Copies @src to @out, cut on a whole UTF-8 character when it is longer. */
 void text_copy(char *out, size_t size, const char *src);
 

@@ -63,21 +63,7 @@ static void print_device(const struct snapset_device_info *d)
 		puts(" (gone)");
 		return;
 	}
-	printf(" %s", desc.node);
-	if (desc.type[0])
-		printf(" TYPE=%s", desc.type);
-	if (desc.uuid[0])
-		printf(" UUID=%s", desc.uuid);
-	if (desc.label[0])
-		printf(" LABEL=\"%s\"", desc.label);
-	if (desc.backing[0])
-		printf(" loop=%s", desc.backing);
-	if (desc.lv[0])
-		printf(" lvm=%s/%s", desc.vg, desc.lv);
-	if (desc.origin[0])
-		printf(" origin=%s/%s", desc.vg, desc.origin);
-	else if (desc.dm_name[0])
-		printf(" dm=%s", desc.dm_name);
+	device_desc_print(stdout, &desc);
 	putchar('\n');
 }
 
@@ -103,7 +89,7 @@ static struct json_object *record_described(const struct snapset_event *ev)
 static void print_text(const struct snapset_event *ev, bool *header)
 {
 	const struct snapset_set_info *s = &ev->set;
-	char id[ID_STR_LEN], created[TIME_STR_LEN], name[SNAPSET_NAME_LEN];
+	char id[ID_STR_LEN], created[TIME_STR_LEN], name[NAME_ESCAPED_LEN];
 
 	if (!*header) {
 		printf("%-36s  %-20s  %-8s  %-9s  %-24s  %s\n", "ID", "NAME",
@@ -112,7 +98,7 @@ static void print_text(const struct snapset_event *ev, bool *header)
 	}
 	id_format(s->id, id);
 	time_format(s->create_realtime, created);
-	snprintf(name, sizeof(name), "%.*s", (int)sizeof(s->name), s->name);
+	display_escape(s->name, sizeof(s->name), name, sizeof(name));
 	printf("%-36s  %-20s  %-8s  %-9u  %-24s  %u\n", id,
 	       name[0] ? name : "-", event_name(ev->type), s->owner_tgid,
 	       created, s->ndevices);
