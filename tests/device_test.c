@@ -121,6 +121,26 @@ TEST(odd_labels_reach_writers_as_utf8)
 	EXPECT_STREQ("caf\xc3\xa9", out);
 }
 
+/*
+ * A recorded device is the disk with its number only if the diskseq is
+ * the same too: a stale record for an earlier loop attach is not it.
+ */
+TEST(recorded_device_is_matched_by_identity)
+{
+	struct snapset_device_info d = { .major = 7,
+					 .minor = 3,
+					 .diskseq = 17 };
+
+	EXPECT_TRUE(device_info_is(&d, 7, 3, 17));
+	EXPECT_FALSE(device_info_is(&d, 7, 3, 18));
+	EXPECT_FALSE(device_info_is(&d, 7, 4, 17));
+	/* A kernel without diskseq on either side: the number decides. */
+	EXPECT_TRUE(device_info_is(&d, 7, 3, 0));
+	d.diskseq = 0;
+	EXPECT_TRUE(device_info_is(&d, 7, 3, 18));
+	EXPECT_EQ(0, device_diskseq(0, 12345));
+}
+
 /* `snapset list` shows a device's strings escaped, never raw. */
 TEST(description_printed_escaped)
 {

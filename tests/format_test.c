@@ -4,6 +4,7 @@
  * untrusted record buffers, and records as JSON (parsed back) and text.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -195,6 +196,52 @@ TEST(record_line_escapes_names)
 	EXPECT_EQ(1,
 		  (int)(strchr(text, '\n') - text == (long)strlen(text) - 1));
 	free(text);
+	free(ev);
+}
+
+/* Whether @ev's line, as `snapset watch` prints it, holds @text. */
+static bool line_has(const struct snapset_event *ev, const char *text)
+{
+	char *line = NULL;
+	size_t size = 0;
+	FILE *out = open_memstream(&line, &size);
+	bool found;
+
+	if (!out)
+		return false;
+	record_print_line(out, ev);
+	fclose(out);
+	found = strstr(line, text);
+	free(line);
+	return found;
+}
+
+/*
+ * Each event's line has the time of its own step, not the set's creation;
+ * complete and abort carry no devices, so they show no "devices=0".
+ */
+TEST(watch_line_has_the_event_time_and_its_devices)
+{
+	struct snapset_event *ev = make_record(1);
+
+	ev->set.create_realtime = 1795613725000000000ULL;
+	ev->set.arm_realtime = 1795613726000000000ULL;
+	ev->set.complete_realtime = 1795613727000000000ULL;
+	ev->set.end_realtime = 1795613728000000000ULL;
+	EXPECT_TRUE(line_has(ev, " 2026-11-25T13:35:28.000Z "));
+	EXPECT_TRUE(line_has(ev, " devices=1\n"));
+	ev->type = SNAPSET_EVENT_ARMED;
+	EXPECT_TRUE(line_has(ev, " 2026-11-25T13:35:26.000Z "));
+	ev->type = SNAPSET_EVENT_DEVICE_ADDED;
+	EXPECT_TRUE(line_has(ev, " device=253:0\n"));
+	/* As the module sends them: the set's fields, no device. */
+	ev->set.ndevices = 0;
+	ev->type = SNAPSET_EVENT_COMPLETE;
+	EXPECT_TRUE(line_has(ev, " 2026-11-25T13:35:27.000Z "));
+	EXPECT_FALSE(line_has(ev, "devices="));
+	ev->type = SNAPSET_EVENT_ABORT;
+	EXPECT_TRUE(line_has(ev, " 2026-11-25T13:35:28.000Z "));
+	EXPECT_FALSE(line_has(ev, "devices="));
 	free(ev);
 }
 

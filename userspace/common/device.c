@@ -155,10 +155,27 @@ static bool suspended(const char *sys)
 	return !sysfs_read(path, value, sizeof(value)) && !strcmp(value, "1");
 }
 
+unsigned long long device_diskseq(unsigned int major, unsigned int minor)
+{
+	char path[64], seq[32];
+
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/diskseq", major,
+		 minor);
+	return sysfs_read(path, seq, sizeof(seq)) ? 0 : strtoull(seq, NULL, 10);
+}
+
+bool device_info_is(const struct snapset_device_info *d, unsigned int major,
+		    unsigned int minor, unsigned long long diskseq)
+{
+	return d->major == major && d->minor == minor &&
+	       (!diskseq || !d->diskseq || d->diskseq == diskseq);
+}
+
 int device_describe(unsigned int major, unsigned int minor,
 		    unsigned long long diskseq, struct device_desc *desc)
 {
-	char sys[64], path[PATH_MAX], target[PATH_MAX], seq[32], dm_uuid[160];
+	char sys[64], path[PATH_MAX], target[PATH_MAX], dm_uuid[160];
+	unsigned long long now;
 	const char *name;
 	ssize_t len;
 
@@ -168,9 +185,8 @@ int device_describe(unsigned int major, unsigned int minor,
 	if (len < 0)
 		return -errno;
 	target[len] = '\0';
-	snprintf(path, sizeof(path), "%s/diskseq", sys);
-	if (diskseq && sysfs_read(path, seq, sizeof(seq)) == 0 &&
-	    strtoull(seq, NULL, 10) != diskseq)
+	now = device_diskseq(major, minor);
+	if (diskseq && now && now != diskseq)
 		return -ESTALE;
 	name = strrchr(target, '/') ? strrchr(target, '/') + 1 : target;
 	snprintf(desc->node, sizeof(desc->node), "/dev/%.32s", name);

@@ -8,6 +8,8 @@
 #define SNAPSET_COMMON_DEVICE_H
 
 #include <json-c/json.h>
+#include <linux/snapset.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -45,6 +47,17 @@ struct device_desc {
  */
 int device_describe(unsigned int major, unsigned int minor,
 		    unsigned long long diskseq, struct device_desc *desc);
+
+/* The diskseq of the disk at MAJOR:MINOR now; 0 when none is known. */
+unsigned long long device_diskseq(unsigned int major, unsigned int minor);
+/*
+ * Whether recorded device @d is the disk MAJOR:MINOR with @diskseq (from
+ * device_diskseq()): the number alone is reused, by the next loop attach
+ * or dm device. A diskseq of 0 on either side (a kernel without them)
+ * leaves the number to decide.
+ */
+bool device_info_is(const struct snapset_device_info *d, unsigned int major,
+		    unsigned int minor, unsigned long long diskseq);
 
 /*
  * Splits an LVM device-mapper name, "VG-LV" with each '-' inside a name

@@ -332,6 +332,65 @@ static void print_escaped(FILE *out, const char *value, size_t size)
 	fputs(escaped, out);
 }
 
+/*
+ * When the event happened: the set's time of that step (create, arm,
+ * complete, end). Device events carry none and get the end of the set,
+ * or now.
+ */
+static __u64 event_realtime(const struct snapset_event *ev)
+{
+	const struct snapset_set_info *s = &ev->set;
+	struct timespec now;
+
+	switch (ev->type) {
+	case SNAPSET_EVENT_CREATED:
+	case SNAPSET_RECORD_LIVE:
+		return s->create_realtime;
+	case SNAPSET_EVENT_ARMED:
+		return s->arm_realtime;
+	case SNAPSET_EVENT_COMPLETE:
+		return s->complete_realtime;
+	case SNAPSET_EVENT_ABORT:
+	case SNAPSET_EVENT_SHUTDOWN:
+	case SNAPSET_RECORD_PENDING:
+		return s->end_realtime;
+	default:
+		/* A device event carries no time of its own: it is read now. */
+		clock_gettime(CLOCK_REALTIME, &now);
+		return s->end_realtime
+			   ?: (__u64)now.tv_sec * 1000000000 +
+				  (__u64)now.tv_nsec;
+	}
+}
+
+/*
+ * The devices an event carries: all of the set's for armed, shutdown and
+ * list records, the one concerned for device events, none for the others
+ * (so no count is shown for them: it would read 0).
+ */
+static void print_devices(FILE *out, const struct snapset_event *ev)
+{
+	const struct snapset_device_info *d;
+
+	switch (ev->type) {
+	case SNAPSET_EVENT_ARMED:
+	case SNAPSET_EVENT_SHUTDOWN:
+	case SNAPSET_RECORD_LIVE:
+	case SNAPSET_RECORD_PENDING:
+		fprintf(out, " devices=%u", ev->set.ndevices);
+		break;
+	case SNAPSET_EVENT_DEVICE_ADDED:
+	case SNAPSET_EVENT_DEVICE_RELEASED:
+		if (!ev->set.ndevices)
+			break;
+		d = snapset_event_device(ev, 0);
+		fprintf(out, " device=%u:%u", d->major, d->minor);
+		break;
+	default:
+		break;
+	}
+}
+
 void record_print_line(FILE *out, const struct snapset_event *ev)
 {
 	const struct snapset_set_info *s = &ev->set;
@@ -344,7 +403,7 @@ void record_print_line(FILE *out, const struct snapset_event *ev)
 		return;
 	}
 	id_format(s->id, id);
-	time_format(s->end_realtime ?: s->create_realtime, when);
+	time_format(event_realtime(ev), when);
 	fprintf(out, "%-8llu %-15s %s %s name=", (unsigned long long)ev->seq,
 		event_name(ev->type), when, id);
 	print_escaped(out, s->name, sizeof(s->name));
@@ -355,7 +414,8 @@ void record_print_line(FILE *out, const struct snapset_event *ev)
 		fprintf(out, " signal=%u", s->signal);
 	if (s->flags & SNAPSET_SET_EXIT_STATUS)
 		fprintf(out, " exit_status=%u", s->exit_status);
-	fprintf(out, " devices=%u\n", s->ndevices);
+	print_devices(out, ev);
+	fputc('\n', out);
 }
 
 int parse_duration(const char *text, long *ms)

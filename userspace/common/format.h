@@ -63,7 +63,7 @@ const char *json_member(struct json_object *obj, const char *key,
 
 /* One record as a JSON object (the caller puts it). */
 struct json_object *record_to_json(const struct snapset_event *ev);
-/* One record as one line of text, without the newline. */
+/* One record as one line of text, with the newline. */
 void record_print_line(FILE *out, const struct snapset_event *ev);
 
 #endif

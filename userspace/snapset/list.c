@@ -28,11 +28,18 @@ static const char usage[] =
     "\n"
     "  --json   a JSON array of sets\n";
 
-static bool holds(const struct snapset_event *ev, dev_t dev)
+/* The device given as DEV: its number and the disk that has it now. */
+struct wanted {
+	dev_t dev;
+	unsigned long long diskseq;
+};
+
+static bool holds(const struct snapset_event *ev, const struct wanted *want)
 {
 	for (__u32 i = 0; i < ev->set.ndevices; i++)
-		if (snapset_event_device(ev, i)->major == major(dev) &&
-		    snapset_event_device(ev, i)->minor == minor(dev))
+		if (device_info_is(snapset_event_device(ev, i),
+				   major(want->dev), minor(want->dev),
+				   want->diskseq))
 			return true;
 	return false;
 }
@@ -106,9 +113,9 @@ static void print_text(const struct snapset_event *ev, bool *header)
 		print_device(snapset_event_device(ev, i));
 }
 
-/* Prints the records (only those holding @dev when given); how many. */
+/* Prints the records (only those holding @want when given); how many. */
 static int print_records(const void *buf, size_t len, bool json,
-			 const dev_t *dev)
+			 const struct wanted *want)
 {
 	struct json_object *array = json_object_new_array();
 	const struct snapset_event *ev;
@@ -117,7 +124,7 @@ static int print_records(const void *buf, size_t len, bool json,
 	int shown = 0;
 
 	while ((ev = record_next(buf, len, &off))) {
-		if (dev && !holds(ev, *dev))
+		if (want && !holds(ev, want))
 			continue;
 		shown++;
 		if (json)
@@ -140,8 +147,9 @@ int list_main(int argc, char **argv)
 		{ 0 },
 	};
 	const char *dev_path = NULL;
+	struct wanted want = { 0 };
 	bool json = false;
-	struct stat st;
+	struct stat st = { 0 };
 	size_t len = 0;
 	void *buf;
 	int opt, fd, ret, shown;
@@ -178,7 +186,9 @@ int list_main(int argc, char **argv)
 	close(fd);
 	if (ret)
 		return cli_module_error(argv[0], ret);
-	shown = print_records(buf, len, json, dev_path ? &st.st_rdev : NULL);
+	want.dev = st.st_rdev;
+	want.diskseq = device_diskseq(major(want.dev), minor(want.dev));
+	shown = print_records(buf, len, json, dev_path ? &want : NULL);
 	free(buf);
 	if (dev_path && !shown) {
 		fprintf(stderr, "snapset list: %s: held by no snapshot set\n",
