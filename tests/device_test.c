@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Host unit tests of userspace/common/device.c: LVM device-mapper names
- * split into VG and LV, values cut on characters, and what descriptions
- * become on the writer protocol.
+ * split into VG and LV, descriptions made from udev's database (a fake
+ * one here), values cut on characters, identities matched, and what
+ * descriptions become on the writer protocol and on a terminal.
  */
 #include <errno.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -58,6 +60,78 @@ TEST(missing_device_is_enoent)
 
 	/* Major 0 is never a block device. */
 	EXPECT_EQ(-ENOENT, device_describe(0, 12345, 1, &desc));
+}
+
+FIXTURE(udev)
+{
+	char dir[64];
+};
+
+FIXTURE_SETUP(udev)
+{
+	char path[96];
+
+	strcpy(self->dir, "/tmp/snapset-udev-XXXXXX");
+	ASSERT_NE(NULL, mkdtemp(self->dir));
+	snprintf(path, sizeof(path), "%s/data", self->dir);
+	ASSERT_EQ(0, mkdir(path, 0700));
+}
+
+FIXTURE_TEARDOWN(udev)
+{
+	char cmd[96];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", self->dir);
+	EXPECT_EQ(0, system(cmd));
+}
+
+static int write_db(const char *dir, const char *name, const char *text)
+{
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/data/%s", dir, name);
+	f = fopen(path, "w");
+	if (!f)
+		return -1;
+	fputs(text, f);
+	return fclose(f);
+}
+
+/* udev's encoded values are decoded; its "safe" mangled ones ignored. */
+TEST_F(udev, ids_come_from_the_database)
+{
+	struct device_ids ids;
+
+	ASSERT_EQ(0, write_db(self->dir, "b7:3",
+			      "S:disk/by-uuid/0a1b\n"
+			      "E:ID_FS_TYPE=ext4\n"
+			      "E:ID_FS_UUID=0a1b-2c3d\n"
+			      "E:ID_FS_UUID_ENC=0a1b-2c3d\n"
+			      "E:ID_FS_LABEL=my_data\n"
+			      "E:ID_FS_LABEL_ENC=my\\x20data\\x2fcaf\\xe9\n"
+			      "E:ID_PART_ENTRY_UUID=3c1e\n"));
+	ASSERT_EQ(0, device_udev_ids(self->dir, 7, 3, &ids));
+	EXPECT_STREQ("ext4", ids.type);
+	EXPECT_STREQ("0a1b-2c3d", ids.uuid);
+	EXPECT_STREQ("my data/caf\xe9", ids.label);
+	EXPECT_STREQ("3c1e", ids.partuuid);
+	EXPECT_EQ(-ENOENT, device_udev_ids(self->dir, 7, 4, &ids));
+	EXPECT_STREQ("", ids.type);
+}
+
+/* A label longer than the field is cut between characters. */
+TEST_F(udev, long_label_is_cut_on_a_character)
+{
+	char label[160], line[200];
+	struct device_ids ids;
+
+	long_label(label);
+	snprintf(line, sizeof(line), "E:ID_FS_LABEL_ENC=%s\n", label);
+	ASSERT_EQ(0, write_db(self->dir, "b7:5", line));
+	ASSERT_EQ(0, device_udev_ids(self->dir, 7, 5, &ids));
+	EXPECT_EQ(126, strlen(ids.label));
+	EXPECT_EQ(0, strncmp(label, ids.label, 126));
 }
 
 /* A sysfs value (a loop device's backing file) is cut on a character. */

@@ -162,6 +162,46 @@ TEST_F_TIMEOUT(admin, list_escapes_a_label_with_controls, 300)
 }
 
 /*
+ * Where udev runs, a device's filesystem is described from udev's
+ * database, never by reading the device: a hung one (multipath with
+ * queue_if_no_path, a loop file on a dead NFS mount) would stall the
+ * daemon's loop. The guest has no udev: a database made up here, whose
+ * label differs from the one on disk, shows where the description came
+ * from.
+ */
+TEST_F_TIMEOUT(admin, list_describes_from_udev_without_reading, 300)
+{
+	char *argv[] = { "snapset", "list", "--json", NULL };
+	struct json_object *array, *set, *devices, *dev;
+	struct run_result res;
+	struct stat st;
+	int ret;
+
+	if (!access("/run/udev", F_OK))
+		SKIP(return, "udev runs here: its database is not ours");
+	ASSERT_EQ(0, sh("mkfs.ext4 -q -F -L ondisk %s", self->loop.path));
+	ASSERT_EQ(0, stat(self->loop.path, &st));
+	ASSERT_EQ(0, sh("mkdir -p /run/udev/data && touch /run/udev/control && "
+			"printf 'E:ID_FS_TYPE=ext4\\nE:ID_FS_LABEL_ENC="
+			"from\\\\x20udev\\n' > /run/udev/data/b%u:%u",
+			major(st.st_rdev), minor(st.st_rdev)));
+	ret = run_capture(snapset_bin(), argv, &res);
+	sh("rm -rf /run/udev");
+	ASSERT_EQ(0, ret);
+	ASSERT_EQ(0, res.status);
+	array = json_tokener_parse(res.out);
+	set = find_set(array, self->idtext);
+	ASSERT_NE(NULL, set);
+	ASSERT_TRUE(json_object_object_get_ex(set, "devices", &devices));
+	dev = json_object_array_get_idx(devices, 0);
+	EXPECT_STREQ("ext4", field(dev, "type"));
+	EXPECT_STREQ("from udev", field(dev, "label"));
+	/* udev gave no UUID, and the device was not probed for one. */
+	EXPECT_STREQ("", field(dev, "uuid"));
+	json_object_put(array);
+}
+
+/*
  * A pending record of a loop device that was detached since, its number
  * taken by a new attach, is not about the device now there: `list DEV`
  * matches on the disk's identity (diskseq), not its number alone.

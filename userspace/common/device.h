@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * What a block device is, for people deciding what to do with it: its
- * filesystem (libblkid) and its engine (from sysfs: a loop device and its
- * backing file, or a device-mapper device and its name and uuid).
+ * filesystem (udev's database, or libblkid) and its engine (from sysfs: a loop
+ * device and its backing file, or a device-mapper device and its name and
+ * uuid).
  */
 #ifndef SNAPSET_COMMON_DEVICE_H
 #define SNAPSET_COMMON_DEVICE_H
@@ -26,6 +27,13 @@ struct device_ids {
 
 /* Probes @node (a block device or an image file); -errno if unreadable. */
 int device_probe_ids(const char *node, struct device_ids *ids);
+/*
+ * What udev's own probe found for MAJOR:MINOR, from its database under
+ * @udev_dir ("/run/udev") without touching the device; -ENOENT when udev
+ * has no entry for it.
+ */
+int device_udev_ids(const char *udev_dir, unsigned int major,
+		    unsigned int minor, struct device_ids *ids);
 
 struct device_desc {
 	char node[64];	   /* /dev/NAME, or "" when gone */
@@ -43,7 +51,9 @@ struct device_desc {
 /*
  * Describes MAJOR:MINOR as it is now, if it is still the disk with
  * @diskseq (minors are reused; 0 checks nothing); -ESTALE when another
- * disk took the number, -errno when none has it.
+ * disk took the number, -errno when none has it. Where udev runs, the
+ * filesystem comes from udev's database and the device is never opened,
+ * so a hung device cannot stall the caller (the daemon's loop).
  */
 int device_describe(unsigned int major, unsigned int minor,
 		    unsigned long long diskseq, struct device_desc *desc);
