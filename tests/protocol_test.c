@@ -5,8 +5,13 @@
  * with the reason the daemon logs.
  */
 #include <errno.h>
+#include <snapset/writer.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "../userspace/lib/protocol.h"
 #include "kselftest_harness.h"
@@ -161,6 +166,69 @@ TEST(daemon_event_with_invalid_utf8_is_repaired)
 	EXPECT_EQ(-EPROTO, parse("{\"type\":\"ack\",\"event\":1,\"result\":"
 				 "\"error\",\"message\":\"\xe9\"}",
 				 PROTO_FROM_WRITER, &msg, why));
+}
+
+/*
+ * A daemon that sends one event with a Latin-1 label: 0 when the writer
+ * acknowledged it as handled.
+ */
+static int fake_daemon(int listener)
+{
+	static const char event[] = EVENT_HEAD "caf\xe9\"}]}";
+	char buf[PROTO_MESSAGE_MAX], why[256];
+	struct proto_msg msg;
+	char *welcome = proto_welcome(5000);
+	int fd = accept(listener, NULL, NULL), ok;
+	ssize_t n;
+
+	if (fd < 0 || recv(fd, buf, sizeof(buf), 0) <= 0 ||
+	    send(fd, welcome, strlen(welcome), 0) < 0 ||
+	    send(fd, event, strlen(event), 0) < 0)
+		return 1;
+	n = recv(fd, buf, sizeof(buf), 0);
+	if (n <= 0 ||
+	    proto_parse(buf, n, PROTO_FROM_WRITER, &msg, why, sizeof(why)))
+		return 1;
+	ok = msg.type == PROTO_ACK && msg.event == 1 && msg.ok;
+	proto_msg_free(&msg);
+	free(welcome);
+	close(fd);
+	return !ok;
+}
+
+/* libsnapset hands such an event to the application, not a disconnect. */
+TEST(writer_gets_an_event_with_an_odd_label)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	const struct snapset_writer_event *ev = NULL;
+	char dir[] = "/tmp/snapset-proto-XXXXXX";
+	struct snapset_writer *w;
+	int listener, status;
+	pid_t pid;
+
+	ASSERT_NE(NULL, mkdtemp(dir));
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/sock", dir);
+	listener = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	ASSERT_LE(0, listener);
+	ASSERT_EQ(0, bind(listener, (struct sockaddr *)&addr, sizeof(addr)));
+	ASSERT_EQ(0, listen(listener, 1));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0)
+		_exit(fake_daemon(listener));
+	close(listener);
+	ASSERT_EQ(0, snapset_writer_connect(addr.sun_path, "odd", NULL, &w));
+	EXPECT_EQ(0, snapset_writer_next(w, &ev, 5000));
+	if (ev) {
+		ASSERT_EQ(1, ev->ndevices);
+		EXPECT_STREQ("caf\xef\xbf\xbd", ev->devices[0].label);
+		EXPECT_EQ(0, snapset_writer_ack(w, ev, 0, NULL));
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, status);
+	snapset_writer_close(w);
+	unlink(addr.sun_path);
+	rmdir(dir);
 }
 
 TEST(utf8_copy_replaces_and_cuts_on_characters)
