@@ -112,20 +112,28 @@ $(BUILD)/tests/%_test: tests/%_test.c $(filter-out %/main.o,$(PROGRAM_OBJS)) \
 
 unit-tests: $(UNIT_TESTS)
 
-# The protocol codec under libFuzzer, ASan and UBSan (clang). `make fuzz`
-# runs it for FUZZ_SECONDS; make check runs it briefly.
+# libFuzzer targets under ASan and UBSan (clang): the protocol codec, and
+# events encoded from arbitrary device strings. `make fuzz` runs each for
+# FUZZ_SECONDS; make check runs them briefly.
 FUZZ_SECONDS ?= 300
-FUZZER := $(BUILD)/fuzz/protocol_fuzz
+FUZZ_FLAGS := -std=gnu11 -D_GNU_SOURCE -Iinclude/uapi -Iinclude -g -O1 \
+	$(WARNINGS) -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=undefined
+FUZZERS := $(BUILD)/fuzz/protocol_fuzz $(BUILD)/fuzz/event_fuzz
 
-fuzz-build: $(FUZZER)
+fuzz-build: $(FUZZERS)
 
-$(FUZZER): tests/fuzz/protocol_fuzz.c userspace/lib/protocol.c \
+$(BUILD)/fuzz/protocol_fuzz: tests/fuzz/protocol_fuzz.c userspace/lib/protocol.c \
 		userspace/lib/protocol.h
 	@mkdir -p $(@D)
-	clang -std=gnu11 -D_GNU_SOURCE -g -O1 $(WARNINGS) \
-		-fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=undefined -o $@ \
-		tests/fuzz/protocol_fuzz.c userspace/lib/protocol.c $(LIB_LIBS)
+	clang $(FUZZ_FLAGS) -o $@ $(filter %.c,$^) $(LIB_LIBS)
+
+$(BUILD)/fuzz/event_fuzz: tests/fuzz/event_fuzz.c userspace/lib/protocol.c \
+		userspace/common/device.c userspace/common/format.c \
+		userspace/lib/protocol.h userspace/common/device.h \
+		userspace/common/format.h
+	@mkdir -p $(@D)
+	clang $(FUZZ_FLAGS) -o $@ $(filter %.c,$^) $(LIB_LIBS) -lblkid -lm
 
 fuzz: fuzz-build
 	tools/fuzz $(FUZZ_SECONDS)

@@ -4,6 +4,7 @@
  * untrusted record buffers, and records as JSON (parsed back) and text.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -196,6 +197,81 @@ TEST(record_line_escapes_names)
 		  (int)(strchr(text, '\n') - text == (long)strlen(text) - 1));
 	free(text);
 	free(ev);
+}
+
+/* Whether @ev's line, as `snapset watch` prints it, holds @text. */
+static bool line_has(const struct snapset_event *ev, const char *text)
+{
+	char *line = NULL;
+	size_t size = 0;
+	FILE *out = open_memstream(&line, &size);
+	bool found;
+
+	if (!out)
+		return false;
+	record_print_line(out, ev);
+	fclose(out);
+	found = strstr(line, text);
+	free(line);
+	return found;
+}
+
+/*
+ * Each event's line has the time of its own step, not the set's creation;
+ * complete and abort carry no devices, so they show no "devices=0".
+ */
+TEST(watch_line_has_the_event_time_and_its_devices)
+{
+	struct snapset_event *ev = make_record(1);
+
+	ev->set.create_realtime = 1795613725000000000ULL;
+	ev->set.arm_realtime = 1795613726000000000ULL;
+	ev->set.complete_realtime = 1795613727000000000ULL;
+	ev->set.end_realtime = 1795613728000000000ULL;
+	EXPECT_TRUE(line_has(ev, " 2026-11-25T13:35:28.000Z "));
+	EXPECT_TRUE(line_has(ev, " devices=1\n"));
+	ev->type = SNAPSET_EVENT_ARMED;
+	EXPECT_TRUE(line_has(ev, " 2026-11-25T13:35:26.000Z "));
+	ev->type = SNAPSET_EVENT_DEVICE_ADDED;
+	EXPECT_TRUE(line_has(ev, " device=253:0\n"));
+	/* As the module sends them: the set's fields, no device. */
+	ev->set.ndevices = 0;
+	ev->type = SNAPSET_EVENT_COMPLETE;
+	EXPECT_TRUE(line_has(ev, " 2026-11-25T13:35:27.000Z "));
+	EXPECT_FALSE(line_has(ev, "devices="));
+	ev->type = SNAPSET_EVENT_ABORT;
+	EXPECT_TRUE(line_has(ev, " 2026-11-25T13:35:28.000Z "));
+	EXPECT_FALSE(line_has(ev, "devices="));
+	free(ev);
+}
+
+/*
+ * What a terminal is shown: valid UTF-8 as it is, but control characters
+ * (C0, DEL, C1), quotes, backslashes and invalid bytes escaped.
+ */
+TEST(display_escape_keeps_text_and_escapes_controls)
+{
+	static const struct {
+		const char *value, *shown;
+	} cases[] = {
+		{ "caf\xc3\xa9 data", "caf\xc3\xa9 data" },
+		{ "caf\xe9", "caf\\xe9" },
+		{ "a\x1b]0;owned\x07\n", "a\\x1b]0;owned\\x07\\x0a" },
+		{ "\x7f\xc2\x9b", "\\x7f\\xc2\\x9b" },
+		{ "say \"hi\" \\", "say \\x22hi\\x22 \\x5c" },
+		{ "\xc3\xa9t\xc3", "\xc3\xa9t\\xc3" },
+	};
+	char out[64];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		display_escape(cases[i].value, 64, out, sizeof(out));
+		EXPECT_STREQ(cases[i].shown, out);
+	}
+	/* Bounded by the field's size and by the output's, never cut in two. */
+	display_escape("abcdef", 3, out, sizeof(out));
+	EXPECT_STREQ("abc", out);
+	display_escape("a\xc3\xa9\xc3\xa9", 64, out, 7);
+	EXPECT_STREQ("a\xc3\xa9", out);
 }
 
 TEST_HARNESS_MAIN

@@ -5,8 +5,13 @@
  * with the reason the daemon logs.
  */
 #include <errno.h>
+#include <snapset/writer.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "../userspace/lib/protocol.h"
 #include "kselftest_harness.h"
@@ -72,14 +77,14 @@ TEST(ack_message_cut_at_a_character)
 	free(text);
 }
 
-/* A message in another encoding goes as UTF-8, its odd bytes as '?'. */
+/* A message in another encoding goes as UTF-8, its odd bytes as U+FFFD. */
 TEST(ack_message_made_utf8)
 {
 	char *text = proto_ack(2, "caf\xe9 \xc3\xa9t\xc3"), why[256];
 	struct proto_msg msg;
 
 	ASSERT_EQ(0, parse(text, PROTO_FROM_WRITER, &msg, why));
-	EXPECT_STREQ("caf? \xc3\xa9t?", msg.text);
+	EXPECT_STREQ("caf\xef\xbf\xbd \xc3\xa9t\xef\xbf\xbd", msg.text);
 	proto_msg_free(&msg);
 	free(text);
 }
@@ -112,6 +117,135 @@ TEST(daemon_messages_round_trip)
 	free(welcome);
 	free(bye);
 	free(event);
+}
+
+#define EVENT_HEAD                                                      \
+	"{\"type\":\"event\",\"event\":1,\"kind\":\"backup-shutdown\"," \
+	"\"set\":{\"id\":\"12345678-9abc-def0-0123-456789abcdef\"},"    \
+	"\"devices\":[{\"label\":\""
+
+/* The label of the first device of a parsed event. */
+static const char *first_label(const struct proto_msg *msg)
+{
+	struct json_object *devices, *label;
+
+	if (!json_object_object_get_ex(msg->obj, "devices", &devices) ||
+	    !json_object_object_get_ex(json_object_array_get_idx(devices, 0),
+				       "label", &label))
+		return NULL;
+	return json_object_get_string(label);
+}
+
+/*
+ * An event whose label is Latin-1, or UTF-8 cut inside a character,
+ * reaches the writer with those bytes replaced; before, it was refused
+ * and the writer disconnected.
+ */
+TEST(daemon_event_with_invalid_utf8_is_repaired)
+{
+	static const struct {
+		const char *label, *parsed;
+	} cases[] = {
+		{ "caf\xe9", "caf\xef\xbf\xbd" },
+		{ "\xc3\xa9t\xc3", "\xc3\xa9t\xef\xbf\xbd" },
+		{ "\xed\xa0\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" },
+		{ "\xc0\xaf", "\xef\xbf\xbd\xef\xbf\xbd" },
+	};
+	struct proto_msg msg;
+	char text[256], why[256];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text), "%s%s\"}]}", EVENT_HEAD,
+			 cases[i].label);
+		ASSERT_EQ(0, parse(text, PROTO_FROM_DAEMON, &msg, why))
+		TH_LOG("%s", why);
+		EXPECT_STREQ(cases[i].parsed, first_label(&msg));
+		proto_msg_free(&msg);
+	}
+	/* A writer is held to the protocol as before. */
+	EXPECT_EQ(-EPROTO, parse("{\"type\":\"ack\",\"event\":1,\"result\":"
+				 "\"error\",\"message\":\"\xe9\"}",
+				 PROTO_FROM_WRITER, &msg, why));
+}
+
+/*
+ * A daemon that sends one event with a Latin-1 label: 0 when the writer
+ * acknowledged it as handled.
+ */
+static int fake_daemon(int listener)
+{
+	static const char event[] = EVENT_HEAD "caf\xe9\"}]}";
+	char buf[PROTO_MESSAGE_MAX], why[256];
+	struct proto_msg msg;
+	char *welcome = proto_welcome(5000);
+	int fd = accept(listener, NULL, NULL), ok;
+	ssize_t n;
+
+	if (fd < 0 || recv(fd, buf, sizeof(buf), 0) <= 0 ||
+	    send(fd, welcome, strlen(welcome), 0) < 0 ||
+	    send(fd, event, strlen(event), 0) < 0)
+		return 1;
+	n = recv(fd, buf, sizeof(buf), 0);
+	if (n <= 0 ||
+	    proto_parse(buf, n, PROTO_FROM_WRITER, &msg, why, sizeof(why)))
+		return 1;
+	ok = msg.type == PROTO_ACK && msg.event == 1 && msg.ok;
+	proto_msg_free(&msg);
+	free(welcome);
+	close(fd);
+	return !ok;
+}
+
+/* libsnapset hands such an event to the application, not a disconnect. */
+TEST(writer_gets_an_event_with_an_odd_label)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	const struct snapset_writer_event *ev = NULL;
+	char dir[] = "/tmp/snapset-proto-XXXXXX";
+	struct snapset_writer *w;
+	int listener, status;
+	pid_t pid;
+
+	ASSERT_NE(NULL, mkdtemp(dir));
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/sock", dir);
+	listener = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	ASSERT_LE(0, listener);
+	ASSERT_EQ(0, bind(listener, (struct sockaddr *)&addr, sizeof(addr)));
+	ASSERT_EQ(0, listen(listener, 1));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0)
+		_exit(fake_daemon(listener));
+	close(listener);
+	ASSERT_EQ(0, snapset_writer_connect(addr.sun_path, "odd", NULL, &w));
+	EXPECT_EQ(0, snapset_writer_next(w, &ev, 5000));
+	if (ev) {
+		ASSERT_EQ(1, ev->ndevices);
+		EXPECT_STREQ("caf\xef\xbf\xbd", ev->devices[0].label);
+		EXPECT_EQ(0, snapset_writer_ack(w, ev, 0, NULL));
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, status);
+	snapset_writer_close(w);
+	unlink(addr.sun_path);
+	rmdir(dir);
+}
+
+TEST(utf8_copy_replaces_and_cuts_on_characters)
+{
+	char out[8];
+
+	EXPECT_EQ(7, proto_utf8_copy("a\xff\xc3\xa9z", 64, out, sizeof(out)));
+	EXPECT_STREQ("a\xef\xbf\xbd\xc3\xa9z", out);
+	/* "\xe2\x82\xac" (€) does not fit after 6 bytes: not cut in two. */
+	EXPECT_EQ(6, proto_utf8_copy("\xc3\xa9\xc3\xa9\xc3\xa9\xe2\x82\xac", 64,
+				     out, sizeof(out)));
+	EXPECT_STREQ("\xc3\xa9\xc3\xa9\xc3\xa9", out);
+	/* The length bounds the input, as for fixed-size record fields. */
+	EXPECT_EQ(2, proto_utf8_copy("abc", 2, out, sizeof(out)));
+	EXPECT_EQ(4, proto_utf8_len("\xf0\x9f\x98\x80", 4));
+	EXPECT_EQ(0, proto_utf8_len("\xf0\x9f\x98", 3));
+	EXPECT_EQ(0, proto_utf8_len("\xf4\x90\x80\x80", 4));
 }
 
 /* Each malformed message from a writer, and the reason it gets. */

@@ -151,7 +151,7 @@ int snapset_writer_dispatch(struct snapset_writer *w,
  * @error: 0 when the writer handled it, or a positive errno.
  * @message: NULL, or what went wrong in the writer's words (reported
  *           by the daemon; at most 1024 bytes are sent, and a byte that
- *           is not UTF-8 goes as '?').
+ *           is not UTF-8 goes as U+FFFD).
  */
 int snapset_writer_ack(struct snapset_writer *w,
 		       const struct snapset_writer_event *event, int error,

@@ -46,6 +46,19 @@ static const char *field(struct json_object *obj, const char *key)
 		   : "";
 }
 
+/* Whether `snapset list DEV` said that no set holds DEV, as it should. */
+static bool held_by_none(const struct run_result *res, const char *dev)
+{
+	char want[128];
+
+	snprintf(want, sizeof(want),
+		 "snapset list: %s: held by no snapshot set\n", dev);
+	if (res->status == 1 && !strcmp(want, res->err))
+		return true;
+	fprintf(stderr, "# status %d, said: %s", res->status, res->err);
+	return false;
+}
+
 FIXTURE(admin)
 {
 	struct loopdev loop, other;
@@ -120,7 +133,6 @@ TEST_F_TIMEOUT(admin, list_dev_names_the_set_that_holds_it, 300)
 {
 	char *held[] = { "snapset", "list", self->loop.path, NULL };
 	char *free_dev[] = { "snapset", "list", self->other.path, NULL };
-	char want[128];
 	struct run_result res;
 
 	ASSERT_EQ(0, run_capture(snapset_bin(), held, &res));
@@ -129,11 +141,91 @@ TEST_F_TIMEOUT(admin, list_dev_names_the_set_that_holds_it, 300)
 	EXPECT_NE(NULL, strstr(res.out, "nightly-root"));
 
 	ASSERT_EQ(0, run_capture(snapset_bin(), free_dev, &res));
-	EXPECT_EQ(1, res.status);
-	snprintf(want, sizeof(want),
-		 "snapset list: %s: held by no snapshot set\n",
-		 self->other.path);
-	EXPECT_STREQ(want, res.err);
+	EXPECT_TRUE(held_by_none(&res, self->other.path));
+}
+
+/*
+ * A label is anyone's bytes: `snapset list` shows a control sequence in
+ * one escaped, never raw to the terminal.
+ */
+TEST_F_TIMEOUT(admin, list_escapes_a_label_with_controls, 300)
+{
+	char *argv[] = { "snapset", "list", self->loop.path, NULL };
+	struct run_result res;
+
+	ASSERT_EQ(0, sh("mkfs.ext4 -q -F -L \"$(printf 'a\\033[2Jb')\" %s",
+			self->loop.path));
+	ASSERT_EQ(0, run_capture(snapset_bin(), argv, &res));
+	EXPECT_EQ(0, res.status);
+	EXPECT_EQ(NULL, strchr(res.out, '\033'));
+	EXPECT_NE(NULL, strstr(res.out, "LABEL=\"a\\x1b[2Jb\""));
+}
+
+/*
+ * Where udev runs, a device's filesystem is described from udev's
+ * database, never by reading the device: a hung one (multipath with
+ * queue_if_no_path, a loop file on a dead NFS mount) would stall the
+ * daemon's loop. The guest has no udev: a database made up here, whose
+ * label differs from the one on disk, shows where the description came
+ * from.
+ */
+TEST_F_TIMEOUT(admin, list_describes_from_udev_without_reading, 300)
+{
+	char *argv[] = { "snapset", "list", "--json", NULL };
+	struct json_object *array, *set, *devices, *dev;
+	struct run_result res;
+	struct stat st;
+	int ret;
+
+	if (!access("/run/udev", F_OK))
+		SKIP(return, "udev runs here: its database is not ours");
+	ASSERT_EQ(0, sh("mkfs.ext4 -q -F -L ondisk %s", self->loop.path));
+	ASSERT_EQ(0, stat(self->loop.path, &st));
+	ASSERT_EQ(0, sh("mkdir -p /run/udev/data && touch /run/udev/control && "
+			"printf 'E:ID_FS_TYPE=ext4\\nE:ID_FS_LABEL_ENC="
+			"from\\\\x20udev\\n' > /run/udev/data/b%u:%u",
+			major(st.st_rdev), minor(st.st_rdev)));
+	ret = run_capture(snapset_bin(), argv, &res);
+	sh("rm -rf /run/udev");
+	ASSERT_EQ(0, ret);
+	ASSERT_EQ(0, res.status);
+	array = json_tokener_parse(res.out);
+	set = find_set(array, self->idtext);
+	ASSERT_NE(NULL, set);
+	ASSERT_TRUE(json_object_object_get_ex(set, "devices", &devices));
+	dev = json_object_array_get_idx(devices, 0);
+	EXPECT_STREQ("ext4", field(dev, "type"));
+	EXPECT_STREQ("from udev", field(dev, "label"));
+	/* udev gave no UUID, and the device was not probed for one. */
+	EXPECT_STREQ("", field(dev, "uuid"));
+	json_object_put(array);
+}
+
+/*
+ * A pending record of a loop device that was detached since, its number
+ * taken by a new attach, is not about the device now there: `list DEV`
+ * matches on the disk's identity (diskseq), not its number alone.
+ */
+TEST_F_TIMEOUT(admin, list_dev_skips_a_stale_record_of_its_number, 300)
+{
+	char *argv[] = { "snapset", "list", self->loop.path, NULL };
+	char backing[64];
+	struct run_result res;
+
+	close(self->set);
+	self->set = -1;
+	ASSERT_EQ(1, pending_count(self->id));
+	ASSERT_EQ(0, run_capture(snapset_bin(), argv, &res));
+	EXPECT_EQ(0, res.status);
+	EXPECT_NE(NULL, strstr(res.out, self->idtext));
+
+	ASSERT_EQ(0, loop_detach(&self->loop));
+	ASSERT_TRUE(wait_until_unbound(&self->loop));
+	snprintf(backing, sizeof(backing), "/tmp/snapset-admin-%d", getpid());
+	ASSERT_EQ(0, sh("truncate -s 4M %s && losetup %s %s && rm %s", backing,
+			self->loop.path, backing, backing));
+	ASSERT_EQ(0, run_capture(snapset_bin(), argv, &res));
+	EXPECT_TRUE(held_by_none(&res, self->loop.path));
 }
 
 TEST_F_TIMEOUT(admin, delete_terminates_then_discards_the_record, 300)

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Block devices described from sysfs and libblkid.
+ * Block devices described from sysfs and udev's database, or libblkid
+ * where no udev runs.
  */
 #include <blkid/blkid.h>
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,17 +18,22 @@
 #include "device.h"
 #include "format.h"
 
+/* Where udevd keeps its database, and the socket it listens on. */
+#define UDEV_DIR "/run/udev"
+
 int sysfs_read(const char *path, char *out, size_t size)
 {
 	FILE *f = fopen(path, "re");
+	char line[PATH_MAX + 1];
 	int ret = 0;
 
 	if (!f)
 		return -errno;
-	if (!fgets(out, size, f))
+	if (!fgets(line, sizeof(line), f))
 		ret = -EIO;
 	fclose(f);
-	out[ret ? 0 : strcspn(out, "\n")] = '\0';
+	line[ret ? 0 : strcspn(line, "\n")] = '\0';
+	text_copy(out, size, line);
 	return ret;
 }
 
@@ -35,7 +43,7 @@ static void copy_tag(blkid_probe probe, const char *name, char *out,
 	const char *value;
 
 	if (!blkid_probe_lookup_value(probe, name, &value, NULL))
-		snprintf(out, size, "%s", value);
+		text_copy(out, size, value);
 }
 
 int device_probe_ids(const char *node, struct device_ids *ids)
@@ -62,16 +70,105 @@ int device_probe_ids(const char *node, struct device_ids *ids)
 	return 0;
 }
 
-/* TYPE, UUID and LABEL of what the device holds, if libblkid knows it. */
-static void probe_filesystem(struct device_desc *desc)
+/* @value of udev's *_ENC properties, its "\xNN" escapes undone. */
+static void udev_decode(const char *value, char *out, size_t size)
+{
+	char text[512], *o = text;
+
+	while (*value && o < text + sizeof(text) - 1) {
+		if (value[0] == '\\' && value[1] == 'x' &&
+		    isxdigit((unsigned char)value[2]) &&
+		    isxdigit((unsigned char)value[3])) {
+			char hex[3] = { value[2], value[3], '\0' };
+
+			*o++ = (char)strtol(hex, NULL, 16);
+			value += 4;
+		} else {
+			*o++ = *value++;
+		}
+	}
+	*o = '\0';
+	text_copy(out, size, text);
+}
+
+/* One "E:KEY=VALUE" line of udev's database, if it is one we keep. */
+static void udev_property(const char *line, struct device_ids *ids)
+{
+	static const struct {
+		const char *key;
+		size_t offset, size;
+	} keys[] = {
+		{ "E:ID_FS_TYPE=", offsetof(struct device_ids, type),
+		  sizeof(ids->type) },
+		/* The plain ID_FS_UUID and ID_FS_LABEL are mangled "safe". */
+		{ "E:ID_FS_UUID_ENC=", offsetof(struct device_ids, uuid),
+		  sizeof(ids->uuid) },
+		{ "E:ID_FS_LABEL_ENC=", offsetof(struct device_ids, label),
+		  sizeof(ids->label) },
+		{ "E:ID_PART_ENTRY_UUID=",
+		  offsetof(struct device_ids, partuuid),
+		  sizeof(ids->partuuid) },
+	};
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (!strncmp(line, keys[i].key, strlen(keys[i].key)))
+			udev_decode(line + strlen(keys[i].key),
+				    (char *)ids + keys[i].offset, keys[i].size);
+}
+
+int device_udev_ids(const char *udev_dir, unsigned int major,
+		    unsigned int minor, struct device_ids *ids)
+{
+	char path[PATH_MAX], *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	FILE *f;
+
+	memset(ids, 0, sizeof(*ids));
+	snprintf(path, sizeof(path), "%s/data/b%u:%u", udev_dir, major, minor);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while ((len = getline(&line, &cap, f)) > 0) {
+		if (line[len - 1] == '\n')
+			line[len - 1] = '\0';
+		udev_property(line, ids);
+	}
+	free(line);
+	fclose(f);
+	return 0;
+}
+
+/* Whether reading the device could hang: a suspended dm device. */
+static bool suspended(const char *sys)
+{
+	char path[PATH_MAX], value[8];
+
+	snprintf(path, sizeof(path), "%s/dm/suspended", sys);
+	return !sysfs_read(path, value, sizeof(value)) && !strcmp(value, "1");
+}
+
+/*
+ * TYPE, UUID and LABEL of what the device holds, as udev found them: the
+ * daemon describes devices from its one loop, and reading a device can
+ * hang (multipath queue_if_no_path, a loop file on a dead NFS mount).
+ * Only where no udev runs (containers, the test guest) is the device
+ * probed, unless it is a suspended dm device.
+ */
+static void describe_filesystem(unsigned int major, unsigned int minor,
+				const char *sys, struct device_desc *desc)
 {
 	struct device_ids ids;
+	char control[64];
 
-	if (device_probe_ids(desc->node, &ids))
+	snprintf(control, sizeof(control), "%s/control", UDEV_DIR);
+	if (device_udev_ids(UDEV_DIR, major, minor, &ids) &&
+	    (!access(control, F_OK) || suspended(sys) ||
+	     device_probe_ids(desc->node, &ids)))
 		return;
-	snprintf(desc->type, sizeof(desc->type), "%s", ids.type);
-	snprintf(desc->uuid, sizeof(desc->uuid), "%s", ids.uuid);
-	snprintf(desc->label, sizeof(desc->label), "%s", ids.label);
+	memcpy(desc->type, ids.type, sizeof(desc->type));
+	memcpy(desc->uuid, ids.uuid, sizeof(desc->uuid));
+	memcpy(desc->label, ids.label, sizeof(desc->label));
 }
 
 /* Copies @len bytes of @src to @out, undoubling "--"; a lone '-' is bad. */
@@ -144,19 +241,27 @@ static void thick_origin(const char *sys, struct device_desc *desc)
 	closedir(dir);
 }
 
-/* Whether reading the device could hang: a suspended dm device. */
-static bool suspended(const char *sys)
+unsigned long long device_diskseq(unsigned int major, unsigned int minor)
 {
-	char path[PATH_MAX], value[8];
+	char path[64], seq[32];
 
-	snprintf(path, sizeof(path), "%s/dm/suspended", sys);
-	return !sysfs_read(path, value, sizeof(value)) && !strcmp(value, "1");
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/diskseq", major,
+		 minor);
+	return sysfs_read(path, seq, sizeof(seq)) ? 0 : strtoull(seq, NULL, 10);
+}
+
+bool device_info_is(const struct snapset_device_info *d, unsigned int major,
+		    unsigned int minor, unsigned long long diskseq)
+{
+	return d->major == major && d->minor == minor &&
+	       (!diskseq || !d->diskseq || d->diskseq == diskseq);
 }
 
 int device_describe(unsigned int major, unsigned int minor,
 		    unsigned long long diskseq, struct device_desc *desc)
 {
-	char sys[64], path[PATH_MAX], target[PATH_MAX], seq[32], dm_uuid[160];
+	char sys[64], path[PATH_MAX], target[PATH_MAX], dm_uuid[160];
+	unsigned long long now;
 	const char *name;
 	ssize_t len;
 
@@ -166,9 +271,8 @@ int device_describe(unsigned int major, unsigned int minor,
 	if (len < 0)
 		return -errno;
 	target[len] = '\0';
-	snprintf(path, sizeof(path), "%s/diskseq", sys);
-	if (diskseq && sysfs_read(path, seq, sizeof(seq)) == 0 &&
-	    strtoull(seq, NULL, 10) != diskseq)
+	now = device_diskseq(major, minor);
+	if (diskseq && now && now != diskseq)
 		return -ESTALE;
 	name = strrchr(target, '/') ? strrchr(target, '/') + 1 : target;
 	snprintf(desc->node, sizeof(desc->node), "/dev/%.32s", name);
@@ -187,8 +291,7 @@ int device_describe(unsigned int major, unsigned int minor,
 		strcpy(desc->engine, "lvm");
 		thick_origin(sys, desc);
 	}
-	if (!suspended(sys))
-		probe_filesystem(desc);
+	describe_filesystem(major, minor, sys, desc);
 	return 0;
 }
 
@@ -212,4 +315,46 @@ void device_desc_to_json(const struct device_desc *desc,
 	add_nonempty(obj, "vg", desc->vg);
 	add_nonempty(obj, "lv", desc->lv);
 	add_nonempty(obj, "origin", desc->origin);
+}
+
+/*
+ * " KEY=VALUE" (" VALUE" without a key), if VALUE is not empty: labels,
+ * file and dm names are anyone's bytes, escaped so that none reaches a
+ * terminal as a control character.
+ */
+static void print_value(FILE *out, const char *key, const char *value,
+			bool quoted)
+{
+	char escaped[4 * PATH_MAX + 1];
+
+	if (!value[0])
+		return;
+	display_escape(value, PATH_MAX, escaped, sizeof(escaped));
+	if (!key)
+		fprintf(out, " %s", escaped);
+	else
+		fprintf(out, quoted ? " %s=\"%s\"" : " %s=%s", key, escaped);
+}
+
+static void print_lv(FILE *out, const char *key, const char *vg, const char *lv)
+{
+	char path[sizeof(((struct device_desc *)0)->vg) +
+		  sizeof(((struct device_desc *)0)->lv)];
+
+	snprintf(path, sizeof(path), "%s/%s", vg, lv);
+	print_value(out, key, lv[0] ? path : "", false);
+}
+
+void device_desc_print(FILE *out, const struct device_desc *desc)
+{
+	print_value(out, NULL, desc->node, false);
+	print_value(out, "TYPE", desc->type, false);
+	print_value(out, "UUID", desc->uuid, false);
+	print_value(out, "LABEL", desc->label, true);
+	print_value(out, "loop", desc->backing, false);
+	print_lv(out, "lvm", desc->vg, desc->lv);
+	if (desc->origin[0])
+		print_lv(out, "origin", desc->vg, desc->origin);
+	else
+		print_value(out, "dm", desc->dm_name, false);
 }

@@ -6,11 +6,13 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "../lib/protocol.h"
 #include "format.h"
 #include "module.h"
 
@@ -111,10 +113,46 @@ void time_format(__u64 realtime_ns, char out[TIME_STR_LEN])
 		 (unsigned int)(realtime_ns / 1000000 % 1000));
 }
 
+/*
+ * At most @size bytes of @value as a JSON string: names and labels from
+ * devices and processes are in no known encoding, and the writer
+ * protocol is UTF-8 (NULL, a JSON null, when out of memory).
+ */
+static struct json_object *json_text(const char *value, size_t size)
+{
+	size_t len = strnlen(value, size), out_size = 3 * len + 1;
+	struct json_object *obj;
+	char *text = malloc(out_size);
+
+	if (!text)
+		return NULL;
+	len = proto_utf8_copy(value, len, text, out_size);
+	obj = json_object_new_string_len(text, (int)len);
+	free(text);
+	return obj;
+}
+
 void json_add_string(struct json_object *obj, const char *key,
 		     const char *value)
 {
-	json_object_object_add(obj, key, json_object_new_string(value));
+	json_object_object_add(obj, key, json_text(value, SIZE_MAX));
+}
+
+void text_copy(char *out, size_t size, const char *src)
+{
+	size_t len = strlen(src), cut = size - 1, i = cut;
+
+	if (len < size) {
+		memcpy(out, src, len + 1);
+		return;
+	}
+	/* Back to the start of the character that the cut falls into. */
+	while (i > 0 && cut - i < 3 && (src[i] & 0xc0) == 0x80)
+		i--;
+	if (proto_utf8_len(src + i, len - i) > cut - i)
+		cut = i;
+	memcpy(out, src, cut);
+	out[cut] = '\0';
 }
 
 void json_add_int(struct json_object *obj, const char *key, int64_t value)
@@ -146,8 +184,7 @@ static void add_time(struct json_object *obj, const char *key, __u64 ns)
 static void add_bounded(struct json_object *obj, const char *key,
 			const char *value, size_t size)
 {
-	json_object_object_add(
-	    obj, key, json_object_new_string_len(value, strnlen(value, size)));
+	json_object_object_add(obj, key, json_text(value, size));
 }
 
 static struct json_object *device_to_json(const struct snapset_device_info *d)
@@ -227,16 +264,31 @@ struct json_object *record_to_json(const struct snapset_event *ev)
 	return obj;
 }
 
-/* Writes @value with \xNN for what is not printable, or a space. */
+/*
+ * Writes @value with \xNN for each byte below @lowest or past ASCII, and
+ * for '\\'; with @utf8, valid UTF-8 characters but C1 controls are kept,
+ * and '"' is escaped too.
+ */
 static void escape(const char *value, size_t size, char *out, size_t out_size,
-		   char lowest)
+		   char lowest, bool utf8)
 {
-	size_t o = 0;
+	size_t o = 0, n;
 
-	for (size_t i = 0; i < size && value[i] && o + 5 <= out_size; i++) {
+	size = strnlen(value, size);
+	for (size_t i = 0; i < size && o + 5 <= out_size; i += n) {
 		unsigned char c = value[i];
 
-		if (c >= lowest && c < 0x7f && c != '\\')
+		n = utf8 ? proto_utf8_len(value + i, size - i) : 1;
+		if (n > 1 &&
+		    !(c == 0xc2 && (unsigned char)value[i + 1] < 0xa0)) {
+			if (o + n >= out_size)
+				break;
+			memcpy(out + o, value + i, n);
+			o += n;
+			continue;
+		}
+		n = 1;
+		if (c >= lowest && c < 0x7f && c != '\\' && !(utf8 && c == '"'))
 			out[o++] = c;
 		else
 			o += snprintf(out + o, out_size - o, "\\x%02x", c);
@@ -246,12 +298,17 @@ static void escape(const char *value, size_t size, char *out, size_t out_size,
 
 void name_escape(const char *value, size_t size, char *out, size_t out_size)
 {
-	escape(value, size, out, out_size, ' ' + 1);
+	escape(value, size, out, out_size, ' ' + 1, false);
 }
 
 void text_escape(const char *value, size_t size, char *out, size_t out_size)
 {
-	escape(value, size, out, out_size, ' ');
+	escape(value, size, out, out_size, ' ', false);
+}
+
+void display_escape(const char *value, size_t size, char *out, size_t out_size)
+{
+	escape(value, size, out, out_size, ' ', true);
 }
 
 void set_label(const char *name, size_t name_size,
@@ -275,6 +332,65 @@ static void print_escaped(FILE *out, const char *value, size_t size)
 	fputs(escaped, out);
 }
 
+/*
+ * When the event happened: the set's time of that step (create, arm,
+ * complete, end). Device events carry none and get the end of the set,
+ * or now.
+ */
+static __u64 event_realtime(const struct snapset_event *ev)
+{
+	const struct snapset_set_info *s = &ev->set;
+	struct timespec now;
+
+	switch (ev->type) {
+	case SNAPSET_EVENT_CREATED:
+	case SNAPSET_RECORD_LIVE:
+		return s->create_realtime;
+	case SNAPSET_EVENT_ARMED:
+		return s->arm_realtime;
+	case SNAPSET_EVENT_COMPLETE:
+		return s->complete_realtime;
+	case SNAPSET_EVENT_ABORT:
+	case SNAPSET_EVENT_SHUTDOWN:
+	case SNAPSET_RECORD_PENDING:
+		return s->end_realtime;
+	default:
+		/* A device event carries no time of its own: it is read now. */
+		clock_gettime(CLOCK_REALTIME, &now);
+		return s->end_realtime
+			   ?: (__u64)now.tv_sec * 1000000000 +
+				  (__u64)now.tv_nsec;
+	}
+}
+
+/*
+ * The devices an event carries: all of the set's for armed, shutdown and
+ * list records, the one concerned for device events, none for the others
+ * (so no count is shown for them: it would read 0).
+ */
+static void print_devices(FILE *out, const struct snapset_event *ev)
+{
+	const struct snapset_device_info *d;
+
+	switch (ev->type) {
+	case SNAPSET_EVENT_ARMED:
+	case SNAPSET_EVENT_SHUTDOWN:
+	case SNAPSET_RECORD_LIVE:
+	case SNAPSET_RECORD_PENDING:
+		fprintf(out, " devices=%u", ev->set.ndevices);
+		break;
+	case SNAPSET_EVENT_DEVICE_ADDED:
+	case SNAPSET_EVENT_DEVICE_RELEASED:
+		if (!ev->set.ndevices)
+			break;
+		d = snapset_event_device(ev, 0);
+		fprintf(out, " device=%u:%u", d->major, d->minor);
+		break;
+	default:
+		break;
+	}
+}
+
 void record_print_line(FILE *out, const struct snapset_event *ev)
 {
 	const struct snapset_set_info *s = &ev->set;
@@ -287,7 +403,7 @@ void record_print_line(FILE *out, const struct snapset_event *ev)
 		return;
 	}
 	id_format(s->id, id);
-	time_format(s->end_realtime ?: s->create_realtime, when);
+	time_format(event_realtime(ev), when);
 	fprintf(out, "%-8llu %-15s %s %s name=", (unsigned long long)ev->seq,
 		event_name(ev->type), when, id);
 	print_escaped(out, s->name, sizeof(s->name));
@@ -298,7 +414,8 @@ void record_print_line(FILE *out, const struct snapset_event *ev)
 		fprintf(out, " signal=%u", s->signal);
 	if (s->flags & SNAPSET_SET_EXIT_STATUS)
 		fprintf(out, " exit_status=%u", s->exit_status);
-	fprintf(out, " devices=%u\n", s->ndevices);
+	print_devices(out, ev);
+	fputc('\n', out);
 }
 
 int parse_duration(const char *text, long *ms)

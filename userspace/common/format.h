@@ -35,6 +35,15 @@ void time_format(__u64 realtime_ns, char out[TIME_STR_LEN]);
 void name_escape(const char *value, size_t size, char *out, size_t out_size);
 /* The same for a message in someone's words: spaces are kept. */
 void text_escape(const char *value, size_t size, char *out, size_t out_size);
+/*
+ * The same for a terminal: spaces and valid UTF-8 (a label "café") are
+ * kept, control characters, '"' and invalid bytes are written \xNN.
+ * Takes up to 4 * @size + 1 bytes.
+ */
+void display_escape(const char *value, size_t size, char *out, size_t out_size);
+
+/* Copies @src to @out, cut on a whole UTF-8 character when it is longer. */
+void text_copy(char *out, size_t size, const char *src);
 
 /* "set NAME (ID)", or "set ID" without a name: the name escaped. */
 #define SET_LABEL_LEN (NAME_ESCAPED_LEN + ID_STR_LEN + 8)
@@ -44,7 +53,7 @@ void set_label(const char *name, size_t name_size,
 /* "10", "1.5s", "5m", "2h", "1d" as milliseconds; -EINVAL otherwise. */
 int parse_duration(const char *text, long *ms);
 
-/* Sets @obj's member @key. */
+/* Sets @obj's member @key, invalid UTF-8 replaced (U+FFFD). */
 void json_add_string(struct json_object *obj, const char *key,
 		     const char *value);
 void json_add_int(struct json_object *obj, const char *key, int64_t value);
@@ -54,7 +63,7 @@ const char *json_member(struct json_object *obj, const char *key,
 
 /* One record as a JSON object (the caller puts it). */
 struct json_object *record_to_json(const struct snapset_event *ev);
-/* One record as one line of text, without the newline. */
+/* One record as one line of text, with the newline. */
 void record_print_line(FILE *out, const struct snapset_event *ev);
 
 #endif

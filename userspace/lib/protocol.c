@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * The writer protocol's codec. Parsing is strict: one UTF-8 JSON object
- * of at most PROTO_MESSAGE_MAX bytes, nested at most a few levels, with
- * a known "type", every member that type requires, no member it does
- * not know, and each value of its type and within its bounds. Whatever
- * fails gets one reason naming the member and what is wrong with it.
+ * (a daemon's invalid UTF-8 repaired) of at most PROTO_MESSAGE_MAX bytes,
+ * nested at most a few levels, with a known "type", every member that type
+ * requires, no member it does not know, and each value of its type and within
+ * its bounds. Whatever fails gets one reason naming the member and what is
+ * wrong with it.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -333,6 +334,81 @@ static int parse_body(struct proto_msg *msg, char *why, size_t size)
 	}
 }
 
+/*
+ * The length of the valid UTF-8 character at @s (1 to 4) within @len
+ * bytes, or 0: overlong forms, surrogates and code points past U+10FFFF
+ * are not characters.
+ */
+static size_t utf8_char(const unsigned char *s, size_t len)
+{
+	size_t need = s[0] < 0x80		     ? 1
+		      : s[0] >= 0xc2 && s[0] <= 0xdf ? 2
+		      : (s[0] & 0xf0) == 0xe0	     ? 3
+		      : s[0] >= 0xf0 && s[0] <= 0xf4 ? 4
+						     : 0;
+
+	if (!need || need > len)
+		return 0;
+	for (size_t i = 1; i < need; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] > 0x9f) ||
+	    (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] > 0x8f))
+		return 0;
+	return need;
+}
+
+size_t proto_utf8_len(const char *text, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)text;
+
+	return len ? utf8_char(s, len) : 0;
+}
+
+#define REPLACEMENT "\xef\xbf\xbd" /* U+FFFD */
+
+/* proto_utf8_copy() for @len bytes that may hold NULs. */
+static size_t utf8_repair(const char *text, size_t len, char *out, size_t size)
+{
+	size_t i = 0, o = 0, n;
+
+	while (i < len) {
+		n = proto_utf8_len(text + i, len - i);
+		if (o + (n ?: 3) >= size)
+			break;
+		memcpy(out + o, n ? text + i : REPLACEMENT, n ?: 3);
+		o += n ?: 3;
+		i += n ?: 1;
+	}
+	out[o] = '\0';
+	return o;
+}
+
+size_t proto_utf8_copy(const char *text, size_t len, char *out, size_t size)
+{
+	return utf8_repair(text, strnlen(text, len), out, size);
+}
+
+/*
+ * A daemon's message with each byte that starts no UTF-8 character
+ * replaced, so that one odd byte from a device's label costs a writer
+ * that field's byte, not the whole event; NULL if it needs no repair or
+ * memory ran out (it is then parsed as it is, and refused).
+ */
+static char *utf8_repaired(const char *buf, size_t *len)
+{
+	size_t i, n, size = 3 * *len + 1;
+	char *out;
+
+	for (i = 0; i < *len; i += n)
+		if (!(n = proto_utf8_len(buf + i, *len - i)))
+			break;
+	if (i == *len || !(out = malloc(size)))
+		return NULL;
+	*len = utf8_repair(buf, *len, out, size);
+	return out;
+}
+
 static struct json_object *parse_object(const void *buf, size_t len, char *why,
 					size_t size)
 {
@@ -377,12 +453,16 @@ int proto_parse(const void *buf, size_t len, enum proto_sender sender,
 {
 	const struct schema *schema;
 	struct json_object *type;
+	char *repaired = NULL;
 	int ret;
 
 	memset(msg, 0, sizeof(*msg));
 	if (!len || len > PROTO_MESSAGE_MAX)
 		return refuse(why, why_size, "a message of %zu bytes", len);
-	msg->obj = parse_object(buf, len, why, why_size);
+	if (sender == PROTO_FROM_DAEMON)
+		repaired = utf8_repaired(buf, &len);
+	msg->obj = parse_object(repaired ?: buf, len, why, why_size);
+	free(repaired);
 	if (!msg->obj)
 		return -EPROTO;
 	if (!json_object_object_get_ex(msg->obj, "type", &type) ||
@@ -466,45 +546,6 @@ char *proto_status_request(void)
 	return finish(obj);
 }
 
-/* The length of the valid UTF-8 character at @s (1 to 4), or 0. */
-static size_t utf8_char(const unsigned char *s)
-{
-	size_t len = s[0] < 0x80	     ? 1
-		     : (s[0] & 0xe0) == 0xc0 ? 2
-		     : (s[0] & 0xf0) == 0xe0 ? 3
-		     : (s[0] & 0xf8) == 0xf0 ? 4
-					     : 0;
-
-	for (size_t i = 1; i < len; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	return len;
-}
-
-/*
- * Copies @text as UTF-8 the daemon accepts: a byte that starts no valid
- * character becomes '?' (an application's message may be in another
- * encoding), and the copy ends at a whole character within @size.
- */
-static void utf8_copy(const char *text, char *out, size_t size)
-{
-	const unsigned char *s = (const unsigned char *)text;
-	size_t o = 0, len;
-
-	while (*s) {
-		len = utf8_char(s);
-		if (o + (len ?: 1) >= size)
-			break;
-		if (len)
-			memcpy(out + o, s, len);
-		else
-			out[o] = '?';
-		o += len ?: 1;
-		s += len ?: 1;
-	}
-	out[o] = '\0';
-}
-
 char *proto_ack(long long event, const char *error)
 {
 	struct json_object *obj = message("ack");
@@ -514,7 +555,7 @@ char *proto_ack(long long event, const char *error)
 	if (error) {
 		char text[PROTO_TEXT_MAX + 1];
 
-		utf8_copy(error, text, sizeof(text));
+		proto_utf8_copy(error, strlen(error), text, sizeof(text));
 		json_object_object_add(obj, "message",
 				       json_object_new_string(text));
 	}

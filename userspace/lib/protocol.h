@@ -3,7 +3,9 @@
  * The writer protocol's codec (docs/writer-protocol.md), shared by
  * libsnapset and the daemon: one JSON object per SOCK_SEQPACKET message,
  * each checked member by member. Anything unexpected is refused with a
- * reason fit for a log line; nothing here trusts its input.
+ * reason fit for a log line; nothing here trusts its input. Invalid UTF-8
+ * from the daemon is repaired rather than refused: it can only come from
+ * a device or process name, and a writer must not lose its event to it.
  */
 #ifndef SNAPSET_LIB_PROTOCOL_H
 #define SNAPSET_LIB_PROTOCOL_H
@@ -64,6 +66,20 @@ void proto_msg_free(struct proto_msg *msg);
 bool proto_name_valid(const char *name);
 /* "UUID=...", "LABEL=..." or "LV=VG/LV", at most PROTO_MATCH_LEN bytes. */
 bool proto_match_valid(const char *match);
+
+/*
+ * The length of the UTF-8 character that starts @text (1 to 4 bytes,
+ * within @len), or 0 when none does.
+ */
+size_t proto_utf8_len(const char *text, size_t len);
+/*
+ * Copies @text, up to its NUL or @len bytes, to @out as UTF-8 any JSON
+ * parser accepts: each byte that starts no character becomes U+FFFD, and
+ * the copy ends on a whole character within @size (NUL included). Returns
+ * the bytes written, NUL excluded. Strings from devices and processes
+ * (labels, file names, process names) are in no known encoding.
+ */
+size_t proto_utf8_copy(const char *text, size_t len, char *out, size_t size);
 
 /* A SOCK_SEQPACKET connection to the daemon at @path: an fd or -errno. */
 int proto_connect(const char *path);

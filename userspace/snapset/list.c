@@ -28,11 +28,18 @@ static const char usage[] =
     "\n"
     "  --json   a JSON array of sets\n";
 
-static bool holds(const struct snapset_event *ev, dev_t dev)
+/* The device given as DEV: its number and the disk that has it now. */
+struct wanted {
+	dev_t dev;
+	unsigned long long diskseq;
+};
+
+static bool holds(const struct snapset_event *ev, const struct wanted *want)
 {
 	for (__u32 i = 0; i < ev->set.ndevices; i++)
-		if (snapset_event_device(ev, i)->major == major(dev) &&
-		    snapset_event_device(ev, i)->minor == minor(dev))
+		if (device_info_is(snapset_event_device(ev, i),
+				   major(want->dev), minor(want->dev),
+				   want->diskseq))
 			return true;
 	return false;
 }
@@ -63,21 +70,7 @@ static void print_device(const struct snapset_device_info *d)
 		puts(" (gone)");
 		return;
 	}
-	printf(" %s", desc.node);
-	if (desc.type[0])
-		printf(" TYPE=%s", desc.type);
-	if (desc.uuid[0])
-		printf(" UUID=%s", desc.uuid);
-	if (desc.label[0])
-		printf(" LABEL=\"%s\"", desc.label);
-	if (desc.backing[0])
-		printf(" loop=%s", desc.backing);
-	if (desc.lv[0])
-		printf(" lvm=%s/%s", desc.vg, desc.lv);
-	if (desc.origin[0])
-		printf(" origin=%s/%s", desc.vg, desc.origin);
-	else if (desc.dm_name[0])
-		printf(" dm=%s", desc.dm_name);
+	device_desc_print(stdout, &desc);
 	putchar('\n');
 }
 
@@ -103,7 +96,7 @@ static struct json_object *record_described(const struct snapset_event *ev)
 static void print_text(const struct snapset_event *ev, bool *header)
 {
 	const struct snapset_set_info *s = &ev->set;
-	char id[ID_STR_LEN], created[TIME_STR_LEN], name[SNAPSET_NAME_LEN];
+	char id[ID_STR_LEN], created[TIME_STR_LEN], name[NAME_ESCAPED_LEN];
 
 	if (!*header) {
 		printf("%-36s  %-20s  %-8s  %-9s  %-24s  %s\n", "ID", "NAME",
@@ -112,7 +105,7 @@ static void print_text(const struct snapset_event *ev, bool *header)
 	}
 	id_format(s->id, id);
 	time_format(s->create_realtime, created);
-	snprintf(name, sizeof(name), "%.*s", (int)sizeof(s->name), s->name);
+	display_escape(s->name, sizeof(s->name), name, sizeof(name));
 	printf("%-36s  %-20s  %-8s  %-9u  %-24s  %u\n", id,
 	       name[0] ? name : "-", event_name(ev->type), s->owner_tgid,
 	       created, s->ndevices);
@@ -120,9 +113,9 @@ static void print_text(const struct snapset_event *ev, bool *header)
 		print_device(snapset_event_device(ev, i));
 }
 
-/* Prints the records (only those holding @dev when given); how many. */
+/* Prints the records (only those holding @want when given); how many. */
 static int print_records(const void *buf, size_t len, bool json,
-			 const dev_t *dev)
+			 const struct wanted *want)
 {
 	struct json_object *array = json_object_new_array();
 	const struct snapset_event *ev;
@@ -131,7 +124,7 @@ static int print_records(const void *buf, size_t len, bool json,
 	int shown = 0;
 
 	while ((ev = record_next(buf, len, &off))) {
-		if (dev && !holds(ev, *dev))
+		if (want && !holds(ev, want))
 			continue;
 		shown++;
 		if (json)
@@ -154,8 +147,9 @@ int list_main(int argc, char **argv)
 		{ 0 },
 	};
 	const char *dev_path = NULL;
+	struct wanted want = { 0 };
 	bool json = false;
-	struct stat st;
+	struct stat st = { 0 };
 	size_t len = 0;
 	void *buf;
 	int opt, fd, ret, shown;
@@ -192,7 +186,9 @@ int list_main(int argc, char **argv)
 	close(fd);
 	if (ret)
 		return cli_module_error(argv[0], ret);
-	shown = print_records(buf, len, json, dev_path ? &st.st_rdev : NULL);
+	want.dev = st.st_rdev;
+	want.diskseq = device_diskseq(major(want.dev), minor(want.dev));
+	shown = print_records(buf, len, json, dev_path ? &want : NULL);
 	free(buf);
 	if (dev_path && !shown) {
 		fprintf(stderr, "snapset list: %s: held by no snapshot set\n",
