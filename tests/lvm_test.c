@@ -39,6 +39,19 @@ TEST(lv_uuid_from_dm_uuid)
 					    uuid, 20));
 }
 
+TEST(lvm_names_never_read_as_options)
+{
+	EXPECT_TRUE(lvm_name_valid("vg0"));
+	EXPECT_TRUE(lvm_name_valid("root_fs+.x-1"));
+	EXPECT_FALSE(lvm_name_valid(""));
+	EXPECT_FALSE(lvm_name_valid("-root"));
+	EXPECT_FALSE(lvm_name_valid("--help"));
+	EXPECT_FALSE(lvm_name_valid("."));
+	EXPECT_FALSE(lvm_name_valid(".."));
+	EXPECT_FALSE(lvm_name_valid("ro ot"));
+	EXPECT_FALSE(lvm_name_valid("root$"));
+}
+
 TEST(lvremove_selects_snapshots_only)
 {
 	char select[LVM_SELECT_LEN];

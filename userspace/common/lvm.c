@@ -334,6 +334,16 @@ int lv_parse_snapset(char *out, struct snapset_lv **lvs, size_t *n)
 	return 0;
 }
 
+bool lvm_name_valid(const char *name)
+{
+	size_t len = strlen(name);
+
+	return len && name[0] != '-' && strcmp(name, ".") &&
+	       strcmp(name, "..") &&
+	       strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			    "0123456789+_.-") == len;
+}
+
 #define SNAPSHOT_INFIX "-snapset-"
 #define SNAPSHOT_ID_CHARS 8
 

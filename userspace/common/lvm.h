@@ -6,6 +6,7 @@
 #ifndef SNAPSET_COMMON_LVM_H
 #define SNAPSET_COMMON_LVM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -24,6 +25,13 @@ struct lv_info {
 struct lvm_error {
 	char message[256];
 };
+
+/*
+ * Whether @name can be an LVM VG or LV name (lvm(8) "VALID NAMES"):
+ * letters, digits and "+_.-", not starting with '-', not "." or "..".
+ * Checked before lvm sees a name, so that no name reads as an option.
+ */
+bool lvm_name_valid(const char *name);
 
 /*
  * The name snapset run gives its snapshot of @origin for the set

@@ -25,7 +25,7 @@ struct run_device {
 };
 
 struct run_mount {
-	const char *device; /* a spec, or the VG/LV of --lvm-snapshot */
+	char device[256]; /* a spec, or the VG/LV of --lvm-snapshot */
 	const char *dir;
 };
 
@@ -53,6 +53,9 @@ struct run_options {
  */
 bool run_parse_args(int argc, char **argv, struct run_options *opts,
 		    int *status);
+
+/* Whether the module takes @name for a set (checked before it is asked). */
+bool set_name_valid(const char *name);
 
 /* "0", "0,24", "0-3,24" into @statuses; -EINVAL otherwise. */
 int parse_status_list(const char *text, bool statuses[256]);

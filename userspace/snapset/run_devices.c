@@ -69,21 +69,43 @@ static bool is_partition(dev_t rdev)
 	return !access(path, F_OK);
 }
 
-static int dev_open(struct run_state *st, const char *path, struct run_dev *dev)
+/*
+ * Only a block device is ever opened: opening a FIFO blocks, and some
+ * character devices act when opened (/dev/watchdog arms).
+ */
+static int dev_open_block(struct run_state *st, const char *path,
+			  struct run_dev *dev)
 {
-	uint64_t size;
-	struct stat sb;
+	struct stat before, sb;
 
-	dev->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (stat(path, &before))
+		return run_fail(st, -errno, "%s: %s", dev->label,
+				strerror(errno));
+	if (!S_ISBLK(before.st_mode))
+		return run_fail(st, -ENOTBLK, "%s: not a block device",
+				dev->label);
+	/* O_NONBLOCK: no wait for a medium (a CD-ROM, a floppy). */
+	dev->fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (dev->fd < 0)
 		return run_fail(st, -errno, "%s: %s", dev->label,
 				strerror(errno));
 	if (fstat(dev->fd, &sb))
 		return run_fail(st, -errno, "%s: %s", dev->label,
 				strerror(errno));
-	if (!S_ISBLK(sb.st_mode))
-		return run_fail(st, -ENOTBLK, "%s: not a block device",
+	if (!S_ISBLK(sb.st_mode) || sb.st_rdev != before.st_rdev)
+		return run_fail(st, -ESTALE, "%s: changed while opened",
 				dev->label);
+	dev->rdev = sb.st_rdev;
+	return 0;
+}
+
+static int dev_open(struct run_state *st, const char *path, struct run_dev *dev)
+{
+	uint64_t size;
+	int ret = dev_open_block(st, path, dev);
+
+	if (ret)
+		return ret;
 	if (ioctl(dev->fd, BLKGETSIZE64, &size))
 		return run_fail(st, -errno, "%s: %s", dev->label,
 				strerror(errno));
@@ -92,7 +114,6 @@ static int dev_open(struct run_state *st, const char *path, struct run_dev *dev)
 				"%s: has no medium (size 0: an unbound loop "
 				"device?)",
 				dev->label);
-	dev->rdev = sb.st_rdev;
 	if (is_partition(dev->rdev))
 		return run_fail(st, -EINVAL,
 				"%s: %s is a partition; a set holds whole "

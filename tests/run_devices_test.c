@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Host unit tests of snapset run's device checks that need no module:
+ * what is never opened (a FIFO would block run, a character device may
+ * act when opened), and the messages that name a device and its cause.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../userspace/snapset/run.h"
+#include "kselftest_harness.h"
+
+/* devices_resolve() of one --snapshot @spec; its -errno. */
+static int resolve(const char *spec, struct run_state *st,
+		   struct run_options *opts)
+{
+	int ret;
+
+	memset(opts, 0, sizeof(*opts));
+	memset(st, 0, sizeof(*st));
+	opts->devices[0].spec = spec;
+	opts->ndevices = 1;
+	st->opts = opts;
+	st->set_fd = -1;
+	ret = devices_resolve(st);
+	devices_close(st);
+	return ret;
+}
+
+/* Opening a FIFO for reading waits for a writer: run would hang (the
+ * harness times the test out). */
+TEST(fifo_is_refused_unopened)
+{
+	char path[] = "/tmp/snapset-fifo-XXXXXX";
+	struct run_options opts;
+	struct run_state st;
+
+	ASSERT_NE(NULL, mkdtemp(path));
+	strcat(path, "/f");
+	ASSERT_EQ(0, mkfifo(path, 0600));
+	EXPECT_EQ(-ENOTBLK, resolve(path, &st, &opts));
+	EXPECT_NE(NULL, strstr(st.error, "/f: not a block device"));
+	unlink(path);
+	*strrchr(path, '/') = '\0';
+	rmdir(path);
+}
+
+/* Checked before any open: inotify sees no IN_OPEN. */
+TEST(regular_file_is_never_opened)
+{
+	char path[] = "/tmp/snapset-file-XXXXXX";
+	struct run_options opts;
+	struct run_state st;
+	struct inotify_event ev;
+	int fd = mkstemp(path), in;
+
+	ASSERT_LE(0, fd);
+	close(fd);
+	in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	ASSERT_LE(0, in);
+	ASSERT_LE(0, inotify_add_watch(in, path, IN_OPEN));
+	EXPECT_EQ(-ENOTBLK, resolve(path, &st, &opts));
+	EXPECT_EQ(-1, read(in, &ev, sizeof(ev)));
+	EXPECT_EQ(EAGAIN, errno);
+	close(in);
+	unlink(path);
+}
+
+TEST(character_device_is_refused)
+{
+	struct run_options opts;
+	struct run_state st;
+
+	EXPECT_EQ(-ENOTBLK, resolve("/dev/null", &st, &opts));
+	EXPECT_STREQ("/dev/null: not a block device", st.error);
+}
+
+TEST(missing_path_is_named)
+{
+	struct run_options opts;
+	struct run_state st;
+
+	EXPECT_EQ(-ENOENT, resolve("/dev/snapset-none", &st, &opts));
+	EXPECT_STREQ("/dev/snapset-none: No such file or directory", st.error);
+}
+
+TEST_HARNESS_MAIN
