@@ -14,7 +14,17 @@
 #include <unistd.h>
 
 #include "../userspace/snapset/run.h"
+#include "../userspace/snapset/sandbox.h"
 #include "kselftest_harness.h"
+
+static void sh_rm(const char *dir)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd))
+		fprintf(stderr, "%s: not removed\n", dir);
+}
 
 /* devices_resolve() of one --snapshot @spec; its -errno. */
 static int resolve(const char *spec, struct run_state *st,
@@ -88,6 +98,66 @@ TEST(missing_path_is_named)
 
 	EXPECT_EQ(-ENOENT, resolve("/dev/snapset-none", &st, &opts));
 	EXPECT_STREQ("/dev/snapset-none: No such file or directory", st.error);
+}
+
+/* --mount's DIR: a symlink anywhere in it is refused, not followed. */
+TEST(mount_dir_follows_no_symlink)
+{
+	char dir[] = "/tmp/snapset-dir-XXXXXX", path[64];
+	int fd;
+
+	ASSERT_NE(NULL, mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/real", dir);
+	ASSERT_EQ(0, mkdir(path, 0700));
+	fd = sandbox_dir_open(path);
+	EXPECT_LE(0, fd);
+	close(fd);
+	snprintf(path, sizeof(path), "%s/link", dir);
+	ASSERT_EQ(0, symlink("real", path));
+	EXPECT_EQ(-ELOOP, sandbox_dir_open(path));
+	EXPECT_STREQ("has a symlink in its path (--mount follows none)",
+		     mount_dir_error(-ELOOP));
+	snprintf(path, sizeof(path), "%s/link/.", dir);
+	EXPECT_EQ(-ELOOP, sandbox_dir_open(path));
+	snprintf(path, sizeof(path), "%s/missing", dir);
+	EXPECT_EQ(-ENOENT, sandbox_dir_open(path));
+	EXPECT_STREQ("no such directory", mount_dir_error(-ENOENT));
+	EXPECT_EQ(-ENOTDIR, sandbox_dir_open("/etc/passwd"));
+	sh_rm(dir);
+}
+
+/* Under cron's PATH, COMMAND still finds `snapset complete`. */
+TEST(command_path_reaches_run_s_program)
+{
+	char out[64];
+
+	ASSERT_EQ(0, sandbox_path("/usr/bin:/bin", "/usr/sbin/snapset", out,
+				  sizeof(out)));
+	EXPECT_STREQ("/usr/bin:/bin:/usr/sbin", out);
+	ASSERT_EQ(0, sandbox_path("/usr/sbin:/bin", "/usr/sbin/snapset", out,
+				  sizeof(out)));
+	EXPECT_STREQ("/usr/sbin:/bin", out);
+	ASSERT_EQ(0, sandbox_path("/bin:/usr/sbin", "/usr/sbin/snapset", out,
+				  sizeof(out)));
+	EXPECT_STREQ("/bin:/usr/sbin", out);
+	/* Not fooled by a directory that only starts the same. */
+	ASSERT_EQ(0, sandbox_path("/usr/sbin2", "/usr/sbin/snapset", out,
+				  sizeof(out)));
+	EXPECT_STREQ("/usr/sbin2:/usr/sbin", out);
+	ASSERT_EQ(0, sandbox_path(NULL, "/usr/sbin/snapset", out, sizeof(out)));
+	EXPECT_STREQ("/bin:/usr/bin:/usr/sbin", out);
+	ASSERT_EQ(0, sandbox_path("", "/usr/sbin/snapset", out, sizeof(out)));
+	EXPECT_STREQ("/usr/sbin", out);
+	EXPECT_EQ(-ENAMETOOLONG,
+		  sandbox_path("/usr/bin:/bin", "/usr/sbin/snapset", out, 10));
+}
+
+/* A set an administrator ended is said so, not "transport endpoint". */
+TEST(deleted_set_is_explained)
+{
+	EXPECT_STREQ("ended by an administrator (snapset delete)",
+		     run_set_error(-ESHUTDOWN));
+	EXPECT_STREQ(strerror(EIO), run_set_error(-EIO));
 }
 
 TEST_HARNESS_MAIN

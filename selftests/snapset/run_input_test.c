@@ -43,6 +43,11 @@ static void expect_nothing_left(struct __test_metadata *_metadata,
 {
 	EXPECT_EQ(125, res->status);
 	EXPECT_NE(NULL, strstr(res->err, why));
+	/* One line: no warning about a missing daemon before it. */
+	EXPECT_EQ(strchr(res->err, '\n'), res->err + strlen(res->err) - 1)
+	{
+		TH_LOG("%s", res->err);
+	}
 	EXPECT_EQ(self->sets_live, sysfs_counter("sets_live"));
 	EXPECT_EQ(self->pending, sysfs_counter("pending"));
 	/* Not held and no autoclear armed: detaching works at once. */
@@ -125,6 +130,34 @@ TEST_F_TIMEOUT(bad_input, mount_of_a_device_not_in_the_set, RUN_TIMEOUT)
 	ASSERT_EQ(0, snapset_run(&res, "--snapshot", self->a.path, "--mount",
 				 spec, "--", "true", NULL));
 	expect_nothing_left(_metadata, self, &res, "not a device of this set");
+}
+
+TEST_F_TIMEOUT(bad_input, mount_on_a_missing_directory, RUN_TIMEOUT)
+{
+	char spec[96];
+	struct run_result res;
+
+	snprintf(spec, sizeof(spec), "%s=/tmp/snapset-none-%d", self->a.path,
+		 getpid());
+	ASSERT_EQ(0, snapset_run(&res, "--snapshot", self->a.path, "--mount",
+				 spec, "--", "true", NULL));
+	expect_nothing_left(_metadata, self, &res, ": no such directory");
+}
+
+/* Whoever can write a component of DIR must not redirect the mount. */
+TEST_F_TIMEOUT(bad_input, mount_through_a_symlink, RUN_TIMEOUT)
+{
+	char link[64], spec[96];
+	struct run_result res;
+
+	snprintf(link, sizeof(link), "/tmp/snapset-link-%d", getpid());
+	ASSERT_EQ(0, symlink("/tmp", link));
+	snprintf(spec, sizeof(spec), "%s=%s", self->a.path, link);
+	ASSERT_EQ(0, snapset_run(&res, "--snapshot", self->a.path, "--mount",
+				 spec, "--", "true", NULL));
+	unlink(link);
+	expect_nothing_left(_metadata, self, &res,
+			    ": has a symlink in its path");
 }
 
 TEST_F_TIMEOUT(bad_input, no_command_is_a_usage_error, RUN_TIMEOUT)

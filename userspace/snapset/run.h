@@ -88,6 +88,15 @@ struct run_state {
 int run_fail(struct run_state *st, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/*
+ * What the module's -errno on the set means to the user: -ESHUTDOWN is
+ * an administrator's snapset delete, not a transport endpoint.
+ */
+const char *run_set_error(int err);
+
+/* Why --mount's DIR cannot be mounted on, from sandbox_dir_open(). */
+const char *mount_dir_error(int err);
+
 /* Before the set exists: --snapshot/--persistent specs, LVM origins. */
 int devices_resolve(struct run_state *st);
 int lvm_origins_check(struct run_state *st);

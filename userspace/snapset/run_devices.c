@@ -262,6 +262,27 @@ static int lvm_snapshot_open(struct run_state *st, struct run_dev *dev,
 	return ret;
 }
 
+const char *mount_dir_error(int err)
+{
+	switch (err) {
+	case -ENOENT:
+		return "no such directory";
+	case -ENOTDIR:
+		return "not a directory";
+	case -ELOOP:
+		return "has a symlink in its path (--mount follows none)";
+	default:
+		return strerror(-err);
+	}
+}
+
+const char *run_set_error(int err)
+{
+	if (err == -ESHUTDOWN)
+		return "ended by an administrator (snapset delete)";
+	return strerror(-err);
+}
+
 static const char *add_error(int err)
 {
 	switch (err) {
@@ -272,7 +293,7 @@ static const char *add_error(int err)
 	case -ENOSPC:
 		return "the set is full (64 devices)";
 	default:
-		return strerror(-err);
+		return run_set_error(err);
 	}
 }
 
@@ -431,11 +452,23 @@ static struct run_dev *dev_by_spec(struct run_state *st, const char *spec)
 	return NULL;
 }
 
+/* The sandbox opens DIR again to mount on it: this is for the message. */
+static int mount_dir_check(struct run_state *st, const char *dir)
+{
+	int fd = sandbox_dir_open(dir);
+
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	return run_fail(st, fd, "%s: %s", dir, mount_dir_error(fd));
+}
+
 int mounts_resolve(struct run_state *st, struct sandbox *sb)
 {
 	const struct run_options *opts = st->opts;
 	struct device_ids ids;
-	struct stat dir;
+	int ret;
 
 	for (unsigned int i = 0; i < opts->nmounts; i++) {
 		const struct run_mount *m = &opts->mounts[i];
@@ -452,9 +485,9 @@ int mounts_resolve(struct run_state *st, struct sandbox *sb)
 			return run_fail(st, -EMEDIUMTYPE,
 					"%s: no filesystem found on %s",
 					m->device, dev->engine.node);
-		if (stat(m->dir, &dir) || !S_ISDIR(dir.st_mode))
-			return run_fail(st, -ENOTDIR, "%s: not a directory",
-					m->dir);
+		ret = mount_dir_check(st, m->dir);
+		if (ret)
+			return ret;
 		snprintf(t->node, sizeof(t->node), "%s", dev->engine.node);
 		snprintf(t->fstype, sizeof(t->fstype), "%s", ids.type);
 		t->dir = m->dir;
