@@ -160,6 +160,69 @@ TEST_F_TIMEOUT(bad_input, mount_through_a_symlink, RUN_TIMEOUT)
 			    ": has a symlink in its path");
 }
 
+/* Released at the end, it would vanish from under whoever uses it. */
+TEST_F_TIMEOUT(bad_input, mounted_device_is_refused, RUN_TIMEOUT)
+{
+	char dir[64];
+	struct run_result res;
+
+	snprintf(dir, sizeof(dir), "/tmp/snapset-used-%d", getpid());
+	ASSERT_EQ(0, sh("modprobe -q ext4; mkdir -p %s && mount -o ro %s %s",
+			dir, self->a.path, dir));
+	ASSERT_EQ(0, snapset_run(&res, "--snapshot", self->a.path, "--",
+				 "true", NULL));
+	sh("umount %s; rmdir %s", dir, dir);
+	expect_nothing_left(_metadata, self, &res, ": mounted on /tmp/");
+}
+
+TEST_F_TIMEOUT(bad_input, exclusively_opened_device_is_refused, RUN_TIMEOUT)
+{
+	int fd = open(self->a.path, O_RDONLY | O_EXCL | O_CLOEXEC);
+	struct run_result res;
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, snapset_run(&res, "--snapshot", self->a.path, "--",
+				 "true", NULL));
+	close(fd);
+	expect_nothing_left(_metadata, self, &res,
+			    ": in use (opened exclusively by another program)");
+}
+
+/* Another set's device is that set's to release, whatever the flags. */
+TEST_F_TIMEOUT(bad_input, device_of_another_live_set, RUN_TIMEOUT)
+{
+	char ready[64], *argv[] = { (char *)snapset_bin(),
+				    "run",
+				    "--persistent",
+				    self->a.path,
+				    "--",
+				    "sh",
+				    "-c",
+				    "touch \"$READY\" && exec sleep 1000",
+				    NULL };
+	struct run_result res, res2;
+	pid_t pid;
+
+	snprintf(ready, sizeof(ready), "/tmp/snapset-ready-%d", getpid());
+	unlink(ready);
+	setenv("READY", ready, 1);
+	pid = spawn(argv, -1);
+	ASSERT_LT(0, pid);
+	ASSERT_TRUE(wait_for_file(ready));
+	ASSERT_EQ(0, snapset_run(&res, "--snapshot", self->a.path, "--",
+				 "true", NULL));
+	ASSERT_EQ(0, snapset_run(&res2, "--persistent", self->a.path, "--",
+				 "true", NULL));
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	unlink(ready);
+	EXPECT_EQ(125, res.status);
+	EXPECT_NE(NULL, strstr(res.err, ": already in set "));
+	EXPECT_EQ(125, res2.status);
+	EXPECT_NE(NULL, strstr(res2.err, ": already in set "));
+	EXPECT_FALSE(loop_autoclear(&self->a));
+}
+
 TEST_F_TIMEOUT(bad_input, no_command_is_a_usage_error, RUN_TIMEOUT)
 {
 	struct run_result res;
@@ -276,6 +339,20 @@ TEST_F_TIMEOUT(dm, linear_target_needs_force, RUN_TIMEOUT)
 				 self->linear_path, "--", "true", NULL));
 	EXPECT_EQ(0, res.status);
 	EXPECT_TRUE(wait_dm_gone(self->linear));
+}
+
+/* The loop device under a dm table must not be set to autoclear. */
+TEST_F_TIMEOUT(dm, device_held_by_dm_is_refused, RUN_TIMEOUT)
+{
+	struct run_result res;
+
+	ASSERT_EQ(0, snapset_run(&res, "--snapshot", self->origin.path, "--",
+				 "true", NULL));
+	EXPECT_EQ(125, res.status);
+	EXPECT_NE(NULL, strstr(res.err, ": held by dm-"));
+	EXPECT_NE(NULL, strstr(res.err, self->snap));
+	EXPECT_EQ(self->sets_live, sysfs_counter("sets_live"));
+	EXPECT_FALSE(loop_autoclear(&self->origin));
 }
 
 /* Scheduled for removal already: holding it would only delay that. */

@@ -4,10 +4,12 @@
  * after the set exists, every device added, and the engines' release
  * armed only once all of that worked.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <linux/fs.h>
 #include <stdint.h>
@@ -17,6 +19,7 @@
 #include <unistd.h>
 
 #include "../common/device.h"
+#include "../common/format.h"
 #include "../common/module.h"
 #include "../common/spec.h"
 #include "run.h"
@@ -178,14 +181,150 @@ static int dev_inspect(struct run_state *st, struct run_dev *dev)
 			why_no_snapshot(&dev->engine, why, sizeof(why)));
 }
 
+/* A holder of @rdev in sysfs (a dm table, md, bcache): "dm-3 (NAME)". */
+static bool dev_holder(dev_t rdev, char *out, size_t size)
+{
+	char path[320], name[128];
+	struct dirent *d;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/holders",
+		 major(rdev), minor(rdev));
+	dir = opendir(path);
+	while (dir && (d = readdir(dir)) && d->d_name[0] == '.')
+		;
+	if (!dir || !d) {
+		if (dir)
+			closedir(dir);
+		return false;
+	}
+	snprintf(path, sizeof(path), "/sys/class/block/%s/dm/name", d->d_name);
+	if (sysfs_read(path, name, sizeof(name)))
+		snprintf(out, size, "%s", d->d_name);
+	else
+		snprintf(out, size, "%.32s (%.*s)", d->d_name,
+			 (int)(size > 40 ? size - 40 : 0), name);
+	closedir(dir);
+	return true;
+}
+
+/* Where @rdev is mounted in run's mount namespace, as mountinfo says. */
+static bool dev_mount(dev_t rdev, char *out, size_t size)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	unsigned int maj, min;
+	char line[4096];
+	bool found = false;
+
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "%*d %*d %u:%u %*s %4095s", &maj, &min,
+			       line) == 3 &&
+			makedev(maj, min) == rdev;
+	if (found)
+		snprintf(out, size, "%.*s", (int)size - 1, line);
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/* The live set in the module's list that holds @rdev, as a label. */
+static bool dev_live_set(const void *list, size_t len, dev_t rdev, char *out,
+			 size_t size)
+{
+	const struct snapset_event *ev;
+	size_t off = 0;
+
+	while ((ev = record_next(list, len, &off))) {
+		if (ev->type != SNAPSET_RECORD_LIVE)
+			continue;
+		for (__u32 i = 0; i < ev->set.ndevices; i++) {
+			const struct snapset_device_info *d =
+			    snapset_event_device(ev, i);
+
+			if (makedev(d->major, d->minor) != rdev ||
+			    d->flags & SNAPSET_DEVICE_RELEASED)
+				continue;
+			set_label(ev->set.name, sizeof(ev->set.name),
+				  ev->set.id, out, size);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* A device another live set holds is that set's, persistent or not. */
+static int dev_check_sets(struct run_state *st, struct run_dev *dev)
+{
+	char set[SET_LABEL_LEN];
+	size_t len = 0;
+	void *list;
+	bool held;
+	int ret = module_list(st->set_fd, &list, &len);
+
+	if (ret)
+		return run_fail(st, ret, "%s: cannot list live sets: %s",
+				SNAPSET_DEV_PATH, strerror(-ret));
+	held = dev_live_set(list, len, dev->rdev, set, sizeof(set));
+	free(list);
+	return held ? run_fail(st, -EBUSY, "%s: already in %s", dev->label,
+			       set)
+		    : 0;
+}
+
+/*
+ * A device to be released must be used by nothing else: releasing a
+ * loop device a PV or a mount sits on pulls it from under them.
+ */
+static int dev_check_unused(struct run_state *st, struct run_dev *dev,
+			    const char *path)
+{
+	char who[256];
+	int fd;
+
+	if (dev_holder(dev->rdev, who, sizeof(who)))
+		return run_fail(st, -EBUSY, "%s: held by %s", dev->label, who);
+	if (dev_mount(dev->rdev, who, sizeof(who)))
+		return run_fail(st, -EBUSY, "%s: mounted on %s", dev->label,
+				who);
+	/* Mounts in other namespaces, swap, a program's O_EXCL open. */
+	fd = open(path, O_RDONLY | O_EXCL | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 && errno == EBUSY)
+		return run_fail(st, -EBUSY,
+				"%s: in use (opened exclusively by another "
+				"program)",
+				dev->label);
+	if (fd < 0)
+		return run_fail(st, -errno, "%s: %s", dev->label,
+				strerror(errno));
+	close(fd);
+	return 0;
+}
+
+/* One --snapshot/--persistent spec, resolved, opened and checked. */
+static int dev_resolve(struct run_state *st, struct run_dev *dev)
+{
+	char path[256];
+	int ret = spec_path(st, dev->label, path, sizeof(path));
+
+	if (!ret)
+		ret = dev_open(st, path, dev);
+	if (!ret)
+		ret = dev_inspect(st, dev);
+	if (!ret)
+		ret = dev_check_sets(st, dev);
+	/* A persistent device is left alone: others may use it. */
+	if (!ret && !dev->persistent)
+		ret = dev_check_unused(st, dev, path);
+	return ret;
+}
+
 int devices_resolve(struct run_state *st)
 {
 	const struct run_options *opts = st->opts;
-	char path[256];
-	int ret;
+	int ret = 0;
 
-	for (unsigned int i = 0; i < opts->ndevices; i++) {
-		struct run_dev *dev = &st->devs[st->ndevs];
+	for (unsigned int i = 0; i < opts->ndevices && !ret; i++) {
+		struct run_dev *dev = &st->devs[st->ndevs++];
 
 		snprintf(dev->label, sizeof(dev->label), "%s",
 			 opts->devices[i].spec);
@@ -193,16 +332,9 @@ int devices_resolve(struct run_state *st)
 			 opts->devices[i].spec);
 		dev->persistent = opts->devices[i].persistent;
 		dev->fd = -1;
-		st->ndevs++;
-		ret = spec_path(st, dev->label, path, sizeof(path));
-		if (!ret)
-			ret = dev_open(st, path, dev);
-		if (!ret)
-			ret = dev_inspect(st, dev);
-		if (ret)
-			return ret;
+		ret = dev_resolve(st, dev);
 	}
-	return 0;
+	return ret;
 }
 
 int lvm_origins_check(struct run_state *st)
