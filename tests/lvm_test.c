@@ -52,6 +52,25 @@ TEST(lvm_names_never_read_as_options)
 	EXPECT_FALSE(lvm_name_valid("root$"));
 }
 
+/* lvcreate's warnings are passed on: a smaller snapshot than asked. */
+TEST(lvm_warnings_are_kept)
+{
+	char out[256];
+
+	lvm_warnings("  WARNING: Reducing COW size 999.00 TiB down to maximum "
+		     "usable size 20.00 MiB.\n  Logical volume \"s\" "
+		     "created.\nWARNING: second\n",
+		     out, sizeof(out));
+	EXPECT_STREQ("WARNING: Reducing COW size 999.00 TiB down to maximum "
+		     "usable size 20.00 MiB.\nWARNING: second\n",
+		     out);
+	lvm_warnings("  Volume group \"vg0\" not found\n", out, sizeof(out));
+	EXPECT_STREQ("", out);
+	/* What does not fit is left out whole, never cut. */
+	lvm_warnings("WARNING: a long one\nWARNING: b\n", out, 12);
+	EXPECT_STREQ("WARNING: b\n", out);
+}
+
 TEST(lvremove_selects_snapshots_only)
 {
 	char select[LVM_SELECT_LEN];

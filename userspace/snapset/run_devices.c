@@ -441,11 +441,22 @@ static int dev_add(struct run_state *st, struct run_dev *dev)
 	return 0;
 }
 
+/*
+ * lvcreate's warnings, passed on: a snapshot smaller than asked (LVM
+ * caps the COW at what the origin can use) is said only there.
+ */
+static void lvm_warnings_print(const char *label, const char *warnings)
+{
+	for (const char *line = warnings; *line; line += strcspn(line, "\n") + 1)
+		fprintf(stderr, "snapset run: %s: lvm: %.*s\n", label,
+			(int)strcspn(line, "\n"), line);
+}
+
 int lvm_snapshots_create(struct run_state *st)
 {
 	const struct run_options *opts = st->opts;
+	char name[128], warnings[1024];
 	struct lvm_error lerr;
-	char name[128];
 	int ret;
 
 	for (unsigned int i = 0; i < opts->nlvm; i++) {
@@ -462,7 +473,9 @@ int lvm_snapshots_create(struct run_state *st)
 			 s->origin);
 		dev->fd = -1;
 		ret = lv_snapshot_create(s->vg, s->origin, name, s->size,
-					 st->id_text, &lerr);
+					 st->id_text, &lerr, warnings,
+					 sizeof(warnings));
+		lvm_warnings_print(dev->label, warnings);
 		if (ret)
 			return run_fail(st, ret, "%s/%s: cannot snapshot: %s",
 					s->vg, s->origin, lerr.message);
