@@ -165,6 +165,26 @@ TEST_F_TIMEOUT(lvm, origin_is_never_taken_as_a_snapshot, RUN_TIMEOUT)
 	EXPECT_TRUE(only_the_original_lvs(self->vg));
 }
 
+/* An LV's hidden part is no plain dm device: --force does not take it. */
+TEST_F_TIMEOUT(lvm, lvm_internal_part_is_refused_even_forced, RUN_TIMEOUT)
+{
+	char name[64], node[32];
+	long sets = sysfs_counter("sets_live");
+	struct run_result res;
+
+	snprintf(name, sizeof(name), "%s-pool-tpool", self->vg);
+	ASSERT_EQ(0, dm_path(name, node, sizeof(node)));
+	ASSERT_EQ(0, snapset_run(&res, "--force", "--snapshot", node, "--",
+				 "true", NULL));
+	EXPECT_EQ(125, res.status);
+	EXPECT_NE(NULL, strstr(res.err, ": part of an LVM LV"))
+	{
+		TH_LOG("stderr: %s", res.err);
+	}
+	EXPECT_EQ(sets, sysfs_counter("sets_live"));
+	EXPECT_TRUE(dm_exists(name));
+}
+
 /*
  * lvm's own cause reaches the user even when run was handed a descriptor
  * lvm would warn about, and lvm is found without sbin in PATH (cron).

@@ -31,6 +31,7 @@ static int dm_inspect(dev_t rdev, struct engine_info *info)
 {
 	struct dm_task *dmt = dm_task_create(DM_DEVICE_TABLE);
 	char *type = NULL, *params;
+	const char *uuid;
 	uint64_t start, length;
 	struct dm_info dmi;
 	int ret = -EIO;
@@ -42,6 +43,9 @@ static int dm_inspect(dev_t rdev, struct engine_info *info)
 	    !dm_task_get_info(dmt, &dmi) || !dmi.exists)
 		goto out;
 	info->deferred_remove = dmi.deferred_remove;
+	uuid = dm_task_get_uuid(dmt) ?: "";
+	/* LVM's parts of an LV: "LVM-" + VG and LV uuids + "-cow", "-real" */
+	info->lvm_internal = !strncmp(uuid, "LVM-", 4) && strlen(uuid) > 68;
 	dm_get_next_target(dmt, NULL, &start, &length, &type, &params);
 	snprintf(info->dm_target, sizeof(info->dm_target), "%s",
 		 type ? type : "");
@@ -74,10 +78,10 @@ int engine_inspect(dev_t rdev, struct engine_info *info, struct lvm_error *err)
 	ret = dm_inspect(rdev, info);
 	if (ret)
 		return ret;
-	if (strcmp(desc.engine, "lvm")) {
+	if (strcmp(desc.engine, "lvm") || info->lvm_internal) {
 		info->kind = ENGINE_DM;
-		info->snapshot = !strcmp(info->dm_target, "snapshot") ||
-				 !strcmp(info->dm_target, "thin");
+		info->snapshot = !info->lvm_internal &&
+				 !strcmp(info->dm_target, "snapshot");
 		return 0;
 	}
 	info->kind = ENGINE_LVM;

@@ -135,6 +135,11 @@ static const char *why_no_snapshot(const struct engine_info *e, char *why,
 {
 	if (e->kind == ENGINE_LVM)
 		snprintf(why, size, "LVM LV %s/%s has no origin", e->vg, e->lv);
+	else if (e->kind == ENGINE_DM && !strcmp(e->dm_target, "thin"))
+		snprintf(why, size,
+			 "dm device %s is thin: a snapshot or an origin, dm "
+			 "cannot tell",
+			 e->node);
 	else if (e->kind == ENGINE_DM)
 		snprintf(why, size, "dm device %s has a %s table", e->node,
 			 e->dm_target[0] ? e->dm_target : "empty");
@@ -160,6 +165,12 @@ static int dev_inspect(struct run_state *st, struct run_dev *dev)
 				dev->label);
 	if (dev->persistent || dev->engine.snapshot)
 		return 0;
+	/* Removing it would break the LV it belongs to, whatever --force. */
+	if (dev->engine.lvm_internal)
+		return run_fail(st, -EPERM,
+				"%s: part of an LVM LV (dm device %s), not an "
+				"LV; give the snapshot LV itself",
+				dev->label, dev->engine.node);
 	/*
 	 * Releasing a loop or dm device removes a mapping; lvremove destroys
 	 * the volume's data. --force stops short of that.
