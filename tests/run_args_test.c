@@ -141,9 +141,10 @@ TEST(every_option_is_parsed)
 TEST(mount_leaves_argv_alone)
 {
 	char mount[] = "vg0/root=/mnt/snap";
-	char *argv[] = { "run",	 "--lvm-snapshot", "vg0/root:1G",
-			 "--mount", mount,	    "--",
-			 "true",	 NULL };
+	char *argv[] = { "run",		"--lvm-snapshot",
+			 "vg0/root:1G", "--mount",
+			 mount,		"--",
+			 "true",	NULL };
 	struct run_options opts;
 	int status;
 

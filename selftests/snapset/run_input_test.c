@@ -169,8 +169,8 @@ TEST_F_TIMEOUT(bad_input, mounted_device_is_refused, RUN_TIMEOUT)
 	snprintf(dir, sizeof(dir), "/tmp/snapset-used-%d", getpid());
 	ASSERT_EQ(0, sh("modprobe -q ext4; mkdir -p %s && mount -o ro %s %s",
 			dir, self->a.path, dir));
-	ASSERT_EQ(0, snapset_run(&res, "--snapshot", self->a.path, "--",
-				 "true", NULL));
+	ASSERT_EQ(0, snapset_run(&res, "--snapshot", self->a.path, "--", "true",
+				 NULL));
 	sh("umount %s; rmdir %s", dir, dir);
 	expect_nothing_left(_metadata, self, &res, ": mounted on /tmp/");
 }
@@ -181,8 +181,8 @@ TEST_F_TIMEOUT(bad_input, exclusively_opened_device_is_refused, RUN_TIMEOUT)
 	struct run_result res;
 
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, snapset_run(&res, "--snapshot", self->a.path, "--",
-				 "true", NULL));
+	ASSERT_EQ(0, snapset_run(&res, "--snapshot", self->a.path, "--", "true",
+				 NULL));
 	close(fd);
 	expect_nothing_left(_metadata, self, &res,
 			    ": in use (opened exclusively by another program)");
@@ -209,8 +209,8 @@ TEST_F_TIMEOUT(bad_input, device_of_another_live_set, RUN_TIMEOUT)
 	pid = spawn(argv, -1);
 	ASSERT_LT(0, pid);
 	ASSERT_TRUE(wait_for_file(ready));
-	ASSERT_EQ(0, snapset_run(&res, "--snapshot", self->a.path, "--",
-				 "true", NULL));
+	ASSERT_EQ(0, snapset_run(&res, "--snapshot", self->a.path, "--", "true",
+				 NULL));
 	ASSERT_EQ(0, snapset_run(&res2, "--persistent", self->a.path, "--",
 				 "true", NULL));
 	kill(pid, SIGTERM);

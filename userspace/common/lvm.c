@@ -188,8 +188,7 @@ static int lvm_run(const char *const *argv, char *out, size_t out_size,
 {
 	char errors[2048];
 
-	return lvm_run_stderr(argv, out, out_size, errors, sizeof(errors),
-			      err);
+	return lvm_run_stderr(argv, out, out_size, errors, sizeof(errors), err);
 }
 
 #define LV_INFO_FIELDS "lv_uuid,origin,segtype,lv_kernel_major,lv_kernel_minor"
@@ -247,8 +246,8 @@ void lvm_warnings(const char *errors, char *out, size_t size)
 		}
 		if (strncmp(line, "WARNING:", 8) || used + len + 2 > size)
 			continue;
-		used += snprintf(out + used, size - used, "%.*s\n", (int)len,
-				 line);
+		used +=
+		    snprintf(out + used, size - used, "%.*s\n", (int)len, line);
 	}
 }
 
@@ -277,8 +276,8 @@ int lv_snapshot_create(const char *vg, const char *origin, const char *name,
 	argv[n++] = "--addtag";
 	argv[n++] = set_tag;
 	argv[n++] = target;
-	ret = lvm_run_stderr(argv, out, sizeof(out), errors, sizeof(errors),
-			     err);
+	ret =
+	    lvm_run_stderr(argv, out, sizeof(out), errors, sizeof(errors), err);
 	lvm_warnings(errors, warnings, warnings_size);
 	return ret;
 }
@@ -373,8 +372,9 @@ bool lvm_name_valid(const char *name)
 
 	return len && name[0] != '-' && strcmp(name, ".") &&
 	       strcmp(name, "..") &&
-	       strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-			    "0123456789+_.-") == len;
+	       strspn(name,
+		      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		      "0123456789+_.-") == len;
 }
 
 #define SNAPSHOT_INFIX "-snapset-"

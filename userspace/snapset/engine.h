@@ -25,7 +25,7 @@ struct engine_info {
 	enum engine_kind kind;
 	char node[64];		/* /dev/NAME */
 	bool snapshot;		/* proven: see engine_inspect() */
-	bool deferred_remove;	/* dm: already scheduled for removal */
+	bool deferred_remove;	/* already set to go at its last close */
 	bool lvm_internal;	/* dm: an LV's hidden part (-cow, -real, ...) */
 	char dm_target[32];	/* dm: the first target's type */
 	char vg[128];		/* lvm */
@@ -44,10 +44,11 @@ struct engine_info {
 int engine_inspect(dev_t rdev, struct engine_info *info, struct lvm_error *err);
 
 /*
- * Arms the engine's own release at the last close: autoclear on a loop
- * device, deferred remove on a dm device. A no-op for LVM and others.
+ * Arms (@on) or cancels the engine's own release at the last close:
+ * autoclear on a loop device, deferred remove on a dm device. A no-op for
+ * LVM and others.
  */
-int engine_arm_release(int fd, const struct engine_info *info);
+int engine_set_release(int fd, const struct engine_info *info, bool on);
 
 /* "loop", "dm", "lvm" or "block device", for messages. */
 const char *engine_name(enum engine_kind kind);

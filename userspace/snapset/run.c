@@ -331,6 +331,13 @@ static int set_up(struct run_state *st, struct sandbox *sb)
 		ret = mounts_resolve(st, sb);
 	if (!ret)
 		ret = signal_pending(st);
+	/*
+	 * The engines' release before arm: a kill between the two then
+	 * releases the snapshots as a kill after arm would, where the other
+	 * order left armed devices that nothing would ever release.
+	 */
+	if (!ret)
+		ret = devices_arm_release(st);
 	if (!ret) {
 		ret = module_arm(st->set_fd);
 		if (ret == -ENOSPC)
@@ -345,7 +352,8 @@ static int set_up(struct run_state *st, struct sandbox *sb)
 	if (ret == -ESHUTDOWN)
 		set_deleted(st);
 	if (ret) {
-		/* Never armed: closing it leaves no record. */
+		/* Never armed: closing it leaves no record, nor a release. */
+		devices_disarm_release(st);
 		close(st->set_fd);
 		st->set_fd = -1;
 		lvm_remove_created(st);
@@ -401,21 +409,6 @@ static int block_signals(struct run_state *st, sigset_t *old_mask)
 	return fd;
 }
 
-/* The engines' own release, armed once the set is; aborts it if not. */
-static int arm_release(struct run_state *st)
-{
-	char set[SET_LABEL_LEN];
-	int ret = devices_arm_release(st);
-
-	devices_close(st);
-	if (!ret)
-		return 0;
-	module_abort(st->set_fd, NULL);
-	run_set_label(st, set, sizeof(set));
-	return run_fail(st, ret, "%s: %.600s; aborted", set,
-			strdupa(st->error));
-}
-
 static int run(struct run_state *st)
 {
 	struct sandbox sb = { .pidfd = -1, .status_fd = -1 };
@@ -434,14 +427,11 @@ static int run(struct run_state *st)
 		ret = lvm_origins_check(st);
 	if (!ret)
 		ret = set_up(st, &sb);
-	if (ret) {
-		devices_close(st);
+	devices_close(st);
+	if (ret)
 		return EXIT_RUN_FAILED;
-	}
-	ret = arm_release(st);
-	if (!ret)
-		warn_no_daemon(st);
-	status = ret ? EXIT_RUN_FAILED : run_command(st, &sb, signal_fd);
+	warn_no_daemon(st);
+	status = run_command(st, &sb, signal_fd);
 	close(st->set_fd);
 	/* The set has ended: no device is held by it any more. */
 	if (!daemon_running() && lvm_release(st))

@@ -70,6 +70,7 @@ struct run_dev {
 	bool created; /* an LV run made: removed if the set never arms */
 	char created_uuid[64]; /* its uuid, once lvs knows it */
 	bool added;
+	bool release_armed; /* by run, and not yet cancelled */
 	struct engine_info engine;
 };
 
@@ -103,8 +104,12 @@ int lvm_origins_check(struct run_state *st);
 /* With the set, before arm: snapshots made and every device added. */
 int lvm_snapshots_create(struct run_state *st);
 int devices_add(struct run_state *st);
-/* After every add: the engines' own release, then our fds closed. */
+/*
+ * After every add, just before arm: the engines' own release; cancelled
+ * when the set then fails to arm. Then our fds are closed.
+ */
 int devices_arm_release(struct run_state *st);
+void devices_disarm_release(struct run_state *st);
 void devices_close(struct run_state *st);
 /* The LVs run made, removed when their set never armed. */
 void lvm_remove_created(struct run_state *st);

@@ -128,8 +128,7 @@ static int parse_lvm_snapshot(const char *text, struct run_lvm_snapshot *s)
 	s->origin[lv_len] = '\0';
 	s->size = colon ? colon + 1 : NULL;
 	/* A name that starts with '-' would reach lvm as an option. */
-	return lvm_name_valid(s->vg) && lvm_name_valid(s->origin) ? 0
-								  : -EDOM;
+	return lvm_name_valid(s->vg) && lvm_name_valid(s->origin) ? 0 : -EDOM;
 }
 
 /* The same origin twice would make two snapshots of one name. */
@@ -165,8 +164,9 @@ bool set_name_valid(const char *name)
 	size_t len = strlen(name);
 
 	return len && len < SNAPSET_NAME_LEN &&
-	       strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-			    "0123456789-_.:@+") == len;
+	       strspn(name,
+		      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		      "0123456789-_.:@+") == len;
 }
 
 /* A positive duration: 0 would mean "no timeout", never meant here. */

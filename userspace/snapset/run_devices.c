@@ -160,9 +160,11 @@ static int dev_inspect(struct run_state *st, struct run_dev *dev)
 		    lerr.message[0] ? lerr.message : strerror(-ret));
 	if (dev->engine.deferred_remove)
 		return run_fail(st, -EBUSY,
-				"%s: already scheduled for removal (dmsetup "
-				"remove --deferred)",
-				dev->label);
+				"%s: already scheduled for removal (%s)",
+				dev->label,
+				dev->engine.kind == ENGINE_LOOP
+				    ? "autoclear: losetup -d"
+				    : "dmsetup remove --deferred");
 	if (dev->persistent || dev->engine.snapshot)
 		return 0;
 	/* Removing it would break the LV it belongs to, whatever --force. */
@@ -277,8 +279,7 @@ static int dev_check_sets(struct run_state *st, struct run_dev *dev)
 				SNAPSET_DEV_PATH, strerror(-ret));
 	held = dev_live_set(list, len, dev->rdev, set, sizeof(set));
 	free(list);
-	return held ? run_fail(st, -EBUSY, "%s: already in %s", dev->label,
-			       set)
+	return held ? run_fail(st, -EBUSY, "%s: already in %s", dev->label, set)
 		    : 0;
 }
 
@@ -458,7 +459,8 @@ static int dev_add(struct run_state *st, struct run_dev *dev)
  */
 static void lvm_warnings_print(const char *label, const char *warnings)
 {
-	for (const char *line = warnings; *line; line += strcspn(line, "\n") + 1)
+	for (const char *line = warnings; *line;
+	     line += strcspn(line, "\n") + 1)
 		fprintf(stderr, "snapset run: %s: lvm: %.*s\n", label,
 			(int)strcspn(line, "\n"), line);
 }
@@ -525,14 +527,36 @@ int devices_arm_release(struct run_state *st)
 
 		if (dev->persistent)
 			continue;
-		ret = engine_arm_release(dev->fd, &dev->engine);
+		ret = engine_set_release(dev->fd, &dev->engine, true);
 		if (ret)
 			return run_fail(
 			    st, ret, "%s: cannot arm %s auto-release: %s",
 			    dev->label, engine_name(dev->engine.kind),
 			    strerror(-ret));
+		dev->release_armed = true;
 	}
 	return 0;
+}
+
+void devices_disarm_release(struct run_state *st)
+{
+	int ret;
+
+	for (unsigned int i = 0; i < st->ndevs; i++) {
+		struct run_dev *dev = &st->devs[i];
+
+		if (!dev->release_armed)
+			continue;
+		ret = engine_set_release(dev->fd, &dev->engine, false);
+		/* Reported here: the set's own error line follows. */
+		if (ret)
+			fprintf(stderr,
+				"snapset run: %s: %s auto-release left armed: "
+				"%s\n",
+				dev->label, engine_name(dev->engine.kind),
+				strerror(-ret));
+		dev->release_armed = false;
+	}
 }
 
 void devices_close(struct run_state *st)

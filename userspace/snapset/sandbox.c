@@ -160,8 +160,7 @@ static bool path_has(const char *path, const char *dir, size_t len)
 	return false;
 }
 
-int sandbox_path(const char *path, const char *program, char *out,
-		 size_t size)
+int sandbox_path(const char *path, const char *program, char *out, size_t size)
 {
 	const char *slash = strrchr(program, '/');
 	size_t len = slash ? (size_t)(slash - program) : 0;

@@ -66,8 +66,7 @@ int sandbox_dir_open(const char *dir);
  * that `snapset complete` works under cron's PATH=/usr/bin:/bin.
  * -ENAMETOOLONG when it does not fit @out.
  */
-int sandbox_path(const char *path, const char *program, char *out,
-		 size_t size);
+int sandbox_path(const char *path, const char *program, char *out, size_t size);
 
 /* The signals run passes on to COMMAND, and SIGCHLD. */
 void sandbox_signals(sigset_t *set);
