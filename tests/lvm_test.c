@@ -41,15 +41,14 @@ TEST(lv_uuid_from_dm_uuid)
 
 TEST(lvm_names_never_read_as_options)
 {
-	EXPECT_TRUE(lvm_name_valid("vg0"));
-	EXPECT_TRUE(lvm_name_valid("root_fs+.x-1"));
-	EXPECT_FALSE(lvm_name_valid(""));
-	EXPECT_FALSE(lvm_name_valid("-root"));
-	EXPECT_FALSE(lvm_name_valid("--help"));
-	EXPECT_FALSE(lvm_name_valid("."));
-	EXPECT_FALSE(lvm_name_valid(".."));
-	EXPECT_FALSE(lvm_name_valid("ro ot"));
-	EXPECT_FALSE(lvm_name_valid("root$"));
+	static const char *const good[] = { "vg0", "root_fs+.x-1" };
+	static const char *const bad[] = { "",	 "-root", "--help", ".",
+					   "..", "ro ot", "root$" };
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		EXPECT_TRUE(lvm_name_valid(good[i]));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		EXPECT_FALSE(lvm_name_valid(bad[i]));
 }
 
 /* lvcreate's warnings are passed on: a smaller snapshot than asked. */

@@ -213,23 +213,6 @@ TEST(usage_errors_name_the_option_and_the_cause)
 		{ { "--snapshot", "/dev/a", "--mount", "/dev/a", "--", "true" },
 		  "snapset run: /dev/a: not DEV=/DIR (see snapset run "
 		  "--help)\n" },
-		{ { "--name", "", "--snapshot", "/dev/a", "--", "true" },
-		  "snapset run: --name: a set name is 1 to 63 letters, "
-		  "digits and -_.:@+ (see snapset run --help)\n" },
-		{ { "--name", "nightly root", "--snapshot", "/dev/a", "--",
-		    "true" },
-		  "snapset run: nightly root: a set name is 1 to 63 letters, "
-		  "digits and -_.:@+ (see snapset run --help)\n" },
-		{ { "--name", "bad/name", "--snapshot", "/dev/a", "--",
-		    "true" },
-		  "snapset run: bad/name: a set name is 1 to 63 letters, "
-		  "digits and -_.:@+ (see snapset run --help)\n" },
-		{ { "--lvm-snapshot", "vg0/-root", "--", "true" },
-		  "snapset run: vg0/-root: not an LVM name (letters, "
-		  "digits and +_.-, not first -) (see snapset run --help)\n" },
-		{ { "--lvm-snapshot", "--help/root:1G", "--", "true" },
-		  "snapset run: --help/root:1G: not an LVM name (letters, "
-		  "digits and +_.-, not first -) (see snapset run --help)\n" },
 		{ { "--lvm-snapshot", "vg0/root:1G", "--lvm-snapshot",
 		    "vg0/root:2G", "--", "true" },
 		  "snapset run: vg0/root:2G: the same origin twice (see "
@@ -267,6 +250,48 @@ TEST(usage_errors_name_the_option_and_the_cause)
 		for (int a = 0; a < 8 && cases[i].args[a]; a++)
 			argv[a + 2] = (char *)cases[i].args[a];
 		expect_usage_error(_metadata, argv, cases[i].line);
+	}
+}
+
+/*
+ * Names checked before anything is done: a set's by the module's rule,
+ * VG and LV names by LVM's (one starting with '-' would reach lvm as an
+ * option).
+ */
+TEST(bad_names_are_usage_errors)
+{
+	static const struct {
+		const char *option, *value, *cause;
+	} cases[] = {
+		{ "--name", "",
+		  "a set name is 1 to 63 letters, digits and "
+		  "-_.:@+" },
+		{ "--name", "nightly root", NULL },
+		{ "--name", "bad/name", NULL },
+		{ "--lvm-snapshot", "vg0/-root",
+		  "not an LVM name (letters, digits and +_.-, not first -)" },
+		{ "--lvm-snapshot", "--help/root:1G", NULL },
+	};
+	const char *cause = NULL;
+	char line[160];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *argv[] = { "snapset",
+				 "run",
+				 (char *)cases[i].option,
+				 (char *)cases[i].value,
+				 "--persistent",
+				 "/dev/a",
+				 "--",
+				 "true",
+				 NULL };
+
+		cause = cases[i].cause ?: cause;
+		snprintf(line, sizeof(line),
+			 "snapset run: %s: %s (see snapset run --help)\n",
+			 cases[i].value[0] ? cases[i].value : cases[i].option,
+			 cause);
+		expect_usage_error(_metadata, argv, line);
 	}
 }
 

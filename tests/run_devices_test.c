@@ -129,25 +129,24 @@ TEST(mount_dir_follows_no_symlink)
 /* Under cron's PATH, COMMAND still finds `snapset complete`. */
 TEST(command_path_reaches_run_s_program)
 {
+	static const struct {
+		const char *path, *want;
+	} cases[] = {
+		{ "/usr/bin:/bin", "/usr/bin:/bin:/usr/sbin" },
+		{ "/usr/sbin:/bin", "/usr/sbin:/bin" },
+		{ "/bin:/usr/sbin", "/bin:/usr/sbin" },
+		/* Not fooled by a directory that only starts the same. */
+		{ "/usr/sbin2", "/usr/sbin2:/usr/sbin" },
+		{ NULL, "/bin:/usr/bin:/usr/sbin" },
+		{ "", "/usr/sbin" },
+	};
 	char out[64];
 
-	ASSERT_EQ(0, sandbox_path("/usr/bin:/bin", "/usr/sbin/snapset", out,
-				  sizeof(out)));
-	EXPECT_STREQ("/usr/bin:/bin:/usr/sbin", out);
-	ASSERT_EQ(0, sandbox_path("/usr/sbin:/bin", "/usr/sbin/snapset", out,
-				  sizeof(out)));
-	EXPECT_STREQ("/usr/sbin:/bin", out);
-	ASSERT_EQ(0, sandbox_path("/bin:/usr/sbin", "/usr/sbin/snapset", out,
-				  sizeof(out)));
-	EXPECT_STREQ("/bin:/usr/sbin", out);
-	/* Not fooled by a directory that only starts the same. */
-	ASSERT_EQ(0, sandbox_path("/usr/sbin2", "/usr/sbin/snapset", out,
-				  sizeof(out)));
-	EXPECT_STREQ("/usr/sbin2:/usr/sbin", out);
-	ASSERT_EQ(0, sandbox_path(NULL, "/usr/sbin/snapset", out, sizeof(out)));
-	EXPECT_STREQ("/bin:/usr/bin:/usr/sbin", out);
-	ASSERT_EQ(0, sandbox_path("", "/usr/sbin/snapset", out, sizeof(out)));
-	EXPECT_STREQ("/usr/sbin", out);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ASSERT_EQ(0, sandbox_path(cases[i].path, "/usr/sbin/snapset",
+					  out, sizeof(out)));
+		EXPECT_STREQ(cases[i].want, out);
+	}
 	EXPECT_EQ(-ENAMETOOLONG,
 		  sandbox_path("/usr/bin:/bin", "/usr/sbin/snapset", out, 10));
 }
