@@ -355,6 +355,35 @@ TEST_F_TIMEOUT(dm, device_held_by_dm_is_refused, RUN_TIMEOUT)
 	EXPECT_FALSE(loop_autoclear(&self->origin));
 }
 
+/* A plain dm thin device may be an origin: only --force releases it. */
+TEST_F_TIMEOUT(dm, thin_target_needs_force, RUN_TIMEOUT)
+{
+	char pool[32], thin[32], thin_path[32], dev[32];
+	struct loopdev meta, data;
+	struct run_result res;
+
+	if (loop_attach(&meta, 4 << 20) || loop_attach(&data, 8 << 20))
+		SKIP(return, "no loop devices");
+	snprintf(pool, sizeof(pool), "snapset-pool-%d", getpid());
+	snprintf(thin, sizeof(thin), "snapset-thin-%d", getpid());
+	ASSERT_EQ(0, sh("dmsetup create %s --table '0 16384 thin-pool %s %s "
+			"128 0' && dmsetup message %s 0 'create_thin 0'",
+			pool, meta.path, data.path, pool));
+	ASSERT_EQ(0, dm_path(pool, dev, sizeof(dev)));
+	ASSERT_EQ(
+	    0, sh("dmsetup create %s --table '0 16384 thin %s 0'", thin, dev));
+	ASSERT_EQ(0, dm_path(thin, thin_path, sizeof(thin_path)));
+	ASSERT_EQ(
+	    0, snapset_run(&res, "--snapshot", thin_path, "--", "true", NULL));
+	EXPECT_EQ(125, res.status);
+	EXPECT_NE(NULL, strstr(res.err, "is thin: a snapshot or an origin"));
+	EXPECT_EQ(self->sets_live, sysfs_counter("sets_live"));
+	EXPECT_TRUE(dm_exists(thin));
+	sh("dmsetup remove %s; dmsetup remove %s", thin, pool);
+	loop_detach(&meta);
+	loop_detach(&data);
+}
+
 /* Scheduled for removal already: holding it would only delay that. */
 TEST_F_TIMEOUT(dm, device_already_deferred_is_refused, RUN_TIMEOUT)
 {
