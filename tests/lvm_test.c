@@ -51,22 +51,22 @@ TEST(lvm_names_never_read_as_options)
 		EXPECT_FALSE(lvm_name_valid(bad[i]));
 }
 
-/* lvcreate's warnings are passed on: a smaller snapshot than asked. */
-TEST(lvm_warnings_are_kept)
+/* What lvcreate says of sizes, and its warnings, are passed on. */
+TEST(lvm_notices_are_kept)
 {
-	char out[256];
+	char out[256] = "";
 
-	lvm_warnings("  WARNING: Reducing COW size 999.00 TiB down to maximum "
-		     "usable size 20.00 MiB.\n  Logical volume \"s\" "
-		     "created.\nWARNING: second\n",
-		     out, sizeof(out));
-	EXPECT_STREQ("WARNING: Reducing COW size 999.00 TiB down to maximum "
-		     "usable size 20.00 MiB.\nWARNING: second\n",
+	lvm_notices("  Reducing COW size 999.00 TiB down to maximum usable "
+		    "size 20.00 MiB.\n  Logical volume \"s\" created.\n",
+		    out, sizeof(out));
+	lvm_notices("  WARNING: second\n  Volume group \"vg0\" not found\n",
+		    out, sizeof(out));
+	EXPECT_STREQ("Reducing COW size 999.00 TiB down to maximum usable "
+		     "size 20.00 MiB.\nWARNING: second\n",
 		     out);
-	lvm_warnings("  Volume group \"vg0\" not found\n", out, sizeof(out));
-	EXPECT_STREQ("", out);
 	/* What does not fit is left out whole, never cut. */
-	lvm_warnings("WARNING: a long one\nWARNING: b\n", out, 12);
+	out[0] = '\0';
+	lvm_notices("WARNING: a long one\nWARNING: b\n", out, 12);
 	EXPECT_STREQ("WARNING: b\n", out);
 }
 

@@ -232,19 +232,23 @@ int lv_info_get(const char *vg, const char *lv, struct lv_info *info,
 	return info->uuid[0] ? 0 : -ENOENT;
 }
 
-/* lvm's "WARNING: ..." lines in @errors, one per line, into @out. */
-void lvm_warnings(const char *errors, char *out, size_t size)
+/* Whether lvm's @line is worth passing on: a warning, or about a size. */
+static bool lvm_notice(const char *line, size_t len)
 {
-	size_t used = 0, len;
+	return !strncmp(line, "WARNING:", 8) || memmem(line, len, " size ", 6);
+}
 
-	out[0] = '\0';
-	for (const char *line = errors; *line; line += len + !!line[len]) {
+void lvm_notices(const char *text, char *out, size_t size)
+{
+	size_t used = strlen(out), len;
+
+	for (const char *line = text; *line; line += len + !!line[len]) {
 		len = strcspn(line, "\n");
 		while (len && *line == ' ') {
 			line++;
 			len--;
 		}
-		if (strncmp(line, "WARNING:", 8) || used + len + 2 > size)
+		if (!lvm_notice(line, len) || used + len + 2 > size)
 			continue;
 		used +=
 		    snprintf(out + used, size - used, "%.*s\n", (int)len, line);
@@ -253,12 +257,13 @@ void lvm_warnings(const char *errors, char *out, size_t size)
 
 int lv_snapshot_create(const char *vg, const char *origin, const char *name,
 		       const char *size, const char *set_uuid,
-		       struct lvm_error *err, char *warnings,
-		       size_t warnings_size)
+		       struct lvm_error *err, char *notices,
+		       size_t notices_size)
 {
 	char target[260], set_tag[64], out[512], errors[2048];
-	const char *argv[16] = { "lvm", "lvcreate", "-q", "-y", "-s" };
-	int n = 5, ret;
+	/* Not -q: that hides "Reducing COW size ..." (a smaller snapshot). */
+	const char *argv[16] = { "lvm", "lvcreate", "-y", "-s" };
+	int n = 4, ret;
 
 	snprintf(target, sizeof(target), "%s/%s", vg, origin);
 	snprintf(set_tag, sizeof(set_tag), LVM_SNAPSET_TAG ":%s", set_uuid);
@@ -278,7 +283,9 @@ int lv_snapshot_create(const char *vg, const char *origin, const char *name,
 	argv[n++] = target;
 	ret =
 	    lvm_run_stderr(argv, out, sizeof(out), errors, sizeof(errors), err);
-	lvm_warnings(errors, warnings, warnings_size);
+	notices[0] = '\0';
+	lvm_notices(out, notices, notices_size);
+	lvm_notices(errors, notices, notices_size);
 	return ret;
 }
 

@@ -55,17 +55,20 @@ int lv_info_get(const char *vg, const char *lv, struct lv_info *info,
 /*
  * Creates @name as a snapshot of @vg/@origin, tagged for the set
  * @set_uuid: thick with @size (an lvcreate -L size), thin when @size is
- * NULL. lvcreate's warnings, one a line, are in @warnings whether or not
- * it succeeded: it may make a smaller snapshot than asked and say so
- * only there.
+ * NULL. What lvcreate said worth passing on, one a line, is in @notices
+ * whether or not it succeeded: it may make a smaller snapshot than asked
+ * ("Reducing COW size ...") and say so only there.
  */
 int lv_snapshot_create(const char *vg, const char *origin, const char *name,
 		       const char *size, const char *set_uuid,
-		       struct lvm_error *err, char *warnings,
-		       size_t warnings_size);
+		       struct lvm_error *err, char *notices,
+		       size_t notices_size);
 
-/* The "WARNING: ..." lines of lvm's stderr @errors, one a line. */
-void lvm_warnings(const char *errors, char *out, size_t size);
+/*
+ * Appends to @out the lines of lvm's output @text worth passing on: its
+ * warnings, and what it says about sizes; each whole or not at all.
+ */
+void lvm_notices(const char *text, char *out, size_t size);
 
 /*
  * Removes the snapshot LV whose uuid is @uuid, retrying with backoff

@@ -23,6 +23,7 @@ static const char run_usage[] =
     "  --snapshot DEV       add an existing snapshot, released at the end\n"
     "  --persistent DEV     add a device that outlives the set\n"
     "  --mount DEV=DIR      mount a device of the set read-only on DIR\n"
+    "                       (nosuid,nodev,noexec; DIR without symlinks)\n"
     "  --name NAME          name the set (letters, digits, -_.:@+)\n"
     "  --timeout DUR        send COMMAND SIGTERM after DUR (s, m, h, d)\n"
     "  --kill-after DUR     and SIGKILL DUR after that\n"
@@ -32,10 +33,11 @@ static const char run_usage[] =
     "  --require-daemon     refuse to start without snapset daemon\n"
     "  --help               show this help\n"
     "\n"
-    "DEV is a path, UUID=, LABEL= or PARTUUID=. COMMAND gets SNAPSET_ID\n"
-    "and SNAPSET_NAME, and may run `snapset complete`. Exit status:\n"
-    "COMMAND's; 125 snapset failed; 126 COMMAND not executable; 127 not\n"
-    "found; 128+N COMMAND killed by signal N.\n";
+    "DEV is a path, UUID=, LABEL= or PARTUUID=. COMMAND gets SNAPSET_ID,\n"
+    "SNAPSET_NAME and SNAPSET (run's own program, also on its PATH), and\n"
+    "may run `snapset complete`. Exit status: COMMAND's; 125 snapset\n"
+    "failed; 126 COMMAND not executable; 127 not found; 128+N COMMAND\n"
+    "killed by signal N.\n";
 
 enum {
 	OPT_LVM = 1,

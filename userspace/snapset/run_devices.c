@@ -454,13 +454,12 @@ static int dev_add(struct run_state *st, struct run_dev *dev)
 }
 
 /*
- * lvcreate's warnings, passed on: a snapshot smaller than asked (LVM
- * caps the COW at what the origin can use) is said only there.
+ * What lvcreate said, passed on: a snapshot smaller than asked (LVM caps
+ * the COW at what the origin can use) is said only there.
  */
-static void lvm_warnings_print(const char *label, const char *warnings)
+static void lvm_notices_print(const char *label, const char *notices)
 {
-	for (const char *line = warnings; *line;
-	     line += strcspn(line, "\n") + 1)
+	for (const char *line = notices; *line; line += strcspn(line, "\n") + 1)
 		fprintf(stderr, "snapset run: %s: lvm: %.*s\n", label,
 			(int)strcspn(line, "\n"), line);
 }
@@ -468,7 +467,7 @@ static void lvm_warnings_print(const char *label, const char *warnings)
 int lvm_snapshots_create(struct run_state *st)
 {
 	const struct run_options *opts = st->opts;
-	char name[128], warnings[1024];
+	char name[128], notices[1024];
 	struct lvm_error lerr;
 	int ret;
 
@@ -486,9 +485,9 @@ int lvm_snapshots_create(struct run_state *st)
 			 s->origin);
 		dev->fd = -1;
 		ret = lv_snapshot_create(s->vg, s->origin, name, s->size,
-					 st->id_text, &lerr, warnings,
-					 sizeof(warnings));
-		lvm_warnings_print(dev->label, warnings);
+					 st->id_text, &lerr, notices,
+					 sizeof(notices));
+		lvm_notices_print(dev->label, notices);
 		if (ret)
 			return run_fail(st, ret, "%s/%s: cannot snapshot: %s",
 					s->vg, s->origin, lerr.message);
