@@ -105,6 +105,19 @@ TEST(unknown_option_is_usage_error)
 	    res.err);
 }
 
+TEST(help_of_help)
+{
+	char *argv[] = { "snapset", "help", "--help", NULL };
+	char *by_option[] = { "snapset", "--help", NULL };
+	struct run_result res, want;
+
+	ASSERT_EQ(0, run_snapset(argv, &res));
+	ASSERT_EQ(0, run_snapset(by_option, &want));
+	EXPECT_EQ(0, res.status);
+	EXPECT_STREQ("", res.err);
+	EXPECT_STREQ(want.out, res.out);
+}
+
 TEST(help_of_unknown_command)
 {
 	char *argv[] = { "snapset", "help", "frobnicate", NULL };

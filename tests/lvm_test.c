@@ -39,6 +39,37 @@ TEST(lv_uuid_from_dm_uuid)
 					    uuid, 20));
 }
 
+TEST(lvm_names_never_read_as_options)
+{
+	static const char *const good[] = { "vg0", "root_fs+.x-1" };
+	static const char *const bad[] = { "",	 "-root", "--help", ".",
+					   "..", "ro ot", "root$" };
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		EXPECT_TRUE(lvm_name_valid(good[i]));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		EXPECT_FALSE(lvm_name_valid(bad[i]));
+}
+
+/* What lvcreate says of sizes, and its warnings, are passed on. */
+TEST(lvm_notices_are_kept)
+{
+	char out[256] = "";
+
+	lvm_notices("  Reducing COW size 999.00 TiB down to maximum usable "
+		    "size 20.00 MiB.\n  Logical volume \"s\" created.\n",
+		    out, sizeof(out));
+	lvm_notices("  WARNING: second\n  Volume group \"vg0\" not found\n",
+		    out, sizeof(out));
+	EXPECT_STREQ("Reducing COW size 999.00 TiB down to maximum usable "
+		     "size 20.00 MiB.\nWARNING: second\n",
+		     out);
+	/* What does not fit is left out whole, never cut. */
+	out[0] = '\0';
+	lvm_notices("WARNING: a long one\nWARNING: b\n", out, 12);
+	EXPECT_STREQ("WARNING: b\n", out);
+}
+
 TEST(lvremove_selects_snapshots_only)
 {
 	char select[LVM_SELECT_LEN];

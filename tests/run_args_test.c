@@ -137,6 +137,39 @@ TEST(every_option_is_parsed)
 	EXPECT_EQ(NULL, opts.command[3]);
 }
 
+/* ps shows run's arguments as given: --mount's value is copied. */
+TEST(mount_leaves_argv_alone)
+{
+	char mount[] = "vg0/root=/mnt/snap";
+	char *argv[] = { "run",		"--lvm-snapshot",
+			 "vg0/root:1G", "--mount",
+			 mount,		"--",
+			 "true",	NULL };
+	struct run_options opts;
+	int status;
+
+	ASSERT_TRUE(parse(argv, &opts, &status));
+	EXPECT_STREQ("vg0/root=/mnt/snap", mount);
+	EXPECT_STREQ("vg0/root", opts.mounts[0].device);
+	EXPECT_STREQ("/mnt/snap", opts.mounts[0].dir);
+}
+
+TEST(set_names_as_the_module_takes_them)
+{
+	char long_name[65];
+
+	EXPECT_TRUE(set_name_valid("nightly-root_2.0:a@b+c"));
+	EXPECT_FALSE(set_name_valid(""));
+	EXPECT_FALSE(set_name_valid("nightly root"));
+	EXPECT_FALSE(set_name_valid("bad/name"));
+	EXPECT_FALSE(set_name_valid("caf\xc3\xa9"));
+	memset(long_name, 'a', sizeof(long_name) - 1);
+	long_name[64] = '\0';
+	EXPECT_FALSE(set_name_valid(long_name));
+	long_name[63] = '\0';
+	EXPECT_TRUE(set_name_valid(long_name));
+}
+
 TEST(command_options_are_command_s)
 {
 	char *argv[] = { "run",	      "--snapshot", "/dev/loop0", "tar",
@@ -165,7 +198,7 @@ static void expect_usage_error(struct __test_metadata *_metadata,
 TEST(usage_errors_name_the_option_and_the_cause)
 {
 	static const struct {
-		const char *args[6];
+		const char *args[8];
 		const char *line;
 	} cases[] = {
 		{ { "--lvm-snapshot", "vg0", "--", "true" },
@@ -180,9 +213,17 @@ TEST(usage_errors_name_the_option_and_the_cause)
 		{ { "--snapshot", "/dev/a", "--mount", "/dev/a", "--", "true" },
 		  "snapset run: /dev/a: not DEV=/DIR (see snapset run "
 		  "--help)\n" },
-		{ { "--name", "", "--snapshot", "/dev/a", "--", "true" },
-		  "snapset run: --name: a name is 1 to 63 characters "
-		  "(see snapset run --help)\n" },
+		{ { "--lvm-snapshot", "vg0/root:1G", "--lvm-snapshot",
+		    "vg0/root:2G", "--", "true" },
+		  "snapset run: vg0/root:2G: the same origin twice (see "
+		  "snapset run --help)\n" },
+		{ { "--snapshot", "/dev/a", "--timeout", "0", "--", "true" },
+		  "snapset run: 0: must be more than 0 (see snapset run "
+		  "--help)\n" },
+		{ { "--snapshot", "/dev/a", "--timeout", "1", "--kill-after",
+		    "0s", "--", "true" },
+		  "snapset run: 0s: must be more than 0 (see snapset run "
+		  "--help)\n" },
 		{ { "--snapshot", "/dev/a", "--complete-on", "0,x", "--",
 		    "true" },
 		  "snapset run: 0,x: not a list of exit statuses 0-255 (e.g. "
@@ -204,11 +245,53 @@ TEST(usage_errors_name_the_option_and_the_cause)
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char *argv[10] = { "snapset", "run" };
+		char *argv[12] = { "snapset", "run" };
 
-		for (int a = 0; a < 6 && cases[i].args[a]; a++)
+		for (int a = 0; a < 8 && cases[i].args[a]; a++)
 			argv[a + 2] = (char *)cases[i].args[a];
 		expect_usage_error(_metadata, argv, cases[i].line);
+	}
+}
+
+/*
+ * Names checked before anything is done: a set's by the module's rule,
+ * VG and LV names by LVM's (one starting with '-' would reach lvm as an
+ * option).
+ */
+TEST(bad_names_are_usage_errors)
+{
+	static const struct {
+		const char *option, *value, *cause;
+	} cases[] = {
+		{ "--name", "",
+		  "a set name is 1 to 63 letters, digits and "
+		  "-_.:@+" },
+		{ "--name", "nightly root", NULL },
+		{ "--name", "bad/name", NULL },
+		{ "--lvm-snapshot", "vg0/-root",
+		  "not an LVM name (letters, digits and +_.-, not first -)" },
+		{ "--lvm-snapshot", "--help/root:1G", NULL },
+	};
+	const char *cause = NULL;
+	char line[160];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *argv[] = { "snapset",
+				 "run",
+				 (char *)cases[i].option,
+				 (char *)cases[i].value,
+				 "--persistent",
+				 "/dev/a",
+				 "--",
+				 "true",
+				 NULL };
+
+		cause = cases[i].cause ?: cause;
+		snprintf(line, sizeof(line),
+			 "snapset run: %s: %s (see snapset run --help)\n",
+			 cases[i].value[0] ? cases[i].value : cases[i].option,
+			 cause);
+		expect_usage_error(_metadata, argv, line);
 	}
 }
 

@@ -43,6 +43,11 @@ static void expect_nothing_left(struct __test_metadata *_metadata,
 {
 	EXPECT_EQ(125, res->status);
 	EXPECT_NE(NULL, strstr(res->err, why));
+	/* One line: no warning about a missing daemon before it. */
+	EXPECT_EQ(strchr(res->err, '\n'), res->err + strlen(res->err) - 1)
+	{
+		TH_LOG("%s", res->err);
+	}
 	EXPECT_EQ(self->sets_live, sysfs_counter("sets_live"));
 	EXPECT_EQ(self->pending, sysfs_counter("pending"));
 	/* Not held and no autoclear armed: detaching works at once. */
@@ -125,6 +130,97 @@ TEST_F_TIMEOUT(bad_input, mount_of_a_device_not_in_the_set, RUN_TIMEOUT)
 	ASSERT_EQ(0, snapset_run(&res, "--snapshot", self->a.path, "--mount",
 				 spec, "--", "true", NULL));
 	expect_nothing_left(_metadata, self, &res, "not a device of this set");
+}
+
+TEST_F_TIMEOUT(bad_input, mount_on_a_missing_directory, RUN_TIMEOUT)
+{
+	char spec[96];
+	struct run_result res;
+
+	snprintf(spec, sizeof(spec), "%s=/tmp/snapset-none-%d", self->a.path,
+		 getpid());
+	ASSERT_EQ(0, snapset_run(&res, "--snapshot", self->a.path, "--mount",
+				 spec, "--", "true", NULL));
+	expect_nothing_left(_metadata, self, &res, ": no such directory");
+}
+
+/* Whoever can write a component of DIR must not redirect the mount. */
+TEST_F_TIMEOUT(bad_input, mount_through_a_symlink, RUN_TIMEOUT)
+{
+	char link[64], spec[96];
+	struct run_result res;
+
+	snprintf(link, sizeof(link), "/tmp/snapset-link-%d", getpid());
+	ASSERT_EQ(0, symlink("/tmp", link));
+	snprintf(spec, sizeof(spec), "%s=%s", self->a.path, link);
+	ASSERT_EQ(0, snapset_run(&res, "--snapshot", self->a.path, "--mount",
+				 spec, "--", "true", NULL));
+	unlink(link);
+	expect_nothing_left(_metadata, self, &res,
+			    ": has a symlink in its path");
+}
+
+/* Released at the end, it would vanish from under whoever uses it. */
+TEST_F_TIMEOUT(bad_input, mounted_device_is_refused, RUN_TIMEOUT)
+{
+	char dir[64];
+	struct run_result res;
+
+	snprintf(dir, sizeof(dir), "/tmp/snapset-used-%d", getpid());
+	ASSERT_EQ(0, sh("modprobe -q ext4; mkdir -p %s && mount -o ro %s %s",
+			dir, self->a.path, dir));
+	ASSERT_EQ(0, snapset_run(&res, "--snapshot", self->a.path, "--", "true",
+				 NULL));
+	sh("umount %s; rmdir %s", dir, dir);
+	expect_nothing_left(_metadata, self, &res, ": mounted on /tmp/");
+}
+
+TEST_F_TIMEOUT(bad_input, exclusively_opened_device_is_refused, RUN_TIMEOUT)
+{
+	int fd = open(self->a.path, O_RDONLY | O_EXCL | O_CLOEXEC);
+	struct run_result res;
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, snapset_run(&res, "--snapshot", self->a.path, "--", "true",
+				 NULL));
+	close(fd);
+	expect_nothing_left(_metadata, self, &res,
+			    ": in use (opened exclusively by another program)");
+}
+
+/* Another set's device is that set's to release, whatever the flags. */
+TEST_F_TIMEOUT(bad_input, device_of_another_live_set, RUN_TIMEOUT)
+{
+	char ready[64], *argv[] = { (char *)snapset_bin(),
+				    "run",
+				    "--persistent",
+				    self->a.path,
+				    "--",
+				    "sh",
+				    "-c",
+				    "touch \"$READY\" && exec sleep 1000",
+				    NULL };
+	struct run_result res, res2;
+	pid_t pid;
+
+	snprintf(ready, sizeof(ready), "/tmp/snapset-ready-%d", getpid());
+	unlink(ready);
+	setenv("READY", ready, 1);
+	pid = spawn(argv, -1);
+	ASSERT_LT(0, pid);
+	ASSERT_TRUE(wait_for_file(ready));
+	ASSERT_EQ(0, snapset_run(&res, "--snapshot", self->a.path, "--", "true",
+				 NULL));
+	ASSERT_EQ(0, snapset_run(&res2, "--persistent", self->a.path, "--",
+				 "true", NULL));
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	unlink(ready);
+	EXPECT_EQ(125, res.status);
+	EXPECT_NE(NULL, strstr(res.err, ": already in set "));
+	EXPECT_EQ(125, res2.status);
+	EXPECT_NE(NULL, strstr(res2.err, ": already in set "));
+	EXPECT_FALSE(loop_autoclear(&self->a));
 }
 
 TEST_F_TIMEOUT(bad_input, no_command_is_a_usage_error, RUN_TIMEOUT)
@@ -243,6 +339,49 @@ TEST_F_TIMEOUT(dm, linear_target_needs_force, RUN_TIMEOUT)
 				 self->linear_path, "--", "true", NULL));
 	EXPECT_EQ(0, res.status);
 	EXPECT_TRUE(wait_dm_gone(self->linear));
+}
+
+/* The loop device under a dm table must not be set to autoclear. */
+TEST_F_TIMEOUT(dm, device_held_by_dm_is_refused, RUN_TIMEOUT)
+{
+	struct run_result res;
+
+	ASSERT_EQ(0, snapset_run(&res, "--snapshot", self->origin.path, "--",
+				 "true", NULL));
+	EXPECT_EQ(125, res.status);
+	EXPECT_NE(NULL, strstr(res.err, ": held by dm-"));
+	EXPECT_NE(NULL, strstr(res.err, self->snap));
+	EXPECT_EQ(self->sets_live, sysfs_counter("sets_live"));
+	EXPECT_FALSE(loop_autoclear(&self->origin));
+}
+
+/* A plain dm thin device may be an origin: only --force releases it. */
+TEST_F_TIMEOUT(dm, thin_target_needs_force, RUN_TIMEOUT)
+{
+	char pool[32], thin[32], thin_path[32], dev[32];
+	struct loopdev meta, data;
+	struct run_result res;
+
+	if (loop_attach(&meta, 4 << 20) || loop_attach(&data, 8 << 20))
+		SKIP(return, "no loop devices");
+	snprintf(pool, sizeof(pool), "snapset-pool-%d", getpid());
+	snprintf(thin, sizeof(thin), "snapset-thin-%d", getpid());
+	ASSERT_EQ(0, sh("dmsetup create %s --table '0 16384 thin-pool %s %s "
+			"128 0' && dmsetup message %s 0 'create_thin 0'",
+			pool, meta.path, data.path, pool));
+	ASSERT_EQ(0, dm_path(pool, dev, sizeof(dev)));
+	ASSERT_EQ(
+	    0, sh("dmsetup create %s --table '0 16384 thin %s 0'", thin, dev));
+	ASSERT_EQ(0, dm_path(thin, thin_path, sizeof(thin_path)));
+	ASSERT_EQ(
+	    0, snapset_run(&res, "--snapshot", thin_path, "--", "true", NULL));
+	EXPECT_EQ(125, res.status);
+	EXPECT_NE(NULL, strstr(res.err, "is thin: a snapshot or an origin"));
+	EXPECT_EQ(self->sets_live, sysfs_counter("sets_live"));
+	EXPECT_TRUE(dm_exists(thin));
+	sh("dmsetup remove %s; dmsetup remove %s", thin, pool);
+	loop_detach(&meta);
+	loop_detach(&data);
 }
 
 /* Scheduled for removal already: holding it would only delay that. */

@@ -77,7 +77,8 @@ TEST_F_TIMEOUT(lvm, thick_snapshot_is_made_tagged_mounted_and_removed,
 	struct run_result res;
 	struct json_object *ev;
 
-	snprintf(origin, sizeof(origin), "%s/data:8m", self->vg);
+	/* Too big: lvcreate makes a smaller one and says so, run too. */
+	snprintf(origin, sizeof(origin), "%s/data:999T", self->vg);
 	snprintf(spec, sizeof(spec), "%s/data=%s", self->vg, self->mnt);
 	snprintf(script, sizeof(script),
 		 "test -d %s/lost+found && lvm lvs --noheadings -o "
@@ -87,6 +88,10 @@ TEST_F_TIMEOUT(lvm, thick_snapshot_is_made_tagged_mounted_and_removed,
 	ASSERT_EQ(0, snapset_run(&res, "--lvm-snapshot", origin, "--mount",
 				 spec, "--", "sh", "-c", script, NULL));
 	EXPECT_EQ(0, res.status);
+	EXPECT_NE(NULL, strstr(res.err, ": lvm: Reducing COW size 999.00 TiB"))
+	{
+		TH_LOG("stderr: %s", res.err);
+	}
 	ev = watcher_next(&self->watch, "shutdown");
 	ASSERT_NE(NULL, ev);
 	EXPECT_TRUE(jbool(ev, "completed"));
@@ -160,6 +165,26 @@ TEST_F_TIMEOUT(lvm, origin_is_never_taken_as_a_snapshot, RUN_TIMEOUT)
 	EXPECT_TRUE(only_the_original_lvs(self->vg));
 }
 
+/* An LV's hidden part is no plain dm device: --force does not take it. */
+TEST_F_TIMEOUT(lvm, lvm_internal_part_is_refused_even_forced, RUN_TIMEOUT)
+{
+	char name[64], node[32];
+	long sets = sysfs_counter("sets_live");
+	struct run_result res;
+
+	snprintf(name, sizeof(name), "%s-pool-tpool", self->vg);
+	ASSERT_EQ(0, dm_path(name, node, sizeof(node)));
+	ASSERT_EQ(0, snapset_run(&res, "--force", "--snapshot", node, "--",
+				 "true", NULL));
+	EXPECT_EQ(125, res.status);
+	EXPECT_NE(NULL, strstr(res.err, ": part of an LVM LV"))
+	{
+		TH_LOG("stderr: %s", res.err);
+	}
+	EXPECT_EQ(sets, sysfs_counter("sets_live"));
+	EXPECT_TRUE(dm_exists(name));
+}
+
 /*
  * lvm's own cause reaches the user even when run was handed a descriptor
  * lvm would warn about, and lvm is found without sbin in PATH (cron).
@@ -186,7 +211,8 @@ TEST_F_TIMEOUT(lvm, bad_spec_creates_no_lv, RUN_TIMEOUT)
 	char origin[64];
 	struct run_result res;
 
-	snprintf(origin, sizeof(origin), "%s/data:8m", self->vg);
+	/* Too big: lvcreate makes a smaller one and says so, run too. */
+	snprintf(origin, sizeof(origin), "%s/data:999T", self->vg);
 	ASSERT_EQ(0, snapset_run(&res, "--lvm-snapshot", origin, "--snapshot",
 				 "LABEL=no-such-label", "--", "true", NULL));
 	EXPECT_EQ(125, res.status);
@@ -204,7 +230,8 @@ TEST_F_TIMEOUT(lvm, run_sigkilled_leaves_a_tagged_lv_for_the_daemon,
 	char origin[64], ready[64], tags[256], cmd[256];
 	struct json_object *ev;
 
-	snprintf(origin, sizeof(origin), "%s/data:8m", self->vg);
+	/* Too big: lvcreate makes a smaller one and says so, run too. */
+	snprintf(origin, sizeof(origin), "%s/data:999T", self->vg);
 	snprintf(ready, sizeof(ready), "/tmp/snapset-lvm-ready-%d", getpid());
 	ASSERT_NE(-1, signal_run("--lvm-snapshot", origin, ready,
 				 "touch $READY; exec sleep 993", SIGKILL));
@@ -236,7 +263,8 @@ TEST_F_TIMEOUT(lvm, with_an_agent_run_leaves_the_release_to_it, RUN_TIMEOUT)
 	union event_buf rec;
 
 	ASSERT_LE(0, agent);
-	snprintf(origin, sizeof(origin), "%s/data:8m", self->vg);
+	/* Too big: lvcreate makes a smaller one and says so, run too. */
+	snprintf(origin, sizeof(origin), "%s/data:999T", self->vg);
 	ASSERT_EQ(0, snapset_run(&res, "--require-daemon", "--lvm-snapshot",
 				 origin, "--", "true", NULL));
 	EXPECT_EQ(0, res.status);

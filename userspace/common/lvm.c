@@ -143,17 +143,17 @@ int lvm_uuid_from_dm(const char *dm_uuid, char *out, size_t size)
 }
 
 /*
- * Runs "lvm ARGV..." with stdout in @out; 0 when it exits 0. Otherwise
- * lvm's message is in @err and the result is -EBUSY (in use), -ENOENT
- * (not found) or -EIO; -errno when it cannot run at all.
+ * Runs "lvm ARGV..." with stdout in @out and stderr in @errors; 0 when it
+ * exits 0. Otherwise lvm's message is in @err and the result is -EBUSY
+ * (in use), -ENOENT (not found) or -EIO; -errno when it cannot run at all.
  */
-static int lvm_run(const char *const *argv, char *out, size_t out_size,
-		   struct lvm_error *err)
+static int lvm_run_stderr(const char *const *argv, char *out, size_t out_size,
+			  char *errors, size_t errors_size,
+			  struct lvm_error *err)
 {
 	/* memfds, not pipes: lvm's output waits for us, nothing to poll. */
 	int out_fd = memfd_create("lvm-stdout", MFD_CLOEXEC);
 	int err_fd = memfd_create("lvm-stderr", MFD_CLOEXEC);
-	char errors[2048];
 	int status = 0;
 	pid_t pid = -1;
 
@@ -173,13 +173,22 @@ static int lvm_run(const char *const *argv, char *out, size_t out_size,
 		lvm_output(out_fd, out, out_size);
 		close(out_fd);
 	}
+	errors[0] = '\0';
 	if (err_fd >= 0) {
-		lvm_output(err_fd, errors, sizeof(errors));
+		lvm_output(err_fd, errors, errors_size);
 		close(err_fd);
 	}
 	if (out_fd < 0 || err_fd < 0 || status < 0)
 		return status < 0 ? status : -EMFILE;
 	return lvm_failure(argv[1], status, errors, err);
+}
+
+static int lvm_run(const char *const *argv, char *out, size_t out_size,
+		   struct lvm_error *err)
+{
+	char errors[2048];
+
+	return lvm_run_stderr(argv, out, out_size, errors, sizeof(errors), err);
 }
 
 #define LV_INFO_FIELDS "lv_uuid,origin,segtype,lv_kernel_major,lv_kernel_minor"
@@ -223,13 +232,38 @@ int lv_info_get(const char *vg, const char *lv, struct lv_info *info,
 	return info->uuid[0] ? 0 : -ENOENT;
 }
 
+/* Whether lvm's @line is worth passing on: a warning, or about a size. */
+static bool lvm_notice(const char *line, size_t len)
+{
+	return !strncmp(line, "WARNING:", 8) || memmem(line, len, " size ", 6);
+}
+
+void lvm_notices(const char *text, char *out, size_t size)
+{
+	size_t used = strlen(out), len;
+
+	for (const char *line = text; *line; line += len + !!line[len]) {
+		len = strcspn(line, "\n");
+		while (len && *line == ' ') {
+			line++;
+			len--;
+		}
+		if (!lvm_notice(line, len) || used + len + 2 > size)
+			continue;
+		used +=
+		    snprintf(out + used, size - used, "%.*s\n", (int)len, line);
+	}
+}
+
 int lv_snapshot_create(const char *vg, const char *origin, const char *name,
 		       const char *size, const char *set_uuid,
-		       struct lvm_error *err)
+		       struct lvm_error *err, char *notices,
+		       size_t notices_size)
 {
-	char target[260], set_tag[64], out[512];
-	const char *argv[16] = { "lvm", "lvcreate", "-q", "-y", "-s" };
-	int n = 5;
+	char target[260], set_tag[64], out[512], errors[2048];
+	/* Not -q: that hides "Reducing COW size ..." (a smaller snapshot). */
+	const char *argv[16] = { "lvm", "lvcreate", "-y", "-s" };
+	int n = 4, ret;
 
 	snprintf(target, sizeof(target), "%s/%s", vg, origin);
 	snprintf(set_tag, sizeof(set_tag), LVM_SNAPSET_TAG ":%s", set_uuid);
@@ -247,7 +281,12 @@ int lv_snapshot_create(const char *vg, const char *origin, const char *name,
 	argv[n++] = "--addtag";
 	argv[n++] = set_tag;
 	argv[n++] = target;
-	return lvm_run(argv, out, sizeof(out), err);
+	ret =
+	    lvm_run_stderr(argv, out, sizeof(out), errors, sizeof(errors), err);
+	notices[0] = '\0';
+	lvm_notices(out, notices, notices_size);
+	lvm_notices(errors, notices, notices_size);
+	return ret;
 }
 
 static void sleep_ms(long ms)
@@ -332,6 +371,17 @@ int lv_parse_snapset(char *out, struct snapset_lv **lvs, size_t *n)
 		(*lvs)[(*n)++] = lv;
 	}
 	return 0;
+}
+
+bool lvm_name_valid(const char *name)
+{
+	size_t len = strlen(name);
+
+	return len && name[0] != '-' && strcmp(name, ".") &&
+	       strcmp(name, "..") &&
+	       strspn(name,
+		      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		      "0123456789+_.-") == len;
 }
 
 #define SNAPSHOT_INFIX "-snapset-"

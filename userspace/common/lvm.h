@@ -6,6 +6,7 @@
 #ifndef SNAPSET_COMMON_LVM_H
 #define SNAPSET_COMMON_LVM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -24,6 +25,13 @@ struct lv_info {
 struct lvm_error {
 	char message[256];
 };
+
+/*
+ * Whether @name can be an LVM VG or LV name (lvm(8) "VALID NAMES"):
+ * letters, digits and "+_.-", not starting with '-', not "." or "..".
+ * Checked before lvm sees a name, so that no name reads as an option.
+ */
+bool lvm_name_valid(const char *name);
 
 /*
  * The name snapset run gives its snapshot of @origin for the set
@@ -47,11 +55,20 @@ int lv_info_get(const char *vg, const char *lv, struct lv_info *info,
 /*
  * Creates @name as a snapshot of @vg/@origin, tagged for the set
  * @set_uuid: thick with @size (an lvcreate -L size), thin when @size is
- * NULL.
+ * NULL. What lvcreate said worth passing on, one a line, is in @notices
+ * whether or not it succeeded: it may make a smaller snapshot than asked
+ * ("Reducing COW size ...") and say so only there.
  */
 int lv_snapshot_create(const char *vg, const char *origin, const char *name,
 		       const char *size, const char *set_uuid,
-		       struct lvm_error *err);
+		       struct lvm_error *err, char *notices,
+		       size_t notices_size);
+
+/*
+ * Appends to @out the lines of lvm's output @text worth passing on: its
+ * warnings, and what it says about sizes; each whole or not at all.
+ */
+void lvm_notices(const char *text, char *out, size_t size);
 
 /*
  * Removes the snapshot LV whose uuid is @uuid, retrying with backoff

@@ -57,7 +57,8 @@ static int help_main(int argc, char **argv)
 			argv[2]);
 		return EXIT_USAGE;
 	}
-	if (argc == 2) {
+	/* help's own help is the program's: it lists what help takes. */
+	if (argc == 2 && strcmp(argv[1], "--help")) {
 		const struct snapset_command *cmd = cli_find_command(argv[1]);
 		char *help_argv[] = { argv[1], "--help", NULL };
 

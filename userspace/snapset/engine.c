@@ -31,6 +31,7 @@ static int dm_inspect(dev_t rdev, struct engine_info *info)
 {
 	struct dm_task *dmt = dm_task_create(DM_DEVICE_TABLE);
 	char *type = NULL, *params;
+	const char *uuid;
 	uint64_t start, length;
 	struct dm_info dmi;
 	int ret = -EIO;
@@ -42,6 +43,9 @@ static int dm_inspect(dev_t rdev, struct engine_info *info)
 	    !dm_task_get_info(dmt, &dmi) || !dmi.exists)
 		goto out;
 	info->deferred_remove = dmi.deferred_remove;
+	uuid = dm_task_get_uuid(dmt) ?: "";
+	/* LVM's parts of an LV: "LVM-" + VG and LV uuids + "-cow", "-real" */
+	info->lvm_internal = !strncmp(uuid, "LVM-", 4) && strlen(uuid) > 68;
 	dm_get_next_target(dmt, NULL, &start, &length, &type, &params);
 	snprintf(info->dm_target, sizeof(info->dm_target), "%s",
 		 type ? type : "");
@@ -51,6 +55,16 @@ out:
 	/* libdevmapper keeps /dev/mapper/control open, inheritable. */
 	dm_lib_release();
 	return ret;
+}
+
+/* Set by losetup -d on a held loop device, or at attach. */
+static bool loop_autoclear(dev_t rdev)
+{
+	char path[64], value[8];
+
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/loop/autoclear",
+		 major(rdev), minor(rdev));
+	return !sysfs_read(path, value, sizeof(value)) && !strcmp(value, "1");
 }
 
 int engine_inspect(dev_t rdev, struct engine_info *info, struct lvm_error *err)
@@ -67,6 +81,7 @@ int engine_inspect(dev_t rdev, struct engine_info *info, struct lvm_error *err)
 	if (!strcmp(desc.engine, "loop")) {
 		info->kind = ENGINE_LOOP;
 		info->snapshot = true;
+		info->deferred_remove = loop_autoclear(rdev);
 		return 0;
 	}
 	if (!desc.dm_name[0])
@@ -74,10 +89,10 @@ int engine_inspect(dev_t rdev, struct engine_info *info, struct lvm_error *err)
 	ret = dm_inspect(rdev, info);
 	if (ret)
 		return ret;
-	if (strcmp(desc.engine, "lvm")) {
+	if (strcmp(desc.engine, "lvm") || info->lvm_internal) {
 		info->kind = ENGINE_DM;
-		info->snapshot = !strcmp(info->dm_target, "snapshot") ||
-				 !strcmp(info->dm_target, "thin");
+		info->snapshot =
+		    !info->lvm_internal && !strcmp(info->dm_target, "snapshot");
 		return 0;
 	}
 	info->kind = ENGINE_LVM;
@@ -88,46 +103,53 @@ int engine_inspect(dev_t rdev, struct engine_info *info, struct lvm_error *err)
 	return ret;
 }
 
-static int loop_set_autoclear(int fd)
+static int loop_set_autoclear(int fd, bool on)
 {
 	struct loop_info64 li;
 
 	if (ioctl(fd, LOOP_GET_STATUS64, &li))
 		return -errno;
-	if (li.lo_flags & LO_FLAGS_AUTOCLEAR)
-		return 0;
-	li.lo_flags |= LO_FLAGS_AUTOCLEAR;
+	if (on)
+		li.lo_flags |= LO_FLAGS_AUTOCLEAR;
+	else
+		li.lo_flags &= ~LO_FLAGS_AUTOCLEAR;
 	return ioctl(fd, LOOP_SET_STATUS64, &li) ? -errno : 0;
 }
 
-/* dm keeps the device, usable, until its last close, then removes it. */
-static int dm_defer_remove(dev_t rdev)
+/*
+ * dm keeps the device, usable, until its last close, then removes it;
+ * or, with @on false, cancels that.
+ */
+static int dm_defer_remove(int fd, bool on)
 {
-	struct dm_task *dmt = dm_task_create(DM_DEVICE_REMOVE);
+	struct dm_task *dmt;
+	struct stat st;
 	int ret = -EIO;
 
+	if (fstat(fd, &st))
+		return -errno;
+	dmt = dm_task_create(on ? DM_DEVICE_REMOVE : DM_DEVICE_TARGET_MSG);
 	if (!dmt)
 		return -ENOMEM;
-	if (dm_task_set_major(dmt, major(rdev)) &&
-	    dm_task_set_minor(dmt, minor(rdev)) &&
-	    dm_task_deferred_remove(dmt) && dm_task_run(dmt))
+	if (dm_task_set_major(dmt, major(st.st_rdev)) &&
+	    dm_task_set_minor(dmt, minor(st.st_rdev)) &&
+	    (on ? dm_task_deferred_remove(dmt)
+		: dm_task_set_sector(dmt, 0) &&
+		      dm_task_set_message(dmt, "@cancel_deferred_remove")) &&
+	    dm_task_run(dmt))
 		ret = 0;
 	dm_task_destroy(dmt);
 	dm_lib_release();
 	return ret;
 }
 
-int engine_arm_release(int fd, const struct engine_info *info)
+int engine_set_release(int fd, const struct engine_info *info, bool on)
 {
-	struct stat st;
-
 	switch (info->kind) {
 	case ENGINE_LOOP:
-		return loop_set_autoclear(fd);
+		return loop_set_autoclear(fd, on);
 	case ENGINE_DM:
-		if (fstat(fd, &st))
-			return -errno;
-		return dm_defer_remove(st.st_rdev);
+		return dm_defer_remove(fd, on);
 	default:
 		return 0;
 	}

@@ -25,7 +25,8 @@ struct engine_info {
 	enum engine_kind kind;
 	char node[64];		/* /dev/NAME */
 	bool snapshot;		/* proven: see engine_inspect() */
-	bool deferred_remove;	/* dm: already scheduled for removal */
+	bool deferred_remove;	/* already set to go at its last close */
+	bool lvm_internal;	/* dm: an LV's hidden part (-cow, -real, ...) */
 	char dm_target[32];	/* dm: the first target's type */
 	char vg[128];		/* lvm */
 	char lv[128];		/* lvm */
@@ -34,16 +35,20 @@ struct engine_info {
 
 /*
  * What is behind @rdev. A device is proven a snapshot when it is a loop
- * device, a dm device whose table is a snapshot or thin target, or an
- * LVM LV that has an origin. -errno; LVM's words in @err.
+ * device, a plain dm device whose table is a snapshot target, or an LVM
+ * LV that has an origin (lvs says so). A plain dm thin device may as well
+ * be an origin: dm cannot tell. A dm device with an LVM uuid that is no
+ * LV (an LV's -cow, -real, -tpool part) is @lvm_internal, never a
+ * snapshot. -errno; LVM's words in @err.
  */
 int engine_inspect(dev_t rdev, struct engine_info *info, struct lvm_error *err);
 
 /*
- * Arms the engine's own release at the last close: autoclear on a loop
- * device, deferred remove on a dm device. A no-op for LVM and others.
+ * Arms (@on) or cancels the engine's own release at the last close:
+ * autoclear on a loop device, deferred remove on a dm device. A no-op for
+ * LVM and others.
  */
-int engine_arm_release(int fd, const struct engine_info *info);
+int engine_set_release(int fd, const struct engine_info *info, bool on);
 
 /* "loop", "dm", "lvm" or "block device", for messages. */
 const char *engine_name(enum engine_kind kind);

@@ -241,7 +241,7 @@ static int finish(struct run_state *st, const struct sandbox_report *r,
 		if (ret && ret != -EALREADY)
 			return run_fail(st, EXIT_RUN_FAILED,
 					"%s: cannot complete: %s", set,
-					strerror(-ret));
+					run_set_error(ret));
 	}
 	if (!completed) {
 		module_abort(st->set_fd, &ws);
@@ -257,6 +257,7 @@ static int run_command(struct run_state *st, struct sandbox *sb, int signal_fd)
 	struct supervision sv = { 0 };
 	struct sandbox_report report;
 	int control[2], ret;
+	ssize_t n;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, control))
 		return run_fail(st, EXIT_RUN_FAILED, "control channel: %s",
@@ -265,6 +266,9 @@ static int run_command(struct run_state *st, struct sandbox *sb, int signal_fd)
 	sb->control_fd = control[1];
 	sb->set_id = st->id_text;
 	sb->set_name = st->opts->name ? st->opts->name : "";
+	/* Unknown (no /proc): COMMAND finds snapset on its PATH or not. */
+	n = readlink("/proc/self/exe", sb->program, sizeof(sb->program) - 1);
+	sb->program[n > 0 ? n : 0] = '\0';
 	ret = sandbox_start(sb);
 	close(control[1]);
 	if (ret) {
@@ -301,6 +305,16 @@ static int signal_pending(struct run_state *st)
 	return 0;
 }
 
+/* An add or the arm found the set ended: whose doing, said once. */
+static void set_deleted(struct run_state *st)
+{
+	char set[SET_LABEL_LEN];
+
+	run_set_label(st, set, sizeof(set));
+	run_fail(st, -ESHUTDOWN, "%s: %s before it was armed; COMMAND not run",
+		 set, run_set_error(-ESHUTDOWN));
+}
+
 /* Creates, fills and arms the set; a set that fails here leaves nothing. */
 static int set_up(struct run_state *st, struct sandbox *sb)
 {
@@ -317,6 +331,13 @@ static int set_up(struct run_state *st, struct sandbox *sb)
 		ret = mounts_resolve(st, sb);
 	if (!ret)
 		ret = signal_pending(st);
+	/*
+	 * The engines' release before arm: a kill between the two then
+	 * releases the snapshots as a kill after arm would, where the other
+	 * order left armed devices that nothing would ever release.
+	 */
+	if (!ret)
+		ret = devices_arm_release(st);
 	if (!ret) {
 		ret = module_arm(st->set_fd);
 		if (ret == -ENOSPC)
@@ -328,8 +349,11 @@ static int set_up(struct run_state *st, struct sandbox *sb)
 			run_fail(st, ret, "cannot arm the set: %s",
 				 strerror(-ret));
 	}
+	if (ret == -ESHUTDOWN)
+		set_deleted(st);
 	if (ret) {
-		/* Never armed: closing it leaves no record. */
+		/* Never armed: closing it leaves no record, nor a release. */
+		devices_disarm_release(st);
 		close(st->set_fd);
 		st->set_fd = -1;
 		lvm_remove_created(st);
@@ -340,16 +364,30 @@ static int set_up(struct run_state *st, struct sandbox *sb)
 /* A daemon releases what run cannot: LVM snapshots after its SIGKILL. */
 static int check_daemon(struct run_state *st)
 {
-	if (daemon_running())
-		return 0;
-	if (st->opts->require_daemon)
+	if (st->opts->require_daemon && !daemon_running())
 		return run_fail(st, -ESRCH,
 				"no snapset daemon is running "
 				"(--require-daemon)");
-	fputs("snapset run: warning: no snapset daemon is running: if run is "
-	      "killed, its LVM snapshots stay until one starts\n",
-	      stderr);
 	return 0;
+}
+
+/*
+ * Once the set is armed, and only when it has LVM snapshots to lose:
+ * before that, an error is the one line run prints.
+ */
+static void warn_no_daemon(const struct run_state *st)
+{
+	bool lvm = false;
+
+	for (unsigned int i = 0; i < st->ndevs; i++)
+		if (!st->devs[i].persistent &&
+		    st->devs[i].engine.kind == ENGINE_LVM)
+			lvm = true;
+	if (lvm && !daemon_running())
+		fputs("snapset run: warning: no snapset daemon is running: if "
+		      "run is killed, its LVM snapshots stay until one "
+		      "starts\n",
+		      stderr);
 }
 
 /* From here on, signals wait for run to forward them: their fd. */
@@ -371,21 +409,6 @@ static int block_signals(struct run_state *st, sigset_t *old_mask)
 	return fd;
 }
 
-/* The engines' own release, armed once the set is; aborts it if not. */
-static int arm_release(struct run_state *st)
-{
-	char set[SET_LABEL_LEN];
-	int ret = devices_arm_release(st);
-
-	devices_close(st);
-	if (!ret)
-		return 0;
-	module_abort(st->set_fd, NULL);
-	run_set_label(st, set, sizeof(set));
-	return run_fail(st, ret, "%s: %.600s; aborted", set,
-			strdupa(st->error));
-}
-
 static int run(struct run_state *st)
 {
 	struct sandbox sb = { .pidfd = -1, .status_fd = -1 };
@@ -404,12 +427,11 @@ static int run(struct run_state *st)
 		ret = lvm_origins_check(st);
 	if (!ret)
 		ret = set_up(st, &sb);
-	if (ret) {
-		devices_close(st);
+	devices_close(st);
+	if (ret)
 		return EXIT_RUN_FAILED;
-	}
-	ret = arm_release(st);
-	status = ret ? EXIT_RUN_FAILED : run_command(st, &sb, signal_fd);
+	warn_no_daemon(st);
+	status = run_command(st, &sb, signal_fd);
 	close(st->set_fd);
 	/* The set has ended: no device is held by it any more. */
 	if (!daemon_running() && lvm_release(st))

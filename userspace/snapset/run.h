@@ -25,7 +25,7 @@ struct run_device {
 };
 
 struct run_mount {
-	const char *device; /* a spec, or the VG/LV of --lvm-snapshot */
+	char device[256]; /* a spec, or the VG/LV of --lvm-snapshot */
 	const char *dir;
 };
 
@@ -54,6 +54,9 @@ struct run_options {
 bool run_parse_args(int argc, char **argv, struct run_options *opts,
 		    int *status);
 
+/* Whether the module takes @name for a set (checked before it is asked). */
+bool set_name_valid(const char *name);
+
 /* "0", "0,24", "0-3,24" into @statuses; -EINVAL otherwise. */
 int parse_status_list(const char *text, bool statuses[256]);
 
@@ -67,6 +70,7 @@ struct run_dev {
 	bool created; /* an LV run made: removed if the set never arms */
 	char created_uuid[64]; /* its uuid, once lvs knows it */
 	bool added;
+	bool release_armed; /* by run, and not yet cancelled */
 	struct engine_info engine;
 };
 
@@ -85,14 +89,27 @@ struct run_state {
 int run_fail(struct run_state *st, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/*
+ * What the module's -errno on the set means to the user: -ESHUTDOWN is
+ * an administrator's snapset delete, not a transport endpoint.
+ */
+const char *run_set_error(int err);
+
+/* Why --mount's DIR cannot be mounted on, from sandbox_dir_open(). */
+const char *mount_dir_error(int err);
+
 /* Before the set exists: --snapshot/--persistent specs, LVM origins. */
 int devices_resolve(struct run_state *st);
 int lvm_origins_check(struct run_state *st);
 /* With the set, before arm: snapshots made and every device added. */
 int lvm_snapshots_create(struct run_state *st);
 int devices_add(struct run_state *st);
-/* After every add: the engines' own release, then our fds closed. */
+/*
+ * After every add, just before arm: the engines' own release; cancelled
+ * when the set then fails to arm. Then our fds are closed.
+ */
 int devices_arm_release(struct run_state *st);
+void devices_disarm_release(struct run_state *st);
 void devices_close(struct run_state *st);
 /* The LVs run made, removed when their set never armed. */
 void lvm_remove_created(struct run_state *st);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../common/format.h"
+#include "../common/lvm.h"
 #include "cli.h"
 #include "run.h"
 
@@ -22,6 +23,7 @@ static const char run_usage[] =
     "  --snapshot DEV       add an existing snapshot, released at the end\n"
     "  --persistent DEV     add a device that outlives the set\n"
     "  --mount DEV=DIR      mount a device of the set read-only on DIR\n"
+    "                       (nosuid,nodev,noexec; DIR without symlinks)\n"
     "  --name NAME          name the set (letters, digits, -_.:@+)\n"
     "  --timeout DUR        send COMMAND SIGTERM after DUR (s, m, h, d)\n"
     "  --kill-after DUR     and SIGKILL DUR after that\n"
@@ -31,10 +33,11 @@ static const char run_usage[] =
     "  --require-daemon     refuse to start without snapset daemon\n"
     "  --help               show this help\n"
     "\n"
-    "DEV is a path, UUID=, LABEL= or PARTUUID=. COMMAND gets SNAPSET_ID\n"
-    "and SNAPSET_NAME, and may run `snapset complete`. Exit status:\n"
-    "COMMAND's; 125 snapset failed; 126 COMMAND not executable; 127 not\n"
-    "found; 128+N COMMAND killed by signal N.\n";
+    "DEV is a path, UUID=, LABEL= or PARTUUID=. COMMAND gets SNAPSET_ID,\n"
+    "SNAPSET_NAME and SNAPSET (run's own program, also on its PATH), and\n"
+    "may run `snapset complete`. Exit status: COMMAND's; 125 snapset\n"
+    "failed; 126 COMMAND not executable; 127 not found; 128+N COMMAND\n"
+    "killed by signal N.\n";
 
 enum {
 	OPT_LVM = 1,
@@ -107,7 +110,7 @@ int parse_status_list(const char *text, bool statuses[256])
 	return 0;
 }
 
-/* VG/LV[:SIZE] */
+/* VG/LV[:SIZE]: -EINVAL for another shape, -EDOM for a bad LVM name. */
 static int parse_lvm_snapshot(const char *text, struct run_lvm_snapshot *s)
 {
 	const char *slash = strchr(text, '/'), *colon = strchr(text, ':');
@@ -126,20 +129,54 @@ static int parse_lvm_snapshot(const char *text, struct run_lvm_snapshot *s)
 	memcpy(s->origin, slash + 1, lv_len);
 	s->origin[lv_len] = '\0';
 	s->size = colon ? colon + 1 : NULL;
-	return 0;
+	/* A name that starts with '-' would reach lvm as an option. */
+	return lvm_name_valid(s->vg) && lvm_name_valid(s->origin) ? 0 : -EDOM;
 }
 
-static int parse_mount(char *text, struct run_mount *m)
+/* The same origin twice would make two snapshots of one name. */
+static const char *lvm_duplicate(const struct run_options *opts)
 {
-	char *eq = strrchr(text, '=');
+	const struct run_lvm_snapshot *last = &opts->lvm[opts->nlvm - 1];
+
+	for (const struct run_lvm_snapshot *s = opts->lvm; s < last; s++)
+		if (!strcmp(s->vg, last->vg) &&
+		    !strcmp(s->origin, last->origin))
+			return "the same origin twice";
+	return NULL;
+}
+
+static int parse_mount(const char *text, struct run_mount *m)
+{
+	const char *eq = strrchr(text, '=');
 
 	/* DEV may be UUID=...: the directory follows the last '='. */
 	if (!eq || eq == text || eq[1] != '/')
 		return -EINVAL;
-	*eq = '\0';
-	m->device = text;
+	/* Copied: run's own argv stays as given, for ps. */
+	if ((size_t)(eq - text) >= sizeof(m->device))
+		return -ENAMETOOLONG;
+	snprintf(m->device, sizeof(m->device), "%.*s", (int)(eq - text), text);
 	m->dir = eq + 1;
 	return 0;
+}
+
+/* The module's rule for set names: 1 to 63 of [A-Za-z0-9-_.:@+]. */
+bool set_name_valid(const char *name)
+{
+	size_t len = strlen(name);
+
+	return len && len < SNAPSET_NAME_LEN &&
+	       strspn(name,
+		      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		      "0123456789-_.:@+") == len;
+}
+
+/* A positive duration: 0 would mean "no timeout", never meant here. */
+static const char *parse_timeout(const char *text, long *ms)
+{
+	if (parse_duration(text, ms))
+		return "not a duration (e.g. 30, 1.5s, 10m, 2h, 1d)";
+	return *ms ? NULL : "must be more than 0";
 }
 
 static unsigned int device_count(const struct run_options *opts)
@@ -148,16 +185,23 @@ static unsigned int device_count(const struct run_options *opts)
 }
 
 /* Stores one option's value; a usage error's cause, or NULL. */
-static const char *run_option(struct run_options *opts, int opt, char *arg)
+static const char *run_option(struct run_options *opts, int opt,
+			      const char *arg)
 {
 	if ((opt == OPT_LVM || opt == OPT_SNAPSHOT || opt == OPT_PERSISTENT) &&
 	    device_count(opts) == SNAPSET_MAX_DEVICES)
 		return "more devices than a set holds (64)";
 	switch (opt) {
 	case OPT_LVM:
-		return parse_lvm_snapshot(arg, &opts->lvm[opts->nlvm++])
-			   ? "not VG/LV or VG/LV:SIZE"
-			   : NULL;
+		switch (parse_lvm_snapshot(arg, &opts->lvm[opts->nlvm++])) {
+		case 0:
+			return lvm_duplicate(opts);
+		case -EDOM:
+			return "not an LVM name (letters, digits and +_.-, "
+			       "not first -)";
+		default:
+			return "not VG/LV or VG/LV:SIZE";
+		}
 	case OPT_SNAPSHOT:
 	case OPT_PERSISTENT:
 		opts->devices[opts->ndevices].spec = arg;
@@ -172,18 +216,14 @@ static const char *run_option(struct run_options *opts, int opt, char *arg)
 			   : NULL;
 	case OPT_NAME:
 		opts->name = arg;
-		return strlen(arg) < SNAPSET_NAME_LEN && arg[0]
-			   ? NULL
-			   : "a name is 1 to 63 characters";
+		return set_name_valid(arg) ? NULL
+					   : "a set name is 1 to 63 letters, "
+					     "digits and -_.:@+";
 	case OPT_TIMEOUT:
 		opts->timeout_text = arg;
-		return parse_duration(arg, &opts->timeout_ms)
-			   ? "not a duration (e.g. 30, 1.5s, 10m, 2h, 1d)"
-			   : NULL;
+		return parse_timeout(arg, &opts->timeout_ms);
 	case OPT_KILL_AFTER:
-		return parse_duration(arg, &opts->kill_after_ms)
-			   ? "not a duration (e.g. 30, 1.5s, 10m, 2h, 1d)"
-			   : NULL;
+		return parse_timeout(arg, &opts->kill_after_ms);
 	case OPT_COMPLETE_ON:
 		return parse_status_list(arg, opts->complete_on)
 			   ? "not a list of exit statuses 0-255 (e.g. 0,1 "

@@ -4,10 +4,12 @@
  * after the set exists, every device added, and the engines' release
  * armed only once all of that worked.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <linux/fs.h>
 #include <stdint.h>
@@ -17,6 +19,7 @@
 #include <unistd.h>
 
 #include "../common/device.h"
+#include "../common/format.h"
 #include "../common/module.h"
 #include "../common/spec.h"
 #include "run.h"
@@ -69,21 +72,43 @@ static bool is_partition(dev_t rdev)
 	return !access(path, F_OK);
 }
 
-static int dev_open(struct run_state *st, const char *path, struct run_dev *dev)
+/*
+ * Only a block device is ever opened: opening a FIFO blocks, and some
+ * character devices act when opened (/dev/watchdog arms).
+ */
+static int dev_open_block(struct run_state *st, const char *path,
+			  struct run_dev *dev)
 {
-	uint64_t size;
-	struct stat sb;
+	struct stat before, sb;
 
-	dev->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (stat(path, &before))
+		return run_fail(st, -errno, "%s: %s", dev->label,
+				strerror(errno));
+	if (!S_ISBLK(before.st_mode))
+		return run_fail(st, -ENOTBLK, "%s: not a block device",
+				dev->label);
+	/* O_NONBLOCK: no wait for a medium (a CD-ROM, a floppy). */
+	dev->fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (dev->fd < 0)
 		return run_fail(st, -errno, "%s: %s", dev->label,
 				strerror(errno));
 	if (fstat(dev->fd, &sb))
 		return run_fail(st, -errno, "%s: %s", dev->label,
 				strerror(errno));
-	if (!S_ISBLK(sb.st_mode))
-		return run_fail(st, -ENOTBLK, "%s: not a block device",
+	if (!S_ISBLK(sb.st_mode) || sb.st_rdev != before.st_rdev)
+		return run_fail(st, -ESTALE, "%s: changed while opened",
 				dev->label);
+	dev->rdev = sb.st_rdev;
+	return 0;
+}
+
+static int dev_open(struct run_state *st, const char *path, struct run_dev *dev)
+{
+	uint64_t size;
+	int ret = dev_open_block(st, path, dev);
+
+	if (ret)
+		return ret;
 	if (ioctl(dev->fd, BLKGETSIZE64, &size))
 		return run_fail(st, -errno, "%s: %s", dev->label,
 				strerror(errno));
@@ -92,7 +117,6 @@ static int dev_open(struct run_state *st, const char *path, struct run_dev *dev)
 				"%s: has no medium (size 0: an unbound loop "
 				"device?)",
 				dev->label);
-	dev->rdev = sb.st_rdev;
 	if (is_partition(dev->rdev))
 		return run_fail(st, -EINVAL,
 				"%s: %s is a partition; a set holds whole "
@@ -111,6 +135,11 @@ static const char *why_no_snapshot(const struct engine_info *e, char *why,
 {
 	if (e->kind == ENGINE_LVM)
 		snprintf(why, size, "LVM LV %s/%s has no origin", e->vg, e->lv);
+	else if (e->kind == ENGINE_DM && !strcmp(e->dm_target, "thin"))
+		snprintf(why, size,
+			 "dm device %s is thin: a snapshot or an origin, dm "
+			 "cannot tell",
+			 e->node);
 	else if (e->kind == ENGINE_DM)
 		snprintf(why, size, "dm device %s has a %s table", e->node,
 			 e->dm_target[0] ? e->dm_target : "empty");
@@ -131,11 +160,19 @@ static int dev_inspect(struct run_state *st, struct run_dev *dev)
 		    lerr.message[0] ? lerr.message : strerror(-ret));
 	if (dev->engine.deferred_remove)
 		return run_fail(st, -EBUSY,
-				"%s: already scheduled for removal (dmsetup "
-				"remove --deferred)",
-				dev->label);
+				"%s: already scheduled for removal (%s)",
+				dev->label,
+				dev->engine.kind == ENGINE_LOOP
+				    ? "autoclear: losetup -d"
+				    : "dmsetup remove --deferred");
 	if (dev->persistent || dev->engine.snapshot)
 		return 0;
+	/* Removing it would break the LV it belongs to, whatever --force. */
+	if (dev->engine.lvm_internal)
+		return run_fail(st, -EPERM,
+				"%s: part of an LVM LV (dm device %s), not an "
+				"LV; give the snapshot LV itself",
+				dev->label, dev->engine.node);
 	/*
 	 * Releasing a loop or dm device removes a mapping; lvremove destroys
 	 * the volume's data. --force stops short of that.
@@ -157,14 +194,149 @@ static int dev_inspect(struct run_state *st, struct run_dev *dev)
 			why_no_snapshot(&dev->engine, why, sizeof(why)));
 }
 
+/* A holder of @rdev in sysfs (a dm table, md, bcache): "dm-3 (NAME)". */
+static bool dev_holder(dev_t rdev, char *out, size_t size)
+{
+	char path[320], name[128];
+	struct dirent *d;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/holders",
+		 major(rdev), minor(rdev));
+	dir = opendir(path);
+	while (dir && (d = readdir(dir)) && d->d_name[0] == '.')
+		;
+	if (!dir || !d) {
+		if (dir)
+			closedir(dir);
+		return false;
+	}
+	snprintf(path, sizeof(path), "/sys/class/block/%s/dm/name", d->d_name);
+	if (sysfs_read(path, name, sizeof(name)))
+		snprintf(out, size, "%s", d->d_name);
+	else
+		snprintf(out, size, "%.32s (%.*s)", d->d_name,
+			 (int)(size > 40 ? size - 40 : 0), name);
+	closedir(dir);
+	return true;
+}
+
+/* Where @rdev is mounted in run's mount namespace, as mountinfo says. */
+static bool dev_mount(dev_t rdev, char *out, size_t size)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	unsigned int maj, min;
+	char line[4096];
+	bool found = false;
+
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "%*d %*d %u:%u %*s %4095s", &maj, &min,
+			       line) == 3 &&
+			makedev(maj, min) == rdev;
+	if (found)
+		snprintf(out, size, "%.*s", (int)size - 1, line);
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/* The live set in the module's list that holds @rdev, as a label. */
+static bool dev_live_set(const void *list, size_t len, dev_t rdev, char *out,
+			 size_t size)
+{
+	const struct snapset_event *ev;
+	size_t off = 0;
+
+	while ((ev = record_next(list, len, &off))) {
+		if (ev->type != SNAPSET_RECORD_LIVE)
+			continue;
+		for (__u32 i = 0; i < ev->set.ndevices; i++) {
+			const struct snapset_device_info *d =
+			    snapset_event_device(ev, i);
+
+			if (makedev(d->major, d->minor) != rdev ||
+			    d->flags & SNAPSET_DEVICE_RELEASED)
+				continue;
+			set_label(ev->set.name, sizeof(ev->set.name),
+				  ev->set.id, out, size);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* A device another live set holds is that set's, persistent or not. */
+static int dev_check_sets(struct run_state *st, struct run_dev *dev)
+{
+	char set[SET_LABEL_LEN];
+	size_t len = 0;
+	void *list;
+	bool held;
+	int ret = module_list(st->set_fd, &list, &len);
+
+	if (ret)
+		return run_fail(st, ret, "%s: cannot list live sets: %s",
+				SNAPSET_DEV_PATH, strerror(-ret));
+	held = dev_live_set(list, len, dev->rdev, set, sizeof(set));
+	free(list);
+	return held ? run_fail(st, -EBUSY, "%s: already in %s", dev->label, set)
+		    : 0;
+}
+
+/*
+ * A device to be released must be used by nothing else: releasing a
+ * loop device a PV or a mount sits on pulls it from under them.
+ */
+static int dev_check_unused(struct run_state *st, struct run_dev *dev,
+			    const char *path)
+{
+	char who[256];
+	int fd;
+
+	if (dev_holder(dev->rdev, who, sizeof(who)))
+		return run_fail(st, -EBUSY, "%s: held by %s", dev->label, who);
+	if (dev_mount(dev->rdev, who, sizeof(who)))
+		return run_fail(st, -EBUSY, "%s: mounted on %s", dev->label,
+				who);
+	/* Mounts in other namespaces, swap, a program's O_EXCL open. */
+	fd = open(path, O_RDONLY | O_EXCL | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 && errno == EBUSY)
+		return run_fail(st, -EBUSY,
+				"%s: in use (opened exclusively by another "
+				"program)",
+				dev->label);
+	if (fd < 0)
+		return run_fail(st, -errno, "%s: %s", dev->label,
+				strerror(errno));
+	close(fd);
+	return 0;
+}
+
+/* One --snapshot/--persistent spec, resolved, opened and checked. */
+static int dev_resolve(struct run_state *st, struct run_dev *dev)
+{
+	char path[256];
+	int ret = spec_path(st, dev->label, path, sizeof(path));
+
+	if (!ret)
+		ret = dev_open(st, path, dev);
+	if (!ret)
+		ret = dev_inspect(st, dev);
+	if (!ret)
+		ret = dev_check_sets(st, dev);
+	/* A persistent device is left alone: others may use it. */
+	if (!ret && !dev->persistent)
+		ret = dev_check_unused(st, dev, path);
+	return ret;
+}
+
 int devices_resolve(struct run_state *st)
 {
 	const struct run_options *opts = st->opts;
-	char path[256];
-	int ret;
+	int ret = 0;
 
-	for (unsigned int i = 0; i < opts->ndevices; i++) {
-		struct run_dev *dev = &st->devs[st->ndevs];
+	for (unsigned int i = 0; i < opts->ndevices && !ret; i++) {
+		struct run_dev *dev = &st->devs[st->ndevs++];
 
 		snprintf(dev->label, sizeof(dev->label), "%s",
 			 opts->devices[i].spec);
@@ -172,16 +344,9 @@ int devices_resolve(struct run_state *st)
 			 opts->devices[i].spec);
 		dev->persistent = opts->devices[i].persistent;
 		dev->fd = -1;
-		st->ndevs++;
-		ret = spec_path(st, dev->label, path, sizeof(path));
-		if (!ret)
-			ret = dev_open(st, path, dev);
-		if (!ret)
-			ret = dev_inspect(st, dev);
-		if (ret)
-			return ret;
+		ret = dev_resolve(st, dev);
 	}
-	return 0;
+	return ret;
 }
 
 int lvm_origins_check(struct run_state *st)
@@ -241,6 +406,27 @@ static int lvm_snapshot_open(struct run_state *st, struct run_dev *dev,
 	return ret;
 }
 
+const char *mount_dir_error(int err)
+{
+	switch (err) {
+	case -ENOENT:
+		return "no such directory";
+	case -ENOTDIR:
+		return "not a directory";
+	case -ELOOP:
+		return "has a symlink in its path (--mount follows none)";
+	default:
+		return strerror(-err);
+	}
+}
+
+const char *run_set_error(int err)
+{
+	if (err == -ESHUTDOWN)
+		return "ended by an administrator (snapset delete)";
+	return strerror(-err);
+}
+
 static const char *add_error(int err)
 {
 	switch (err) {
@@ -251,7 +437,7 @@ static const char *add_error(int err)
 	case -ENOSPC:
 		return "the set is full (64 devices)";
 	default:
-		return strerror(-err);
+		return run_set_error(err);
 	}
 }
 
@@ -267,11 +453,22 @@ static int dev_add(struct run_state *st, struct run_dev *dev)
 	return 0;
 }
 
+/*
+ * What lvcreate said, passed on: a snapshot smaller than asked (LVM caps
+ * the COW at what the origin can use) is said only there.
+ */
+static void lvm_notices_print(const char *label, const char *notices)
+{
+	for (const char *line = notices; *line; line += strcspn(line, "\n") + 1)
+		fprintf(stderr, "snapset run: %s: lvm: %.*s\n", label,
+			(int)strcspn(line, "\n"), line);
+}
+
 int lvm_snapshots_create(struct run_state *st)
 {
 	const struct run_options *opts = st->opts;
+	char name[128], notices[1024];
 	struct lvm_error lerr;
-	char name[128];
 	int ret;
 
 	for (unsigned int i = 0; i < opts->nlvm; i++) {
@@ -288,7 +485,9 @@ int lvm_snapshots_create(struct run_state *st)
 			 s->origin);
 		dev->fd = -1;
 		ret = lv_snapshot_create(s->vg, s->origin, name, s->size,
-					 st->id_text, &lerr);
+					 st->id_text, &lerr, notices,
+					 sizeof(notices));
+		lvm_notices_print(dev->label, notices);
 		if (ret)
 			return run_fail(st, ret, "%s/%s: cannot snapshot: %s",
 					s->vg, s->origin, lerr.message);
@@ -327,14 +526,36 @@ int devices_arm_release(struct run_state *st)
 
 		if (dev->persistent)
 			continue;
-		ret = engine_arm_release(dev->fd, &dev->engine);
+		ret = engine_set_release(dev->fd, &dev->engine, true);
 		if (ret)
 			return run_fail(
 			    st, ret, "%s: cannot arm %s auto-release: %s",
 			    dev->label, engine_name(dev->engine.kind),
 			    strerror(-ret));
+		dev->release_armed = true;
 	}
 	return 0;
+}
+
+void devices_disarm_release(struct run_state *st)
+{
+	int ret;
+
+	for (unsigned int i = 0; i < st->ndevs; i++) {
+		struct run_dev *dev = &st->devs[i];
+
+		if (!dev->release_armed)
+			continue;
+		ret = engine_set_release(dev->fd, &dev->engine, false);
+		/* Reported here: the set's own error line follows. */
+		if (ret)
+			fprintf(stderr,
+				"snapset run: %s: %s auto-release left armed: "
+				"%s\n",
+				dev->label, engine_name(dev->engine.kind),
+				strerror(-ret));
+		dev->release_armed = false;
+	}
 }
 
 void devices_close(struct run_state *st)
@@ -410,11 +631,23 @@ static struct run_dev *dev_by_spec(struct run_state *st, const char *spec)
 	return NULL;
 }
 
+/* The sandbox opens DIR again to mount on it: this is for the message. */
+static int mount_dir_check(struct run_state *st, const char *dir)
+{
+	int fd = sandbox_dir_open(dir);
+
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	return run_fail(st, fd, "%s: %s", dir, mount_dir_error(fd));
+}
+
 int mounts_resolve(struct run_state *st, struct sandbox *sb)
 {
 	const struct run_options *opts = st->opts;
 	struct device_ids ids;
-	struct stat dir;
+	int ret;
 
 	for (unsigned int i = 0; i < opts->nmounts; i++) {
 		const struct run_mount *m = &opts->mounts[i];
@@ -431,9 +664,9 @@ int mounts_resolve(struct run_state *st, struct sandbox *sb)
 			return run_fail(st, -EMEDIUMTYPE,
 					"%s: no filesystem found on %s",
 					m->device, dev->engine.node);
-		if (stat(m->dir, &dir) || !S_ISDIR(dir.st_mode))
-			return run_fail(st, -ENOTDIR, "%s: not a directory",
-					m->dir);
+		ret = mount_dir_check(st, m->dir);
+		if (ret)
+			return ret;
 		snprintf(t->node, sizeof(t->node), "%s", dev->engine.node);
 		snprintf(t->fstype, sizeof(t->fstype), "%s", ids.type);
 		t->dir = m->dir;

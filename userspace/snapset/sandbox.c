@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <linux/sched.h>
 #include <poll.h>
 #include <sched.h>
@@ -94,8 +95,44 @@ static void report(int fd, int stage, int err, int index, int wait_status)
 		_exit(EXIT_RUN_FAILED);
 }
 
+int sandbox_dir_open(const char *dir)
+{
+	struct open_how how = {
+		.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+		.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	int fd = syscall(SYS_openat2, AT_FDCWD, dir, &how, sizeof(how));
+
+	return fd < 0 ? -errno : fd;
+}
+
+/*
+ * Mounts on the directory itself, as opened without following a
+ * symlink: whoever can write to a component of DIR cannot redirect the
+ * mount. The snapshot's content chose the filesystem: no setuid
+ * binaries, device nodes or executables from it.
+ */
+static int mount_snapshot(const struct run_mount_target *m)
+{
+	/* A snapshot has its origin's xfs uuid, which is mounted. */
+	const char *data = strcmp(m->fstype, "xfs") ? NULL : "nouuid";
+	int fd = sandbox_dir_open(m->dir), ret = 0;
+	char target[32];
+
+	if (fd < 0)
+		return -fd;
+	snprintf(target, sizeof(target), "/proc/self/fd/%d", fd);
+	if (mount(m->node, target, m->fstype,
+		  MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, data))
+		ret = errno;
+	close(fd);
+	return ret;
+}
+
 static void setup_mounts(const struct sandbox *sb)
 {
+	int err;
+
 	/* Nothing mounted here may propagate back to the host. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
 	    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
@@ -104,15 +141,54 @@ static void setup_mounts(const struct sandbox *sb)
 		_exit(EXIT_RUN_FAILED);
 	}
 	for (unsigned int i = 0; i < sb->nmounts; i++) {
-		const struct run_mount_target *m = &sb->mounts[i];
-		/* A snapshot has its origin's xfs uuid, which is mounted. */
-		const char *data = strcmp(m->fstype, "xfs") ? NULL : "nouuid";
-
-		if (mount(m->node, m->dir, m->fstype, MS_RDONLY, data)) {
-			report(sb->status_fd, SANDBOX_MOUNT, errno, i, 0);
+		err = mount_snapshot(&sb->mounts[i]);
+		if (err) {
+			report(sb->status_fd, SANDBOX_MOUNT, err, i, 0);
 			_exit(EXIT_RUN_FAILED);
 		}
 	}
+}
+
+/* Whether @dir is one of the directories in @path. */
+static bool path_has(const char *path, const char *dir, size_t len)
+{
+	for (const char *p = path; *p; p += strcspn(p, ":")) {
+		p += *p == ':';
+		if (strcspn(p, ":") == len && !strncmp(p, dir, len))
+			return true;
+	}
+	return false;
+}
+
+int sandbox_path(const char *path, const char *program, char *out, size_t size)
+{
+	const char *slash = strrchr(program, '/');
+	size_t len = slash ? (size_t)(slash - program) : 0;
+	int n;
+
+	if (!path)
+		path = "/bin:/usr/bin";
+	if (!len || path_has(path, program, len))
+		n = snprintf(out, size, "%s", path);
+	else
+		n = snprintf(out, size, "%s%s%.*s", path, *path ? ":" : "",
+			     (int)len, program);
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+/* run's own program, where COMMAND can reach it: $SNAPSET, and PATH. */
+static int export_program(const struct sandbox *sb)
+{
+	char path[8192];
+
+	if (!sb->program[0])
+		return 0;
+	if (setenv("SNAPSET", sb->program, 1))
+		return -1;
+	/* A PATH too long to extend is left as it is; $SNAPSET still works. */
+	if (sandbox_path(getenv("PATH"), sb->program, path, sizeof(path)))
+		return 0;
+	return setenv("PATH", path, 1);
 }
 
 static void exec_command(const struct sandbox *sb)
@@ -124,7 +200,7 @@ static void exec_command(const struct sandbox *sb)
 	if (fcntl(sb->control_fd, F_SETFD, 0) ||
 	    setenv(CONTROL_FD_ENV, fd_text, 1) ||
 	    setenv("SNAPSET_ID", sb->set_id, 1) ||
-	    setenv("SNAPSET_NAME", sb->set_name, 1) ||
+	    setenv("SNAPSET_NAME", sb->set_name, 1) || export_program(sb) ||
 	    sigprocmask(SIG_SETMASK, &sb->command_mask, NULL)) {
 		report(sb->status_fd, SANDBOX_SETUP, errno, 0, 0);
 		_exit(EXIT_RUN_FAILED);

@@ -31,6 +31,7 @@ struct sandbox {
 	sigset_t command_mask; /* run's signal mask before it blocked any */
 	const char *set_id;    /* SNAPSET_ID */
 	const char *set_name;  /* SNAPSET_NAME */
+	char program[4096];    /* SNAPSET: run's own binary, for COMMAND */
 	pid_t pid;	       /* of the sandbox's init, as run sees it */
 	int pidfd;
 	int status_fd; /* reports: COMMAND's wait status or a failure */
@@ -51,6 +52,21 @@ enum {
 	SANDBOX_SETUP, /* namespaces or /proc could not be made */
 	SANDBOX_EXEC,  /* COMMAND could not be executed */
 };
+
+/*
+ * An O_PATH fd of the directory @dir, resolved without following any
+ * symlink (openat2 RESOLVE_NO_SYMLINKS), or -errno: -ELOOP for a symlink
+ * in its path, -ENOENT, -ENOTDIR.
+ */
+int sandbox_dir_open(const char *dir);
+
+/*
+ * COMMAND's PATH: @path (unset: exec's default, "/bin:/usr/bin") with
+ * the directory of @program appended when it is not there already, so
+ * that `snapset complete` works under cron's PATH=/usr/bin:/bin.
+ * -ENAMETOOLONG when it does not fit @out.
+ */
+int sandbox_path(const char *path, const char *program, char *out, size_t size);
 
 /* The signals run passes on to COMMAND, and SIGCHLD. */
 void sandbox_signals(sigset_t *set);

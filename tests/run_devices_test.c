@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Host unit tests of snapset run's device checks that need no module:
+ * what is never opened (a FIFO would block run, a character device may
+ * act when opened), and the messages that name a device and its cause.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../userspace/snapset/run.h"
+#include "../userspace/snapset/sandbox.h"
+#include "kselftest_harness.h"
+
+static void sh_rm(const char *dir)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd))
+		fprintf(stderr, "%s: not removed\n", dir);
+}
+
+/* devices_resolve() of one --snapshot @spec; its -errno. */
+static int resolve(const char *spec, struct run_state *st,
+		   struct run_options *opts)
+{
+	int ret;
+
+	memset(opts, 0, sizeof(*opts));
+	memset(st, 0, sizeof(*st));
+	opts->devices[0].spec = spec;
+	opts->ndevices = 1;
+	st->opts = opts;
+	st->set_fd = -1;
+	ret = devices_resolve(st);
+	devices_close(st);
+	return ret;
+}
+
+/* Opening a FIFO for reading waits for a writer: run would hang (the
+ * harness times the test out). */
+TEST(fifo_is_refused_unopened)
+{
+	char path[] = "/tmp/snapset-fifo-XXXXXX";
+	struct run_options opts;
+	struct run_state st;
+
+	ASSERT_NE(NULL, mkdtemp(path));
+	strcat(path, "/f");
+	ASSERT_EQ(0, mkfifo(path, 0600));
+	EXPECT_EQ(-ENOTBLK, resolve(path, &st, &opts));
+	EXPECT_NE(NULL, strstr(st.error, "/f: not a block device"));
+	unlink(path);
+	*strrchr(path, '/') = '\0';
+	rmdir(path);
+}
+
+/* Checked before any open: inotify sees no IN_OPEN. */
+TEST(regular_file_is_never_opened)
+{
+	char path[] = "/tmp/snapset-file-XXXXXX";
+	struct run_options opts;
+	struct run_state st;
+	struct inotify_event ev;
+	int fd = mkstemp(path), in;
+
+	ASSERT_LE(0, fd);
+	close(fd);
+	in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	ASSERT_LE(0, in);
+	ASSERT_LE(0, inotify_add_watch(in, path, IN_OPEN));
+	EXPECT_EQ(-ENOTBLK, resolve(path, &st, &opts));
+	EXPECT_EQ(-1, read(in, &ev, sizeof(ev)));
+	EXPECT_EQ(EAGAIN, errno);
+	close(in);
+	unlink(path);
+}
+
+TEST(character_device_is_refused)
+{
+	struct run_options opts;
+	struct run_state st;
+
+	EXPECT_EQ(-ENOTBLK, resolve("/dev/null", &st, &opts));
+	EXPECT_STREQ("/dev/null: not a block device", st.error);
+}
+
+TEST(missing_path_is_named)
+{
+	struct run_options opts;
+	struct run_state st;
+
+	EXPECT_EQ(-ENOENT, resolve("/dev/snapset-none", &st, &opts));
+	EXPECT_STREQ("/dev/snapset-none: No such file or directory", st.error);
+}
+
+/* --mount's DIR: a symlink anywhere in it is refused, not followed. */
+TEST(mount_dir_follows_no_symlink)
+{
+	char dir[] = "/tmp/snapset-dir-XXXXXX", path[64];
+	int fd;
+
+	ASSERT_NE(NULL, mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/real", dir);
+	ASSERT_EQ(0, mkdir(path, 0700));
+	fd = sandbox_dir_open(path);
+	EXPECT_LE(0, fd);
+	close(fd);
+	snprintf(path, sizeof(path), "%s/link", dir);
+	ASSERT_EQ(0, symlink("real", path));
+	EXPECT_EQ(-ELOOP, sandbox_dir_open(path));
+	EXPECT_STREQ("has a symlink in its path (--mount follows none)",
+		     mount_dir_error(-ELOOP));
+	snprintf(path, sizeof(path), "%s/link/.", dir);
+	EXPECT_EQ(-ELOOP, sandbox_dir_open(path));
+	snprintf(path, sizeof(path), "%s/missing", dir);
+	EXPECT_EQ(-ENOENT, sandbox_dir_open(path));
+	EXPECT_STREQ("no such directory", mount_dir_error(-ENOENT));
+	EXPECT_EQ(-ENOTDIR, sandbox_dir_open("/etc/passwd"));
+	sh_rm(dir);
+}
+
+/* Under cron's PATH, COMMAND still finds `snapset complete`. */
+TEST(command_path_reaches_run_s_program)
+{
+	static const struct {
+		const char *path, *want;
+	} cases[] = {
+		{ "/usr/bin:/bin", "/usr/bin:/bin:/usr/sbin" },
+		{ "/usr/sbin:/bin", "/usr/sbin:/bin" },
+		{ "/bin:/usr/sbin", "/bin:/usr/sbin" },
+		/* Not fooled by a directory that only starts the same. */
+		{ "/usr/sbin2", "/usr/sbin2:/usr/sbin" },
+		{ NULL, "/bin:/usr/bin:/usr/sbin" },
+		{ "", "/usr/sbin" },
+	};
+	char out[64];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ASSERT_EQ(0, sandbox_path(cases[i].path, "/usr/sbin/snapset",
+					  out, sizeof(out)));
+		EXPECT_STREQ(cases[i].want, out);
+	}
+	EXPECT_EQ(-ENAMETOOLONG,
+		  sandbox_path("/usr/bin:/bin", "/usr/sbin/snapset", out, 10));
+}
+
+/* A set an administrator ended is said so, not "transport endpoint". */
+TEST(deleted_set_is_explained)
+{
+	EXPECT_STREQ("ended by an administrator (snapset delete)",
+		     run_set_error(-ESHUTDOWN));
+	EXPECT_STREQ(strerror(EIO), run_set_error(-EIO));
+}
+
+TEST_HARNESS_MAIN
