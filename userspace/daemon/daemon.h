@@ -194,7 +194,12 @@ void watch_received(struct daemon *d, const void *buf, size_t len);
 /* files.c: files replaced atomically, written through rings. */
 int files_init(struct daemon *d);
 void files_free(struct daemon *d);
-struct file_job *file_job_new(struct daemon *d, const char *path);
+/*
+ * The file at @path, written with @mode; -errno, reported, when its
+ * directory cannot be used (missing, or not root's alone).
+ */
+int file_job_new(struct daemon *d, const char *path, mode_t mode,
+		 struct file_job **out);
 /* Writes @data (taken) to the file, now or after the write in flight. */
 void file_job_write(struct file_job *f, char *data);
 void files_read_event(struct daemon *d);

@@ -150,14 +150,17 @@ static void seed_from_history(struct daemon *d)
 
 int metrics_init(struct daemon *d)
 {
+	int ret;
+
 	d->metrics = calloc(1, sizeof(*d->metrics));
 	if (!d->metrics)
 		return -ENOMEM;
 	if (!d->opts->metrics_path[0])
 		return 0;
-	d->metrics_file = file_job_new(d, d->opts->metrics_path);
-	if (!d->metrics_file)
-		return -ENOMEM;
+	/* node_exporter reads it as its own user. */
+	ret = file_job_new(d, d->opts->metrics_path, 0644, &d->metrics_file);
+	if (ret)
+		return ret == -ENOMEM ? ret : 0;
 	sample(d, helps[M_START_TIME].name, "%s", "")->value =
 	    (double)(d->started_realtime / 1000000000ULL);
 	seed_from_history(d);
