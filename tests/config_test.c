@@ -51,6 +51,8 @@ TEST_F(config, defaults_without_a_file)
 	EXPECT_STREQ("/var/lib/snapset", self->opts.history_dir);
 	EXPECT_EQ(100, self->opts.history_size);
 	EXPECT_EQ(0, self->opts.nallowed_uids);
+	/* Off: a host without node_exporter's directory logs no error. */
+	EXPECT_STREQ("", self->opts.metrics_path);
 }
 
 TEST_F(config, a_missing_file_named_is_an_error)

@@ -44,8 +44,7 @@ void config_init(struct daemon_options *opts)
 	};
 	strcpy(opts->socket_path, SNAPSET_WRITER_SOCKET);
 	strcpy(opts->history_dir, "/var/lib/snapset");
-	strcpy(opts->metrics_path,
-	       "/var/lib/prometheus/node-exporter/snapset.prom");
+	/* No metrics unless configured: node_exporter's directory varies. */
 }
 
 static const char *set_path(char *out, size_t size, const char *value,
