@@ -144,8 +144,7 @@ TEST_F(config, a_long_line_is_refused_not_split)
 {
 	char text[512], expected[256];
 
-	snprintf(text, sizeof(text), "[daemon]\n# %0250d socket = /tmp/x\n",
-		 0);
+	snprintf(text, sizeof(text), "[daemon]\n# %0250d socket = /tmp/x\n", 0);
 	EXPECT_EQ(-EINVAL, load(self, text));
 	snprintf(expected, sizeof(expected), "%s:2: longer than 199 bytes",
 		 self->path);

@@ -60,8 +60,7 @@ FIXTURE_TEARDOWN(files)
 }
 
 /* Writes @text to @path and waits for the write to end. */
-static int write_file(FIXTURE_DATA(files) * self, mode_t mode,
-		      const char *text)
+static int write_file(FIXTURE_DATA(files) * self, mode_t mode, const char *text)
 {
 	struct pollfd pfd = { .fd = self->d.files_event_fd, .events = POLLIN };
 	struct file_job *f;

@@ -211,9 +211,8 @@ int config_load(struct daemon_options *opts, const char *path, bool explicit,
 		line = -1;
 	fclose(file);
 	if (line == 0 && st.long_line)
-		snprintf(error, CONFIG_ERROR_LEN,
-			 "%s:%d: longer than %d bytes", path, st.long_line,
-			 st.line_max);
+		snprintf(error, CONFIG_ERROR_LEN, "%s:%d: longer than %d bytes",
+			 path, st.long_line, st.line_max);
 	else if (line == 0)
 		return 0;
 	else if (line < 0)

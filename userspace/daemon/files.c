@@ -7,15 +7,16 @@
  * directory is never followed; and the directory must be root's alone,
  * so nobody else can swap the file under us (node_exporter's textfile
  * directory is often writable by its own user). Where the filesystem
- * has no O_TMPFILE, the fresh name is created with O_EXCL|O_NOFOLLOW. Opening, fsync and rename always go to an io-wq
- * worker, and on 6.1 a task's last worker never exits: so each write
- * runs in a short-lived thread with a ring of its own, whose workers
- * end with it. The loop learns that a write ended from an eventfd it
- * reads through its own ring. A frozen or hung filesystem stalls that
- * thread alone, never the loop, the releases or the writers. Content
- * that arrives meanwhile waits, and only the newest is written next. A
- * failed write removes its temporary name and is reported once until
- * one works again.
+ * has no O_TMPFILE, the fresh name is created with O_EXCL|O_NOFOLLOW.
+ *
+ * Opening, fsync and rename always go to an io-wq worker, and on 6.1 a
+ * task's last worker never exits: so each write runs in a short-lived
+ * thread with a ring of its own, whose workers end with it. The loop
+ * learns that a write ended from an eventfd it reads through its own
+ * ring. A frozen or hung filesystem stalls that thread alone, never the
+ * loop, the releases or the writers. Content that arrives meanwhile
+ * waits, and only the newest is written next. A failed write removes
+ * its temporary name and is reported once until one works again.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -98,10 +99,9 @@ static int open_tmp(struct io_uring *ring, struct file_job *f, bool *named)
 	*named = fd == -EOPNOTSUPP || fd == -EISDIR;
 	if (!*named)
 		return fd;
-	io_uring_prep_openat(io_uring_get_sqe(ring), f->dir_fd, f->tmp,
-			     O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-				 O_CLOEXEC,
-			     f->mode);
+	io_uring_prep_openat(
+	    io_uring_get_sqe(ring), f->dir_fd, f->tmp,
+	    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, f->mode);
 	return ring_do(ring);
 }
 
@@ -175,8 +175,7 @@ static int open_dir(struct file_job *f)
 	struct stat st;
 	size_t len = (size_t)(f->name - f->path);
 
-	snprintf(dir, sizeof(dir), "%.*s", len > 1 ? (int)len - 1 : 1,
-		 f->path);
+	snprintf(dir, sizeof(dir), "%.*s", len > 1 ? (int)len - 1 : 1, f->path);
 	f->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (f->dir_fd < 0 || fstat(f->dir_fd, &st)) {
 		int ret = -errno;
@@ -186,9 +185,10 @@ static int open_dir(struct file_job *f)
 		return ret;
 	}
 	if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH))) {
-		report_note("%s: not written: %s is owned by uid %u with mode "
-			    "%04o; it must be root's and writable by root alone",
-			    f->path, dir, st.st_uid, st.st_mode & 07777);
+		report_note(
+		    "%s: not written: %s is owned by uid %u with mode "
+		    "%04o; it must be root's and writable by root alone",
+		    f->path, dir, st.st_uid, st.st_mode & 07777);
 		return -EPERM;
 	}
 	return 0;
