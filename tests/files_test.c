@@ -164,6 +164,20 @@ TEST_F(files, a_directory_others_may_write_is_refused)
 	EXPECT_EQ(-EPERM, write_file(self, 0644, "metrics\n"));
 }
 
+/* A daemon whose start failed frees its files with a write running. */
+TEST_F(files, freed_once_the_running_write_ends)
+{
+	struct file_job *f;
+	char text[64];
+
+	ASSERT_EQ(0, file_job_new(&self->d, self->path, 0644, &f));
+	file_job_write(f, strdup("written\n"));
+	files_free(&self->d);
+	self->d.files_event_fd = -1;
+	read_text(self->path, text, sizeof(text));
+	EXPECT_STREQ("written\n", text);
+}
+
 TEST_F(files, a_missing_directory_is_named)
 {
 	snprintf(self->path, sizeof(self->path), "%s/no/out.json", self->dir);

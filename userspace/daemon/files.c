@@ -293,14 +293,20 @@ int files_init(struct daemon *d)
 	return d->files_event_fd < 0 ? -errno : 0;
 }
 
-/* Once the loop is over: no write is running. */
+/*
+ * After the loop no write runs; but a start that failed after the
+ * first metrics write has one, which must end before its job is freed.
+ */
 void files_free(struct daemon *d)
 {
 	while (d->files) {
 		struct file_job *f = d->files;
 
 		d->files = f->next_job;
+		if (f->running)
+			pthread_join(f->thread, NULL);
 		close(f->dir_fd);
+		free(f->data);
 		free(f->next);
 		free(f);
 	}
