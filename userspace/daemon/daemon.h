@@ -97,6 +97,8 @@ struct daemon {
 	__u64 files_event;
 	struct metrics *metrics;
 	__u64 started_realtime;
+	long long refused_log_at;      /* CLOCK_MONOTONIC ms, 0 for never */
+	unsigned int refused_unlogged; /* refusals since */
 };
 
 /* Runs the daemon until SIGTERM or SIGINT; 0, or -errno at start. */
@@ -215,7 +217,10 @@ char *status_message(struct daemon *d);
 struct metrics;
 int metrics_init(struct daemon *d);
 void metrics_shutdown(struct daemon *d, const struct snapset_event *rec);
-void metrics_delivery(struct daemon *d, const char *writer, bool ok);
+/* A writer's answer, labelled by its name and the uid that connected. */
+void metrics_delivery(struct daemon *d, const char *writer, uid_t uid, bool ok);
+/* A connection to the writer socket refused, by @reason. */
+void metrics_refused(struct daemon *d, const char *reason);
 void metrics_release_failure(struct daemon *d, const char *engine);
 void metrics_write(struct daemon *d);
 
