@@ -7,13 +7,13 @@
  * Sets are loop devices over ext4 images (a loop device is gone by the
  * time its shutdown is read: its description comes from arm time).
  */
-#include <grp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 
 #include "daemon.h"
 #include "kselftest_harness.h"
+#include "writer_client.h"
 
 /* Long enough for a writer's shell to run under KASAN, short for a test. */
 #define DEADLINE "10s"
@@ -136,79 +136,6 @@ static bool wait_writers(FIXTURE_DATA(writers) * self, int n)
 	return false;
 }
 
-/* A raw protocol client: connected, and its hello sent if @hello. */
-static int raw_connect(FIXTURE_DATA(writers) * self, const char *hello)
-{
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-
-	strcpy(addr.sun_path, self->socket);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)))
-		goto fail;
-	/*
-	 * The daemon turns a peer it does not allow away before its hello:
-	 * the send then fails with EPIPE, and the bye is there to be read.
-	 */
-	if (hello && send(fd, hello, strlen(hello), MSG_NOSIGNAL) < 0 &&
-	    errno != EPIPE)
-		goto fail;
-	return fd;
-fail:
-	if (fd >= 0)
-		close(fd);
-	return -1;
-}
-
-/* The next message on @fd within @ms, as JSON; NULL at EOF or timeout. */
-static struct json_object *raw_next(int fd, int ms)
-{
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	static char buf[65536];
-	ssize_t n;
-
-	if (poll(&pfd, 1, ms) != 1)
-		return NULL;
-	n = recv(fd, buf, sizeof(buf) - 1, 0);
-	/* A daemon that hangs up on an unread hello resets first. */
-	if (n < 0 && errno == ECONNRESET)
-		n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
-	if (n <= 0)
-		return NULL;
-	buf[n] = '\0';
-	return json_tokener_parse(buf);
-}
-
-/* The next message's "type", "code" for a bye; @out "" if none came. */
-static void raw_next_type(int fd, int ms, char *out, size_t size)
-{
-	struct json_object *msg = raw_next(fd, ms);
-
-	snprintf(out, size, "%s", "");
-	if (msg && !strcmp(jstr(msg, "type"), "bye"))
-		snprintf(out, size, "bye %s", jstr(msg, "code"));
-	else if (msg)
-		snprintf(out, size, "%s", jstr(msg, "type"));
-	json_object_put(msg);
-}
-
-/*
- * Whether the daemon answers a status request. Once it has, it has also
- * sent what it queued before, such as a writer's welcome.
- */
-static bool status_answered(FIXTURE_DATA(writers) * self)
-{
-	int fd = raw_connect(self, "{\"type\":\"status\",\"version\":1}");
-	char type[64];
-
-	if (fd < 0)
-		return false;
-	raw_next_type(fd, EVENT_TIMEOUT_MS, type, sizeof(type));
-	close(fd);
-	return !strcmp(type, "status");
-}
-
-#define HELLO(name) "{\"type\":\"hello\",\"version\":1,\"name\":\"" name "\"}"
-
 /* A set over the loop device whose requester is SIGKILLed. */
 static int kill_a_requester(FIXTURE_DATA(writers) * self)
 {
@@ -226,11 +153,6 @@ static bool wait_lines(const char *path, int n)
 		usleep(100000);
 	}
 	return false;
-}
-
-static bool file_has(const char *path, const char *text)
-{
-	return sh("grep -qF -- '%s' %s", text, path) == 0;
 }
 
 /*
@@ -261,9 +183,10 @@ TEST_F_TIMEOUT(writers, good_writers_served_on_time_bad_ones_reported,
 				       "UUID=00000000-0000-0000-0000-"
 				       "000000000000",
 				       "1", "touch $OUT");
-	silent = raw_connect(self, HELLO("silent"));
-	hangup = raw_connect(self, HELLO("hangup"));
-	garbage = raw_connect(self, "{\"type\":\"hello\",\"version\":1,");
+	silent = raw_connect(self->socket, HELLO("silent"));
+	hangup = raw_connect(self->socket, HELLO("hangup"));
+	garbage =
+	    raw_connect(self->socket, "{\"type\":\"hello\",\"version\":1,");
 	ASSERT_LE(0, silent);
 	ASSERT_LE(0, hangup);
 	ASSERT_LE(0, garbage);
@@ -357,7 +280,7 @@ TEST_F_TIMEOUT(writers, protocol_violations_drop_the_writer, RUN_TIMEOUT)
 
 	ASSERT_EQ(0, daemon_start(&self->d, NULL, self->config, self->socket));
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		fd = raw_connect(self, cases[i].first);
+		fd = raw_connect(self->socket, cases[i].first);
 		ASSERT_LE(0, fd);
 		if (cases[i].second) {
 			raw_next_type(fd, EVENT_TIMEOUT_MS, type, sizeof(type));
@@ -373,7 +296,7 @@ TEST_F_TIMEOUT(writers, protocol_violations_drop_the_writer, RUN_TIMEOUT)
 	big = malloc(100000);
 	ASSERT_NE(NULL, big);
 	memset(big, ' ', 100000);
-	fd = raw_connect(self, NULL);
+	fd = raw_connect(self->socket, NULL);
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(100000, send(fd, big, 100000, 0));
 	free(big);
@@ -382,14 +305,14 @@ TEST_F_TIMEOUT(writers, protocol_violations_drop_the_writer, RUN_TIMEOUT)
 	EXPECT_TRUE(daemon_said(&self->d, "a message of 100000 bytes"));
 	close(fd);
 	/* Silent from the start: dropped at the deadline. */
-	fd = raw_connect(self, NULL);
+	fd = raw_connect(self->socket, NULL);
 	ASSERT_LE(0, fd);
 	raw_next_type(fd, 30000, type, sizeof(type));
 	EXPECT_STREQ("bye deadline", type);
 	EXPECT_TRUE(daemon_said(&self->d, "no hello or status within 5000 ms"));
 	close(fd);
 	/* Still serving. */
-	EXPECT_TRUE(status_answered(self));
+	EXPECT_TRUE(status_answered(self->socket));
 	EXPECT_EQ(0, daemon_stop(&self->d));
 }
 
@@ -487,7 +410,7 @@ TEST_F_TIMEOUT(writers, missed_complete_and_abort_come_from_the_record,
 	self->writer[0] = start_events_writer(self);
 	ASSERT_TRUE(wait_writers(self, 1));
 	/* Stopped after the writer's welcome has gone, not before. */
-	ASSERT_TRUE(status_answered(self));
+	ASSERT_TRUE(status_answered(self->socket));
 	ASSERT_EQ(0, kill(self->d.pid, SIGSTOP));
 	ASSERT_TRUE(wait_stopped(self->d.pid));
 	ASSERT_TRUE(end_complete_and_aborted_sets(self));
@@ -542,7 +465,7 @@ TEST_F_TIMEOUT(writers, stop_waits_for_busy_writers, RUN_TIMEOUT)
 	setenv("STARTED", started, 1);
 	self->writer[0] =
 	    start_writer(self, "busy", NULL, "1", "touch $STARTED; sleep 2");
-	idle = raw_connect(self, HELLO("idle"));
+	idle = raw_connect(self->socket, HELLO("idle"));
 	ASSERT_LE(0, idle);
 	ASSERT_TRUE(wait_writers(self, 2));
 	raw_next_type(idle, EVENT_TIMEOUT_MS, type, sizeof(type));
@@ -592,210 +515,6 @@ TEST_F_TIMEOUT(writers, status_shows_writers_and_history, RUN_TIMEOUT)
 	EXPECT_EQ(3, res.status);
 	EXPECT_NE(NULL, strstr(res.out, "daemon: not running"));
 	EXPECT_NE(NULL, strstr(res.out, "module:"));
-}
-
-/*
- * Whether user and group @id, connecting with a hello, is answered
- * @expected first: a message type, "bye CODE", or "EACCES" when the
- * connect itself is refused.
- */
-static bool user_gets(FIXTURE_DATA(writers) * self, unsigned int id,
-		      gid_t group, const char *expected)
-{
-	int status;
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		char type[64] = "EACCES";
-		int fd;
-
-		/* @group: a supplementary group, 0 for none. */
-		if (setgroups(group ? 1 : 0, &group) || setgid(id) ||
-		    setuid(id))
-			_exit(2);
-		fd = raw_connect(self, HELLO("someone"));
-		if (fd < 0 && errno != EACCES)
-			_exit(3);
-		if (fd >= 0)
-			raw_next_type(fd, 10000, type, sizeof(type));
-		if (strcmp(type, expected))
-			printf("# uid %u: \"%s\", not \"%s\"\n", id, type,
-			       expected);
-		fflush(stdout);
-		_exit(strcmp(type, expected) ? 1 : 0);
-	}
-	return pid > 0 && waitpid(pid, &status, 0) == pid &&
-	       WIFEXITED(status) && WEXITSTATUS(status) == 0;
-}
-
-/* Only root by default: the socket's mode keeps others out. */
-TEST_F_TIMEOUT(writers, socket_is_root_only_by_default, RUN_TIMEOUT)
-{
-	struct stat st;
-
-	ASSERT_EQ(0, daemon_start(&self->d, NULL, self->config, self->socket));
-	ASSERT_EQ(0, stat(self->socket, &st));
-	EXPECT_EQ(0600, st.st_mode & 0777);
-	EXPECT_TRUE(user_gets(self, 65534, 0, "EACCES"));
-}
-
-/*
- * allow_users opens the socket to everyone, and the daemon itself turns
- * away the users not listed, with a bye and a logged reason.
- */
-TEST_F_TIMEOUT(writers, allow_users_are_served_others_denied, RUN_TIMEOUT)
-{
-	struct stat st;
-
-	ASSERT_EQ(0, sh("printf '[writers]\\nallow_users = 65534\\n' >> %s",
-			self->config));
-	ASSERT_EQ(0, daemon_start(&self->d, NULL, self->config, self->socket));
-	ASSERT_EQ(0, stat(self->socket, &st));
-	EXPECT_EQ(0666, st.st_mode & 0777);
-	EXPECT_TRUE(user_gets(self, 65534, 0, "welcome"));
-	EXPECT_TRUE(user_gets(self, 65533, 0, "bye denied"));
-	EXPECT_TRUE(daemon_said(&self->d, "uid 65533): dropped: this user is "
-					  "not allowed"));
-	/* The same refusal through libsnapset, as `snapset writer` says it. */
-	EXPECT_EQ(0, sh("setpriv --reuid=65533 --regid=65533 --clear-groups "
-			"%s writer --name denied --socket %s -- true 2>&1 | "
-			"grep -q 'the daemon does not allow this user'",
-			snapset_bin(), self->socket));
-	EXPECT_EQ(0, daemon_stop(&self->d));
-}
-
-/* allow_groups counts a user's supplementary groups, not its primary alone. */
-TEST_F_TIMEOUT(writers, allow_groups_count_supplementary_groups, RUN_TIMEOUT)
-{
-	ASSERT_EQ(0, sh("printf '[writers]\\nallow_groups = 4242\\n' >> %s",
-			self->config));
-	ASSERT_EQ(0, daemon_start(&self->d, NULL, self->config, self->socket));
-	EXPECT_TRUE(user_gets(self, 65534, 4242, "welcome"));
-	EXPECT_TRUE(user_gets(self, 65534, 0, "bye denied"));
-	EXPECT_EQ(0, daemon_stop(&self->d));
-}
-
-/* The daemon's connections of one user other than root. */
-#define PER_USER 16
-
-/*
- * In a child as uid 65534: PER_USER silent connections and 3 more, which
- * must be turned away; 'y' on @tell once they were. Then, once @wait is
- * closed, the silent ones must go at the idle deadline.
- */
-static int hold_connections(FIXTURE_DATA(writers) * self, int wait, int tell)
-{
-	int fds[PER_USER + 3];
-	char type[64], ok = 'y';
-
-	if (setgroups(0, NULL) || setgid(65534) || setuid(65534))
-		return 2;
-	for (int i = 0; i < PER_USER + 3; i++)
-		if ((fds[i] = raw_connect(self, NULL)) < 0)
-			ok = 'n';
-	for (int i = PER_USER; i < PER_USER + 3 && ok == 'y'; i++) {
-		raw_next_type(fds[i], EVENT_TIMEOUT_MS, type, sizeof(type));
-		if (strcmp(type, "bye denied"))
-			ok = 'n';
-	}
-	if (write(tell, &ok, 1) != 1 || read(wait, &ok, 1) != 0)
-		return 3;
-	raw_next_type(fds[0], 30000, type, sizeof(type));
-	return strcmp(type, "bye deadline") ? 1 : 0;
-}
-
-/* Waits up to a minute for @path to hold @text. */
-static bool wait_file_has(const char *path, const char *text)
-{
-	for (int i = 0; i < 600; i++) {
-		if (!sh("grep -qF -- '%s' %s 2>/dev/null", text, path))
-			return true;
-		usleep(100000);
-	}
-	return false;
-}
-
-/*
- * An allowed user cannot hold every slot with idle connections: past
- * its own limit it is refused, counted in the metrics and logged once;
- * root's status is answered meanwhile; idle connections go after the
- * short hello deadline.
- */
-TEST_F_TIMEOUT(writers, a_user_cannot_hold_every_slot, RUN_TIMEOUT)
-{
-	int to_child[2], from_child[2], status;
-	char path[128], held = 'n';
-	pid_t pid;
-
-	ASSERT_EQ(0, sh("printf '[writers]\\nallow_users = 65534\\n' >> %s",
-			self->config));
-	ASSERT_EQ(0, daemon_start(&self->d, NULL, self->config, self->socket));
-	ASSERT_EQ(0, pipe(to_child));
-	ASSERT_EQ(0, pipe(from_child));
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		close(to_child[1]);
-		close(from_child[0]);
-		_exit(hold_connections(self, to_child[0], from_child[1]));
-	}
-	close(to_child[0]);
-	close(from_child[1]);
-	EXPECT_EQ(1, read(from_child[0], &held, 1));
-	EXPECT_EQ('y', held);
-	EXPECT_TRUE(status_answered(self));
-	EXPECT_EQ(1, daemon_count(&self->d, "too many connections of this "
-					    "user"));
-	path_in(self, path, sizeof(path), "snapset.prom");
-	EXPECT_TRUE(wait_file_has(path, "snapset_writer_connections_refused_"
-					"total{reason=\"user_limit\"} 3"));
-	close(to_child[1]);
-	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	close(from_child[0]);
-	EXPECT_EQ(0, daemon_stop(&self->d));
-}
-
-/* `snapset daemon` with the fixture's config: its status, stderr in @err. */
-static int daemon_once(FIXTURE_DATA(writers) * self, const char *err)
-{
-	return sh("timeout 120 %s daemon --config %s 2>%s", snapset_bin(),
-		  self->config, err);
-}
-
-/*
- * What sits at the socket path is replaced only if it is a socket of
- * root's: a link or another user's socket is left alone, and the daemon
- * says so and does not start.
- */
-TEST_F_TIMEOUT(writers, only_a_root_socket_is_replaced, RUN_TIMEOUT)
-{
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	char err[128], victim[128];
-	int fd;
-
-	path_in(self, err, sizeof(err), "err");
-	path_in(self, victim, sizeof(victim), "victim");
-	ASSERT_EQ(0, sh("echo keep > %s && ln -s %s %s", victim, victim,
-			self->socket));
-	EXPECT_EQ(1, daemon_once(self, err));
-	EXPECT_TRUE(file_has(err, ": not a socket of root's; not replaced"));
-	EXPECT_TRUE(file_has(victim, "keep"));
-	EXPECT_EQ(0, sh("test -L %s", self->socket));
-	/* Another user's socket. */
-	ASSERT_EQ(0, unlink(self->socket));
-	strcpy(addr.sun_path, self->socket);
-	fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
-	ASSERT_EQ(0, bind(fd, (struct sockaddr *)&addr, sizeof(addr)));
-	ASSERT_EQ(0, chown(self->socket, 65534, 65534));
-	EXPECT_EQ(1, daemon_once(self, err));
-	EXPECT_TRUE(file_has(err, ": not a socket of root's; not replaced"));
-	close(fd);
-	/* Root's own, stale: replaced. */
-	ASSERT_EQ(0, chown(self->socket, 0, 0));
-	ASSERT_EQ(0, daemon_start(&self->d, NULL, self->config, self->socket));
-	EXPECT_TRUE(status_answered(self));
-	EXPECT_EQ(0, daemon_stop(&self->d));
 }
 
 /*

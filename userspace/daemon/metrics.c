@@ -2,12 +2,12 @@
 /*
  * Prometheus textfile metrics (for node_exporter's textfile collector),
  * rewritten through the ring after every change. Labels are set names,
- * writer names with the uid that connected (a writer's name is its own
- * choice: the uid says who chose it) and engines, never set ids: ids
- * would make a new series per backup. Writers' series are bounded. Counters
- * count since the daemon started, as Prometheus counters do; the last complete
- * time per name is seeded from the history so that an alert on it survives a
- * restart.
+ * writer names with the uid that connected (a writer picks its own
+ * name: the uid says who picked it) and engines, never set ids: ids
+ * would make a new series per backup. Writers' series are bounded.
+ * Counters count since the daemon started, as Prometheus counters do;
+ * the last complete time per name is seeded from the history so that
+ * an alert on it survives a restart.
  */
 #include <stdarg.h>
 #include <stdio.h>
