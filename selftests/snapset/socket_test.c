@@ -3,7 +3,7 @@
  * The daemon's writer socket, with raw clients and no set unless the
  * test needs one: who may connect (root, allow_users, allow_groups with
  * supplementary groups), how many connections a user may hold, what is
- * left alone at the socket path.
+ * left alone at the socket path, and what a stop tells systemd.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -18,6 +18,9 @@ FIXTURE(socket)
 	char dir[64]; /* config, socket, history, metrics */
 	char socket[96];
 	char config[96];
+	char ready[96];
+	struct loopdev loop; /* attached by a test that ends a set */
+	bool looped;
 	struct daemon_proc d;
 };
 
@@ -32,10 +35,12 @@ FIXTURE_SETUP(socket)
 	daemon_init(&self->d);
 	if (access(snapset_bin(), X_OK))
 		SKIP(return, "%s: not built", snapset_bin());
+	discard_all_pending();
 	snprintf(self->dir, sizeof(self->dir), "/tmp/snapset-socket-%d",
 		 getpid());
 	path_in(self, self->socket, sizeof(self->socket), "writer.sock");
 	path_in(self, self->config, sizeof(self->config), "snapset.conf");
+	path_in(self, self->ready, sizeof(self->ready), "ready");
 	ASSERT_EQ(0, sh("rm -rf %s && mkdir -p %s", self->dir, self->dir));
 	ASSERT_EQ(0, sh("printf '[daemon]\\nsocket = %s\\nwriter_deadline = "
 			"10s\\nhistory_dir =\\nmetrics = %s/snapset.prom\\n' "
@@ -48,7 +53,60 @@ FIXTURE_TEARDOWN(socket)
 	daemon_stop(&self->d);
 	if (self->d.log >= 0)
 		close(self->d.log);
+	if (self->looped)
+		loop_detach(&self->loop);
+	discard_all_pending();
 	sh("rm -rf %s", self->dir);
+}
+
+/* Whether a datagram on @fd holds @text within a minute. */
+static bool notify_says(int fd, const char *text)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	char buf[256];
+
+	while (poll(&pfd, 1, 60000) == 1) {
+		ssize_t n = recv(fd, buf, sizeof(buf) - 1, 0);
+
+		buf[n > 0 ? n : 0] = '\0';
+		if (strstr(buf, text))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Stopping while a writer holds an event, the daemon asks systemd for
+ * more time (the longest step, lvremove's and a writer's deadline, and
+ * its tick) rather than let TimeoutStopSec end in a SIGKILL to lvm.
+ */
+TEST_F_TIMEOUT(socket, stop_asks_systemd_for_time_while_busy, RUN_TIMEOUT)
+{
+	struct sockaddr_un addr;
+	char type[32];
+	int silent, notify;
+
+	ASSERT_EQ(0, daemon_start(&self->d, NULL, self->config, self->socket));
+	/* The daemon's NOTIFY_SOCKET, bound again to hear what follows. */
+	notify = notify_socket_open(&addr);
+	ASSERT_LE(0, notify);
+	silent = raw_connect(self->socket, HELLO("silent"));
+	ASSERT_LE(0, silent);
+	raw_next_type(silent, EVENT_TIMEOUT_MS, type, sizeof(type));
+	EXPECT_STREQ("welcome", type);
+	ASSERT_EQ(0, loop_attach(&self->loop, 8 << 20));
+	self->looped = true;
+	ASSERT_NE(-1, signal_run("--snapshot", self->loop.path, self->ready,
+				 "touch $READY; exec sleep 995", SIGKILL));
+	raw_next_type(silent, 30000, type, sizeof(type));
+	EXPECT_STREQ("event", type);
+	ASSERT_EQ(0, kill(self->d.pid, SIGTERM));
+	/* lvremove_deadline 60 s + writer_deadline 10 s + 10 s. */
+	EXPECT_TRUE(notify_says(notify, "EXTEND_TIMEOUT_USEC=80000000"));
+	close(silent);
+	EXPECT_EQ(0, daemon_stop(&self->d));
+	close(notify);
+	unlink(addr.sun_path);
 }
 
 /* Only root by default: the socket's mode keeps others out. */

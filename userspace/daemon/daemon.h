@@ -51,6 +51,7 @@ enum op_kind {
 	OP_FILE,
 	OP_SETTLED,
 	OP_IGNORED,
+	OP_STOP_TICK,
 };
 
 struct op {
