@@ -51,6 +51,8 @@ TEST_F(config, defaults_without_a_file)
 	EXPECT_STREQ("/var/lib/snapset", self->opts.history_dir);
 	EXPECT_EQ(100, self->opts.history_size);
 	EXPECT_EQ(0, self->opts.nallowed_uids);
+	/* Off: a host without node_exporter's directory logs no error. */
+	EXPECT_STREQ("", self->opts.metrics_path);
 }
 
 TEST_F(config, a_missing_file_named_is_an_error)
@@ -109,6 +111,13 @@ static const struct {
 	{ "[writers]\nallow_groups = no-such-group-here\n",
 	  ":2: [writers] allow_groups: names no group" },
 	{ "[daemon]\njust words\n", ":2: not a key = value line" },
+	/* 2^32 + 1000: uid 1000 once wrapped. */
+	{ "[writers]\nallow_users = 4294968296\n",
+	  ":2: [writers] allow_users: a user id above 4294967294" },
+	{ "[writers]\nallow_users = 4294967295\n",
+	  ":2: [writers] allow_users: a user id above 4294967294" },
+	{ "[writers]\nallow_groups = 99999999999999999999999\n",
+	  ":2: [writers] allow_groups: a group id above 4294967294" },
 };
 
 TEST_F(config, bad_lines_are_named)
@@ -125,6 +134,37 @@ TEST_F(config, bad_lines_are_named)
 			       expected);
 		}
 	}
+}
+
+/*
+ * Debian's inih reads a line in 200-byte pieces, each parsed as a line:
+ * the tail of a long comment must not set the socket.
+ */
+TEST_F(config, a_long_line_is_refused_not_split)
+{
+	char text[512], expected[256];
+
+	snprintf(text, sizeof(text), "[daemon]\n# %0250d socket = /tmp/x\n", 0);
+	EXPECT_EQ(-EINVAL, load(self, text));
+	snprintf(expected, sizeof(expected), "%s:2: longer than 199 bytes",
+		 self->path);
+	EXPECT_STREQ(expected, self->error);
+	EXPECT_STREQ("/run/snapset/writer.sock", self->opts.socket_path);
+}
+
+/* 199 bytes fit, the last line with or without its newline. */
+TEST_F(config, a_line_of_199_bytes_is_read)
+{
+	char text[512];
+	int n;
+
+	n = snprintf(text, sizeof(text), "[daemon]\nmetrics = /%0188d\n", 0);
+	ASSERT_EQ(9 + 199 + 1, n);
+	EXPECT_EQ(0, load(self, text));
+	EXPECT_EQ(189, strlen(self->opts.metrics_path));
+	text[n - 1] = '\0';
+	EXPECT_EQ(0, load(self, text));
+	EXPECT_EQ(189, strlen(self->opts.metrics_path));
 }
 
 TEST_HARNESS_MAIN

@@ -2,11 +2,15 @@
 /*
  * The configuration file (libinih): defaults first, then every key the
  * file sets, each checked. The first bad line is reported as
- * "FILE:LINE: what is wrong" and the daemon does not start.
+ * "FILE:LINE: what is wrong" and the daemon does not start. Lines are
+ * read by our own reader: Debian's libinih cuts a line at its buffer
+ * (INI_MAX_LINE) and parses the rest as a line of its own, so that the
+ * tail of a long comment could set a key.
  */
 #include <errno.h>
 #include <grp.h>
 #include <ini.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,8 +23,15 @@
 
 #define HISTORY_SIZE_MAX 100000
 
+/* The largest id; (uid_t)-1 means "no id" to the kernel. */
+#define ID_MAX (UINT_MAX - 1)
+
 struct parse_state {
 	struct daemon_options *opts;
+	FILE *file;
+	int line;	 /* lines read */
+	int long_line;	 /* that line: longer than inih takes */
+	int line_max;	 /* what inih takes */
 	char error[256]; /* the first error, without its line */
 };
 
@@ -33,8 +44,7 @@ void config_init(struct daemon_options *opts)
 	};
 	strcpy(opts->socket_path, SNAPSET_WRITER_SOCKET);
 	strcpy(opts->history_dir, "/var/lib/snapset");
-	strcpy(opts->metrics_path,
-	       "/var/lib/prometheus/node-exporter/snapset.prom");
+	/* No metrics unless configured: node_exporter's directory varies. */
 }
 
 static const char *set_path(char *out, size_t size, const char *value,
@@ -91,14 +101,19 @@ static const char *set_ids(const char *value, bool groups, unsigned int *ids,
 		struct passwd *pw = groups ? NULL : getpwnam(item);
 		struct group *gr = groups ? getgrnam(item) : NULL;
 		char *end;
-		unsigned long id = strtoul(item, &end, 10);
+		unsigned long id;
 
+		errno = 0;
+		id = strtoul(item, &end, 10);
 		if (pw)
 			id = pw->pw_uid;
 		else if (gr)
 			id = gr->gr_gid;
 		else if (*end || end == item || *item == '-')
 			return groups ? "names no group" : "names no user";
+		else if (errno || id > ID_MAX)
+			return groups ? "a group id above 4294967294"
+				      : "a user id above 4294967294";
 		if (*n == DAEMON_ALLOWED_MAX)
 			return "more than 32 entries";
 		ids[(*n)++] = (unsigned int)id;
@@ -153,6 +168,29 @@ static int handler(void *user, const char *section, const char *key,
 	return 0;
 }
 
+/*
+ * inih's reader: one whole line, in @str of @size; NULL at the end, and
+ * at a line that does not fit (st->long_line), which ends the parse.
+ */
+static char *read_line(char *str, int size, void *stream)
+{
+	struct parse_state *st = stream;
+	int c;
+
+	if (!fgets(str, size, st->file))
+		return NULL;
+	st->line++;
+	if (strchr(str, '\n'))
+		return str;
+	/* Just fits: the last line, or its newline is all that is left. */
+	c = getc(st->file);
+	if (c == EOF || c == '\n')
+		return str;
+	st->long_line = st->line;
+	st->line_max = size - 1;
+	return NULL;
+}
+
 int config_load(struct daemon_options *opts, const char *path, bool explicit,
 		char error[CONFIG_ERROR_LEN])
 {
@@ -167,11 +205,17 @@ int config_load(struct daemon_options *opts, const char *path, bool explicit,
 			 strerror(errno));
 		return -errno;
 	}
-	line = ini_parse_file(file, handler, &st);
+	st.file = file;
+	line = ini_parse_stream(read_line, &st, handler, &st);
+	if (line == 0 && ferror(file))
+		line = -1;
 	fclose(file);
-	if (line == 0)
+	if (line == 0 && st.long_line)
+		snprintf(error, CONFIG_ERROR_LEN, "%s:%d: longer than %d bytes",
+			 path, st.long_line, st.line_max);
+	else if (line == 0)
 		return 0;
-	if (line < 0)
+	else if (line < 0)
 		snprintf(error, CONFIG_ERROR_LEN, "%s: cannot be read", path);
 	else
 		snprintf(error, CONFIG_ERROR_LEN, "%s:%d: %s", path, line,

@@ -51,6 +51,7 @@ enum op_kind {
 	OP_FILE,
 	OP_SETTLED,
 	OP_IGNORED,
+	OP_STOP_TICK,
 };
 
 struct op {
@@ -97,6 +98,8 @@ struct daemon {
 	__u64 files_event;
 	struct metrics *metrics;
 	__u64 started_realtime;
+	long long refused_log_at;      /* CLOCK_MONOTONIC ms, 0 for never */
+	unsigned int refused_unlogged; /* refusals since */
 };
 
 /* Runs the daemon until SIGTERM or SIGINT; 0, or -errno at start. */
@@ -194,7 +197,12 @@ void watch_received(struct daemon *d, const void *buf, size_t len);
 /* files.c: files replaced atomically, written through rings. */
 int files_init(struct daemon *d);
 void files_free(struct daemon *d);
-struct file_job *file_job_new(struct daemon *d, const char *path);
+/*
+ * The file at @path, written with @mode; -errno, reported, when its
+ * directory cannot be used (missing, or not root's alone).
+ */
+int file_job_new(struct daemon *d, const char *path, mode_t mode,
+		 struct file_job **out);
 /* Writes @data (taken) to the file, now or after the write in flight. */
 void file_job_write(struct file_job *f, char *data);
 void files_read_event(struct daemon *d);
@@ -210,7 +218,10 @@ char *status_message(struct daemon *d);
 struct metrics;
 int metrics_init(struct daemon *d);
 void metrics_shutdown(struct daemon *d, const struct snapset_event *rec);
-void metrics_delivery(struct daemon *d, const char *writer, bool ok);
+/* A writer's answer, labelled by its name and the uid that connected. */
+void metrics_delivery(struct daemon *d, const char *writer, uid_t uid, bool ok);
+/* A connection to the writer socket refused, by @reason. */
+void metrics_refused(struct daemon *d, const char *reason);
 void metrics_release_failure(struct daemon *d, const char *engine);
 void metrics_write(struct daemon *d);
 

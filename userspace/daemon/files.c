@@ -1,16 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Files the daemon keeps (history, metrics), replaced atomically: open a
- * temporary file, write, fsync, close, rename over the old one, each a
- * ring operation. Opening, fsync and rename always go to an io-wq
- * worker, and on 6.1 a task's last worker never exits: so each write
- * runs in a short-lived thread with a ring of its own, whose workers
- * end with it. The loop learns that a write ended from an eventfd it
- * reads through its own ring. A frozen or hung filesystem stalls that
- * thread alone, never the loop, the releases or the writers. Content
- * that arrives meanwhile waits, and only the newest is written next. A
- * failed write removes its temporary file and is reported once until
- * one works again.
+ * Files the daemon keeps (history, metrics), replaced atomically: an
+ * unnamed O_TMPFILE in the file's directory, written, fsynced, linked
+ * under a fresh name and renamed over the old file, each a ring
+ * operation. Nothing is opened by path, so a symlink planted in the
+ * directory is never followed; and the directory must be root's alone,
+ * so nobody else can swap the file under us (node_exporter's textfile
+ * directory is often writable by its own user). Where the filesystem
+ * has no O_TMPFILE, the fresh name is created with O_EXCL|O_NOFOLLOW.
+ *
+ * Opening, fsync and rename always go to an io-wq worker, and on 6.1 a
+ * task's last worker never exits: so each write runs in a short-lived
+ * thread with a ring of its own, whose workers end with it. The loop
+ * learns that a write ended from an eventfd it reads through its own
+ * ring. A frozen or hung filesystem stalls that thread alone, never the
+ * loop, the releases or the writers. Content that arrives meanwhile
+ * waits, and only the newest is written next. A failed write removes
+ * its temporary name and is reported once until one works again.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -28,7 +35,11 @@ struct file_job {
 	struct daemon *d;
 	struct file_job *next_job; /* all of the daemon's files */
 	char path[256];
-	char tmp[272];
+	const char *name; /* in path: the last component */
+	int dir_fd;
+	mode_t mode;
+	unsigned int writes; /* makes each temporary name fresh */
+	char tmp[NAME_MAX + 1];
 	pthread_t thread;
 	bool running;
 	atomic_bool finished;
@@ -72,29 +83,64 @@ static int write_all(struct io_uring *ring, int fd, const char *data)
 	return ring_do(ring);
 }
 
+/*
+ * The temporary file, open in @f's directory: unnamed (O_TMPFILE), or
+ * where the filesystem has none, created as f->tmp (@named).
+ */
+static int open_tmp(struct io_uring *ring, struct file_job *f, bool *named)
+{
+	int fd;
+
+	snprintf(f->tmp, sizeof(f->tmp), ".%.200s.%d.%u", f->name, getpid(),
+		 ++f->writes);
+	io_uring_prep_openat(io_uring_get_sqe(ring), f->dir_fd, ".",
+			     O_TMPFILE | O_WRONLY | O_CLOEXEC, f->mode);
+	fd = ring_do(ring);
+	*named = fd == -EOPNOTSUPP || fd == -EISDIR;
+	if (!*named)
+		return fd;
+	io_uring_prep_openat(
+	    io_uring_get_sqe(ring), f->dir_fd, f->tmp,
+	    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, f->mode);
+	return ring_do(ring);
+}
+
+/* Names the O_TMPFILE @fd f->tmp: the ring's linkat has no AT_EMPTY_PATH. */
+static int link_tmp(struct io_uring *ring, struct file_job *f, int fd)
+{
+	char proc[32];
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	io_uring_prep_linkat(io_uring_get_sqe(ring), AT_FDCWD, proc, f->dir_fd,
+			     f->tmp, AT_SYMLINK_FOLLOW);
+	return ring_do(ring);
+}
+
 /* Temporary file, content, fsync, rename: the old file or the new one. */
 static int replace(struct io_uring *ring, struct file_job *f)
 {
-	int fd, ret, closed;
+	bool named;
+	int fd = open_tmp(ring, f, &named), ret, closed;
 
-	io_uring_prep_openat(io_uring_get_sqe(ring), AT_FDCWD, f->tmp,
-			     O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	fd = ring_do(ring);
 	if (fd < 0)
 		return fd;
 	ret = write_all(ring, fd, f->data);
+	if (!ret && !named) {
+		ret = link_tmp(ring, f, fd);
+		named = !ret;
+	}
 	io_uring_prep_close(io_uring_get_sqe(ring), fd);
 	closed = ring_do(ring);
 	if (!ret && closed < 0)
 		ret = closed;
 	if (!ret) {
-		io_uring_prep_renameat(io_uring_get_sqe(ring), AT_FDCWD, f->tmp,
-				       AT_FDCWD, f->path, 0);
+		io_uring_prep_renameat(io_uring_get_sqe(ring), f->dir_fd,
+				       f->tmp, f->dir_fd, f->name, 0);
 		ret = ring_do(ring);
 	}
-	if (ret) {
-		io_uring_prep_unlinkat(io_uring_get_sqe(ring), AT_FDCWD, f->tmp,
-				       0);
+	if (ret && named) {
+		io_uring_prep_unlinkat(io_uring_get_sqe(ring), f->dir_fd,
+				       f->tmp, 0);
 		ring_do(ring);
 	}
 	return ret;
@@ -118,18 +164,61 @@ static void *write_thread(void *arg)
 	return NULL;
 }
 
-struct file_job *file_job_new(struct daemon *d, const char *path)
+/*
+ * The directory of @f's file, held open so that no write resolves its
+ * path again. Root's alone: anyone else who may write there could swap
+ * the file for another between our writes and its readers.
+ */
+static int open_dir(struct file_job *f)
+{
+	char dir[sizeof(f->path)];
+	struct stat st;
+	size_t len = (size_t)(f->name - f->path);
+
+	snprintf(dir, sizeof(dir), "%.*s", len > 1 ? (int)len - 1 : 1, f->path);
+	f->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (f->dir_fd < 0 || fstat(f->dir_fd, &st)) {
+		int ret = -errno;
+
+		report_note("%s: not written: %s: %s", f->path, dir,
+			    strerror(-ret));
+		return ret;
+	}
+	if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		report_note(
+		    "%s: not written: %s is owned by uid %u with mode "
+		    "%04o; it must be root's and writable by root alone",
+		    f->path, dir, st.st_uid, st.st_mode & 07777);
+		return -EPERM;
+	}
+	return 0;
+}
+
+int file_job_new(struct daemon *d, const char *path, mode_t mode,
+		 struct file_job **out)
 {
 	struct file_job *f = calloc(1, sizeof(*f));
+	int ret;
 
+	*out = NULL;
 	if (!f)
-		return NULL;
-	f->d = d;
+		return -ENOMEM;
 	snprintf(f->path, sizeof(f->path), "%s", path);
-	snprintf(f->tmp, sizeof(f->tmp), "%s.tmp", path);
+	f->name = strrchr(f->path, '/');
+	f->name = f->name ? f->name + 1 : f->path;
+	f->mode = mode;
+	ret = open_dir(f);
+	if (ret) {
+		if (f->dir_fd >= 0)
+			close(f->dir_fd);
+		free(f);
+		return ret;
+	}
+	f->d = d;
 	f->next_job = d->files;
 	d->files = f;
-	return f;
+	*out = f;
+	return 0;
 }
 
 static void start(struct file_job *f, char *data)
@@ -204,13 +293,20 @@ int files_init(struct daemon *d)
 	return d->files_event_fd < 0 ? -errno : 0;
 }
 
-/* Once the loop is over: no write is running. */
+/*
+ * After the loop no write runs; but a start that failed after the
+ * first metrics write has one, which must end before its job is freed.
+ */
 void files_free(struct daemon *d)
 {
 	while (d->files) {
 		struct file_job *f = d->files;
 
 		d->files = f->next_job;
+		if (f->running)
+			pthread_join(f->thread, NULL);
+		close(f->dir_fd);
+		free(f->data);
 		free(f->next);
 		free(f);
 	}

@@ -27,6 +27,7 @@ int history_load(struct daemon *d)
 	char path[300];
 	struct json_object *old;
 	size_t n;
+	int ret;
 
 	d->history = json_object_new_array();
 	if (!d->opts->history_dir[0] || !d->opts->history_size)
@@ -39,9 +40,10 @@ int history_load(struct daemon *d)
 	}
 	snprintf(path, sizeof(path), "%s/%s", d->opts->history_dir,
 		 HISTORY_FILE);
-	d->history_file = file_job_new(d, path);
-	if (!d->history_file)
-		return -ENOMEM;
+	/* Backups' names and owners: not for every user to read. */
+	ret = file_job_new(d, path, 0640, &d->history_file);
+	if (ret)
+		return ret == -ENOMEM ? ret : 0;
 	old = json_object_from_file(path);
 	if (!old) {
 		if (access(path, F_OK) == 0)

@@ -21,6 +21,11 @@
 #define RING_ENTRIES 256
 /* Room for a few records with all their devices. */
 #define AGENT_BUF_SIZE (256 * 1024)
+/* While stopping, how often systemd is asked to wait longer. */
+#define STOP_TICK_S 10
+
+static struct op stop_tick_op = { OP_STOP_TICK, NULL };
+static struct __kernel_timespec stop_tick_ts = { .tv_sec = STOP_TICK_S };
 
 void ms_to_timespec(long ms, struct __kernel_timespec *ts)
 {
@@ -72,10 +77,31 @@ static void read_signal(struct daemon *d)
 			   sizeof(d->si), 0);
 }
 
+/*
+ * Stopping with releases or deliveries in flight: each is bounded by its
+ * own deadline, but several may run in turn (one lvremove per VG at a
+ * time, retries). As long as the loop runs, systemd is asked to wait,
+ * so that TimeoutStopSec never ends in a SIGKILL to lvm; a daemon that
+ * hangs stops asking.
+ */
+static void stop_tick(struct daemon *d)
+{
+	const struct daemon_options *o = d->opts;
+	long long ms = o->lvremove_deadline_ms + o->writer_deadline_ms +
+		       STOP_TICK_S * 1000LL;
+
+	if (!d->jobs)
+		return;
+	sd_notifyf(0, "EXTEND_TIMEOUT_USEC=%lld", ms * 1000);
+	io_uring_prep_timeout(daemon_sqe(d, &stop_tick_op), &stop_tick_ts, 0,
+			      0);
+}
+
 /* Stops taking new work; what was started finishes (or is replayed). */
 static void stop(struct daemon *d)
 {
 	sd_notify(0, "STOPPING=1");
+	stop_tick(d);
 	/* Held notices go to the writers there are before they go. */
 	if (d->settling)
 		notices_settled(d);
@@ -157,6 +183,9 @@ static void dispatch(struct daemon *d, struct io_uring_cqe *cqe)
 		notices_settled(d);
 		break;
 	case OP_IGNORED:
+		break;
+	case OP_STOP_TICK:
+		stop_tick(d);
 		break;
 	default:
 		writers_event(d, op, cqe->res);

@@ -2,10 +2,12 @@
 /*
  * Prometheus textfile metrics (for node_exporter's textfile collector),
  * rewritten through the ring after every change. Labels are set names,
- * writer names and engines, never set ids: ids would make a new series
- * per backup. Counters count since the daemon started, as Prometheus
- * counters do; the last complete time per name is seeded from the
- * history so that an alert on it survives a restart.
+ * writer names with the uid that connected (a writer picks its own
+ * name: the uid says who picked it) and engines, never set ids: ids
+ * would make a new series per backup. Writers' series are bounded.
+ * Counters count since the daemon started, as Prometheus counters do;
+ * the last complete time per name is seeded from the history so that
+ * an alert on it survives a restart.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,6 +17,9 @@
 #include "../common/device.h"
 #include "../common/format.h"
 #include "daemon.h"
+
+/* Delivery series kept apart; past them, new writers share one. */
+#define DELIVERY_SERIES_MAX 128
 
 struct sample {
 	struct sample *next;
@@ -42,6 +47,7 @@ enum metric {
 	M_LAST_COMPLETE,
 	M_DELIVERIES,
 	M_RELEASE_FAILURES,
+	M_REFUSED,
 	M_START_TIME,
 	M_COUNT,
 };
@@ -59,9 +65,11 @@ static const struct metric_help helps[M_COUNT] = {
 	{ "snapset_last_complete_timestamp_seconds", "gauge",
 	  "When a set of this name last ended after BackupComplete." },
 	{ "snapset_writer_deliveries_total", "counter",
-	  "Events delivered to writers, by writer and result." },
+	  "Events delivered to writers, by writer, uid and result." },
 	{ "snapset_release_failures_total", "counter",
 	  "Snapshots that could not be released, by engine." },
+	{ "snapset_writer_connections_refused_total", "counter",
+	  "Connections to the writer socket refused, by reason." },
 	{ "snapset_daemon_start_time_seconds", "gauge",
 	  "When the daemon started." },
 };
@@ -79,6 +87,24 @@ static void label_escape(const char *value, char *out, size_t size)
 	out[o] = '\0';
 }
 
+static struct sample *find(struct daemon *d, const char *metric,
+			   const char *labels)
+{
+	for (struct sample *s = d->metrics->samples; s; s = s->next)
+		if (s->metric == metric && !strcmp(s->labels, labels))
+			return s;
+	return NULL;
+}
+
+static unsigned int series(struct daemon *d, const char *metric)
+{
+	unsigned int n = 0;
+
+	for (struct sample *s = d->metrics->samples; s; s = s->next)
+		n += s->metric == metric;
+	return n;
+}
+
 static struct sample *sample(struct daemon *d, const char *metric,
 			     const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -94,9 +120,9 @@ static struct sample *sample(struct daemon *d, const char *metric,
 	va_start(ap, fmt);
 	vsnprintf(labels, sizeof(labels), fmt, ap);
 	va_end(ap);
-	for (; (s = *p); p = &s->next)
-		if (s->metric == metric && !strcmp(s->labels, labels))
-			return s;
+	s = find(d, metric, labels);
+	if (s)
+		return s;
 	s = calloc(1, sizeof(*s));
 	if (!s) {
 		static struct sample lost; /* out of memory: counts nowhere */
@@ -104,6 +130,8 @@ static struct sample *sample(struct daemon *d, const char *metric,
 	}
 	s->metric = metric;
 	strcpy(s->labels, labels);
+	while (*p)
+		p = &(*p)->next;
 	*p = s;
 	return s;
 }
@@ -150,14 +178,17 @@ static void seed_from_history(struct daemon *d)
 
 int metrics_init(struct daemon *d)
 {
+	int ret;
+
 	d->metrics = calloc(1, sizeof(*d->metrics));
 	if (!d->metrics)
 		return -ENOMEM;
 	if (!d->opts->metrics_path[0])
 		return 0;
-	d->metrics_file = file_job_new(d, d->opts->metrics_path);
-	if (!d->metrics_file)
-		return -ENOMEM;
+	/* node_exporter reads it as its own user. */
+	ret = file_job_new(d, d->opts->metrics_path, 0644, &d->metrics_file);
+	if (ret)
+		return ret == -ENOMEM ? ret : 0;
 	sample(d, helps[M_START_TIME].name, "%s", "")->value =
 	    (double)(d->started_realtime / 1000000000ULL);
 	seed_from_history(d);
@@ -183,11 +214,25 @@ void metrics_shutdown(struct daemon *d, const struct snapset_event *rec)
 	metrics_write(d);
 }
 
-void metrics_delivery(struct daemon *d, const char *writer, bool ok)
+void metrics_delivery(struct daemon *d, const char *writer, uid_t uid, bool ok)
 {
-	sample(d, helps[M_DELIVERIES].name, "writer=\"%s\",result=\"%s\"",
-	       writer, ok ? "ok" : "error")
-	    ->value++;
+	const char *metric = helps[M_DELIVERIES].name;
+	const char *result = ok ? "ok" : "error";
+	char labels[sizeof(((struct sample *)0)->labels)];
+
+	snprintf(labels, sizeof(labels),
+		 "writer=\"%s\",uid=\"%u\",result=\"%s\"", writer, uid, result);
+	if (!find(d, metric, labels) &&
+	    series(d, metric) >= DELIVERY_SERIES_MAX)
+		snprintf(labels, sizeof(labels),
+			 "writer=\"(other)\",uid=\"\",result=\"%s\"", result);
+	sample(d, metric, "%s", labels)->value++;
+	metrics_write(d);
+}
+
+void metrics_refused(struct daemon *d, const char *reason)
+{
+	sample(d, helps[M_REFUSED].name, "reason=\"%s\"", reason)->value++;
 	metrics_write(d);
 }
 

@@ -188,13 +188,11 @@ void notice_answered(struct notice *n, const char *writer, bool ok,
 		     const char *message)
 {
 	/* Not the writer's failure: it is told again by the next daemon. */
-	if (!ok && n->d->stopping) {
+	if (!ok && n->d->stopping)
 		n->interrupted = true;
-	} else {
+	else
 		report_writer(n->label, json_member(n->set, "id", ""), n->kind,
 			      writer, ok, message);
-		metrics_delivery(n->d, writer, ok);
-	}
 	if (!ok)
 		n->failed++;
 	if (--n->waiting == 0)

@@ -10,6 +10,12 @@
  *
  * A writer lives until its last ring operation completes: "ops" counts
  * them, and dropping shuts the socket down so that its recv completes.
+ *
+ * Connection slots are bounded per user, and the last few are root's,
+ * so that no allowed user can hold them all and shut out the root
+ * writers and snapset status; a connection that has not said hello or
+ * status goes after a short idle deadline. Refused connections are
+ * counted in the metrics and logged at most once a minute.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -18,6 +24,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../common/format.h"
@@ -52,6 +59,7 @@ struct writer {
 	char *match[PROTO_MATCH_MAX + 1];
 	bool registered;
 	bool dropped;
+	bool refused;	  /* logged, if at all, by refuse() */
 	unsigned int ops; /* ring operations in flight */
 	struct op recv_op;
 	struct op send_op;
@@ -66,6 +74,14 @@ struct writer {
 
 /* Open connections, writers or not: each costs a message buffer. */
 #define WRITERS_MAX 256
+/* Of those, the last ones only root may take. */
+#define ROOT_RESERVED 16
+/* Connections of one user other than root. */
+#define PER_USER_MAX 16
+/* Time to say hello or status: libsnapset says it at once. */
+#define HELLO_DEADLINE_MS 5000
+/* Refusals are logged at most this often; the others are counted. */
+#define REFUSED_LOG_MS 60000
 
 static struct op accept_op = { OP_ACCEPT, NULL };
 static struct op accept_retry_op = { OP_ACCEPT_RETRY, NULL };
@@ -145,6 +161,14 @@ static void deadline_cancel(struct writer *w)
 	w->timer = NULL;
 }
 
+/* An event's deadline, or before hello, the shorter idle one. */
+static long deadline_ms(const struct writer *w)
+{
+	long ms = w->d->opts->writer_deadline_ms;
+
+	return w->registered || ms < HELLO_DEADLINE_MS ? ms : HELLO_DEADLINE_MS;
+}
+
 static void deadline_arm(struct writer *w)
 {
 	struct deadline_timer *t = calloc(1, sizeof(*t));
@@ -156,7 +180,7 @@ static void deadline_arm(struct writer *w)
 	t->op = (struct op){ OP_WRITER_DEADLINE, t };
 	t->w = w;
 	t->event = w->event;
-	ms_to_timespec(w->d->opts->writer_deadline_ms, &t->ts);
+	ms_to_timespec(deadline_ms(w), &t->ts);
 	w->timer = t;
 	w->ops++;
 	io_uring_prep_timeout(daemon_sqe(w->d, &t->op), &t->ts, 0, 0);
@@ -193,6 +217,9 @@ static void delivery_end(struct writer *w, struct delivery *del, bool ok,
 		w->delivered++;
 	else
 		w->failed++;
+	/* Cut short by the stop: delivered again by the next daemon. */
+	if (ok || !w->d->stopping)
+		metrics_delivery(w->d, w->name, w->cred.uid, ok);
 	notice_answered(del->notice, w->name, ok, message);
 	free(del);
 }
@@ -208,7 +235,7 @@ void writer_drop(struct writer *w, const char *code, const char *reason)
 		report_note("writer %s (pid %d): dropped: %s", w->name,
 			    w->cred.pid, reason);
 		metrics_write(w->d);
-	} else
+	} else if (!w->refused)
 		report_note("writer connection (pid %d, uid %u): dropped: %s",
 			    w->cred.pid, w->cred.uid, reason);
 	deadline_cancel(w);
@@ -229,17 +256,42 @@ void writer_drop(struct writer *w, const char *code, const char *reason)
 		writer_shutdown(w);
 }
 
-static bool peer_allowed(const struct daemon_options *o, const struct ucred *c)
+static bool gid_allowed(const struct daemon_options *o, gid_t gid)
+{
+	for (unsigned int i = 0; i < o->nallowed_gids; i++)
+		if (o->allowed_gids[i] == gid)
+			return true;
+	return false;
+}
+
+/* The peer's supplementary groups, as they were at connect(). */
+static bool groups_allowed(const struct daemon_options *o, int fd)
+{
+	socklen_t len = 0;
+	gid_t *groups;
+	bool allowed = false;
+
+	/* The first call says how much room the list needs. */
+	if (!getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, NULL, &len) ||
+	    errno != ERANGE || !(groups = malloc(len)))
+		return false;
+	if (!getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len))
+		for (size_t i = 0; i < len / sizeof(*groups) && !allowed; i++)
+			allowed = gid_allowed(o, groups[i]);
+	free(groups);
+	return allowed;
+}
+
+static bool peer_allowed(const struct daemon_options *o, int fd,
+			 const struct ucred *c)
 {
 	if (c->uid == 0)
 		return true;
 	for (unsigned int i = 0; i < o->nallowed_uids; i++)
 		if (o->allowed_uids[i] == c->uid)
 			return true;
-	for (unsigned int i = 0; i < o->nallowed_gids; i++)
-		if (o->allowed_gids[i] == c->gid)
-			return true;
-	return false;
+	return o->nallowed_gids &&
+	       (gid_allowed(o, c->gid) || groups_allowed(o, fd));
 }
 
 static void hello(struct writer *w, const struct proto_msg *msg)
@@ -334,19 +386,79 @@ static void received(struct writer *w, int res)
 		writer_recv(w);
 }
 
-static unsigned int connections(const struct daemon *d)
+/* Open connections: all of them, and @uid's. */
+static unsigned int connections(const struct daemon *d, uid_t uid,
+				unsigned int *of_uid)
 {
 	unsigned int n = 0;
 
-	for (const struct writer *w = d->writers; w; w = w->next)
+	*of_uid = 0;
+	for (const struct writer *w = d->writers; w; w = w->next) {
 		n++;
+		*of_uid += w->cred.uid == uid;
+	}
 	return n;
+}
+
+static long long monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Turns @w away, counted by @label (a metrics label), and logged unless
+ * a refusal was less than REFUSED_LOG_MS ago: a refused user could
+ * flood the journal.
+ */
+static void refuse(struct writer *w, const char *label, const char *reason)
+{
+	struct daemon *d = w->d;
+	long long now = monotonic_ms();
+	char more[64] = "";
+
+	metrics_refused(d, label);
+	if (d->refused_log_at && now < d->refused_log_at + REFUSED_LOG_MS) {
+		d->refused_unlogged++;
+	} else {
+		if (d->refused_unlogged)
+			snprintf(more, sizeof(more),
+				 " (and %u more unlogged before)",
+				 d->refused_unlogged);
+		report_note("writer connection (pid %d, uid %u): dropped: %s%s",
+			    w->cred.pid, w->cred.uid, reason, more);
+		d->refused_log_at = now;
+		d->refused_unlogged = 0;
+	}
+	w->refused = true;
+	writer_drop(w, PROTO_BYE_DENIED, reason);
+}
+
+/* Why @w may not have a connection slot (@label for metrics), or NULL. */
+static const char *no_slot(const struct writer *w, const char **label)
+{
+	unsigned int of_uid, n = connections(w->d, w->cred.uid, &of_uid);
+
+	*label = "full";
+	if (n > WRITERS_MAX)
+		return "too many connections";
+	if (w->cred.uid == 0)
+		return NULL;
+	if (n > WRITERS_MAX - ROOT_RESERVED)
+		return "too many connections; the rest are root's";
+	*label = "user_limit";
+	if (of_uid > PER_USER_MAX)
+		return "too many connections of this user";
+	return NULL;
 }
 
 static void accepted(struct daemon *d, int fd)
 {
 	struct writer *w = calloc(1, sizeof(*w));
 	socklen_t len = sizeof(w->cred);
+	const char *why, *label;
 
 	if (!w || !(w->in = malloc(PROTO_MESSAGE_MAX))) {
 		free(w);
@@ -362,11 +474,11 @@ static void accepted(struct daemon *d, int fd)
 	d->writers = w;
 	w->ops = 1; /* this function's own */
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &w->cred, &len)) {
-		writer_drop(w, PROTO_BYE_DENIED, "no peer credentials");
-	} else if (!peer_allowed(d->opts, &w->cred)) {
-		writer_drop(w, PROTO_BYE_DENIED, "this user is not allowed");
-	} else if (connections(d) > WRITERS_MAX) {
-		writer_drop(w, PROTO_BYE_DENIED, "too many connections");
+		refuse(w, "no_credentials", "no peer credentials");
+	} else if (!peer_allowed(d->opts, fd, &w->cred)) {
+		refuse(w, "not_allowed", "this user is not allowed");
+	} else if ((why = no_slot(w, &label))) {
+		refuse(w, label, why);
 	} else if (d->stopping) {
 		writer_drop(w, PROTO_BYE_STOPPING, "the daemon is stopping");
 	} else {
@@ -426,7 +538,7 @@ static void deadline_passed(struct deadline_timer *t, int res)
 		else
 			snprintf(why, sizeof(why),
 				 "no hello or status within %ld ms",
-				 w->d->opts->writer_deadline_ms);
+				 deadline_ms(w));
 		writer_drop(w, PROTO_BYE_DEADLINE, why);
 	}
 	free(t);
@@ -568,7 +680,22 @@ struct json_object *writers_status(const struct daemon *d, bool with_match)
 	return array;
 }
 
-/* A stale socket from an earlier daemon goes: we are the agent now. */
+/*
+ * A stale socket from an earlier daemon goes: we are the agent now. But
+ * only a socket of root's: a file or a link put there by someone else
+ * is not ours to remove (-ENOTSOCK).
+ */
+static int remove_stale(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st))
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode) || st.st_uid != 0)
+		return -ENOTSOCK;
+	return unlink(path) ? -errno : 0;
+}
+
 int writers_listen(struct daemon *d)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
@@ -586,10 +713,12 @@ int writers_listen(struct daemon *d)
 		if (mkdir(dir, 0755) && errno != EEXIST)
 			return -errno;
 	}
+	ret = remove_stale(path);
+	if (ret)
+		return ret;
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
-	unlink(path);
 	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) ||
 	    /* SO_PEERCRED decides; the mode only keeps others out early. */
 	    chmod(path, open_to_others ? 0666 : 0600) || listen(fd, 64)) {

@@ -66,6 +66,13 @@ int daemon_main(int argc, char **argv)
 			SNAPSET_DEV_PATH);
 		return EXIT_RUNTIME;
 	}
+	if (ret == -ENOTSOCK) {
+		fprintf(stderr,
+			"snapset daemon: %s: not a socket of root's; "
+			"not replaced\n",
+			opts.socket_path);
+		return EXIT_RUNTIME;
+	}
 	if (ret) {
 		fprintf(stderr, "snapset daemon: %s\n", strerror(-ret));
 		return EXIT_RUNTIME;

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -15,6 +16,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../common/format.h"
@@ -108,6 +110,33 @@ child(const struct snapset_writer_event *ev, char **command, const char *file)
 	_exit(errno == ENOENT ? 127 : 126);
 }
 
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Whether @pfd's child exits within @timeout_ms. poll() takes an int:
+ * a longer timeout (--timeout 25d) is waited for in pieces.
+ */
+static bool exits_within(struct pollfd *pfd, long timeout_ms)
+{
+	long long deadline = now_ms() + timeout_ms, left;
+
+	while ((left = deadline - now_ms()) > 0) {
+		int ret = poll(pfd, 1, left > INT_MAX ? INT_MAX : (int)left);
+
+		if (ret > 0)
+			return true;
+		if (ret < 0 && errno != EINTR)
+			break;
+	}
+	return false;
+}
+
 /* Waits for the child, stopping it past @timeout_ms; its wait status. */
 static int wait_child(pid_t pid, long timeout_ms, bool *timed_out)
 {
@@ -115,15 +144,11 @@ static int wait_child(pid_t pid, long timeout_ms, bool *timed_out)
 	struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
 
 	*timed_out = false;
-	if (pidfd >= 0 && timeout_ms > 0) {
-		while (poll(&pfd, 1, timeout_ms) < 0 && errno == EINTR)
-			;
-		if (!pfd.revents) {
-			*timed_out = true;
-			kill(pid, SIGTERM);
-			if (poll(&pfd, 1, KILL_GRACE_MS) == 0)
-				kill(pid, SIGKILL);
-		}
+	if (pidfd >= 0 && timeout_ms > 0 && !exits_within(&pfd, timeout_ms)) {
+		*timed_out = true;
+		kill(pid, SIGTERM);
+		if (poll(&pfd, 1, KILL_GRACE_MS) == 0)
+			kill(pid, SIGKILL);
 	}
 	if (pidfd >= 0)
 		close(pidfd);
