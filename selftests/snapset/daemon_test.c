@@ -398,8 +398,12 @@ TEST_F_TIMEOUT(daemon, discarded_record_leaves_a_lost_set, RUN_TIMEOUT)
 	EXPECT_TRUE(wait_lv_gone(self->vg, name));
 }
 
-/* The recorded number now belongs to another LV: that one stays. */
-TEST_F_TIMEOUT(daemon, reused_device_number_is_left_alone, RUN_TIMEOUT)
+/*
+ * The recorded LV was removed (as run does without a daemon) and its
+ * number went to another LV: that one stays, and the release is done,
+ * not failed.
+ */
+TEST_F_TIMEOUT(daemon, reused_device_number_is_released_already, RUN_TIMEOUT)
 {
 	char name[64];
 	int minor;
@@ -412,9 +416,29 @@ TEST_F_TIMEOUT(daemon, reused_device_number_is_left_alone, RUN_TIMEOUT)
 	if (lv_minor(self->vg, "other") != minor)
 		SKIP(return, "dm did not reuse minor %d", minor);
 	ASSERT_EQ(0, daemon_start(&self->d, NULL, NULL, NULL));
-	ASSERT_TRUE(daemon_said(&self->d, "another device has its number now: "
-					  "left alone"));
+	ASSERT_TRUE(daemon_said(&self->d, ": gone already"));
+	ASSERT_TRUE(daemon_said(&self->d, "ended without BackupComplete"));
+	EXPECT_FALSE(daemon_has_said(&self->d, "release failed"));
 	EXPECT_TRUE(lv_exists(self->vg, "other"));
+	EXPECT_EQ(0, wait_no_pending());
+}
+
+/*
+ * The recorded LV is there but its dm device is not (deactivated): it is
+ * removed by its uuid, not taken for gone.
+ */
+TEST_F_TIMEOUT(daemon, inactive_snapshot_is_removed_by_uuid, RUN_TIMEOUT)
+{
+	char name[64];
+
+	orphan_a_snapshot(_metadata, self, name, sizeof(name));
+	ASSERT_EQ(0,
+		  sh("lvm lvchange -q -an %s/data >/dev/null 2>&1", self->vg));
+	ASSERT_EQ(0, daemon_start(&self->d, NULL, NULL, NULL));
+	ASSERT_TRUE(daemon_said(&self->d, ": removed"));
+	EXPECT_TRUE(wait_lv_gone(self->vg, name));
+	EXPECT_FALSE(daemon_has_said(&self->d, "gone already"));
+	EXPECT_EQ(0, wait_no_pending());
 }
 
 /*

@@ -115,9 +115,13 @@ void records_received(struct daemon *d, const void *buf, size_t len);
 struct lv_release;
 typedef void (*release_done_fn)(struct lv_release *r, int result,
 				const char *message);
-/* 0 once started (@done follows), -errno when it could not start. */
+/*
+ * 0 once started (@done follows), -errno when it could not start. With
+ * @may_be_gone, no snapshot LV with @uuid is -ENOENT (gone already), not
+ * a failure.
+ */
 int lv_release_start(struct daemon *d, const char *uuid, const char *label,
-		     release_done_fn done, void *owner);
+		     bool may_be_gone, release_done_fn done, void *owner);
 void *lv_release_owner(const struct lv_release *r);
 const char *lv_release_label(const struct lv_release *r);
 void lv_release_event(struct daemon *d, struct op *op, int res);

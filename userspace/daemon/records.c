@@ -102,11 +102,15 @@ static void released(struct lv_release *r, int result, const char *message)
 		deliver(job);
 }
 
-/* Starts lvremove of the snapshot LV with @uuid (lvs's form). */
+/*
+ * Starts lvremove of the snapshot LV with @uuid (lvs's form); with
+ * @may_be_gone, finding none is no failure.
+ */
 static void release_lv(struct record_job *job, const char *uuid,
-		       const char *label)
+		       const char *label, bool may_be_gone)
 {
-	int ret = lv_release_start(job->d, uuid, label, released, job);
+	int ret =
+	    lv_release_start(job->d, uuid, label, may_be_gone, released, job);
 
 	if (ret)
 		release_outcome(job, label, ret, strerror(-ret));
@@ -116,24 +120,21 @@ static void release_lv(struct record_job *job, const char *uuid,
 
 /*
  * Whether the device at the record's number is still the one recorded:
- * same dm uuid and diskseq. -ENOENT when no device has the number.
+ * same dm uuid and diskseq (minors are reused).
  */
-static int still_recorded(const struct snapset_device_info *dev)
+static bool still_recorded(const struct snapset_device_info *dev)
 {
 	char path[96], value[160];
 
 	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/dm/uuid", dev->major,
 		 dev->minor);
-	if (sysfs_read(path, value, sizeof(value)))
-		return -ENOENT;
-	if (strncmp(value, dev->dm_uuid, sizeof(dev->dm_uuid)))
-		return -ESTALE;
+	if (sysfs_read(path, value, sizeof(value)) ||
+	    strncmp(value, dev->dm_uuid, sizeof(dev->dm_uuid)))
+		return false;
 	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/diskseq", dev->major,
 		 dev->minor);
-	if (!sysfs_read(path, value, sizeof(value)) &&
-	    strtoull(value, NULL, 10) != dev->diskseq)
-		return -ESTALE;
-	return 0;
+	return sysfs_read(path, value, sizeof(value)) ||
+	       strtoull(value, NULL, 10) == dev->diskseq;
 }
 
 /* "VG/LV" of the recorded device while it is there, "MAJOR:MINOR" else. */
@@ -150,18 +151,24 @@ static void device_label(const struct snapset_device_info *dev, char *label,
 		snprintf(label, size, "%s/%s", vg, lv);
 }
 
-/* Starts the release of one auto-release LVM device of the record. */
+/*
+ * Starts the release of one auto-release LVM device of the record. The
+ * LV uuid in the record names it, wherever its device is: one no longer
+ * at the recorded number (removed by run without a daemon or by an
+ * administrator, deactivated, its minor reused) is looked for by uuid,
+ * and gone already when LVM knows it no more.
+ */
 static void release_device(struct record_job *job,
 			   const struct snapset_device_info *dev)
 {
 	char uuid[40], label[260];
-	int ret;
+	bool there;
 
 	if ((dev->flags & SNAPSET_DEVICE_PERSISTENT) ||
 	    lvm_uuid_from_dm(dev->dm_uuid, uuid, sizeof(uuid)))
 		return;
-	ret = still_recorded(dev);
-	if (!ret)
+	there = still_recorded(dev);
+	if (there)
 		device_label(dev, label, sizeof(label));
 	else
 		snprintf(label, sizeof(label), "%u:%u", dev->major, dev->minor);
@@ -172,15 +179,8 @@ static void release_device(struct record_job *job,
 	if (job->rec->set.owner_uid != 0)
 		release_outcome(job, label, -EPERM,
 				"the set is not root's: left alone");
-	else if (ret == -ENOENT)
-		/* By run without a daemon, or by an administrator. */
-		release_outcome(job, label, ret, "gone already");
-	else if (ret)
-		release_outcome(
-		    job, label, ret,
-		    "another device has its number now: left alone");
 	else
-		release_lv(job, uuid, label);
+		release_lv(job, uuid, label, !there);
 }
 
 /* A job for @ev (copied); held until job_started(). */
@@ -250,7 +250,7 @@ void lost_set_release(struct record_job *job, const struct snapset_lv *lv)
 	json_add_string(dev, "lv", lv->lv);
 	json_object_array_add(job->devices, dev);
 	snprintf(label, sizeof(label), "%s/%s", lv->vg, lv->lv);
-	release_lv(job, lv->uuid, label);
+	release_lv(job, lv->uuid, label, false);
 }
 
 void lost_set_started(struct record_job *job)

@@ -32,6 +32,7 @@ struct lv_release {
 	char label[300];
 	char vg[128]; /* the queue it waits in */
 	bool running;
+	bool may_be_gone; /* no such LV is no failure */
 	release_done_fn done;
 	void *owner;
 	int pidfd;
@@ -137,7 +138,7 @@ static bool vg_busy(const struct daemon *d, const char *vg)
 }
 
 int lv_release_start(struct daemon *d, const char *uuid, const char *label,
-		     release_done_fn done, void *owner)
+		     bool may_be_gone, release_done_fn done, void *owner)
 {
 	struct lv_release *r = calloc(1, sizeof(*r)), **p;
 	int ret;
@@ -146,6 +147,7 @@ int lv_release_start(struct daemon *d, const char *uuid, const char *label,
 		return -ENOMEM;
 	*r = (struct lv_release){
 		.d = d,
+		.may_be_gone = may_be_gone,
 		.done = done,
 		.owner = owner,
 		.exit_op = { OP_CHILD_EXIT, r },
@@ -192,9 +194,10 @@ static void child_exited(struct lv_release *r)
 	ret = lvm_failure("lvremove", status, output, &err);
 	/* An empty selection is no error to lvremove: it removes nothing. */
 	if (!ret && !strstr(output, "successfully removed")) {
-		ret = -ESRCH;
+		ret = r->may_be_gone ? -ENOENT : -ESRCH;
 		snprintf(err.message, sizeof(err.message),
-			 "no snapshot LV has uuid %s", r->uuid);
+			 "no snapshot LV has uuid %s%s", r->uuid,
+			 r->may_be_gone ? ": gone already" : "");
 	}
 	if (ret && r->timed_out) {
 		finish(r, -ETIMEDOUT, "lvremove took longer than its deadline");
