@@ -441,6 +441,58 @@ TEST_F_TIMEOUT(daemon, inactive_snapshot_is_removed_by_uuid, RUN_TIMEOUT)
 	EXPECT_EQ(0, wait_no_pending());
 }
 
+/* @id as text, the way tags carry it. */
+static void id_text(const __u8 id[SNAPSET_ID_LEN], char out[40])
+{
+	int n = 0;
+
+	for (int i = 0; i < SNAPSET_ID_LEN; i++)
+		n += sprintf(out + n, "%s%02x",
+			     i == 4 || i == 6 || i == 8 || i == 10 ? "-" : "",
+			     id[i]);
+}
+
+/*
+ * snapset cleanup, with no daemon: the snapshot whose set is gone goes
+ * (--dry-run only says so); a live set's snapshot, an untagged snapshot
+ * and a tagged LV that is no snapshot stay.
+ */
+TEST_F_TIMEOUT(daemon, cleanup_removes_lost_snapshots_only, RUN_TIMEOUT)
+{
+	const char *gone = "0b7e2c1d-5a4f-4e3b-9c8d-7f6e5d4c3b2a";
+	char *argv[] = { (char *)snapset_bin(), "cleanup", "--dry-run", NULL };
+	__u8 id[SNAPSET_ID_LEN];
+	struct run_result res;
+	char live[40];
+	int set = set_new("cleanup", id);
+
+	ASSERT_LE(0, set);
+	id_text(id, live);
+	ASSERT_EQ(0, sh("for lv in lost:%s held:%s; do lvm lvcreate -q -s -n "
+			"${lv%%%%:*} -L 8m --addtag snapset --addtag "
+			"snapset:${lv#*:} %s/data >/dev/null 2>&1 || exit; "
+			"done; lvm lvcreate -q -s -n mine -L 8m %s/data "
+			">/dev/null 2>&1 && lvm lvcreate -q -n plain -L 8m "
+			"--addtag snapset --addtag snapset:%s %s >/dev/null "
+			"2>&1",
+			gone, live, self->vg, self->vg, gone, self->vg));
+	ASSERT_EQ(0, run_capture(argv[0], argv, &res));
+	EXPECT_EQ(0, res.status);
+	EXPECT_NE(NULL, strstr(res.out, "/lost: would be removed (set "));
+	EXPECT_TRUE(lv_exists(self->vg, "lost"));
+	argv[2] = NULL;
+	ASSERT_EQ(0, run_capture(argv[0], argv, &res));
+	EXPECT_EQ(0, res.status);
+	EXPECT_NE(NULL, strstr(res.out, "/lost: removed (set "));
+	EXPECT_NE(NULL, strstr(res.out, "/held: kept: set "));
+	EXPECT_NE(NULL, strstr(res.out, "/plain: left alone: not a snapshot"));
+	EXPECT_FALSE(lv_exists(self->vg, "lost"));
+	EXPECT_TRUE(lv_exists(self->vg, "held"));
+	EXPECT_TRUE(lv_exists(self->vg, "mine"));
+	EXPECT_TRUE(lv_exists(self->vg, "plain"));
+	close(set);
+}
+
 /*
  * The loop waits in io_uring alone: no poll, select or epoll call, and no
  * io-wq worker while idle or reading the module.

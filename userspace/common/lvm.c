@@ -334,6 +334,22 @@ int lv_parse_snapset(char *out, struct snapset_lv **lvs, size_t *n)
 	return 0;
 }
 
+int lv_list_snapset(struct snapset_lv **lvs, size_t *n, struct lvm_error *err)
+{
+	char *out = malloc(LVM_LIST_OUTPUT_MAX);
+	int ret = out ? 0 : -ENOMEM;
+
+	*lvs = NULL;
+	*n = 0;
+	if (!ret)
+		ret = lvm_run(lvm_list_snapset_argv, out, LVM_LIST_OUTPUT_MAX,
+			      err);
+	if (!ret)
+		ret = lv_parse_snapset(out, lvs, n);
+	free(out);
+	return ret;
+}
+
 #define SNAPSHOT_INFIX "-snapset-"
 #define SNAPSHOT_ID_CHARS 8
 

@@ -60,6 +60,9 @@ int lv_snapshot_create(const char *vg, const char *origin, const char *name,
  */
 int lv_remove_by_uuid(const char *uuid, struct lvm_error *err);
 
+/* lvs's list of tagged LVs is read in one piece; more is refused. */
+#define LVM_LIST_OUTPUT_MAX (256 * 1024)
+
 /* An LV snapset made, and the set it was made for. */
 struct snapset_lv {
 	char uuid[64];
@@ -75,6 +78,8 @@ struct snapset_lv {
  */
 extern const char *const lvm_list_snapset_argv[];
 int lv_parse_snapset(char *out, struct snapset_lv **lvs, size_t *n);
+/* The same, lvm run and waited for here; lvm's words in @err. */
+int lv_list_snapset(struct snapset_lv **lvs, size_t *n, struct lvm_error *err);
 
 /*
  * The LV uuid, as lvs prints it, of an LVM dm uuid ("LVM-" + VG uuid +
