@@ -41,8 +41,12 @@ FIXTURE_TEARDOWN(status)
 
 static int status(const char *socket, bool json, struct run_result *res)
 {
-	char *argv[] = { "snapset", "status", "--socket", (char *)socket,
-			 json ? "--json" : NULL, NULL };
+	char *argv[] = { "snapset",
+			 "status",
+			 "--socket",
+			 (char *)socket,
+			 json ? "--json" : NULL,
+			 NULL };
 
 	return run_capture(SNAPSET_BIN, argv, res);
 }
@@ -69,8 +73,7 @@ TEST_F(status, no_daemon_json_is_an_object_and_exit_3)
 	EXPECT_TRUE(json_object_object_get_ex(obj, "daemon", &daemon));
 	EXPECT_EQ(NULL, daemon);
 	EXPECT_TRUE(json_object_object_get_ex(obj, "daemon_error", &daemon));
-	EXPECT_TRUE(starts_with(json_object_get_string(daemon),
-				"not running"));
+	EXPECT_TRUE(starts_with(json_object_get_string(daemon), "not running"));
 	json_object_put(obj);
 }
 
@@ -78,9 +81,9 @@ TEST_F(status, no_daemon_json_is_an_object_and_exit_3)
 TEST_F(status, user_not_allowed_is_exit_4)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	char *argv[] = { SETPRIV,  "--reuid=65534",   "--regid=65534",
-			 "--clear-groups", SNAPSET_BIN,	 "status",
-			 "--socket",	   self->socket, NULL };
+	char *argv[] = { SETPRIV,	   "--reuid=65534", "--regid=65534",
+			 "--clear-groups", SNAPSET_BIN,	    "status",
+			 "--socket",	   self->socket,    NULL };
 	struct run_result res;
 	int fd;
 

@@ -101,8 +101,7 @@ static int no_answer(const char *socket, int err, char *line, size_t size)
 		snprintf(line, size, "unknown: %s: not a status answer",
 			 socket);
 	else
-		snprintf(line, size, "unknown: %s: %s", socket,
-			 strerror(-err));
+		snprintf(line, size, "unknown: %s: %s", socket, strerror(-err));
 	return EXIT_UNKNOWN;
 }
 
@@ -235,7 +234,7 @@ int status_main(int argc, char **argv)
 		json_object_put(status);
 		return exit_status;
 	}
-	/* Without the daemon: "daemon": null and why; the module still there. */
+	/* No answer: "daemon": null and why; the module still there. */
 	all = status ? status : json_object_new_object();
 	json_object_object_del(all, "type");
 	if (!status) {
