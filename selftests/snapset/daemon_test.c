@@ -379,6 +379,31 @@ TEST_F_TIMEOUT(daemon, killed_before_ack_is_replayed, RUN_TIMEOUT)
 }
 
 /*
+ * A release that fails (the LV stays open) is reported, but its record is
+ * not acknowledged as if done: it stays pending, and the release is tried
+ * again until the LV is gone.
+ */
+TEST_F_TIMEOUT(daemon, failed_release_is_retried_until_done, RUN_TIMEOUT)
+{
+	char name[64], node[128];
+	int hold;
+
+	orphan_a_snapshot(_metadata, self, name, sizeof(name));
+	snprintf(node, sizeof(node), "/dev/%s/%s", self->vg, name);
+	hold = open(node, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, hold);
+	ASSERT_EQ(0, daemon_start(&self->d, NULL, NULL, NULL));
+	ASSERT_TRUE(daemon_said(&self->d, "its release failed: tried again in "
+					  "5 s"));
+	EXPECT_EQ(1, sysfs_counter("pending"));
+	EXPECT_TRUE(lv_exists(self->vg, name));
+	close(hold);
+	ASSERT_TRUE(daemon_said(&self->d, "released at last"));
+	EXPECT_TRUE(wait_lv_gone(self->vg, name));
+	EXPECT_EQ(0, wait_no_pending());
+}
+
+/*
  * Records discarded (as a module reload does) while no daemon ran: the
  * next daemon finds the snapshot by its tags, removes it and reports
  * the set lost.
@@ -491,6 +516,48 @@ TEST_F_TIMEOUT(daemon, cleanup_removes_lost_snapshots_only, RUN_TIMEOUT)
 	EXPECT_TRUE(lv_exists(self->vg, "mine"));
 	EXPECT_TRUE(lv_exists(self->vg, "plain"));
 	close(set);
+}
+
+/*
+ * A requester SIGKILLed between lvcreate and arm: its set leaves no
+ * record, and the daemon that runs removes the LV tagged for it at once,
+ * not at its next start.
+ */
+TEST_F_TIMEOUT(daemon, killed_before_arm_is_removed_at_once, RUN_TIMEOUT)
+{
+	__u8 id[SNAPSET_ID_LEN];
+	char text[40];
+	int p[2];
+	pid_t owner;
+
+	ASSERT_EQ(0, pipe2(p, O_CLOEXEC));
+	owner = fork();
+	ASSERT_LE(0, owner);
+	if (owner == 0) {
+		/* Holds its unarmed set until it is killed. */
+		if (set_new("killed", id) < 0 ||
+		    write(p[1], id, sizeof(id)) != sizeof(id))
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	ASSERT_EQ(sizeof(id), read(p[0], id, sizeof(id)));
+	close(p[0]);
+	id_text(id, text);
+	ASSERT_EQ(0, sh("lvm lvcreate -q -s -n killed -L 8m --addtag snapset "
+			"--addtag snapset:%s %s/data >/dev/null 2>&1",
+			text, self->vg));
+	/* Its set is live: the start-up reconciliation keeps the LV. */
+	ASSERT_EQ(0, daemon_start(&self->d, NULL, NULL, NULL));
+	ASSERT_TRUE(no_children_within(self->d.pid, 30));
+	ASSERT_TRUE(lv_exists(self->vg, "killed"));
+	kill(owner, SIGKILL);
+	waitpid(owner, NULL, 0);
+	ASSERT_TRUE(daemon_said(&self->d, "LVs tagged snapset:"));
+	EXPECT_TRUE(daemon_said(&self->d, ": removed"));
+	EXPECT_TRUE(wait_lv_gone(self->vg, "killed"));
+	EXPECT_FALSE(daemon_has_said(&self->d, "(reason lost)"));
 }
 
 /*

@@ -104,20 +104,39 @@ int lvm_spawn(const char *const *argv, int out_fd, int err_fd)
 	return pidfd;
 }
 
-int lvm_remove_argv(const char *uuid, char select[LVM_SELECT_LEN],
-		    const char *argv[LVM_REMOVE_ARGC])
+/* lvremove of the snapshot LVs whose @field holds @value. */
+static int remove_argv(const char *field, const char *value,
+		       char select[LVM_SELECT_LEN],
+		       const char *argv[LVM_REMOVE_ARGC])
 {
 	static const char *const remove[] = { "lvm", "lvremove", "-y",
 					      "--select" };
 
 	/* Whatever the record says, only a snapshot is ever removed. */
-	if (snprintf(select, LVM_SELECT_LEN, "lv_uuid=%s && lv_role=snapshot",
-		     uuid) >= LVM_SELECT_LEN)
+	if (snprintf(select, LVM_SELECT_LEN, "%s=%s && lv_role=snapshot", field,
+		     value) >= LVM_SELECT_LEN)
 		return -EINVAL;
 	memcpy(argv, remove, sizeof(remove));
 	argv[4] = select;
 	argv[5] = NULL;
 	return 0;
+}
+
+int lvm_remove_argv(const char *uuid, char select[LVM_SELECT_LEN],
+		    const char *argv[LVM_REMOVE_ARGC])
+{
+	return remove_argv("lv_uuid", uuid, select, argv);
+}
+
+int lvm_remove_tagged_argv(const char *set_id, char select[LVM_SELECT_LEN],
+			   const char *argv[LVM_REMOVE_ARGC])
+{
+	char tag[64];
+
+	if (snprintf(tag, sizeof(tag), LVM_SNAPSET_TAG ":%s", set_id) >=
+	    (int)sizeof(tag))
+		return -EINVAL;
+	return remove_argv("lv_tags", tag, select, argv);
 }
 
 int lvm_uuid_from_dm(const char *dm_uuid, char *out, size_t size)

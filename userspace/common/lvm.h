@@ -99,6 +99,9 @@ int lvm_uuid_from_dm(const char *dm_uuid, char *out, size_t size);
 #define LVM_REMOVE_ARGC 6
 int lvm_remove_argv(const char *uuid, char select[LVM_SELECT_LEN],
 		    const char *argv[LVM_REMOVE_ARGC]);
+/* The same for every snapshot LV tagged "snapset:<@set_id>". */
+int lvm_remove_tagged_argv(const char *set_id, char select[LVM_SELECT_LEN],
+			   const char *argv[LVM_REMOVE_ARGC]);
 int lvm_spawn(const char *const *argv, int out_fd, int err_fd);
 /*
  * What lvm wrote to the memfd @fd, NUL-terminated in @buf: its length,
