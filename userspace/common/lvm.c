@@ -323,10 +323,23 @@ const char *const lvm_list_snapset_argv[] = { "lvm",
 					      "--separator",
 					      "|",
 					      "-o",
-					      "lv_uuid,vg_name,lv_name,lv_tags",
+					      "lv_uuid,vg_name,lv_name,origin,"
+					      "lv_kernel_major,lv_kernel_minor,"
+					      "lv_tags",
 					      "--select",
 					      "lv_tags=" LVM_SNAPSET_TAG,
 					      NULL };
+
+/* A device number lvs printed: -1 for an inactive LV, which has none. */
+static unsigned int number_field(char **line)
+{
+	char number[16];
+	long value;
+
+	field(line, number, sizeof(number));
+	value = strtol(number, NULL, 10);
+	return value > 0 ? (unsigned int)value : 0;
+}
 
 int lv_parse_snapset(char *out, struct snapset_lv **lvs, size_t *n)
 {
@@ -340,6 +353,9 @@ int lv_parse_snapset(char *out, struct snapset_lv **lvs, size_t *n)
 		field(&line, lv.uuid, sizeof(lv.uuid));
 		field(&line, lv.vg, sizeof(lv.vg));
 		field(&line, lv.lv, sizeof(lv.lv));
+		field(&line, lv.origin, sizeof(lv.origin));
+		lv.major = number_field(&line);
+		lv.minor = number_field(&line);
 		field(&line, tags, sizeof(tags));
 		line += strspn(line, "\n");
 		if (!lv.uuid[0] || !set_tag(tags, lv.set_id, sizeof(lv.set_id)))

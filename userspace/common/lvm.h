@@ -68,6 +68,9 @@ struct snapset_lv {
 	char uuid[64];
 	char vg[128];
 	char lv[128];
+	char origin[128];   /* in the same VG; "" when it is no snapshot */
+	unsigned int major; /* of its dm device; 0 when it is inactive */
+	unsigned int minor;
 	char set_id[40]; /* from its "snapset:<id>" tag */
 };
 

@@ -169,7 +169,10 @@ int writers_listen(struct daemon *d);
 void writers_accept(struct daemon *d);
 void writers_event(struct daemon *d, struct op *op, int res);
 struct notice;
-/* Queues @n to every writer whose match fits @devices; how many. */
+/*
+ * Queues @n to every writer whose match fits @devices (to every writer
+ * when @devices is NULL: unknown); how many.
+ */
 unsigned int writers_queue(struct daemon *d, struct notice *n,
 			   struct json_object *devices);
 void writers_pump(struct daemon *d);
@@ -195,6 +198,8 @@ void notice_answered(struct notice *n, const char *writer, bool ok,
 void notices_settle(struct daemon *d);
 void notices_settled(struct daemon *d);
 struct json_object *devices_describe(const struct snapset_event *ev);
+/* An LV of a lost set, as reconciliation's lvs listed it. */
+struct json_object *lost_lv_describe(const struct snapset_lv *lv);
 bool device_matches(struct json_object *dev, const char *match);
 
 /* live_sets.c: each set's devices, and complete or abort told in order. */

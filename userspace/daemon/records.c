@@ -382,13 +382,9 @@ struct record_job *lost_set_start(struct daemon *d,
 
 void lost_set_release(struct record_job *job, const struct snapset_lv *lv)
 {
-	struct json_object *dev = json_object_new_object();
 	char label[260];
 
-	json_add_string(dev, "engine", "lvm");
-	json_add_string(dev, "vg", lv->vg);
-	json_add_string(dev, "lv", lv->lv);
-	json_object_array_add(job->devices, dev);
+	json_object_array_add(job->devices, lost_lv_describe(lv));
 	snprintf(label, sizeof(label), "%s/%s", lv->vg, lv->lv);
 	release_lv(job, &(struct lv_release_spec){ .by = LV_BY_UUID,
 						   .key = lv->uuid,
