@@ -525,6 +525,30 @@ TEST_F_TIMEOUT(daemon, cleanup_removes_lost_snapshots_only, RUN_TIMEOUT)
 }
 
 /*
+ * snapset cleanup --pending, with no daemon: a SIGKILLed run's record is
+ * released (its LV removed) and acknowledged, and nothing holds the
+ * module any more; while a daemon runs, it is the daemon's work.
+ */
+TEST_F_TIMEOUT(daemon, cleanup_pending_releases_and_acknowledges, RUN_TIMEOUT)
+{
+	char *argv[] = { (char *)snapset_bin(), "cleanup", "--pending", NULL };
+	struct run_result res;
+	char name[64];
+
+	orphan_a_snapshot(_metadata, self, name, sizeof(name));
+	ASSERT_EQ(0, run_capture(argv[0], argv, &res));
+	EXPECT_EQ(0, res.status);
+	EXPECT_NE(NULL, strstr(res.out, ": released and acknowledged (no "
+					"writer was told)"));
+	EXPECT_FALSE(lv_exists(self->vg, name));
+	EXPECT_EQ(0, sysfs_counter("pending"));
+	ASSERT_EQ(0, daemon_start(&self->d, NULL, NULL, NULL));
+	ASSERT_EQ(0, run_capture(argv[0], argv, &res));
+	EXPECT_EQ(1, res.status);
+	EXPECT_NE(NULL, strstr(res.err, "a daemon runs"));
+}
+
+/*
  * A requester SIGKILLed between lvcreate and arm: its set leaves no
  * record, and the daemon that runs removes the LV tagged for it at once,
  * not at its next start.

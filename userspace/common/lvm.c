@@ -385,6 +385,16 @@ int lv_list_snapset(struct snapset_lv **lvs, size_t *n, struct lvm_error *err)
 	return ret;
 }
 
+int lv_remove_tagged(const char *set_id, struct lvm_error *err)
+{
+	char select[LVM_SELECT_LEN], out[4096];
+	const char *argv[LVM_REMOVE_ARGC];
+
+	if (lvm_remove_tagged_argv(set_id, select, argv))
+		return -EINVAL;
+	return lvm_run(argv, out, sizeof(out), err);
+}
+
 #define SNAPSHOT_INFIX "-snapset-"
 #define SNAPSHOT_ID_CHARS 8
 

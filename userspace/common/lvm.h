@@ -105,6 +105,8 @@ int lvm_remove_argv(const char *uuid, char select[LVM_SELECT_LEN],
 /* The same for every snapshot LV tagged "snapset:<@set_id>". */
 int lvm_remove_tagged_argv(const char *set_id, char select[LVM_SELECT_LEN],
 			   const char *argv[LVM_REMOVE_ARGC]);
+/* Runs that lvremove and waits for it; none tagged is no error. */
+int lv_remove_tagged(const char *set_id, struct lvm_error *err);
 int lvm_spawn(const char *const *argv, int out_fd, int err_fd);
 /*
  * What lvm wrote to the memfd @fd, NUL-terminated in @buf: its length,

@@ -187,9 +187,8 @@ static void print_pending(unsigned int pending)
 {
 	printf("%u pending record%s: ended sets that no daemon has delivered "
 	       "yet. Each keeps the module loaded until a daemon releases, "
-	       "reports and acknowledges it: start snapset daemon, or discard "
-	       "one with snapset delete --pending ID (then snapset cleanup "
-	       "removes the LVs it left).\n",
+	       "reports and acknowledges it: start snapset daemon, or run "
+	       "snapset cleanup --pending.\n",
 	       pending, pending == 1 ? "" : "s");
 }
 
