@@ -32,9 +32,10 @@ struct record_job {
 	struct json_object *devices; /* as described before the release */
 	unsigned int pending;	     /* releases still running */
 	unsigned int failed;
-	bool lost;	/* found by its LVs' tags: no record */
-	bool dissolved; /* never armed: its tagged LVs only */
-	bool retrying;	/* told and reported: its release is left */
+	unsigned int retryable; /* failures a later try may mend */
+	bool lost;		/* found by its LVs' tags: no record */
+	bool dissolved;		/* never armed: its tagged LVs only */
+	bool retrying;		/* told and reported: its release is left */
 	long retry_ms;
 	struct op retry_op;
 	struct __kernel_timespec retry_in;
@@ -75,7 +76,7 @@ static void retry_later(struct record_job *job, const char *set)
 		    "pending until then",
 		    set, job->retry_ms / 1000);
 	job->retrying = true;
-	job->failed = 0;
+	job->failed = job->retryable = 0;
 	job->d->jobs--;
 	job->retry_op = (struct op){ OP_RECORD_RETRY, job };
 	ms_to_timespec(job->retry_ms, &job->retry_in);
@@ -108,7 +109,7 @@ static void acknowledge(void *owner, unsigned int writers_failed,
 	history_add(job->d, job->rec, job->failed ? job->release_error : NULL,
 		    writers_failed);
 	/* A lost set has no record: its LVs are found again at a start. */
-	if (job->failed && !job->lost) {
+	if (job->retryable && !job->lost) {
 		metrics_shutdown(job->d, job->rec);
 		retry_later(job, set);
 		return;
@@ -127,7 +128,7 @@ static void retried(struct record_job *job)
 
 	set_label(job->rec->set.name, sizeof(job->rec->set.name),
 		  job->rec->set.id, set, sizeof(set));
-	if (job->failed) {
+	if (job->retryable) {
 		retry_later(job, set);
 		return;
 	}
@@ -166,6 +167,10 @@ static void release_outcome(struct record_job *job, const char *label,
 	if (!job->failed++)
 		snprintf(job->release_error, sizeof(job->release_error),
 			 "%s: %s", label, message);
+	/* Left alone on purpose (not root's, no snapshot): no retry mends it.
+	 */
+	if (result != -EPERM && result != -ESRCH)
+		job->retryable++;
 	metrics_release_failure(job->d, "lvm");
 }
 
@@ -243,21 +248,20 @@ static void device_label(const struct snapset_device_info *dev, char *label,
 /*
  * Starts the release of one auto-release LVM device of the record. The
  * LV uuid in the record names it, wherever its device is: one no longer
- * at the recorded number (removed by run without a daemon or by an
- * administrator, deactivated, its minor reused) is looked for by uuid,
- * and gone already when LVM knows it no more.
+ * at the recorded number (removed by run without a daemon, by an
+ * administrator or by a daemon killed meanwhile, deactivated, its minor
+ * reused) is looked for by uuid, and gone already when LVM knows no
+ * snapshot with it (one that is no snapshot is left alone, as ever).
  */
 static void release_device(struct record_job *job,
 			   const struct snapset_device_info *dev)
 {
 	char uuid[40], label[260];
-	bool there;
 
 	if ((dev->flags & SNAPSET_DEVICE_PERSISTENT) ||
 	    lvm_uuid_from_dm(dev->dm_uuid, uuid, sizeof(uuid)))
 		return;
-	there = still_recorded(dev);
-	if (there)
+	if (still_recorded(dev))
 		device_label(dev, label, sizeof(label));
 	else
 		snprintf(label, sizeof(label), "%u:%u", dev->major, dev->minor);
@@ -273,7 +277,7 @@ static void release_device(struct record_job *job,
 			   &(struct lv_release_spec){ .by = LV_BY_UUID,
 						      .key = uuid,
 						      .label = label,
-						      .may_be_gone = !there });
+						      .may_be_gone = true });
 }
 
 /* Starts the release of every LVM snapshot of the record. */
