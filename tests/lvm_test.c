@@ -140,11 +140,11 @@ TEST(snapshot_names_round_trip)
 /* lvs --noheadings --separator '|' output: indented, tags comma-separated. */
 TEST(tagged_lvs_are_parsed_untagged_skipped)
 {
-	char out[] = "  Aa1-uuid|vg0|data-snapset-0b7e2c1d|snapset,snapset:"
-		     "0b7e2c1d-5a4f-4e3b-9c8d-7f6e5d4c3b2a\n"
-		     "  Bb2-uuid|vg0|cut|snapset,snapset:0b7e2c1d\n"
-		     "  Cc3-uuid|vg1|other|backup,snapset\n"
-		     "  Dd4-uuid|vg1|home-snap|snapset:"
+	char out[] = "  Aa1-uuid|vg0|data-snapset-0b7e2c1d|data|254|3|snapset,"
+		     "snapset:0b7e2c1d-5a4f-4e3b-9c8d-7f6e5d4c3b2a\n"
+		     "  Bb2-uuid|vg0|cut|data|254|4|snapset,snapset:0b7e2c1d\n"
+		     "  Cc3-uuid|vg1|other||254|5|backup,snapset\n"
+		     "  Dd4-uuid|vg1|home-snap|home|-1|-1|snapset:"
 		     "1c8f3d2e-6b5a-4f4c-8d9e-8a7f6e5d4c3b,nightly\n";
 	struct snapset_lv *lvs;
 	size_t n;
@@ -155,7 +155,13 @@ TEST(tagged_lvs_are_parsed_untagged_skipped)
 	EXPECT_STREQ("vg0", lvs[0].vg);
 	EXPECT_STREQ("data-snapset-0b7e2c1d", lvs[0].lv);
 	EXPECT_STREQ("0b7e2c1d-5a4f-4e3b-9c8d-7f6e5d4c3b2a", lvs[0].set_id);
+	/* The origin and the device: a lost set's LVs are described too. */
+	EXPECT_STREQ("data", lvs[0].origin);
+	EXPECT_EQ(254, lvs[0].major);
+	EXPECT_EQ(3, lvs[0].minor);
 	EXPECT_STREQ("home-snap", lvs[1].lv);
+	EXPECT_STREQ("home", lvs[1].origin);
+	EXPECT_EQ(0, lvs[1].major); /* inactive */
 	EXPECT_STREQ("1c8f3d2e-6b5a-4f4c-8d9e-8a7f6e5d4c3b", lvs[1].set_id);
 	free(lvs);
 	out[0] = '\0';

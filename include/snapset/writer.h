@@ -20,7 +20,10 @@
  * Every call returns 0 or a negative errno, like liburing. The daemon
  * replays a shutdown it could not finish delivering (it was killed, it
  * restarted): the library drops such duplicates by set id and answers
- * them with the acknowledgement given the first time.
+ * them with the acknowledgement given the first time. An event this
+ * writer missed while the daemon ran on (it was not connected, or lost
+ * its connection before acknowledging) is not sent again: the daemon
+ * reports that delivery as failed.
  *
  * The wire protocol is in docs/writer-protocol.md.
  */
@@ -97,8 +100,11 @@ int snapset_writer_connect(const char *socket_path, const char *name,
  * @w: the writer; its name, match and duplicate memory are kept.
  *
  * The fd changes: poll the new snapset_writer_fd(). An event not yet
- * acknowledged is dropped (its strings with it): the daemon sends it
- * again.
+ * acknowledged is dropped (its strings with it). A running daemon that
+ * lost this writer while it held the event (the writer disconnected or
+ * missed its deadline) counts that delivery as failed and does not send
+ * it again; only a record the daemon did not finish (it stopped or died
+ * first) is sent again, by the next daemon, for BackupShutdown once.
  */
 int snapset_writer_reconnect(struct snapset_writer *w);
 

@@ -140,12 +140,13 @@ static inline void daemon_kill(struct daemon_proc *d)
 	}
 }
 
-/* Whether the daemon's stderr has said @text, within a minute. */
-static inline bool daemon_said(struct daemon_proc *d, const char *text)
+/* Whether the daemon's stderr has said @text within @seconds. */
+static inline bool daemon_said_within(struct daemon_proc *d, const char *text,
+				      int seconds)
 {
 	char log[65536];
 
-	for (int i = 0; i < 6000; i++) {
+	for (int i = 0; i < seconds * 100; i++) {
 		ssize_t n = pread(d->log, log, sizeof(log) - 1, 0);
 
 		log[n > 0 ? n : 0] = '\0';
@@ -155,6 +156,12 @@ static inline bool daemon_said(struct daemon_proc *d, const char *text)
 	}
 	fprintf(stderr, "# daemon said: %s\n", log);
 	return false;
+}
+
+/* Whether the daemon's stderr has said @text, within a minute. */
+static inline bool daemon_said(struct daemon_proc *d, const char *text)
+{
+	return daemon_said_within(d, text, 60);
 }
 
 /* Where the daemon's stderr first holds @text now, or -1. */

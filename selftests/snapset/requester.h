@@ -201,9 +201,10 @@ static inline bool mounted(const char *dir)
 	return found;
 }
 
+/* Within two minutes: a loaded TCG guest takes its time over lvcreate. */
 static inline bool wait_for_file(const char *path)
 {
-	for (int i = 0; i < 3000; i++) {
+	for (int i = 0; i < 12000; i++) {
 		if (!access(path, F_OK))
 			return true;
 		usleep(10000);

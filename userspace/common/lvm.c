@@ -104,20 +104,39 @@ int lvm_spawn(const char *const *argv, int out_fd, int err_fd)
 	return pidfd;
 }
 
-int lvm_remove_argv(const char *uuid, char select[LVM_SELECT_LEN],
-		    const char *argv[LVM_REMOVE_ARGC])
+/* lvremove of the snapshot LVs whose @field holds @value. */
+static int remove_argv(const char *field, const char *value,
+		       char select[LVM_SELECT_LEN],
+		       const char *argv[LVM_REMOVE_ARGC])
 {
 	static const char *const remove[] = { "lvm", "lvremove", "-y",
 					      "--select" };
 
 	/* Whatever the record says, only a snapshot is ever removed. */
-	if (snprintf(select, LVM_SELECT_LEN, "lv_uuid=%s && lv_role=snapshot",
-		     uuid) >= LVM_SELECT_LEN)
+	if (snprintf(select, LVM_SELECT_LEN, "%s=%s && lv_role=snapshot", field,
+		     value) >= LVM_SELECT_LEN)
 		return -EINVAL;
 	memcpy(argv, remove, sizeof(remove));
 	argv[4] = select;
 	argv[5] = NULL;
 	return 0;
+}
+
+int lvm_remove_argv(const char *uuid, char select[LVM_SELECT_LEN],
+		    const char *argv[LVM_REMOVE_ARGC])
+{
+	return remove_argv("lv_uuid", uuid, select, argv);
+}
+
+int lvm_remove_tagged_argv(const char *set_id, char select[LVM_SELECT_LEN],
+			   const char *argv[LVM_REMOVE_ARGC])
+{
+	char tag[64];
+
+	if (snprintf(tag, sizeof(tag), LVM_SNAPSET_TAG ":%s", set_id) >=
+	    (int)sizeof(tag))
+		return -EINVAL;
+	return remove_argv("lv_tags", tag, select, argv);
 }
 
 int lvm_uuid_from_dm(const char *dm_uuid, char *out, size_t size)
@@ -343,10 +362,23 @@ const char *const lvm_list_snapset_argv[] = { "lvm",
 					      "--separator",
 					      "|",
 					      "-o",
-					      "lv_uuid,vg_name,lv_name,lv_tags",
+					      "lv_uuid,vg_name,lv_name,origin,"
+					      "lv_kernel_major,lv_kernel_minor,"
+					      "lv_tags",
 					      "--select",
 					      "lv_tags=" LVM_SNAPSET_TAG,
 					      NULL };
+
+/* A device number lvs printed: -1 for an inactive LV, which has none. */
+static unsigned int number_field(char **line)
+{
+	char number[16];
+	long value;
+
+	field(line, number, sizeof(number));
+	value = strtol(number, NULL, 10);
+	return value > 0 ? (unsigned int)value : 0;
+}
 
 int lv_parse_snapset(char *out, struct snapset_lv **lvs, size_t *n)
 {
@@ -360,6 +392,9 @@ int lv_parse_snapset(char *out, struct snapset_lv **lvs, size_t *n)
 		field(&line, lv.uuid, sizeof(lv.uuid));
 		field(&line, lv.vg, sizeof(lv.vg));
 		field(&line, lv.lv, sizeof(lv.lv));
+		field(&line, lv.origin, sizeof(lv.origin));
+		lv.major = number_field(&line);
+		lv.minor = number_field(&line);
 		field(&line, tags, sizeof(tags));
 		line += strspn(line, "\n");
 		if (!lv.uuid[0] || !set_tag(tags, lv.set_id, sizeof(lv.set_id)))
@@ -382,6 +417,32 @@ bool lvm_name_valid(const char *name)
 	       strspn(name,
 		      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 		      "0123456789+_.-") == len;
+}
+
+int lv_list_snapset(struct snapset_lv **lvs, size_t *n, struct lvm_error *err)
+{
+	char *out = malloc(LVM_LIST_OUTPUT_MAX);
+	int ret = out ? 0 : -ENOMEM;
+
+	*lvs = NULL;
+	*n = 0;
+	if (!ret)
+		ret = lvm_run(lvm_list_snapset_argv, out, LVM_LIST_OUTPUT_MAX,
+			      err);
+	if (!ret)
+		ret = lv_parse_snapset(out, lvs, n);
+	free(out);
+	return ret;
+}
+
+int lv_remove_tagged(const char *set_id, struct lvm_error *err)
+{
+	char select[LVM_SELECT_LEN], out[4096];
+	const char *argv[LVM_REMOVE_ARGC];
+
+	if (lvm_remove_tagged_argv(set_id, select, argv))
+		return -EINVAL;
+	return lvm_run(argv, out, sizeof(out), err);
 }
 
 #define SNAPSHOT_INFIX "-snapset-"

@@ -77,11 +77,17 @@ void lvm_notices(const char *text, char *out, size_t size);
  */
 int lv_remove_by_uuid(const char *uuid, struct lvm_error *err);
 
+/* lvs's list of tagged LVs is read in one piece; more is refused. */
+#define LVM_LIST_OUTPUT_MAX (256 * 1024)
+
 /* An LV snapset made, and the set it was made for. */
 struct snapset_lv {
 	char uuid[64];
 	char vg[128];
 	char lv[128];
+	char origin[128];   /* in the same VG; "" when it is no snapshot */
+	unsigned int major; /* of its dm device; 0 when it is inactive */
+	unsigned int minor;
 	char set_id[40]; /* from its "snapset:<id>" tag */
 };
 
@@ -92,6 +98,8 @@ struct snapset_lv {
  */
 extern const char *const lvm_list_snapset_argv[];
 int lv_parse_snapset(char *out, struct snapset_lv **lvs, size_t *n);
+/* The same, lvm run and waited for here; lvm's words in @err. */
+int lv_list_snapset(struct snapset_lv **lvs, size_t *n, struct lvm_error *err);
 
 /*
  * The LV uuid, as lvs prints it, of an LVM dm uuid ("LVM-" + VG uuid +
@@ -111,6 +119,11 @@ int lvm_uuid_from_dm(const char *dm_uuid, char *out, size_t size);
 #define LVM_REMOVE_ARGC 6
 int lvm_remove_argv(const char *uuid, char select[LVM_SELECT_LEN],
 		    const char *argv[LVM_REMOVE_ARGC]);
+/* The same for every snapshot LV tagged "snapset:<@set_id>". */
+int lvm_remove_tagged_argv(const char *set_id, char select[LVM_SELECT_LEN],
+			   const char *argv[LVM_REMOVE_ARGC]);
+/* Runs that lvremove and waits for it; none tagged is no error. */
+int lv_remove_tagged(const char *set_id, struct lvm_error *err);
 int lvm_spawn(const char *const *argv, int out_fd, int err_fd);
 /*
  * What lvm wrote to the memfd @fd, NUL-terminated in @buf: its length,

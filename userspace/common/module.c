@@ -171,6 +171,18 @@ bool records_whole(const void *buf, size_t len)
 	return off == len;
 }
 
+bool records_hold_set(const void *buf, size_t len,
+		      const __u8 id[SNAPSET_ID_LEN])
+{
+	const struct snapset_event *ev;
+	size_t off = 0;
+
+	while ((ev = record_next(buf, len, &off)))
+		if (!memcmp(ev->set.id, id, SNAPSET_ID_LEN))
+			return true;
+	return false;
+}
+
 void record_init(struct snapset_event *ev, __u32 type)
 {
 	*ev = (struct snapset_event){

@@ -51,6 +51,10 @@ const struct snapset_event *record_next(const void *buf, size_t len,
 /* Whether @buf holds whole records only, every one of them readable. */
 bool records_whole(const void *buf, size_t len);
 
+/* Whether a set or record in @buf (a module_list()) has the id @id. */
+bool records_hold_set(const void *buf, size_t len,
+		      const __u8 id[SNAPSET_ID_LEN]);
+
 /* A record made here, without devices, laid out as the kernel's. */
 void record_init(struct snapset_event *ev, __u32 type);
 

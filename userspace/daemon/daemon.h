@@ -42,6 +42,7 @@ enum op_kind {
 	OP_CHILD_EXIT,
 	OP_CHILD_DEADLINE,
 	OP_RETRY,
+	OP_RECORD_RETRY,
 	OP_RECONCILE,
 	OP_ACCEPT,
 	OP_ACCEPT_RETRY,
@@ -113,13 +114,31 @@ void daemon_reserve(struct daemon *d, unsigned int n);
 
 /* records.c: each record's release step, report and acknowledgement. */
 void records_received(struct daemon *d, const void *buf, size_t len);
+/*
+ * A set ended before its arm (the watcher's shutdown event): it has no
+ * record, but its requester may have been killed between lvcreate and
+ * arm. The snapshot LVs tagged for it are removed.
+ */
+void records_dissolved(struct daemon *d, const struct snapset_event *ev);
+/* A record whose release failed: its next try is due. */
+void records_retry(struct daemon *d, struct op *op);
 
 /* release.c: lvremove of one LV, waited on through the ring. */
 struct lv_release;
 typedef void (*release_done_fn)(struct lv_release *r, int result,
 				const char *message);
+enum lv_select {
+	LV_BY_UUID,    /* the snapshot LV with that LV uuid */
+	LV_BY_SET_TAG, /* every snapshot LV tagged snapset:<set id> */
+};
+struct lv_release_spec {
+	enum lv_select by;
+	const char *key;   /* the LV uuid (lvs's form) or the set id */
+	const char *label; /* "VG/LV" when known: releases queue per VG */
+	bool may_be_gone;  /* no such LV is -ENOENT, not a failure */
+};
 /* 0 once started (@done follows), -errno when it could not start. */
-int lv_release_start(struct daemon *d, const char *uuid, const char *label,
+int lv_release_start(struct daemon *d, const struct lv_release_spec *spec,
 		     release_done_fn done, void *owner);
 void *lv_release_owner(const struct lv_release *r);
 const char *lv_release_label(const struct lv_release *r);
@@ -153,7 +172,10 @@ int writers_listen(struct daemon *d);
 void writers_accept(struct daemon *d);
 void writers_event(struct daemon *d, struct op *op, int res);
 struct notice;
-/* Queues @n to every writer whose match fits @devices; how many. */
+/*
+ * Queues @n to every writer whose match fits @devices (to every writer
+ * when @devices is NULL: unknown); how many.
+ */
 unsigned int writers_queue(struct daemon *d, struct notice *n,
 			   struct json_object *devices);
 void writers_pump(struct daemon *d);
@@ -179,6 +201,8 @@ void notice_answered(struct notice *n, const char *writer, bool ok,
 void notices_settle(struct daemon *d);
 void notices_settled(struct daemon *d);
 struct json_object *devices_describe(const struct snapset_event *ev);
+/* An LV of a lost set, as reconciliation's lvs listed it. */
+struct json_object *lost_lv_describe(const struct snapset_lv *lv);
 bool device_matches(struct json_object *dev, const char *match);
 
 /* live_sets.c: each set's devices, and complete or abort told in order. */

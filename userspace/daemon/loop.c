@@ -173,6 +173,9 @@ static void dispatch(struct daemon *d, struct io_uring_cqe *cqe)
 	case OP_RETRY:
 		lv_release_event(d, op, cqe->res);
 		break;
+	case OP_RECORD_RETRY:
+		records_retry(d, op);
+		break;
 	case OP_RECONCILE:
 		reconcile_event(d, cqe->res);
 		break;

@@ -31,6 +31,7 @@ struct notice {
 	unsigned int waiting; /* writers yet to answer */
 	unsigned int failed;
 	bool interrupted; /* the daemon stopped before every writer answered */
+	bool tombstone;	  /* its devices were not kept */
 	notice_done_fn done;
 	void *owner;
 };
@@ -61,6 +62,23 @@ struct json_object *devices_describe(const struct snapset_event *ev)
 				    json_object_array_get_idx(devices, i));
 	}
 	return devices;
+}
+
+struct json_object *lost_lv_describe(const struct snapset_lv *lv)
+{
+	struct json_object *dev = json_object_new_object();
+	struct device_desc desc;
+
+	/* Its filesystem's UUID and LABEL, which are its origin's. */
+	if (lv->major && !device_describe(lv->major, lv->minor, 0, &desc))
+		device_desc_to_json(&desc, dev);
+	json_add_string(dev, "engine", "lvm");
+	json_add_string(dev, "vg", lv->vg);
+	json_add_string(dev, "lv", lv->lv);
+	/* LVM's word: a thin snapshot's origin is in its metadata only. */
+	if (lv->origin[0])
+		json_add_string(dev, "origin", lv->origin);
+	return dev;
 }
 
 static bool lv_equals(struct json_object *dev, const char *lv_key,
@@ -114,7 +132,8 @@ static void notice_queue(struct notice *n)
 		notice_finish(n);
 		return;
 	}
-	n->waiting = writers_queue(n->d, n, n->devices);
+	/* A tombstone's devices are unknown: no match can refuse it. */
+	n->waiting = writers_queue(n->d, n, n->tombstone ? NULL : n->devices);
 	if (!n->waiting) {
 		notice_finish(n);
 		return;
@@ -135,12 +154,14 @@ void notice_send(struct daemon *d, const char *kind,
 			done(owner, 1, false);
 		return;
 	}
-	*n = (struct notice){ .d = d,
-			      .kind = kind,
-			      .set = set_to_json(ev),
-			      .devices = devices,
-			      .done = done,
-			      .owner = owner };
+	*n =
+	    (struct notice){ .d = d,
+			     .kind = kind,
+			     .set = set_to_json(ev),
+			     .devices = devices,
+			     .tombstone = ev->set.flags & SNAPSET_SET_TOMBSTONE,
+			     .done = done,
+			     .owner = owner };
 	set_label(ev->set.name, sizeof(ev->set.name), ev->set.id, n->label,
 		  sizeof(n->label));
 	if (d->settling) {

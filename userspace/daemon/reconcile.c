@@ -31,9 +31,6 @@
 #include "../common/module.h"
 #include "daemon.h"
 
-/* lvs's output is read in one piece; more than this is refused. */
-#define LVS_OUTPUT_MAX (256 * 1024)
-
 struct reconcile {
 	struct op exit_op;
 	int pidfd;
@@ -108,12 +105,8 @@ void reconcile_acknowledged(struct daemon *d, const __u8 id[SNAPSET_ID_LEN])
 static bool known_set(const struct reconcile *rc, const void *buf, size_t len,
 		      const __u8 id[SNAPSET_ID_LEN])
 {
-	const struct snapset_event *ev;
-	size_t off = 0;
-
-	while ((ev = record_next(buf, len, &off)))
-		if (!memcmp(ev->set.id, id, SNAPSET_ID_LEN))
-			return true;
+	if (records_hold_set(buf, len, id))
+		return true;
 	for (size_t i = 0; i < rc->nacked; i++)
 		if (!memcmp(rc->acked[i], id, SNAPSET_ID_LEN))
 			return true;
@@ -220,7 +213,7 @@ static int lvs_output(struct reconcile *rc, int status, char *out, size_t size,
 
 static void lvs_exited(struct daemon *d, struct reconcile *rc, int status)
 {
-	static char out[LVS_OUTPUT_MAX];
+	static char out[LVM_LIST_OUTPUT_MAX];
 	struct snapset_lv *lvs = NULL;
 	struct lvm_error err;
 	size_t n;

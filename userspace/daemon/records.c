@@ -19,13 +19,26 @@
 #include "../lib/protocol.h"
 #include "daemon.h"
 
+/*
+ * A record whose release failed is told and reported, then kept pending
+ * and its release retried, at these intervals, until it is done.
+ */
+#define RETRY_FIRST_MS 5000L
+#define RETRY_MAX_MS (15 * 60 * 1000L)
+
 struct record_job {
 	struct daemon *d;
 	struct snapset_event *rec;
 	struct json_object *devices; /* as described before the release */
 	unsigned int pending;	     /* releases still running */
 	unsigned int failed;
-	bool lost;		 /* found by its LVs' tags: no record */
+	unsigned int retryable; /* failures a later try may mend */
+	bool lost;		/* found by its LVs' tags: no record */
+	bool dissolved;		/* never armed: its tagged LVs only */
+	bool retrying;		/* told and reported: its release is left */
+	long retry_ms;
+	struct op retry_op;
+	struct __kernel_timespec retry_in;
 	char release_error[640]; /* the first failure's words */
 };
 
@@ -36,17 +49,52 @@ static void job_free(struct record_job *job)
 	free(job);
 }
 
+/* The record goes: the module forgets it, and so does the daemon. */
+static void ack_record(struct record_job *job, const char *set)
+{
+	int ret;
+
+	live_set_acknowledged(job->d, job->rec->set.id);
+	reconcile_acknowledged(job->d, job->rec->set.id);
+	ret = module_ack(job->d->agent_fd, job->rec->set.id);
+	if (ret)
+		report_note("%s: cannot acknowledge its record: %s", set,
+			    strerror(-ret));
+}
+
+/*
+ * Its release failed: the record stays pending (status and the pending
+ * gauge show it), and the release is tried again later. A stopping
+ * daemon does not wait for that: the next one tries.
+ */
+static void retry_later(struct record_job *job, const char *set)
+{
+	job->retry_ms = job->retry_ms ? job->retry_ms * 2 : RETRY_FIRST_MS;
+	if (job->retry_ms > RETRY_MAX_MS)
+		job->retry_ms = RETRY_MAX_MS;
+	report_note("%s: its release failed: tried again in %ld s, its record "
+		    "pending until then",
+		    set, job->retry_ms / 1000);
+	job->retrying = true;
+	job->failed = job->retryable = 0;
+	job->d->jobs--;
+	job->retry_op = (struct op){ OP_RECORD_RETRY, job };
+	ms_to_timespec(job->retry_ms, &job->retry_in);
+	io_uring_prep_timeout(daemon_sqe(job->d, &job->retry_op),
+			      &job->retry_in, 0, 0);
+}
+
 /*
  * The writers answered (or @interrupted: the daemon stopped before they
- * could). A record is acknowledged only after a whole delivery: one cut
- * short stays pending and the next daemon delivers it again.
+ * could). A record is acknowledged only after a whole delivery and a
+ * whole release: one cut short stays pending and the next daemon
+ * delivers it again; one whose release failed is retried.
  */
 static void acknowledge(void *owner, unsigned int writers_failed,
 			bool interrupted)
 {
 	struct record_job *job = owner;
 	char set[SET_LABEL_LEN];
-	int ret = 0;
 
 	set_label(job->rec->set.name, sizeof(job->rec->set.name),
 		  job->rec->set.id, set, sizeof(set));
@@ -60,22 +108,49 @@ static void acknowledge(void *owner, unsigned int writers_failed,
 	report_shutdown(job->rec, job->failed, writers_failed);
 	history_add(job->d, job->rec, job->failed ? job->release_error : NULL,
 		    writers_failed);
-	if (!job->lost) {
-		live_set_acknowledged(job->d, job->rec->set.id);
-		reconcile_acknowledged(job->d, job->rec->set.id);
-		ret = module_ack(job->d->agent_fd, job->rec->set.id);
+	/* A lost set has no record: its LVs are found again at a start. */
+	if (job->retryable && !job->lost) {
+		metrics_shutdown(job->d, job->rec);
+		retry_later(job, set);
+		return;
 	}
-	if (ret)
-		report_note("%s: cannot acknowledge its record: %s", set,
-			    strerror(-ret));
+	if (!job->lost)
+		ack_record(job, set);
 	/* After the acknowledgement: the pending gauge counts it no more. */
 	metrics_shutdown(job->d, job->rec);
+	job_free(job);
+}
+
+/* A retried release is over: the record goes, or waits longer. */
+static void retried(struct record_job *job)
+{
+	char set[SET_LABEL_LEN];
+
+	set_label(job->rec->set.name, sizeof(job->rec->set.name),
+		  job->rec->set.id, set, sizeof(set));
+	if (job->retryable) {
+		retry_later(job, set);
+		return;
+	}
+	report_note("%s: released at last; its record is acknowledged", set);
+	ack_record(job, set);
+	metrics_write(job->d);
 	job_free(job);
 }
 
 /* The release is over: the writers are told, then the record goes. */
 static void deliver(struct record_job *job)
 {
+	/* No record, no shutdown: writers heard its abort, if it had one. */
+	if (job->dissolved) {
+		json_object_put(job->devices);
+		job_free(job);
+		return;
+	}
+	if (job->retrying) {
+		retried(job);
+		return;
+	}
 	notice_send(job->d, PROTO_KIND_SHUTDOWN, job->rec, job->devices,
 		    acknowledge, job);
 }
@@ -84,12 +159,18 @@ static void deliver(struct record_job *job)
 static void release_outcome(struct record_job *job, const char *label,
 			    int result, const char *message)
 {
-	report_release(job->rec, label, result, message);
+	/* Most sets that end before their arm made no LV: nothing to say. */
+	if (result != -ENOENT || !job->dissolved)
+		report_release(job->rec, label, result, message);
 	if (!result || result == -ENOENT)
 		return;
 	if (!job->failed++)
 		snprintf(job->release_error, sizeof(job->release_error),
 			 "%s: %s", label, message);
+	/* Left alone on purpose (not root's, no snapshot): no retry mends it.
+	 */
+	if (result != -EPERM && result != -ESRCH)
+		job->retryable++;
 	metrics_release_failure(job->d, "lvm");
 }
 
@@ -102,38 +183,52 @@ static void released(struct lv_release *r, int result, const char *message)
 		deliver(job);
 }
 
-/* Starts lvremove of the snapshot LV with @uuid (lvs's form). */
-static void release_lv(struct record_job *job, const char *uuid,
-		       const char *label)
+/* Starts an lvremove; its outcome comes to released(). */
+static void release_lv(struct record_job *job,
+		       const struct lv_release_spec *spec)
 {
-	int ret = lv_release_start(job->d, uuid, label, released, job);
+	int ret = lv_release_start(job->d, spec, released, job);
 
 	if (ret)
-		release_outcome(job, label, ret, strerror(-ret));
+		release_outcome(job, spec->label, ret, strerror(-ret));
 	else
 		job->pending++;
 }
 
 /*
- * Whether the device at the record's number is still the one recorded:
- * same dm uuid and diskseq. -ENOENT when no device has the number.
+ * Every snapshot LV tagged for the job's set: those of a tombstone (its
+ * devices were dropped) or of a set that ended before its arm (run
+ * killed between lvcreate and arm). None is no failure.
  */
-static int still_recorded(const struct snapset_device_info *dev)
+static void release_tagged(struct record_job *job)
+{
+	char id[ID_STR_LEN], label[64];
+
+	id_format(job->rec->set.id, id);
+	snprintf(label, sizeof(label), "LVs tagged " LVM_SNAPSET_TAG ":%s", id);
+	release_lv(job, &(struct lv_release_spec){ .by = LV_BY_SET_TAG,
+						   .key = id,
+						   .label = label,
+						   .may_be_gone = true });
+}
+
+/*
+ * Whether the device at the record's number is still the one recorded:
+ * same dm uuid and diskseq (minors are reused).
+ */
+static bool still_recorded(const struct snapset_device_info *dev)
 {
 	char path[96], value[160];
 
 	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/dm/uuid", dev->major,
 		 dev->minor);
-	if (sysfs_read(path, value, sizeof(value)))
-		return -ENOENT;
-	if (strncmp(value, dev->dm_uuid, sizeof(dev->dm_uuid)))
-		return -ESTALE;
+	if (sysfs_read(path, value, sizeof(value)) ||
+	    strncmp(value, dev->dm_uuid, sizeof(dev->dm_uuid)))
+		return false;
 	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/diskseq", dev->major,
 		 dev->minor);
-	if (!sysfs_read(path, value, sizeof(value)) &&
-	    strtoull(value, NULL, 10) != dev->diskseq)
-		return -ESTALE;
-	return 0;
+	return sysfs_read(path, value, sizeof(value)) ||
+	       strtoull(value, NULL, 10) == dev->diskseq;
 }
 
 /* "VG/LV" of the recorded device while it is there, "MAJOR:MINOR" else. */
@@ -150,18 +245,23 @@ static void device_label(const struct snapset_device_info *dev, char *label,
 		snprintf(label, size, "%s/%s", vg, lv);
 }
 
-/* Starts the release of one auto-release LVM device of the record. */
+/*
+ * Starts the release of one auto-release LVM device of the record. The
+ * LV uuid in the record names it, wherever its device is: one no longer
+ * at the recorded number (removed by run without a daemon, by an
+ * administrator or by a daemon killed meanwhile, deactivated, its minor
+ * reused) is looked for by uuid, and gone already when LVM knows no
+ * snapshot with it (one that is no snapshot is left alone, as ever).
+ */
 static void release_device(struct record_job *job,
 			   const struct snapset_device_info *dev)
 {
 	char uuid[40], label[260];
-	int ret;
 
 	if ((dev->flags & SNAPSET_DEVICE_PERSISTENT) ||
 	    lvm_uuid_from_dm(dev->dm_uuid, uuid, sizeof(uuid)))
 		return;
-	ret = still_recorded(dev);
-	if (!ret)
+	if (still_recorded(dev))
 		device_label(dev, label, sizeof(label));
 	else
 		snprintf(label, sizeof(label), "%u:%u", dev->major, dev->minor);
@@ -172,15 +272,23 @@ static void release_device(struct record_job *job,
 	if (job->rec->set.owner_uid != 0)
 		release_outcome(job, label, -EPERM,
 				"the set is not root's: left alone");
-	else if (ret == -ENOENT)
-		/* By run without a daemon, or by an administrator. */
-		release_outcome(job, label, ret, "gone already");
-	else if (ret)
-		release_outcome(
-		    job, label, ret,
-		    "another device has its number now: left alone");
 	else
-		release_lv(job, uuid, label);
+		release_lv(job,
+			   &(struct lv_release_spec){ .by = LV_BY_UUID,
+						      .key = uuid,
+						      .label = label,
+						      .may_be_gone = true });
+}
+
+/* Starts the release of every LVM snapshot of the record. */
+static void release_step(struct record_job *job)
+{
+	const struct snapset_event *ev = job->rec;
+
+	for (__u32 i = 0; i < ev->set.ndevices; i++)
+		release_device(job, snapset_event_device(ev, i));
+	if ((ev->set.flags & SNAPSET_SET_TOMBSTONE) && ev->set.owner_uid == 0)
+		release_tagged(job);
 }
 
 /* A job for @ev (copied); held until job_started(). */
@@ -217,8 +325,44 @@ static void record_start(struct daemon *d, const struct snapset_event *ev)
 	}
 	/* A loop device is gone by now: described at arm, if it was seen. */
 	job->devices = live_set_ending(d, ev) ?: devices_describe(ev);
-	for (__u32 i = 0; i < ev->set.ndevices; i++)
-		release_device(job, snapset_event_device(ev, i));
+	release_step(job);
+	job_started(job);
+}
+
+void records_retry(struct daemon *d, struct op *op)
+{
+	struct record_job *job = op->owner;
+
+	d->jobs++;
+	if (d->stopping) {
+		job_free(job);
+		return;
+	}
+	job->pending = 1;
+	release_step(job);
+	job_started(job);
+}
+
+void records_dissolved(struct daemon *d, const struct snapset_event *ev)
+{
+	struct record_job *job;
+
+	/*
+	 * A requester that closed its set is alive to remove what it made
+	 * (run does); one that exited without closing it is not.
+	 */
+	if (d->stopping || ev->set.owner_uid != 0 ||
+	    (ev->set.reason != SNAPSET_REASON_EXIT &&
+	     ev->set.reason != SNAPSET_REASON_RELEASED))
+		return;
+	job = job_new(d, ev);
+	if (!job) {
+		report_note("out of memory: LVs of a set that ended before its "
+			    "arm wait for a restart");
+		return;
+	}
+	job->dissolved = true;
+	release_tagged(job);
 	job_started(job);
 }
 
@@ -242,15 +386,13 @@ struct record_job *lost_set_start(struct daemon *d,
 
 void lost_set_release(struct record_job *job, const struct snapset_lv *lv)
 {
-	struct json_object *dev = json_object_new_object();
 	char label[260];
 
-	json_add_string(dev, "engine", "lvm");
-	json_add_string(dev, "vg", lv->vg);
-	json_add_string(dev, "lv", lv->lv);
-	json_object_array_add(job->devices, dev);
+	json_object_array_add(job->devices, lost_lv_describe(lv));
 	snprintf(label, sizeof(label), "%s/%s", lv->vg, lv->lv);
-	release_lv(job, lv->uuid, label);
+	release_lv(job, &(struct lv_release_spec){ .by = LV_BY_UUID,
+						   .key = lv->uuid,
+						   .label = label });
 }
 
 void lost_set_started(struct record_job *job)

@@ -28,10 +28,12 @@
 struct lv_release {
 	struct daemon *d;
 	struct lv_release *next; /* every release, running or queued */
-	char uuid[40];
+	enum lv_select by;
+	char key[40]; /* an LV uuid, or a set id */
 	char label[300];
 	char vg[128]; /* the queue it waits in */
 	bool running;
+	bool may_be_gone; /* no such LV is no failure */
 	release_done_fn done;
 	void *owner;
 	int pidfd;
@@ -112,7 +114,9 @@ static int spawn(struct lv_release *r)
 	char select[LVM_SELECT_LEN];
 	const char *argv[LVM_REMOVE_ARGC];
 
-	if (lvm_remove_argv(r->uuid, select, argv))
+	if (r->by == LV_BY_SET_TAG
+		? lvm_remove_tagged_argv(r->key, select, argv)
+		: lvm_remove_argv(r->key, select, argv))
 		return -EINVAL;
 	r->out_fd = memfd_create("lvremove", MFD_CLOEXEC);
 	if (r->out_fd < 0)
@@ -136,7 +140,7 @@ static bool vg_busy(const struct daemon *d, const char *vg)
 	return false;
 }
 
-int lv_release_start(struct daemon *d, const char *uuid, const char *label,
+int lv_release_start(struct daemon *d, const struct lv_release_spec *spec,
 		     release_done_fn done, void *owner)
 {
 	struct lv_release *r = calloc(1, sizeof(*r)), **p;
@@ -146,15 +150,18 @@ int lv_release_start(struct daemon *d, const char *uuid, const char *label,
 		return -ENOMEM;
 	*r = (struct lv_release){
 		.d = d,
+		.by = spec->by,
+		.may_be_gone = spec->may_be_gone,
 		.done = done,
 		.owner = owner,
 		.exit_op = { OP_CHILD_EXIT, r },
 		.retry_op = { OP_RETRY, r },
 	};
-	snprintf(r->uuid, sizeof(r->uuid), "%s", uuid);
-	snprintf(r->label, sizeof(r->label), "%s", label);
+	snprintf(r->key, sizeof(r->key), "%s", spec->key);
+	snprintf(r->label, sizeof(r->label), "%s", spec->label);
 	/* "VG/LV"; a label without a VG queues alone with its kind. */
-	snprintf(r->vg, sizeof(r->vg), "%.*s", (int)strcspn(label, "/"), label);
+	snprintf(r->vg, sizeof(r->vg), "%.*s", (int)strcspn(r->label, "/"),
+		 r->label);
 	ms_to_timespec(d->opts->lvremove_deadline_ms, &r->deadline);
 	r->running = !vg_busy(d, r->vg);
 	if (r->running) {
@@ -192,9 +199,11 @@ static void child_exited(struct lv_release *r)
 	ret = lvm_failure("lvremove", status, output, &err);
 	/* An empty selection is no error to lvremove: it removes nothing. */
 	if (!ret && !strstr(output, "successfully removed")) {
-		ret = -ESRCH;
-		snprintf(err.message, sizeof(err.message),
-			 "no snapshot LV has uuid %s", r->uuid);
+		ret = r->may_be_gone ? -ENOENT : -ESRCH;
+		snprintf(
+		    err.message, sizeof(err.message), "no snapshot LV %s %s%s",
+		    r->by == LV_BY_SET_TAG ? "is tagged for set" : "has uuid",
+		    r->key, r->may_be_gone ? ": gone already" : "");
 	}
 	if (ret && r->timed_out) {
 		finish(r, -ETIMEDOUT, "lvremove took longer than its deadline");

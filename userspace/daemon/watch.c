@@ -4,8 +4,9 @@
  * described while they are there), BackupComplete and abort (told to the
  * writers as they happen, unless the set's record overtook them). The
  * watcher queue is bounded: what it misses is logged, and a lost complete
- * or abort is told from the record instead. Shutdowns come through the
- * agent's lossless cursor, never from here.
+ * or abort is told from the record instead. Shutdowns of armed sets come
+ * through the agent's lossless cursor, never from here; a set that ended
+ * before its arm has its shutdown here only.
  */
 #include "../common/format.h"
 #include "../common/module.h"
@@ -20,6 +21,11 @@ static void watch_event(struct daemon *d, const struct snapset_event *ev)
 	case SNAPSET_EVENT_COMPLETE:
 	case SNAPSET_EVENT_ABORT:
 		live_set_notice(d, ev);
+		break;
+	case SNAPSET_EVENT_SHUTDOWN:
+		/* An armed set's comes through the agent's cursor. */
+		if (!(ev->set.flags & SNAPSET_SET_ARMED))
+			records_dissolved(d, ev);
 		break;
 	case SNAPSET_EVENT_OVERFLOW:
 		report_note("missed %llu module events: some sets may have "

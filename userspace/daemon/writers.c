@@ -583,10 +583,10 @@ void writers_event(struct daemon *d, struct op *op, int res)
 	writer_put(w);
 }
 
-/* Does @w want events about a set with these devices? */
+/* Does @w want events about a set with these devices (NULL: unknown)? */
 static bool writer_matches(const struct writer *w, struct json_object *devices)
 {
-	if (!w->match[0])
+	if (!w->match[0] || !devices)
 		return true;
 	for (size_t i = 0; i < json_object_array_length(devices); i++)
 		for (char *const *m = w->match; *m; m++)

@@ -21,6 +21,7 @@ static const struct snapset_command commands[] = {
 	{ "watch", "the module's events as they happen", watch_main },
 	{ "delete", "end a set, or discard a pending record", delete_main },
 	{ "status", "the daemon, its writers and recent sets", status_main },
+	{ "cleanup", "remove snapshots whose set is gone", cleanup_main },
 	{ "daemon", "release, tell writers, report ended sets", daemon_main },
 	{ "writer", "run a command for every backup event", writer_main },
 	{ "help", "show this help, or a command's", help_main },

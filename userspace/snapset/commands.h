@@ -3,6 +3,7 @@
 #ifndef SNAPSET_COMMANDS_H
 #define SNAPSET_COMMANDS_H
 
+int cleanup_main(int argc, char **argv);
 int complete_main(int argc, char **argv);
 int daemon_main(int argc, char **argv);
 int delete_main(int argc, char **argv);

@@ -2,10 +2,11 @@
 /*
  * snapset status [--json]: the daemon's view on one screen (its writers
  * and its recent history, asked over its socket) and the module's live
- * sets and pending records. Exit 3 when no daemon runs (LSB status),
- * still showing what the module holds.
+ * sets and pending records. Exit 3 when no daemon runs, 4 when it
+ * cannot be asked (LSB status), still showing what the module holds.
  */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,50 +22,87 @@
 #include "cli.h"
 #include "commands.h"
 
+/* LSB init-script status codes: not running, and unknown. */
 #define EXIT_NOT_RUNNING 3
+#define EXIT_UNKNOWN 4
 #define ANSWER_TIMEOUT_MS 5000
 
 static const char status_usage[] =
     "Usage: snapset status [--json] [--socket PATH]\n"
     "\n"
     "Show the daemon (its writers and recent sets) and the module's live\n"
-    "sets and pending records. Exit status 3 when no daemon runs.\n"
+    "sets and pending records. Exit status 3 when no daemon runs, 4 when\n"
+    "the daemon cannot be asked (this user is not allowed, no answer).\n"
     "\n"
     "  --json          one JSON object\n"
     "  --socket PATH   the daemon's socket (" SNAPSET_WRITER_SOCKET ")\n";
 
-/* The daemon's answer, or NULL (with why in @why) when none came. */
-static struct json_object *ask_daemon(const char *socket, const char **why)
+/*
+ * The daemon's answer in @answer; or -ENOENT or -ECONNREFUSED when no
+ * daemon listens, -EACCES when this user may not ask it, -EPROTO when it
+ * answered something else, -ETIMEDOUT.
+ */
+static int ask_daemon(const char *socket, struct json_object **answer)
 {
 	struct proto_msg msg;
 	char *buf = NULL, *request = proto_status_request(), reason[256];
-	struct json_object *answer = NULL;
 	struct pollfd pfd = { .events = POLLIN };
+	int ret = -ENOMEM;
 	ssize_t n;
 
+	*answer = NULL;
 	pfd.fd = proto_connect(socket);
-	*why = pfd.fd == -ENOENT || pfd.fd == -ECONNREFUSED ? "not running"
-							    : strerror(-pfd.fd);
+	if (pfd.fd < 0)
+		ret = pfd.fd;
 	if (pfd.fd < 0 || !request || !(buf = malloc(PROTO_MESSAGE_MAX)))
 		goto out;
-	*why = "no answer";
+	ret = -ETIMEDOUT;
 	if (send(pfd.fd, request, strlen(request), MSG_NOSIGNAL) < 0 ||
 	    poll(&pfd, 1, ANSWER_TIMEOUT_MS) != 1)
 		goto out;
+	ret = -EPROTO;
 	n = recv(pfd.fd, buf, PROTO_MESSAGE_MAX, MSG_TRUNC);
 	if (n <= 0 || proto_parse(buf, n, PROTO_FROM_DAEMON, &msg, reason,
 				  sizeof(reason)))
 		goto out;
-	*why = msg.type == PROTO_BYE ? "refused this user" : "a wrong answer";
-	if (msg.type == PROTO_STATUS)
-		answer = json_object_get(msg.obj);
+	/* The daemon says goodbye to a user it does not allow. */
+	ret = msg.type == PROTO_BYE ? -EACCES : -EPROTO;
+	if (msg.type == PROTO_STATUS) {
+		*answer = json_object_get(msg.obj);
+		ret = 0;
+	}
 	proto_msg_free(&msg);
 out:
 	if (pfd.fd >= 0)
 		close(pfd.fd);
 	free(request);
 	free(buf);
-	return answer;
+	return ret;
+}
+
+/* The first line without an answer, and the exit status it means. */
+static int no_answer(const char *socket, int err, char *line, size_t size)
+{
+	if (err == -ENOENT || err == -ECONNREFUSED) {
+		snprintf(line, size, "not running (nothing listens on %s)",
+			 socket);
+		return EXIT_NOT_RUNNING;
+	}
+	if (err == -EACCES || err == -EPERM)
+		snprintf(line, size,
+			 "unknown: %s: this user may not ask the daemon "
+			 "(root, or allow_users/allow_groups in its "
+			 "configuration)",
+			 socket);
+	else if (err == -ETIMEDOUT)
+		snprintf(line, size, "unknown: %s: no answer within %d s",
+			 socket, ANSWER_TIMEOUT_MS / 1000);
+	else if (err == -EPROTO)
+		snprintf(line, size, "unknown: %s: not a status answer",
+			 socket);
+	else
+		snprintf(line, size, "unknown: %s: %s", socket, strerror(-err));
+	return EXIT_UNKNOWN;
 }
 
 static void print_daemon(struct json_object *status, const char *why)
@@ -108,14 +146,19 @@ static void print_daemon(struct json_object *status, const char *why)
 	}
 }
 
-/* The module's sets and records; -errno when it cannot be read. */
-static int module_sets(struct json_object **sets, bool print)
+/*
+ * The module's sets and records, in @sets, and how many records are
+ * pending; -errno when they cannot be read.
+ */
+static int module_sets(struct json_object **sets, bool print,
+		       unsigned int *pending)
 {
 	const struct snapset_event *ev;
 	size_t len, off = 0;
 	void *buf;
 	int fd = cli_open_module("status"), ret;
 
+	*pending = 0;
 	if (fd < 0)
 		return -ENODEV;
 	ret = module_list(fd, &buf, &len);
@@ -129,6 +172,7 @@ static int module_sets(struct json_object **sets, bool print)
 		printf("module: live sets and pending records\n");
 	while ((ev = record_next(buf, len, &off))) {
 		json_object_array_add(*sets, record_to_json(ev));
+		*pending += ev->type == SNAPSET_RECORD_PENDING;
 		if (print) {
 			fputs("  ", stdout);
 			record_print_line(stdout, ev);
@@ -136,6 +180,16 @@ static int module_sets(struct json_object **sets, bool print)
 	}
 	free(buf);
 	return 0;
+}
+
+/* Pending records wait for a daemon: say so, and how to clear them. */
+static void print_pending(unsigned int pending)
+{
+	printf("%u pending record%s: ended sets that no daemon has delivered "
+	       "yet. Each keeps the module loaded until a daemon releases, "
+	       "reports and acknowledges it: start snapset daemon, or run "
+	       "snapset cleanup --pending.\n",
+	       pending, pending == 1 ? "" : "s");
 }
 
 static const struct option status_options[] = {
@@ -147,10 +201,12 @@ static const struct option status_options[] = {
 
 int status_main(int argc, char **argv)
 {
-	const char *socket = SNAPSET_WRITER_SOCKET, *why;
+	const char *socket = SNAPSET_WRITER_SOCKET;
 	struct json_object *status, *sets = NULL, *all;
+	char why[PATH_MAX + 128];
+	int opt, ret, exit_status = EXIT_SUCCESS;
+	unsigned int pending;
 	bool json = false;
-	int opt;
 
 	while ((opt = cli_getopt(argc, argv, status_options)) != -1) {
 		if (opt == 'j')
@@ -163,30 +219,29 @@ int status_main(int argc, char **argv)
 	if (optind < argc)
 		return cli_usage_error("status", argv[optind],
 				       "unexpected argument");
-	status = ask_daemon(socket, &why);
+	ret = ask_daemon(socket, &status);
+	if (ret)
+		exit_status = no_answer(socket, ret, why, sizeof(why));
 	if (!json)
 		print_daemon(status, why);
-	if (module_sets(&sets, !json))
-		sets = NULL;
-	if (json) {
-		all = json_object_new_object();
-		/* Without the daemon: "daemon": null, the module still there.
-		 */
-		json_object_object_foreach(status, key, value)
-		{
-			if (strcmp(key, "type"))
-				json_object_object_add(all, key,
-						       json_object_get(value));
-		}
-		if (!status)
-			json_object_object_add(all, "daemon", NULL);
-		json_object_object_add(all, "module", sets);
-		puts(json_object_to_json_string_ext(all,
-						    JSON_C_TO_STRING_PRETTY));
-		json_object_put(all);
-	} else {
+	if (module_sets(&sets, !json, &pending) && !exit_status)
+		exit_status = EXIT_RUNTIME;
+	if (!json && pending && exit_status == EXIT_NOT_RUNNING)
+		print_pending(pending);
+	if (!json) {
 		json_object_put(sets);
+		json_object_put(status);
+		return exit_status;
 	}
-	json_object_put(status);
-	return status ? (sets ? EXIT_SUCCESS : EXIT_RUNTIME) : EXIT_NOT_RUNNING;
+	/* No answer: "daemon": null and why; the module still there. */
+	all = status ? status : json_object_new_object();
+	json_object_object_del(all, "type");
+	if (!status) {
+		json_object_object_add(all, "daemon", NULL);
+		json_add_string(all, "daemon_error", why);
+	}
+	json_object_object_add(all, "module", sets);
+	puts(json_object_to_json_string_ext(all, JSON_C_TO_STRING_PRETTY));
+	json_object_put(all);
+	return exit_status;
 }

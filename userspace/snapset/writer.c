@@ -188,7 +188,11 @@ int writer_main(int argc, char **argv)
 							o.timeout_ms, error,
 							sizeof(error)),
 					 error);
-		/* Gone before the ack: the daemon sends it again. */
+		/*
+		 * Gone before the ack: a daemon that stopped leaves the record
+		 * to the next, which sends it again; one that ran on counted
+		 * it failed.
+		 */
 		if (ret && ret != -ENOTCONN)
 			break;
 		handled++;
