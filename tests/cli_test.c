@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "../userspace/snapset/cli.h"
-#include "../selftests/snapset/run.h"
+#include "../selftests/snapset/program.h"
 #include "kselftest_harness.h"
 
 static int run_snapset(char *const argv[], struct run_result *res)

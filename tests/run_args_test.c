@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../selftests/snapset/run.h"
+#include "../selftests/snapset/program.h"
 #include "../userspace/common/format.h"
 #include "../userspace/snapset/cli.h"
 #include "../userspace/snapset/run.h"

@@ -13,7 +13,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "../selftests/snapset/run.h"
+#include "../selftests/snapset/program.h"
 #include "kselftest_harness.h"
 
 #define SETPRIV "/usr/bin/setpriv"

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../userspace/snapset/writer.h"
+#include "../userspace/snapset/writer_command.h"
 #include "kselftest_harness.h"
 
 static const struct snapset_writer_event event = {

@@ -10,7 +10,7 @@
 #include <sys/sysmacros.h>
 
 #include "kselftest_harness.h"
-#include "run.h"
+#include "program.h"
 #include "util.h"
 
 static void id_text(const __u8 id[SNAPSET_ID_LEN], char out[37])

@@ -21,7 +21,7 @@
 #include <time.h>
 
 #include "kselftest_harness.h"
-#include "run.h"
+#include "program.h"
 #include "util.h"
 
 FIXTURE(dm)

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
-#include "run.h"
+#include "program.h"
 #include "util.h"
 
 #define DEV_PATH SNAPSET_DEV

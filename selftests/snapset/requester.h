@@ -14,7 +14,7 @@
 #include <stdarg.h>
 #include <time.h>
 
-#include "run.h"
+#include "program.h"
 #include "util.h"
 
 /* Everything here runs programs, lvm above all: slow under KASAN. */

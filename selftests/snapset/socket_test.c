@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
-#include "daemon.h"
+#include "daemon_fixture.h"
 #include "kselftest_harness.h"
 #include "writer_client.h"
 

@@ -11,7 +11,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
-#include "daemon.h"
+#include "daemon_fixture.h"
 
 /* A raw protocol client: connected, and its hello sent if @hello. */
 static inline int raw_connect(const char *socket_path, const char *hello)

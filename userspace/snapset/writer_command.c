@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "../common/format.h"
-#include "writer.h"
+#include "writer_command.h"
 
 #define KILL_GRACE_MS 5000
 

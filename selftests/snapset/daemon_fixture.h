@@ -4,8 +4,8 @@
  * wrapper such as strace, with a config file), its stderr in a memfd to
  * search, stopped with SIGTERM.
  */
-#ifndef SNAPSET_SELFTEST_DAEMON_H
-#define SNAPSET_SELFTEST_DAEMON_H
+#ifndef SNAPSET_SELFTEST_DAEMON_FIXTURE_H
+#define SNAPSET_SELFTEST_DAEMON_FIXTURE_H
 
 #include <sys/mman.h>
 #include <sys/un.h>

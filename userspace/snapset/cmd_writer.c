@@ -23,7 +23,7 @@
 #include "../lib/protocol.h"
 #include "cli.h"
 #include "commands.h"
-#include "writer.h"
+#include "writer_command.h"
 
 static const char writer_usage[] =
     "Usage: snapset writer --name NAME [--match SPEC]... [--timeout DUR]\n"

@@ -3,8 +3,8 @@
  * Running the snapset program from a test: exit status, stdout and
  * stderr captured. Shared by the host unit tests and the guest selftests.
  */
-#ifndef SNAPSET_TEST_RUN_H
-#define SNAPSET_TEST_RUN_H
+#ifndef SNAPSET_TEST_PROGRAM_H
+#define SNAPSET_TEST_PROGRAM_H
 
 #include <fcntl.h>
 #include <spawn.h>
@@ -69,4 +69,4 @@ static inline int run_capture(const char *path, char *const argv[],
 	return 0;
 }
 
-#endif /* SNAPSET_TEST_RUN_H */
+#endif /* SNAPSET_TEST_PROGRAM_H */
