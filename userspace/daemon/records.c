@@ -329,12 +329,37 @@ static void record_start(struct daemon *d, const struct snapset_event *ev)
 	job_started(job);
 }
 
+/*
+ * Whether the job's record still waits: an administrator may discard it
+ * (snapset delete) rather than wait for a release that cannot succeed.
+ */
+static bool still_pending(struct record_job *job)
+{
+	char set[SET_LABEL_LEN];
+	size_t len;
+	void *buf;
+	bool held;
+
+	if (module_list(job->d->agent_fd, &buf, &len))
+		return true; /* cannot tell: the next try asks again */
+	held = records_hold_set(buf, len, job->rec->set.id);
+	free(buf);
+	if (!held) {
+		set_label(job->rec->set.name, sizeof(job->rec->set.name),
+			  job->rec->set.id, set, sizeof(set));
+		report_note("%s: its record was discarded: its release is no "
+			    "longer retried",
+			    set);
+	}
+	return held;
+}
+
 void records_retry(struct daemon *d, struct op *op)
 {
 	struct record_job *job = op->owner;
 
 	d->jobs++;
-	if (d->stopping) {
+	if (d->stopping || !still_pending(job)) {
 		job_free(job);
 		return;
 	}
