@@ -23,6 +23,8 @@
 #define AGENT_BUF_SIZE (256 * 1024)
 /* While stopping, how often systemd is asked to wait longer. */
 #define STOP_TICK_S 10
+/* How many lvremove-plus-writer deadlines a stop may ask systemd for. */
+#define STOP_EXTENSIONS 4
 
 static struct op stop_tick_op = { OP_STOP_TICK, NULL };
 static struct __kernel_timespec stop_tick_ts = { .tv_sec = STOP_TICK_S };
@@ -80,18 +82,30 @@ static void read_signal(struct daemon *d)
 /*
  * Stopping with releases or deliveries in flight: each is bounded by its
  * own deadline, but several may run in turn (one lvremove per VG at a
- * time, retries). As long as the loop runs, systemd is asked to wait,
- * so that TimeoutStopSec never ends in a SIGKILL to lvm; a daemon that
- * hangs stops asking.
+ * time, retries). systemd is asked to wait, so that TimeoutStopSec does
+ * not end in a SIGKILL to lvm, but only for so long: an lvremove stuck
+ * in the kernel (a dead multipath device) ignores the deadline's
+ * SIGTERM, and must not hold a shutdown of the host for ever.
  */
 static void stop_tick(struct daemon *d)
 {
 	const struct daemon_options *o = d->opts;
 	long long ms = o->lvremove_deadline_ms + o->writer_deadline_ms +
 		       STOP_TICK_S * 1000LL;
+	static struct timespec began;
+	struct timespec now;
 
 	if (!d->jobs)
 		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (!began.tv_sec)
+		began = now;
+	if ((now.tv_sec - began.tv_sec) * 1000LL > STOP_EXTENSIONS * ms) {
+		report_note("still stopping after %ld s with %u records in "
+			    "hand: systemd's stop timeout applies now",
+			    (long)(now.tv_sec - began.tv_sec), d->jobs);
+		return;
+	}
 	sd_notifyf(0, "EXTEND_TIMEOUT_USEC=%lld", ms * 1000);
 	io_uring_prep_timeout(daemon_sqe(d, &stop_tick_op), &stop_tick_ts, 0,
 			      0);
