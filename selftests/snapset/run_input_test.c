@@ -166,13 +166,16 @@ TEST_F_TIMEOUT(bad_input, mounted_device_is_refused, RUN_TIMEOUT)
 	char dir[64];
 	struct run_result res;
 
-	snprintf(dir, sizeof(dir), "/tmp/snapset-used-%d", getpid());
-	ASSERT_EQ(0, sh("modprobe -q ext4; mkdir -p %s && mount -o ro %s %s",
-			dir, self->a.path, dir));
+	/* A space, which mountinfo shows as \040: named as it is. */
+	snprintf(dir, sizeof(dir), "/tmp/snapset used-%d", getpid());
+	ASSERT_EQ(0,
+		  sh("modprobe -q ext4; mkdir -p '%s' && mount -o ro %s '%s'",
+		     dir, self->a.path, dir));
 	ASSERT_EQ(0, snapset_run(&res, "--snapshot", self->a.path, "--", "true",
 				 NULL));
-	sh("umount %s; rmdir %s", dir, dir);
-	expect_nothing_left(_metadata, self, &res, ": mounted on /tmp/");
+	sh("umount '%s'; rmdir '%s'", dir, dir);
+	expect_nothing_left(_metadata, self, &res,
+			    ": mounted on /tmp/snapset used-");
 }
 
 TEST_F_TIMEOUT(bad_input, exclusively_opened_device_is_refused, RUN_TIMEOUT)

@@ -228,6 +228,7 @@ TEST_F_TIMEOUT(lvm, run_sigkilled_leaves_a_tagged_lv_for_the_daemon,
 	       RUN_TIMEOUT)
 {
 	char origin[64], ready[64], tags[256], cmd[256];
+	struct run_result res;
 	struct json_object *ev;
 
 	/* Too big: lvcreate makes a smaller one and says so, run too. */
@@ -246,6 +247,16 @@ TEST_F_TIMEOUT(lvm, run_sigkilled_leaves_a_tagged_lv_for_the_daemon,
 	ASSERT_EQ(0, sh_line(tags, sizeof(tags), cmd));
 	EXPECT_TRUE(starts_with(tags, "snapset,snapset:"));
 	EXPECT_NE(NULL, strstr(tags, jstr(ev, "id")));
+	/* The record still has to remove it: no other set may take it. */
+	snprintf(cmd, sizeof(cmd), "/dev/%s/data-snapset-%.8s", self->vg,
+		 jstr(ev, "id"));
+	ASSERT_EQ(0,
+		  snapset_run(&res, "--persistent", cmd, "--", "true", NULL));
+	EXPECT_EQ(125, res.status);
+	EXPECT_NE(NULL, strstr(res.err, "still waits to remove it"))
+	{
+		TH_LOG("%s", res.err);
+	}
 	json_object_put(ev);
 	EXPECT_TRUE(wait_no_processes("sleep", "993"));
 }

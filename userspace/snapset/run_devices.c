@@ -221,41 +221,68 @@ static bool dev_holder(dev_t rdev, char *out, size_t size)
 	return true;
 }
 
+/* @in with mountinfo's octal escapes ("\040" for a space) undone. */
+static void mountinfo_unescape(const char *in, char *out, size_t size)
+{
+	size_t o = 0;
+
+	while (*in && o + 1 < size) {
+		if (in[0] == '\\' && strspn(in + 1, "01234567") >= 3) {
+			out[o++] = (char)((in[1] - '0') << 6 |
+					  (in[2] - '0') << 3 | (in[3] - '0'));
+			in += 4;
+		} else {
+			out[o++] = *in++;
+		}
+	}
+	out[o] = '\0';
+}
+
 /* Where @rdev is mounted in run's mount namespace, as mountinfo says. */
 static bool dev_mount(dev_t rdev, char *out, size_t size)
 {
 	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char *line = NULL, point[4096];
 	unsigned int maj, min;
-	char line[4096];
+	size_t cap = 0;
 	bool found = false;
 
-	while (f && !found && fgets(line, sizeof(line), f))
+	while (f && !found && getline(&line, &cap, f) > 0)
 		found = sscanf(line, "%*d %*d %u:%u %*s %4095s", &maj, &min,
-			       line) == 3 &&
+			       point) == 3 &&
 			makedev(maj, min) == rdev;
 	if (found)
-		snprintf(out, size, "%.*s", (int)size - 1, line);
+		mountinfo_unescape(point, out, size);
+	free(line);
 	if (f)
 		fclose(f);
 	return found;
 }
 
-/* The live set in the module's list that holds @rdev, as a label. */
-static bool dev_live_set(const void *list, size_t len, dev_t rdev, char *out,
-			 size_t size)
+/*
+ * The set in the module's list that has @rdev: a live set that holds it,
+ * or a pending record whose release (an LV the daemon removes) has not
+ * happened yet. Either would take the device from under this run.
+ */
+static bool dev_other_set(const void *list, size_t len, dev_t rdev,
+			  bool *pending, char *out, size_t size)
 {
+	unsigned long long diskseq = device_diskseq(major(rdev), minor(rdev));
 	const struct snapset_event *ev;
 	size_t off = 0;
 
 	while ((ev = record_next(list, len, &off))) {
-		if (ev->type != SNAPSET_RECORD_LIVE)
-			continue;
+		*pending = ev->type == SNAPSET_RECORD_PENDING;
 		for (__u32 i = 0; i < ev->set.ndevices; i++) {
 			const struct snapset_device_info *d =
 			    snapset_event_device(ev, i);
 
-			if (makedev(d->major, d->minor) != rdev ||
-			    d->flags & SNAPSET_DEVICE_RELEASED)
+			if (!device_info_is(d, major(rdev), minor(rdev),
+					    diskseq) ||
+			    (*pending
+				 ? (d->flags & SNAPSET_DEVICE_PERSISTENT) ||
+				       strncmp(d->dm_uuid, "LVM-", 4)
+				 : d->flags & SNAPSET_DEVICE_RELEASED))
 				continue;
 			set_label(ev->set.name, sizeof(ev->set.name),
 				  ev->set.id, out, size);
@@ -265,20 +292,29 @@ static bool dev_live_set(const void *list, size_t len, dev_t rdev, char *out,
 	return false;
 }
 
-/* A device another live set holds is that set's, persistent or not. */
+/*
+ * A device another live set holds is that set's, persistent or not; one
+ * a pending record still has to remove is that record's.
+ */
 static int dev_check_sets(struct run_state *st, struct run_dev *dev)
 {
 	char set[SET_LABEL_LEN];
 	size_t len = 0;
 	void *list;
-	bool held;
+	bool held, pending;
 	int ret = module_list(st->set_fd, &list, &len);
 
 	if (ret)
 		return run_fail(st, ret, "%s: cannot list live sets: %s",
 				SNAPSET_DEV_PATH, strerror(-ret));
-	held = dev_live_set(list, len, dev->rdev, set, sizeof(set));
+	held = dev_other_set(list, len, dev->rdev, &pending, set, sizeof(set));
 	free(list);
+	if (held && pending)
+		return run_fail(
+		    st, -EBUSY,
+		    "%s: the record of %s still waits to remove it "
+		    "(start the daemon, or snapset cleanup --pending)",
+		    dev->label, set);
 	return held ? run_fail(st, -EBUSY, "%s: already in %s", dev->label, set)
 		    : 0;
 }
