@@ -720,8 +720,13 @@ int writers_listen(struct daemon *d)
 	if (fd < 0)
 		return -errno;
 	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) ||
-	    /* SO_PEERCRED decides; the mode only keeps others out early. */
-	    chmod(path, open_to_others ? 0666 : 0600) || listen(fd, 64)) {
+	    /*
+	     * SO_PEERCRED decides; the mode only keeps others out early.
+	     * Never through a link someone put in our socket's place.
+	     */
+	    fchmodat(AT_FDCWD, path, open_to_others ? 0666 : 0600,
+		     AT_SYMLINK_NOFOLLOW) ||
+	    listen(fd, 64)) {
 		ret = -errno;
 		close(fd);
 		return ret;
