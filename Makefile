@@ -133,7 +133,7 @@ $(BUILD)/fuzz/event_fuzz: tests/fuzz/event_fuzz.c userspace/lib/protocol.c \
 		userspace/lib/protocol.h userspace/common/device.h \
 		userspace/common/format.h
 	@mkdir -p $(@D)
-	clang $(FUZZ_FLAGS) -o $@ $(filter %.c,$^) $(LIB_LIBS) -lblkid -lm
+	clang $(FUZZ_FLAGS) -o $@ $(filter %.c,$^) $(LIB_LIBS) -lblkid -ldevmapper -lm
 
 fuzz: fuzz-build
 	tools/fuzz $(FUZZ_SECONDS)
