@@ -2,9 +2,11 @@
 /*
  * Host unit tests of userspace/common/lvm.c that need no LVM: LV uuids
  * from dm uuids, the lvremove command line, what lvm's exit status and
- * output mean, and LVs in the JSON reports lvs prints.
+ * output mean, LVs in the JSON reports lvs prints, and that lvm inherits
+ * no descriptor.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -243,6 +245,40 @@ TEST(lv_info_is_parsed)
 	EXPECT_EQ(7, info.minor);
 	EXPECT_EQ(-ENOENT, lv_info_parse(none, &info));
 	EXPECT_STREQ("", info.uuid);
+}
+
+/*
+ * lvm warns of each descriptor it inherits ("File descriptor 9 (...)
+ * leaked on lvm invocation"), and run passes lvm's warnings on: a
+ * descriptor that is not close-on-exec, as libdevmapper's control fd or
+ * one run's caller left open, never reaches lvm.
+ */
+TEST(lvm_inherits_no_descriptor)
+{
+	const char *argv[] = { "lvm", "version", NULL };
+	int out = memfd_create("lvm-out", MFD_CLOEXEC);
+	int err = memfd_create("lvm-err", MFD_CLOEXEC);
+	int inherited = open("/dev/null", O_RDONLY), pidfd, status;
+	char errors[4096];
+
+	ASSERT_LE(0, out);
+	ASSERT_LE(0, err);
+	ASSERT_LE(0, inherited);
+	unsetenv("LVM_SUPPRESS_FD_WARNINGS");
+	pidfd = lvm_spawn(argv, out, err);
+	ASSERT_LE(0, pidfd);
+	ASSERT_LT(0, waitpid(-1, &status, 0));
+	lvm_output(err, errors, sizeof(errors));
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+		SKIP(return, "no lvm here: %.200s", errors);
+	EXPECT_EQ(NULL, strstr(errors, "leaked"))
+	{
+		TH_LOG("lvm said: %s", errors);
+	}
+	close(pidfd);
+	close(inherited);
+	close(out);
+	close(err);
 }
 
 /* lvm writes to a memfd: read from its start, whatever its offset. */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -46,6 +47,25 @@ static void first_error(const char *text, struct lvm_error *err)
 	}
 }
 
+/*
+ * lvm warns of every descriptor above 2 it inherits, and its warnings
+ * reach the user: ours are all close-on-exec, but libdevmapper opens
+ * /dev/mapper/control without it, and run's own caller (a shell, cron)
+ * may hand it anything. lvm needs none of them; async-signal-safe, as a
+ * threaded daemon forks this child.
+ */
+static void close_other_fds(void)
+{
+	struct rlimit limit;
+
+	if (!close_range(3, ~0U, 0))
+		return;
+	if (getrlimit(RLIMIT_NOFILE, &limit) || limit.rlim_cur > 65536)
+		limit.rlim_cur = 65536;
+	for (rlim_t fd = 3; fd < limit.rlim_cur; fd++)
+		close(fd);
+}
+
 static void __attribute__((noreturn))
 lvm_exec(const char *const *argv, int out_fd, int err_fd)
 {
@@ -58,8 +78,7 @@ lvm_exec(const char *const *argv, int out_fd, int err_fd)
 	/* lvm never asks: -y answers, and nothing else may. */
 	close(STDIN_FILENO);
 	open("/dev/null", O_RDONLY);
-	/* An inherited descriptor is the caller's business, not an error. */
-	setenv("LVM_SUPPRESS_FD_WARNINGS", "1", 1);
+	close_other_fds();
 	/* cron's PATH has no sbin. */
 	execv("/usr/sbin/lvm", (char *const *)argv);
 	execv("/sbin/lvm", (char *const *)argv);
