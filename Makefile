@@ -39,8 +39,8 @@ LIB_LIBS := $(shell pkg-config --libs json-c 2>/dev/null || echo -ljson-c)
 PROGRAM_SRCS := $(wildcard userspace/common/*.c userspace/daemon/*.c \
 	userspace/snapset/*.c) $(LIB_SRCS)
 PROGRAM_LIBS := $(shell pkg-config --libs json-c blkid devmapper liburing inih \
-	libsystemd 2>/dev/null || \
-	echo -ljson-c -lblkid -ldevmapper -luring -linih -lsystemd) -lm
+	libsystemd uuid 2>/dev/null || \
+	echo -ljson-c -lblkid -ldevmapper -luring -linih -lsystemd -luuid) -lm
 PROGRAM_OBJS := $(PROGRAM_SRCS:%.c=$(BUILD)/%.o)
 UNIT_TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/*_test.c))
 
@@ -133,7 +133,7 @@ $(BUILD)/fuzz/event_fuzz: tests/fuzz/event_fuzz.c userspace/lib/protocol.c \
 		userspace/lib/protocol.h userspace/common/device.h \
 		userspace/common/format.h
 	@mkdir -p $(@D)
-	clang $(FUZZ_FLAGS) -o $@ $(filter %.c,$^) $(LIB_LIBS) -lblkid -lm
+	clang $(FUZZ_FLAGS) -o $@ $(filter %.c,$^) $(LIB_LIBS) -lblkid -ldevmapper -luuid -lm
 
 fuzz: fuzz-build
 	tools/fuzz $(FUZZ_SECONDS)

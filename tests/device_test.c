@@ -39,6 +39,9 @@ TEST(lvm_names_split_at_the_single_dash)
 	ASSERT_EQ(0, split("my--vg-root--snapset--1a2b", vg, lv));
 	EXPECT_STREQ("my-vg", vg);
 	EXPECT_STREQ("root-snapset-1a2b", lv);
+	ASSERT_EQ(0, split("a----b-c--", vg, lv));
+	EXPECT_STREQ("a--b", vg);
+	EXPECT_STREQ("c-", lv);
 }
 
 TEST(malformed_lvm_names_are_refused)
@@ -50,6 +53,10 @@ TEST(malformed_lvm_names_are_refused)
 	EXPECT_EQ(-EINVAL, split("-lv", vg, lv));
 	EXPECT_EQ(-EINVAL, split("vg-", vg, lv));
 	EXPECT_EQ(-EINVAL, split("vg-l-v", vg, lv));
+	EXPECT_EQ(-EINVAL, split("vg-lv-", vg, lv));
+	EXPECT_EQ(-EINVAL, split("vg--", vg, lv));
+	EXPECT_EQ(-EINVAL, split("-", vg, lv));
+	EXPECT_EQ(-EINVAL, split("", vg, lv));
 	EXPECT_EQ(-EINVAL,
 		  lvm_split_dm_name("vg-abcdefgh", vg, sizeof(vg), lv, 4));
 }

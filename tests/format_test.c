@@ -44,6 +44,16 @@ TEST(id_parse_refuses_what_is_not_a_uuid)
 		  id_parse("1234567g-9abc-def0-0123-456789abcdef", id));
 	EXPECT_EQ(-EINVAL,
 		  id_parse("123456789abcdef00123456789abcdef0000", id));
+	/* The 32-digit form, signs and spaces that strtoul() would take. */
+	EXPECT_EQ(-EINVAL, id_parse("123456789abcdef00123456789abcdef", id));
+	EXPECT_EQ(-EINVAL,
+		  id_parse("+2345678-9abc-def0-0123-456789abcdef", id));
+	EXPECT_EQ(-EINVAL,
+		  id_parse(" 2345678-9abc-def0-0123-456789abcdef", id));
+	EXPECT_EQ(-EINVAL,
+		  id_parse("12345678-9abc-def0-0123-456789abcde-", id));
+	EXPECT_EQ(-EINVAL,
+		  id_parse("12345678-9abc-def0-0123-456789abcdef ", id));
 }
 
 TEST(names)

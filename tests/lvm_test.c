@@ -2,9 +2,11 @@
 /*
  * Host unit tests of userspace/common/lvm.c that need no LVM: LV uuids
  * from dm uuids, the lvremove command line, what lvm's exit status and
- * output mean, and the tagged LVs in what lvs prints.
+ * output mean, LVs in the JSON reports lvs prints, and that lvm inherits
+ * no descriptor.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -137,15 +139,43 @@ TEST(snapshot_names_round_trip)
 	EXPECT_EQ(-ENAMETOOLONG, lvm_snapshot_name("db-data", id, name, 20));
 }
 
-/* lvs --noheadings --separator '|' output: indented, tags comma-separated. */
+/*
+ * lvs --reportformat json as lvm2 2.03.16 prints it (lvmreport(7)): every
+ * value a string, lv_tags one comma-separated string, -1 for the device
+ * numbers of an inactive LV.
+ */
 TEST(tagged_lvs_are_parsed_untagged_skipped)
 {
-	char out[] = "  Aa1-uuid|vg0|data-snapset-0b7e2c1d|data|254|3|snapset,"
-		     "snapset:0b7e2c1d-5a4f-4e3b-9c8d-7f6e5d4c3b2a\n"
-		     "  Bb2-uuid|vg0|cut|data|254|4|snapset,snapset:0b7e2c1d\n"
-		     "  Cc3-uuid|vg1|other||254|5|backup,snapset\n"
-		     "  Dd4-uuid|vg1|home-snap|home|-1|-1|snapset:"
-		     "1c8f3d2e-6b5a-4f4c-8d9e-8a7f6e5d4c3b,nightly\n";
+	const char *out =
+	    "  {\n"
+	    "      \"report\": [\n"
+	    "          {\n"
+	    "              \"lv\": [\n"
+	    "                  {\"lv_uuid\":\"Aa1-uuid\", \"vg_name\":\"vg0\", "
+	    "\"lv_name\":\"data-snapset-0b7e2c1d\", \"origin\":\"data\", "
+	    "\"lv_kernel_major\":\"254\", \"lv_kernel_minor\":\"3\", "
+	    "\"lv_tags\":\"snapset,snapset:"
+	    "0b7e2c1d-5a4f-4e3b-9c8d-7f6e5d4c3b2a\"},\n"
+	    "                  {\"lv_uuid\":\"Bb2-uuid\", \"vg_name\":\"vg0\", "
+	    "\"lv_name\":\"cut\", \"origin\":\"data\", "
+	    "\"lv_kernel_major\":\"254\", \"lv_kernel_minor\":\"4\", "
+	    "\"lv_tags\":\"snapset,snapset:0b7e2c1d\"},\n"
+	    "                  {\"lv_uuid\":\"Cc3-uuid\", \"vg_name\":\"vg1\", "
+	    "\"lv_name\":\"other\", \"origin\":\"\", "
+	    "\"lv_kernel_major\":\"254\", \"lv_kernel_minor\":\"5\", "
+	    "\"lv_tags\":\"backup,snapset\"},\n"
+	    "                  {\"lv_uuid\":\"Dd4-uuid\", \"vg_name\":\"vg1\", "
+	    "\"lv_name\":\"home-snap\", \"origin\":\"home\", "
+	    "\"lv_kernel_major\":\"-1\", \"lv_kernel_minor\":\"-1\", "
+	    "\"lv_tags\":\"snapset:1c8f3d2e-6b5a-4f4c-8d9e-8a7f6e5d4c3b,"
+	    "nightly\"}\n"
+	    "              ]\n"
+	    "          }\n"
+	    "      ]\n"
+	    "  }\n";
+	const char *none = "  {\n      \"report\": [\n          {\n"
+			   "              \"lv\": [\n              ]\n"
+			   "          }\n      ]\n  }\n";
 	struct snapset_lv *lvs;
 	size_t n;
 
@@ -164,10 +194,91 @@ TEST(tagged_lvs_are_parsed_untagged_skipped)
 	EXPECT_EQ(0, lvs[1].major); /* inactive */
 	EXPECT_STREQ("1c8f3d2e-6b5a-4f4c-8d9e-8a7f6e5d4c3b", lvs[1].set_id);
 	free(lvs);
-	out[0] = '\0';
-	ASSERT_EQ(0, lv_parse_snapset(out, &lvs, &n));
+	ASSERT_EQ(0, lv_parse_snapset(none, &lvs, &n));
 	EXPECT_EQ(0, n);
 	EXPECT_EQ(NULL, lvs);
+}
+
+/* Output cut short, or no report at all, is refused: never "no LVs". */
+TEST(what_is_no_report_is_refused)
+{
+	static const char *const bad[] = {
+		"",
+		"  {\n      \"report\": [\n          {\n              \"lv\": "
+		"[\n"
+		"                  {\"lv_uuid\":\"Aa1-uuid\", \"vg_n",
+		"{\"report\": {}}",
+		"{\"report\": [{\"vg\": []}]}",
+		"  Aa1-uuid|vg0|data-snapset-0b7e2c1d|data|254|3|snapset\n",
+	};
+	struct snapset_lv *lvs = (struct snapset_lv *)1;
+	struct lv_info info;
+	size_t n = 1;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		EXPECT_EQ(-EINVAL, lv_parse_snapset(bad[i], &lvs, &n));
+		EXPECT_EQ(NULL, lvs);
+		EXPECT_EQ(0, n);
+		EXPECT_EQ(-EINVAL, lv_info_parse(bad[i], &info));
+	}
+}
+
+/* lvs -o LV_INFO_FIELDS of one LV: a thick snapshot, active. */
+TEST(lv_info_is_parsed)
+{
+	const char *out =
+	    "  {\n      \"report\": [\n          {\n"
+	    "              \"lv\": [\n"
+	    "                  {\"lv_uuid\":\"Aa1B-uuid\", "
+	    "\"origin\":\"data\", "
+	    "\"segtype\":\"snapshot\", \"lv_kernel_major\":\"254\", "
+	    "\"lv_kernel_minor\":\"7\"}\n"
+	    "              ]\n          }\n      ]\n  }\n";
+	const char *none = "{\"report\": [{\"lv\": []}]}";
+	struct lv_info info;
+
+	ASSERT_EQ(0, lv_info_parse(out, &info));
+	EXPECT_STREQ("Aa1B-uuid", info.uuid);
+	EXPECT_STREQ("data", info.origin);
+	EXPECT_STREQ("snapshot", info.segtype);
+	EXPECT_EQ(254, info.major);
+	EXPECT_EQ(7, info.minor);
+	EXPECT_EQ(-ENOENT, lv_info_parse(none, &info));
+	EXPECT_STREQ("", info.uuid);
+}
+
+/*
+ * lvm warns of each descriptor it inherits ("File descriptor 9 (...)
+ * leaked on lvm invocation"), and run passes lvm's warnings on: a
+ * descriptor that is not close-on-exec, as libdevmapper's control fd or
+ * one run's caller left open, never reaches lvm.
+ */
+TEST(lvm_inherits_no_descriptor)
+{
+	const char *argv[] = { "lvm", "version", NULL };
+	int out = memfd_create("lvm-out", MFD_CLOEXEC);
+	int err = memfd_create("lvm-err", MFD_CLOEXEC);
+	int inherited = open("/dev/null", O_RDONLY), pidfd, status;
+	char errors[4096];
+
+	ASSERT_LE(0, out);
+	ASSERT_LE(0, err);
+	ASSERT_LE(0, inherited);
+	unsetenv("LVM_SUPPRESS_FD_WARNINGS");
+	pidfd = lvm_spawn(argv, out, err);
+	ASSERT_LE(0, pidfd);
+	ASSERT_LT(0, waitpid(-1, &status, 0));
+	lvm_output(err, errors, sizeof(errors));
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+		SKIP(return, "no lvm here: %.200s", errors);
+	EXPECT_EQ(NULL, strstr(errors, "leaked"))
+	{
+		TH_LOG("lvm said: %s", errors);
+	}
+	close(pidfd);
+	close(inherited);
+	close(out);
+	close(err);
 }
 
 /* lvm writes to a memfd: read from its start, whatever its offset. */

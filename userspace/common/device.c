@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <libdevmapper.h>
 #include <limits.h>
 #include <stddef.h>
 #include <stdbool.h>
@@ -171,39 +172,42 @@ static void describe_filesystem(unsigned int major, unsigned int minor,
 	memcpy(desc->label, ids.label, sizeof(desc->label));
 }
 
-/* Copies @len bytes of @src to @out, undoubling "--"; a lone '-' is bad. */
-static int undouble(const char *src, size_t len, char *out, size_t size)
+/* Copies @src to @out of @size bytes; -EINVAL when it is empty or too long. */
+static int copy_name(const char *src, char *out, size_t size)
 {
-	size_t o = 0;
+	size_t len = strlen(src);
 
-	for (size_t i = 0; i < len; i++) {
-		if (o + 1 >= size)
-			return -EINVAL;
-		out[o++] = src[i];
-		if (src[i] == '-' && (i + 1 == len || src[++i] != '-'))
-			return -EINVAL;
-	}
-	out[o] = '\0';
+	if (!len || len >= size)
+		return -EINVAL;
+	memcpy(out, src, len + 1);
 	return 0;
 }
 
+/*
+ * libdevmapper splits any string, reading a third part as a layer and a
+ * lone trailing '-' as a character: only a name that libdevmapper builds
+ * back unchanged from the two parts is a "VG-LV" name.
+ */
 int lvm_split_dm_name(const char *dm_name, char *vg, size_t vg_size, char *lv,
 		      size_t lv_size)
 {
-	for (const char *p = dm_name; *p; p++) {
-		if (*p != '-')
-			continue;
-		if (p[1] == '-') {
-			p++;
-			continue;
-		}
-		if (p == dm_name || !p[1] ||
-		    undouble(dm_name, p - dm_name, vg, vg_size) ||
-		    undouble(p + 1, strlen(p + 1), lv, lv_size))
-			return -EINVAL;
-		return 0;
+	struct dm_pool *mem = dm_pool_create("snapset-name", 256);
+	char *v, *l, *layer, *built;
+	int ret = -EINVAL;
+
+	if (!mem)
+		return -ENOMEM;
+	if (!dm_split_lvm_name(mem, dm_name, &v, &l, &layer)) {
+		ret = -ENOMEM;
+		goto out;
 	}
-	return -EINVAL;
+	built = *layer ? NULL : dm_build_dm_name(mem, v, l, NULL);
+	if (built && !strcmp(built, dm_name) && !copy_name(v, vg, vg_size) &&
+	    !copy_name(l, lv, lv_size))
+		ret = 0;
+out:
+	dm_pool_destroy(mem);
+	return ret;
 }
 
 /*

@@ -71,7 +71,8 @@ bool device_info_is(const struct snapset_device_info *d, unsigned int major,
 
 /*
  * Splits an LVM device-mapper name, "VG-LV" with each '-' inside a name
- * doubled, into its two names; -EINVAL when it has no single '-'.
+ * doubled, into its two names (libdevmapper's dm_split_lvm_name()):
+ * -EINVAL when it is not exactly two such names, or one does not fit.
  */
 int lvm_split_dm_name(const char *dm_name, char *vg, size_t vg_size, char *lv,
 		      size_t lv_size);

@@ -11,54 +11,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <uuid/uuid.h>
 
 #include "../lib/protocol.h"
 #include "format.h"
 #include "module.h"
 
+/* A set id is printed and read as a UUID: libuuid's own text form. */
 void id_format(const __u8 id[SNAPSET_ID_LEN], char out[ID_STR_LEN])
 {
-	char *p = out;
-
-	for (int i = 0; i < SNAPSET_ID_LEN; i++) {
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			*p++ = '-';
-		p += sprintf(p, "%02x", id[i]);
-	}
-}
-
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
+	uuid_unparse_lower(id, out);
 }
 
 int id_parse(const char *text, __u8 id[SNAPSET_ID_LEN])
 {
-	int i = 0;
-
-	if (strlen(text) != ID_STR_LEN - 1)
-		return -EINVAL;
-	for (const char *p = text; *p; p += 2) {
-		int hi, lo;
-
-		if (p - text == 8 || p - text == 13 || p - text == 18 ||
-		    p - text == 23) {
-			if (*p++ != '-')
-				return -EINVAL;
-		}
-		hi = hex_value(p[0]);
-		lo = hi < 0 ? -1 : hex_value(p[1]);
-		if (lo < 0)
-			return -EINVAL;
-		id[i++] = hi << 4 | lo;
-	}
-	return 0;
+	return uuid_parse(text, id) ? -EINVAL : 0;
 }
 
 const char *reason_name(__u32 reason)

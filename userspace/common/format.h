@@ -18,7 +18,7 @@
 #define TIME_STR_LEN 32
 
 void id_format(const __u8 id[SNAPSET_ID_LEN], char out[ID_STR_LEN]);
-/* Accepts the UUID form, any case; -EINVAL otherwise. */
+/* Accepts the 36-character UUID form, any case; -EINVAL otherwise. */
 int id_parse(const char *text, __u8 id[SNAPSET_ID_LEN]);
 
 const char *reason_name(__u32 reason);

@@ -10,11 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <json-c/json.h>
 
 #include "lvm.h"
 
@@ -44,6 +47,25 @@ static void first_error(const char *text, struct lvm_error *err)
 	}
 }
 
+/*
+ * lvm warns of every descriptor above 2 it inherits, and its warnings
+ * reach the user: ours are all close-on-exec, but libdevmapper opens
+ * /dev/mapper/control without it, and run's own caller (a shell, cron)
+ * may hand it anything. lvm needs none of them; async-signal-safe, as a
+ * threaded daemon forks this child.
+ */
+static void close_other_fds(void)
+{
+	struct rlimit limit;
+
+	if (!close_range(3, ~0U, 0))
+		return;
+	if (getrlimit(RLIMIT_NOFILE, &limit) || limit.rlim_cur > 65536)
+		limit.rlim_cur = 65536;
+	for (rlim_t fd = 3; fd < limit.rlim_cur; fd++)
+		close(fd);
+}
+
 static void __attribute__((noreturn))
 lvm_exec(const char *const *argv, int out_fd, int err_fd)
 {
@@ -56,8 +78,7 @@ lvm_exec(const char *const *argv, int out_fd, int err_fd)
 	/* lvm never asks: -y answers, and nothing else may. */
 	close(STDIN_FILENO);
 	open("/dev/null", O_RDONLY);
-	/* An inherited descriptor is the caller's business, not an error. */
-	setenv("LVM_SUPPRESS_FD_WARNINGS", "1", 1);
+	close_other_fds();
 	/* cron's PATH has no sbin. */
 	execv("/usr/sbin/lvm", (char *const *)argv);
 	execv("/sbin/lvm", (char *const *)argv);
@@ -210,30 +231,84 @@ static int lvm_run(const char *const *argv, char *out, size_t out_size,
 	return lvm_run_stderr(argv, out, out_size, errors, sizeof(errors), err);
 }
 
-#define LV_INFO_FIELDS "lv_uuid,origin,segtype,lv_kernel_major,lv_kernel_minor"
-
-/* Splits the next '|'-separated field off *line. */
-static void field(char **line, char *out, size_t size)
+/*
+ * The rows of an "lvs --reportformat json" report in @out: lvm 2.03.16
+ * prints {"report": [{"lv": [{"field": "value", ...}, ...]}]}, every
+ * value a string. @visit sees each row; 0, -EINVAL when @out is not such
+ * a report, or the first error @visit returns.
+ */
+static int lvs_json_rows(const char *out,
+			 int (*visit)(struct json_object *row, void *arg),
+			 void *arg)
 {
-	size_t len = strcspn(*line, "|\n");
-	bool separator = (*line)[len] == '|';
+	struct json_object *root = json_tokener_parse(out), *reports, *rows;
+	int ret = 0;
 
-	while (len && **line == ' ') {
-		(*line)++;
-		len--;
+	if (!json_object_object_get_ex(root, "report", &reports) ||
+	    !json_object_is_type(reports, json_type_array))
+		ret = -EINVAL;
+	for (size_t r = 0; !ret && r < json_object_array_length(reports); r++) {
+		if (!json_object_object_get_ex(
+			json_object_array_get_idx(reports, r), "lv", &rows) ||
+		    !json_object_is_type(rows, json_type_array)) {
+			ret = -EINVAL;
+			break;
+		}
+		for (size_t i = 0; !ret && i < json_object_array_length(rows);
+		     i++)
+			ret = visit(json_object_array_get_idx(rows, i), arg);
 	}
-	snprintf(out, size, "%.*s", (int)len, *line);
-	*line += len + separator;
+	json_object_put(root);
+	return ret;
+}
+
+/* A row's @key as text in @out; "" when the row has none. */
+static void lv_field(struct json_object *row, const char *key, char *out,
+		     size_t size)
+{
+	struct json_object *value;
+
+	if (!json_object_object_get_ex(row, key, &value) ||
+	    json_object_is_type(value, json_type_null))
+		value = NULL;
+	snprintf(out, size, "%s", value ? json_object_get_string(value) : "");
+}
+
+/* The first row, the LV asked for, into the struct lv_info at @arg. */
+static int lv_info_row(struct json_object *row, void *arg)
+{
+	struct lv_info *info = arg;
+	char number[16];
+
+	if (info->uuid[0])
+		return 0;
+	lv_field(row, "lv_uuid", info->uuid, sizeof(info->uuid));
+	lv_field(row, "origin", info->origin, sizeof(info->origin));
+	lv_field(row, "segtype", info->segtype, sizeof(info->segtype));
+	lv_field(row, "lv_kernel_major", number, sizeof(number));
+	info->major = strtoul(number, NULL, 10);
+	lv_field(row, "lv_kernel_minor", number, sizeof(number));
+	info->minor = strtoul(number, NULL, 10);
+	return 0;
+}
+
+int lv_info_parse(const char *out, struct lv_info *info)
+{
+	int ret;
+
+	memset(info, 0, sizeof(*info));
+	ret = lvs_json_rows(out, lv_info_row, info);
+	if (ret)
+		return ret;
+	return info->uuid[0] ? 0 : -ENOENT;
 }
 
 int lv_info_get(const char *vg, const char *lv, struct lv_info *info,
 		struct lvm_error *err)
 {
-	char target[260], out[1024], number[16], *line = out;
-	const char *argv[] = { "lvm",	     "lvs",	     "--noheadings",
-			       "--nosuffix", "--separator",  "|",
-			       "-o",	     LV_INFO_FIELDS, target,
-			       NULL };
+	char target[260], out[4096];
+	const char *argv[] = { "lvm", "lvs",	      "--reportformat", "json",
+			       "-o",  LV_INFO_FIELDS, target,		NULL };
 	int ret;
 
 	memset(info, 0, sizeof(*info));
@@ -241,14 +316,13 @@ int lv_info_get(const char *vg, const char *lv, struct lv_info *info,
 	ret = lvm_run(argv, out, sizeof(out), err);
 	if (ret)
 		return ret;
-	field(&line, info->uuid, sizeof(info->uuid));
-	field(&line, info->origin, sizeof(info->origin));
-	field(&line, info->segtype, sizeof(info->segtype));
-	field(&line, number, sizeof(number));
-	info->major = strtoul(number, NULL, 10);
-	field(&line, number, sizeof(number));
-	info->minor = strtoul(number, NULL, 10);
-	return info->uuid[0] ? 0 : -ENOENT;
+	ret = lv_info_parse(out, info);
+	if (ret == -EINVAL) {
+		snprintf(err->message, sizeof(err->message),
+			 "lvm lvs printed no JSON report");
+		return -EIO;
+	}
+	return ret;
 }
 
 /* Whether lvm's @line is worth passing on: a warning, or about a size. */
@@ -343,7 +417,10 @@ int lv_remove_by_uuid(const char *uuid, struct lvm_error *err)
 	return ret;
 }
 
-/* The set id in an LV's tags, from its "snapset:<id>" tag. */
+/*
+ * The set id in an LV's tags, from its "snapset:<id>" tag: lvm 2.03.16
+ * reports lv_tags as one comma-separated string.
+ */
 static bool set_tag(const char *tags, char *id, size_t size)
 {
 	const char *tag = strstr(tags, LVM_SNAPSET_TAG ":");
@@ -351,16 +428,15 @@ static bool set_tag(const char *tags, char *id, size_t size)
 	if (!tag)
 		return false;
 	tag += strlen(LVM_SNAPSET_TAG ":");
-	snprintf(id, size, "%.*s", (int)strcspn(tag, ",\n"), tag);
+	snprintf(id, size, "%.*s", (int)strcspn(tag, ","), tag);
 	/* A whole UUID or nothing: a cut id would match no set. */
 	return strlen(id) == 36;
 }
 
 const char *const lvm_list_snapset_argv[] = { "lvm",
 					      "lvs",
-					      "--noheadings",
-					      "--separator",
-					      "|",
+					      "--reportformat",
+					      "json",
 					      "-o",
 					      "lv_uuid,vg_name,lv_name,origin,"
 					      "lv_kernel_major,lv_kernel_minor,"
@@ -369,43 +445,59 @@ const char *const lvm_list_snapset_argv[] = { "lvm",
 					      "lv_tags=" LVM_SNAPSET_TAG,
 					      NULL };
 
-/* A device number lvs printed: -1 for an inactive LV, which has none. */
-static unsigned int number_field(char **line)
+/* A device number lvs reported: -1 for an inactive LV, which has none. */
+static unsigned int number_field(struct json_object *row, const char *key)
 {
 	char number[16];
 	long value;
 
-	field(line, number, sizeof(number));
+	lv_field(row, key, number, sizeof(number));
 	value = strtol(number, NULL, 10);
 	return value > 0 ? (unsigned int)value : 0;
 }
 
-int lv_parse_snapset(char *out, struct snapset_lv **lvs, size_t *n)
-{
-	struct snapset_lv lv, *grown;
-	char *line = out, tags[256];
+struct lv_list {
+	struct snapset_lv *lvs;
+	size_t n;
+};
 
-	*lvs = NULL;
-	*n = 0;
-	while (*line) {
-		memset(&lv, 0, sizeof(lv));
-		field(&line, lv.uuid, sizeof(lv.uuid));
-		field(&line, lv.vg, sizeof(lv.vg));
-		field(&line, lv.lv, sizeof(lv.lv));
-		field(&line, lv.origin, sizeof(lv.origin));
-		lv.major = number_field(&line);
-		lv.minor = number_field(&line);
-		field(&line, tags, sizeof(tags));
-		line += strspn(line, "\n");
-		if (!lv.uuid[0] || !set_tag(tags, lv.set_id, sizeof(lv.set_id)))
-			continue;
-		grown = realloc(*lvs, (*n + 1) * sizeof(**lvs));
-		if (!grown)
-			return -ENOMEM;
-		*lvs = grown;
-		(*lvs)[(*n)++] = lv;
-	}
+/* One row of the tagged LVs' report, kept when it has a set's tag. */
+static int snapset_lv_row(struct json_object *row, void *arg)
+{
+	struct lv_list *list = arg;
+	struct snapset_lv lv = { 0 }, *grown;
+	char tags[256];
+
+	lv_field(row, "lv_uuid", lv.uuid, sizeof(lv.uuid));
+	lv_field(row, "vg_name", lv.vg, sizeof(lv.vg));
+	lv_field(row, "lv_name", lv.lv, sizeof(lv.lv));
+	lv_field(row, "origin", lv.origin, sizeof(lv.origin));
+	lv.major = number_field(row, "lv_kernel_major");
+	lv.minor = number_field(row, "lv_kernel_minor");
+	lv_field(row, "lv_tags", tags, sizeof(tags));
+	if (!lv.uuid[0] || !set_tag(tags, lv.set_id, sizeof(lv.set_id)))
+		return 0;
+	grown = realloc(list->lvs, (list->n + 1) * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	list->lvs = grown;
+	list->lvs[list->n++] = lv;
 	return 0;
+}
+
+int lv_parse_snapset(const char *out, struct snapset_lv **lvs, size_t *n)
+{
+	struct lv_list list = { NULL, 0 };
+	int ret = lvs_json_rows(out, snapset_lv_row, &list);
+
+	if (ret) {
+		free(list.lvs);
+		list.lvs = NULL;
+		list.n = 0;
+	}
+	*lvs = list.lvs;
+	*n = list.n;
+	return ret;
 }
 
 bool lvm_name_valid(const char *name)
@@ -431,6 +523,9 @@ int lv_list_snapset(struct snapset_lv **lvs, size_t *n, struct lvm_error *err)
 			      err);
 	if (!ret)
 		ret = lv_parse_snapset(out, lvs, n);
+	if (ret == -EINVAL)
+		snprintf(err->message, sizeof(err->message),
+			 "lvm lvs printed no JSON report");
 	free(out);
 	return ret;
 }

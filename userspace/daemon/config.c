@@ -195,7 +195,7 @@ int config_load(struct daemon_options *opts, const char *path, bool explicit,
 		char error[CONFIG_ERROR_LEN])
 {
 	struct parse_state st = { .opts = opts };
-	FILE *file = fopen(path, "r");
+	FILE *file = fopen(path, "re");
 	int line;
 
 	if (!file) {

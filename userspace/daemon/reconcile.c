@@ -224,6 +224,11 @@ static void lvs_exited(struct daemon *d, struct reconcile *rc, int status)
 		return;
 	}
 	ret = lv_parse_snapset(out, &lvs, &n);
+	if (ret == -EINVAL) {
+		report_note(
+		    "reconciliation skipped: lvs printed no JSON report");
+		return;
+	}
 	if (!ret)
 		ret = release_lost(d, lvs, n);
 	if (ret)
