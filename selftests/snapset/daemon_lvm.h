@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The daemon's LVM fixture, shared by daemon_test and release_test: one
+ * VG on a loop device with one origin LV, the real daemon, and a
+ * requester SIGKILLed with no daemon to leave a record and its LV.
+ */
+#ifndef SNAPSET_SELFTEST_DAEMON_LVM_H
+#define SNAPSET_SELFTEST_DAEMON_LVM_H
+
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include "daemon_fixture.h"
+#include "kselftest_harness.h"
+
+FIXTURE(daemon)
+{
+	struct loopdev pv;
+	char vg[32];
+	struct daemon_proc d;
+	int vg_lock; /* an flock on the VG's LVM lock file, or -1 */
+	int hold;    /* an LV held open, or -1 */
+};
+
+static inline bool lv_exists(const char *vg, const char *lv)
+{
+	return sh("lvm lvs %s/%s >/dev/null 2>&1", vg, lv) == 0;
+}
+
+/* LVs of @vg that snapset run made, or -1. */
+static inline int snapset_lvs(const char *vg)
+{
+	char cmd[160], count[16];
+
+	snprintf(cmd, sizeof(cmd),
+		 "lvm lvs --noheadings -o lv_name %s 2>/dev/null | grep -c "
+		 "snapset- || true",
+		 vg);
+	return sh_line(count, sizeof(count), cmd) ? -1 : atoi(count);
+}
+
+static inline bool wait_lv_gone(const char *vg, const char *lv)
+{
+	for (int i = 0; i < 600; i++) {
+		if (!lv_exists(vg, lv))
+			return true;
+		usleep(100000);
+	}
+	return false;
+}
+
+FIXTURE_SETUP(daemon)
+{
+	daemon_init(&self->d);
+	self->vg_lock = -1;
+	self->hold = -1;
+	unlink("/tmp/snapset-daemon.strace");
+	if (access(snapset_bin(), X_OK))
+		SKIP(return, "%s: not built", snapset_bin());
+	if (lvm_prepare())
+		SKIP(return, "no device-mapper or no lvm");
+	discard_all_pending();
+	if (loop_attach(&self->pv, 96 << 20))
+		SKIP(return, "no loop device");
+	snprintf(self->vg, sizeof(self->vg), "snapsetd%d", getpid());
+	ASSERT_EQ(0, sh("lvm vgcreate -q %s %s >/dev/null 2>&1 && "
+			"lvm lvcreate -q -n data -L 16m %s >/dev/null 2>&1",
+			self->vg, self->pv.path, self->vg));
+}
+
+FIXTURE_TEARDOWN(daemon)
+{
+	daemon_stop(&self->d);
+	if (self->d.log >= 0)
+		close(self->d.log);
+	if (self->vg_lock >= 0)
+		close(self->vg_lock);
+	if (self->hold >= 0)
+		close(self->hold);
+	sh("lvm vgremove -q -f %s >/dev/null 2>&1", self->vg);
+	loop_detach(&self->pv);
+	discard_all_pending();
+}
+
+static inline bool no_children_within(pid_t pid, int seconds)
+{
+	for (int i = 0; i < seconds * 10; i++) {
+		if (sh("pgrep -P %d >/dev/null", pid))
+			return true;
+		usleep(100000);
+	}
+	return false;
+}
+
+/* The name of the one LV snapset run made in @vg. */
+static inline int snapset_lv_name(const char *vg, char *name, size_t size)
+{
+	char cmd[160];
+
+	snprintf(cmd, sizeof(cmd),
+		 "lvm lvs --noheadings -o lv_name %s | tr -d ' ' | grep "
+		 "snapset-",
+		 vg);
+	return sh_line(name, size, cmd);
+}
+
+/* A requester SIGKILLed with no daemon: its LV and record wait. */
+static inline void orphan_a_snapshot(struct __test_metadata *_metadata,
+				     FIXTURE_DATA(daemon) * self, char *name,
+				     size_t size)
+{
+	char origin[64], ready[64];
+
+	snprintf(origin, sizeof(origin), "%s/data:8m", self->vg);
+	snprintf(ready, sizeof(ready), "/tmp/snapset-daemon-ready-%d",
+		 getpid());
+	ASSERT_NE(-1, signal_run("--lvm-snapshot", origin, ready,
+				 "touch $READY; exec sleep 996", SIGKILL));
+	ASSERT_EQ(1, sysfs_counter("pending"));
+	ASSERT_EQ(0, snapset_lv_name(self->vg, name, size));
+}
+
+#endif
