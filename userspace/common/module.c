@@ -162,13 +162,26 @@ const struct snapset_event *record_next(const void *buf, size_t len,
 	return ev;
 }
 
-bool records_whole(const void *buf, size_t len)
+/* Whether @buf holds whole records only, every one of them readable. */
+static bool records_whole(const void *buf, size_t len)
 {
 	size_t off = 0;
 
 	while (record_next(buf, len, &off))
 		;
 	return off == len;
+}
+
+int module_list_whole(int fd, void **buf, size_t *len)
+{
+	int ret = module_list(fd, buf, len);
+
+	if (!ret && !records_whole(*buf, *len)) {
+		free(*buf);
+		*buf = NULL;
+		ret = -EPROTO;
+	}
+	return ret;
 }
 
 bool records_hold_set(const void *buf, size_t len,

@@ -48,8 +48,12 @@ int module_ack(int fd, const __u8 id[SNAPSET_ID_LEN]);
 const struct snapset_event *record_next(const void *buf, size_t len,
 					size_t *off);
 
-/* Whether @buf holds whole records only, every one of them readable. */
-bool records_whole(const void *buf, size_t len);
+/*
+ * module_list(), refused with -EPROTO unless every record in it is one
+ * this program can read: whoever takes what is not listed for gone (an
+ * LV for lost) must not miss a set it could not read.
+ */
+int module_list_whole(int fd, void **buf, size_t *len);
 
 /* Whether a set or record in @buf (a module_list()) has the id @id. */
 bool records_hold_set(const void *buf, size_t len,

@@ -142,17 +142,13 @@ static int release_lost(struct daemon *d, struct snapset_lv *lvs, size_t n)
 	bool *done;
 	void *sets;
 	size_t len;
-	int ret = module_list(d->agent_fd, &sets, &len);
+	int ret = module_list_whole(d->agent_fd, &sets, &len);
 
-	if (ret)
-		return ret;
-	/* A set it could not read would be taken for lost: fail closed. */
-	if (!records_whole(sets, len)) {
-		free(sets);
+	if (ret == -EPROTO)
 		report_note("the module's list has records this program cannot "
 			    "read (is the module newer or older?)");
-		return -EPROTO;
-	}
+	if (ret)
+		return ret;
 	done = calloc(n ?: 1, sizeof(*done));
 	if (!done) {
 		free(sets);

@@ -37,19 +37,15 @@ static const char cleanup_usage[] =
 /* The module's live sets and pending records; -errno, reported. */
 static int module_sets(int fd, void **sets, size_t *len)
 {
-	int ret = module_list(fd, sets, len);
+	int ret = module_list_whole(fd, sets, len);
 
-	if (ret)
-		cli_module_error("cleanup", ret);
-	/* A set it could not read would be taken for lost: fail closed. */
-	if (!ret && !records_whole(*sets, *len)) {
+	if (ret == -EPROTO)
 		fprintf(stderr,
 			"snapset cleanup: %s: records this program cannot "
 			"read (is the module newer or older?)\n",
 			SNAPSET_DEV_PATH);
-		free(*sets);
-		ret = -EPROTO;
-	}
+	else if (ret)
+		cli_module_error("cleanup", ret);
 	return ret;
 }
 
