@@ -222,13 +222,10 @@ static bool still_recorded(const struct snapset_device_info *dev)
 
 	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/dm/uuid", dev->major,
 		 dev->minor);
-	if (sysfs_read(path, value, sizeof(value)) ||
-	    strncmp(value, dev->dm_uuid, sizeof(dev->dm_uuid)))
-		return false;
-	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/diskseq", dev->major,
-		 dev->minor);
-	return sysfs_read(path, value, sizeof(value)) ||
-	       strtoull(value, NULL, 10) == dev->diskseq;
+	return !sysfs_read(path, value, sizeof(value)) &&
+	       !strncmp(value, dev->dm_uuid, sizeof(dev->dm_uuid)) &&
+	       device_info_is(dev, dev->major, dev->minor,
+			      device_diskseq(dev->major, dev->minor));
 }
 
 /* "VG/LV" of the recorded device while it is there, "MAJOR:MINOR" else. */
