@@ -274,21 +274,29 @@ static void lv_field(struct json_object *row, const char *key, char *out,
 	snprintf(out, size, "%s", value ? json_object_get_string(value) : "");
 }
 
+/* A device number lvs reported: -1 for an inactive LV, which has none. */
+static unsigned int number_field(struct json_object *row, const char *key)
+{
+	char number[16];
+	long value;
+
+	lv_field(row, key, number, sizeof(number));
+	value = strtol(number, NULL, 10);
+	return value > 0 ? (unsigned int)value : 0;
+}
+
 /* The first row, the LV asked for, into the struct lv_info at @arg. */
 static int lv_info_row(struct json_object *row, void *arg)
 {
 	struct lv_info *info = arg;
-	char number[16];
 
 	if (info->uuid[0])
 		return 0;
 	lv_field(row, "lv_uuid", info->uuid, sizeof(info->uuid));
 	lv_field(row, "origin", info->origin, sizeof(info->origin));
 	lv_field(row, "segtype", info->segtype, sizeof(info->segtype));
-	lv_field(row, "lv_kernel_major", number, sizeof(number));
-	info->major = strtoul(number, NULL, 10);
-	lv_field(row, "lv_kernel_minor", number, sizeof(number));
-	info->minor = strtoul(number, NULL, 10);
+	info->major = number_field(row, "lv_kernel_major");
+	info->minor = number_field(row, "lv_kernel_minor");
 	return 0;
 }
 
@@ -444,17 +452,6 @@ const char *const lvm_list_snapset_argv[] = { "lvm",
 					      "--select",
 					      "lv_tags=" LVM_SNAPSET_TAG,
 					      NULL };
-
-/* A device number lvs reported: -1 for an inactive LV, which has none. */
-static unsigned int number_field(struct json_object *row, const char *key)
-{
-	char number[16];
-	long value;
-
-	lv_field(row, key, number, sizeof(number));
-	value = strtol(number, NULL, 10);
-	return value > 0 ? (unsigned int)value : 0;
-}
 
 struct lv_list {
 	struct snapset_lv *lvs;

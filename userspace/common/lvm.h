@@ -17,7 +17,7 @@ struct lv_info {
 	char uuid[64];	    /* as lvs prints it, with dashes */
 	char origin[128];   /* "" when the LV is no snapshot */
 	char segtype[32];   /* "linear", "snapshot", "thin", ... */
-	unsigned int major; /* of the active dm device */
+	unsigned int major; /* of its dm device; 0 when it is inactive */
 	unsigned int minor;
 };
 
