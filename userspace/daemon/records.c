@@ -253,10 +253,9 @@ static void device_label(const struct snapset_device_info *dev, char *label,
 static void release_device(struct record_job *job,
 			   const struct snapset_device_info *dev)
 {
-	char uuid[40], label[260];
+	char uuid[LV_UUID_LEN], label[260];
 
-	if ((dev->flags & SNAPSET_DEVICE_PERSISTENT) ||
-	    lvm_uuid_from_dm(dev->dm_uuid, uuid, sizeof(uuid)))
+	if (record_device_lv_uuid(dev, uuid))
 		return;
 	if (still_recorded(dev))
 		device_label(dev, label, sizeof(label));
