@@ -50,6 +50,7 @@ enum op_kind {
 	OP_WRITER_SEND,
 	OP_WRITER_DEADLINE,
 	OP_FILE,
+	OP_METRICS,
 	OP_SETTLED,
 	OP_IGNORED,
 	OP_STOP_TICK,
@@ -106,6 +107,8 @@ struct daemon {
 /* Runs the daemon until SIGTERM or SIGINT; 0, or -errno at start. */
 int daemon_run(const struct daemon_options *opts);
 void ms_to_timespec(long ms, struct __kernel_timespec *ts);
+/* CLOCK_MONOTONIC in milliseconds. */
+long long monotonic_ms(void);
 
 /* A submission queue entry, submitting first when the queue is full. */
 struct io_uring_sqe *daemon_sqe(struct daemon *d, struct op *op);
@@ -244,8 +247,13 @@ int metrics_init(struct daemon *d);
 void metrics_shutdown(struct daemon *d, const struct snapset_event *rec);
 /* A writer's answer, labelled by its name and the uid that connected. */
 void metrics_delivery(struct daemon *d, const char *writer, uid_t uid, bool ok);
-/* A connection to the writer socket refused, by @reason. */
+/*
+ * A connection to the writer socket refused, by @reason: written with
+ * the next write, or within a second (a refused user may flood us).
+ */
 void metrics_refused(struct daemon *d, const char *reason);
+/* The refusals' deferred write is due. */
+void metrics_event(struct daemon *d);
 void metrics_release_failure(struct daemon *d, const char *engine);
 void metrics_write(struct daemon *d);
 
