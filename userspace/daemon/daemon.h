@@ -86,8 +86,10 @@ struct daemon {
 	bool stopping;
 	unsigned int jobs; /* records whose release or delivery is running */
 	struct writer *writers;
-	struct lv_release *releases; /* running, or queued behind their VG's */
-	struct reconcile *reconcile; /* while the start-up lvs runs */
+	struct lv_release *releases;  /* running, or queued behind their VG's */
+	struct reconcile *reconcile;  /* while its lvs runs */
+	bool reconcile_wanted;	      /* another once it and those below end */
+	unsigned int unrecorded_jobs; /* releases of sets without a record */
 	struct live_set *live_sets;
 	__u64 watch_seq; /* the newest event the watcher read */
 	bool settling;	 /* notices held while writers reconnect */
@@ -160,12 +162,18 @@ void lost_set_started(struct record_job *job);
 
 /*
  * reconcile.c: tagged LVs whose set is neither live nor pending, listed
- * by an lvs child the ring waits on.
+ * by an lvs child the ring waits on. At start, and when the watcher
+ * missed events (a set that ended before its arm among them); one at a
+ * time, and never while sets without a record are being released (lvs
+ * would list their LVs again): asked meanwhile, it runs after them.
  */
 void reconcile_start(struct daemon *d);
 void reconcile_event(struct daemon *d, int res);
-/* For records.c: a set acknowledged while lvs runs is not lost. */
-void reconcile_acknowledged(struct daemon *d, const __u8 id[SNAPSET_ID_LEN]);
+/*
+ * For records.c: a set whose LVs this daemon releases itself (its record
+ * acknowledged, or ended before its arm) while lvs runs is not lost.
+ */
+void reconcile_handled(struct daemon *d, const __u8 id[SNAPSET_ID_LEN]);
 /* Stopping: lvs is killed; reconcile_end, after the ring, frees it. */
 void reconcile_stop(struct daemon *d);
 void reconcile_end(struct daemon *d);

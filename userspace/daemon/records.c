@@ -44,9 +44,15 @@ struct record_job {
 
 static void job_free(struct record_job *job)
 {
-	job->d->jobs--;
+	struct daemon *d = job->d;
+	bool unrecorded = job->lost || job->dissolved;
+
+	d->jobs--;
 	free(job->rec);
 	free(job);
+	/* A reconciliation waits until no such LV is being removed. */
+	if (unrecorded && --d->unrecorded_jobs == 0 && d->reconcile_wanted)
+		reconcile_start(d);
 }
 
 /* The record goes: the module forgets it, and so does the daemon. */
@@ -55,7 +61,7 @@ static void ack_record(struct record_job *job, const char *set)
 	int ret;
 
 	live_set_acknowledged(job->d, job->rec->set.id);
-	reconcile_acknowledged(job->d, job->rec->set.id);
+	reconcile_handled(job->d, job->rec->set.id);
 	ret = module_ack(job->d->agent_fd, job->rec->set.id);
 	if (ret)
 		report_note("%s: cannot acknowledge its record: %s", set,
@@ -383,6 +389,8 @@ void records_dissolved(struct daemon *d, const struct snapset_event *ev)
 		return;
 	}
 	job->dissolved = true;
+	d->unrecorded_jobs++;
+	reconcile_handled(d, ev->set.id);
 	release_tagged(job);
 	job_started(job);
 }
@@ -400,6 +408,7 @@ struct record_job *lost_set_start(struct daemon *d,
 	job = job_new(d, &ev);
 	if (job) {
 		job->lost = true;
+		d->unrecorded_jobs++;
 		job->devices = json_object_new_array();
 	}
 	return job;
