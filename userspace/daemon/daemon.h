@@ -18,6 +18,8 @@
 #include <sys/signalfd.h>
 #include <sys/types.h>
 
+#include "../common/device.h"
+
 #define DAEMON_ALLOWED_MAX 32
 
 /* What the configuration file sets (config.c); defaults in config_init. */
@@ -183,12 +185,8 @@ int writers_listen(struct daemon *d);
 void writers_accept(struct daemon *d);
 void writers_event(struct daemon *d, struct op *op, int res);
 struct notice;
-/*
- * Queues @n to every writer whose match fits @devices (to every writer
- * when @devices is NULL: unknown); how many.
- */
-unsigned int writers_queue(struct daemon *d, struct notice *n,
-			   struct json_object *devices);
+/* Queues @n to every writer that wants it (notice_wanted()); how many. */
+unsigned int writers_queue(struct daemon *d, struct notice *n);
 void writers_pump(struct daemon *d);
 void writer_drop(struct writer *w, const char *code, const char *reason);
 void writers_stop(struct daemon *d);
@@ -197,30 +195,64 @@ void writers_stop(struct daemon *d);
 struct json_object *writers_status(const struct daemon *d, bool with_match);
 unsigned int writers_count(const struct daemon *d);
 
-/* notices.c: events to writers, and the devices they describe. */
+/* described.c: a set's devices as writers are told of them. */
+struct described_device {
+	bool recorded; /* @info is the record's; an LV of a lost set has none */
+	struct snapset_device_info info;
+	struct device_desc desc; /* what it was while it existed; 0: unknown */
+};
+/* Refcounted: a set's notices, its live set and its record share them. */
+struct described_devices {
+	unsigned int refs;
+	unsigned int count;
+	struct described_device dev[];
+};
+/* The record's devices, each with what it is now; NULL without memory. */
+struct described_devices *devices_describe(const struct snapset_event *ev);
+/*
+ * Adds an LV of a lost set, as reconciliation's lvs listed it, to *@devs
+ * (NULL: none yet, and then made): -ENOMEM, *@devs unchanged. Only while
+ * *@devs is not shared.
+ */
+int devices_add_lost(struct described_devices **devs,
+		     const struct snapset_lv *lv);
+/* Another reference (NULL stays NULL); devices_put() drops one. */
+struct described_devices *devices_get(struct described_devices *devs);
+void devices_put(struct described_devices *devs);
+/* A writer's match entry: UUID=, LABEL=, or LV=VG/LV (origin or LV). */
+bool device_matches(const struct described_device *dev, const char *match);
+/* Whether one of @devs (NULL: none) fits one of @match (NULL-ended). */
+bool devices_match(const struct described_devices *devs, char *const *match);
+/* The protocol's "devices" array: [] for NULL. */
+struct json_object *devices_to_json(const struct described_devices *devs);
+
+/* notices.c: events to writers. */
 /* How many writers failed; @interrupted: the daemon stopped first. */
 typedef void (*notice_done_fn)(void *owner, unsigned int failed,
 			       bool interrupted);
-/* Takes @devices; @done (may be NULL) gets how many writers failed. */
+/*
+ * Tells @ev's set to the writers that want it: takes @devices (NULL: it
+ * has none); @done (may be NULL) gets how many writers failed.
+ */
 void notice_send(struct daemon *d, const char *kind,
-		 const struct snapset_event *ev, struct json_object *devices,
-		 notice_done_fn done, void *owner);
-char *notice_message(struct notice *n, long long event);
+		 const struct snapset_event *ev,
+		 struct described_devices *devices, notice_done_fn done,
+		 void *owner);
+/* Whether a writer with @match (NULL-ended; empty: any set) gets @n. */
+bool notice_wanted(const struct notice *n, char *const *match);
+/* @n encoded for one delivery, as its @event'th event; NULL on failure. */
+char *notice_message(const struct notice *n, long long event);
 void notice_answered(struct notice *n, const char *writer, bool ok,
 		     const char *message);
 /* At start: notices wait a moment for writers to reconnect. */
 void notices_settle(struct daemon *d);
 void notices_settled(struct daemon *d);
-struct json_object *devices_describe(const struct snapset_event *ev);
-/* An LV of a lost set, as reconciliation's lvs listed it. */
-struct json_object *lost_lv_describe(const struct snapset_lv *lv);
-bool device_matches(struct json_object *dev, const char *match);
 
 /* live_sets.c: each set's devices, and complete or abort told in order. */
 void live_set_armed(struct daemon *d, const struct snapset_event *ev);
 void live_set_notice(struct daemon *d, const struct snapset_event *ev);
-struct json_object *live_set_ending(struct daemon *d,
-				    const struct snapset_event *rec);
+struct described_devices *live_set_ending(struct daemon *d,
+					  const struct snapset_event *rec);
 void live_set_acknowledged(struct daemon *d, const __u8 id[SNAPSET_ID_LEN]);
 /* The watcher read every event up to @seq. */
 void live_sets_watched(struct daemon *d, __u64 seq);

@@ -29,8 +29,8 @@
 struct record_job {
 	struct daemon *d;
 	struct snapset_event *rec;
-	struct json_object *devices; /* as described before the release */
-	unsigned int pending;	     /* releases still running */
+	struct described_devices *devices; /* described before the release */
+	unsigned int pending;		   /* releases still running */
 	unsigned int failed;
 	unsigned int retryable; /* failures a later try may mend */
 	bool lost;		/* found by its LVs' tags: no record */
@@ -48,6 +48,7 @@ static void job_free(struct record_job *job)
 	bool unrecorded = job->lost || job->dissolved;
 
 	d->jobs--;
+	devices_put(job->devices);
 	free(job->rec);
 	free(job);
 	/* A reconciliation waits until no such LV is being removed. */
@@ -147,9 +148,10 @@ static void retried(struct record_job *job)
 /* The release is over: the writers are told, then the record goes. */
 static void deliver(struct record_job *job)
 {
+	struct described_devices *devices;
+
 	/* No record, no shutdown: writers heard its abort, if it had one. */
 	if (job->dissolved) {
-		json_object_put(job->devices);
 		job_free(job);
 		return;
 	}
@@ -157,8 +159,11 @@ static void deliver(struct record_job *job)
 		retried(job);
 		return;
 	}
-	notice_send(job->d, PROTO_KIND_SHUTDOWN, job->rec, job->devices,
-		    acknowledge, job);
+	/* Handed over first: the writers' answers may free the job at once. */
+	devices = job->devices;
+	job->devices = NULL;
+	notice_send(job->d, PROTO_KIND_SHUTDOWN, job->rec, devices, acknowledge,
+		    job);
 }
 
 /* Reports one release's outcome; a failure is counted and kept. */
@@ -409,7 +414,6 @@ struct record_job *lost_set_start(struct daemon *d,
 	if (job) {
 		job->lost = true;
 		d->unrecorded_jobs++;
-		job->devices = json_object_new_array();
 	}
 	return job;
 }
@@ -418,7 +422,8 @@ void lost_set_release(struct record_job *job, const struct snapset_lv *lv)
 {
 	char label[260];
 
-	json_object_array_add(job->devices, lost_lv_describe(lv));
+	/* Out of memory: released all the same, told without it. */
+	devices_add_lost(&job->devices, lv);
 	snprintf(label, sizeof(label), "%s/%s", lv->vg, lv->lv);
 	release_lv(job, &(struct lv_release_spec){ .by = LV_BY_UUID,
 						   .key = lv->uuid,

@@ -574,28 +574,14 @@ void writers_event(struct daemon *d, struct op *op, int res)
 	writer_put(w);
 }
 
-/* Does @w want events about a set with these devices (NULL: unknown)? */
-static bool writer_matches(const struct writer *w, struct json_object *devices)
-{
-	if (!w->match[0] || !devices)
-		return true;
-	for (size_t i = 0; i < json_object_array_length(devices); i++)
-		for (char *const *m = w->match; *m; m++)
-			if (device_matches(
-				json_object_array_get_idx(devices, i), *m))
-				return true;
-	return false;
-}
-
-unsigned int writers_queue(struct daemon *d, struct notice *n,
-			   struct json_object *devices)
+unsigned int writers_queue(struct daemon *d, struct notice *n)
 {
 	unsigned int queued = 0;
 
 	for (struct writer *w = d->writers; w; w = w->next) {
 		struct delivery *del;
 
-		if (!w->registered || w->dropped || !writer_matches(w, devices))
+		if (!w->registered || w->dropped || !notice_wanted(n, w->match))
 			continue;
 		del = calloc(1, sizeof(*del));
 		if (!del) {
