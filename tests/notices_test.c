@@ -2,12 +2,16 @@
 /*
  * Host unit tests of what writers are told: the event a notice encodes
  * for a described device, an LV of a lost set and a tombstone, pinned
- * byte for byte (docs/writer-protocol.md; writers parse these); and
- * which devices a writer's match selects.
+ * byte for byte (docs/writer-protocol.md; writers parse these); which
+ * devices a writer's match selects; and a tombstone, which no match can
+ * select, reaching a --match writer through the daemon's own socket.
  */
 #include <json-c/json.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "../userspace/common/lvm.h"
 #include "../userspace/common/module.h"
@@ -236,4 +240,127 @@ TEST(lost_lv_without_origin_matches_itself_only)
 	devices_put(devs);
 }
 
+/* The daemon's writer socket, its ring run here as its loop runs it. */
+FIXTURE(writers)
+{
+	struct daemon_options opts;
+	struct daemon d;
+	int writer; /* a writer's connection, registered */
+	char buf[PROTO_MESSAGE_MAX + 1];
+};
+
+struct outcome {
+	bool done;
+	unsigned int failed;
+};
+
+static void notice_done(void *owner, unsigned int failed, bool interrupted)
+{
+	struct outcome *o = owner;
+
+	o->done = !interrupted;
+	o->failed = failed;
+}
+
+/* Runs the ring until one completion is handled; false if none came. */
+static bool step(struct daemon *d)
+{
+	struct __kernel_timespec wait = { .tv_sec = 10 };
+	struct io_uring_cqe *cqe;
+	struct op *op;
+	int res;
+
+	io_uring_submit(&d->ring);
+	if (io_uring_wait_cqe_timeout(&d->ring, &cqe, &wait))
+		return false;
+	op = io_uring_cqe_get_data(cqe);
+	res = cqe->res;
+	io_uring_cqe_seen(&d->ring, cqe);
+	writers_event(d, op, res);
+	return true;
+}
+
+/* What the daemon sent the writer next, once the ring has sent it. */
+static const char *writer_recv(FIXTURE_DATA(writers) * self)
+{
+	struct pollfd pfd = { .fd = self->writer, .events = POLLIN };
+	ssize_t n;
+
+	/* A send waits for the one before it to complete. */
+	while (poll(&pfd, 1, 0) != 1)
+		if (!step(&self->d))
+			return "";
+	n = recv(self->writer, self->buf, sizeof(self->buf) - 1, 0);
+	self->buf[n > 0 ? n : 0] = '\0';
+	return self->buf;
+}
+
+static int writer_send(int fd, char *text)
+{
+	ssize_t n = send(fd, text, strlen(text), 0);
+
+	free(text);
+	return n > 0 ? 0 : -1;
+}
+
+FIXTURE_SETUP(writers)
+{
+	const char *const match[] = { "LV=vg9/nothing", NULL };
+
+	snprintf(self->opts.socket_path, sizeof(self->opts.socket_path),
+		 "/tmp/snapset-notices-%d.sock", getpid());
+	self->opts.writer_deadline_ms = 10000;
+	self->opts.allowed_uids[self->opts.nallowed_uids++] = getuid();
+	self->d.opts = &self->opts;
+	self->d.listen_fd = -1;
+	ASSERT_EQ(0, io_uring_queue_init(16, &self->d.ring, 0));
+	ASSERT_EQ(0, metrics_init(&self->d));
+	ASSERT_EQ(0, writers_listen(&self->d));
+	writers_accept(&self->d);
+	self->writer = proto_connect(self->opts.socket_path);
+	ASSERT_LE(0, self->writer);
+	ASSERT_EQ(0, writer_send(self->writer, proto_hello("db", match)));
+	while (!writers_count(&self->d))
+		ASSERT_TRUE(step(&self->d));
+	ASSERT_NE(NULL, strstr(writer_recv(self), "\"welcome\""));
+}
+
+FIXTURE_TEARDOWN(writers)
+{
+	close(self->writer);
+	close(self->d.listen_fd);
+	unlink(self->opts.socket_path);
+	io_uring_queue_exit(&self->d.ring);
+}
+
+TEST_F(writers, tombstone_reaches_a_writer_whose_match_fits_nothing)
+{
+	struct snapset_event *ev =
+	    record(SNAPSET_SET_TOMBSTONE | SNAPSET_SET_COMPLETED,
+		   SNAPSET_REASON_CLOSE, 0);
+	struct outcome outcome = { 0 };
+
+	notice_send(&self->d, PROTO_KIND_SHUTDOWN, ev, NULL, notice_done,
+		    &outcome);
+	free(ev);
+	EXPECT_FALSE(outcome.done);
+	EXPECT_STREQ(TOMBSTONE_EVENT, writer_recv(self));
+	ASSERT_EQ(0, writer_send(self->writer, proto_ack(1, NULL)));
+	while (!outcome.done)
+		ASSERT_TRUE(step(&self->d));
+	EXPECT_EQ(0, outcome.failed);
+}
+
+/* The same writer's match refuses a set whose devices it can see. */
+TEST_F(writers, lost_set_of_another_lv_is_not_sent)
+{
+	struct snapset_event *ev = record(0, SNAPSET_REASON_LOST, 0);
+	struct outcome outcome = { 0 };
+
+	notice_send(&self->d, PROTO_KIND_SHUTDOWN, ev, lost(), notice_done,
+		    &outcome);
+	free(ev);
+	EXPECT_TRUE(outcome.done);
+	EXPECT_EQ(0, outcome.failed);
+}
 TEST_HARNESS_MAIN
