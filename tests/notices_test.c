@@ -1,43 +1,366 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Host unit tests of what writers' matches see of a lost set: its LVs
- * described by reconciliation carry their origin, so that --match
- * LV=VG/ORIGIN (what --match /dev/VG/ORIGIN becomes without a
- * filesystem) fires for the failure case too.
+ * Host unit tests of what writers are told: the event a notice encodes
+ * for a described device, an LV of a lost set and a tombstone, pinned
+ * byte for byte (docs/writer-protocol.md; writers parse these); which
+ * devices a writer's match selects; and a tombstone, which no match can
+ * select, reaching a --match writer through the daemon's own socket.
  */
 #include <json-c/json.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "../userspace/common/lvm.h"
+#include "../userspace/common/module.h"
 #include "../userspace/daemon/daemon.h"
+#include "../userspace/lib/protocol.h"
 #include "kselftest_harness.h"
 
-TEST(lost_lv_matches_its_origin)
+#define DESCRIBED_EVENT                                                      \
+	"{\"type\":\"event\",\"event\":1,\"kind\":\"backup-shutdown\","      \
+	"\"set\":{\"id\":\"0b7e2c1d-5a4f-4e3b-9c8d-7f6e5d4c3b2a\","          \
+	"\"name\":\"nightly\",\"armed\":true,\"completed\":false,"           \
+	"\"reason\":\"exit\",\"signal\":9,\"owner_pid\":4242,"               \
+	"\"owner_uid\":0,\"owner_comm\":\"backup\",\"closer_pid\":4242,"     \
+	"\"closer_comm\":\"backup\","                                        \
+	"\"created\":\"2025-11-24T16:00:00.000Z\","                          \
+	"\"armed_at\":\"2025-11-24T16:00:01.500Z\","                         \
+	"\"ended_at\":\"2025-11-24T16:01:00.250Z\"},"                        \
+	"\"devices\":[{\"devno\":\"253:3\",\"diskseq\":17,\"size\":1048576," \
+	"\"persistent\":false,\"released\":false,"                           \
+	"\"dm_uuid\":\"LVM-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"                 \
+	"A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6\","                                \
+	"\"node\":\"\\/dev\\/dm-3\",\"type\":\"ext4\","                      \
+	"\"uuid\":\"5f1c0c6e-2d1a-4c39-9a7e-3b1f0e6d2c11\","                 \
+	"\"label\":\"pgdata\",\"engine\":\"lvm\","                           \
+	"\"dm_name\":\"vg0-pgdata--snapset--0b7e2c1d\",\"vg\":\"vg0\","      \
+	"\"lv\":\"pgdata-snapset-0b7e2c1d\",\"origin\":\"pgdata\"}]}"
+
+#define LOST_EVENT                                                      \
+	"{\"type\":\"event\",\"event\":1,\"kind\":\"backup-shutdown\"," \
+	"\"set\":{\"id\":\"0b7e2c1d-5a4f-4e3b-9c8d-7f6e5d4c3b2a\","     \
+	"\"name\":\"nightly\",\"armed\":true,\"completed\":false,"      \
+	"\"reason\":\"lost\",\"owner_pid\":4242,\"owner_uid\":0,"       \
+	"\"owner_comm\":\"backup\",\"closer_pid\":4242,"                \
+	"\"closer_comm\":\"backup\","                                   \
+	"\"created\":\"2025-11-24T16:00:00.000Z\","                     \
+	"\"armed_at\":\"2025-11-24T16:00:01.500Z\","                    \
+	"\"ended_at\":\"2025-11-24T16:01:00.250Z\"},"                   \
+	"\"devices\":[{\"engine\":\"lvm\",\"vg\":\"vg0\","              \
+	"\"lv\":\"data-snapset-0b7e2c1d\",\"origin\":\"data\"}]}"
+
+#define TOMBSTONE_EVENT                                                  \
+	"{\"type\":\"event\",\"event\":1,\"kind\":\"backup-shutdown\","  \
+	"\"set\":{\"id\":\"0b7e2c1d-5a4f-4e3b-9c8d-7f6e5d4c3b2a\","      \
+	"\"name\":\"nightly\",\"armed\":true,\"completed\":true,"        \
+	"\"reason\":\"close\",\"tombstone\":true,\"owner_pid\":4242,"    \
+	"\"owner_uid\":0,\"owner_comm\":\"backup\",\"closer_pid\":4242," \
+	"\"closer_comm\":\"backup\","                                    \
+	"\"created\":\"2025-11-24T16:00:00.000Z\","                      \
+	"\"armed_at\":\"2025-11-24T16:00:01.500Z\","                     \
+	"\"ended_at\":\"2025-11-24T16:01:00.250Z\"},\"devices\":[]}"
+
+static const __u8 set_id[SNAPSET_ID_LEN] = { 0x0b, 0x7e, 0x2c, 0x1d, 0x5a, 0x4f,
+					     0x4e, 0x3b, 0x9c, 0x8d, 0x7f, 0x6e,
+					     0x5d, 0x4c, 0x3b, 0x2a };
+
+static const struct device_desc snapshot_desc = {
+	.node = "/dev/dm-3",
+	.type = "ext4",
+	.uuid = "5f1c0c6e-2d1a-4c39-9a7e-3b1f0e6d2c11",
+	.label = "pgdata",
+	.engine = "lvm",
+	.dm_name = "vg0-pgdata--snapset--0b7e2c1d",
+	.vg = "vg0",
+	.lv = "pgdata-snapset-0b7e2c1d",
+	.origin = "pgdata",
+};
+
+/* Reconciliation's view of an inactive LV: lvs's words alone. */
+static const struct snapset_lv lost_lv = {
+	.uuid = "Aa1b2C-3d4E-5f6G-7h8I-9j0K-1l2M-3n4O5p",
+	.vg = "vg0",
+	.lv = "data-snapset-0b7e2c1d",
+	.origin = "data",
+	.set_id = "0b7e2c1d-5a4f-4e3b-9c8d-7f6e5d4c3b2a",
+};
+
+/* A shutdown record of "nightly" with @ndevices LVM devices (free()). */
+static struct snapset_event *record(__u32 flags, __u32 reason,
+				    unsigned int ndevices)
 {
-	struct snapset_lv lv = {
-		.uuid = "Aa1-uuid",
-		.vg = "vg0",
-		.lv = "pgdata-snapset-0b7e2c1d",
-		.origin = "pgdata",
-		.set_id = "0b7e2c1d-5a4f-4e3b-9c8d-7f6e5d4c3b2a",
-	};
-	struct json_object *dev = lost_lv_describe(&lv);
+	size_t size = sizeof(struct snapset_event) +
+		      ndevices * sizeof(struct snapset_device_info);
+	struct snapset_event *ev = calloc(1, size);
+	struct snapset_set_info *s = &ev->set;
+
+	record_init(ev, SNAPSET_EVENT_SHUTDOWN);
+	ev->size = size;
+	ev->seq = 12;
+	memcpy(s->id, set_id, SNAPSET_ID_LEN);
+	strcpy(s->name, "nightly");
+	s->flags = SNAPSET_SET_ARMED | SNAPSET_SET_TERMINATED | flags;
+	s->reason = reason;
+	s->signal = 9;
+	s->ndevices = ndevices;
+	s->owner_tgid = s->closer_tgid = 4242;
+	strcpy(s->owner_comm, "backup");
+	strcpy(s->closer_comm, "backup");
+	s->create_realtime = 1764000000000000000ULL;
+	s->arm_realtime = 1764000001500000000ULL;
+	s->end_realtime = 1764000060250000000ULL;
+	for (unsigned int i = 0; i < ndevices; i++) {
+		struct snapset_device_info *d =
+		    (struct snapset_device_info *)snapset_event_device(ev, i);
+
+		*d = (struct snapset_device_info){
+			.major = 253, .minor = 3, .diskseq = 17, .sectors = 2048
+		};
+		strcpy(d->dm_uuid, "LVM-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+				   "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6");
+	}
+	return ev;
+}
+
+/* The record's devices, the snapshot as it was while it existed. */
+static struct described_devices *described(const struct snapset_event *ev)
+{
+	struct described_devices *devs = devices_describe(ev);
+
+	for (unsigned int i = 0; devs && i < devs->count; i++)
+		devs->dev[i].desc = snapshot_desc;
+	return devs;
+}
+
+static struct described_devices *lost(void)
+{
+	struct described_devices *devs = NULL;
+
+	return devices_add_lost(&devs, &lost_lv) ? NULL : devs;
+}
+
+/* The event a shutdown notice of @ev sends as a writer's first. */
+static char *encoded(struct snapset_event *ev,
+		     struct described_devices *devices)
+{
+	struct daemon d = { .settling = true };
+	char *text;
+
+	notice_send(&d, PROTO_KIND_SHUTDOWN, ev, devices, NULL, NULL);
+	text = notice_message(d.parked, 1);
+	/* No writer: the notice is done with. */
+	notices_settled(&d);
+	free(ev);
+	return text;
+}
+
+TEST(described_device_event)
+{
+	struct snapset_event *ev =
+	    record(SNAPSET_SET_SIGNAL, SNAPSET_REASON_EXIT, 1);
+	char *text = encoded(ev, described(ev));
+
+	EXPECT_STREQ(DESCRIBED_EVENT, text);
+	free(text);
+}
+
+TEST(lost_lv_event)
+{
+	char *text = encoded(record(0, SNAPSET_REASON_LOST, 0), lost());
+
+	EXPECT_STREQ(LOST_EVENT, text);
+	free(text);
+}
+
+TEST(tombstone_event)
+{
+	char *text =
+	    encoded(record(SNAPSET_SET_TOMBSTONE | SNAPSET_SET_COMPLETED,
+			   SNAPSET_REASON_CLOSE, 0),
+		    NULL);
+
+	EXPECT_STREQ(TOMBSTONE_EVENT, text);
+	free(text);
+}
+
+TEST(snapshot_matches_its_origin_and_filesystem)
+{
+	struct snapset_event *ev = record(0, SNAPSET_REASON_EXIT, 1);
+	struct described_devices *devs = described(ev);
+	const struct described_device *dev = &devs->dev[0];
 
 	EXPECT_TRUE(device_matches(dev, "LV=vg0/pgdata"));
 	EXPECT_TRUE(device_matches(dev, "LV=vg0/pgdata-snapset-0b7e2c1d"));
-	EXPECT_FALSE(device_matches(dev, "LV=vg0/other"));
+	EXPECT_TRUE(
+	    device_matches(dev, "UUID=5F1C0C6E-2D1A-4C39-9A7E-3B1F0E6D2C11"));
+	EXPECT_TRUE(device_matches(dev, "LABEL=pgdata"));
+	EXPECT_FALSE(device_matches(dev, "LABEL=PGDATA"));
 	EXPECT_FALSE(device_matches(dev, "LV=vg1/pgdata"));
-	json_object_put(dev);
+	EXPECT_FALSE(device_matches(dev, "LV=vg0/pg"));
+	devices_put(devs);
+	free(ev);
+}
+
+/* Matched as writers see it: the Latin-1 label "caf\xe9" is "caf\ufffd". */
+TEST(label_matches_as_shown)
+{
+	struct snapset_event *ev = record(0, SNAPSET_REASON_EXIT, 1);
+	struct described_devices *devs = described(ev);
+
+	strcpy(devs->dev[0].desc.label, "caf\xe9");
+	EXPECT_TRUE(device_matches(&devs->dev[0], "LABEL=caf\xef\xbf\xbd"));
+	devices_put(devs);
+	free(ev);
+}
+
+TEST(lost_lv_matches_its_origin)
+{
+	struct described_devices *devs = lost();
+	const struct described_device *dev = &devs->dev[0];
+
+	EXPECT_TRUE(device_matches(dev, "LV=vg0/data"));
+	EXPECT_TRUE(device_matches(dev, "LV=vg0/data-snapset-0b7e2c1d"));
+	EXPECT_FALSE(device_matches(dev, "LV=vg0/other"));
+	EXPECT_FALSE(device_matches(dev, "LV=vg1/data"));
+	devices_put(devs);
 }
 
 /* Inactive, or no snapshot: described by VG/LV alone, never by a guess. */
 TEST(lost_lv_without_origin_matches_itself_only)
 {
 	struct snapset_lv lv = { .vg = "vg0", .lv = "plain" };
-	struct json_object *dev = lost_lv_describe(&lv);
+	struct described_devices *devs = NULL;
 
-	EXPECT_TRUE(device_matches(dev, "LV=vg0/plain"));
-	EXPECT_FALSE(json_object_object_get_ex(dev, "origin", NULL));
-	json_object_put(dev);
+	ASSERT_EQ(0, devices_add_lost(&devs, &lv));
+	EXPECT_TRUE(device_matches(&devs->dev[0], "LV=vg0/plain"));
+	EXPECT_EQ(0, devs->dev[0].desc.origin[0]);
+	devices_put(devs);
 }
 
+/* The daemon's writer socket, its ring run here as its loop runs it. */
+FIXTURE(writers)
+{
+	struct daemon_options opts;
+	struct daemon d;
+	int writer; /* a writer's connection, registered */
+	char buf[PROTO_MESSAGE_MAX + 1];
+};
+
+struct outcome {
+	bool done;
+	unsigned int failed;
+};
+
+static void notice_done(void *owner, unsigned int failed, bool interrupted)
+{
+	struct outcome *o = owner;
+
+	o->done = !interrupted;
+	o->failed = failed;
+}
+
+/* Runs the ring until one completion is handled; false if none came. */
+static bool step(struct daemon *d)
+{
+	struct __kernel_timespec wait = { .tv_sec = 10 };
+	struct io_uring_cqe *cqe;
+	struct op *op;
+	int res;
+
+	io_uring_submit(&d->ring);
+	if (io_uring_wait_cqe_timeout(&d->ring, &cqe, &wait))
+		return false;
+	op = io_uring_cqe_get_data(cqe);
+	res = cqe->res;
+	io_uring_cqe_seen(&d->ring, cqe);
+	writers_event(d, op, res);
+	return true;
+}
+
+/* What the daemon sent the writer next, once the ring has sent it. */
+static const char *writer_recv(FIXTURE_DATA(writers) * self)
+{
+	struct pollfd pfd = { .fd = self->writer, .events = POLLIN };
+	ssize_t n;
+
+	/* A send waits for the one before it to complete. */
+	while (poll(&pfd, 1, 0) != 1)
+		if (!step(&self->d))
+			return "";
+	n = recv(self->writer, self->buf, sizeof(self->buf) - 1, 0);
+	self->buf[n > 0 ? n : 0] = '\0';
+	return self->buf;
+}
+
+static int writer_send(int fd, char *text)
+{
+	ssize_t n = send(fd, text, strlen(text), 0);
+
+	free(text);
+	return n > 0 ? 0 : -1;
+}
+
+FIXTURE_SETUP(writers)
+{
+	const char *const match[] = { "LV=vg9/nothing", NULL };
+
+	snprintf(self->opts.socket_path, sizeof(self->opts.socket_path),
+		 "/tmp/snapset-notices-%d.sock", getpid());
+	self->opts.writer_deadline_ms = 10000;
+	self->opts.allowed_uids[self->opts.nallowed_uids++] = getuid();
+	self->d.opts = &self->opts;
+	self->d.listen_fd = -1;
+	ASSERT_EQ(0, io_uring_queue_init(16, &self->d.ring, 0));
+	ASSERT_EQ(0, metrics_init(&self->d));
+	ASSERT_EQ(0, writers_listen(&self->d));
+	writers_accept(&self->d);
+	self->writer = proto_connect(self->opts.socket_path);
+	ASSERT_LE(0, self->writer);
+	ASSERT_EQ(0, writer_send(self->writer, proto_hello("db", match)));
+	while (!writers_count(&self->d))
+		ASSERT_TRUE(step(&self->d));
+	ASSERT_NE(NULL, strstr(writer_recv(self), "\"welcome\""));
+}
+
+FIXTURE_TEARDOWN(writers)
+{
+	close(self->writer);
+	close(self->d.listen_fd);
+	unlink(self->opts.socket_path);
+	io_uring_queue_exit(&self->d.ring);
+}
+
+TEST_F(writers, tombstone_reaches_a_writer_whose_match_fits_nothing)
+{
+	struct snapset_event *ev =
+	    record(SNAPSET_SET_TOMBSTONE | SNAPSET_SET_COMPLETED,
+		   SNAPSET_REASON_CLOSE, 0);
+	struct outcome outcome = { 0 };
+
+	notice_send(&self->d, PROTO_KIND_SHUTDOWN, ev, NULL, notice_done,
+		    &outcome);
+	free(ev);
+	EXPECT_FALSE(outcome.done);
+	EXPECT_STREQ(TOMBSTONE_EVENT, writer_recv(self));
+	ASSERT_EQ(0, writer_send(self->writer, proto_ack(1, NULL)));
+	while (!outcome.done)
+		ASSERT_TRUE(step(&self->d));
+	EXPECT_EQ(0, outcome.failed);
+}
+
+/* The same writer's match refuses a set whose devices it can see. */
+TEST_F(writers, lost_set_of_another_lv_is_not_sent)
+{
+	struct snapset_event *ev = record(0, SNAPSET_REASON_LOST, 0);
+	struct outcome outcome = { 0 };
+
+	notice_send(&self->d, PROTO_KIND_SHUTDOWN, ev, lost(), notice_done,
+		    &outcome);
+	free(ev);
+	EXPECT_TRUE(outcome.done);
+	EXPECT_EQ(0, outcome.failed);
+}
 TEST_HARNESS_MAIN

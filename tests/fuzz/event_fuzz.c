@@ -77,8 +77,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
 		take(&data, &size, fields[i].value, fields[i].size);
 	take(&data, &size, ev.set.owner_comm, sizeof(ev.set.owner_comm));
-	set = record_to_json(&ev);
-	json_object_object_del(set, "devices");
+	set = set_info_to_json(&ev.set);
 	devices = json_object_new_array();
 	dev = json_object_new_object();
 	device_desc_to_json(&desc, dev);

@@ -154,7 +154,7 @@ static void add_bounded(struct json_object *obj, const char *key,
 	json_object_object_add(obj, key, json_text(value, size));
 }
 
-static struct json_object *device_to_json(const struct snapset_device_info *d)
+struct json_object *device_info_to_json(const struct snapset_device_info *d)
 {
 	struct json_object *obj = json_object_new_object();
 	char devno[24];
@@ -210,6 +210,14 @@ static void add_set(struct json_object *obj, const struct snapset_set_info *s)
 	add_time(obj, "ended_at", s->end_realtime);
 }
 
+struct json_object *set_info_to_json(const struct snapset_set_info *s)
+{
+	struct json_object *obj = json_object_new_object();
+
+	add_set(obj, s);
+	return obj;
+}
+
 struct json_object *record_to_json(const struct snapset_event *ev)
 {
 	struct json_object *obj = json_object_new_object();
@@ -226,7 +234,7 @@ struct json_object *record_to_json(const struct snapset_event *ev)
 	devices = json_object_new_array();
 	for (__u32 i = 0; i < ev->set.ndevices; i++)
 		json_object_array_add(
-		    devices, device_to_json(snapset_event_device(ev, i)));
+		    devices, device_info_to_json(snapset_event_device(ev, i)));
 	json_object_object_add(obj, "devices", devices);
 	return obj;
 }

@@ -63,6 +63,9 @@ const char *json_member(struct json_object *obj, const char *key,
 
 /* One record as a JSON object (the caller puts it). */
 struct json_object *record_to_json(const struct snapset_event *ev);
+/* Its parts as they appear in it: the set's members, and one device's. */
+struct json_object *set_info_to_json(const struct snapset_set_info *s);
+struct json_object *device_info_to_json(const struct snapset_device_info *d);
 /* One record as one line of text, with the newline. */
 void record_print_line(FILE *out, const struct snapset_event *ev);
 

@@ -10,6 +10,7 @@
 #include <sys/ioctl.h>
 #include <sys/wait.h>
 
+#include "lvm.h"
 #include "module.h"
 
 /* A sanity bound on either part of a record: far above what it is. */
@@ -204,4 +205,14 @@ void record_init(struct snapset_event *ev, __u32 type)
 		.header_size = sizeof(*ev),
 		.device_size = sizeof(struct snapset_device_info),
 	};
+}
+
+int record_device_lv_uuid(const struct snapset_device_info *dev,
+			  char uuid[LV_UUID_LEN])
+{
+	/* Persistent: the administrator's to keep (VSS's no-auto-release). */
+	if ((dev->flags & SNAPSET_DEVICE_PERSISTENT) ||
+	    lvm_uuid_from_dm(dev->dm_uuid, uuid, LV_UUID_LEN))
+		return -ENOENT;
+	return 0;
 }

@@ -59,6 +59,15 @@ int module_list_whole(int fd, void **buf, size_t *len);
 bool records_hold_set(const void *buf, size_t len,
 		      const __u8 id[SNAPSET_ID_LEN]);
 
+/*
+ * The LV uuid (lvs's form, at most 38 characters) by which a record's
+ * device is released: only a device that is not persistent and is an
+ * LVM LV. -ENOENT for any other device, which is left alone.
+ */
+#define LV_UUID_LEN 40
+int record_device_lv_uuid(const struct snapset_device_info *dev,
+			  char uuid[LV_UUID_LEN]);
+
 /* A record made here, without devices, laid out as the kernel's. */
 void record_init(struct snapset_event *ev, __u32 type);
 

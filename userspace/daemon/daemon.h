@@ -18,6 +18,8 @@
 #include <sys/signalfd.h>
 #include <sys/types.h>
 
+#include "../common/device.h"
+
 #define DAEMON_ALLOWED_MAX 32
 
 /* What the configuration file sets (config.c); defaults in config_init. */
@@ -50,6 +52,7 @@ enum op_kind {
 	OP_WRITER_SEND,
 	OP_WRITER_DEADLINE,
 	OP_FILE,
+	OP_METRICS,
 	OP_SETTLED,
 	OP_IGNORED,
 	OP_STOP_TICK,
@@ -85,8 +88,10 @@ struct daemon {
 	bool stopping;
 	unsigned int jobs; /* records whose release or delivery is running */
 	struct writer *writers;
-	struct lv_release *releases; /* running, or queued behind their VG's */
-	struct reconcile *reconcile; /* while the start-up lvs runs */
+	struct lv_release *releases;  /* running, or queued behind their VG's */
+	struct reconcile *reconcile;  /* while its lvs runs */
+	bool reconcile_wanted;	      /* another once it and those below end */
+	unsigned int unrecorded_jobs; /* releases of sets without a record */
 	struct live_set *live_sets;
 	__u64 watch_seq; /* the newest event the watcher read */
 	bool settling;	 /* notices held while writers reconnect */
@@ -106,6 +111,8 @@ struct daemon {
 /* Runs the daemon until SIGTERM or SIGINT; 0, or -errno at start. */
 int daemon_run(const struct daemon_options *opts);
 void ms_to_timespec(long ms, struct __kernel_timespec *ts);
+/* CLOCK_MONOTONIC in milliseconds. */
+long long monotonic_ms(void);
 
 /* A submission queue entry, submitting first when the queue is full. */
 struct io_uring_sqe *daemon_sqe(struct daemon *d, struct op *op);
@@ -157,12 +164,18 @@ void lost_set_started(struct record_job *job);
 
 /*
  * reconcile.c: tagged LVs whose set is neither live nor pending, listed
- * by an lvs child the ring waits on.
+ * by an lvs child the ring waits on. At start, and when the watcher
+ * missed events (a set that ended before its arm among them); one at a
+ * time, and never while sets without a record are being released (lvs
+ * would list their LVs again): asked meanwhile, it runs after them.
  */
 void reconcile_start(struct daemon *d);
 void reconcile_event(struct daemon *d, int res);
-/* For records.c: a set acknowledged while lvs runs is not lost. */
-void reconcile_acknowledged(struct daemon *d, const __u8 id[SNAPSET_ID_LEN]);
+/*
+ * For records.c: a set whose LVs this daemon releases itself (its record
+ * acknowledged, or ended before its arm) while lvs runs is not lost.
+ */
+void reconcile_handled(struct daemon *d, const __u8 id[SNAPSET_ID_LEN]);
 /* Stopping: lvs is killed; reconcile_end, after the ring, frees it. */
 void reconcile_stop(struct daemon *d);
 void reconcile_end(struct daemon *d);
@@ -172,12 +185,8 @@ int writers_listen(struct daemon *d);
 void writers_accept(struct daemon *d);
 void writers_event(struct daemon *d, struct op *op, int res);
 struct notice;
-/*
- * Queues @n to every writer whose match fits @devices (to every writer
- * when @devices is NULL: unknown); how many.
- */
-unsigned int writers_queue(struct daemon *d, struct notice *n,
-			   struct json_object *devices);
+/* Queues @n to every writer that wants it (notice_wanted()); how many. */
+unsigned int writers_queue(struct daemon *d, struct notice *n);
 void writers_pump(struct daemon *d);
 void writer_drop(struct writer *w, const char *code, const char *reason);
 void writers_stop(struct daemon *d);
@@ -186,30 +195,64 @@ void writers_stop(struct daemon *d);
 struct json_object *writers_status(const struct daemon *d, bool with_match);
 unsigned int writers_count(const struct daemon *d);
 
-/* notices.c: events to writers, and the devices they describe. */
+/* described.c: a set's devices as writers are told of them. */
+struct described_device {
+	bool recorded; /* @info is the record's; an LV of a lost set has none */
+	struct snapset_device_info info;
+	struct device_desc desc; /* what it was while it existed; 0: unknown */
+};
+/* Refcounted: a set's notices, its live set and its record share them. */
+struct described_devices {
+	unsigned int refs;
+	unsigned int count;
+	struct described_device dev[];
+};
+/* The record's devices, each with what it is now; NULL without memory. */
+struct described_devices *devices_describe(const struct snapset_event *ev);
+/*
+ * Adds an LV of a lost set, as reconciliation's lvs listed it, to *@devs
+ * (NULL: none yet, and then made): -ENOMEM, *@devs unchanged. Only while
+ * *@devs is not shared.
+ */
+int devices_add_lost(struct described_devices **devs,
+		     const struct snapset_lv *lv);
+/* Another reference (NULL stays NULL); devices_put() drops one. */
+struct described_devices *devices_get(struct described_devices *devs);
+void devices_put(struct described_devices *devs);
+/* A writer's match entry: UUID=, LABEL=, or LV=VG/LV (origin or LV). */
+bool device_matches(const struct described_device *dev, const char *match);
+/* Whether one of @devs (NULL: none) fits one of @match (NULL-ended). */
+bool devices_match(const struct described_devices *devs, char *const *match);
+/* The protocol's "devices" array: [] for NULL. */
+struct json_object *devices_to_json(const struct described_devices *devs);
+
+/* notices.c: events to writers. */
 /* How many writers failed; @interrupted: the daemon stopped first. */
 typedef void (*notice_done_fn)(void *owner, unsigned int failed,
 			       bool interrupted);
-/* Takes @devices; @done (may be NULL) gets how many writers failed. */
+/*
+ * Tells @ev's set to the writers that want it: takes @devices (NULL: it
+ * has none); @done (may be NULL) gets how many writers failed.
+ */
 void notice_send(struct daemon *d, const char *kind,
-		 const struct snapset_event *ev, struct json_object *devices,
-		 notice_done_fn done, void *owner);
-char *notice_message(struct notice *n, long long event);
+		 const struct snapset_event *ev,
+		 struct described_devices *devices, notice_done_fn done,
+		 void *owner);
+/* Whether a writer with @match (NULL-ended; empty: any set) gets @n. */
+bool notice_wanted(const struct notice *n, char *const *match);
+/* @n encoded for one delivery, as its @event'th event; NULL on failure. */
+char *notice_message(const struct notice *n, long long event);
 void notice_answered(struct notice *n, const char *writer, bool ok,
 		     const char *message);
 /* At start: notices wait a moment for writers to reconnect. */
 void notices_settle(struct daemon *d);
 void notices_settled(struct daemon *d);
-struct json_object *devices_describe(const struct snapset_event *ev);
-/* An LV of a lost set, as reconciliation's lvs listed it. */
-struct json_object *lost_lv_describe(const struct snapset_lv *lv);
-bool device_matches(struct json_object *dev, const char *match);
 
 /* live_sets.c: each set's devices, and complete or abort told in order. */
 void live_set_armed(struct daemon *d, const struct snapset_event *ev);
 void live_set_notice(struct daemon *d, const struct snapset_event *ev);
-struct json_object *live_set_ending(struct daemon *d,
-				    const struct snapset_event *rec);
+struct described_devices *live_set_ending(struct daemon *d,
+					  const struct snapset_event *rec);
 void live_set_acknowledged(struct daemon *d, const __u8 id[SNAPSET_ID_LEN]);
 /* The watcher read every event up to @seq. */
 void live_sets_watched(struct daemon *d, __u64 seq);
@@ -244,8 +287,13 @@ int metrics_init(struct daemon *d);
 void metrics_shutdown(struct daemon *d, const struct snapset_event *rec);
 /* A writer's answer, labelled by its name and the uid that connected. */
 void metrics_delivery(struct daemon *d, const char *writer, uid_t uid, bool ok);
-/* A connection to the writer socket refused, by @reason. */
+/*
+ * A connection to the writer socket refused, by @reason: written with
+ * the next write, or within a second (a refused user may flood us).
+ */
 void metrics_refused(struct daemon *d, const char *reason);
+/* The refusals' deferred write is due. */
+void metrics_event(struct daemon *d);
 void metrics_release_failure(struct daemon *d, const char *engine);
 void metrics_write(struct daemon *d);
 

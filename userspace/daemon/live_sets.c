@@ -25,7 +25,7 @@
 struct live_set {
 	struct live_set *next;
 	__u8 id[SNAPSET_ID_LEN];
-	struct json_object *devices;
+	struct described_devices *devices;
 	__u64 shutdown_seq; /* its record's, once the agent read it; or 0 */
 	bool told;	    /* its backup-complete or abort went out */
 	bool acknowledged;
@@ -71,7 +71,7 @@ static void live_set_free(struct live_set **p)
 	struct live_set *set = *p;
 
 	*p = set->next;
-	json_object_put(set->devices);
+	devices_put(set->devices);
 	free(set);
 }
 
@@ -96,10 +96,7 @@ static void tell(struct daemon *d, struct live_set *set, const char *kind,
 		 const struct snapset_event *ev)
 {
 	set->told = true;
-	notice_send(d, kind, ev,
-		    set->devices ? json_object_get(set->devices)
-				 : json_object_new_array(),
-		    NULL, NULL);
+	notice_send(d, kind, ev, devices_get(set->devices), NULL, NULL);
 }
 
 /* The watcher read @ev, a BackupComplete or an abort. */
@@ -109,8 +106,7 @@ void live_set_notice(struct daemon *d, const struct snapset_event *ev)
 
 	/* Aborted before its arm: it has no record, and nothing to keep. */
 	if (!(ev->set.flags & SNAPSET_SET_ARMED)) {
-		notice_send(d, PROTO_KIND_ABORT, ev, json_object_new_array(),
-			    NULL, NULL);
+		notice_send(d, PROTO_KIND_ABORT, ev, NULL, NULL, NULL);
 		return;
 	}
 	set = live_set_get(d, ev->set.id);
@@ -150,8 +146,8 @@ static void as_completed(const struct snapset_event *rec,
  * is told first if the watcher has not told it. The set's devices, as
  * described while they were there, or NULL.
  */
-struct json_object *live_set_ending(struct daemon *d,
-				    const struct snapset_event *rec)
+struct described_devices *live_set_ending(struct daemon *d,
+					  const struct snapset_event *rec)
 {
 	struct live_set *set = live_set_get(d, rec->set.id);
 	struct snapset_event completed;
@@ -167,7 +163,7 @@ struct json_object *live_set_ending(struct daemon *d,
 		/* Abort events are filled after the end: as the record. */
 		tell(d, set, PROTO_KIND_ABORT, rec);
 	}
-	return json_object_get(set->devices);
+	return devices_get(set->devices);
 }
 
 /* Forgets the sets that are done and that the watcher read past. */

@@ -35,6 +35,14 @@ void ms_to_timespec(long ms, struct __kernel_timespec *ts)
 	ts->tv_nsec = ms % 1000 * 1000000L;
 }
 
+long long monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
 struct io_uring_sqe *daemon_sqe(struct daemon *d, struct op *op)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&d->ring);
@@ -195,6 +203,9 @@ static void dispatch(struct daemon *d, struct io_uring_cqe *cqe)
 		break;
 	case OP_FILE:
 		files_event(d, cqe->res);
+		break;
+	case OP_METRICS:
+		metrics_event(d);
 		break;
 	case OP_SETTLED:
 		notices_settled(d);

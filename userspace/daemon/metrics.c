@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Prometheus textfile metrics (for node_exporter's textfile collector),
- * rewritten through the ring after every change. Labels are set names,
- * writer names with the uid that connected (a writer picks its own
- * name: the uid says who picked it) and engines, never set ids: ids
- * would make a new series per backup. Writers' series are bounded.
- * Counters count since the daemon started, as Prometheus counters do;
- * the last complete time per name is seeded from the history so that
- * an alert on it survives a restart.
+ * rewritten through the ring after every change (refused connections,
+ * which anyone allowed to connect can cause, at most once a second).
+ * Labels are set names, writer names with the uid that connected (a
+ * writer picks its own name: the uid says who picked it) and engines,
+ * never set ids: ids would make a new series per backup. Writers'
+ * series are bounded. Counters count since the daemon started, as
+ * Prometheus counters do; the last complete time per name is seeded
+ * from the history so that an alert on it survives a restart.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,6 +21,8 @@
 
 /* Delivery series kept apart; past them, new writers share one. */
 #define DELIVERY_SERIES_MAX 128
+/* Refusals alone rewrite the file at most this often. */
+#define REFUSED_WRITE_MS 1000
 
 struct sample {
 	struct sample *next;
@@ -30,6 +33,11 @@ struct sample {
 
 struct metrics {
 	struct sample *samples;
+	long long written_at; /* CLOCK_MONOTONIC ms of the last write */
+	bool unwritten;	      /* refusals counted since */
+	bool timer_armed;     /* their write is due at this timeout */
+	struct op timer_op;
+	struct __kernel_timespec timer;
 };
 
 struct metric_help {
@@ -183,6 +191,7 @@ int metrics_init(struct daemon *d)
 	d->metrics = calloc(1, sizeof(*d->metrics));
 	if (!d->metrics)
 		return -ENOMEM;
+	d->metrics->timer_op = (struct op){ OP_METRICS, NULL };
 	if (!d->opts->metrics_path[0])
 		return 0;
 	/* node_exporter reads it as its own user. */
@@ -230,10 +239,37 @@ void metrics_delivery(struct daemon *d, const char *writer, uid_t uid, bool ok)
 	metrics_write(d);
 }
 
+/*
+ * Each refusal is counted at once, but a flood of them must not cost a
+ * file rewrite (a thread, an fsync) each: they are written with the
+ * next write, or by a timeout once REFUSED_WRITE_MS have passed since
+ * the last one.
+ */
 void metrics_refused(struct daemon *d, const char *reason)
 {
+	struct metrics *m = d->metrics;
+	long long wait = m->written_at + REFUSED_WRITE_MS - monotonic_ms();
+
 	sample(d, helps[M_REFUSED].name, "reason=\"%s\"", reason)->value++;
-	metrics_write(d);
+	if (!d->metrics_file)
+		return;
+	if (wait <= 0) {
+		metrics_write(d);
+		return;
+	}
+	m->unwritten = true;
+	if (m->timer_armed)
+		return;
+	m->timer_armed = true;
+	ms_to_timespec(wait, &m->timer);
+	io_uring_prep_timeout(daemon_sqe(d, &m->timer_op), &m->timer, 0, 0);
+}
+
+void metrics_event(struct daemon *d)
+{
+	d->metrics->timer_armed = false;
+	if (d->metrics->unwritten)
+		metrics_write(d);
 }
 
 void metrics_release_failure(struct daemon *d, const char *engine)
@@ -272,6 +308,8 @@ void metrics_write(struct daemon *d)
 
 	if (!d->metrics_file)
 		return;
+	d->metrics->written_at = monotonic_ms();
+	d->metrics->unwritten = false;
 	sample(d, helps[M_SETS_ACTIVE].name, "%s", "")->value =
 	    module_counter("sets_live");
 	sample(d, helps[M_PENDING].name, "%s", "")->value =

@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Start-up reconciliation: an LV tagged "snapset" whose set is neither
- * live nor pending was left by a requester killed before arm, a host that
- * crashed, or a module reloaded. Its record is gone, so it is released
- * here and reported as lost. The LVs of one lost set are one shutdown:
- * released, told to writers, reported, kept in the history.
+ * Reconciliation: an LV tagged "snapset" whose set is neither live nor
+ * pending was left by a requester killed before arm, a host that
+ * crashed, or a module reloaded. It runs at start, and again whenever
+ * the watcher missed events: a set that ended before its arm has no
+ * record, its shutdown event is all that tells of it, and one lost in
+ * an overflow would leave its LVs until the next start. Its record is gone, so
+ * it is released here and reported as lost. The LVs of one lost set are one
+ * shutdown: released, told to writers, reported, kept in the history.
  *
  * lvs runs as a child the ring waits on, under the lvremove deadline, so
  * that a stuck LVM (a VG lock held, a suspended device) delays neither
@@ -83,7 +86,7 @@ void reconcile_end(struct daemon *d)
 	reconcile_free(d);
 }
 
-void reconcile_acknowledged(struct daemon *d, const __u8 id[SNAPSET_ID_LEN])
+void reconcile_handled(struct daemon *d, const __u8 id[SNAPSET_ID_LEN])
 {
 	struct reconcile *rc = d->reconcile;
 	__u8(*grown)[SNAPSET_ID_LEN];
@@ -247,6 +250,14 @@ static void wait_lvs(struct daemon *d, struct reconcile *rc, bool deadline)
 				   0);
 }
 
+/* This one is over: the next, if one was asked for meanwhile. */
+static void reconcile_done(struct daemon *d)
+{
+	reconcile_free(d);
+	if (d->reconcile_wanted)
+		reconcile_start(d);
+}
+
 void reconcile_event(struct daemon *d, int res)
 {
 	struct reconcile *rc = d->reconcile;
@@ -256,12 +267,12 @@ void reconcile_event(struct daemon *d, int res)
 
 		if (!rc->skipped && !d->stopping)
 			lvs_exited(d, rc, status);
-		reconcile_free(d);
+		reconcile_done(d);
 		return;
 	}
 	if (rc->killed) {
 		/* Killed, and still its pidfd cannot be polled: let it be. */
-		reconcile_free(d);
+		reconcile_done(d);
 		return;
 	}
 	if (!rc->skipped && res == -ECANCELED)
@@ -288,9 +299,17 @@ static int lvs_spawn(struct reconcile *rc)
 
 void reconcile_start(struct daemon *d)
 {
-	struct reconcile *rc = calloc(1, sizeof(*rc));
+	struct reconcile *rc;
 	int ret;
 
+	if (d->stopping)
+		return;
+	if (d->reconcile || d->unrecorded_jobs) {
+		d->reconcile_wanted = true;
+		return;
+	}
+	d->reconcile_wanted = false;
+	rc = calloc(1, sizeof(*rc));
 	if (!rc) {
 		report_note("reconciliation skipped: out of memory");
 		return;

@@ -29,8 +29,8 @@
 struct record_job {
 	struct daemon *d;
 	struct snapset_event *rec;
-	struct json_object *devices; /* as described before the release */
-	unsigned int pending;	     /* releases still running */
+	struct described_devices *devices; /* described before the release */
+	unsigned int pending;		   /* releases still running */
 	unsigned int failed;
 	unsigned int retryable; /* failures a later try may mend */
 	bool lost;		/* found by its LVs' tags: no record */
@@ -44,9 +44,16 @@ struct record_job {
 
 static void job_free(struct record_job *job)
 {
-	job->d->jobs--;
+	struct daemon *d = job->d;
+	bool unrecorded = job->lost || job->dissolved;
+
+	d->jobs--;
+	devices_put(job->devices);
 	free(job->rec);
 	free(job);
+	/* A reconciliation waits until no such LV is being removed. */
+	if (unrecorded && --d->unrecorded_jobs == 0 && d->reconcile_wanted)
+		reconcile_start(d);
 }
 
 /* The record goes: the module forgets it, and so does the daemon. */
@@ -55,7 +62,7 @@ static void ack_record(struct record_job *job, const char *set)
 	int ret;
 
 	live_set_acknowledged(job->d, job->rec->set.id);
-	reconcile_acknowledged(job->d, job->rec->set.id);
+	reconcile_handled(job->d, job->rec->set.id);
 	ret = module_ack(job->d->agent_fd, job->rec->set.id);
 	if (ret)
 		report_note("%s: cannot acknowledge its record: %s", set,
@@ -141,9 +148,10 @@ static void retried(struct record_job *job)
 /* The release is over: the writers are told, then the record goes. */
 static void deliver(struct record_job *job)
 {
+	struct described_devices *devices;
+
 	/* No record, no shutdown: writers heard its abort, if it had one. */
 	if (job->dissolved) {
-		json_object_put(job->devices);
 		job_free(job);
 		return;
 	}
@@ -151,8 +159,11 @@ static void deliver(struct record_job *job)
 		retried(job);
 		return;
 	}
-	notice_send(job->d, PROTO_KIND_SHUTDOWN, job->rec, job->devices,
-		    acknowledge, job);
+	/* Handed over first: the writers' answers may free the job at once. */
+	devices = job->devices;
+	job->devices = NULL;
+	notice_send(job->d, PROTO_KIND_SHUTDOWN, job->rec, devices, acknowledge,
+		    job);
 }
 
 /* Reports one release's outcome; a failure is counted and kept. */
@@ -253,10 +264,9 @@ static void device_label(const struct snapset_device_info *dev, char *label,
 static void release_device(struct record_job *job,
 			   const struct snapset_device_info *dev)
 {
-	char uuid[40], label[260];
+	char uuid[LV_UUID_LEN], label[260];
 
-	if ((dev->flags & SNAPSET_DEVICE_PERSISTENT) ||
-	    lvm_uuid_from_dm(dev->dm_uuid, uuid, sizeof(uuid)))
+	if (record_device_lv_uuid(dev, uuid))
 		return;
 	if (still_recorded(dev))
 		device_label(dev, label, sizeof(label));
@@ -384,6 +394,8 @@ void records_dissolved(struct daemon *d, const struct snapset_event *ev)
 		return;
 	}
 	job->dissolved = true;
+	d->unrecorded_jobs++;
+	reconcile_handled(d, ev->set.id);
 	release_tagged(job);
 	job_started(job);
 }
@@ -401,7 +413,7 @@ struct record_job *lost_set_start(struct daemon *d,
 	job = job_new(d, &ev);
 	if (job) {
 		job->lost = true;
-		job->devices = json_object_new_array();
+		d->unrecorded_jobs++;
 	}
 	return job;
 }
@@ -410,7 +422,8 @@ void lost_set_release(struct record_job *job, const struct snapset_lv *lv)
 {
 	char label[260];
 
-	json_object_array_add(job->devices, lost_lv_describe(lv));
+	/* Out of memory: released all the same, told without it. */
+	devices_add_lost(&job->devices, lv);
 	snprintf(label, sizeof(label), "%s/%s", lv->vg, lv->lv);
 	release_lv(job, &(struct lv_release_spec){ .by = LV_BY_UUID,
 						   .key = lv->uuid,

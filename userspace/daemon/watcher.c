@@ -6,7 +6,8 @@
  * watcher queue is bounded: what it misses is logged, and a lost complete
  * or abort is told from the record instead. Shutdowns of armed sets come
  * through the agent's lossless cursor, never from here; a set that ended
- * before its arm has its shutdown here only.
+ * before its arm has its shutdown here only, so after an overflow the
+ * LVs such a set may have left are looked for by their tags.
  */
 #include "../common/format.h"
 #include "../common/module.h"
@@ -31,6 +32,8 @@ static void watch_event(struct daemon *d, const struct snapset_event *ev)
 		report_note("missed %llu module events: some sets may have "
 			    "been told of only at their shutdown",
 			    (unsigned long long)ev->missed);
+		/* A missed shutdown of a set never armed: its LVs by tag. */
+		reconcile_start(d);
 		return;
 	default:
 		break;

@@ -24,7 +24,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "../common/format.h"
@@ -400,14 +399,6 @@ static unsigned int connections(const struct daemon *d, uid_t uid,
 	return n;
 }
 
-static long long monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 /*
  * Turns @w away, counted by @label (a metrics label), and logged unless
  * a refusal was less than REFUSED_LOG_MS ago: a refused user could
@@ -583,28 +574,14 @@ void writers_event(struct daemon *d, struct op *op, int res)
 	writer_put(w);
 }
 
-/* Does @w want events about a set with these devices (NULL: unknown)? */
-static bool writer_matches(const struct writer *w, struct json_object *devices)
-{
-	if (!w->match[0] || !devices)
-		return true;
-	for (size_t i = 0; i < json_object_array_length(devices); i++)
-		for (char *const *m = w->match; *m; m++)
-			if (device_matches(
-				json_object_array_get_idx(devices, i), *m))
-				return true;
-	return false;
-}
-
-unsigned int writers_queue(struct daemon *d, struct notice *n,
-			   struct json_object *devices)
+unsigned int writers_queue(struct daemon *d, struct notice *n)
 {
 	unsigned int queued = 0;
 
 	for (struct writer *w = d->writers; w; w = w->next) {
 		struct delivery *del;
 
-		if (!w->registered || w->dropped || !writer_matches(w, devices))
+		if (!w->registered || w->dropped || !notice_wanted(n, w->match))
 			continue;
 		del = calloc(1, sizeof(*del));
 		if (!del) {

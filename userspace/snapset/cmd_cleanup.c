@@ -103,15 +103,14 @@ static int clean(const struct snapset_lv *lvs, size_t n, const void *sets,
 static int release_record(const struct snapset_event *rec, const char *set)
 {
 	struct lvm_error err = { "" };
-	char uuid[40], id[ID_STR_LEN];
+	char uuid[LV_UUID_LEN], id[ID_STR_LEN];
 	int ret = 0;
 
 	for (__u32 i = 0; i < rec->set.ndevices && !ret; i++) {
 		const struct snapset_device_info *dev =
 		    snapset_event_device(rec, i);
 
-		if (!(dev->flags & SNAPSET_DEVICE_PERSISTENT) &&
-		    !lvm_uuid_from_dm(dev->dm_uuid, uuid, sizeof(uuid)))
+		if (!record_device_lv_uuid(dev, uuid))
 			ret = lv_remove_by_uuid(uuid, &err);
 		/* Gone already: run removed it, or an administrator. */
 		if (ret == -ENOENT)

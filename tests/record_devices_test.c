@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Host unit tests of the one rule the daemon and snapset cleanup share:
+ * which device of a record is removed, and by which LV uuid.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "../userspace/common/module.h"
+#include "kselftest_harness.h"
+
+#define LVM_DM_UUID \
+	"LVM-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6"
+
+static struct snapset_device_info device(const char *dm_uuid, __u32 flags)
+{
+	struct snapset_device_info dev = { .major = 253, .flags = flags };
+
+	strncpy(dev.dm_uuid, dm_uuid, sizeof(dev.dm_uuid) - 1);
+	return dev;
+}
+
+TEST(auto_release_lv_goes_by_its_uuid)
+{
+	struct snapset_device_info dev = device(LVM_DM_UUID, 0);
+	char uuid[LV_UUID_LEN];
+
+	ASSERT_EQ(0, record_device_lv_uuid(&dev, uuid));
+	EXPECT_STREQ("A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6", uuid);
+}
+
+TEST(persistent_lv_stays)
+{
+	struct snapset_device_info dev =
+	    device(LVM_DM_UUID, SNAPSET_DEVICE_PERSISTENT);
+	char uuid[LV_UUID_LEN];
+
+	EXPECT_EQ(-ENOENT, record_device_lv_uuid(&dev, uuid));
+}
+
+/* Loop devices and plain dm go with their engine, not by lvremove. */
+TEST(device_other_than_lvm_stays)
+{
+	struct snapset_device_info loop = device("", 0),
+				   crypt = device("CRYPT-LUKS2-0a1b-root", 0);
+	char uuid[LV_UUID_LEN];
+
+	EXPECT_EQ(-ENOENT, record_device_lv_uuid(&loop, uuid));
+	EXPECT_EQ(-ENOENT, record_device_lv_uuid(&crypt, uuid));
+}
+
+TEST_HARNESS_MAIN
