@@ -188,10 +188,14 @@ install-program:
 # files, the UAPI header and VERSION.
 DKMS_SRC := $(DESTDIR)/usr/src/snapset-$(VERSION)
 DKMS_FILES := Kbuild VERSION module/Kbuild include/uapi/linux/snapset.h \
-	$(filter-out %.mod.c,$(wildcard module/*.c)) $(wildcard module/*.h)
+	$(filter-out %.mod.c,$(wildcard module/*.c)) \
+	$(filter-out module/features.h,$(wildcard module/*.h)) \
+	$(wildcard module/probes/*.c)
 
 dkms-source:
 	for f in $(DKMS_FILES); do install -D -m 0644 $$f $(DKMS_SRC)/$$f; done
+	install -D -m 0755 module/probes/generate.sh \
+		$(DKMS_SRC)/module/probes/generate.sh
 	sed 's|@VERSION@|$(VERSION)|' packaging/dkms.conf.in \
 		> $(DKMS_SRC)/dkms.conf
 
