@@ -45,7 +45,7 @@ PROGRAM_OBJS := $(PROGRAM_SRCS:%.c=$(BUILD)/%.o)
 UNIT_TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/*_test.c))
 
 .PHONY: all module program library examples selftests unit-tests deps check check-fast \
-	lint demo debug-module install install-module install-program \
+	lint demo debug-module module-6.12 install install-module install-program \
 	dkms-source clean fuzz fuzz-build
 
 all: module program library examples selftests
@@ -58,6 +58,12 @@ module:
 
 debug-module:
 	tools/vm/debug-kernel
+
+# The module for the 6.12 guest, built apart from the 6.1 one.
+module-6.12:
+	tools/vm/build-module \
+		/usr/src/linux-headers-$(shell tools/vm/guest-kernel 6.12) \
+		$(BUILD)/6.12
 
 program: $(BUILD)/snapset
 
@@ -139,11 +145,11 @@ fuzz: fuzz-build
 	tools/fuzz $(FUZZ_SECONDS)
 
 check: deps
-	$(MAKE) all unit-tests fuzz-build debug-module
+	$(MAKE) all unit-tests fuzz-build module-6.12 debug-module
 	tools/check
 
 check-fast: deps
-	$(MAKE) all unit-tests fuzz-build
+	$(MAKE) all unit-tests fuzz-build module-6.12
 	tools/check --fast
 
 lint: $(KTOOLS)/.extracted module
@@ -182,10 +188,14 @@ install-program:
 # files, the UAPI header and VERSION.
 DKMS_SRC := $(DESTDIR)/usr/src/snapset-$(VERSION)
 DKMS_FILES := Kbuild VERSION module/Kbuild include/uapi/linux/snapset.h \
-	$(filter-out %.mod.c,$(wildcard module/*.c)) $(wildcard module/*.h)
+	$(filter-out %.mod.c,$(wildcard module/*.c)) \
+	$(filter-out module/features.h,$(wildcard module/*.h)) \
+	$(wildcard module/probes/*.c)
 
 dkms-source:
 	for f in $(DKMS_FILES); do install -D -m 0644 $$f $(DKMS_SRC)/$$f; done
+	install -D -m 0755 module/probes/generate.sh \
+		$(DKMS_SRC)/module/probes/generate.sh
 	sed 's|@VERSION@|$(VERSION)|' packaging/dkms.conf.in \
 		> $(DKMS_SRC)/dkms.conf
 

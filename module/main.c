@@ -377,7 +377,6 @@ static const struct file_operations snapset_fops = {
 	.poll = snapset_poll,
 	.unlocked_ioctl = snapset_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
-	.llseek = no_llseek,
 };
 
 #define SNAPSET_COUNTER_ATTR(_name, _value)				\

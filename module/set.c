@@ -147,10 +147,10 @@ static int device_open(int fd, u32 flags, struct snapset_device **out)
 	int ret;
 
 	f = fdget(fd);
-	if (!f.file)
+	if (!fd_file(f))
 		return -EBADF; /* also O_PATH: fdget() does not return those */
-	inode = file_inode(f.file);
-	if (!(f.file->f_mode & FMODE_READ)) {
+	inode = file_inode(fd_file(f));
+	if (!(fd_file(f)->f_mode & FMODE_READ)) {
 		ret = -EBADF;
 		goto out_fdput;
 	}
