@@ -177,9 +177,10 @@ TEST(tagged_lvs_are_parsed_untagged_skipped)
 			   "              \"lv\": [\n              ]\n"
 			   "          }\n      ]\n  }\n";
 	struct snapset_lv *lvs;
+	struct lvm_error err;
 	size_t n;
 
-	ASSERT_EQ(0, lv_parse_snapset(out, &lvs, &n));
+	ASSERT_EQ(0, lv_parse_snapset(out, &lvs, &n, &err));
 	ASSERT_EQ(2, n);
 	EXPECT_STREQ("Aa1-uuid", lvs[0].uuid);
 	EXPECT_STREQ("vg0", lvs[0].vg);
@@ -194,7 +195,7 @@ TEST(tagged_lvs_are_parsed_untagged_skipped)
 	EXPECT_EQ(0, lvs[1].major); /* inactive */
 	EXPECT_STREQ("1c8f3d2e-6b5a-4f4c-8d9e-8a7f6e5d4c3b", lvs[1].set_id);
 	free(lvs);
-	ASSERT_EQ(0, lv_parse_snapset(none, &lvs, &n));
+	ASSERT_EQ(0, lv_parse_snapset(none, &lvs, &n, &err));
 	EXPECT_EQ(0, n);
 	EXPECT_EQ(NULL, lvs);
 }
@@ -213,13 +214,18 @@ TEST(what_is_no_report_is_refused)
 	};
 	struct snapset_lv *lvs = (struct snapset_lv *)1;
 	struct lv_info info;
+	struct lvm_error err;
 	size_t n = 1;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		EXPECT_EQ(-EINVAL, lv_parse_snapset(bad[i], &lvs, &n));
+		err.message[0] = '\0';
+		EXPECT_EQ(-EIO, lv_parse_snapset(bad[i], &lvs, &n, &err));
 		EXPECT_EQ(NULL, lvs);
 		EXPECT_EQ(0, n);
-		EXPECT_EQ(-EINVAL, lv_info_parse(bad[i], &info));
+		EXPECT_STREQ("lvm lvs printed no JSON report", err.message);
+		err.message[0] = '\0';
+		EXPECT_EQ(-EIO, lv_info_parse(bad[i], &info, &err));
+		EXPECT_STREQ("lvm lvs printed no JSON report", err.message);
 	}
 }
 
@@ -236,14 +242,15 @@ TEST(lv_info_is_parsed)
 	    "              ]\n          }\n      ]\n  }\n";
 	const char *none = "{\"report\": [{\"lv\": []}]}";
 	struct lv_info info;
+	struct lvm_error err;
 
-	ASSERT_EQ(0, lv_info_parse(out, &info));
+	ASSERT_EQ(0, lv_info_parse(out, &info, &err));
 	EXPECT_STREQ("Aa1B-uuid", info.uuid);
 	EXPECT_STREQ("data", info.origin);
 	EXPECT_STREQ("snapshot", info.segtype);
 	EXPECT_EQ(254, info.major);
 	EXPECT_EQ(7, info.minor);
-	EXPECT_EQ(-ENOENT, lv_info_parse(none, &info));
+	EXPECT_EQ(-ENOENT, lv_info_parse(none, &info, &err));
 	EXPECT_STREQ("", info.uuid);
 }
 

@@ -234,12 +234,12 @@ static int lvm_run(const char *const *argv, char *out, size_t out_size,
 /*
  * The rows of an "lvs --reportformat json" report in @out: lvm 2.03.16
  * prints {"report": [{"lv": [{"field": "value", ...}, ...]}]}, every
- * value a string. @visit sees each row; 0, -EINVAL when @out is not such
- * a report, or the first error @visit returns.
+ * value a string. @visit sees each row; 0, -EIO with the cause in @err
+ * when @out is not such a report, or the first error @visit returns.
  */
 static int lvs_json_rows(const char *out,
 			 int (*visit)(struct json_object *row, void *arg),
-			 void *arg)
+			 void *arg, struct lvm_error *err)
 {
 	struct json_object *root = json_tokener_parse(out), *reports, *rows;
 	int ret = 0;
@@ -259,6 +259,12 @@ static int lvs_json_rows(const char *out,
 			ret = visit(json_object_array_get_idx(rows, i), arg);
 	}
 	json_object_put(root);
+	if (ret == -EINVAL) {
+		/* Cut short, or no report: never read as "no LVs". */
+		snprintf(err->message, sizeof(err->message),
+			 "lvm lvs printed no JSON report");
+		ret = -EIO;
+	}
 	return ret;
 }
 
@@ -300,12 +306,12 @@ static int lv_info_row(struct json_object *row, void *arg)
 	return 0;
 }
 
-int lv_info_parse(const char *out, struct lv_info *info)
+int lv_info_parse(const char *out, struct lv_info *info, struct lvm_error *err)
 {
 	int ret;
 
 	memset(info, 0, sizeof(*info));
-	ret = lvs_json_rows(out, lv_info_row, info);
+	ret = lvs_json_rows(out, lv_info_row, info, err);
 	if (ret)
 		return ret;
 	return info->uuid[0] ? 0 : -ENOENT;
@@ -322,15 +328,7 @@ int lv_info_get(const char *vg, const char *lv, struct lv_info *info,
 	memset(info, 0, sizeof(*info));
 	snprintf(target, sizeof(target), "%s/%s", vg, lv);
 	ret = lvm_run(argv, out, sizeof(out), err);
-	if (ret)
-		return ret;
-	ret = lv_info_parse(out, info);
-	if (ret == -EINVAL) {
-		snprintf(err->message, sizeof(err->message),
-			 "lvm lvs printed no JSON report");
-		return -EIO;
-	}
-	return ret;
+	return ret ? ret : lv_info_parse(out, info, err);
 }
 
 /* Whether lvm's @line is worth passing on: a warning, or about a size. */
@@ -482,10 +480,11 @@ static int snapset_lv_row(struct json_object *row, void *arg)
 	return 0;
 }
 
-int lv_parse_snapset(const char *out, struct snapset_lv **lvs, size_t *n)
+int lv_parse_snapset(const char *out, struct snapset_lv **lvs, size_t *n,
+		     struct lvm_error *err)
 {
 	struct lv_list list = { NULL, 0 };
-	int ret = lvs_json_rows(out, snapset_lv_row, &list);
+	int ret = lvs_json_rows(out, snapset_lv_row, &list, err);
 
 	if (ret) {
 		free(list.lvs);
@@ -519,10 +518,7 @@ int lv_list_snapset(struct snapset_lv **lvs, size_t *n, struct lvm_error *err)
 		ret = lvm_run(lvm_list_snapset_argv, out, LVM_LIST_OUTPUT_MAX,
 			      err);
 	if (!ret)
-		ret = lv_parse_snapset(out, lvs, n);
-	if (ret == -EINVAL)
-		snprintf(err->message, sizeof(err->message),
-			 "lvm lvs printed no JSON report");
+		ret = lv_parse_snapset(out, lvs, n, err);
 	free(out);
 	return ret;
 }

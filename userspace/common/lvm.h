@@ -52,9 +52,10 @@ int lvm_snapshot_origin(const char *lv, const char *set_id, char *origin,
 #define LV_INFO_FIELDS "lv_uuid,origin,segtype,lv_kernel_major,lv_kernel_minor"
 /*
  * The same from "lvs --reportformat json -o LV_INFO_FIELDS" output @out:
- * its first LV; -ENOENT when it has none, -EINVAL when @out is no report.
+ * its first LV; -ENOENT when it has none, -EIO with the cause in @err
+ * when @out is no report.
  */
-int lv_info_parse(const char *out, struct lv_info *info);
+int lv_info_parse(const char *out, struct lv_info *info, struct lvm_error *err);
 int lv_info_get(const char *vg, const char *lv, struct lv_info *info,
 		struct lvm_error *err);
 
@@ -100,11 +101,12 @@ struct snapset_lv {
 /*
  * "lvm lvs --reportformat json" of every LV tagged "snapset", and those
  * LVs in the report it printed, @out (@lvs is a malloc()ed array the
- * caller frees, NULL when none); 0, -ENOMEM, or -EINVAL when @out is no
- * such report (cut short, or not JSON).
+ * caller frees, NULL when none); 0, -ENOMEM, or -EIO with the cause in
+ * @err when @out is no such report (cut short, or not JSON).
  */
 extern const char *const lvm_list_snapset_argv[];
-int lv_parse_snapset(const char *out, struct snapset_lv **lvs, size_t *n);
+int lv_parse_snapset(const char *out, struct snapset_lv **lvs, size_t *n,
+		     struct lvm_error *err);
 /* The same, lvm run and waited for here; lvm's words in @err. */
 int lv_list_snapset(struct snapset_lv **lvs, size_t *n, struct lvm_error *err);
 
