@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -85,6 +86,103 @@ lvm_exec(const char *const *argv, int out_fd, int err_fd)
 	execvp("lvm", (char *const *)argv);
 	dprintf(STDERR_FILENO, "lvm: %s\n", strerror(errno));
 	_exit(127);
+}
+
+/* Puts @fd's file in flight in a new datagram pair: its receiving end. */
+static int fd_in_flight(int fd)
+{
+	char cmsg_buf[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct msghdr msg = {
+		.msg_control = cmsg_buf,
+		.msg_controllen = sizeof(cmsg_buf),
+	};
+	struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv))
+		return -errno;
+	cmsg->cmsg_level = SOL_SOCKET;
+	cmsg->cmsg_type = SCM_RIGHTS;
+	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+	if (sendmsg(sv[0], &msg, 0) < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return -errno;
+	}
+	close(sv[0]);
+	return sv[1];
+}
+
+/*
+ * The child that lvm's parent is when the caller's @hold_fd must outlive
+ * lvm: it keeps that file open, in flight in @keep, until lvm exited,
+ * then exits as lvm did. Its own descriptor of the file is closed first,
+ * so that neither it nor lvm ever closes one: the module takes the
+ * reason a set ended from its last closer, and run killed while lvm
+ * works must stay that, not this child's exit.
+ */
+static void __attribute__((noreturn))
+lvm_keeper(const char *const *argv, int out_fd, int err_fd, int hold_fd,
+	   int keep)
+{
+	sigset_t all;
+	int status;
+	pid_t pid;
+
+	/* Whatever ends run, this one waits for lvm; lvm sees signals. */
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	close(hold_fd);
+	pid = fork();
+	if (pid == 0)
+		lvm_exec(argv, out_fd, err_fd);
+	if (pid < 0) {
+		dprintf(err_fd, "lvm: %s\n", strerror(errno));
+		_exit(127);
+	}
+	/* Nothing of run's outlives run here but the file in flight. */
+	if (keep > 0)
+		close_range(0, keep - 1, 0);
+	close_range(keep + 1, ~0U, 0);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			_exit(127);
+	if (WIFSIGNALED(status)) {
+		sigdelset(&all, WTERMSIG(status));
+		signal(WTERMSIG(status), SIG_DFL);
+		sigprocmask(SIG_SETMASK, &all, NULL);
+		raise(WTERMSIG(status));
+	}
+	_exit(WEXITSTATUS(status));
+}
+
+/* lvm started, with @hold_fd's file kept open until it exits (or -1). */
+static pid_t lvm_fork(const char *const *argv, int out_fd, int err_fd,
+		      int hold_fd)
+{
+	int keep = -1;
+	pid_t pid;
+
+	if (hold_fd >= 0) {
+		keep = fd_in_flight(hold_fd);
+		if (keep < 0) {
+			errno = -keep;
+			return -1;
+		}
+	}
+	pid = fork();
+	if (pid == 0 && keep >= 0)
+		lvm_keeper(argv, out_fd, err_fd, hold_fd, keep);
+	if (pid == 0)
+		lvm_exec(argv, out_fd, err_fd);
+	if (keep >= 0) {
+		int saved = errno;
+
+		close(keep);
+		errno = saved;
+	}
+	return pid;
 }
 
 int lvm_failure(const char *command, int status, const char *errors,
@@ -187,8 +285,8 @@ int lvm_uuid_from_dm(const char *dm_uuid, char *out, size_t size)
  * exits 0. Otherwise lvm's message is in @err and the result is -EBUSY
  * (in use), -ENOENT (not found) or -EIO; -errno when it cannot run at all.
  */
-static int lvm_run_stderr(const char *const *argv, char *out, size_t out_size,
-			  char *errors, size_t errors_size,
+static int lvm_run_stderr(const char *const *argv, int hold_fd, char *out,
+			  size_t out_size, char *errors, size_t errors_size,
 			  struct lvm_error *err)
 {
 	/* memfds, not pipes: lvm's output waits for us, nothing to poll. */
@@ -199,9 +297,7 @@ static int lvm_run_stderr(const char *const *argv, char *out, size_t out_size,
 
 	err->message[0] = '\0';
 	if (out_fd >= 0 && err_fd >= 0)
-		pid = fork();
-	if (pid == 0)
-		lvm_exec(argv, out_fd, err_fd);
+		pid = lvm_fork(argv, out_fd, err_fd, hold_fd);
 	if (pid < 0)
 		status = -errno;
 	while (pid > 0 && waitpid(pid, &status, 0) < 0)
@@ -228,7 +324,8 @@ static int lvm_run(const char *const *argv, char *out, size_t out_size,
 {
 	char errors[2048];
 
-	return lvm_run_stderr(argv, out, out_size, errors, sizeof(errors), err);
+	return lvm_run_stderr(argv, -1, out, out_size, errors, sizeof(errors),
+			      err);
 }
 
 /*
@@ -355,7 +452,7 @@ void lvm_notices(const char *text, char *out, size_t size)
 }
 
 int lv_snapshot_create(const char *vg, const char *origin, const char *name,
-		       const char *size, const char *set_uuid,
+		       const char *size, const char *set_uuid, int set_fd,
 		       struct lvm_error *err, char *notices,
 		       size_t notices_size)
 {
@@ -380,8 +477,8 @@ int lv_snapshot_create(const char *vg, const char *origin, const char *name,
 	argv[n++] = "--addtag";
 	argv[n++] = set_tag;
 	argv[n++] = target;
-	ret =
-	    lvm_run_stderr(argv, out, sizeof(out), errors, sizeof(errors), err);
+	ret = lvm_run_stderr(argv, set_fd, out, sizeof(out), errors,
+			     sizeof(errors), err);
 	notices[0] = '\0';
 	lvm_notices(out, notices, notices_size);
 	lvm_notices(errors, notices, notices_size);

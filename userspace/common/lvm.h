@@ -65,9 +65,15 @@ int lv_info_get(const char *vg, const char *lv, struct lv_info *info,
  * NULL. What lvcreate said worth passing on, one a line, is in @notices
  * whether or not it succeeded: it may make a smaller snapshot than asked
  * ("Reducing COW size ...") and say so only there.
+ *
+ * The set's file, @set_fd, stays open until lvcreate has exited, even
+ * when the caller is killed meanwhile: lvcreate, which must not be
+ * killed (it may have the origin suspended), may still make and tag its
+ * LV, and the set's end is what has the daemon look for its tagged LVs.
+ * How the set ended stays the caller's doing.
  */
 int lv_snapshot_create(const char *vg, const char *origin, const char *name,
-		       const char *size, const char *set_uuid,
+		       const char *size, const char *set_uuid, int set_fd,
 		       struct lvm_error *err, char *notices,
 		       size_t notices_size);
 

@@ -521,8 +521,8 @@ int lvm_snapshots_create(struct run_state *st)
 			 s->origin);
 		dev->fd = -1;
 		ret = lv_snapshot_create(s->vg, s->origin, name, s->size,
-					 st->id_text, &lerr, notices,
-					 sizeof(notices));
+					 st->id_text, st->set_fd, &lerr,
+					 notices, sizeof(notices));
 		lvm_notices_print(dev->label, notices);
 		if (ret)
 			return run_fail(st, ret, "%s/%s: cannot snapshot: %s",
