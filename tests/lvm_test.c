@@ -86,6 +86,54 @@ TEST(lvremove_selects_snapshots_only)
 	EXPECT_EQ(NULL, argv[5]);
 }
 
+/*
+ * An lvremove by uuid that removed nothing: lvs of that uuid tells
+ * whether the LV is gone (no failure) or no snapshot (left alone, never
+ * "gone already"), whatever warnings lvm printed among its rows.
+ */
+TEST(lv_not_removed_is_gone_or_left_alone)
+{
+	const char *uuid = "A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6";
+	const char *argv[LVM_LOOKUP_ARGC];
+	char select[LVM_SELECT_LEN];
+	struct lvm_error err;
+
+	ASSERT_EQ(0, lvm_lookup_argv(uuid, select, argv));
+	EXPECT_STREQ("lvs", argv[1]);
+	EXPECT_STREQ("lv_uuid,lv_role", argv[4]);
+	EXPECT_STREQ("lv_uuid=A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6", argv[6]);
+	EXPECT_EQ(NULL, argv[7]);
+
+	EXPECT_EQ(-ENOENT, lvm_lookup_result("", uuid, &err));
+	EXPECT_STREQ("no LV has uuid A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6: "
+		     "gone already",
+		     err.message);
+	EXPECT_EQ(-ENOENT, lvm_lookup_result("  WARNING: " VG_UUID " is odd.\n",
+					     uuid, &err));
+
+	EXPECT_EQ(-ESRCH,
+		  lvm_lookup_result("  WARNING: PV /dev/x not found.\n"
+				    "  A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6 "
+				    "public,origin,thickorigin\n",
+				    uuid, &err));
+	EXPECT_STREQ("LV with uuid A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6 is "
+		     "not a snapshot: left alone",
+		     err.message);
+	EXPECT_EQ(-ESRCH,
+		  lvm_lookup_result("  A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6 "
+				    "public\n",
+				    uuid, &err));
+	/* A thin snapshot's role list: "snapshot" is a whole item. */
+	EXPECT_EQ(0,
+		  lvm_lookup_result("  A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6 "
+				    "public,snapshot,thinsnapshot\n",
+				    uuid, &err));
+	EXPECT_EQ(-ESRCH,
+		  lvm_lookup_result("  A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6 "
+				    "public,thicksnapshot-ish\n",
+				    uuid, &err));
+}
+
 TEST(lvm_failures_are_classified)
 {
 	struct lvm_error err;

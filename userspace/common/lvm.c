@@ -493,25 +493,67 @@ static void sleep_ms(long ms)
 		;
 }
 
+int lvm_lookup_argv(const char *uuid, char select[LVM_SELECT_LEN],
+		    const char *argv[LVM_LOOKUP_ARGC])
+{
+	static const char *const lookup[] = {
+		"lvm",	   "lvs", "--noheadings", "-o", "lv_uuid,lv_role",
+		"--select"
+	};
+
+	if (snprintf(select, LVM_SELECT_LEN, "lv_uuid=%s", uuid) >=
+	    LVM_SELECT_LEN)
+		return -EINVAL;
+	memcpy(argv, lookup, sizeof(lookup));
+	argv[6] = select;
+	argv[7] = NULL;
+	return 0;
+}
+
+int lvm_lookup_result(const char *output, const char *uuid,
+		      struct lvm_error *err)
+{
+	size_t len = strlen(uuid), n;
+	char roles[256];
+
+	/* "  UUID ROLE,ROLE,...": lvm's warnings may come among them. */
+	for (const char *line = output; *line; line += n + !!line[n]) {
+		n = strcspn(line, "\n");
+		while (*line == ' ' && n) {
+			line++;
+			n--;
+		}
+		if (n <= len || strncmp(line, uuid, len) || line[len] != ' ')
+			continue;
+		snprintf(roles, sizeof(roles), ",%.*s,", (int)(n - len - 1),
+			 line + len + 1);
+		if (strstr(roles, ",snapshot,"))
+			return 0;
+		snprintf(err->message, sizeof(err->message),
+			 "LV with uuid %s is not a snapshot: left alone", uuid);
+		return -ESRCH;
+	}
+	snprintf(err->message, sizeof(err->message),
+		 "no LV has uuid %s: gone already", uuid);
+	return -ENOENT;
+}
+
 int lv_remove_by_uuid(const char *uuid, struct lvm_error *err)
 {
-	char select[LVM_SELECT_LEN], out[512];
-	const char *argv[LVM_REMOVE_ARGC];
-	const char *lvs_argv[] = {
-		"lvm",	   "lvs",      "--noheadings", "-o",
-		"lv_uuid", "--select", select,	       NULL
-	};
+	char select[LVM_SELECT_LEN], lookup_select[LVM_SELECT_LEN], out[512];
+	const char *argv[LVM_REMOVE_ARGC], *lookup[LVM_LOOKUP_ARGC];
 	long backoff_ms = 100;
 	int ret;
 
-	if (lvm_remove_argv(uuid, select, argv))
+	if (lvm_remove_argv(uuid, select, argv) ||
+	    lvm_lookup_argv(uuid, lookup_select, lookup))
 		return -EINVAL;
 	/* An empty selection is no error to lvremove: ask lvs first. */
-	ret = lvm_run(lvs_argv, out, sizeof(out), err);
+	ret = lvm_run(lookup, out, sizeof(out), err);
+	if (!ret)
+		ret = lvm_lookup_result(out, uuid, err);
 	if (ret)
 		return ret;
-	if (!strstr(out, uuid))
-		return -ENOENT;
 	while ((ret = lvm_run(argv, out, sizeof(out), err)) == -EBUSY &&
 	       backoff_ms <= 3200) {
 		sleep_ms(backoff_ms);

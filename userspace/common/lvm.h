@@ -86,7 +86,8 @@ void lvm_notices(const char *text, char *out, size_t size);
 /*
  * Removes the snapshot LV whose uuid is @uuid, retrying with backoff
  * while it is in use (udev and blkid probe new devices); -ENOENT when no
- * snapshot has it, -EBUSY when it stayed in use.
+ * LV has it (gone already), -ESRCH when it is no snapshot (left alone),
+ * -EBUSY when it stayed in use; lvm's words, or ours, in @err.
  */
 int lv_remove_by_uuid(const char *uuid, struct lvm_error *err);
 
@@ -134,6 +135,17 @@ int lvm_uuid_from_dm(const char *dm_uuid, char *out, size_t size);
 #define LVM_REMOVE_ARGC 6
 int lvm_remove_argv(const char *uuid, char select[LVM_SELECT_LEN],
 		    const char *argv[LVM_REMOVE_ARGC]);
+/*
+ * "lvm lvs" of the LV whose uuid is @uuid, with its roles, as an argv;
+ * and what its output (stdout, warnings among it or not) says: 0 when
+ * that LV is a snapshot, -ENOENT when no LV has the uuid (gone already),
+ * -ESRCH when it is no snapshot (left alone), each said in @err.
+ */
+#define LVM_LOOKUP_ARGC 8
+int lvm_lookup_argv(const char *uuid, char select[LVM_SELECT_LEN],
+		    const char *argv[LVM_LOOKUP_ARGC]);
+int lvm_lookup_result(const char *output, const char *uuid,
+		      struct lvm_error *err);
 /* The same for every snapshot LV tagged "snapset:<@set_id>". */
 int lvm_remove_tagged_argv(const char *set_id, char select[LVM_SELECT_LEN],
 			   const char *argv[LVM_REMOVE_ARGC]);

@@ -59,11 +59,16 @@ static int remove_lost(const struct snapset_lv *lv, bool dry_run)
 	if (dry_run) {
 		ret = lv_info_get(lv->vg, lv->lv, &info, &err);
 		if (!ret && !info.origin[0])
-			ret = -ENOENT;
+			ret = -ESRCH;
 	} else {
 		ret = lv_remove_by_uuid(lv->uuid, &err);
 	}
+	/* Removed since it was listed: by a daemon, an administrator. */
 	if (ret == -ENOENT) {
+		printf("%s/%s: gone already\n", lv->vg, lv->lv);
+		return 0;
+	}
+	if (ret == -ESRCH) {
 		printf("%s/%s: left alone: not a snapshot\n", lv->vg, lv->lv);
 		return 0;
 	}
@@ -113,8 +118,11 @@ static int release_record(const struct snapset_event *rec, const char *set)
 		if (!(dev->flags & SNAPSET_DEVICE_PERSISTENT) &&
 		    !lvm_uuid_from_dm(dev->dm_uuid, uuid, sizeof(uuid)))
 			ret = lv_remove_by_uuid(uuid, &err);
-		/* Gone already: run removed it, or an administrator. */
-		if (ret == -ENOENT)
+		/*
+		 * Gone already (run removed it, or an administrator), or no
+		 * snapshot: left alone, as the daemon does.
+		 */
+		if (ret == -ENOENT || ret == -ESRCH)
 			ret = 0;
 	}
 	id_format(rec->set.id, id);
