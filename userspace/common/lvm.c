@@ -538,20 +538,29 @@ int lvm_lookup_result(const char *output, const char *uuid,
 	return -ENOENT;
 }
 
+int lv_lookup(const char *uuid, struct lvm_error *err)
+{
+	char select[LVM_SELECT_LEN], out[2048];
+	const char *argv[LVM_LOOKUP_ARGC];
+	int ret;
+
+	if (lvm_lookup_argv(uuid, select, argv))
+		return -EINVAL;
+	ret = lvm_run(argv, out, sizeof(out), err);
+	return ret ? ret : lvm_lookup_result(out, uuid, err);
+}
+
 int lv_remove_by_uuid(const char *uuid, struct lvm_error *err)
 {
-	char select[LVM_SELECT_LEN], lookup_select[LVM_SELECT_LEN], out[512];
-	const char *argv[LVM_REMOVE_ARGC], *lookup[LVM_LOOKUP_ARGC];
+	char select[LVM_SELECT_LEN], out[512];
+	const char *argv[LVM_REMOVE_ARGC];
 	long backoff_ms = 100;
 	int ret;
 
-	if (lvm_remove_argv(uuid, select, argv) ||
-	    lvm_lookup_argv(uuid, lookup_select, lookup))
+	if (lvm_remove_argv(uuid, select, argv))
 		return -EINVAL;
 	/* An empty selection is no error to lvremove: ask lvs first. */
-	ret = lvm_run(lookup, out, sizeof(out), err);
-	if (!ret)
-		ret = lvm_lookup_result(out, uuid, err);
+	ret = lv_lookup(uuid, err);
 	if (ret)
 		return ret;
 	while ((ret = lvm_run(argv, out, sizeof(out), err)) == -EBUSY &&

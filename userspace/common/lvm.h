@@ -146,6 +146,8 @@ int lvm_lookup_argv(const char *uuid, char select[LVM_SELECT_LEN],
 		    const char *argv[LVM_LOOKUP_ARGC]);
 int lvm_lookup_result(const char *output, const char *uuid,
 		      struct lvm_error *err);
+/* That lvs run and waited for here. */
+int lv_lookup(const char *uuid, struct lvm_error *err);
 /* The same for every snapshot LV tagged "snapset:<@set_id>". */
 int lvm_remove_tagged_argv(const char *set_id, char select[LVM_SELECT_LEN],
 			   const char *argv[LVM_REMOVE_ARGC]);

@@ -53,16 +53,9 @@ static int module_sets(int fd, void **sets, size_t *len)
 static int remove_lost(const struct snapset_lv *lv, bool dry_run)
 {
 	struct lvm_error err;
-	struct lv_info info;
-	int ret;
+	int ret = dry_run ? lv_lookup(lv->uuid, &err)
+			  : lv_remove_by_uuid(lv->uuid, &err);
 
-	if (dry_run) {
-		ret = lv_info_get(lv->vg, lv->lv, &info, &err);
-		if (!ret && !info.origin[0])
-			ret = -ESRCH;
-	} else {
-		ret = lv_remove_by_uuid(lv->uuid, &err);
-	}
 	/* Removed since it was listed: by a daemon, an administrator. */
 	if (ret == -ENOENT) {
 		printf("%s/%s: gone already\n", lv->vg, lv->lv);
