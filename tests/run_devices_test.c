@@ -6,11 +6,14 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "../userspace/snapset/run.h"
@@ -80,6 +83,60 @@ TEST(regular_file_is_never_opened)
 	EXPECT_EQ(EAGAIN, errno);
 	close(in);
 	unlink(path);
+}
+
+/* Two names swapped over and over until @stop. */
+struct swapper {
+	char a[64], b[64];
+	atomic_bool stop;
+};
+
+static void *swap_names(void *arg)
+{
+	struct swapper *sw = arg;
+
+	while (!atomic_load(&sw->stop))
+		renameat2(AT_FDCWD, sw->a, AT_FDCWD, sw->b, RENAME_EXCHANGE);
+	return NULL;
+}
+
+/*
+ * The spec's path names a block device and a FIFO in turn while run
+ * checks it: the node checked is the node opened, so the FIFO is never
+ * opened. A path checked with stat() and then opened by name had the
+ * FIFO opened now and then.
+ */
+TEST(spec_swapped_while_checked_opens_no_fifo)
+{
+	char dir[] = "/tmp/snapset-swap-XXXXXX";
+	struct swapper sw = { .stop = false };
+	struct run_options opts;
+	struct run_state st;
+	struct inotify_event ev;
+	pthread_t thread;
+	int in;
+
+	ASSERT_NE(NULL, mkdtemp(dir));
+	snprintf(sw.a, sizeof(sw.a), "%s/dev", dir);
+	snprintf(sw.b, sizeof(sw.b), "%s/fifo", dir);
+	/* A block device number of the local/experimental range: no disk. */
+	if (mknod(sw.a, S_IFBLK | 0600, makedev(240, 0))) {
+		sh_rm(dir);
+		SKIP(return, "mknod: %s", strerror(errno));
+	}
+	ASSERT_EQ(0, mkfifo(sw.b, 0600));
+	in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	ASSERT_LE(0, in);
+	ASSERT_LE(0, inotify_add_watch(in, sw.b, IN_OPEN));
+	ASSERT_EQ(0, pthread_create(&thread, NULL, swap_names, &sw));
+	for (int i = 0; i < 20000; i++)
+		EXPECT_NE(0, resolve(sw.a, &st, &opts));
+	atomic_store(&sw.stop, true);
+	pthread_join(thread, NULL);
+	EXPECT_EQ(-1, read(in, &ev, sizeof(ev)));
+	EXPECT_EQ(EAGAIN, errno);
+	close(in);
+	sh_rm(dir);
 }
 
 TEST(character_device_is_refused)
