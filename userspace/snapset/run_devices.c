@@ -433,6 +433,7 @@ static int lvm_snapshot_open(struct run_state *st, struct run_dev *dev,
 		return run_fail(st, ret, "%s: made, but lvs cannot see it: %s",
 				dev->label, lerr.message);
 	snprintf(dev->created_uuid, sizeof(dev->created_uuid), "%s", info.uuid);
+	st->lvm_untracked = false;
 	ret = engine_inspect(makedev(info.major, info.minor), &dev->engine,
 			     &lerr);
 	if (ret)
@@ -528,6 +529,7 @@ int lvm_snapshots_create(struct run_state *st)
 		snprintf(dev->alias, sizeof(dev->alias), "%s/%s", s->vg,
 			 s->origin);
 		dev->fd = -1;
+		st->lvm_untracked = true;
 		ret = lv_snapshot_create(s->vg, s->origin, name, s->size,
 					 st->id_text, st->set_fd, &lerr,
 					 notices, sizeof(notices));
@@ -613,23 +615,35 @@ void devices_close(struct run_state *st)
 
 void lvm_remove_created(struct run_state *st)
 {
-	struct lvm_error lerr;
+	struct lvm_error lerr = { "" };
+	int ret;
 
 	devices_close(st);
 	for (unsigned int i = 0; i < st->ndevs; i++) {
 		struct run_dev *dev = &st->devs[i];
 
-		if (!dev->created)
+		if (!dev->created || !dev->created_uuid[0])
 			continue;
-		if (!dev->engine.lv_info.uuid[0] ||
-		    lv_remove_by_uuid(dev->engine.lv_info.uuid, &lerr))
+		ret = lv_remove_by_uuid(dev->created_uuid, &lerr);
+		/* Gone already (a daemon, an administrator): none left. */
+		if (ret && ret != -ENOENT)
 			fprintf(stderr,
-				"snapset run: %s: left behind (tagged %s): "
-				"%s\n",
-				dev->label, LVM_SNAPSET_TAG,
-				dev->engine.lv_info.uuid[0] ? lerr.message
-							    : "uuid unknown");
+				"snapset run: %s: left behind (tagged "
+				"%s:%s): %s\n",
+				dev->label, LVM_SNAPSET_TAG, st->id_text,
+				lerr.message[0] ? lerr.message
+						: strerror(-ret));
 	}
+	if (!st->lvm_untracked)
+		return;
+	/* An LV lvcreate may have made, and lvs never showed us. */
+	ret = lv_remove_tagged(st->id_text, &lerr);
+	if (ret)
+		fprintf(stderr,
+			"snapset run: snapshot LVs tagged %s:%s, if lvcreate "
+			"made any: left behind: %s\n",
+			LVM_SNAPSET_TAG, st->id_text,
+			lerr.message[0] ? lerr.message : strerror(-ret));
 }
 
 int lvm_release(struct run_state *st)
