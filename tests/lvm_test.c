@@ -123,6 +123,11 @@ TEST(lv_not_removed_is_gone_or_left_alone)
 		  lvm_lookup_result("  A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6 "
 				    "public\n",
 				    uuid, &err));
+	/* Columns padded, the last one too. */
+	EXPECT_EQ(
+	    0, lvm_lookup_result("  A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6   "
+				 "snapshot,public   \n",
+				 uuid, &err));
 	/* A thin snapshot's role list: "snapshot" is a whole item. */
 	EXPECT_EQ(0,
 		  lvm_lookup_result("  A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6 "

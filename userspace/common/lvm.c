@@ -510,11 +510,23 @@ int lvm_lookup_argv(const char *uuid, char select[LVM_SELECT_LEN],
 	return 0;
 }
 
+/* Whether @roles, lvs's lv_role ("public,snapshot,thicksnapshot"), has it. */
+static bool role_is_snapshot(const char *roles, size_t len)
+{
+	char list[256], *save = NULL;
+
+	snprintf(list, sizeof(list), "%.*s", (int)len, roles);
+	for (char *role = strtok_r(list, ", \t", &save); role;
+	     role = strtok_r(NULL, ", \t", &save))
+		if (!strcmp(role, "snapshot"))
+			return true;
+	return false;
+}
+
 int lvm_lookup_result(const char *output, const char *uuid,
 		      struct lvm_error *err)
 {
 	size_t len = strlen(uuid), n;
-	char roles[256];
 
 	/* "  UUID ROLE,ROLE,...": lvm's warnings may come among them. */
 	for (const char *line = output; *line; line += n + !!line[n]) {
@@ -525,9 +537,7 @@ int lvm_lookup_result(const char *output, const char *uuid,
 		}
 		if (n <= len || strncmp(line, uuid, len) || line[len] != ' ')
 			continue;
-		snprintf(roles, sizeof(roles), ",%.*s,", (int)(n - len - 1),
-			 line + len + 1);
-		if (strstr(roles, ",snapshot,"))
+		if (role_is_snapshot(line + len, n - len))
 			return 0;
 		snprintf(err->message, sizeof(err->message),
 			 "LV with uuid %s is not a snapshot: left alone", uuid);
