@@ -31,14 +31,19 @@ FIXTURE_TEARDOWN(config)
 	unlink(self->path);
 }
 
-static int load(FIXTURE_DATA(config) * self, const char *text)
+static int load_bytes(FIXTURE_DATA(config) * self, const char *text, size_t len)
 {
 	FILE *f = fopen(self->path, "w");
 
-	fputs(text, f);
+	fwrite(text, 1, len, f);
 	fclose(f);
 	self->error[0] = '\0';
 	return config_load(&self->opts, self->path, true, self->error);
+}
+
+static int load(FIXTURE_DATA(config) * self, const char *text)
+{
+	return load_bytes(self, text, strlen(text));
 }
 
 TEST_F(config, defaults_without_a_file)
@@ -147,6 +152,23 @@ TEST_F(config, a_long_line_is_refused_not_split)
 	snprintf(text, sizeof(text), "[daemon]\n# %0250d socket = /tmp/x\n", 0);
 	EXPECT_EQ(-EINVAL, load(self, text));
 	snprintf(expected, sizeof(expected), "%s:2: longer than 199 bytes",
+		 self->path);
+	EXPECT_STREQ(expected, self->error);
+	EXPECT_STREQ("/run/snapset/writer.sock", self->opts.socket_path);
+}
+
+/*
+ * inih sees a line end at a NUL byte: the rest of the line would vanish
+ * ("socket = /x\0y" sets /x) or the line read as no key = value line.
+ */
+TEST_F(config, a_nul_byte_is_named_with_its_line)
+{
+	static const char text[] = "[daemon]\nhistory_size = 5\n"
+				   "socket = /tmp/x\0/y\nhistory_size = 7\n";
+	char expected[256];
+
+	EXPECT_EQ(-EINVAL, load_bytes(self, text, sizeof(text) - 1));
+	snprintf(expected, sizeof(expected), "%s:3: a NUL byte at column 16",
 		 self->path);
 	EXPECT_STREQ(expected, self->error);
 	EXPECT_STREQ("/run/snapset/writer.sock", self->opts.socket_path);

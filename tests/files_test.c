@@ -59,16 +59,13 @@ FIXTURE_TEARDOWN(files)
 	system(cmd);
 }
 
-/* Writes @text to @path and waits for the write to end. */
-static int write_file(FIXTURE_DATA(files) * self, mode_t mode, const char *text)
+/* Has @f write @text and waits for the write to end, however it did. */
+static int write_job(FIXTURE_DATA(files) * self, struct file_job *f,
+		     const char *text)
 {
 	struct pollfd pfd = { .fd = self->d.files_event_fd, .events = POLLIN };
-	struct file_job *f;
 	__u64 count;
-	int ret = file_job_new(&self->d, self->path, mode, &f);
 
-	if (ret)
-		return ret;
 	file_job_write(f, strdup(text));
 	while (self->d.jobs) {
 		if (poll(&pfd, 1, 10000) != 1)
@@ -78,6 +75,15 @@ static int write_file(FIXTURE_DATA(files) * self, mode_t mode, const char *text)
 		files_event(&self->d, 0);
 	}
 	return 0;
+}
+
+/* Writes @text to @path and waits for the write to end. */
+static int write_file(FIXTURE_DATA(files) * self, mode_t mode, const char *text)
+{
+	struct file_job *f;
+	int ret = file_job_new(&self->d, self->path, mode, &f);
+
+	return ret ? ret : write_job(self, f, text);
 }
 
 static void read_text(const char *path, char *out, size_t size)
@@ -103,7 +109,9 @@ static int entries(const char *dir)
 	return atoi(out);
 }
 
-TEST_F(files, written_with_its_mode)
+/* Written twice: the newest content whole, its mode, nothing else. */
+static void replaced_with_its_mode(struct __test_metadata *_metadata,
+				   FIXTURE_DATA(files) * self)
 {
 	struct stat st;
 	char text[64];
@@ -115,6 +123,11 @@ TEST_F(files, written_with_its_mode)
 	ASSERT_EQ(0, stat(self->path, &st));
 	EXPECT_EQ(0640, st.st_mode & 07777);
 	EXPECT_EQ(1, entries(self->dir));
+}
+
+TEST_F(files, written_with_its_mode)
+{
+	replaced_with_its_mode(_metadata, self);
 }
 
 /* The name the writer once opened with O_CREAT|O_TRUNC, following links. */
@@ -182,6 +195,53 @@ TEST_F(files, a_missing_directory_is_named)
 {
 	snprintf(self->path, sizeof(self->path), "%s/no/out.json", self->dir);
 	EXPECT_EQ(-ENOENT, write_file(self, 0644, "metrics\n"));
+}
+
+/*
+ * Where the filesystem has no O_TMPFILE, the temporary file is created
+ * by name with O_EXCL|O_NOFOLLOW: still written whole with its mode and
+ * renamed over the file, nothing planted followed, nothing left behind.
+ */
+TEST_F(files, without_o_tmpfile_written_whole_under_a_fresh_name)
+{
+	self->d.files_no_tmpfile = true;
+	replaced_with_its_mode(_metadata, self);
+}
+
+/* The fresh name taken by a symlink: refused, never followed. */
+TEST_F(files, without_o_tmpfile_a_link_at_the_fresh_name_is_not_followed)
+{
+	char tmp[128], text[64];
+	struct file_job *f;
+
+	self->d.files_no_tmpfile = true;
+	/* A job's first write uses ".NAME.PID.1". */
+	snprintf(tmp, sizeof(tmp), "%s/.out.json.%d.1", self->dir, getpid());
+	ASSERT_EQ(0, symlink(self->victim, tmp));
+	ASSERT_EQ(0, file_job_new(&self->d, self->path, 0644, &f));
+	ASSERT_EQ(0, write_job(self, f, "metrics\n"));
+	read_text(self->victim, text, sizeof(text));
+	EXPECT_STREQ("victim\n", text);
+	EXPECT_EQ(-1, access(self->path, F_OK));
+	/* The link is not ours to remove. */
+	EXPECT_EQ(0, access(tmp, F_OK));
+}
+
+/* A write that fails once the fresh name exists removes that name. */
+TEST_F(files, without_o_tmpfile_a_failed_write_leaves_no_temporary_file)
+{
+	char inside[128];
+	struct file_job *f;
+
+	self->d.files_no_tmpfile = true;
+	/* A non-empty directory at the file's name: the rename fails. */
+	ASSERT_EQ(0, mkdir(self->path, 0755));
+	snprintf(inside, sizeof(inside), "%s/x", self->path);
+	ASSERT_EQ(0, mkdir(inside, 0755));
+	ASSERT_EQ(0, file_job_new(&self->d, self->path, 0644, &f));
+	ASSERT_EQ(0, write_job(self, f, "metrics\n"));
+	EXPECT_EQ(0, access(inside, F_OK));
+	EXPECT_EQ(1, entries(self->dir));
 }
 
 TEST_HARNESS_MAIN

@@ -86,6 +86,59 @@ TEST(lvremove_selects_snapshots_only)
 	EXPECT_EQ(NULL, argv[5]);
 }
 
+/*
+ * An lvremove by uuid that removed nothing: lvs of that uuid tells
+ * whether the LV is gone (no failure) or no snapshot (left alone, never
+ * "gone already"), whatever warnings lvm printed among its rows.
+ */
+TEST(lv_not_removed_is_gone_or_left_alone)
+{
+	const char *uuid = "A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6";
+	const char *argv[LVM_LOOKUP_ARGC];
+	char select[LVM_SELECT_LEN];
+	struct lvm_error err;
+
+	ASSERT_EQ(0, lvm_lookup_argv(uuid, select, argv));
+	EXPECT_STREQ("lvs", argv[1]);
+	EXPECT_STREQ("lv_uuid,lv_role", argv[4]);
+	EXPECT_STREQ("lv_uuid=A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6", argv[6]);
+	EXPECT_EQ(NULL, argv[7]);
+
+	EXPECT_EQ(-ENOENT, lvm_lookup_result("", uuid, &err));
+	EXPECT_STREQ("no LV has uuid A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6: "
+		     "gone already",
+		     err.message);
+	EXPECT_EQ(-ENOENT, lvm_lookup_result("  WARNING: " VG_UUID " is odd.\n",
+					     uuid, &err));
+
+	EXPECT_EQ(-ESRCH,
+		  lvm_lookup_result("  WARNING: PV /dev/x not found.\n"
+				    "  A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6 "
+				    "public,origin,thickorigin\n",
+				    uuid, &err));
+	EXPECT_STREQ("LV with uuid A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6 is "
+		     "not a snapshot: left alone",
+		     err.message);
+	EXPECT_EQ(-ESRCH,
+		  lvm_lookup_result("  A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6 "
+				    "public\n",
+				    uuid, &err));
+	/* Columns padded, the last one too. */
+	EXPECT_EQ(
+	    0, lvm_lookup_result("  A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6   "
+				 "snapshot,public   \n",
+				 uuid, &err));
+	/* A thin snapshot's role list: "snapshot" is a whole item. */
+	EXPECT_EQ(0,
+		  lvm_lookup_result("  A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6 "
+				    "public,snapshot,thinsnapshot\n",
+				    uuid, &err));
+	EXPECT_EQ(-ESRCH,
+		  lvm_lookup_result("  A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6 "
+				    "public,thicksnapshot-ish\n",
+				    uuid, &err));
+}
+
 TEST(lvm_failures_are_classified)
 {
 	struct lvm_error err;
@@ -177,9 +230,10 @@ TEST(tagged_lvs_are_parsed_untagged_skipped)
 			   "              \"lv\": [\n              ]\n"
 			   "          }\n      ]\n  }\n";
 	struct snapset_lv *lvs;
+	struct lvm_error err;
 	size_t n;
 
-	ASSERT_EQ(0, lv_parse_snapset(out, &lvs, &n));
+	ASSERT_EQ(0, lv_parse_snapset(out, &lvs, &n, &err));
 	ASSERT_EQ(2, n);
 	EXPECT_STREQ("Aa1-uuid", lvs[0].uuid);
 	EXPECT_STREQ("vg0", lvs[0].vg);
@@ -194,7 +248,7 @@ TEST(tagged_lvs_are_parsed_untagged_skipped)
 	EXPECT_EQ(0, lvs[1].major); /* inactive */
 	EXPECT_STREQ("1c8f3d2e-6b5a-4f4c-8d9e-8a7f6e5d4c3b", lvs[1].set_id);
 	free(lvs);
-	ASSERT_EQ(0, lv_parse_snapset(none, &lvs, &n));
+	ASSERT_EQ(0, lv_parse_snapset(none, &lvs, &n, &err));
 	EXPECT_EQ(0, n);
 	EXPECT_EQ(NULL, lvs);
 }
@@ -213,13 +267,18 @@ TEST(what_is_no_report_is_refused)
 	};
 	struct snapset_lv *lvs = (struct snapset_lv *)1;
 	struct lv_info info;
+	struct lvm_error err;
 	size_t n = 1;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		EXPECT_EQ(-EINVAL, lv_parse_snapset(bad[i], &lvs, &n));
+		err.message[0] = '\0';
+		EXPECT_EQ(-EIO, lv_parse_snapset(bad[i], &lvs, &n, &err));
 		EXPECT_EQ(NULL, lvs);
 		EXPECT_EQ(0, n);
-		EXPECT_EQ(-EINVAL, lv_info_parse(bad[i], &info));
+		EXPECT_STREQ("lvm lvs printed no JSON report", err.message);
+		err.message[0] = '\0';
+		EXPECT_EQ(-EIO, lv_info_parse(bad[i], &info, &err));
+		EXPECT_STREQ("lvm lvs printed no JSON report", err.message);
 	}
 }
 
@@ -236,14 +295,15 @@ TEST(lv_info_is_parsed)
 	    "              ]\n          }\n      ]\n  }\n";
 	const char *none = "{\"report\": [{\"lv\": []}]}";
 	struct lv_info info;
+	struct lvm_error err;
 
-	ASSERT_EQ(0, lv_info_parse(out, &info));
+	ASSERT_EQ(0, lv_info_parse(out, &info, &err));
 	EXPECT_STREQ("Aa1B-uuid", info.uuid);
 	EXPECT_STREQ("data", info.origin);
 	EXPECT_STREQ("snapshot", info.segtype);
 	EXPECT_EQ(254, info.major);
 	EXPECT_EQ(7, info.minor);
-	EXPECT_EQ(-ENOENT, lv_info_parse(none, &info));
+	EXPECT_EQ(-ENOENT, lv_info_parse(none, &info, &err));
 	EXPECT_STREQ("", info.uuid);
 }
 

@@ -5,6 +5,7 @@
  * daemon runs; origins refused as snapshots; run SIGKILLed leaving a
  * tagged LV for the daemon.
  */
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include "kselftest_harness.h"
@@ -299,6 +300,87 @@ TEST_F_TIMEOUT(lvm, with_an_agent_run_leaves_the_release_to_it, RUN_TIMEOUT)
 	EXPECT_EQ(SNAPSET_REASON_EXIT, rec.ev.set.reason);
 	EXPECT_EQ(SIGKILL, rec.ev.set.signal);
 	close(agent);
+}
+
+/*
+ * ---------------------------------------------------------------------
+ * run SIGKILLed while its lvcreate runs. lvcreate is never killed (it
+ * may have the origin suspended), so it may make and tag its LV after
+ * run died: the set must end only after lvcreate did, or the daemon's
+ * tag lookup at the set's end comes too early and the LV leaks. The set
+ * still reads as ended by run's kill.
+ * ---------------------------------------------------------------------
+ */
+
+/* Whether a process's command line matches @pattern (pgrep -f). */
+static bool process_running(const char *pattern)
+{
+	return sh("pgrep -f '%s' >/dev/null", pattern) == 0;
+}
+
+static bool wait_process(const char *pattern)
+{
+	for (int i = 0; i < 12000; i++) {
+		if (process_running(pattern))
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+TEST_F_TIMEOUT(lvm, run_killed_during_lvcreate_ends_its_set_after_it,
+	       RUN_TIMEOUT)
+{
+	char lock_dir[128], lock[192], origin[64], lvcreate[128], cmd[256],
+	    tags[256], id[40];
+	char *argv[] = { (char *)snapset_bin(),
+			 "run",
+			 "--lvm-snapshot",
+			 origin,
+			 "--",
+			 "true",
+			 NULL };
+	long live = sysfs_counter("sets_live");
+	struct json_object *ev;
+	int lock_fd, status;
+	pid_t run;
+
+	ASSERT_EQ(0, sh_line(lock_dir, sizeof(lock_dir),
+			     "lvm lvmconfig --typeconfig full "
+			     "global/locking_dir | cut -d'\"' -f2"));
+	snprintf(lock, sizeof(lock), "%s/V_%s", lock_dir, self->vg);
+	lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	ASSERT_LE(0, lock_fd);
+	/* lvs reads under a shared lock; lvcreate waits for it to go. */
+	ASSERT_EQ(0, flock(lock_fd, LOCK_SH));
+	snprintf(origin, sizeof(origin), "%s/data:8m", self->vg);
+	snprintf(lvcreate, sizeof(lvcreate), "lvcreate .*%s/data$", self->vg);
+	run = spawn(argv, -1);
+	ASSERT_LT(0, run);
+	ASSERT_TRUE(wait_process(lvcreate));
+	ASSERT_EQ(0, kill(run, SIGKILL));
+	ASSERT_EQ(run, waitpid(run, &status, 0));
+	/* run is gone, lvcreate is not: the set waits for it. */
+	EXPECT_TRUE(process_running(lvcreate));
+	EXPECT_EQ(live + 1, sysfs_counter("sets_live"));
+	close(lock_fd);
+	ev = watcher_next(&self->watch, "shutdown");
+	ASSERT_NE(NULL, ev);
+	EXPECT_FALSE(process_running(lvcreate));
+	EXPECT_STREQ("exit", jstr(ev, "reason"));
+	EXPECT_EQ(SIGKILL, jint(ev, "signal"));
+	EXPECT_EQ(run, jint(ev, "closer_pid"));
+	snprintf(id, sizeof(id), "%s", jstr(ev, "id"));
+	json_object_put(ev);
+	/* Made and tagged before the set ended: a tag lookup finds it. */
+	snprintf(cmd, sizeof(cmd),
+		 "lvm lvs --noheadings -o lv_tags %s/data-snapset-%.8s | tr -d "
+		 "' '",
+		 self->vg, id);
+	ASSERT_EQ(0, sh_line(tags, sizeof(tags), cmd));
+	EXPECT_NE(NULL, strstr(tags, id));
+	EXPECT_EQ(0, sh("%s cleanup >/dev/null", snapset_bin()));
+	EXPECT_TRUE(only_the_original_lvs(self->vg));
 }
 
 TEST_HARNESS_MAIN

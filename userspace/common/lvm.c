@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -85,6 +86,103 @@ lvm_exec(const char *const *argv, int out_fd, int err_fd)
 	execvp("lvm", (char *const *)argv);
 	dprintf(STDERR_FILENO, "lvm: %s\n", strerror(errno));
 	_exit(127);
+}
+
+/* Puts @fd's file in flight in a new datagram pair: its receiving end. */
+static int fd_in_flight(int fd)
+{
+	char cmsg_buf[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct msghdr msg = {
+		.msg_control = cmsg_buf,
+		.msg_controllen = sizeof(cmsg_buf),
+	};
+	struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv))
+		return -errno;
+	cmsg->cmsg_level = SOL_SOCKET;
+	cmsg->cmsg_type = SCM_RIGHTS;
+	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+	if (sendmsg(sv[0], &msg, 0) < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return -errno;
+	}
+	close(sv[0]);
+	return sv[1];
+}
+
+/*
+ * The child that lvm's parent is when the caller's @hold_fd must outlive
+ * lvm: it keeps that file open, in flight in @keep, until lvm exited,
+ * then exits as lvm did. Its own descriptor of the file is closed first,
+ * so that neither it nor lvm ever closes one: the module takes the
+ * reason a set ended from its last closer, and run killed while lvm
+ * works must stay that, not this child's exit.
+ */
+static void __attribute__((noreturn))
+lvm_keeper(const char *const *argv, int out_fd, int err_fd, int hold_fd,
+	   int keep)
+{
+	sigset_t all;
+	int status;
+	pid_t pid;
+
+	/* Whatever ends run, this one waits for lvm; lvm sees signals. */
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	close(hold_fd);
+	pid = fork();
+	if (pid == 0)
+		lvm_exec(argv, out_fd, err_fd);
+	if (pid < 0) {
+		dprintf(err_fd, "lvm: %s\n", strerror(errno));
+		_exit(127);
+	}
+	/* Nothing of run's outlives run here but the file in flight. */
+	if (keep > 0)
+		close_range(0, keep - 1, 0);
+	close_range(keep + 1, ~0U, 0);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			_exit(127);
+	if (WIFSIGNALED(status)) {
+		sigdelset(&all, WTERMSIG(status));
+		signal(WTERMSIG(status), SIG_DFL);
+		sigprocmask(SIG_SETMASK, &all, NULL);
+		raise(WTERMSIG(status));
+	}
+	_exit(WEXITSTATUS(status));
+}
+
+/* lvm started, with @hold_fd's file kept open until it exits (or -1). */
+static pid_t lvm_fork(const char *const *argv, int out_fd, int err_fd,
+		      int hold_fd)
+{
+	int keep = -1;
+	pid_t pid;
+
+	if (hold_fd >= 0) {
+		keep = fd_in_flight(hold_fd);
+		if (keep < 0) {
+			errno = -keep;
+			return -1;
+		}
+	}
+	pid = fork();
+	if (pid == 0 && keep >= 0)
+		lvm_keeper(argv, out_fd, err_fd, hold_fd, keep);
+	if (pid == 0)
+		lvm_exec(argv, out_fd, err_fd);
+	if (keep >= 0) {
+		int saved = errno;
+
+		close(keep);
+		errno = saved;
+	}
+	return pid;
 }
 
 int lvm_failure(const char *command, int status, const char *errors,
@@ -187,8 +285,8 @@ int lvm_uuid_from_dm(const char *dm_uuid, char *out, size_t size)
  * exits 0. Otherwise lvm's message is in @err and the result is -EBUSY
  * (in use), -ENOENT (not found) or -EIO; -errno when it cannot run at all.
  */
-static int lvm_run_stderr(const char *const *argv, char *out, size_t out_size,
-			  char *errors, size_t errors_size,
+static int lvm_run_stderr(const char *const *argv, int hold_fd, char *out,
+			  size_t out_size, char *errors, size_t errors_size,
 			  struct lvm_error *err)
 {
 	/* memfds, not pipes: lvm's output waits for us, nothing to poll. */
@@ -199,9 +297,7 @@ static int lvm_run_stderr(const char *const *argv, char *out, size_t out_size,
 
 	err->message[0] = '\0';
 	if (out_fd >= 0 && err_fd >= 0)
-		pid = fork();
-	if (pid == 0)
-		lvm_exec(argv, out_fd, err_fd);
+		pid = lvm_fork(argv, out_fd, err_fd, hold_fd);
 	if (pid < 0)
 		status = -errno;
 	while (pid > 0 && waitpid(pid, &status, 0) < 0)
@@ -228,18 +324,19 @@ static int lvm_run(const char *const *argv, char *out, size_t out_size,
 {
 	char errors[2048];
 
-	return lvm_run_stderr(argv, out, out_size, errors, sizeof(errors), err);
+	return lvm_run_stderr(argv, -1, out, out_size, errors, sizeof(errors),
+			      err);
 }
 
 /*
  * The rows of an "lvs --reportformat json" report in @out: lvm 2.03.16
  * prints {"report": [{"lv": [{"field": "value", ...}, ...]}]}, every
- * value a string. @visit sees each row; 0, -EINVAL when @out is not such
- * a report, or the first error @visit returns.
+ * value a string. @visit sees each row; 0, -EIO with the cause in @err
+ * when @out is not such a report, or the first error @visit returns.
  */
 static int lvs_json_rows(const char *out,
 			 int (*visit)(struct json_object *row, void *arg),
-			 void *arg)
+			 void *arg, struct lvm_error *err)
 {
 	struct json_object *root = json_tokener_parse(out), *reports, *rows;
 	int ret = 0;
@@ -259,6 +356,12 @@ static int lvs_json_rows(const char *out,
 			ret = visit(json_object_array_get_idx(rows, i), arg);
 	}
 	json_object_put(root);
+	if (ret == -EINVAL) {
+		/* Cut short, or no report: never read as "no LVs". */
+		snprintf(err->message, sizeof(err->message),
+			 "lvm lvs printed no JSON report");
+		ret = -EIO;
+	}
 	return ret;
 }
 
@@ -300,12 +403,12 @@ static int lv_info_row(struct json_object *row, void *arg)
 	return 0;
 }
 
-int lv_info_parse(const char *out, struct lv_info *info)
+int lv_info_parse(const char *out, struct lv_info *info, struct lvm_error *err)
 {
 	int ret;
 
 	memset(info, 0, sizeof(*info));
-	ret = lvs_json_rows(out, lv_info_row, info);
+	ret = lvs_json_rows(out, lv_info_row, info, err);
 	if (ret)
 		return ret;
 	return info->uuid[0] ? 0 : -ENOENT;
@@ -322,15 +425,7 @@ int lv_info_get(const char *vg, const char *lv, struct lv_info *info,
 	memset(info, 0, sizeof(*info));
 	snprintf(target, sizeof(target), "%s/%s", vg, lv);
 	ret = lvm_run(argv, out, sizeof(out), err);
-	if (ret)
-		return ret;
-	ret = lv_info_parse(out, info);
-	if (ret == -EINVAL) {
-		snprintf(err->message, sizeof(err->message),
-			 "lvm lvs printed no JSON report");
-		return -EIO;
-	}
-	return ret;
+	return ret ? ret : lv_info_parse(out, info, err);
 }
 
 /* Whether lvm's @line is worth passing on: a warning, or about a size. */
@@ -357,7 +452,7 @@ void lvm_notices(const char *text, char *out, size_t size)
 }
 
 int lv_snapshot_create(const char *vg, const char *origin, const char *name,
-		       const char *size, const char *set_uuid,
+		       const char *size, const char *set_uuid, int set_fd,
 		       struct lvm_error *err, char *notices,
 		       size_t notices_size)
 {
@@ -382,8 +477,8 @@ int lv_snapshot_create(const char *vg, const char *origin, const char *name,
 	argv[n++] = "--addtag";
 	argv[n++] = set_tag;
 	argv[n++] = target;
-	ret =
-	    lvm_run_stderr(argv, out, sizeof(out), errors, sizeof(errors), err);
+	ret = lvm_run_stderr(argv, set_fd, out, sizeof(out), errors,
+			     sizeof(errors), err);
 	notices[0] = '\0';
 	lvm_notices(out, notices, notices_size);
 	lvm_notices(errors, notices, notices_size);
@@ -398,25 +493,86 @@ static void sleep_ms(long ms)
 		;
 }
 
+int lvm_lookup_argv(const char *uuid, char select[LVM_SELECT_LEN],
+		    const char *argv[LVM_LOOKUP_ARGC])
+{
+	static const char *const lookup[] = {
+		"lvm",	   "lvs", "--noheadings", "-o", "lv_uuid,lv_role",
+		"--select"
+	};
+
+	if (snprintf(select, LVM_SELECT_LEN, "lv_uuid=%s", uuid) >=
+	    LVM_SELECT_LEN)
+		return -EINVAL;
+	memcpy(argv, lookup, sizeof(lookup));
+	argv[6] = select;
+	argv[7] = NULL;
+	return 0;
+}
+
+/* Whether @roles, lvs's lv_role ("public,snapshot,thicksnapshot"), has it. */
+static bool role_is_snapshot(const char *roles, size_t len)
+{
+	char list[256], *save = NULL;
+
+	snprintf(list, sizeof(list), "%.*s", (int)len, roles);
+	for (char *role = strtok_r(list, ", \t", &save); role;
+	     role = strtok_r(NULL, ", \t", &save))
+		if (!strcmp(role, "snapshot"))
+			return true;
+	return false;
+}
+
+int lvm_lookup_result(const char *output, const char *uuid,
+		      struct lvm_error *err)
+{
+	size_t len = strlen(uuid), n;
+
+	/* "  UUID ROLE,ROLE,...": lvm's warnings may come among them. */
+	for (const char *line = output; *line; line += n + !!line[n]) {
+		n = strcspn(line, "\n");
+		while (*line == ' ' && n) {
+			line++;
+			n--;
+		}
+		if (n <= len || strncmp(line, uuid, len) || line[len] != ' ')
+			continue;
+		if (role_is_snapshot(line + len, n - len))
+			return 0;
+		snprintf(err->message, sizeof(err->message),
+			 "LV with uuid %s is not a snapshot: left alone", uuid);
+		return -ESRCH;
+	}
+	snprintf(err->message, sizeof(err->message),
+		 "no LV has uuid %s: gone already", uuid);
+	return -ENOENT;
+}
+
+int lv_lookup(const char *uuid, struct lvm_error *err)
+{
+	char select[LVM_SELECT_LEN], out[2048];
+	const char *argv[LVM_LOOKUP_ARGC];
+	int ret;
+
+	if (lvm_lookup_argv(uuid, select, argv))
+		return -EINVAL;
+	ret = lvm_run(argv, out, sizeof(out), err);
+	return ret ? ret : lvm_lookup_result(out, uuid, err);
+}
+
 int lv_remove_by_uuid(const char *uuid, struct lvm_error *err)
 {
 	char select[LVM_SELECT_LEN], out[512];
 	const char *argv[LVM_REMOVE_ARGC];
-	const char *lvs_argv[] = {
-		"lvm",	   "lvs",      "--noheadings", "-o",
-		"lv_uuid", "--select", select,	       NULL
-	};
 	long backoff_ms = 100;
 	int ret;
 
 	if (lvm_remove_argv(uuid, select, argv))
 		return -EINVAL;
 	/* An empty selection is no error to lvremove: ask lvs first. */
-	ret = lvm_run(lvs_argv, out, sizeof(out), err);
+	ret = lv_lookup(uuid, err);
 	if (ret)
 		return ret;
-	if (!strstr(out, uuid))
-		return -ENOENT;
 	while ((ret = lvm_run(argv, out, sizeof(out), err)) == -EBUSY &&
 	       backoff_ms <= 3200) {
 		sleep_ms(backoff_ms);
@@ -482,10 +638,11 @@ static int snapset_lv_row(struct json_object *row, void *arg)
 	return 0;
 }
 
-int lv_parse_snapset(const char *out, struct snapset_lv **lvs, size_t *n)
+int lv_parse_snapset(const char *out, struct snapset_lv **lvs, size_t *n,
+		     struct lvm_error *err)
 {
 	struct lv_list list = { NULL, 0 };
-	int ret = lvs_json_rows(out, snapset_lv_row, &list);
+	int ret = lvs_json_rows(out, snapset_lv_row, &list, err);
 
 	if (ret) {
 		free(list.lvs);
@@ -519,10 +676,7 @@ int lv_list_snapset(struct snapset_lv **lvs, size_t *n, struct lvm_error *err)
 		ret = lvm_run(lvm_list_snapset_argv, out, LVM_LIST_OUTPUT_MAX,
 			      err);
 	if (!ret)
-		ret = lv_parse_snapset(out, lvs, n);
-	if (ret == -EINVAL)
-		snprintf(err->message, sizeof(err->message),
-			 "lvm lvs printed no JSON report");
+		ret = lv_parse_snapset(out, lvs, n, err);
 	free(out);
 	return ret;
 }

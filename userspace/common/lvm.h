@@ -52,9 +52,10 @@ int lvm_snapshot_origin(const char *lv, const char *set_id, char *origin,
 #define LV_INFO_FIELDS "lv_uuid,origin,segtype,lv_kernel_major,lv_kernel_minor"
 /*
  * The same from "lvs --reportformat json -o LV_INFO_FIELDS" output @out:
- * its first LV; -ENOENT when it has none, -EINVAL when @out is no report.
+ * its first LV; -ENOENT when it has none, -EIO with the cause in @err
+ * when @out is no report.
  */
-int lv_info_parse(const char *out, struct lv_info *info);
+int lv_info_parse(const char *out, struct lv_info *info, struct lvm_error *err);
 int lv_info_get(const char *vg, const char *lv, struct lv_info *info,
 		struct lvm_error *err);
 
@@ -64,9 +65,15 @@ int lv_info_get(const char *vg, const char *lv, struct lv_info *info,
  * NULL. What lvcreate said worth passing on, one a line, is in @notices
  * whether or not it succeeded: it may make a smaller snapshot than asked
  * ("Reducing COW size ...") and say so only there.
+ *
+ * The set's file, @set_fd, stays open until lvcreate has exited, even
+ * when the caller is killed meanwhile: lvcreate, which must not be
+ * killed (it may have the origin suspended), may still make and tag its
+ * LV, and the set's end is what has the daemon look for its tagged LVs.
+ * How the set ended stays the caller's doing.
  */
 int lv_snapshot_create(const char *vg, const char *origin, const char *name,
-		       const char *size, const char *set_uuid,
+		       const char *size, const char *set_uuid, int set_fd,
 		       struct lvm_error *err, char *notices,
 		       size_t notices_size);
 
@@ -79,7 +86,8 @@ void lvm_notices(const char *text, char *out, size_t size);
 /*
  * Removes the snapshot LV whose uuid is @uuid, retrying with backoff
  * while it is in use (udev and blkid probe new devices); -ENOENT when no
- * snapshot has it, -EBUSY when it stayed in use.
+ * LV has it (gone already), -ESRCH when it is no snapshot (left alone),
+ * -EBUSY when it stayed in use; lvm's words, or ours, in @err.
  */
 int lv_remove_by_uuid(const char *uuid, struct lvm_error *err);
 
@@ -100,11 +108,12 @@ struct snapset_lv {
 /*
  * "lvm lvs --reportformat json" of every LV tagged "snapset", and those
  * LVs in the report it printed, @out (@lvs is a malloc()ed array the
- * caller frees, NULL when none); 0, -ENOMEM, or -EINVAL when @out is no
- * such report (cut short, or not JSON).
+ * caller frees, NULL when none); 0, -ENOMEM, or -EIO with the cause in
+ * @err when @out is no such report (cut short, or not JSON).
  */
 extern const char *const lvm_list_snapset_argv[];
-int lv_parse_snapset(const char *out, struct snapset_lv **lvs, size_t *n);
+int lv_parse_snapset(const char *out, struct snapset_lv **lvs, size_t *n,
+		     struct lvm_error *err);
 /* The same, lvm run and waited for here; lvm's words in @err. */
 int lv_list_snapset(struct snapset_lv **lvs, size_t *n, struct lvm_error *err);
 
@@ -126,6 +135,19 @@ int lvm_uuid_from_dm(const char *dm_uuid, char *out, size_t size);
 #define LVM_REMOVE_ARGC 6
 int lvm_remove_argv(const char *uuid, char select[LVM_SELECT_LEN],
 		    const char *argv[LVM_REMOVE_ARGC]);
+/*
+ * "lvm lvs" of the LV whose uuid is @uuid, with its roles, as an argv;
+ * and what its output (stdout, warnings among it or not) says: 0 when
+ * that LV is a snapshot, -ENOENT when no LV has the uuid (gone already),
+ * -ESRCH when it is no snapshot (left alone), each said in @err.
+ */
+#define LVM_LOOKUP_ARGC 8
+int lvm_lookup_argv(const char *uuid, char select[LVM_SELECT_LEN],
+		    const char *argv[LVM_LOOKUP_ARGC]);
+int lvm_lookup_result(const char *output, const char *uuid,
+		      struct lvm_error *err);
+/* That lvs run and waited for here. */
+int lv_lookup(const char *uuid, struct lvm_error *err);
 /* The same for every snapshot LV tagged "snapset:<@set_id>". */
 int lvm_remove_tagged_argv(const char *set_id, char select[LVM_SELECT_LEN],
 			   const char *argv[LVM_REMOVE_ARGC]);

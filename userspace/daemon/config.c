@@ -30,8 +30,8 @@ struct parse_state {
 	struct daemon_options *opts;
 	FILE *file;
 	int line;	 /* lines read */
-	int long_line;	 /* that line: longer than inih takes */
-	int line_max;	 /* what inih takes */
+	int bad_line;	 /* a line inih must not see, which ends the parse */
+	char why[64];	 /* what is wrong with it */
 	char error[256]; /* the first error, without its line */
 };
 
@@ -170,25 +170,37 @@ static int handler(void *user, const char *section, const char *key,
 
 /*
  * inih's reader: one whole line, in @str of @size; NULL at the end, and
- * at a line that does not fit (st->long_line), which ends the parse.
+ * at a line inih would misread (st->bad_line), which ends the parse:
+ * one that does not fit, or one with a NUL byte, where inih would see
+ * the line end.
  */
 static char *read_line(char *str, int size, void *stream)
 {
 	struct parse_state *st = stream;
-	int c;
+	int c = getc(st->file), n = 0;
 
-	if (!fgets(str, size, st->file))
+	if (c == EOF)
 		return NULL;
 	st->line++;
-	if (strchr(str, '\n'))
-		return str;
-	/* Just fits: the last line, or its newline is all that is left. */
-	c = getc(st->file);
-	if (c == EOF || c == '\n')
-		return str;
-	st->long_line = st->line;
-	st->line_max = size - 1;
-	return NULL;
+	for (; c != EOF && c != '\n'; c = getc(st->file)) {
+		if (c == '\0') {
+			snprintf(st->why, sizeof(st->why),
+				 "a NUL byte at column %d", n + 1);
+			break;
+		}
+		if (n == size - 1) {
+			snprintf(st->why, sizeof(st->why),
+				 "longer than %d bytes", size - 1);
+			break;
+		}
+		str[n++] = (char)c;
+	}
+	if (st->why[0]) {
+		st->bad_line = st->line;
+		return NULL;
+	}
+	str[n] = '\0';
+	return str;
 }
 
 int config_load(struct daemon_options *opts, const char *path, bool explicit,
@@ -210,9 +222,9 @@ int config_load(struct daemon_options *opts, const char *path, bool explicit,
 	if (line == 0 && ferror(file))
 		line = -1;
 	fclose(file);
-	if (line == 0 && st.long_line)
-		snprintf(error, CONFIG_ERROR_LEN, "%s:%d: longer than %d bytes",
-			 path, st.long_line, st.line_max);
+	if (line == 0 && st.bad_line)
+		snprintf(error, CONFIG_ERROR_LEN, "%s:%d: %s", path,
+			 st.bad_line, st.why);
 	else if (line == 0)
 		return 0;
 	else if (line < 0)

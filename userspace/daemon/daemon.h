@@ -102,6 +102,11 @@ struct daemon {
 	struct file_job *metrics_file;
 	int files_event_fd; /* an eventfd: a file write ended */
 	__u64 files_event;
+	/*
+	 * Temporary files by name at once, as where the filesystem has no
+	 * O_TMPFILE: for tests of that path on filesystems that have it.
+	 */
+	bool files_no_tmpfile;
 	struct metrics *metrics;
 	__u64 started_realtime;
 	long long refused_log_at;      /* CLOCK_MONOTONIC ms, 0 for never */

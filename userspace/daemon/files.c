@@ -89,13 +89,15 @@ static int write_all(struct io_uring *ring, int fd, const char *data)
  */
 static int open_tmp(struct io_uring *ring, struct file_job *f, bool *named)
 {
-	int fd;
+	int fd = -EOPNOTSUPP;
 
 	snprintf(f->tmp, sizeof(f->tmp), ".%.200s.%d.%u", f->name, getpid(),
 		 ++f->writes);
-	io_uring_prep_openat(io_uring_get_sqe(ring), f->dir_fd, ".",
-			     O_TMPFILE | O_WRONLY | O_CLOEXEC, f->mode);
-	fd = ring_do(ring);
+	if (!f->d->files_no_tmpfile) {
+		io_uring_prep_openat(io_uring_get_sqe(ring), f->dir_fd, ".",
+				     O_TMPFILE | O_WRONLY | O_CLOEXEC, f->mode);
+		fd = ring_do(ring);
+	}
 	*named = fd == -EOPNOTSUPP || fd == -EISDIR;
 	if (!*named)
 		return fd;

@@ -222,10 +222,9 @@ static void lvs_exited(struct daemon *d, struct reconcile *rc, int status)
 		report_note("reconciliation skipped: lvs: %s", err.message);
 		return;
 	}
-	ret = lv_parse_snapset(out, &lvs, &n);
-	if (ret == -EINVAL) {
-		report_note(
-		    "reconciliation skipped: lvs printed no JSON report");
+	ret = lv_parse_snapset(out, &lvs, &n, &err);
+	if (ret == -EIO) {
+		report_note("reconciliation skipped: %s", err.message);
 		return;
 	}
 	if (!ret)

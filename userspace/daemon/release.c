@@ -34,6 +34,7 @@ struct lv_release {
 	char vg[128]; /* the queue it waits in */
 	bool running;
 	bool may_be_gone; /* no such LV is no failure */
+	bool looking_up;  /* removed nothing: lvs says whether it is gone */
 	release_done_fn done;
 	void *owner;
 	int pidfd;
@@ -112,9 +113,10 @@ static void wait_child(struct lv_release *r, bool with_deadline)
 static int spawn(struct lv_release *r)
 {
 	char select[LVM_SELECT_LEN];
-	const char *argv[LVM_REMOVE_ARGC];
+	const char *argv[LVM_LOOKUP_ARGC];
 
-	if (r->by == LV_BY_SET_TAG
+	if (r->looking_up ? lvm_lookup_argv(r->key, select, argv)
+	    : r->by == LV_BY_SET_TAG
 		? lvm_remove_tagged_argv(r->key, select, argv)
 		: lvm_remove_argv(r->key, select, argv))
 		return -EINVAL;
@@ -196,17 +198,37 @@ static void child_exited(struct lv_release *r)
 	}
 	status = info.si_code == CLD_EXITED ? W_EXITCODE(info.si_status, 0)
 					    : info.si_status;
-	ret = lvm_failure("lvremove", status, output, &err);
-	/* An empty selection is no error to lvremove: it removes nothing. */
-	if (!ret && !strstr(output, "successfully removed")) {
+	ret = lvm_failure(r->looking_up ? "lvs" : "lvremove", status, output,
+			  &err);
+	if (!ret && r->looking_up) {
+		ret = lvm_lookup_result(output, r->key, &err);
+		/* Still a snapshot, and lvremove took none: it failed. */
+		if (!ret) {
+			snprintf(err.message, sizeof(err.message),
+				 "snapshot LV %s is still there", r->key);
+			ret = -EIO;
+		}
+	} else if (!ret && !strstr(output, "successfully removed") &&
+		   r->by == LV_BY_UUID) {
+		/* Gone, or no snapshot (left alone): lvs tells which. */
+		r->looking_up = true;
+		ret = spawn(r);
+		if (!ret)
+			return;
+		snprintf(err.message, sizeof(err.message), "%s",
+			 strerror(-ret));
+	} else if (!ret && !strstr(output, "successfully removed")) {
+		/* An empty selection is no error to lvremove. */
 		ret = r->may_be_gone ? -ENOENT : -ESRCH;
-		snprintf(
-		    err.message, sizeof(err.message), "no snapshot LV %s %s%s",
-		    r->by == LV_BY_SET_TAG ? "is tagged for set" : "has uuid",
-		    r->key, r->may_be_gone ? ": gone already" : "");
+		snprintf(err.message, sizeof(err.message),
+			 "no snapshot LV is tagged for set %s%s", r->key,
+			 r->may_be_gone ? ": gone already" : "");
 	}
 	if (ret && r->timed_out) {
-		finish(r, -ETIMEDOUT, "lvremove took longer than its deadline");
+		finish(r, -ETIMEDOUT,
+		       r->looking_up
+			   ? "lvs took longer than its deadline"
+			   : "lvremove took longer than its deadline");
 		return;
 	}
 	if (ret == -EBUSY && r->attempts < RELEASE_ATTEMPTS) {

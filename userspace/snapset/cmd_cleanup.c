@@ -53,17 +53,15 @@ static int module_sets(int fd, void **sets, size_t *len)
 static int remove_lost(const struct snapset_lv *lv, bool dry_run)
 {
 	struct lvm_error err;
-	struct lv_info info;
-	int ret;
+	int ret = dry_run ? lv_lookup(lv->uuid, &err)
+			  : lv_remove_by_uuid(lv->uuid, &err);
 
-	if (dry_run) {
-		ret = lv_info_get(lv->vg, lv->lv, &info, &err);
-		if (!ret && !info.origin[0])
-			ret = -ENOENT;
-	} else {
-		ret = lv_remove_by_uuid(lv->uuid, &err);
-	}
+	/* Removed since it was listed: by a daemon, an administrator. */
 	if (ret == -ENOENT) {
+		printf("%s/%s: gone already\n", lv->vg, lv->lv);
+		return 0;
+	}
+	if (ret == -ESRCH) {
 		printf("%s/%s: left alone: not a snapshot\n", lv->vg, lv->lv);
 		return 0;
 	}
@@ -112,8 +110,11 @@ static int release_record(const struct snapset_event *rec, const char *set)
 
 		if (!record_device_lv_uuid(dev, uuid))
 			ret = lv_remove_by_uuid(uuid, &err);
-		/* Gone already: run removed it, or an administrator. */
-		if (ret == -ENOENT)
+		/*
+		 * Gone already (run removed it, or an administrator), or no
+		 * snapshot: left alone, as the daemon does.
+		 */
+		if (ret == -ENOENT || ret == -ESRCH)
 			ret = 0;
 	}
 	id_format(rec->set.id, id);

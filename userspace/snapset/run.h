@@ -82,6 +82,8 @@ struct run_state {
 	char id_text[40];
 	struct run_dev devs[SNAPSET_MAX_DEVICES];
 	unsigned int ndevs;
+	/* An lvcreate ran whose LV lvs has not shown: found by its tag. */
+	bool lvm_untracked;
 	char error[768]; /* the one line reported, after "snapset run: " */
 };
 

@@ -72,34 +72,43 @@ static bool is_partition(dev_t rdev)
 	return !access(path, F_OK);
 }
 
+/* The file @fd (O_PATH or not) has, opened anew with @flags. */
+static int reopen(int fd, int flags)
+{
+	char path[32];
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	return open(path, flags | O_CLOEXEC);
+}
+
 /*
  * Only a block device is ever opened: opening a FIFO blocks, and some
- * character devices act when opened (/dev/watchdog arms).
+ * character devices act when opened (/dev/watchdog arms). An O_PATH
+ * descriptor opens nothing: the node it found is checked, and then that
+ * node is opened through it, so that no other can take the path between
+ * the check and the open.
  */
 static int dev_open_block(struct run_state *st, const char *path,
 			  struct run_dev *dev)
 {
-	struct stat before, sb;
+	int node = open(path, O_PATH | O_CLOEXEC), ret = 0;
+	struct stat sb;
 
-	if (stat(path, &before))
-		return run_fail(st, -errno, "%s: %s", dev->label,
-				strerror(errno));
-	if (!S_ISBLK(before.st_mode))
-		return run_fail(st, -ENOTBLK, "%s: not a block device",
-				dev->label);
+	if (node < 0 || fstat(node, &sb))
+		ret =
+		    run_fail(st, -errno, "%s: %s", dev->label, strerror(errno));
+	else if (!S_ISBLK(sb.st_mode))
+		ret = run_fail(st, -ENOTBLK, "%s: not a block device",
+			       dev->label);
 	/* O_NONBLOCK: no wait for a medium (a CD-ROM, a floppy). */
-	dev->fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	if (dev->fd < 0)
-		return run_fail(st, -errno, "%s: %s", dev->label,
-				strerror(errno));
-	if (fstat(dev->fd, &sb))
-		return run_fail(st, -errno, "%s: %s", dev->label,
-				strerror(errno));
-	if (!S_ISBLK(sb.st_mode) || sb.st_rdev != before.st_rdev)
-		return run_fail(st, -ESTALE, "%s: changed while opened",
-				dev->label);
-	dev->rdev = sb.st_rdev;
-	return 0;
+	else if ((dev->fd = reopen(node, O_RDONLY | O_NONBLOCK)) < 0)
+		ret =
+		    run_fail(st, -errno, "%s: %s", dev->label, strerror(errno));
+	else
+		dev->rdev = sb.st_rdev;
+	if (node >= 0)
+		close(node);
+	return ret;
 }
 
 static int dev_open(struct run_state *st, const char *path, struct run_dev *dev)
@@ -323,8 +332,7 @@ static int dev_check_sets(struct run_state *st, struct run_dev *dev)
  * A device to be released must be used by nothing else: releasing a
  * loop device a PV or a mount sits on pulls it from under them.
  */
-static int dev_check_unused(struct run_state *st, struct run_dev *dev,
-			    const char *path)
+static int dev_check_unused(struct run_state *st, struct run_dev *dev)
 {
 	char who[256];
 	int fd;
@@ -335,7 +343,7 @@ static int dev_check_unused(struct run_state *st, struct run_dev *dev,
 		return run_fail(st, -EBUSY, "%s: mounted on %s", dev->label,
 				who);
 	/* Mounts in other namespaces, swap, a program's O_EXCL open. */
-	fd = open(path, O_RDONLY | O_EXCL | O_NONBLOCK | O_CLOEXEC);
+	fd = reopen(dev->fd, O_RDONLY | O_EXCL | O_NONBLOCK);
 	if (fd < 0 && errno == EBUSY)
 		return run_fail(st, -EBUSY,
 				"%s: in use (opened exclusively by another "
@@ -362,7 +370,7 @@ static int dev_resolve(struct run_state *st, struct run_dev *dev)
 		ret = dev_check_sets(st, dev);
 	/* A persistent device is left alone: others may use it. */
 	if (!ret && !dev->persistent)
-		ret = dev_check_unused(st, dev, path);
+		ret = dev_check_unused(st, dev);
 	return ret;
 }
 
@@ -425,6 +433,7 @@ static int lvm_snapshot_open(struct run_state *st, struct run_dev *dev,
 		return run_fail(st, ret, "%s: made, but lvs cannot see it: %s",
 				dev->label, lerr.message);
 	snprintf(dev->created_uuid, sizeof(dev->created_uuid), "%s", info.uuid);
+	st->lvm_untracked = false;
 	ret = engine_inspect(makedev(info.major, info.minor), &dev->engine,
 			     &lerr);
 	if (ret)
@@ -520,9 +529,10 @@ int lvm_snapshots_create(struct run_state *st)
 		snprintf(dev->alias, sizeof(dev->alias), "%s/%s", s->vg,
 			 s->origin);
 		dev->fd = -1;
+		st->lvm_untracked = true;
 		ret = lv_snapshot_create(s->vg, s->origin, name, s->size,
-					 st->id_text, &lerr, notices,
-					 sizeof(notices));
+					 st->id_text, st->set_fd, &lerr,
+					 notices, sizeof(notices));
 		lvm_notices_print(dev->label, notices);
 		if (ret)
 			return run_fail(st, ret, "%s/%s: cannot snapshot: %s",
@@ -605,23 +615,35 @@ void devices_close(struct run_state *st)
 
 void lvm_remove_created(struct run_state *st)
 {
-	struct lvm_error lerr;
+	struct lvm_error lerr = { "" };
+	int ret;
 
 	devices_close(st);
 	for (unsigned int i = 0; i < st->ndevs; i++) {
 		struct run_dev *dev = &st->devs[i];
 
-		if (!dev->created)
+		if (!dev->created || !dev->created_uuid[0])
 			continue;
-		if (!dev->engine.lv_info.uuid[0] ||
-		    lv_remove_by_uuid(dev->engine.lv_info.uuid, &lerr))
+		ret = lv_remove_by_uuid(dev->created_uuid, &lerr);
+		/* Gone already (a daemon, an administrator): none left. */
+		if (ret && ret != -ENOENT)
 			fprintf(stderr,
-				"snapset run: %s: left behind (tagged %s): "
-				"%s\n",
-				dev->label, LVM_SNAPSET_TAG,
-				dev->engine.lv_info.uuid[0] ? lerr.message
-							    : "uuid unknown");
+				"snapset run: %s: left behind (tagged "
+				"%s:%s): %s\n",
+				dev->label, LVM_SNAPSET_TAG, st->id_text,
+				lerr.message[0] ? lerr.message
+						: strerror(-ret));
 	}
+	if (!st->lvm_untracked)
+		return;
+	/* An LV lvcreate may have made, and lvs never showed us. */
+	ret = lv_remove_tagged(st->id_text, &lerr);
+	if (ret)
+		fprintf(stderr,
+			"snapset run: snapshot LVs tagged %s:%s, if lvcreate "
+			"made any: left behind: %s\n",
+			LVM_SNAPSET_TAG, st->id_text,
+			lerr.message[0] ? lerr.message : strerror(-ret));
 }
 
 int lvm_release(struct run_state *st)
