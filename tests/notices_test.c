@@ -13,10 +13,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../userspace/common/format.h"
 #include "../userspace/common/lvm.h"
 #include "../userspace/common/module.h"
 #include "../userspace/daemon/daemon.h"
 #include "../userspace/lib/protocol.h"
+#include "alloc_fail.h"
 #include "kselftest_harness.h"
 
 #define DESCRIBED_EVENT                                                      \
@@ -184,6 +186,27 @@ TEST(tombstone_event)
 
 	EXPECT_STREQ(TOMBSTONE_EVENT, text);
 	free(text);
+}
+
+/* Out of memory: no event at all (the delivery fails), never a null. */
+TEST(json_without_memory_is_null)
+{
+	struct snapset_event *ev = record(0, SNAPSET_REASON_EXIT, 1);
+	struct described_devices *devs = described(ev);
+	struct daemon d = { .settling = true };
+
+	alloc_fail_at = 1;
+	EXPECT_EQ(NULL, set_info_to_json(&ev->set));
+	alloc_fail_at = 1;
+	EXPECT_EQ(NULL, device_info_to_json(snapset_event_device(ev, 0)));
+	alloc_fail_at = 1;
+	EXPECT_EQ(NULL, devices_to_json(devs));
+	notice_send(&d, PROTO_KIND_SHUTDOWN, ev, devs, NULL, NULL);
+	alloc_fail_at = 1;
+	EXPECT_EQ(NULL, notice_message(d.parked, 1));
+	alloc_fail_at = 0;
+	notices_settled(&d);
+	free(ev);
 }
 
 TEST(snapshot_matches_its_origin_and_filesystem)

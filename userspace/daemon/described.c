@@ -148,14 +148,19 @@ struct json_object *devices_to_json(const struct described_devices *devs)
 {
 	struct json_object *array = json_object_new_array();
 
-	for (unsigned int i = 0; devs && i < devs->count; i++) {
+	for (unsigned int i = 0; array && devs && i < devs->count; i++) {
 		const struct described_device *dev = &devs->dev[i];
 		struct json_object *obj = dev->recorded
 					      ? device_info_to_json(&dev->info)
 					      : json_object_new_object();
 
+		/* Out of memory: no event rather than one missing a device. */
+		if (!obj || json_object_array_add(array, obj)) {
+			json_object_put(obj);
+			json_object_put(array);
+			return NULL;
+		}
 		device_desc_to_json(&dev->desc, obj);
-		json_object_array_add(array, obj);
 	}
 	return array;
 }

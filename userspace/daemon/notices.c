@@ -126,8 +126,16 @@ void notices_settled(struct daemon *d)
 
 char *notice_message(const struct notice *n, long long event)
 {
-	return proto_event(event, n->kind, set_info_to_json(&n->set),
-			   devices_to_json(n->devices));
+	struct json_object *set = set_info_to_json(&n->set);
+	struct json_object *devices = devices_to_json(n->devices);
+
+	/* Out of memory: the writer's delivery fails, never a null member. */
+	if (!set || !devices) {
+		json_object_put(set);
+		json_object_put(devices);
+		return NULL;
+	}
+	return proto_event(event, n->kind, set, devices);
 }
 
 void notice_answered(struct notice *n, const char *writer, bool ok,
