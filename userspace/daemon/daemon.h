@@ -110,6 +110,8 @@ struct daemon {
 
 /* Runs the daemon until SIGTERM or SIGINT; 0, or -errno at start. */
 int daemon_run(const struct daemon_options *opts);
+/* Stops taking new work; what was started finishes (or is replayed). */
+void daemon_stop(struct daemon *d);
 void ms_to_timespec(long ms, struct __kernel_timespec *ts);
 /* CLOCK_MONOTONIC in milliseconds. */
 long long monotonic_ms(void);
@@ -294,6 +296,8 @@ void metrics_delivery(struct daemon *d, const char *writer, uid_t uid, bool ok);
 void metrics_refused(struct daemon *d, const char *reason);
 /* The refusals' deferred write is due. */
 void metrics_event(struct daemon *d);
+/* Stopping: refusals not written yet are, now (the loop waits for it). */
+void metrics_stop(struct daemon *d);
 void metrics_release_failure(struct daemon *d, const char *engine);
 void metrics_write(struct daemon *d);
 

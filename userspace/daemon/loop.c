@@ -119,8 +119,7 @@ static void stop_tick(struct daemon *d)
 			      0);
 }
 
-/* Stops taking new work; what was started finishes (or is replayed). */
-static void stop(struct daemon *d)
+void daemon_stop(struct daemon *d)
 {
 	sd_notify(0, "STOPPING=1");
 	stop_tick(d);
@@ -130,6 +129,7 @@ static void stop(struct daemon *d)
 	d->stopping = true;
 	reconcile_stop(d);
 	writers_stop(d);
+	metrics_stop(d);
 }
 
 static void agent_read_done(struct daemon *d, int res)
@@ -140,11 +140,11 @@ static void agent_read_done(struct daemon *d, int res)
 	} else if (res == 0) {
 		/* Another agent took over: this one is done. */
 		report_note("another delivery agent took over; stopping");
-		stop(d);
+		daemon_stop(d);
 		return;
 	} else if (res != -EINTR && res != -EAGAIN) {
 		report_note("reading records: %s; stopping", strerror(-res));
-		stop(d);
+		daemon_stop(d);
 		return;
 	}
 	if (!d->stopping)
@@ -171,7 +171,7 @@ static void signal_read_done(struct daemon *d, int res)
 		if (d->stopping)
 			exit(EXIT_SUCCESS);
 		/* Records not acknowledged yet are replayed to the next one. */
-		stop(d);
+		daemon_stop(d);
 	}
 	read_signal(d);
 }
