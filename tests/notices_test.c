@@ -386,4 +386,42 @@ TEST_F(writers, lost_set_of_another_lv_is_not_sent)
 	EXPECT_TRUE(outcome.done);
 	EXPECT_EQ(0, outcome.failed);
 }
+/* Out of memory while describing: the devices are unknown, not none. */
+TEST_F(writers, undescribed_devices_reach_a_writer_with_a_match)
+{
+	struct snapset_event *ev = record(0, SNAPSET_REASON_EXIT, 1);
+	struct outcome outcome = { 0 };
+	struct described_devices *devs;
+
+	alloc_fail_at = 1;
+	devs = devices_describe(ev);
+	alloc_fail_at = 0;
+	notice_send(&self->d, PROTO_KIND_SHUTDOWN, ev, devs, notice_done,
+		    &outcome);
+	free(ev);
+	EXPECT_FALSE(outcome.done);
+	EXPECT_NE(NULL, strstr(writer_recv(self), "\"devices\":[]"));
+	ASSERT_EQ(0, writer_send(self->writer, proto_ack(1, NULL)));
+	while (!outcome.done)
+		ASSERT_TRUE(step(&self->d));
+	EXPECT_EQ(0, outcome.failed);
+}
+
+/* A writer the notice could not be queued to failed its delivery. */
+TEST_F(writers, unqueued_writer_counts_as_failed)
+{
+	struct snapset_event *ev =
+	    record(SNAPSET_SET_TOMBSTONE, SNAPSET_REASON_EXIT, 0);
+	struct outcome outcome = { 0 };
+
+	/* The notice's allocation, then the writer's delivery. */
+	alloc_fail_at = 2;
+	notice_send(&self->d, PROTO_KIND_SHUTDOWN, ev, NULL, notice_done,
+		    &outcome);
+	alloc_fail_at = 0;
+	free(ev);
+	EXPECT_TRUE(outcome.done);
+	EXPECT_EQ(1, outcome.failed);
+}
+
 TEST_HARNESS_MAIN

@@ -203,18 +203,24 @@ struct described_device {
 	struct snapset_device_info info;
 	struct device_desc desc; /* what it was while it existed; 0: unknown */
 };
-/* Refcounted: a set's notices, its live set and its record share them. */
+/*
+ * Refcounted: a set's notices, its live set and its record share them.
+ * NULL is no devices; devices that could not be described (out of
+ * memory) are the one shared @unknown list, which every writer's match
+ * fits: a writer gets a set it may not care for rather than miss one.
+ */
 struct described_devices {
 	unsigned int refs;
+	bool unknown;
 	unsigned int count;
 	struct described_device dev[];
 };
-/* The record's devices, each with what it is now; NULL without memory. */
+/* The record's devices, each with what it is now; unknown without memory. */
 struct described_devices *devices_describe(const struct snapset_event *ev);
 /*
  * Adds an LV of a lost set, as reconciliation's lvs listed it, to *@devs
- * (NULL: none yet, and then made): -ENOMEM, *@devs unchanged. Only while
- * *@devs is not shared.
+ * (NULL: none yet, and then made): -ENOMEM, *@devs then unknown. Only
+ * while *@devs is not shared.
  */
 int devices_add_lost(struct described_devices **devs,
 		     const struct snapset_lv *lv);
@@ -242,6 +248,8 @@ void notice_send(struct daemon *d, const char *kind,
 		 void *owner);
 /* Whether a writer with @match (NULL-ended; empty: any set) gets @n. */
 bool notice_wanted(const struct notice *n, char *const *match);
+/* @n could not be queued to @writer (out of memory): a failed delivery. */
+void notice_missed(struct notice *n, const char *writer);
 /* @n encoded for one delivery, as its @event'th event; NULL on failure. */
 char *notice_message(const struct notice *n, long long event);
 void notice_answered(struct notice *n, const char *writer, bool ok,

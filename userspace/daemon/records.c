@@ -422,7 +422,7 @@ void lost_set_release(struct record_job *job, const struct snapset_lv *lv)
 {
 	char label[260];
 
-	/* Out of memory: released all the same, told without it. */
+	/* Out of memory: released all the same, told to every writer. */
 	devices_add_lost(&job->devices, lv);
 	snprintf(label, sizeof(label), "%s/%s", lv->vg, lv->lv);
 	release_lv(job, &(struct lv_release_spec){ .by = LV_BY_UUID,
