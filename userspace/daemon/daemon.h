@@ -21,6 +21,8 @@
 #include "../common/device.h"
 
 #define DAEMON_ALLOWED_MAX 32
+/* Sets known to have ended, remembered for reconciliation (reconcile.c). */
+#define DAEMON_ENDED_MAX 256
 
 /* What the configuration file sets (config.c); defaults in config_init. */
 struct daemon_options {
@@ -46,6 +48,7 @@ enum op_kind {
 	OP_RETRY,
 	OP_RECORD_RETRY,
 	OP_RECONCILE,
+	OP_RECONCILE_DUE,
 	OP_ACCEPT,
 	OP_ACCEPT_RETRY,
 	OP_WRITER_RECV,
@@ -91,10 +94,20 @@ struct daemon {
 	struct lv_release *releases;  /* running, or queued behind their VG's */
 	struct reconcile *reconcile;  /* while its lvs runs */
 	bool reconcile_wanted;	      /* another once it and those below end */
+	bool reconcile_timer;	      /* a wanted one waits for this timeout */
+	long long reconcile_at;	      /* CLOCK_MONOTONIC ms of the last lvs */
+	long reconcile_every_ms;      /* at most one so often; 0: no limit */
 	unsigned int unrecorded_jobs; /* releases of sets without a record */
+	/* Sets that ended and that this daemon saw end, newest at nended. */
+	__u8 ended[DAEMON_ENDED_MAX][SNAPSET_ID_LEN];
+	unsigned long long nended;
+	/* Lost sets whose release failed: retried, never announced again. */
+	__u8 (*lost_failed)[SNAPSET_ID_LEN];
+	size_t nlost_failed;
 	struct live_set *live_sets;
 	__u64 watch_seq; /* the newest event the watcher read */
-	bool settling;	 /* notices held while writers reconnect */
+	unsigned long long watch_overflows; /* times the watcher missed some */
+	bool settling; /* notices held while writers reconnect */
 	struct notice *parked;
 	struct json_object *history; /* newest last */
 	struct file_job *files;	     /* every file kept, history first */
@@ -169,13 +182,18 @@ void lost_set_started(struct record_job *job);
  * by an lvs child the ring waits on. At start, and when the watcher
  * missed events (a set that ended before its arm among them); one at a
  * time, and never while sets without a record are being released (lvs
- * would list their LVs again): asked meanwhile, it runs after them.
+ * would list their LVs again): asked meanwhile, it runs after them. But
+ * for the first, at most one per reconcile_every_ms: asked sooner, it
+ * waits for a ring timeout.
  */
 void reconcile_start(struct daemon *d);
 void reconcile_event(struct daemon *d, int res);
+/* The timeout a wanted reconciliation waited for. */
+void reconcile_due(struct daemon *d);
 /*
- * For records.c: a set whose LVs this daemon releases itself (its record
- * acknowledged, or ended before its arm) while lvs runs is not lost.
+ * For records.c and watcher.c: a set seen to end (its record
+ * acknowledged, or its shutdown before its arm read) is not lost: its
+ * LVs are this daemon's or its requester's to remove.
  */
 void reconcile_handled(struct daemon *d, const __u8 id[SNAPSET_ID_LEN]);
 /* Stopping: lvs is killed; reconcile_end, after the ring, frees it. */

@@ -23,6 +23,11 @@
 #define AGENT_BUF_SIZE (256 * 1024)
 /* While stopping, how often systemd is asked to wait longer. */
 #define STOP_TICK_S 10
+/*
+ * Overflows, which anyone allowed to open /dev/snapset can cause, start
+ * at most one reconciliation (an lvs, perhaps lvremoves) so often.
+ */
+#define RECONCILE_EVERY_MS (60 * 1000L)
 /* How many lvremove-plus-writer deadlines a stop may ask systemd for. */
 #define STOP_EXTENSIONS 4
 
@@ -201,6 +206,9 @@ static void dispatch(struct daemon *d, struct io_uring_cqe *cqe)
 	case OP_RECONCILE:
 		reconcile_event(d, cqe->res);
 		break;
+	case OP_RECONCILE_DUE:
+		reconcile_due(d);
+		break;
 	case OP_FILE:
 		files_event(d, cqe->res);
 		break;
@@ -353,6 +361,7 @@ static void daemon_free(struct daemon *d)
 	files_free(d);
 	reconcile_end(d);
 	live_sets_free(d);
+	free(d->lost_failed);
 	json_object_put(d->history);
 	free(d->buf);
 	free(d->watch_buf);
@@ -371,6 +380,7 @@ int daemon_run(const struct daemon_options *opts)
 		.watch_op = { OP_WATCH_READ, NULL },
 		.signal_op = { OP_SIGNAL_READ, NULL },
 		.buf_size = AGENT_BUF_SIZE,
+		.reconcile_every_ms = RECONCILE_EVERY_MS,
 	};
 	int ret;
 
