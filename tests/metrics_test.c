@@ -138,4 +138,23 @@ TEST_F(metrics, refusals_go_with_the_next_write)
 	EXPECT_EQ(0, self->d.jobs);
 }
 
+/*
+ * Refused in the last second before a stop: the timer would come too
+ * late (the loop ends with its jobs), so the stop writes them.
+ */
+TEST_F(metrics, refusals_before_a_stop_are_written)
+{
+	for (int i = 0; i < 2; i++)
+		COUNTED(self, metrics_refused(&self->d, "full"));
+	COUNTED(self, daemon_stop(&self->d));
+	EXPECT_TRUE(has_line(self->opts.metrics_path,
+			     "snapset_writer_connections_refused_total"
+			     "{reason=\"full\"} 2\n"));
+	/* And one refused while stopping: at once. */
+	COUNTED(self, metrics_refused(&self->d, "full"));
+	EXPECT_TRUE(has_line(self->opts.metrics_path,
+			     "snapset_writer_connections_refused_total"
+			     "{reason=\"full\"} 3\n"));
+}
+
 TEST_HARNESS_MAIN

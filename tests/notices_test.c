@@ -13,10 +13,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../userspace/common/format.h"
 #include "../userspace/common/lvm.h"
 #include "../userspace/common/module.h"
 #include "../userspace/daemon/daemon.h"
 #include "../userspace/lib/protocol.h"
+#include "alloc_fail.h"
 #include "kselftest_harness.h"
 
 #define DESCRIBED_EVENT                                                      \
@@ -184,6 +186,27 @@ TEST(tombstone_event)
 
 	EXPECT_STREQ(TOMBSTONE_EVENT, text);
 	free(text);
+}
+
+/* Out of memory: no event at all (the delivery fails), never a null. */
+TEST(json_without_memory_is_null)
+{
+	struct snapset_event *ev = record(0, SNAPSET_REASON_EXIT, 1);
+	struct described_devices *devs = described(ev);
+	struct daemon d = { .settling = true };
+
+	alloc_fail_at = 1;
+	EXPECT_EQ(NULL, set_info_to_json(&ev->set));
+	alloc_fail_at = 1;
+	EXPECT_EQ(NULL, device_info_to_json(snapset_event_device(ev, 0)));
+	alloc_fail_at = 1;
+	EXPECT_EQ(NULL, devices_to_json(devs));
+	notice_send(&d, PROTO_KIND_SHUTDOWN, ev, devs, NULL, NULL);
+	alloc_fail_at = 1;
+	EXPECT_EQ(NULL, notice_message(d.parked, 1));
+	alloc_fail_at = 0;
+	notices_settled(&d);
+	free(ev);
 }
 
 TEST(snapshot_matches_its_origin_and_filesystem)
@@ -363,4 +386,42 @@ TEST_F(writers, lost_set_of_another_lv_is_not_sent)
 	EXPECT_TRUE(outcome.done);
 	EXPECT_EQ(0, outcome.failed);
 }
+/* Out of memory while describing: the devices are unknown, not none. */
+TEST_F(writers, undescribed_devices_reach_a_writer_with_a_match)
+{
+	struct snapset_event *ev = record(0, SNAPSET_REASON_EXIT, 1);
+	struct outcome outcome = { 0 };
+	struct described_devices *devs;
+
+	alloc_fail_at = 1;
+	devs = devices_describe(ev);
+	alloc_fail_at = 0;
+	notice_send(&self->d, PROTO_KIND_SHUTDOWN, ev, devs, notice_done,
+		    &outcome);
+	free(ev);
+	EXPECT_FALSE(outcome.done);
+	EXPECT_NE(NULL, strstr(writer_recv(self), "\"devices\":[]"));
+	ASSERT_EQ(0, writer_send(self->writer, proto_ack(1, NULL)));
+	while (!outcome.done)
+		ASSERT_TRUE(step(&self->d));
+	EXPECT_EQ(0, outcome.failed);
+}
+
+/* A writer the notice could not be queued to failed its delivery. */
+TEST_F(writers, unqueued_writer_counts_as_failed)
+{
+	struct snapset_event *ev =
+	    record(SNAPSET_SET_TOMBSTONE, SNAPSET_REASON_EXIT, 0);
+	struct outcome outcome = { 0 };
+
+	/* The notice's allocation, then the writer's delivery. */
+	alloc_fail_at = 2;
+	notice_send(&self->d, PROTO_KIND_SHUTDOWN, ev, NULL, notice_done,
+		    &outcome);
+	alloc_fail_at = 0;
+	free(ev);
+	EXPECT_TRUE(outcome.done);
+	EXPECT_EQ(1, outcome.failed);
+}
+
 TEST_HARNESS_MAIN

@@ -4,13 +4,19 @@
  * have hidden the shutdown of a set that was never armed, whose LVs
  * only their tags tell of, so it starts a reconciliation; one at a
  * time, a second overflow meanwhile asking for one more after it, and
- * none while sets without a record are being released. The lvs it runs
- * is the host's (read-only; with no module, each run ends "skipped").
+ * none while sets without a record are being released; after the first,
+ * at most one so often. A set seen to end before its arm is remembered
+ * whoever removes its LVs, and a lost set is not told as armed. The lvs
+ * it runs is the host's (read-only; with no module, each run ends
+ * "skipped").
  */
 #include <stdlib.h>
+#include <string.h>
 
+#include "../userspace/common/lvm.h"
 #include "../userspace/common/module.h"
 #include "../userspace/daemon/daemon.h"
+#include "../userspace/lib/protocol.h"
 #include "kselftest_harness.h"
 
 FIXTURE(reconcile)
@@ -44,25 +50,49 @@ static void overflow(struct daemon *d)
 	watch_received(d, &ev, sizeof(ev));
 }
 
-/* Runs the ring until no reconciliation runs: how many lvs ended. */
-static int run(struct daemon *d)
+/*
+ * Handles one completion as the daemon's loop does: 1 when it was an lvs
+ * that ended, 0 for any other, -1 when none came in time.
+ */
+static int step(struct daemon *d)
 {
 	struct __kernel_timespec wait = { .tv_sec = 60 };
 	struct io_uring_cqe *cqe;
 	struct op *op;
-	int runs = 0, res;
+	int res;
 
-	while (d->reconcile) {
-		io_uring_submit(&d->ring);
-		if (io_uring_wait_cqe_timeout(&d->ring, &cqe, &wait))
-			return -1;
-		op = io_uring_cqe_get_data(cqe);
-		res = cqe->res;
-		io_uring_cqe_seen(&d->ring, cqe);
-		if (op->kind != OP_RECONCILE)
-			continue;
-		runs += res > 0;
+	io_uring_submit(&d->ring);
+	if (io_uring_wait_cqe_timeout(&d->ring, &cqe, &wait))
+		return -1;
+	op = io_uring_cqe_get_data(cqe);
+	res = cqe->res;
+	io_uring_cqe_seen(&d->ring, cqe);
+	switch (op->kind) {
+	case OP_RECONCILE_DUE:
+		reconcile_due(d);
+		return 0;
+	case OP_RECONCILE:
 		reconcile_event(d, res);
+		return res > 0;
+	case OP_CHILD_EXIT:
+	case OP_RETRY:
+		lv_release_event(d, op, res);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* Runs the ring until no reconciliation runs nor waits: lvs that ended. */
+static int run(struct daemon *d)
+{
+	int runs = 0, ret;
+
+	while (d->reconcile || d->reconcile_timer) {
+		ret = step(d);
+		if (ret < 0)
+			return ret;
+		runs += ret;
 	}
 	return runs;
 }
@@ -93,6 +123,111 @@ TEST_F(reconcile, waits_for_sets_without_a_record)
 	overflow(&self->d);
 	EXPECT_EQ(NULL, self->d.reconcile);
 	EXPECT_TRUE(self->d.reconcile_wanted);
+}
+
+/* Overflows anyone may cause: the next lvs waits for its time. */
+TEST_F(reconcile, overflows_reconcile_at_most_so_often)
+{
+	long long first;
+
+	self->d.reconcile_every_ms = 500;
+	overflow(&self->d);
+	first = self->d.reconcile_at;
+	EXPECT_EQ(1, run(&self->d));
+	overflow(&self->d);
+	overflow(&self->d);
+	EXPECT_EQ(NULL, self->d.reconcile);
+	EXPECT_TRUE(self->d.reconcile_timer);
+	EXPECT_EQ(1, run(&self->d));
+	EXPECT_LE(first + 500, self->d.reconcile_at);
+	EXPECT_FALSE(self->d.reconcile_wanted);
+}
+
+/*
+ * Ended before its arm and closed (run, after a failed arm): its LVs
+ * are run's to remove, and a reconciliation must not call it lost.
+ */
+TEST_F(reconcile, closed_before_arm_is_remembered)
+{
+	struct snapset_event ev;
+
+	record_init(&ev, SNAPSET_EVENT_SHUTDOWN);
+	ev.seq = 9;
+	ev.set.flags = SNAPSET_SET_TERMINATED;
+	ev.set.reason = SNAPSET_REASON_CLOSE;
+	memset(ev.set.id, 0x5a, SNAPSET_ID_LEN);
+	watch_received(&self->d, &ev, sizeof(ev));
+	ASSERT_EQ(1, self->d.nended);
+	EXPECT_EQ(0, memcmp(self->d.ended[0], ev.set.id, SNAPSET_ID_LEN));
+	EXPECT_EQ(0, self->d.jobs);
+}
+
+/* Whether it was ever armed, a lost set cannot tell: not "armed". */
+TEST_F(reconcile, lost_set_is_not_told_as_armed)
+{
+	const __u8 id[SNAPSET_ID_LEN] = { 1, 2, 3 };
+	struct record_job *job;
+	char *text;
+
+	self->d.settling = true;
+	self->d.history = json_object_new_array();
+	ASSERT_EQ(0, metrics_init(&self->d));
+	job = lost_set_start(&self->d, id);
+	ASSERT_NE(NULL, job);
+	lost_set_started(job);
+	ASSERT_NE(NULL, self->d.parked);
+	text = notice_message(self->d.parked, 1);
+	EXPECT_NE(NULL, strstr(text, "\"armed\":false"));
+	EXPECT_NE(NULL, strstr(text, "\"reason\":\"lost\""));
+	free(text);
+	notices_settled(&self->d);
+	EXPECT_EQ(0, self->d.jobs);
+	json_object_put(self->d.history);
+}
+
+/* Runs the ring until every job is done (lvremoves waited for). */
+static int run_jobs(struct daemon *d)
+{
+	while (d->jobs)
+		if (step(d) < 0)
+			return -1;
+	return 0;
+}
+
+/* A lost set whose LV no lvremove removes, found by reconciliation. */
+static int lost_found(struct daemon *d, const __u8 id[SNAPSET_ID_LEN])
+{
+	const struct snapset_lv lv = {
+		.uuid = "Zz9y8X-7w6V-5u4T-3s2R-1q0P-o9N8-m7L6k5",
+		.vg = "snapset-test-no-such-vg",
+		.lv = "data-snapset-01020300",
+		.set_id = "01020300-0000-0000-0000-000000000000",
+	};
+	struct record_job *job = lost_set_start(d, id);
+
+	if (!job)
+		return -1;
+	lost_set_release(job, &lv);
+	lost_set_started(job);
+	return run_jobs(d);
+}
+
+/*
+ * Its release failed (the LV in use, say): found again by the next
+ * reconciliation, it is retried, but not told nor reported again.
+ */
+TEST_F(reconcile, lost_set_is_told_once)
+{
+	const __u8 id[SNAPSET_ID_LEN] = { 1, 2, 3 };
+
+	self->opts.history_size = 10;
+	self->d.history = json_object_new_array();
+	ASSERT_EQ(0, metrics_init(&self->d));
+	ASSERT_EQ(0, lost_found(&self->d, id));
+	ASSERT_EQ(1, json_object_array_length(self->d.history));
+	ASSERT_EQ(0, lost_found(&self->d, id));
+	EXPECT_EQ(1, json_object_array_length(self->d.history));
+	json_object_put(self->d.history);
 }
 
 TEST_F(reconcile, none_while_stopping)

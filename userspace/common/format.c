@@ -159,6 +159,8 @@ struct json_object *device_info_to_json(const struct snapset_device_info *d)
 	struct json_object *obj = json_object_new_object();
 	char devno[24];
 
+	if (!obj)
+		return NULL;
 	snprintf(devno, sizeof(devno), "%u:%u", d->major, d->minor);
 	json_add_string(obj, "devno", devno);
 	json_add_int(obj, "diskseq", (int64_t)d->diskseq);
@@ -214,7 +216,8 @@ struct json_object *set_info_to_json(const struct snapset_set_info *s)
 {
 	struct json_object *obj = json_object_new_object();
 
-	add_set(obj, s);
+	if (obj)
+		add_set(obj, s);
 	return obj;
 }
 

@@ -21,6 +21,8 @@
 #include "../common/device.h"
 
 #define DAEMON_ALLOWED_MAX 32
+/* Sets known to have ended, remembered for reconciliation (reconcile.c). */
+#define DAEMON_ENDED_MAX 256
 
 /* What the configuration file sets (config.c); defaults in config_init. */
 struct daemon_options {
@@ -46,6 +48,7 @@ enum op_kind {
 	OP_RETRY,
 	OP_RECORD_RETRY,
 	OP_RECONCILE,
+	OP_RECONCILE_DUE,
 	OP_ACCEPT,
 	OP_ACCEPT_RETRY,
 	OP_WRITER_RECV,
@@ -91,10 +94,20 @@ struct daemon {
 	struct lv_release *releases;  /* running, or queued behind their VG's */
 	struct reconcile *reconcile;  /* while its lvs runs */
 	bool reconcile_wanted;	      /* another once it and those below end */
+	bool reconcile_timer;	      /* a wanted one waits for this timeout */
+	long long reconcile_at;	      /* CLOCK_MONOTONIC ms of the last lvs */
+	long reconcile_every_ms;      /* at most one so often; 0: no limit */
 	unsigned int unrecorded_jobs; /* releases of sets without a record */
+	/* Sets that ended and that this daemon saw end, newest at nended. */
+	__u8 ended[DAEMON_ENDED_MAX][SNAPSET_ID_LEN];
+	unsigned long long nended;
+	/* Lost sets whose release failed: retried, never announced again. */
+	__u8 (*lost_failed)[SNAPSET_ID_LEN];
+	size_t nlost_failed;
 	struct live_set *live_sets;
 	__u64 watch_seq; /* the newest event the watcher read */
-	bool settling;	 /* notices held while writers reconnect */
+	unsigned long long watch_overflows; /* times the watcher missed some */
+	bool settling; /* notices held while writers reconnect */
 	struct notice *parked;
 	struct json_object *history; /* newest last */
 	struct file_job *files;	     /* every file kept, history first */
@@ -115,6 +128,8 @@ struct daemon {
 
 /* Runs the daemon until SIGTERM or SIGINT; 0, or -errno at start. */
 int daemon_run(const struct daemon_options *opts);
+/* Stops taking new work; what was started finishes (or is replayed). */
+void daemon_stop(struct daemon *d);
 void ms_to_timespec(long ms, struct __kernel_timespec *ts);
 /* CLOCK_MONOTONIC in milliseconds. */
 long long monotonic_ms(void);
@@ -172,13 +187,18 @@ void lost_set_started(struct record_job *job);
  * by an lvs child the ring waits on. At start, and when the watcher
  * missed events (a set that ended before its arm among them); one at a
  * time, and never while sets without a record are being released (lvs
- * would list their LVs again): asked meanwhile, it runs after them.
+ * would list their LVs again): asked meanwhile, it runs after them. But
+ * for the first, at most one per reconcile_every_ms: asked sooner, it
+ * waits for a ring timeout.
  */
 void reconcile_start(struct daemon *d);
 void reconcile_event(struct daemon *d, int res);
+/* The timeout a wanted reconciliation waited for. */
+void reconcile_due(struct daemon *d);
 /*
- * For records.c: a set whose LVs this daemon releases itself (its record
- * acknowledged, or ended before its arm) while lvs runs is not lost.
+ * For records.c and watcher.c: a set seen to end (its record
+ * acknowledged, or its shutdown before its arm read) is not lost: its
+ * LVs are this daemon's or its requester's to remove.
  */
 void reconcile_handled(struct daemon *d, const __u8 id[SNAPSET_ID_LEN]);
 /* Stopping: lvs is killed; reconcile_end, after the ring, frees it. */
@@ -206,18 +226,24 @@ struct described_device {
 	struct snapset_device_info info;
 	struct device_desc desc; /* what it was while it existed; 0: unknown */
 };
-/* Refcounted: a set's notices, its live set and its record share them. */
+/*
+ * Refcounted: a set's notices, its live set and its record share them.
+ * NULL is no devices; devices that could not be described (out of
+ * memory) are the one shared @unknown list, which every writer's match
+ * fits: a writer gets a set it may not care for rather than miss one.
+ */
 struct described_devices {
 	unsigned int refs;
+	bool unknown;
 	unsigned int count;
 	struct described_device dev[];
 };
-/* The record's devices, each with what it is now; NULL without memory. */
+/* The record's devices, each with what it is now; unknown without memory. */
 struct described_devices *devices_describe(const struct snapset_event *ev);
 /*
  * Adds an LV of a lost set, as reconciliation's lvs listed it, to *@devs
- * (NULL: none yet, and then made): -ENOMEM, *@devs unchanged. Only while
- * *@devs is not shared.
+ * (NULL: none yet, and then made): -ENOMEM, *@devs then unknown. Only
+ * while *@devs is not shared.
  */
 int devices_add_lost(struct described_devices **devs,
 		     const struct snapset_lv *lv);
@@ -245,6 +271,8 @@ void notice_send(struct daemon *d, const char *kind,
 		 void *owner);
 /* Whether a writer with @match (NULL-ended; empty: any set) gets @n. */
 bool notice_wanted(const struct notice *n, char *const *match);
+/* @n could not be queued to @writer (out of memory): a failed delivery. */
+void notice_missed(struct notice *n, const char *writer);
 /* @n encoded for one delivery, as its @event'th event; NULL on failure. */
 char *notice_message(const struct notice *n, long long event);
 void notice_answered(struct notice *n, const char *writer, bool ok,
@@ -299,6 +327,8 @@ void metrics_delivery(struct daemon *d, const char *writer, uid_t uid, bool ok);
 void metrics_refused(struct daemon *d, const char *reason);
 /* The refusals' deferred write is due. */
 void metrics_event(struct daemon *d);
+/* Stopping: refusals not written yet are, now (the loop waits for it). */
+void metrics_stop(struct daemon *d);
 void metrics_release_failure(struct daemon *d, const char *engine);
 void metrics_write(struct daemon *d);
 

@@ -43,13 +43,17 @@ static void describe_now(const struct snapset_device_info *info,
 				    sizeof(desc->origin));
 }
 
+/* Never freed: devices_get() and devices_put() leave it alone. */
+static struct described_devices unknown_devices = { .refs = 1,
+						    .unknown = true };
+
 struct described_devices *devices_describe(const struct snapset_event *ev)
 {
 	struct described_devices *devs = devices_alloc(NULL, ev->set.ndevices);
 	char id[ID_STR_LEN];
 
 	if (!devs)
-		return NULL;
+		return &unknown_devices;
 	id_format(ev->set.id, id);
 	for (__u32 i = 0; i < ev->set.ndevices; i++) {
 		struct described_device *dev = &devs->dev[i];
@@ -64,12 +68,17 @@ struct described_devices *devices_describe(const struct snapset_event *ev)
 int devices_add_lost(struct described_devices **devs,
 		     const struct snapset_lv *lv)
 {
-	struct described_devices *grown =
-	    devices_alloc(*devs, *devs ? (*devs)->count + 1 : 1);
+	struct described_devices *grown = NULL;
 	struct described_device *dev;
 
-	if (!grown)
+	if (!*devs || !(*devs)->unknown)
+		grown = devices_alloc(*devs, *devs ? (*devs)->count + 1 : 1);
+	if (!grown) {
+		/* One LV left out would hide the set from its writers. */
+		devices_put(*devs);
+		*devs = &unknown_devices;
 		return -ENOMEM;
+	}
 	*devs = grown;
 	dev = &grown->dev[grown->count - 1];
 	memset(dev, 0, sizeof(*dev));
@@ -88,14 +97,14 @@ int devices_add_lost(struct described_devices **devs,
 
 struct described_devices *devices_get(struct described_devices *devs)
 {
-	if (devs)
+	if (devs && !devs->unknown)
 		devs->refs++;
 	return devs;
 }
 
 void devices_put(struct described_devices *devs)
 {
-	if (devs && --devs->refs == 0)
+	if (devs && !devs->unknown && --devs->refs == 0)
 		free(devs);
 }
 
@@ -148,14 +157,19 @@ struct json_object *devices_to_json(const struct described_devices *devs)
 {
 	struct json_object *array = json_object_new_array();
 
-	for (unsigned int i = 0; devs && i < devs->count; i++) {
+	for (unsigned int i = 0; array && devs && i < devs->count; i++) {
 		const struct described_device *dev = &devs->dev[i];
 		struct json_object *obj = dev->recorded
 					      ? device_info_to_json(&dev->info)
 					      : json_object_new_object();
 
+		/* Out of memory: no event rather than one missing a device. */
+		if (!obj || json_object_array_add(array, obj)) {
+			json_object_put(obj);
+			json_object_put(array);
+			return NULL;
+		}
 		device_desc_to_json(&dev->desc, obj);
-		json_object_array_add(array, obj);
 	}
 	return array;
 }

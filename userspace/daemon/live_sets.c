@@ -62,6 +62,9 @@ static struct live_set *live_set_get(struct daemon *d,
 static void live_set_describe(struct live_set *set,
 			      const struct snapset_event *ev)
 {
+	/* Unknown for want of memory: perhaps there is some now. */
+	if (set->devices && set->devices->unknown)
+		set->devices = NULL;
 	if (!set->devices)
 		set->devices = devices_describe(ev);
 }

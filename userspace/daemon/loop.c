@@ -23,6 +23,11 @@
 #define AGENT_BUF_SIZE (256 * 1024)
 /* While stopping, how often systemd is asked to wait longer. */
 #define STOP_TICK_S 10
+/*
+ * Overflows, which anyone allowed to open /dev/snapset can cause, start
+ * at most one reconciliation (an lvs, perhaps lvremoves) so often.
+ */
+#define RECONCILE_EVERY_MS (60 * 1000L)
 /* How many lvremove-plus-writer deadlines a stop may ask systemd for. */
 #define STOP_EXTENSIONS 4
 
@@ -119,8 +124,7 @@ static void stop_tick(struct daemon *d)
 			      0);
 }
 
-/* Stops taking new work; what was started finishes (or is replayed). */
-static void stop(struct daemon *d)
+void daemon_stop(struct daemon *d)
 {
 	sd_notify(0, "STOPPING=1");
 	stop_tick(d);
@@ -130,6 +134,7 @@ static void stop(struct daemon *d)
 	d->stopping = true;
 	reconcile_stop(d);
 	writers_stop(d);
+	metrics_stop(d);
 }
 
 static void agent_read_done(struct daemon *d, int res)
@@ -140,11 +145,11 @@ static void agent_read_done(struct daemon *d, int res)
 	} else if (res == 0) {
 		/* Another agent took over: this one is done. */
 		report_note("another delivery agent took over; stopping");
-		stop(d);
+		daemon_stop(d);
 		return;
 	} else if (res != -EINTR && res != -EAGAIN) {
 		report_note("reading records: %s; stopping", strerror(-res));
-		stop(d);
+		daemon_stop(d);
 		return;
 	}
 	if (!d->stopping)
@@ -171,7 +176,7 @@ static void signal_read_done(struct daemon *d, int res)
 		if (d->stopping)
 			exit(EXIT_SUCCESS);
 		/* Records not acknowledged yet are replayed to the next one. */
-		stop(d);
+		daemon_stop(d);
 	}
 	read_signal(d);
 }
@@ -200,6 +205,9 @@ static void dispatch(struct daemon *d, struct io_uring_cqe *cqe)
 		break;
 	case OP_RECONCILE:
 		reconcile_event(d, cqe->res);
+		break;
+	case OP_RECONCILE_DUE:
+		reconcile_due(d);
 		break;
 	case OP_FILE:
 		files_event(d, cqe->res);
@@ -353,6 +361,7 @@ static void daemon_free(struct daemon *d)
 	files_free(d);
 	reconcile_end(d);
 	live_sets_free(d);
+	free(d->lost_failed);
 	json_object_put(d->history);
 	free(d->buf);
 	free(d->watch_buf);
@@ -371,6 +380,7 @@ int daemon_run(const struct daemon_options *opts)
 		.watch_op = { OP_WATCH_READ, NULL },
 		.signal_op = { OP_SIGNAL_READ, NULL },
 		.buf_size = AGENT_BUF_SIZE,
+		.reconcile_every_ms = RECONCILE_EVERY_MS,
 	};
 	int ret;
 

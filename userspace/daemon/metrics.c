@@ -253,7 +253,8 @@ void metrics_refused(struct daemon *d, const char *reason)
 	sample(d, helps[M_REFUSED].name, "reason=\"%s\"", reason)->value++;
 	if (!d->metrics_file)
 		return;
-	if (wait <= 0) {
+	/* Stopping: the loop ends with the jobs in hand, not the timer. */
+	if (wait <= 0 || d->stopping) {
 		metrics_write(d);
 		return;
 	}
@@ -268,6 +269,12 @@ void metrics_refused(struct daemon *d, const char *reason)
 void metrics_event(struct daemon *d)
 {
 	d->metrics->timer_armed = false;
+	if (d->metrics->unwritten)
+		metrics_write(d);
+}
+
+void metrics_stop(struct daemon *d)
+{
 	if (d->metrics->unwritten)
 		metrics_write(d);
 }

@@ -45,8 +45,12 @@ static void notice_finish(struct notice *n)
 
 bool notice_wanted(const struct notice *n, char *const *match)
 {
-	/* A tombstone's devices are unknown: no match can refuse it. */
-	if (!match[0] || (n->set.flags & SNAPSET_SET_TOMBSTONE))
+	/*
+	 * A tombstone's devices are unknown, as are those that could not
+	 * be described: no match can refuse them.
+	 */
+	if (!match[0] || (n->set.flags & SNAPSET_SET_TOMBSTONE) ||
+	    (n->devices && n->devices->unknown))
 		return true;
 	return devices_match(n->devices, match);
 }
@@ -126,12 +130,21 @@ void notices_settled(struct daemon *d)
 
 char *notice_message(const struct notice *n, long long event)
 {
-	return proto_event(event, n->kind, set_info_to_json(&n->set),
-			   devices_to_json(n->devices));
+	struct json_object *set = set_info_to_json(&n->set);
+	struct json_object *devices = devices_to_json(n->devices);
+
+	/* Out of memory: the writer's delivery fails, never a null member. */
+	if (!set || !devices) {
+		json_object_put(set);
+		json_object_put(devices);
+		return NULL;
+	}
+	return proto_event(event, n->kind, set, devices);
 }
 
-void notice_answered(struct notice *n, const char *writer, bool ok,
-		     const char *message)
+/* One writer's outcome, reported and counted. */
+static void notice_outcome(struct notice *n, const char *writer, bool ok,
+			   const char *message)
 {
 	char id[ID_STR_LEN];
 
@@ -144,6 +157,17 @@ void notice_answered(struct notice *n, const char *writer, bool ok,
 	}
 	if (!ok)
 		n->failed++;
+}
+
+void notice_answered(struct notice *n, const char *writer, bool ok,
+		     const char *message)
+{
+	notice_outcome(n, writer, ok, message);
 	if (--n->waiting == 0)
 		notice_finish(n);
+}
+
+void notice_missed(struct notice *n, const char *writer)
+{
+	notice_outcome(n, writer, false, "out of memory: not queued");
 }

@@ -14,12 +14,23 @@
  * the records nor the writers; past the deadline it is killed (it only
  * reads) and reconciliation is skipped. LVs are listed before sets: a set
  * is created before its LVs, so an LV listed first has its set in the
- * list after, unless that set is gone. A record this daemon acknowledges
- * in between is gone from the list too, so the sets acknowledged while
- * lvs runs are remembered and count as known: their LVs were this
- * daemon's to release.
+ * list after, unless that set is gone. A set gone meanwhile is not lost:
+ * its record was acknowledged by this daemon, which released its LVs,
+ * or it ended before its arm, and its LVs are its requester's to remove
+ * (run does, after a failed arm) or this daemon's (records_dissolved).
+ * So every set seen to end is remembered (the last DAEMON_ENDED_MAX),
+ * and an LV is lost only when its set is neither listed nor remembered.
+ *
+ * Seen to end: its shutdown read by the watcher. The watcher lags, so
+ * lvs runs with a watcher of its own, opened before it and read after
+ * the list: every set that ended while lvs ran is in it, and its first
+ * event's number says where lvs began, which the daemon's watcher must
+ * have read past for the sets that ended before. A reconciliation that
+ * cannot be sure of that (its watcher missed events, the daemon's is
+ * behind) is skipped and asked for again.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -39,15 +50,19 @@ struct reconcile {
 	int pidfd;
 	int out_fd;
 	int err_fd;
+	int watch_fd; /* a watcher opened before lvs started, or -1 */
 	bool skipped; /* past the deadline, or unsure what is known */
 	bool killed;
 	struct __kernel_timespec deadline;
-	__u8 (*acked)[SNAPSET_ID_LEN]; /* acknowledged while lvs runs */
-	size_t nacked;
+	unsigned long long nended;    /* d->nended when lvs started */
+	unsigned long long overflows; /* d->watch_overflows then */
+	__u64 first_seq; /* the first event its watcher read, or 0 */
 };
 
 /* The deadline's completion may come after the reconcile is freed. */
 static struct op deadline_op = { OP_IGNORED, NULL };
+static struct op due_op = { OP_RECONCILE_DUE, NULL };
+static struct __kernel_timespec due_in;
 
 static void reconcile_free(struct daemon *d)
 {
@@ -59,7 +74,8 @@ static void reconcile_free(struct daemon *d)
 		close(rc->out_fd);
 	if (rc->err_fd >= 0)
 		close(rc->err_fd);
-	free(rc->acked);
+	if (rc->watch_fd >= 0)
+		close(rc->watch_fd);
 	free(rc);
 	d->reconcile = NULL;
 }
@@ -88,32 +104,80 @@ void reconcile_end(struct daemon *d)
 
 void reconcile_handled(struct daemon *d, const __u8 id[SNAPSET_ID_LEN])
 {
-	struct reconcile *rc = d->reconcile;
-	__u8(*grown)[SNAPSET_ID_LEN];
-
-	if (!rc || rc->skipped)
-		return;
-	grown = realloc(rc->acked, (rc->nacked + 1) * sizeof(*grown));
-	if (!grown) {
-		/* Better no reconciliation than one that removes live LVs. */
-		report_note("reconciliation skipped: out of memory");
-		rc->skipped = true;
-		return;
-	}
-	rc->acked = grown;
-	memcpy(rc->acked[rc->nacked++], id, SNAPSET_ID_LEN);
+	memcpy(d->ended[d->nended++ % DAEMON_ENDED_MAX], id, SNAPSET_ID_LEN);
 }
 
-/* Whether @id names a live set or pending record in @buf, or one acked. */
-static bool known_set(const struct reconcile *rc, const void *buf, size_t len,
+/* Whether @id names a live set or pending record in @buf, or one ended. */
+static bool known_set(const struct daemon *d, const void *buf, size_t len,
 		      const __u8 id[SNAPSET_ID_LEN])
 {
+	unsigned long long n =
+	    d->nended < DAEMON_ENDED_MAX ? d->nended : DAEMON_ENDED_MAX;
+
 	if (records_hold_set(buf, len, id))
 		return true;
-	for (size_t i = 0; i < rc->nacked; i++)
-		if (!memcmp(rc->acked[i], id, SNAPSET_ID_LEN))
+	for (unsigned long long i = 0; i < n; i++)
+		if (!memcmp(d->ended[i], id, SNAPSET_ID_LEN))
 			return true;
 	return false;
+}
+
+/* The events lvs's watcher read: every set that ended is remembered. */
+static int watched(struct daemon *d, struct reconcile *rc, const void *buf,
+		   size_t len)
+{
+	const struct snapset_event *ev;
+	size_t off = 0;
+
+	while ((ev = record_next(buf, len, &off))) {
+		if (ev->type == SNAPSET_EVENT_OVERFLOW)
+			return -EOVERFLOW;
+		if (!rc->first_seq)
+			rc->first_seq = ev->seq;
+		if (ev->type == SNAPSET_EVENT_SHUTDOWN)
+			reconcile_handled(d, ev->set.id);
+	}
+	return off == len ? 0 : -EPROTO;
+}
+
+/* Reads lvs's watcher until it is empty; read after the module's list. */
+static int watch_drain(struct daemon *d, struct reconcile *rc)
+{
+	void *buf = malloc(d->buf_size);
+	ssize_t n = 0;
+	int ret = buf ? 0 : -ENOMEM;
+
+	while (!ret && (n = read(rc->watch_fd, buf, d->buf_size)) > 0)
+		ret = watched(d, rc, buf, n);
+	if (!ret && n < 0 && errno != EAGAIN)
+		ret = -errno;
+	free(buf);
+	return ret;
+}
+
+/*
+ * Whether every set that ended before the list is remembered: those
+ * since lvs began by its own watcher, those before by the daemon's,
+ * which must have read up to where lvs's began. With no event since,
+ * the daemon's read, woken before lvs started, completed before lvs's
+ * exit was seen. An error says why not.
+ */
+static const char *ended_unsure(struct daemon *d, struct reconcile *rc)
+{
+	int ret = rc->watch_fd < 0 ? -EBADF : watch_drain(d, rc);
+
+	if (ret == -EOVERFLOW)
+		return "sets ended faster than it could watch";
+	if (ret)
+		return strerror(-ret);
+	if (rc->first_seq && d->watch_seq + 1 < rc->first_seq)
+		return "the daemon's watcher is behind";
+	/* What it missed may have been before lvs began. */
+	if (d->watch_overflows != rc->overflows)
+		return "the daemon's watcher missed events meanwhile";
+	if (d->nended - rc->nended > DAEMON_ENDED_MAX)
+		return "too many sets ended while lvs ran";
+	return NULL;
 }
 
 /*
@@ -142,6 +206,7 @@ static void release_lost_set(struct daemon *d, struct snapset_lv *lvs, size_t n,
 static int release_lost(struct daemon *d, struct snapset_lv *lvs, size_t n)
 {
 	__u8 id[SNAPSET_ID_LEN];
+	const char *unsure;
 	bool *done;
 	void *sets;
 	size_t len;
@@ -152,6 +217,14 @@ static int release_lost(struct daemon *d, struct snapset_lv *lvs, size_t n)
 			    "read (is the module newer or older?)");
 	if (ret)
 		return ret;
+	unsure = ended_unsure(d, d->reconcile);
+	if (unsure) {
+		report_note("reconciliation skipped: %s; tried again later",
+			    unsure);
+		d->reconcile_wanted = true;
+		free(sets);
+		return 0;
+	}
 	done = calloc(n ?: 1, sizeof(*done));
 	if (!done) {
 		free(sets);
@@ -166,7 +239,7 @@ static int release_lost(struct daemon *d, struct snapset_lv *lvs, size_t n)
 				    lvs[i].vg, lvs[i].lv, lvs[i].set_id);
 			continue;
 		}
-		if (!known_set(d->reconcile, sets, len, id))
+		if (!known_set(d, sets, len, id))
 			release_lost_set(d, lvs, n, i, id, done);
 	}
 	free(done);
@@ -286,6 +359,30 @@ void reconcile_event(struct daemon *d, int res)
 	wait_lvs(d, rc, false);
 }
 
+/*
+ * A watcher of lvs's own, opened before lvs starts: the sets that end
+ * while it runs. The daemon reads it once, after lvs, without the ring.
+ */
+static void watch_open(struct reconcile *rc)
+{
+	int ret;
+
+	rc->watch_fd = module_open();
+	if (rc->watch_fd < 0) {
+		ret = rc->watch_fd;
+	} else {
+		ret = module_subscribe(rc->watch_fd, 0);
+		if (!ret && fcntl(rc->watch_fd, F_SETFL, O_NONBLOCK))
+			ret = -errno;
+	}
+	if (ret) {
+		report_note("reconciliation skipped: cannot watch the module: "
+			    "%s",
+			    strerror(-ret));
+		rc->skipped = true;
+	}
+}
+
 static int lvs_spawn(struct reconcile *rc)
 {
 	rc->out_fd = memfd_create("lvs-stdout", MFD_CLOEXEC);
@@ -296,19 +393,11 @@ static int lvs_spawn(struct reconcile *rc)
 	return rc->pidfd < 0 ? rc->pidfd : 0;
 }
 
-void reconcile_start(struct daemon *d)
+static void lvs_start(struct daemon *d)
 {
-	struct reconcile *rc;
+	struct reconcile *rc = calloc(1, sizeof(*rc));
 	int ret;
 
-	if (d->stopping)
-		return;
-	if (d->reconcile || d->unrecorded_jobs) {
-		d->reconcile_wanted = true;
-		return;
-	}
-	d->reconcile_wanted = false;
-	rc = calloc(1, sizeof(*rc));
 	if (!rc) {
 		report_note("reconciliation skipped: out of memory");
 		return;
@@ -318,8 +407,13 @@ void reconcile_start(struct daemon *d)
 		.pidfd = -1,
 		.out_fd = -1,
 		.err_fd = -1,
+		.watch_fd = -1,
+		.nended = d->nended,
+		.overflows = d->watch_overflows,
 	};
 	d->reconcile = rc;
+	d->reconcile_at = monotonic_ms();
+	watch_open(rc);
 	ret = lvs_spawn(rc);
 	if (ret) {
 		report_note("reconciliation skipped: lvs: %s", strerror(-ret));
@@ -328,4 +422,38 @@ void reconcile_start(struct daemon *d)
 	}
 	ms_to_timespec(d->opts->lvremove_deadline_ms, &rc->deadline);
 	wait_lvs(d, rc, true);
+}
+
+/* A wanted reconciliation starts, unless it must wait (see daemon.h). */
+static void reconcile_try(struct daemon *d)
+{
+	long long wait = 0;
+
+	if (!d->reconcile_wanted || d->stopping || d->reconcile ||
+	    d->unrecorded_jobs || d->reconcile_timer)
+		return;
+	if (d->reconcile_at && d->reconcile_every_ms)
+		wait = d->reconcile_at + d->reconcile_every_ms - monotonic_ms();
+	if (wait > 0) {
+		d->reconcile_timer = true;
+		ms_to_timespec(wait, &due_in);
+		io_uring_prep_timeout(daemon_sqe(d, &due_op), &due_in, 0, 0);
+		return;
+	}
+	d->reconcile_wanted = false;
+	lvs_start(d);
+}
+
+void reconcile_start(struct daemon *d)
+{
+	if (d->stopping)
+		return;
+	d->reconcile_wanted = true;
+	reconcile_try(d);
+}
+
+void reconcile_due(struct daemon *d)
+{
+	d->reconcile_timer = false;
+	reconcile_try(d);
 }

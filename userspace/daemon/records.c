@@ -34,6 +34,7 @@ struct record_job {
 	unsigned int failed;
 	unsigned int retryable; /* failures a later try may mend */
 	bool lost;		/* found by its LVs' tags: no record */
+	bool quiet;		/* lost, told before: its release is retried */
 	bool dissolved;		/* never armed: its tagged LVs only */
 	bool retrying;		/* told and reported: its release is left */
 	long retry_ms;
@@ -54,6 +55,31 @@ static void job_free(struct record_job *job)
 	/* A reconciliation waits until no such LV is being removed. */
 	if (unrecorded && --d->unrecorded_jobs == 0 && d->reconcile_wanted)
 		reconcile_start(d);
+}
+
+/* Whether the lost set @id was told already, and its release failed. */
+static bool lost_failed_before(struct daemon *d, const __u8 id[SNAPSET_ID_LEN])
+{
+	for (size_t i = 0; i < d->nlost_failed; i++)
+		if (!memcmp(d->lost_failed[i], id, SNAPSET_ID_LEN))
+			return true;
+	return false;
+}
+
+/*
+ * Remembered for this daemon's life: overflows may reconcile again and
+ * again, and an LV in use must not be announced lost each time.
+ */
+static void lost_failed_remember(struct record_job *job)
+{
+	struct daemon *d = job->d;
+	__u8(*grown)[SNAPSET_ID_LEN];
+
+	grown = realloc(d->lost_failed, (d->nlost_failed + 1) * sizeof(*grown));
+	if (!grown)
+		return; /* told again, if found again: no worse */
+	d->lost_failed = grown;
+	memcpy(grown[d->nlost_failed++], job->rec->set.id, SNAPSET_ID_LEN);
 }
 
 /* The record goes: the module forgets it, and so does the daemon. */
@@ -112,6 +138,8 @@ static void acknowledge(void *owner, unsigned int writers_failed,
 		job_free(job);
 		return;
 	}
+	if (job->lost && job->failed)
+		lost_failed_remember(job);
 	report_shutdown(job->rec, job->failed, writers_failed);
 	history_add(job->d, job->rec, job->failed ? job->release_error : NULL,
 		    writers_failed);
@@ -145,6 +173,19 @@ static void retried(struct record_job *job)
 	job_free(job);
 }
 
+/* A lost set told before: only a success is worth a line. */
+static void lost_retried(struct record_job *job)
+{
+	char set[SET_LABEL_LEN];
+
+	set_label(job->rec->set.name, sizeof(job->rec->set.name),
+		  job->rec->set.id, set, sizeof(set));
+	if (!job->failed)
+		report_note("%s: the LVs of this lost set are released at last",
+			    set);
+	job_free(job);
+}
+
 /* The release is over: the writers are told, then the record goes. */
 static void deliver(struct record_job *job)
 {
@@ -159,6 +200,10 @@ static void deliver(struct record_job *job)
 		retried(job);
 		return;
 	}
+	if (job->quiet) {
+		lost_retried(job);
+		return;
+	}
 	/* Handed over first: the writers' answers may free the job at once. */
 	devices = job->devices;
 	job->devices = NULL;
@@ -171,7 +216,7 @@ static void release_outcome(struct record_job *job, const char *label,
 			    int result, const char *message)
 {
 	/* Most sets that end before their arm made no LV: nothing to say. */
-	if (result != -ENOENT || !job->dissolved)
+	if ((result != -ENOENT || !job->dissolved) && !job->quiet)
 		report_release(job->rec, label, result, message);
 	if (!result || result == -ENOENT)
 		return;
@@ -182,7 +227,8 @@ static void release_outcome(struct record_job *job, const char *label,
 	 */
 	if (result != -EPERM && result != -ESRCH)
 		job->retryable++;
-	metrics_release_failure(job->d, "lvm");
+	if (!job->quiet)
+		metrics_release_failure(job->d, "lvm");
 }
 
 static void released(struct lv_release *r, int result, const char *message)
@@ -379,6 +425,8 @@ void records_dissolved(struct daemon *d, const struct snapset_event *ev)
 {
 	struct record_job *job;
 
+	/* Whoever removes its LVs, it is not lost: reconciliation knows. */
+	reconcile_handled(d, ev->set.id);
 	/*
 	 * A requester that closed its set is alive to remove what it made
 	 * (run does); one that exited without closing it is not.
@@ -395,7 +443,6 @@ void records_dissolved(struct daemon *d, const struct snapset_event *ev)
 	}
 	job->dissolved = true;
 	d->unrecorded_jobs++;
-	reconcile_handled(d, ev->set.id);
 	release_tagged(job);
 	job_started(job);
 }
@@ -407,12 +454,14 @@ struct record_job *lost_set_start(struct daemon *d,
 	struct record_job *job;
 
 	record_init(&ev, SNAPSET_EVENT_SHUTDOWN);
-	ev.set.flags = SNAPSET_SET_ARMED | SNAPSET_SET_TERMINATED;
+	/* Not armed: whether it was, no one can tell any more. */
+	ev.set.flags = SNAPSET_SET_TERMINATED;
 	ev.set.reason = SNAPSET_REASON_LOST;
 	memcpy(ev.set.id, id, SNAPSET_ID_LEN);
 	job = job_new(d, &ev);
 	if (job) {
 		job->lost = true;
+		job->quiet = lost_failed_before(d, id);
 		d->unrecorded_jobs++;
 	}
 	return job;
@@ -422,7 +471,7 @@ void lost_set_release(struct record_job *job, const struct snapset_lv *lv)
 {
 	char label[260];
 
-	/* Out of memory: released all the same, told without it. */
+	/* Out of memory: released all the same, told to every writer. */
 	devices_add_lost(&job->devices, lv);
 	snprintf(label, sizeof(label), "%s/%s", lv->vg, lv->lv);
 	release_lv(job, &(struct lv_release_spec){ .by = LV_BY_UUID,

@@ -585,8 +585,10 @@ unsigned int writers_queue(struct daemon *d, struct notice *n)
 			continue;
 		del = calloc(1, sizeof(*del));
 		if (!del) {
-			report_note("out of memory: writer %s misses an event",
-				    w->name);
+			/* That writer's failed delivery, reported with the set.
+			 */
+			metrics_delivery(d, w->name, w->cred.uid, false);
+			notice_missed(n, w->name);
 			continue;
 		}
 		del->notice = n;
