@@ -17,6 +17,7 @@
 #include "../userspace/common/module.h"
 #include "../userspace/daemon/daemon.h"
 #include "../userspace/lib/protocol.h"
+#include "fake_lvm.h"
 #include "kselftest_harness.h"
 
 FIXTURE(reconcile)
@@ -213,13 +214,22 @@ static int lost_found(struct daemon *d, const __u8 id[SNAPSET_ID_LEN])
 }
 
 /*
- * Its release failed (the LV in use, say): found again by the next
+ * Its release failed (lvm refused): found again by the next
  * reconciliation, it is retried, but not told nor reported again.
  */
 TEST_F(reconcile, lost_set_is_told_once)
 {
+	static const char refusing_lvm[] =
+	    "#!/bin/sh\n"
+	    "echo \"$*\" >> \"$FAKE_LVM_LOG\"\n"
+	    "echo '  Internal error: this lvm removes nothing.' >&2; exit 5\n";
 	const __u8 id[SNAPSET_ID_LEN] = { 1, 2, 3 };
+	char dir[] = "/tmp/snapset-lvm-XXXXXX", log[64];
 
+	ASSERT_NE(NULL, mkdtemp(dir));
+	snprintf(log, sizeof(log), "%s/log", dir);
+	if (fake_lvm(dir, refusing_lvm, log))
+		SKIP(return, "no mount namespace of our own to fake lvm in");
 	self->opts.history_size = 10;
 	self->d.history = json_object_new_array();
 	ASSERT_EQ(0, metrics_init(&self->d));
@@ -228,6 +238,7 @@ TEST_F(reconcile, lost_set_is_told_once)
 	ASSERT_EQ(0, lost_found(&self->d, id));
 	EXPECT_EQ(1, json_object_array_length(self->d.history));
 	json_object_put(self->d.history);
+	fake_lvm_remove(dir, log);
 }
 
 TEST_F(reconcile, none_while_stopping)

@@ -21,6 +21,7 @@
 
 #include "../userspace/snapset/run.h"
 #include "../userspace/snapset/sandbox.h"
+#include "fake_lvm.h"
 #include "kselftest_harness.h"
 
 static void sh_rm(const char *dir)
@@ -220,36 +221,16 @@ TEST(deleted_set_is_explained)
 }
 
 /*
- * lvm, in this test's own mount namespace, is a script that logs its
- * arguments to @log and acts as $FAKE_LVM says: lvs prints no LV (the
- * uuid asked for is gone); lvremove succeeds, or fails with lvm's words
- * when FAKE_LVM is "fail".
+ * lvm logs its arguments and acts as $FAKE_LVM says: lvs prints no LV
+ * (the uuid asked for is gone); lvremove succeeds, or fails with lvm's
+ * words when FAKE_LVM is "fail".
  */
-static int fake_lvm(const char *dir, const char *log)
-{
-	static const char script[] =
-	    "#!/bin/sh\n"
-	    "echo \"$*\" >> \"$FAKE_LVM_LOG\"\n"
-	    "if [ \"$1\" = lvremove ] && [ \"$FAKE_LVM\" = fail ]; then\n"
-	    "  echo '  Volume group \"vg0\" not found' >&2; exit 5\n"
-	    "fi\n";
-	char path[96];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/lvm", dir);
-	f = fopen(path, "w");
-	if (!f || fputs(script, f) < 0 || fclose(f) || chmod(path, 0755))
-		return -1;
-	setenv("FAKE_LVM_LOG", log, 1);
-	if (unshare(CLONE_NEWNS) ||
-	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
-		return -1;
-	for (const char *lvm = "/usr/sbin/lvm"; lvm;
-	     lvm = strcmp(lvm, "/sbin/lvm") ? "/sbin/lvm" : NULL)
-		if (!access(lvm, F_OK) && mount(path, lvm, NULL, MS_BIND, NULL))
-			return -1;
-	return 0;
-}
+static const char fake_lvm_script[] =
+    "#!/bin/sh\n"
+    "echo \"$*\" >> \"$FAKE_LVM_LOG\"\n"
+    "if [ \"$1\" = lvremove ] && [ \"$FAKE_LVM\" = fail ]; then\n"
+    "  echo '  Volume group \"vg0\" not found' >&2; exit 5\n"
+    "fi\n";
 
 /* lvm_remove_created(), what it printed on stderr in @out. */
 static void remove_created(struct run_state *st, char *out, size_t size)
@@ -281,7 +262,7 @@ FIXTURE_SETUP(created)
 	snprintf(self->dir, sizeof(self->dir), "/tmp/snapset-lvm-XXXXXX");
 	ASSERT_NE(NULL, mkdtemp(self->dir));
 	snprintf(self->log, sizeof(self->log), "%s/log", self->dir);
-	if (geteuid() || fake_lvm(self->dir, self->log))
+	if (fake_lvm(self->dir, fake_lvm_script, self->log))
 		SKIP(return, "no mount namespace of our own to fake lvm in");
 	memset(&self->opts, 0, sizeof(self->opts));
 	memset(&self->st, 0, sizeof(self->st));
@@ -300,11 +281,7 @@ FIXTURE_SETUP(created)
 
 FIXTURE_TEARDOWN(created)
 {
-	/* The script is busy while bound over lvm. */
-	while (!umount2("/usr/sbin/lvm", MNT_DETACH) ||
-	       !umount2("/sbin/lvm", MNT_DETACH))
-		;
-	sh_rm(self->dir);
+	fake_lvm_remove(self->dir, self->log);
 }
 
 static bool logged(FIXTURE_DATA(created) * self, const char *line)
