@@ -9,65 +9,70 @@
 
 #include "kselftest_harness.h"
 #include "requester.h"
+#include "shared_vg.h"
 
-/* LVM on a loop device: a thick origin and a thin one in a pool. */
+/*
+ * The program's VG (shared_vg.h) on a loop device: a thick origin with
+ * a filesystem, and a thin one in a pool. Each test leaves only those;
+ * the teardown's check fails it otherwise.
+ */
 FIXTURE(lvm)
 {
-	struct loopdev pv;
+	struct shared_vg shared;
 	struct watcher watch;
-	char vg[32];
+	const char *vg; /* shared.name, or NULL until the fixture has it */
 	char mnt[64];
 };
 
 FIXTURE_SETUP(lvm)
 {
+	int ret;
+
 	if (access(snapset_bin(), X_OK))
 		SKIP(return, "%s: not built", snapset_bin());
 	if (lvm_prepare())
 		SKIP(return, "no device-mapper or no lvm");
 	discard_all_pending();
-	if (loop_attach(&self->pv, 160 << 20))
+	sh("modprobe -q ext4");
+	ret = shared_vg_get(&self->shared, "snapsetrun", 160 << 20,
+			    "lvm lvcreate -q -n data -L 16m $VG >/dev/null "
+			    "2>&1 && mkfs.ext4 -q /dev/$VG/data && "
+			    "lvm lvcreate -q -T $VG/pool -L 32m >/dev/null "
+			    "2>&1 && lvm lvcreate -q -V 16m -T $VG/pool -n "
+			    "thin >/dev/null 2>&1");
+	if (ret == ENODEV)
 		SKIP(return, "no loop device");
-	snprintf(self->vg, sizeof(self->vg), "snapsetrun%d", getpid());
+	ASSERT_EQ(0, ret);
+	self->vg = self->shared.name;
 	snprintf(self->mnt, sizeof(self->mnt), "/tmp/snapset-lvm-mnt-%d",
 		 getpid());
 	mkdir(self->mnt, 0700);
-	sh("modprobe -q ext4");
-	ASSERT_EQ(0, sh("lvm vgcreate -q %s %s >/dev/null 2>&1 && "
-			"lvm lvcreate -q -n data -L 16m %s >/dev/null 2>&1 && "
-			"mkfs.ext4 -q /dev/%s/data && "
-			"lvm lvcreate -q -T %s/pool -L 32m >/dev/null 2>&1 && "
-			"lvm lvcreate -q -V 16m -T %s/pool -n thin "
-			">/dev/null 2>&1",
-			self->vg, self->pv.path, self->vg, self->vg, self->vg,
-			self->vg));
 	ASSERT_EQ(0, watcher_start(&self->watch));
 }
 
 FIXTURE_TEARDOWN(lvm)
 {
-	watcher_stop(&self->watch);
-	sh("lvm vgremove -q -f %s >/dev/null 2>&1", self->vg);
-	loop_detach(&self->pv);
-	rmdir(self->mnt);
+	if (self->watch.pid > 0)
+		watcher_stop(&self->watch);
+	if (self->vg)
+		shared_vg_check(_metadata, &self->shared);
+	if (self->mnt[0])
+		rmdir(self->mnt);
 	discard_all_pending();
 }
 
-/* Whether the VG holds its three LVs and nothing else. */
-static bool only_the_original_lvs(const char *vg)
+/* Removes the LVs tagged snapset in @vg: 0 if there were @count. */
+static int remove_tagged(const char *vg, int count)
 {
-	char cmd[256], names[256];
+	char cmd[192], n[16];
 
 	snprintf(cmd, sizeof(cmd),
-		 "lvm lvs --noheadings -o lv_name %s 2>/dev/null | tr -d ' ' "
-		 "| sort | tr '\\n' ' '",
+		 "lvm lvremove -y -S lv_tags=snapset %s 2>/dev/null | grep -c "
+		 "'successfully removed'",
 		 vg);
-	if (sh_line(names, sizeof(names), cmd))
-		return false;
-	if (!strcmp(names, "data pool thin "))
-		return true;
-	fprintf(stderr, "# %s holds: %s\n", vg, names);
-	return false;
+	if (sh_line(n, sizeof(n), cmd))
+		return -1;
+	return atoi(n) == count ? 0 : -1;
 }
 
 TEST_F_TIMEOUT(lvm, thick_snapshot_is_made_tagged_mounted_and_removed,
@@ -100,8 +105,7 @@ TEST_F_TIMEOUT(lvm, thick_snapshot_is_made_tagged_mounted_and_removed,
 		 jstr(ev, "id"), jstr(ev, "id"));
 	EXPECT_NE(NULL, strstr(res.out, lvs));
 	json_object_put(ev);
-	/* No daemon: run removed the snapshot itself. */
-	EXPECT_TRUE(only_the_original_lvs(self->vg));
+	/* No daemon: run removed the snapshot itself (the teardown's check). */
 }
 
 TEST_F_TIMEOUT(lvm, thin_snapshot_needs_no_size, RUN_TIMEOUT)
@@ -123,7 +127,7 @@ TEST_F_TIMEOUT(lvm, thin_snapshot_needs_no_size, RUN_TIMEOUT)
 	EXPECT_TRUE(starts_with(
 	    jstr(json_object_array_get_idx(devices, 0), "dm_uuid"), "LVM-"));
 	json_object_put(ev);
-	EXPECT_TRUE(only_the_original_lvs(self->vg));
+	/* Removed by run: the teardown's check. */
 }
 
 TEST_F_TIMEOUT(lvm, thick_origin_without_size_is_refused, RUN_TIMEOUT)
@@ -136,7 +140,6 @@ TEST_F_TIMEOUT(lvm, thick_origin_without_size_is_refused, RUN_TIMEOUT)
 	    0, snapset_run(&res, "--lvm-snapshot", origin, "--", "true", NULL));
 	EXPECT_EQ(125, res.status);
 	EXPECT_NE(NULL, strstr(res.err, "needs a snapshot size"));
-	EXPECT_TRUE(only_the_original_lvs(self->vg));
 }
 
 /* The origin is no snapshot: snapset never removes it unasked. */
@@ -162,7 +165,7 @@ TEST_F_TIMEOUT(lvm, origin_is_never_taken_as_a_snapshot, RUN_TIMEOUT)
 	ASSERT_EQ(0,
 		  snapset_run(&res, "--persistent", node, "--", "true", NULL));
 	EXPECT_EQ(0, res.status);
-	EXPECT_TRUE(only_the_original_lvs(self->vg));
+	/* Still there, the same LV, active: the teardown's check. */
 }
 
 /* An LV's hidden part is no plain dm device: --force does not take it. */
@@ -217,7 +220,7 @@ TEST_F_TIMEOUT(lvm, bad_spec_creates_no_lv, RUN_TIMEOUT)
 				 "LABEL=no-such-label", "--", "true", NULL));
 	EXPECT_EQ(125, res.status);
 	EXPECT_NE(NULL, strstr(res.err, "LABEL=no-such-label"));
-	EXPECT_TRUE(only_the_original_lvs(self->vg));
+	/* No LV made: the teardown's check. */
 }
 
 /*
@@ -259,6 +262,8 @@ TEST_F_TIMEOUT(lvm, run_sigkilled_leaves_a_tagged_lv_for_the_daemon,
 	}
 	json_object_put(ev);
 	EXPECT_TRUE(wait_no_processes("sleep", "993"));
+	/* Left for a daemon: removed here. */
+	EXPECT_EQ(0, remove_tagged(self->vg, 1));
 }
 
 /*
@@ -299,6 +304,8 @@ TEST_F_TIMEOUT(lvm, with_an_agent_run_leaves_the_release_to_it, RUN_TIMEOUT)
 	EXPECT_EQ(SNAPSET_REASON_EXIT, rec.ev.set.reason);
 	EXPECT_EQ(SIGKILL, rec.ev.set.signal);
 	close(agent);
+	/* Both left to the agent: removed here. */
+	EXPECT_EQ(0, remove_tagged(self->vg, 2));
 }
 
 TEST_HARNESS_MAIN
