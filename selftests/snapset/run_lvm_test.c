@@ -5,6 +5,7 @@
  * daemon runs; origins refused as snapshots; run SIGKILLed leaving a
  * tagged LV for the daemon.
  */
+#include <sys/ptrace.h>
 #include <sys/stat.h>
 
 #include "kselftest_harness.h"
@@ -263,6 +264,142 @@ TEST_F_TIMEOUT(lvm, run_sigkilled_leaves_a_tagged_lv_for_the_daemon,
 	json_object_put(ev);
 	EXPECT_TRUE(wait_no_processes("sleep", "993"));
 	/* Left for a daemon: removed here. */
+	EXPECT_EQ(0, remove_tagged(self->vg, 1));
+}
+
+/* What run had armed when it was stopped at its SNAPSET_IOC_ARM. */
+struct at_arm {
+	const struct loopdev *loop;
+	const char *dm;
+	bool stopped;
+	bool autoclear;
+	bool deferred;
+	long pending;
+};
+
+static void look_at_arm(struct at_arm *at)
+{
+	at->stopped = true;
+	at->autoclear = loop_autoclear(at->loop);
+	at->deferred =
+	    !sh("dmsetup info %s 2>/dev/null | grep -qi deferred", at->dm);
+	at->pending = sysfs_counter("pending");
+}
+
+/*
+ * Runs @argv (snapset run) traced: stopped as it enters its
+ * SNAPSET_IOC_ARM ioctl, where @at is filled in, and SIGKILLed as that
+ * ioctl returns 0, before run takes another step. Run's wait status, or
+ * -1.
+ */
+static int kill_run_at_arm(char *const argv[], struct at_arm *at)
+{
+	const long options =
+	    PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL;
+	struct __ptrace_syscall_info info;
+	bool arming = false;
+	int status, sig = 0;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		ptrace(PTRACE_TRACEME, 0, NULL, NULL);
+		raise(SIGSTOP);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid ||
+	    ptrace(PTRACE_SETOPTIONS, pid, NULL, (void *)options))
+		return -1;
+	while (!ptrace(PTRACE_SYSCALL, pid, NULL, (void *)(long)sig)) {
+		if (waitpid(pid, &status, 0) != pid)
+			return -1;
+		if (!WIFSTOPPED(status))
+			return status; /* ended without arming */
+		sig = 0;
+		if (WSTOPSIG(status) != (SIGTRAP | 0x80)) {
+			/* A signal for run, passed on; an exec stop is not. */
+			if (!(status >> 16))
+				sig = WSTOPSIG(status);
+			continue;
+		}
+		if (ptrace(PTRACE_GET_SYSCALL_INFO, pid, (void *)sizeof(info),
+			   &info) <= 0)
+			break;
+		if (info.op == PTRACE_SYSCALL_INFO_ENTRY) {
+			arming = info.entry.nr == SYS_ioctl &&
+				 info.entry.args[1] == SNAPSET_IOC_ARM;
+			if (arming)
+				look_at_arm(at);
+		} else if (info.op == PTRACE_SYSCALL_INFO_EXIT && arming &&
+			   info.exit.rval == 0) {
+			break;
+		}
+	}
+	/* At its arm, or the tracing failed: killed either way. */
+	kill(pid, SIGKILL);
+	return waitpid(pid, &status, 0) == pid ? status : -1;
+}
+
+/*
+ * run SIGKILLed right after its arm: the loop device's autoclear and
+ * the dm snapshot's deferred remove were armed before the set was (and
+ * before any record could exist), so both go at the set's end, with no
+ * daemon; the LVM snapshot is left, tagged and in the record, for one.
+ */
+TEST_F_TIMEOUT(lvm, run_sigkilled_at_its_arm_leaves_nothing_unreleased,
+	       RUN_TIMEOUT)
+{
+	char origin[64], dm[32], dm_node[32];
+	struct loopdev loop, dm_origin, dm_cow;
+	struct at_arm at = { .loop = &loop, .dm = dm };
+	struct json_object *ev, *devices;
+	char *argv[] = { (char *)snapset_bin(),
+			 "run",
+			 "--lvm-snapshot",
+			 origin,
+			 "--snapshot",
+			 loop.path,
+			 "--snapshot",
+			 dm_node,
+			 "--",
+			 "true",
+			 NULL };
+	int status;
+
+	ASSERT_EQ(0, loop_attach(&loop, 8 << 20));
+	ASSERT_EQ(0, loop_attach(&dm_origin, 8 << 20));
+	ASSERT_EQ(0, loop_attach(&dm_cow, 4 << 20));
+	snprintf(dm, sizeof(dm), "snapset-arm-%d", getpid());
+	/* However the test ends, the dm device does not stay. */
+	ASSERT_EQ(0, sh_at_exit("dmsetup remove $0 >/dev/null 2>&1", dm));
+	ASSERT_EQ(0, sh("dmsetup create %s --table '0 16384 snapshot %s %s N "
+			"8'",
+			dm, dm_origin.path, dm_cow.path));
+	ASSERT_EQ(0, dm_path(dm, dm_node, sizeof(dm_node)));
+	/* Its loop devices go with it (autoclear, as they are held). */
+	loop_detach(&dm_origin);
+	loop_detach(&dm_cow);
+	snprintf(origin, sizeof(origin), "%s/data:8m", self->vg);
+
+	status = kill_run_at_arm(argv, &at);
+	ASSERT_TRUE(at.stopped);
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	/* At its arm, run had armed every engine's release already. */
+	EXPECT_TRUE(at.autoclear);
+	EXPECT_TRUE(at.deferred);
+	EXPECT_EQ(0, at.pending);
+
+	ev = watcher_next(&self->watch, "shutdown");
+	ASSERT_NE(NULL, ev);
+	EXPECT_STREQ("exit", jstr(ev, "reason"));
+	EXPECT_EQ(SIGKILL, jint(ev, "signal"));
+	ASSERT_TRUE(json_object_object_get_ex(ev, "devices", &devices));
+	EXPECT_EQ(3, json_object_array_length(devices));
+	json_object_put(ev);
+	/* Released by their engines, with no daemon. */
+	EXPECT_TRUE(wait_until_unbound(&loop));
+	EXPECT_TRUE(wait_dm_gone(dm));
+	/* The LVM snapshot waits for a daemon: removed here. */
 	EXPECT_EQ(0, remove_tagged(self->vg, 1));
 }
 
