@@ -329,6 +329,56 @@ TEST_F_TIMEOUT(socket, users_filling_their_slots_leave_root_its_own,
 	EXPECT_EQ(0, daemon_stop(&self->d));
 }
 
+/* The daemon's delivery series kept apart (DELIVERY_SERIES_MAX). */
+#define SERIES_MAX 128
+
+/*
+ * Writers past the series bound, each with a name of its own, share one
+ * series, "(other)": the metrics file stays bounded whatever names the
+ * writers pick.
+ */
+TEST_F_TIMEOUT(socket, writer_names_past_the_bound_share_one_series,
+	       RUN_TIMEOUT)
+{
+	const char *ack = "{\"type\":\"ack\",\"event\":1,\"result\":\"ok\"}";
+	int fds[SERIES_MAX + 2];
+	char hello[96], type[64], path[128], cmd[192], count[16];
+
+	ASSERT_EQ(0, daemon_start(&self->d, NULL, self->config, self->socket));
+	for (int i = 0; i < SERIES_MAX + 2; i++) {
+		snprintf(hello, sizeof(hello),
+			 "{\"type\":\"hello\",\"version\":1,\"name\":"
+			 "\"w%03d\"}",
+			 i);
+		fds[i] = raw_connect(self->socket, hello);
+		ASSERT_LE(0, fds[i]);
+		raw_next_type(fds[i], EVENT_TIMEOUT_MS, type, sizeof(type));
+		ASSERT_STREQ("welcome", type);
+	}
+	ASSERT_EQ(0, loop_attach(&self->loop, 8 << 20));
+	self->looped = true;
+	/* One shutdown, told to every writer, each answering ok. */
+	ASSERT_NE(-1, signal_run("--snapshot", self->loop.path, self->ready,
+				 "touch $READY; exec sleep 994", SIGKILL));
+	for (int i = 0; i < SERIES_MAX + 2; i++) {
+		raw_next_type(fds[i], 30000, type, sizeof(type));
+		EXPECT_STREQ("event", type);
+		EXPECT_LT(0, send(fds[i], ack, strlen(ack), 0));
+	}
+	EXPECT_EQ(0, wait_no_pending());
+	path_in(self, path, sizeof(path), "snapset.prom");
+	EXPECT_TRUE(wait_file_has(path, "snapset_writer_deliveries_total{"
+					"writer=\"(other)\",uid=\"\","
+					"result=\"ok\"} 2"));
+	snprintf(cmd, sizeof(cmd),
+		 "grep -c '^snapset_writer_deliveries_total{' %s", path);
+	ASSERT_EQ(0, sh_line(count, sizeof(count), cmd));
+	EXPECT_EQ(SERIES_MAX + 1, atoi(count));
+	for (int i = 0; i < SERIES_MAX + 2; i++)
+		close(fds[i]);
+	EXPECT_EQ(0, daemon_stop(&self->d));
+}
+
 /* `snapset daemon` with the fixture's config: its status, stderr in @err. */
 static int daemon_once(FIXTURE_DATA(socket) * self, const char *err)
 {
