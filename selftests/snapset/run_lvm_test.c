@@ -68,7 +68,7 @@ static int remove_tagged(const char *vg, int count)
 	char cmd[192], n[16];
 
 	snprintf(cmd, sizeof(cmd),
-		 "lvm lvremove -y -S lv_tags=snapset %s 2>/dev/null | grep -c "
+		 "lvm lvremove -y -S lv_tags=snapset %s 2>&1 | grep -c "
 		 "'successfully removed'",
 		 vg);
 	if (sh_line(n, sizeof(n), cmd))
