@@ -21,7 +21,7 @@ FIXTURE(lvm)
 {
 	struct shared_vg shared;
 	struct watcher watch;
-	const char *vg; /* shared.name, or NULL until the fixture has it */
+	char vg[32]; /* shared.name, or "" until the fixture has it */
 	char mnt[64];
 };
 
@@ -44,7 +44,7 @@ FIXTURE_SETUP(lvm)
 	if (ret == ENODEV)
 		SKIP(return, "no loop device");
 	ASSERT_EQ(0, ret);
-	self->vg = self->shared.name;
+	strcpy(self->vg, self->shared.name);
 	snprintf(self->mnt, sizeof(self->mnt), "/tmp/snapset-lvm-mnt-%d",
 		 getpid());
 	mkdir(self->mnt, 0700);
@@ -55,7 +55,7 @@ FIXTURE_TEARDOWN(lvm)
 {
 	if (self->watch.pid > 0)
 		watcher_stop(&self->watch);
-	if (self->vg)
+	if (self->vg[0])
 		shared_vg_check(_metadata, &self->shared);
 	if (self->mnt[0])
 		rmdir(self->mnt);
