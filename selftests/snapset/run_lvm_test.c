@@ -271,6 +271,7 @@ TEST_F_TIMEOUT(lvm, run_sigkilled_leaves_a_tagged_lv_for_the_daemon,
 struct at_arm {
 	const struct loopdev *loop;
 	const char *dm;
+	bool before; /* killed as it enters the ioctl, not as it returns */
 	bool stopped;
 	bool autoclear;
 	bool deferred;
@@ -288,9 +289,9 @@ static void look_at_arm(struct at_arm *at)
 
 /*
  * Runs @argv (snapset run) traced: stopped as it enters its
- * SNAPSET_IOC_ARM ioctl, where @at is filled in, and SIGKILLed as that
- * ioctl returns 0, before run takes another step. Run's wait status, or
- * -1.
+ * SNAPSET_IOC_ARM ioctl, where @at is filled in, and SIGKILLed there
+ * (@at->before) or as that ioctl returns 0, before run takes another
+ * step. Run's wait status, or -1.
  */
 static int kill_run_at_arm(char *const argv[], struct at_arm *at)
 {
@@ -330,6 +331,8 @@ static int kill_run_at_arm(char *const argv[], struct at_arm *at)
 				 info.entry.args[1] == SNAPSET_IOC_ARM;
 			if (arming)
 				look_at_arm(at);
+			if (arming && at->before)
+				break;
 		} else if (info.op == PTRACE_SYSCALL_INFO_EXIT && arming &&
 			   info.exit.rval == 0) {
 			break;
@@ -338,6 +341,29 @@ static int kill_run_at_arm(char *const argv[], struct at_arm *at)
 	/* At its arm, or the tracing failed: killed either way. */
 	kill(pid, SIGKILL);
 	return waitpid(pid, &status, 0) == pid ? status : -1;
+}
+
+/*
+ * For run to hold: a loop device, and a dm snapshot @dm over two more
+ * (they go with it), removed however the test ends. 0, or -1.
+ */
+static int devices_to_hold(struct loopdev *loop, char *dm, char *node)
+{
+	struct loopdev origin, cow;
+
+	if (loop_attach(loop, 8 << 20) || loop_attach(&origin, 8 << 20) ||
+	    loop_attach(&cow, 4 << 20))
+		return -1;
+	sprintf(dm, "snapset-arm-%d", getpid());
+	if (sh_at_exit("dmsetup remove $0 >/dev/null 2>&1", dm) ||
+	    sh("dmsetup create %s --table '0 16384 snapshot %s %s N 8'", dm,
+	       origin.path, cow.path) ||
+	    dm_path(dm, node, 32))
+		return -1;
+	/* Held by the dm device: autoclear, they go at its removal. */
+	loop_detach(&origin);
+	loop_detach(&cow);
+	return 0;
 }
 
 /*
@@ -350,7 +376,7 @@ TEST_F_TIMEOUT(lvm, run_sigkilled_at_its_arm_leaves_nothing_unreleased,
 	       RUN_TIMEOUT)
 {
 	char origin[64], dm[32], dm_node[32];
-	struct loopdev loop, dm_origin, dm_cow;
+	struct loopdev loop;
 	struct at_arm at = { .loop = &loop, .dm = dm };
 	struct json_object *ev, *devices;
 	char *argv[] = { (char *)snapset_bin(),
@@ -366,19 +392,7 @@ TEST_F_TIMEOUT(lvm, run_sigkilled_at_its_arm_leaves_nothing_unreleased,
 			 NULL };
 	int status;
 
-	ASSERT_EQ(0, loop_attach(&loop, 8 << 20));
-	ASSERT_EQ(0, loop_attach(&dm_origin, 8 << 20));
-	ASSERT_EQ(0, loop_attach(&dm_cow, 4 << 20));
-	snprintf(dm, sizeof(dm), "snapset-arm-%d", getpid());
-	/* However the test ends, the dm device does not stay. */
-	ASSERT_EQ(0, sh_at_exit("dmsetup remove $0 >/dev/null 2>&1", dm));
-	ASSERT_EQ(0, sh("dmsetup create %s --table '0 16384 snapshot %s %s N "
-			"8'",
-			dm, dm_origin.path, dm_cow.path));
-	ASSERT_EQ(0, dm_path(dm, dm_node, sizeof(dm_node)));
-	/* Its loop devices go with it (autoclear, as they are held). */
-	loop_detach(&dm_origin);
-	loop_detach(&dm_cow);
+	ASSERT_EQ(0, devices_to_hold(&loop, dm, dm_node));
 	snprintf(origin, sizeof(origin), "%s/data:8m", self->vg);
 
 	status = kill_run_at_arm(argv, &at);
@@ -401,6 +415,40 @@ TEST_F_TIMEOUT(lvm, run_sigkilled_at_its_arm_leaves_nothing_unreleased,
 	EXPECT_TRUE(wait_dm_gone(dm));
 	/* The LVM snapshot waits for a daemon: removed here. */
 	EXPECT_EQ(0, remove_tagged(self->vg, 1));
+}
+
+/*
+ * run SIGKILLed as it enters its arm: the set ends unarmed, with no
+ * record, and its devices go all the same, as after an arm.
+ */
+TEST_F_TIMEOUT(lvm, run_sigkilled_before_its_arm_releases_its_devices,
+	       RUN_TIMEOUT)
+{
+	char dm[32], dm_node[32];
+	struct loopdev loop;
+	struct at_arm at = { .loop = &loop, .dm = dm, .before = true };
+	char *argv[] = { (char *)snapset_bin(),
+			 "run",
+			 "--snapshot",
+			 loop.path,
+			 "--snapshot",
+			 dm_node,
+			 "--",
+			 "true",
+			 NULL };
+	long sets = sysfs_counter("sets_live");
+	int status;
+
+	ASSERT_EQ(0, devices_to_hold(&loop, dm, dm_node));
+	status = kill_run_at_arm(argv, &at);
+	ASSERT_TRUE(at.stopped);
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	EXPECT_TRUE(at.autoclear);
+	EXPECT_TRUE(at.deferred);
+	EXPECT_TRUE(wait_until_unbound(&loop));
+	EXPECT_TRUE(wait_dm_gone(dm));
+	EXPECT_EQ(sets, sysfs_counter("sets_live"));
+	EXPECT_EQ(0, sysfs_counter("pending"));
 }
 
 /*
