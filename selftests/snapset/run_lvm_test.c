@@ -271,6 +271,7 @@ TEST_F_TIMEOUT(lvm, run_sigkilled_leaves_a_tagged_lv_for_the_daemon,
 struct at_arm {
 	const struct loopdev *loop;
 	const char *dm;
+	const char *dm_node;
 	bool before; /* killed as it enters the ioctl, not as it returns */
 	bool stopped;
 	bool autoclear;
@@ -288,20 +289,32 @@ static void look_at_arm(struct at_arm *at)
 }
 
 /*
- * Runs @argv (snapset run) traced: stopped as it enters its
- * SNAPSET_IOC_ARM ioctl, where @at is filled in, and SIGKILLed there
- * (@at->before) or as that ioctl returns 0, before run takes another
- * step. Run's wait status, or -1.
+ * Runs `snapset run [--lvm-snapshot @lvm] --snapshot LOOP --snapshot DM
+ * -- true` traced: stopped as it enters its SNAPSET_IOC_ARM ioctl, where
+ * @at is filled in, and SIGKILLed there (@at->before) or as that ioctl
+ * returns 0, before run takes another step. Run's wait status, or -1.
  */
-static int kill_run_at_arm(char *const argv[], struct at_arm *at)
+static int kill_run_at_arm(struct at_arm *at, const char *lvm)
 {
+	char *argv[12] = { (char *)snapset_bin(), "run" }, **arg = argv + 2;
 	const long options =
 	    PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL;
 	struct __ptrace_syscall_info info;
 	bool arming = false;
 	int status, sig = 0;
-	pid_t pid = fork();
+	pid_t pid;
 
+	if (lvm) {
+		*arg++ = "--lvm-snapshot";
+		*arg++ = (char *)lvm;
+	}
+	*arg++ = "--snapshot";
+	*arg++ = (char *)at->loop->path;
+	*arg++ = "--snapshot";
+	*arg++ = (char *)at->dm_node;
+	*arg++ = "--";
+	*arg = "true";
+	pid = fork();
 	if (pid == 0) {
 		ptrace(PTRACE_TRACEME, 0, NULL, NULL);
 		raise(SIGSTOP);
@@ -377,25 +390,14 @@ TEST_F_TIMEOUT(lvm, run_sigkilled_at_its_arm_leaves_nothing_unreleased,
 {
 	char origin[64], dm[32], dm_node[32];
 	struct loopdev loop;
-	struct at_arm at = { .loop = &loop, .dm = dm };
+	struct at_arm at = { .loop = &loop, .dm = dm, .dm_node = dm_node };
 	struct json_object *ev, *devices;
-	char *argv[] = { (char *)snapset_bin(),
-			 "run",
-			 "--lvm-snapshot",
-			 origin,
-			 "--snapshot",
-			 loop.path,
-			 "--snapshot",
-			 dm_node,
-			 "--",
-			 "true",
-			 NULL };
 	int status;
 
 	ASSERT_EQ(0, devices_to_hold(&loop, dm, dm_node));
 	snprintf(origin, sizeof(origin), "%s/data:8m", self->vg);
 
-	status = kill_run_at_arm(argv, &at);
+	status = kill_run_at_arm(&at, origin);
 	ASSERT_TRUE(at.stopped);
 	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 	/* At its arm, run had armed every engine's release already. */
@@ -426,21 +428,14 @@ TEST_F_TIMEOUT(lvm, run_sigkilled_before_its_arm_releases_its_devices,
 {
 	char dm[32], dm_node[32];
 	struct loopdev loop;
-	struct at_arm at = { .loop = &loop, .dm = dm, .before = true };
-	char *argv[] = { (char *)snapset_bin(),
-			 "run",
-			 "--snapshot",
-			 loop.path,
-			 "--snapshot",
-			 dm_node,
-			 "--",
-			 "true",
-			 NULL };
+	struct at_arm at = {
+		.loop = &loop, .dm = dm, .dm_node = dm_node, .before = true
+	};
 	long sets = sysfs_counter("sets_live");
 	int status;
 
 	ASSERT_EQ(0, devices_to_hold(&loop, dm, dm_node));
-	status = kill_run_at_arm(argv, &at);
+	status = kill_run_at_arm(&at, NULL);
 	ASSERT_TRUE(at.stopped);
 	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 	EXPECT_TRUE(at.autoclear);
