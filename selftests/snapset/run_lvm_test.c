@@ -3,7 +3,8 @@
  * snapset run with LVM: thick and thin snapshots made after the set
  * exists, named and tagged, mounted, and removed by run itself when no
  * daemon runs; origins refused as snapshots; run SIGKILLed leaving a
- * tagged LV for the daemon.
+ * tagged LV for the daemon, and SIGKILLed at its arm leaving no loop or
+ * dm device without its engine's release.
  */
 #include <sys/ptrace.h>
 #include <sys/stat.h>

@@ -2,8 +2,9 @@
 /*
  * The daemon's writer socket, with raw clients and no set unless the
  * test needs one: who may connect (root, allow_users, allow_groups with
- * supplementary groups), how many connections a user may hold, what is
- * left alone at the socket path, and what a stop tells systemd.
+ * supplementary groups), how many connections a user may hold and the
+ * slots kept for root, how many delivery series the metrics keep, what
+ * is left alone at the socket path, and what a stop tells systemd.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
