@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The daemon's LVM fixture, shared by daemon_test and release_test: one
- * VG on a loop device with one origin LV, the real daemon, and a
+ * The daemon's LVM fixture, shared by daemon_test and release_test: the
+ * program's VG (shared_vg.h) with one origin LV, the real daemon, and a
  * requester SIGKILLed with no daemon to leave a record and its LV.
  */
 #ifndef SNAPSET_SELFTEST_DAEMON_LVM_H
@@ -14,11 +14,12 @@
 
 #include "daemon_fixture.h"
 #include "kselftest_harness.h"
+#include "shared_vg.h"
 
 FIXTURE(daemon)
 {
-	struct loopdev pv;
-	char vg[32];
+	struct shared_vg shared;
+	char vg[32]; /* shared.name, or "" until the fixture has it */
 	struct daemon_proc d;
 	int vg_lock; /* an flock on the VG's LVM lock file, or -1 */
 	int hold;    /* an LV held open, or -1 */
@@ -41,8 +42,34 @@ static inline int snapset_lvs(const char *vg)
 	return sh_line(count, sizeof(count), cmd) ? -1 : atoi(count);
 }
 
+/* Appends @name to @o with its dashes doubled, as dm names LVs. */
+static inline char *dm_escaped(char *o, const char *name, const char *end)
+{
+	for (; *name && o + 2 < end; name++) {
+		if (*name == '-')
+			*o++ = '-';
+		*o++ = *name;
+	}
+	*o = '\0';
+	return o;
+}
+
+/*
+ * Waits up to a minute for VG/LV to be gone. Its dm device is watched
+ * first, which costs no lvm call; lvs then waits for the VG's lock, so
+ * that an lvremove that took the device away has also committed.
+ */
 static inline bool wait_lv_gone(const char *vg, const char *lv)
 {
+	char node[160], *end = node + sizeof(node);
+	char *o = node + sprintf(node, "/dev/mapper/");
+
+	o = dm_escaped(o, vg, end);
+	if (o + 1 < end)
+		*o++ = '-';
+	dm_escaped(o, lv, end);
+	for (int i = 0; i < 6000 && !access(node, F_OK); i++)
+		usleep(10000);
 	for (int i = 0; i < 600; i++) {
 		if (!lv_exists(vg, lv))
 			return true;
@@ -53,6 +80,8 @@ static inline bool wait_lv_gone(const char *vg, const char *lv)
 
 FIXTURE_SETUP(daemon)
 {
+	int ret;
+
 	daemon_init(&self->d);
 	self->vg_lock = -1;
 	self->hold = -1;
@@ -62,12 +91,13 @@ FIXTURE_SETUP(daemon)
 	if (lvm_prepare())
 		SKIP(return, "no device-mapper or no lvm");
 	discard_all_pending();
-	if (loop_attach(&self->pv, 96 << 20))
+	ret =
+	    shared_vg_get(&self->shared, "snapsetd", 96 << 20,
+			  "lvm lvcreate -q -n data -L 16m $VG >/dev/null 2>&1");
+	if (ret == ENODEV)
 		SKIP(return, "no loop device");
-	snprintf(self->vg, sizeof(self->vg), "snapsetd%d", getpid());
-	ASSERT_EQ(0, sh("lvm vgcreate -q %s %s >/dev/null 2>&1 && "
-			"lvm lvcreate -q -n data -L 16m %s >/dev/null 2>&1",
-			self->vg, self->pv.path, self->vg));
+	ASSERT_EQ(0, ret);
+	strcpy(self->vg, self->shared.name);
 }
 
 FIXTURE_TEARDOWN(daemon)
@@ -79,8 +109,9 @@ FIXTURE_TEARDOWN(daemon)
 		close(self->vg_lock);
 	if (self->hold >= 0)
 		close(self->hold);
-	sh("lvm vgremove -q -f %s >/dev/null 2>&1", self->vg);
-	loop_detach(&self->pv);
+	/* What the test made, or snapset left, fails it here. */
+	if (self->vg[0])
+		shared_vg_check(_metadata, &self->shared);
 	discard_all_pending();
 }
 

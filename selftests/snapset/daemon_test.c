@@ -167,6 +167,9 @@ TEST_F_TIMEOUT(daemon, start_up_removes_lost_snapshots_only, RUN_TIMEOUT)
 	EXPECT_TRUE(lv_exists(self->vg, "mine"));
 	EXPECT_TRUE(lv_exists(self->vg, "plain"));
 	EXPECT_TRUE(lv_exists(self->vg, "data"));
+	/* The VG is the program's: what the test made goes with it. */
+	EXPECT_EQ(0, sh("lvm lvremove -q -y %s/mine %s/plain >/dev/null 2>&1",
+			self->vg, self->vg));
 }
 
 /*

@@ -2,8 +2,9 @@
 /*
  * The daemon's writer socket, with raw clients and no set unless the
  * test needs one: who may connect (root, allow_users, allow_groups with
- * supplementary groups), how many connections a user may hold, what is
- * left alone at the socket path, and what a stop tells systemd.
+ * supplementary groups), how many connections a user may hold and the
+ * slots kept for root, how many delivery series the metrics keep, what
+ * is left alone at the socket path, and what a stop tells systemd.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -235,6 +236,151 @@ TEST_F_TIMEOUT(socket, a_user_cannot_hold_every_slot, RUN_TIMEOUT)
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	close(from_child[0]);
+	EXPECT_EQ(0, daemon_stop(&self->d));
+}
+
+/* Users other than root who fill every slot that is not root's. */
+#define FILLERS 15
+#define FILLER_GROUP 4242
+
+/*
+ * In a child as uid @uid (in FILLER_GROUP): PER_USER writers that say
+ * hello and are welcomed; 'y' on @tell once they all were, 'n' if not.
+ * They hold their slots until @wait is closed.
+ */
+static int fill_slots(FIXTURE_DATA(socket) * self, uid_t uid, int wait,
+		      int tell)
+{
+	gid_t group = FILLER_GROUP;
+	int fds[PER_USER];
+	char type[64], ok = 'y';
+
+	if (setgroups(1, &group) || setgid(uid) || setuid(uid))
+		return 2;
+	for (int i = 0; i < PER_USER && ok == 'y'; i++) {
+		fds[i] = raw_connect(self->socket, HELLO("filler"));
+		if (fds[i] < 0)
+			ok = 'n';
+		else
+			raw_next_type(fds[i], EVENT_TIMEOUT_MS, type,
+				      sizeof(type));
+		if (fds[i] >= 0 && strcmp(type, "welcome"))
+			ok = 'n';
+	}
+	if (write(tell, &ok, 1) != 1 || read(wait, &ok, 1) != 0)
+		return 3;
+	return 0;
+}
+
+/*
+ * Allowed users who hold every slot but root's (each at its own limit)
+ * lock root out of nothing: another user is refused, counted as "full",
+ * while a root writer is welcomed and `snapset status` answered.
+ */
+TEST_F_TIMEOUT(socket, users_filling_their_slots_leave_root_its_own,
+	       RUN_TIMEOUT)
+{
+	char *argv[] = { (char *)snapset_bin(), "status", "--socket",
+			 self->socket, NULL };
+	int to_children[2], from_children[2], root, status;
+	char path[128], type[64], held[FILLERS];
+	struct run_result res;
+	pid_t pids[FILLERS];
+
+	ASSERT_EQ(0, sh("printf '[writers]\nallow_groups = %d\n' >> %s",
+			FILLER_GROUP, self->config));
+	ASSERT_EQ(0, daemon_start(&self->d, NULL, self->config, self->socket));
+	ASSERT_EQ(0, pipe(to_children));
+	ASSERT_EQ(0, pipe(from_children));
+	for (int i = 0; i < FILLERS; i++) {
+		pids[i] = fork();
+		ASSERT_LE(0, pids[i]);
+		if (pids[i] == 0) {
+			close(to_children[1]);
+			close(from_children[0]);
+			_exit(fill_slots(self, 60001 + i, to_children[0],
+					 from_children[1]));
+		}
+	}
+	close(to_children[0]);
+	close(from_children[1]);
+	/* One byte from each, as each is done. */
+	for (int n = 0, got; n < FILLERS; n += got) {
+		got = read(from_children[0], held + n, FILLERS - n);
+		ASSERT_LT(0, got);
+	}
+	EXPECT_EQ(NULL, memchr(held, 'n', FILLERS));
+	/* Every slot but root's taken: one user more is turned away. */
+	EXPECT_TRUE(user_gets(self->socket, 60001 + FILLERS, FILLER_GROUP,
+			      "bye denied"));
+	root = raw_connect(self->socket, HELLO("root"));
+	ASSERT_LE(0, root);
+	raw_next_type(root, EVENT_TIMEOUT_MS, type, sizeof(type));
+	EXPECT_STREQ("welcome", type);
+	ASSERT_EQ(0, run_capture(argv[0], argv, &res));
+	EXPECT_EQ(0, res.status);
+	EXPECT_NE(NULL, strstr(res.out, "daemon: running"));
+	EXPECT_TRUE(daemon_said(&self->d, "the rest are root's"));
+	path_in(self, path, sizeof(path), "snapset.prom");
+	EXPECT_TRUE(wait_file_has(path, "snapset_writer_connections_refused_"
+					"total{reason=\"full\"} 1"));
+	close(root);
+	close(to_children[1]);
+	for (int i = 0; i < FILLERS; i++) {
+		ASSERT_EQ(pids[i], waitpid(pids[i], &status, 0));
+		EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	close(from_children[0]);
+	EXPECT_EQ(0, daemon_stop(&self->d));
+}
+
+/* The daemon's delivery series kept apart (DELIVERY_SERIES_MAX). */
+#define SERIES_MAX 128
+
+/*
+ * Writers past the series bound, each with a name of its own, share one
+ * series, "(other)": the metrics file stays bounded whatever names the
+ * writers pick.
+ */
+TEST_F_TIMEOUT(socket, writer_names_past_the_bound_share_one_series,
+	       RUN_TIMEOUT)
+{
+	const char *ack = "{\"type\":\"ack\",\"event\":1,\"result\":\"ok\"}";
+	int fds[SERIES_MAX + 2];
+	char hello[96], type[64], path[128], cmd[192], count[16];
+
+	ASSERT_EQ(0, daemon_start(&self->d, NULL, self->config, self->socket));
+	for (int i = 0; i < SERIES_MAX + 2; i++) {
+		snprintf(hello, sizeof(hello),
+			 "{\"type\":\"hello\",\"version\":1,\"name\":"
+			 "\"w%03d\"}",
+			 i);
+		fds[i] = raw_connect(self->socket, hello);
+		ASSERT_LE(0, fds[i]);
+		raw_next_type(fds[i], EVENT_TIMEOUT_MS, type, sizeof(type));
+		ASSERT_STREQ("welcome", type);
+	}
+	ASSERT_EQ(0, loop_attach(&self->loop, 8 << 20));
+	self->looped = true;
+	/* One shutdown, told to every writer, each answering ok. */
+	ASSERT_NE(-1, signal_run("--snapshot", self->loop.path, self->ready,
+				 "touch $READY; exec sleep 994", SIGKILL));
+	for (int i = 0; i < SERIES_MAX + 2; i++) {
+		raw_next_type(fds[i], 30000, type, sizeof(type));
+		EXPECT_STREQ("event", type);
+		EXPECT_LT(0, send(fds[i], ack, strlen(ack), 0));
+	}
+	EXPECT_EQ(0, wait_no_pending());
+	path_in(self, path, sizeof(path), "snapset.prom");
+	EXPECT_TRUE(wait_file_has(path, "snapset_writer_deliveries_total{"
+					"writer=\"(other)\",uid=\"\","
+					"result=\"ok\"} 2"));
+	snprintf(cmd, sizeof(cmd),
+		 "grep -c '^snapset_writer_deliveries_total{' %s", path);
+	ASSERT_EQ(0, sh_line(count, sizeof(count), cmd));
+	EXPECT_EQ(SERIES_MAX + 1, atoi(count));
+	for (int i = 0; i < SERIES_MAX + 2; i++)
+		close(fds[i]);
 	EXPECT_EQ(0, daemon_stop(&self->d));
 }
 
