@@ -23,8 +23,10 @@ static struct described_devices *devices_alloc(struct described_devices *old,
 
 	if (!devs)
 		return NULL;
-	if (!old)
+	if (!old) {
 		devs->refs = 1;
+		devs->unknown = false;
+	}
 	devs->count = count;
 	return devs;
 }
