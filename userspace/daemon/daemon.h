@@ -106,8 +106,7 @@ struct daemon {
 	size_t nlost_failed;
 	struct live_set *live_sets;
 	__u64 watch_seq; /* the newest event the watcher read */
-	unsigned long long watch_overflows; /* times the watcher missed some */
-	bool settling; /* notices held while writers reconnect */
+	bool settling;	 /* notices held while writers reconnect */
 	struct notice *parked;
 	struct json_object *history; /* newest last */
 	struct file_job *files;	     /* every file kept, history first */

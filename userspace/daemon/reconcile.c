@@ -21,16 +21,14 @@
  * So every set seen to end is remembered (the last DAEMON_ENDED_MAX),
  * and an LV is lost only when its set is neither listed nor remembered.
  *
- * Seen to end: its shutdown read by the watcher. The watcher lags, so
- * lvs runs with a watcher of its own, opened before it and read after
- * the list: every set that ended while lvs ran is in it, and its first
- * event's number says where lvs began, which the daemon's watcher must
- * have read past for the sets that ended before. A reconciliation that
- * cannot be sure of that (its watcher missed events, the daemon's is
- * behind) is skipped and asked for again.
+ * Seen to end: its shutdown read by the watcher, which may lag behind
+ * the list. A set that ended in that lag with its LVs not yet removed by
+ * its requester is called lost, and its LVs removed: a removal twice
+ * over, rather than a watcher of lvs's own that a busy module could keep
+ * from ever reconciling (its queue overflowing), and LVs lost in a crash
+ * left behind.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -50,13 +48,10 @@ struct reconcile {
 	int pidfd;
 	int out_fd;
 	int err_fd;
-	int watch_fd; /* a watcher opened before lvs started, or -1 */
 	bool skipped; /* past the deadline, or unsure what is known */
 	bool killed;
 	struct __kernel_timespec deadline;
-	unsigned long long nended;    /* d->nended when lvs started */
-	unsigned long long overflows; /* d->watch_overflows then */
-	__u64 first_seq; /* the first event its watcher read, or 0 */
+	unsigned long long nended; /* d->nended when lvs started */
 };
 
 /* The deadline's completion may come after the reconcile is freed. */
@@ -74,8 +69,6 @@ static void reconcile_free(struct daemon *d)
 		close(rc->out_fd);
 	if (rc->err_fd >= 0)
 		close(rc->err_fd);
-	if (rc->watch_fd >= 0)
-		close(rc->watch_fd);
 	free(rc);
 	d->reconcile = NULL;
 }
@@ -102,82 +95,31 @@ void reconcile_end(struct daemon *d)
 	reconcile_free(d);
 }
 
-void reconcile_handled(struct daemon *d, const __u8 id[SNAPSET_ID_LEN])
-{
-	memcpy(d->ended[d->nended++ % DAEMON_ENDED_MAX], id, SNAPSET_ID_LEN);
-}
-
-/* Whether @id names a live set or pending record in @buf, or one ended. */
-static bool known_set(const struct daemon *d, const void *buf, size_t len,
-		      const __u8 id[SNAPSET_ID_LEN])
+/* Whether @id is among the sets remembered to have ended. */
+static bool ended(const struct daemon *d, const __u8 id[SNAPSET_ID_LEN])
 {
 	unsigned long long n =
 	    d->nended < DAEMON_ENDED_MAX ? d->nended : DAEMON_ENDED_MAX;
 
-	if (records_hold_set(buf, len, id))
-		return true;
 	for (unsigned long long i = 0; i < n; i++)
 		if (!memcmp(d->ended[i], id, SNAPSET_ID_LEN))
 			return true;
 	return false;
 }
 
-/* The events lvs's watcher read: every set that ended is remembered. */
-static int watched(struct daemon *d, struct reconcile *rc, const void *buf,
-		   size_t len)
+void reconcile_handled(struct daemon *d, const __u8 id[SNAPSET_ID_LEN])
 {
-	const struct snapset_event *ev;
-	size_t off = 0;
-
-	while ((ev = record_next(buf, len, &off))) {
-		if (ev->type == SNAPSET_EVENT_OVERFLOW)
-			return -EOVERFLOW;
-		if (!rc->first_seq)
-			rc->first_seq = ev->seq;
-		if (ev->type == SNAPSET_EVENT_SHUTDOWN)
-			reconcile_handled(d, ev->set.id);
-	}
-	return off == len ? 0 : -EPROTO;
+	/* Once is enough: the ring remembers more sets. */
+	if (!ended(d, id))
+		memcpy(d->ended[d->nended++ % DAEMON_ENDED_MAX], id,
+		       SNAPSET_ID_LEN);
 }
 
-/* Reads lvs's watcher until it is empty; read after the module's list. */
-static int watch_drain(struct daemon *d, struct reconcile *rc)
+/* Whether @id names a live set or pending record in @buf, or one ended. */
+static bool known_set(const struct daemon *d, const void *buf, size_t len,
+		      const __u8 id[SNAPSET_ID_LEN])
 {
-	void *buf = malloc(d->buf_size);
-	ssize_t n = 0;
-	int ret = buf ? 0 : -ENOMEM;
-
-	while (!ret && (n = read(rc->watch_fd, buf, d->buf_size)) > 0)
-		ret = watched(d, rc, buf, n);
-	if (!ret && n < 0 && errno != EAGAIN)
-		ret = -errno;
-	free(buf);
-	return ret;
-}
-
-/*
- * Whether every set that ended before the list is remembered: those
- * since lvs began by its own watcher, those before by the daemon's,
- * which must have read up to where lvs's began. With no event since,
- * the daemon's read, woken before lvs started, completed before lvs's
- * exit was seen. An error says why not.
- */
-static const char *ended_unsure(struct daemon *d, struct reconcile *rc)
-{
-	int ret = rc->watch_fd < 0 ? -EBADF : watch_drain(d, rc);
-
-	if (ret == -EOVERFLOW)
-		return "sets ended faster than it could watch";
-	if (ret)
-		return strerror(-ret);
-	if (rc->first_seq && d->watch_seq + 1 < rc->first_seq)
-		return "the daemon's watcher is behind";
-	/* What it missed may have been before lvs began. */
-	if (d->watch_overflows != rc->overflows)
-		return "the daemon's watcher missed events meanwhile";
-	if (d->nended - rc->nended > DAEMON_ENDED_MAX)
-		return "too many sets ended while lvs ran";
-	return NULL;
+	return records_hold_set(buf, len, id) || ended(d, id);
 }
 
 /*
@@ -206,7 +148,6 @@ static void release_lost_set(struct daemon *d, struct snapset_lv *lvs, size_t n,
 static int release_lost(struct daemon *d, struct snapset_lv *lvs, size_t n)
 {
 	__u8 id[SNAPSET_ID_LEN];
-	const char *unsure;
 	bool *done;
 	void *sets;
 	size_t len;
@@ -217,10 +158,10 @@ static int release_lost(struct daemon *d, struct snapset_lv *lvs, size_t n)
 			    "read (is the module newer or older?)");
 	if (ret)
 		return ret;
-	unsure = ended_unsure(d, d->reconcile);
-	if (unsure) {
-		report_note("reconciliation skipped: %s; tried again later",
-			    unsure);
+	/* Some of those that ended while lvs ran are forgotten already. */
+	if (d->nended - d->reconcile->nended > DAEMON_ENDED_MAX) {
+		report_note("reconciliation skipped: too many sets ended "
+			    "while lvs ran; tried again later");
 		d->reconcile_wanted = true;
 		free(sets);
 		return 0;
@@ -359,30 +300,6 @@ void reconcile_event(struct daemon *d, int res)
 	wait_lvs(d, rc, false);
 }
 
-/*
- * A watcher of lvs's own, opened before lvs starts: the sets that end
- * while it runs. The daemon reads it once, after lvs, without the ring.
- */
-static void watch_open(struct reconcile *rc)
-{
-	int ret;
-
-	rc->watch_fd = module_open();
-	if (rc->watch_fd < 0) {
-		ret = rc->watch_fd;
-	} else {
-		ret = module_subscribe(rc->watch_fd, 0);
-		if (!ret && fcntl(rc->watch_fd, F_SETFL, O_NONBLOCK))
-			ret = -errno;
-	}
-	if (ret) {
-		report_note("reconciliation skipped: cannot watch the module: "
-			    "%s",
-			    strerror(-ret));
-		rc->skipped = true;
-	}
-}
-
 static int lvs_spawn(struct reconcile *rc)
 {
 	rc->out_fd = memfd_create("lvs-stdout", MFD_CLOEXEC);
@@ -407,13 +324,10 @@ static void lvs_start(struct daemon *d)
 		.pidfd = -1,
 		.out_fd = -1,
 		.err_fd = -1,
-		.watch_fd = -1,
 		.nended = d->nended,
-		.overflows = d->watch_overflows,
 	};
 	d->reconcile = rc;
 	d->reconcile_at = monotonic_ms();
-	watch_open(rc);
 	ret = lvs_spawn(rc);
 	if (ret) {
 		report_note("reconciliation skipped: lvs: %s", strerror(-ret));

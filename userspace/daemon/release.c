@@ -232,6 +232,8 @@ static void child_exited(struct lv_release *r)
 		return;
 	}
 	if (ret == -EBUSY && r->attempts < RELEASE_ATTEMPTS) {
+		/* lvremove is what is tried again, not the lookup after it. */
+		r->looking_up = false;
 		ms_to_timespec(RELEASE_BACKOFF_MS << (r->attempts - 1),
 			       &r->backoff);
 		io_uring_prep_timeout(daemon_sqe(r->d, &r->retry_op),

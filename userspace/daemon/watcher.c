@@ -29,7 +29,6 @@ static void watch_event(struct daemon *d, const struct snapset_event *ev)
 			records_dissolved(d, ev);
 		break;
 	case SNAPSET_EVENT_OVERFLOW:
-		d->watch_overflows++;
 		report_note("missed %llu module events: some sets may have "
 			    "been told of only at their shutdown",
 			    (unsigned long long)ev->missed);
