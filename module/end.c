@@ -235,6 +235,19 @@ static void exit_of_current(struct snapset_end *end)
 }
 
 /*
+ * Whether the set's owner exited holding it: under closer_lock. That is
+ * how its backup ended, whatever holds the file after it: a child forked
+ * a moment before the owner was killed (an lvm command, a helper) must
+ * not turn the record of a SIGKILL into its own close.
+ */
+static bool owner_exit_seen(const struct snapset_set *set)
+{
+	return set->closer_valid &&
+	       set->closer_seen.end.reason == SNAPSET_REASON_EXIT &&
+	       set->closer_seen.tgid == set->owner;
+}
+
+/*
  * ->flush of the set's file, at every close of a descriptor of it.
  *
  * An exiting process always says how it ended, even when something else
@@ -243,7 +256,8 @@ static void exit_of_current(struct snapset_end *end)
  * was killed. A live process's close says "close" only when it drops the
  * last reference; otherwise it clears what an earlier close said, so that
  * a last reference dropped without any close (io_uring fixed files, a
- * descriptor freed in flight) reads as "released".
+ * descriptor freed in flight) reads as "released". Once the owner's exit
+ * is seen, no later close changes it.
  */
 void snapset_set_flush(struct snapset_set *set, bool last)
 {
@@ -255,6 +269,10 @@ void snapset_set_flush(struct snapset_set *set, bool last)
 
 	if (!exiting && !last) {
 		spin_lock(&set->closer_lock);
+		if (owner_exit_seen(set)) {
+			spin_unlock(&set->closer_lock);
+			return;
+		}
 		old = set->closer_seen.tgid;
 		set->closer_seen.tgid = NULL;
 		set->closer_valid = false;
@@ -270,6 +288,11 @@ void snapset_set_flush(struct snapset_set *set, bool last)
 	seen.tgid = get_pid(task_tgid(current));
 
 	spin_lock(&set->closer_lock);
+	if (owner_exit_seen(set)) {
+		spin_unlock(&set->closer_lock);
+		put_pid(seen.tgid);
+		return;
+	}
 	old = set->closer_seen.tgid;
 	set->closer_valid = true;
 	set->closer_seen = seen;

@@ -222,6 +222,101 @@ TEST_F(held, forked_child_is_the_last_closer)
 	EXPECT_EQ(pid, rec.ev.set.closer_tgid);
 }
 
+/*
+ * Children of the owner that hold its set after it: each says it is
+ * there, waits for its go, then closes the set and reports (or, the last
+ * of them when asked, exits with the set open).
+ */
+struct heirs {
+	int go[2][2];
+	int ready[2];
+	int done[2];
+	unsigned int count;
+	bool last_exits;
+} heirs;
+
+static void heir(unsigned int i, int set)
+{
+	char c;
+
+	/* The test gone, every go reads end of file: no heir is left. */
+	for (unsigned int j = 0; j < heirs.count; j++)
+		close(heirs.go[j][1]);
+	if (write(heirs.ready[1], "r", 1) != 1 ||
+	    read(heirs.go[i][0], &c, 1) != 1)
+		_exit(100);
+	if (heirs.last_exits && i == heirs.count - 1)
+		_exit(4);
+	close(set);
+	_exit(write(heirs.done[1], "d", 1) == 1 ? 0 : 100);
+}
+
+static void fork_heirs_then_wait(int set)
+{
+	for (unsigned int i = 0; i < heirs.count; i++)
+		if (fork() == 0)
+			heir(i, set);
+	wait_forever(set);
+}
+
+static void owner_killed_before_its_heirs(struct __test_metadata *_metadata,
+					  FIXTURE_DATA(held) * self)
+{
+	const struct snapset_set_info *set;
+	union event_buf rec;
+	__u8 id[SNAPSET_ID_LEN];
+	pid_t pid;
+	char c;
+
+	for (unsigned int i = 0; i < heirs.count; i++)
+		ASSERT_EQ(0, pipe(heirs.go[i]));
+	ASSERT_EQ(0, pipe(heirs.ready));
+	ASSERT_EQ(0, pipe(heirs.done));
+	pid = owner_child(&self->loop, id, fork_heirs_then_wait);
+	ASSERT_LT(0, pid);
+	for (unsigned int i = 0; i < heirs.count; i++)
+		ASSERT_EQ(1, read(heirs.ready[0], &c, 1));
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	ASSERT_EQ(pid, waitpid(pid, NULL, 0));
+	for (unsigned int i = 0; i < heirs.count; i++) {
+		EXPECT_TRUE(no_record(self->agent, id));
+		ASSERT_EQ(1, write(heirs.go[i][1], "g", 1));
+		if (i < heirs.count - 1 || !heirs.last_exits)
+			ASSERT_EQ(1, read(heirs.done[0], &c, 1));
+	}
+	ASSERT_TRUE(take_record(self->agent, id, &rec));
+	set = &rec.ev.set;
+	EXPECT_EQ(SNAPSET_REASON_EXIT, set->reason);
+	EXPECT_TRUE(set->flags & SNAPSET_SET_SIGNAL);
+	EXPECT_EQ(SIGKILL, set->signal);
+	EXPECT_TRUE(set->flags & SNAPSET_SET_CLOSER_SHARED);
+	EXPECT_EQ(pid, set->closer_tgid);
+	for (unsigned int i = 0; i < heirs.count; i++) {
+		close(heirs.go[i][0]);
+		close(heirs.go[i][1]);
+	}
+	close(heirs.ready[0]);
+	close(heirs.ready[1]);
+	close(heirs.done[0]);
+	close(heirs.done[1]);
+}
+
+/* The heir's close is the last: still, the owner's SIGKILL is the end. */
+TEST_F(held, owner_sigkill_stands_after_a_child_closes_last)
+{
+	heirs.count = 1;
+	heirs.last_exits = false;
+	owner_killed_before_its_heirs(_metadata, self);
+}
+
+/* Nor does a close that is not the last clear it, nor a child's exit. */
+TEST_F(held, owner_sigkill_stands_after_children_close_and_exit)
+{
+	heirs.count = 2;
+	heirs.last_exits = true;
+	owner_killed_before_its_heirs(_metadata, self);
+}
+
 static void exec_sh_exit_7(int set)
 {
 	/* Without FD_CLOEXEC the set survives exec and ends at exit. */
