@@ -5,10 +5,9 @@
  * only their tags tell of, so it starts a reconciliation; one at a
  * time, a second overflow meanwhile asking for one more after it, and
  * none while sets without a record are being released; after the first,
- * at most one so often. A set seen to end before its arm is remembered
- * whoever removes its LVs, and a lost set is not told as armed. The lvs
- * it runs is the host's (read-only; with no module, each run ends
- * "skipped").
+ * at most one so often. A lost set is not told as armed (owners_test.c
+ * has a set seen to end before its arm remembered). The lvs it runs is
+ * the host's (read-only; with no module, each run ends "skipped").
  */
 #include <stdlib.h>
 #include <string.h>
@@ -142,25 +141,6 @@ TEST_F(reconcile, overflows_reconcile_at_most_so_often)
 	EXPECT_EQ(1, run(&self->d));
 	EXPECT_LE(first + 500, self->d.reconcile_at);
 	EXPECT_FALSE(self->d.reconcile_wanted);
-}
-
-/*
- * Ended before its arm and closed (run, after a failed arm): its LVs
- * are run's to remove, and a reconciliation must not call it lost.
- */
-TEST_F(reconcile, closed_before_arm_is_remembered)
-{
-	struct snapset_event ev;
-
-	record_init(&ev, SNAPSET_EVENT_SHUTDOWN);
-	ev.seq = 9;
-	ev.set.flags = SNAPSET_SET_TERMINATED;
-	ev.set.reason = SNAPSET_REASON_CLOSE;
-	memset(ev.set.id, 0x5a, SNAPSET_ID_LEN);
-	watch_received(&self->d, &ev, sizeof(ev));
-	ASSERT_EQ(1, self->d.nended);
-	EXPECT_EQ(0, memcmp(self->d.ended[0], ev.set.id, SNAPSET_ID_LEN));
-	EXPECT_EQ(0, self->d.jobs);
 }
 
 /* Whether it was ever armed, a lost set cannot tell: not "armed". */

@@ -5,7 +5,8 @@
  * lost set, a record's LV is removed by its uuid wherever its device is
  * (a reused number, an inactive LV), cleanup removes lost snapshots only
  * and settles pending records with no daemon, and a set killed before
- * its arm has its tagged LV removed at once.
+ * its arm has its tagged LV removed at once; one closed before its arm,
+ * once its owner is gone.
  */
 #include "daemon_lvm.h"
 
@@ -236,6 +237,69 @@ TEST_F_TIMEOUT(daemon, killed_before_arm_is_removed_at_once, RUN_TIMEOUT)
 	ASSERT_TRUE(daemon_said(&self->d, "LVs tagged snapset:"));
 	EXPECT_TRUE(daemon_said(&self->d, ": removed"));
 	EXPECT_TRUE(wait_lv_gone(self->vg, "killed"));
+	EXPECT_FALSE(daemon_has_said(&self->d, "(reason lost)"));
+}
+
+/* Whether process @pid holds a pidfd of process @target within @seconds. */
+static bool holds_pidfd_within(pid_t pid, pid_t target, int seconds)
+{
+	for (int i = 0; i < seconds * 10; i++) {
+		if (!sh("grep -qsE '^Pid:[[:space:]]+%d$' /proc/%d/fdinfo/*",
+			target, pid))
+			return true;
+		usleep(100000);
+	}
+	return false;
+}
+
+/*
+ * A requester that closed its set before its arm (run, after a failed
+ * arm) removes its LVs itself, after the close: the daemon leaves them
+ * while it lives, and removes them once it was killed before it could.
+ */
+TEST_F_TIMEOUT(daemon, closed_before_arm_is_removed_once_its_owner_is_gone,
+	       RUN_TIMEOUT)
+{
+	__u8 id[SNAPSET_ID_LEN];
+	char text[40], c;
+	int ids[2], go[2];
+	pid_t owner;
+
+	ASSERT_EQ(0, pipe2(ids, O_CLOEXEC));
+	ASSERT_EQ(0, pipe2(go, O_CLOEXEC));
+	owner = fork();
+	ASSERT_LE(0, owner);
+	if (owner == 0) {
+		/* Closes its unarmed set when told, then lives until killed. */
+		int set = set_new("closed", id);
+
+		close(go[1]);
+		if (set < 0 || write(ids[1], id, sizeof(id)) != sizeof(id) ||
+		    read(go[0], &c, 1) != 1)
+			_exit(1);
+		close(set);
+		_exit(read(go[0], &c, 1) != 0);
+	}
+	close(ids[1]);
+	close(go[0]);
+	ASSERT_EQ(sizeof(id), read(ids[0], id, sizeof(id)));
+	close(ids[0]);
+	id_text(id, text);
+	ASSERT_EQ(0, sh("lvm lvcreate -q -s -n closed -L 8m --addtag snapset "
+			"--addtag snapset:%s %s/data >/dev/null 2>&1",
+			text, self->vg));
+	ASSERT_EQ(0, daemon_start(&self->d, NULL, NULL, NULL));
+	ASSERT_EQ(1, write(go[1], "c", 1));
+	/* Watched: the daemon holds a pidfd of the owner, and no lvremove. */
+	ASSERT_TRUE(holds_pidfd_within(self->d.pid, owner, 60));
+	EXPECT_TRUE(no_children_within(self->d.pid, 30));
+	EXPECT_TRUE(lv_exists(self->vg, "closed"));
+	kill(owner, SIGKILL);
+	waitpid(owner, NULL, 0);
+	close(go[1]);
+	ASSERT_TRUE(daemon_said(&self->d, "LVs tagged snapset:"));
+	EXPECT_TRUE(daemon_said(&self->d, ": removed"));
+	EXPECT_TRUE(wait_lv_gone(self->vg, "closed"));
 	EXPECT_FALSE(daemon_has_said(&self->d, "(reason lost)"));
 }
 

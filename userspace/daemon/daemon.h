@@ -49,6 +49,7 @@ enum op_kind {
 	OP_RECORD_RETRY,
 	OP_RECONCILE,
 	OP_RECONCILE_DUE,
+	OP_OWNER_EXIT,
 	OP_ACCEPT,
 	OP_ACCEPT_RETRY,
 	OP_WRITER_RECV,
@@ -72,6 +73,7 @@ struct notice;
 struct lv_release;
 struct file_job;
 struct reconcile;
+struct owner_watch;
 
 struct daemon {
 	struct io_uring ring;
@@ -98,6 +100,8 @@ struct daemon {
 	long long reconcile_at;	      /* CLOCK_MONOTONIC ms of the last lvs */
 	long reconcile_every_ms;      /* at most one so often; 0: no limit */
 	unsigned int unrecorded_jobs; /* releases of sets without a record */
+	struct owner_watch *owners;   /* of sets closed before their arm */
+	unsigned int nowners;
 	/* Sets that ended and that this daemon saw end, newest at nended. */
 	__u8 ended[DAEMON_ENDED_MAX][SNAPSET_ID_LEN];
 	unsigned long long nended;
@@ -143,9 +147,13 @@ void records_received(struct daemon *d, const void *buf, size_t len);
 /*
  * A set ended before its arm (the watcher's shutdown event): it has no
  * record, but its requester may have been killed between lvcreate and
- * arm. The snapshot LVs tagged for it are removed.
+ * arm. The snapshot LVs tagged for it are removed: at once when its
+ * requester exited, once it has when it closed the set (owners.c).
  */
 void records_dissolved(struct daemon *d, const struct snapset_event *ev);
+/* The LVs tagged for @ev's set are removed now; none left is silent. */
+void records_dissolved_release(struct daemon *d,
+			       const struct snapset_event *ev);
 /* A record whose release failed: its next try is due. */
 void records_retry(struct daemon *d, struct op *op);
 
@@ -203,6 +211,17 @@ void reconcile_handled(struct daemon *d, const __u8 id[SNAPSET_ID_LEN]);
 /* Stopping: lvs is killed; reconcile_end, after the ring, frees it. */
 void reconcile_stop(struct daemon *d);
 void reconcile_end(struct daemon *d);
+
+/*
+ * owners.c: the requester of a set it closed before its arm removes the
+ * LVs it made itself, after the close (the set holds them open); killed
+ * meanwhile, it cannot. Its owner is watched, and once it has exited,
+ * records_dissolved_release() removes what is left.
+ */
+void owner_watch(struct daemon *d, const struct snapset_event *ev);
+void owners_event(struct daemon *d, struct op *op, int res);
+/* After the ring: the watches left are dropped. */
+void owners_end(struct daemon *d);
 
 /* writers.c: connections on the writer socket. */
 int writers_listen(struct daemon *d);

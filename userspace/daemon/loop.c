@@ -209,6 +209,9 @@ static void dispatch(struct daemon *d, struct io_uring_cqe *cqe)
 	case OP_RECONCILE_DUE:
 		reconcile_due(d);
 		break;
+	case OP_OWNER_EXIT:
+		owners_event(d, op, cqe->res);
+		break;
 	case OP_FILE:
 		files_event(d, cqe->res);
 		break;
@@ -360,6 +363,7 @@ static void daemon_free(struct daemon *d)
 	}
 	files_free(d);
 	reconcile_end(d);
+	owners_end(d);
 	live_sets_free(d);
 	free(d->lost_failed);
 	json_object_put(d->history);

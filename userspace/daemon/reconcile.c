@@ -16,8 +16,9 @@
  * is created before its LVs, so an LV listed first has its set in the
  * list after, unless that set is gone. A set gone meanwhile is not lost:
  * its record was acknowledged by this daemon, which released its LVs,
- * or it ended before its arm, and its LVs are its requester's to remove
- * (run does, after a failed arm) or this daemon's (records_dissolved).
+ * or it ended before its arm, and its LVs are this daemon's to remove
+ * (records_dissolved), at once or, when its requester closed it (run,
+ * after a failed arm, removes them itself), once that has exited.
  * So every set seen to end is remembered (the last DAEMON_ENDED_MAX),
  * and an LV is lost only when its set is neither listed nor remembered.
  *

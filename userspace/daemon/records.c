@@ -255,7 +255,8 @@ static void release_lv(struct record_job *job,
 /*
  * Every snapshot LV tagged for the job's set: those of a tombstone (its
  * devices were dropped) or of a set that ended before its arm (run
- * killed between lvcreate and arm). None is no failure.
+ * killed between lvcreate and arm, or after it closed the set and
+ * before it removed them). None is no failure.
  */
 static void release_tagged(struct record_job *job)
 {
@@ -421,21 +422,10 @@ void records_retry(struct daemon *d, struct op *op)
 	job_started(job);
 }
 
-void records_dissolved(struct daemon *d, const struct snapset_event *ev)
+void records_dissolved_release(struct daemon *d, const struct snapset_event *ev)
 {
-	struct record_job *job;
+	struct record_job *job = job_new(d, ev);
 
-	/* Whoever removes its LVs, it is not lost: reconciliation knows. */
-	reconcile_handled(d, ev->set.id);
-	/*
-	 * A requester that closed its set is alive to remove what it made
-	 * (run does); one that exited without closing it is not.
-	 */
-	if (d->stopping || ev->set.owner_uid != 0 ||
-	    (ev->set.reason != SNAPSET_REASON_EXIT &&
-	     ev->set.reason != SNAPSET_REASON_RELEASED))
-		return;
-	job = job_new(d, ev);
 	if (!job) {
 		report_note("out of memory: LVs of a set that ended before its "
 			    "arm wait for a restart");
@@ -445,6 +435,24 @@ void records_dissolved(struct daemon *d, const struct snapset_event *ev)
 	d->unrecorded_jobs++;
 	release_tagged(job);
 	job_started(job);
+}
+
+void records_dissolved(struct daemon *d, const struct snapset_event *ev)
+{
+	/* Whoever removes its LVs, it is not lost: reconciliation knows. */
+	reconcile_handled(d, ev->set.id);
+	if (d->stopping || ev->set.owner_uid != 0)
+		return;
+	/*
+	 * A requester that exited without closing its set removes nothing
+	 * more; one that closed it removes what it made (run does), unless
+	 * it is killed first: what is left goes once it has exited.
+	 */
+	if (ev->set.reason == SNAPSET_REASON_EXIT ||
+	    ev->set.reason == SNAPSET_REASON_RELEASED)
+		records_dissolved_release(d, ev);
+	else if (ev->set.reason == SNAPSET_REASON_CLOSE)
+		owner_watch(d, ev);
 }
 
 struct record_job *lost_set_start(struct daemon *d,
