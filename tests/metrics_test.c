@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "../userspace/daemon/daemon.h"
+#include "daemon_step.h"
 #include "kselftest_harness.h"
 
 #define REFUSALS 20
@@ -30,23 +31,14 @@ FIXTURE(metrics)
  */
 static int run(FIXTURE_DATA(metrics) * self, bool until_timer)
 {
-	struct __kernel_timespec wait = { .tv_sec = 10 };
-	struct io_uring_cqe *cqe;
-	struct op *op;
-	int ret;
+	int kind;
 
 	while (self->d.jobs || until_timer) {
-		io_uring_submit(&self->d.ring);
-		ret = io_uring_wait_cqe_timeout(&self->d.ring, &cqe, &wait);
-		if (ret)
-			return ret;
-		op = io_uring_cqe_get_data(cqe);
-		io_uring_cqe_seen(&self->d.ring, cqe);
-		if (op->kind == OP_FILE) {
-			files_event(&self->d, 0);
-		} else if (op->kind == OP_METRICS) {
+		kind = daemon_step(&self->d, 10, NULL);
+		if (kind < 0)
+			return kind;
+		if (kind == OP_METRICS) {
 			until_timer = false;
-			metrics_event(&self->d);
 			self->writes += self->d.jobs;
 		}
 	}

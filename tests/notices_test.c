@@ -19,6 +19,7 @@
 #include "../userspace/daemon/daemon.h"
 #include "../userspace/lib/protocol.h"
 #include "alloc_fail.h"
+#include "daemon_step.h"
 #include "kselftest_harness.h"
 
 #define DESCRIBED_EVENT                                                      \
@@ -288,19 +289,7 @@ static void notice_done(void *owner, unsigned int failed, bool interrupted)
 /* Runs the ring until one completion is handled; false if none came. */
 static bool step(struct daemon *d)
 {
-	struct __kernel_timespec wait = { .tv_sec = 10 };
-	struct io_uring_cqe *cqe;
-	struct op *op;
-	int res;
-
-	io_uring_submit(&d->ring);
-	if (io_uring_wait_cqe_timeout(&d->ring, &cqe, &wait))
-		return false;
-	op = io_uring_cqe_get_data(cqe);
-	res = cqe->res;
-	io_uring_cqe_seen(&d->ring, cqe);
-	writers_event(d, op, res);
-	return true;
+	return daemon_step(d, 10, NULL) >= 0;
 }
 
 /* What the daemon sent the writer next, once the ring has sent it. */

@@ -16,6 +16,7 @@
 #include "../userspace/common/module.h"
 #include "../userspace/daemon/daemon.h"
 #include "../userspace/lib/protocol.h"
+#include "daemon_step.h"
 #include "fake_lvm.h"
 #include "kselftest_harness.h"
 
@@ -56,31 +57,11 @@ static void overflow(struct daemon *d)
  */
 static int step(struct daemon *d)
 {
-	struct __kernel_timespec wait = { .tv_sec = 60 };
-	struct io_uring_cqe *cqe;
-	struct op *op;
-	int res;
+	int res = 0, kind = daemon_step(d, 60, &res);
 
-	io_uring_submit(&d->ring);
-	if (io_uring_wait_cqe_timeout(&d->ring, &cqe, &wait))
+	if (kind < 0)
 		return -1;
-	op = io_uring_cqe_get_data(cqe);
-	res = cqe->res;
-	io_uring_cqe_seen(&d->ring, cqe);
-	switch (op->kind) {
-	case OP_RECONCILE_DUE:
-		reconcile_due(d);
-		return 0;
-	case OP_RECONCILE:
-		reconcile_event(d, res);
-		return res > 0;
-	case OP_CHILD_EXIT:
-	case OP_RETRY:
-		lv_release_event(d, op, res);
-		return 0;
-	default:
-		return 0;
-	}
+	return kind == OP_RECONCILE && res > 0;
 }
 
 /* Runs the ring until no reconciliation runs nor waits: lvs that ended. */

@@ -92,7 +92,7 @@ FIXTURE_SETUP(daemon)
 		SKIP(return, "no device-mapper or no lvm");
 	discard_all_pending();
 	ret =
-	    shared_vg_get(&self->shared, "snapsetd", 96 << 20,
+	    shared_vg_get(_metadata, &self->shared, "snapsetd", 96 << 20,
 			  "lvm lvcreate -q -n data -L 16m $VG >/dev/null 2>&1");
 	if (ret == ENODEV)
 		SKIP(return, "no loop device");

@@ -37,7 +37,7 @@ FIXTURE_SETUP(lvm)
 		SKIP(return, "no device-mapper or no lvm");
 	discard_all_pending();
 	sh("modprobe -q ext4");
-	ret = shared_vg_get(&self->shared, "snapsetrun", 160 << 20,
+	ret = shared_vg_get(_metadata, &self->shared, "snapsetrun", 160 << 20,
 			    "lvm lvcreate -q -n data -L 16m $VG >/dev/null "
 			    "2>&1 && mkfs.ext4 -q /dev/$VG/data && "
 			    "lvm lvcreate -q -T $VG/pool -L 32m >/dev/null "

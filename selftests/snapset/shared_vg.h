@@ -7,11 +7,13 @@
  * found it: its origins, active and the same LVs, and nothing else.
  * shared_vg_check(), in the fixture's teardown, fails the test that did
  * not, and puts the VG right for the next one (or drops it, to be made
- * afresh).
+ * afresh). A test that never reaches its teardown (killed at its
+ * timeout: the harness SIGKILLs it) cannot: it leaves the VG marked as
+ * its own, and the next test drops that VG, says so and makes another.
  *
  * The harness runs every test in a child of the program's process: the
  * VG's name and devices are handed on through a file named after that
- * process.
+ * process, the mark through another, with ".held" added.
  */
 #ifndef SNAPSET_SELFTEST_SHARED_VG_H
 #define SNAPSET_SELFTEST_SHARED_VG_H
@@ -31,12 +33,12 @@ struct shared_vg {
 	} origins[SHARED_VG_ORIGINS];
 };
 
-/* Removes the VG and its PV named in the file $0, and the file. */
+/* Removes the VG and its PV named in the file $0, the file and mark. */
 #define SHARED_VG_REMOVE                                                  \
 	"[ -r \"$0\" ] || exit 0; read vg pv < \"$0\"; "                  \
 	"DM_DISABLE_UDEV=1 LVM_SYSTEM_DIR=/tmp/snapset-lvm lvm vgremove " \
 	"-q -f \"$vg\" >/dev/null 2>&1; losetup -d \"$pv\" 2>/dev/null; " \
-	"rm -f \"$0\""
+	"rm -f \"$0\" \"$0.held\""
 
 /* The test program's own process, parent of every test. */
 static pid_t shared_vg_program;
@@ -44,6 +46,12 @@ static pid_t shared_vg_program;
 static inline void shared_vg_state(char *path, size_t size)
 {
 	snprintf(path, size, "/tmp/snapset-vg-%d", shared_vg_program);
+}
+
+/* Holds the name of the test that has the VG, until its check. */
+static inline void shared_vg_held(char *path, size_t size)
+{
+	snprintf(path, size, "/tmp/snapset-vg-%d.held", shared_vg_program);
 }
 
 static void __attribute__((constructor)) shared_vg_guard(void)
@@ -111,21 +119,62 @@ static inline int shared_vg_write(const struct shared_vg *vg)
 	return ret ? ret : rename(tmp, path);
 }
 
+/* Marks the VG as the calling test's until shared_vg_check(). */
+static inline int shared_vg_hold(struct __test_metadata *_metadata)
+{
+	char path[64];
+	FILE *f;
+
+	shared_vg_held(path, sizeof(path));
+	f = fopen(path, "we");
+	if (!f)
+		return -1;
+	fprintf(f, "%s\n", _metadata->name);
+	return fclose(f);
+}
+
+/*
+ * Whether the test that had the VG before never reached its check: it
+ * may have left anything in it. Said in the log, with that test's name.
+ */
+static inline bool shared_vg_abandoned(struct __test_metadata *_metadata,
+				       const struct shared_vg *vg)
+{
+	char path[64], test[128] = "";
+	FILE *f;
+
+	shared_vg_held(path, sizeof(path));
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	if (fgets(test, sizeof(test), f))
+		test[strcspn(test, "\n")] = '\0';
+	fclose(f);
+	TH_LOG("%s: %s did not reach its teardown (killed at its timeout?); "
+	       "dropped, made afresh",
+	       vg->name, test);
+	return true;
+}
+
 /*
  * The program's VG: the one an earlier test made, or a new one, named
  * @prefix and the pid of the test that makes it, on a loop device of
  * @bytes, with the LVs that the shell commands @origins make in "$VG".
- * 0; ENODEV when there is no loop device; -1 when LVM failed.
+ * 0; ENODEV when there is no loop device; -1 when LVM failed. The VG
+ * is the calling test's until its shared_vg_check().
  */
-static inline int shared_vg_get(struct shared_vg *vg, const char *prefix,
+static inline int shared_vg_get(struct __test_metadata *_metadata,
+				struct shared_vg *vg, const char *prefix,
 				off_t bytes, const char *origins)
 {
 	char cmd[160], line[128];
 	struct loopdev pv;
 	FILE *p;
 
-	if (!shared_vg_read(vg))
-		return 0;
+	if (!shared_vg_read(vg) && !shared_vg_abandoned(_metadata, vg))
+		return shared_vg_hold(_metadata);
+	/* Abandoned, or half made by a test killed while making it. */
+	shared_vg_drop();
 	if (loop_attach(&pv, bytes))
 		return ENODEV;
 	memset(vg, 0, sizeof(*vg));
@@ -147,7 +196,8 @@ static inline int shared_vg_get(struct shared_vg *vg, const char *prefix,
 		if (sscanf(line, "%31s %47s", vg->origins[vg->norigins].lv,
 			   vg->origins[vg->norigins].uuid) == 2)
 			vg->norigins++;
-	if (!p || pclose(p) || !vg->norigins || shared_vg_write(vg))
+	if (!p || pclose(p) || !vg->norigins || shared_vg_write(vg) ||
+	    shared_vg_hold(_metadata))
 		goto fail;
 	return 0;
 fail:
@@ -216,6 +266,8 @@ static inline void shared_vg_check(struct __test_metadata *_metadata,
 		intact = false;
 	if (!intact)
 		shared_vg_drop();
+	shared_vg_held(cmd, sizeof(cmd));
+	unlink(cmd);
 }
 
 #endif /* SNAPSET_SELFTEST_SHARED_VG_H */

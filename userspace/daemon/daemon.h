@@ -133,6 +133,8 @@ struct daemon {
 int daemon_run(const struct daemon_options *opts);
 /* Stops taking new work; what was started finishes (or is replayed). */
 void daemon_stop(struct daemon *d);
+/* Hands one completion to what its op is about; the tests drive it too. */
+void daemon_dispatch(struct daemon *d, struct io_uring_cqe *cqe);
 void ms_to_timespec(long ms, struct __kernel_timespec *ts);
 /* CLOCK_MONOTONIC in milliseconds. */
 long long monotonic_ms(void);

@@ -181,7 +181,7 @@ static void signal_read_done(struct daemon *d, int res)
 	read_signal(d);
 }
 
-static void dispatch(struct daemon *d, struct io_uring_cqe *cqe)
+void daemon_dispatch(struct daemon *d, struct io_uring_cqe *cqe)
 {
 	struct op *op = io_uring_cqe_get_data(cqe);
 
@@ -245,7 +245,7 @@ static int loop(struct daemon *d)
 			return ret;
 		seen = 0;
 		io_uring_for_each_cqe (&d->ring, head, cqe) {
-			dispatch(d, cqe);
+			daemon_dispatch(d, cqe);
 			seen++;
 		}
 		io_uring_cq_advance(&d->ring, seen);
