@@ -117,28 +117,28 @@ static int agent_wake(int agent_fd)
 	return 0;
 }
 
+/* When the writer had BackupShutdown in hand, parsed: 0 until then. */
 static void note_shutdown(struct snapset_writer *w,
 			  const struct snapset_writer_event *event, void *arg)
 {
-	bool *shutdown = arg;
+	long long *in_hand = arg;
 
 	if (event->kind == SNAPSET_WRITER_BACKUP_SHUTDOWN)
-		*shutdown = true;
+		*in_hand = now_ns();
 	snapset_writer_ack(w, event, 0, NULL);
 }
 
 /* The writer's news: BackupShutdown in hand (armed sets tell more). */
 static int chain_wake(struct waiter *wt, long long *woke)
 {
-	bool shutdown = false;
 	int ret;
 
-	while (!shutdown) {
+	*woke = 0;
+	while (!*woke) {
 		ret = wait_readable(snapset_writer_fd(wt->writer));
-		*woke = now_ns();
 		if (!ret)
 			ret = snapset_writer_dispatch(wt->writer, note_shutdown,
-						      &shutdown);
+						      woke);
 		if (ret)
 			return ret;
 	}
