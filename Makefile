@@ -6,6 +6,8 @@
 #                 the debug guest; ends with "N passed, N failed"
 # make check-fast the same without the debug guest
 # make demo       boot a guest and show the module at work
+# make bench      boot the stock guest and measure snapset against its
+#                 baselines (docs/benchmarks.md)
 #
 # KDIR=DIR builds the module against another kernel tree.
 
@@ -46,7 +48,7 @@ UNIT_TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/*_test.c))
 
 .PHONY: all module program library examples selftests unit-tests deps check check-fast \
 	lint demo debug-module module-6.12 install install-module install-program \
-	dkms-source clean fuzz fuzz-build
+	dkms-source clean fuzz fuzz-build bench bench-build
 
 all: module program library examples selftests
 
@@ -144,12 +146,30 @@ $(BUILD)/fuzz/event_fuzz: tests/fuzz/event_fuzz.c userspace/lib/protocol.c \
 fuzz: fuzz-build
 	tools/fuzz $(FUZZ_SECONDS)
 
+# Benchmarks (bench/): run in the stock guest by tools/bench.
+BENCH_LIBS := $(shell pkg-config --libs json-c 2>/dev/null || echo -ljson-c) -lm
+
+bench-build: $(BUILD)/bench/latency $(BUILD)/bench/report
+
+$(BUILD)/bench/latency: bench/latency.c $(BUILD)/userspace/common/module.o \
+		$(BUILD)/userspace/common/lvm.o $(BUILD)/libsnapset.a
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) -o $@ $(filter %.c %.o %.a,$^) $(BENCH_LIBS)
+
+$(BUILD)/bench/report: bench/report.c
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) -o $@ $< $(BENCH_LIBS)
+
+bench: deps
+	$(MAKE) module program bench-build
+	tools/bench
+
 check: deps
-	$(MAKE) all unit-tests fuzz-build module-6.12 debug-module
+	$(MAKE) all unit-tests fuzz-build module-6.12 debug-module bench-build
 	tools/check
 
 check-fast: deps
-	$(MAKE) all unit-tests fuzz-build module-6.12
+	$(MAKE) all unit-tests fuzz-build module-6.12 bench-build
 	tools/check --fast
 
 lint: $(KTOOLS)/.extracted module

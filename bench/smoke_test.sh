@@ -1,0 +1,42 @@
+#!/bin/bash
+# make check's run of the benchmarks, in the stock guest: a few trials of
+# each series, that they run and print what bench/report reads. Their
+# figures are not checked against any target: a timed test on a shared
+# machine would fail for the machine's sake (make bench does that).
+set -uo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root" || exit
+series=$(mktemp) json=$(mktemp)
+trap 'rm -f "$series" "$json"' EXIT
+
+echo "TAP version 13"
+echo "1..3"
+if tools/bench --smoke --guest 1 >"$series.log" 2>&1; then
+	echo "ok 1 - the benchmarks ran"
+else
+	sed 's/^/# /' "$series.log"
+	echo "not ok 1 - the benchmarks ran"
+fi
+sed -n 's/^bench-series: //p' "$series.log" >"$series"
+rm -f "$series.log"
+# Each series once, with p50 <= p99 <= max, all above zero.
+bad=$(awk -F'[:,}]' '
+	{ name = $2; p50 = $6; p99 = $8; max = $10; seen[name]++
+	  if (!(p50 > 0 && p50 <= p99 && p99 <= max)) print "figures of " name }
+	END { n = split("pipe pidfd agent chain poll-1s poll-5s", want, " ")
+	      for (i = 1; i <= n; i++)
+		      if (seen["\"" want[i] "\""] != 1) print "series " want[i] }
+' "$series")
+if [ -z "$bad" ]; then
+	echo "ok 2 - every series, with sound figures"
+else
+	while read -r line; do echo "# wrong: $line"; done <<<"$bad"
+	echo "not ok 2 - every series, with sound figures"
+fi
+if build/bench/report --no-targets "$json" <"$series" | sed 's/^/# /' &&
+	[ -s "$json" ]; then
+	echo "ok 3 - the report reads them"
+else
+	echo "not ok 3 - the report reads them"
+fi
