@@ -157,6 +157,19 @@ lvm_keeper(const char *const *argv, int out_fd, int err_fd, int hold_fd,
 	_exit(WEXITSTATUS(status));
 }
 
+/*
+ * A keeper killed before its lvm exited leaves lvm orphaned, and it may
+ * still make its LV: the caller, a child subreaper, gets it back and
+ * waits for it as the keeper would have, before anything (a removal of
+ * what lvm made) follows. Only children in the caller's process group:
+ * the daemons lvm starts (dmeventd, lvmpolld) leave it with setsid().
+ */
+static void orphans_wait(void)
+{
+	while (waitpid(0, NULL, 0) > 0 || errno == EINTR)
+		;
+}
+
 /* lvm started, with @hold_fd's file kept open until it exits (or -1). */
 static pid_t lvm_fork(const char *const *argv, int out_fd, int err_fd,
 		      int hold_fd)
@@ -302,6 +315,8 @@ static int lvm_wait(const char *const *argv, int hold_fd, char *out,
 			status = -errno;
 			break;
 		}
+	if (pid > 0 && hold_fd >= 0)
+		orphans_wait();
 	if (out_fd >= 0) {
 		lvm_output(out_fd, out, out_size);
 		close(out_fd);

@@ -70,7 +70,11 @@ int lv_info_get(const char *vg, const char *lv, struct lv_info *info,
  * when the caller is killed meanwhile: lvcreate, which must not be
  * killed (it may have the origin suspended), may still make and tag its
  * LV, and the set's end is what has the daemon look for its tagged LVs.
- * How the set ended stays the caller's doing.
+ * How the set ended stays the caller's doing. For the same reason the
+ * caller should be a child subreaper (PR_SET_CHILD_SUBREAPER): lvcreate
+ * orphaned by a kill of the child that holds the file comes back to it,
+ * and is waited for here, as is every child in the caller's process
+ * group, so it must have no other.
  */
 int lv_snapshot_create(const char *vg, const char *origin, const char *name,
 		       const char *size, const char *set_uuid, int set_fd,
