@@ -410,6 +410,19 @@ static int block_signals(struct run_state *st, sigset_t *old_mask)
 	return fd;
 }
 
+/*
+ * Devices are opened anew through /proc/self/fd, and the sandbox reads
+ * it: without /proc (a chroot, a minimal container) that fails later
+ * as a device's "No such file or directory", so it is said first.
+ */
+static int proc_check(struct run_state *st)
+{
+	if (!access("/proc/self/fd", F_OK))
+		return 0;
+	return run_fail(st, -errno, "needs /proc mounted: /proc/self/fd: %s",
+			strerror(errno));
+}
+
 static int run(struct run_state *st)
 {
 	struct sandbox sb = { .pidfd = -1, .status_fd = -1 };
@@ -425,6 +438,8 @@ static int run(struct run_state *st)
 			 strerror(errno));
 		return EXIT_RUN_FAILED;
 	}
+	if (proc_check(st))
+		return EXIT_RUN_FAILED;
 	signal_fd = block_signals(st, &sb.command_mask);
 	if (signal_fd < 0)
 		return EXIT_RUN_FAILED;
