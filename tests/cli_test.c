@@ -5,11 +5,13 @@
  * stderr naming what was wrong).
  */
 #include <fcntl.h>
+#include <sched.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -140,6 +142,28 @@ TEST(missing_module_is_explained)
 	EXPECT_EQ(1, res.status);
 	EXPECT_STREQ("snapset: /dev/snapset: no such device (is the module "
 		     "loaded? modprobe snapset)\n",
+		     res.err);
+}
+
+/*
+ * run opens devices through /proc/self/fd: without /proc (hidden here
+ * by a tmpfs, in a mount namespace of this test's own) it says so
+ * first, before it opens the module or creates anything.
+ */
+TEST(run_without_proc_says_so)
+{
+	char *argv[] = { "snapset", "run",  "--snapshot", "/dev/null",
+			 "--",	    "true", NULL };
+	struct run_result res;
+
+	if (geteuid() || unshare(CLONE_NEWNS) ||
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+	    mount("none", "/proc", "tmpfs", 0, NULL))
+		SKIP(return, "no mount namespace of our own to hide /proc in");
+	ASSERT_EQ(0, run_snapset(argv, &res));
+	EXPECT_EQ(125, res.status);
+	EXPECT_STREQ("snapset run: needs /proc mounted: /proc/self/fd: No "
+		     "such file or directory\n",
 		     res.err);
 }
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "../userspace/common/lvm.h"
+#include "fake_lvm.h"
 #include "kselftest_harness.h"
 
 #define VG_UUID "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -86,6 +87,13 @@ TEST(lvremove_selects_snapshots_only)
 	EXPECT_EQ(NULL, argv[5]);
 }
 
+/* What an lvs of @uuid that exited 0 with @output on stdout says. */
+static int lookup_ok(const char *output, const char *uuid,
+		     struct lvm_error *err)
+{
+	return lvm_lookup_result(output, "", W_EXITCODE(0, 0), uuid, err);
+}
+
 /*
  * An lvremove by uuid that removed nothing: lvs of that uuid tells
  * whether the LV is gone (no failure) or no snapshot (left alone, never
@@ -104,39 +112,64 @@ TEST(lv_not_removed_is_gone_or_left_alone)
 	EXPECT_STREQ("lv_uuid=A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6", argv[6]);
 	EXPECT_EQ(NULL, argv[7]);
 
-	EXPECT_EQ(-ENOENT, lvm_lookup_result("", uuid, &err));
+	EXPECT_EQ(-ENOENT, lookup_ok("", uuid, &err));
 	EXPECT_STREQ("no LV has uuid A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6: "
 		     "gone already",
 		     err.message);
-	EXPECT_EQ(-ENOENT, lvm_lookup_result("  WARNING: " VG_UUID " is odd.\n",
-					     uuid, &err));
+	EXPECT_EQ(-ENOENT,
+		  lookup_ok("  WARNING: " VG_UUID " is odd.\n", uuid, &err));
 
-	EXPECT_EQ(-ESRCH,
-		  lvm_lookup_result("  WARNING: PV /dev/x not found.\n"
+	EXPECT_EQ(-ESRCH, lookup_ok("  WARNING: PV /dev/x not found.\n"
 				    "  A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6 "
 				    "public,origin,thickorigin\n",
 				    uuid, &err));
 	EXPECT_STREQ("LV with uuid A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6 is "
 		     "not a snapshot: left alone",
 		     err.message);
-	EXPECT_EQ(-ESRCH,
-		  lvm_lookup_result("  A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6 "
+	EXPECT_EQ(-ESRCH, lookup_ok("  A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6 "
 				    "public\n",
 				    uuid, &err));
 	/* Columns padded, the last one too. */
-	EXPECT_EQ(
-	    0, lvm_lookup_result("  A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6   "
-				 "snapshot,public   \n",
-				 uuid, &err));
+	EXPECT_EQ(0, lookup_ok("  A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6   "
+			       "snapshot,public   \n",
+			       uuid, &err));
 	/* A thin snapshot's role list: "snapshot" is a whole item. */
-	EXPECT_EQ(0,
-		  lvm_lookup_result("  A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6 "
-				    "public,snapshot,thinsnapshot\n",
-				    uuid, &err));
-	EXPECT_EQ(-ESRCH,
-		  lvm_lookup_result("  A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6 "
+	EXPECT_EQ(0, lookup_ok("  A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6 "
+			       "public,snapshot,thinsnapshot\n",
+			       uuid, &err));
+	EXPECT_EQ(-ESRCH, lookup_ok("  A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6 "
 				    "public,thicksnapshot-ish\n",
 				    uuid, &err));
+}
+
+/*
+ * lvs reads every VG: one it cannot read (a missing PV, a lock) fails
+ * it with "not found", and may hold the LV. Its row decides; without
+ * one, only an lvs that exited 0 says the LV is gone.
+ */
+TEST(lv_lookup_failure_is_never_gone_already)
+{
+	const char *uuid = "A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6";
+	const char *vg9 = "  Volume group \"vg9\" not found\n";
+	struct lvm_error err;
+
+	EXPECT_EQ(-EIO,
+		  lvm_lookup_result("", vg9, W_EXITCODE(5, 0), uuid, &err));
+	EXPECT_STREQ("Volume group \"vg9\" not found", err.message);
+	EXPECT_EQ(-EBUSY, lvm_lookup_result("",
+					    "  LV vg/x in use: not "
+					    "deactivating\n",
+					    W_EXITCODE(5, 0), uuid, &err));
+	EXPECT_EQ(-EIO, lvm_lookup_result("", "", SIGKILL, uuid, &err));
+	EXPECT_EQ(0, lvm_lookup_result("  A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-"
+				       "n4O5p6 public,snapshot\n",
+				       vg9, W_EXITCODE(5, 0), uuid, &err));
+	EXPECT_EQ(-ESRCH, lvm_lookup_result("  A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-"
+					    "n4O5p6 public,origin\n",
+					    vg9, W_EXITCODE(5, 0), uuid, &err));
+	/* lvremove by selection: an empty one is no error, so never gone. */
+	EXPECT_EQ(-EIO, lvm_remove_failure(W_EXITCODE(5, 0), vg9, &err));
+	EXPECT_STREQ("Volume group \"vg9\" not found", err.message);
 }
 
 TEST(lvm_failures_are_classified)
@@ -359,6 +392,44 @@ TEST(output_is_read_whole_or_reported_cut)
 	close(fd);
 	EXPECT_EQ(-EBADF, lvm_output(fd, buf, sizeof(buf)));
 	EXPECT_STREQ("", buf);
+}
+
+/*
+ * An lvm whose every command fails on an unreadable VG, vg9; lvs prints
+ * the row in $FAKE_LVS_ROW first, if any (the LV is in a VG it read).
+ */
+static const char vg9_lvm[] =
+    "#!/bin/sh\n"
+    "echo \"$*\" >> \"$FAKE_LVM_LOG\"\n"
+    "[ \"$1\" = lvs ] && [ -n \"$FAKE_LVS_ROW\" ] && echo \"  $FAKE_LVS_ROW\"\n"
+    "echo '  Volume group \"vg9\" not found' >&2\n"
+    "exit 5\n";
+
+TEST(lv_lookup_by_a_failing_lvs)
+{
+	const char *uuid = "A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6";
+	char dir[] = "/tmp/snapset-lvm-XXXXXX", log[64];
+	struct lvm_error err;
+
+	ASSERT_NE(NULL, mkdtemp(dir));
+	snprintf(log, sizeof(log), "%s/log", dir);
+	if (fake_lvm(dir, vg9_lvm, log))
+		SKIP(return, "no mount namespace of our own to fake lvm in");
+	unsetenv("FAKE_LVS_ROW");
+	EXPECT_EQ(-EIO, lv_lookup(uuid, &err));
+	EXPECT_STREQ("Volume group \"vg9\" not found", err.message);
+	EXPECT_EQ(-EIO, lv_remove_by_uuid(uuid, &err));
+	setenv("FAKE_LVS_ROW", "A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6 public",
+	       1);
+	EXPECT_EQ(-ESRCH, lv_lookup(uuid, &err));
+	setenv("FAKE_LVS_ROW",
+	       "A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6 public,snapshot", 1);
+	EXPECT_EQ(0, lv_lookup(uuid, &err));
+	/* The lvremove after it fails on vg9 too: not gone either. */
+	EXPECT_EQ(-EIO, lv_remove_by_uuid(uuid, &err));
+	EXPECT_EQ(-EIO, lv_remove_tagged("5b0f3c1e-8d7a-4b59-9a1f-2c6e0f7d1a33",
+					 &err));
+	fake_lvm_remove(dir, log);
 }
 
 TEST_HARNESS_MAIN

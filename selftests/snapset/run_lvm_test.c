@@ -4,7 +4,8 @@
  * exists, named and tagged, mounted, and removed by run itself when no
  * daemon runs; origins refused as snapshots; run SIGKILLed leaving a
  * tagged LV for the daemon, and SIGKILLed at its arm leaving no loop or
- * dm device without its engine's release.
+ * dm device without its engine's release; the child that holds the set
+ * for lvcreate SIGKILLed leaving no LV.
  */
 #include <sys/file.h>
 #include <sys/ptrace.h>
@@ -526,21 +527,79 @@ static bool process_running(const char *pattern)
 	return sh("pgrep -f '%s' >/dev/null", pattern) == 0;
 }
 
-static bool wait_process(const char *pattern)
+/* How long lvcreate may take to start, or run to end, under TCG. */
+#define PROCESS_WAIT_S 120
+
+static long long now_ms(void)
 {
-	for (int i = 0; i < 12000; i++) {
-		if (process_running(pattern))
-			return true;
-		usleep(10000);
-	}
-	return false;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
-TEST_F_TIMEOUT(lvm, run_killed_during_lvcreate_ends_its_set_after_it,
-	       RUN_TIMEOUT)
+/*
+ * Waits, up to PROCESS_WAIT_S, for a process matching @pattern while
+ * @run lives: 0, -ETIMEDOUT, or -ECHILD when run exited first.
+ */
+static int wait_process(const char *pattern, pid_t run)
 {
-	char lock_dir[128], lock[192], origin[64], lvcreate[128], cmd[256],
-	    tags[256], id[40];
+	long long end = now_ms() + PROCESS_WAIT_S * 1000LL;
+
+	while (!process_running(pattern)) {
+		if (waitpid(run, NULL, WNOHANG) == run)
+			return -ECHILD;
+		if (now_ms() > end)
+			return -ETIMEDOUT;
+		usleep(10000);
+	}
+	return 0;
+}
+
+/* Waits, up to PROCESS_WAIT_S, for @run to exit: 0, or -ETIMEDOUT. */
+static int wait_exit(pid_t run, int *status)
+{
+	long long end = now_ms() + PROCESS_WAIT_S * 1000LL;
+
+	while (waitpid(run, status, WNOHANG) != run) {
+		if (now_ms() > end)
+			return -ETIMEDOUT;
+		usleep(10000);
+	}
+	return 0;
+}
+
+/*
+ * Holds @vg's lock shared, as lvs does: lvcreate waits for it to go.
+ * The lock's fd, or -1.
+ */
+static int vg_lock(const char *vg)
+{
+	char lock_dir[128], lock[192];
+	int fd;
+
+	if (sh_line(lock_dir, sizeof(lock_dir),
+		    "lvm lvmconfig --typeconfig full global/locking_dir | cut "
+		    "-d'\"' -f2"))
+		return -1;
+	snprintf(lock, sizeof(lock), "%s/V_%s", lock_dir, vg);
+	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0 && flock(fd, LOCK_SH)) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/*
+ * Starts run making a snapshot of @vg/data, and waits for its lvcreate,
+ * held back by a lock on the VG, whose command line matches @lvcreate:
+ * run's pid, or -1 with run gone and why logged.
+ */
+static pid_t run_until_lvcreate(struct __test_metadata *_metadata,
+				const char *vg, const char *lvcreate)
+{
+	char origin[64];
 	char *argv[] = { (char *)snapset_bin(),
 			 "run",
 			 "--lvm-snapshot",
@@ -548,26 +607,41 @@ TEST_F_TIMEOUT(lvm, run_killed_during_lvcreate_ends_its_set_after_it,
 			 "--",
 			 "true",
 			 NULL };
+	pid_t run;
+	int ret;
+
+	snprintf(origin, sizeof(origin), "%s/data:8m", vg);
+	run = spawn(argv, -1);
+	if (run < 0)
+		return -1;
+	ret = wait_process(lvcreate, run);
+	if (ret == -ETIMEDOUT) {
+		kill(run, SIGKILL);
+		waitpid(run, NULL, 0);
+	}
+	if (ret)
+		TH_LOG("no %s: %s", lvcreate,
+		       ret == -ECHILD ? "run exited" : "timed out");
+	return ret ? -1 : run;
+}
+
+TEST_F_TIMEOUT(lvm, run_killed_during_lvcreate_ends_its_set_after_it,
+	       RUN_TIMEOUT)
+{
+	char lvcreate[128], cmd[256], tags[256], id[40];
 	long live = sysfs_counter("sets_live");
 	struct json_object *ev;
 	int lock_fd, status;
 	pid_t run;
 
-	ASSERT_EQ(0, sh_line(lock_dir, sizeof(lock_dir),
-			     "lvm lvmconfig --typeconfig full "
-			     "global/locking_dir | cut -d'\"' -f2"));
-	snprintf(lock, sizeof(lock), "%s/V_%s", lock_dir, self->vg);
-	lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	lock_fd = vg_lock(self->vg);
 	ASSERT_LE(0, lock_fd);
-	/* lvs reads under a shared lock; lvcreate waits for it to go. */
-	ASSERT_EQ(0, flock(lock_fd, LOCK_SH));
-	snprintf(origin, sizeof(origin), "%s/data:8m", self->vg);
 	snprintf(lvcreate, sizeof(lvcreate), "lvcreate .*%s/data$", self->vg);
-	run = spawn(argv, -1);
+	run = run_until_lvcreate(_metadata, self->vg, lvcreate);
 	ASSERT_LT(0, run);
-	ASSERT_TRUE(wait_process(lvcreate));
 	ASSERT_EQ(0, kill(run, SIGKILL));
 	ASSERT_EQ(run, waitpid(run, &status, 0));
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 	/* run is gone, lvcreate is not: the set waits for it. */
 	EXPECT_TRUE(process_running(lvcreate));
 	EXPECT_EQ(live + 1, sysfs_counter("sets_live"));
@@ -588,6 +662,80 @@ TEST_F_TIMEOUT(lvm, run_killed_during_lvcreate_ends_its_set_after_it,
 	ASSERT_EQ(0, sh_line(tags, sizeof(tags), cmd));
 	EXPECT_NE(NULL, strstr(tags, id));
 	EXPECT_EQ(0, sh("%s cleanup >/dev/null", snapset_bin()));
+}
+
+/*
+ * ---------------------------------------------------------------------
+ * The child that holds the set's file for lvcreate SIGKILLed while run
+ * lives: lvcreate, orphaned, comes back to run, which waits for it
+ * before it removes what lvcreate made, or the LV it makes later leaks.
+ * ---------------------------------------------------------------------
+ */
+
+/* The parent of process @pid, or -1. */
+static pid_t parent_of(pid_t pid)
+{
+	char path[32], stat[512], *end;
+	int ppid = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	/* "PID (COMM) STATE PPID ...": COMM may hold anything. */
+	if (fgets(stat, sizeof(stat), f)) {
+		end = strrchr(stat, ')');
+		if (end && sscanf(end + 1, " %*c %d", &ppid) != 1)
+			ppid = -1;
+	}
+	fclose(f);
+	return ppid;
+}
+
+TEST_F_TIMEOUT(lvm, keeper_killed_during_lvcreate_leaves_no_lv, RUN_TIMEOUT)
+{
+	char lvcreate[128], cmd[192], line[16];
+	int lock_fd, status;
+	pid_t run, lvm, keeper;
+	long long end;
+
+	lock_fd = vg_lock(self->vg);
+	ASSERT_LE(0, lock_fd);
+	snprintf(lvcreate, sizeof(lvcreate), "lvcreate .*%s/data$", self->vg);
+	run = run_until_lvcreate(_metadata, self->vg, lvcreate);
+	ASSERT_LT(0, run);
+	snprintf(cmd, sizeof(cmd), "pgrep -f '%s'", lvcreate);
+	ASSERT_EQ(0, sh_line(line, sizeof(line), cmd));
+	lvm = atoi(line);
+	/* run -> keeper -> lvm */
+	keeper = parent_of(lvm);
+	ASSERT_EQ(run, parent_of(keeper));
+	ASSERT_EQ(0, kill(keeper, SIGKILL));
+	end = now_ms() + PROCESS_WAIT_S * 1000LL;
+	while (parent_of(lvm) == keeper && now_ms() < end)
+		usleep(10000);
+	EXPECT_EQ(run, parent_of(lvm));
+	/* lvcreate waits for the lock, run for lvcreate: nothing removed. */
+	usleep(1000000);
+	/* "[:]": the shell that runs pgrep never matches. */
+	EXPECT_FALSE(
+	    process_running("lvremove -y --select lv_tags=snapset[:]"));
+	EXPECT_EQ(run, parent_of(lvm));
+	close(lock_fd);
+	ASSERT_EQ(0, wait_exit(run, &status))
+	{
+		kill(run, SIGKILL);
+		TH_LOG("run did not exit after its lvcreate");
+	}
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 125);
+	/* Whatever lvcreate made, run removed (and the teardown's check). */
+	snprintf(
+	    cmd, sizeof(cmd),
+	    "lvm lvs --noheadings -o lv_name -S lv_tags=snapset %s | wc -l",
+	    self->vg);
+	ASSERT_EQ(0, sh_line(line, sizeof(line), cmd));
+	EXPECT_STREQ("0", line);
 }
 
 TEST_HARNESS_MAIN

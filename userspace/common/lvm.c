@@ -157,6 +157,19 @@ lvm_keeper(const char *const *argv, int out_fd, int err_fd, int hold_fd,
 	_exit(WEXITSTATUS(status));
 }
 
+/*
+ * A keeper killed before its lvm exited leaves lvm orphaned, and it may
+ * still make its LV: the caller, a child subreaper, gets it back and
+ * waits for it as the keeper would have, before anything (a removal of
+ * what lvm made) follows. Only children in the caller's process group:
+ * the daemons lvm starts (dmeventd, lvmpolld) leave it with setsid().
+ */
+static void orphans_wait(void)
+{
+	while (waitpid(0, NULL, 0) > 0 || errno == EINTR)
+		;
+}
+
 /* lvm started, with @hold_fd's file kept open until it exits (or -1). */
 static pid_t lvm_fork(const char *const *argv, int out_fd, int err_fd,
 		      int hold_fd)
@@ -281,13 +294,11 @@ int lvm_uuid_from_dm(const char *dm_uuid, char *out, size_t size)
 }
 
 /*
- * Runs "lvm ARGV..." with stdout in @out and stderr in @errors; 0 when it
- * exits 0. Otherwise lvm's message is in @err and the result is -EBUSY
- * (in use), -ENOENT (not found) or -EIO; -errno when it cannot run at all.
+ * Runs "lvm ARGV..." with stdout in @out and stderr in @errors: its wait
+ * status, or -errno when it cannot run at all.
  */
-static int lvm_run_stderr(const char *const *argv, int hold_fd, char *out,
-			  size_t out_size, char *errors, size_t errors_size,
-			  struct lvm_error *err)
+static int lvm_wait(const char *const *argv, int hold_fd, char *out,
+		    size_t out_size, char *errors, size_t errors_size)
 {
 	/* memfds, not pipes: lvm's output waits for us, nothing to poll. */
 	int out_fd = memfd_create("lvm-stdout", MFD_CLOEXEC);
@@ -295,7 +306,6 @@ static int lvm_run_stderr(const char *const *argv, int hold_fd, char *out,
 	int status = 0;
 	pid_t pid = -1;
 
-	err->message[0] = '\0';
 	if (out_fd >= 0 && err_fd >= 0)
 		pid = lvm_fork(argv, out_fd, err_fd, hold_fd);
 	if (pid < 0)
@@ -305,6 +315,8 @@ static int lvm_run_stderr(const char *const *argv, int hold_fd, char *out,
 			status = -errno;
 			break;
 		}
+	if (pid > 0 && hold_fd >= 0)
+		orphans_wait();
 	if (out_fd >= 0) {
 		lvm_output(out_fd, out, out_size);
 		close(out_fd);
@@ -316,7 +328,22 @@ static int lvm_run_stderr(const char *const *argv, int hold_fd, char *out,
 	}
 	if (out_fd < 0 || err_fd < 0 || status < 0)
 		return status < 0 ? status : -EMFILE;
-	return lvm_failure(argv[1], status, errors, err);
+	return status;
+}
+
+/*
+ * The same; 0 when it exits 0. Otherwise lvm's message is in @err and
+ * the result is -EBUSY (in use), -ENOENT (not found) or -EIO.
+ */
+static int lvm_run_stderr(const char *const *argv, int hold_fd, char *out,
+			  size_t out_size, char *errors, size_t errors_size,
+			  struct lvm_error *err)
+{
+	int status =
+	    lvm_wait(argv, hold_fd, out, out_size, errors, errors_size);
+
+	err->message[0] = '\0';
+	return status < 0 ? status : lvm_failure(argv[1], status, errors, err);
 }
 
 static int lvm_run(const char *const *argv, char *out, size_t out_size,
@@ -523,7 +550,8 @@ static bool role_is_snapshot(const char *roles, size_t len)
 	return false;
 }
 
-int lvm_lookup_result(const char *output, const char *uuid,
+/* Whether a row of lvs's @output is the LV @uuid: 0, -ESRCH or -ENOENT. */
+static int lookup_row(const char *output, const char *uuid,
 		      struct lvm_error *err)
 {
 	size_t len = strlen(uuid), n;
@@ -548,21 +576,56 @@ int lvm_lookup_result(const char *output, const char *uuid,
 	return -ENOENT;
 }
 
+int lvm_lookup_result(const char *output, const char *errors, int status,
+		      const char *uuid, struct lvm_error *err)
+{
+	int ret = lookup_row(output, uuid, err);
+
+	/* Its row decides, whatever lvs could not read of other VGs. */
+	if (ret != -ENOENT || (WIFEXITED(status) && !WEXITSTATUS(status)))
+		return ret;
+	/* A VG lvs could not read may hold it: never "gone already". */
+	ret = lvm_failure("lvs", status, errors, err);
+	return ret == -ENOENT ? -EIO : ret;
+}
+
+int lvm_remove_failure(int status, const char *errors, struct lvm_error *err)
+{
+	int ret = lvm_failure("lvremove", status, errors, err);
+
+	/*
+	 * A selection that matches nothing is no error to lvremove: what
+	 * it did not find is a VG it could not read, which may hold ours.
+	 */
+	return ret == -ENOENT ? -EIO : ret;
+}
+
 int lv_lookup(const char *uuid, struct lvm_error *err)
 {
-	char select[LVM_SELECT_LEN], out[2048];
+	char select[LVM_SELECT_LEN], out[2048], errors[2048];
 	const char *argv[LVM_LOOKUP_ARGC];
-	int ret;
+	int status;
 
 	if (lvm_lookup_argv(uuid, select, argv))
 		return -EINVAL;
-	ret = lvm_run(argv, out, sizeof(out), err);
-	return ret ? ret : lvm_lookup_result(out, uuid, err);
+	status = lvm_wait(argv, -1, out, sizeof(out), errors, sizeof(errors));
+	return status < 0 ? status
+			  : lvm_lookup_result(out, errors, status, uuid, err);
+}
+
+/* Runs an lvremove of @argv and waits for it; lvm's words in @err. */
+static int lvm_remove_run(const char *const *argv, struct lvm_error *err)
+{
+	char out[4096], errors[2048];
+	int status =
+	    lvm_wait(argv, -1, out, sizeof(out), errors, sizeof(errors));
+
+	return status < 0 ? status : lvm_remove_failure(status, errors, err);
 }
 
 int lv_remove_by_uuid(const char *uuid, struct lvm_error *err)
 {
-	char select[LVM_SELECT_LEN], out[512];
+	char select[LVM_SELECT_LEN];
 	const char *argv[LVM_REMOVE_ARGC];
 	long backoff_ms = 100;
 	int ret;
@@ -573,7 +636,7 @@ int lv_remove_by_uuid(const char *uuid, struct lvm_error *err)
 	ret = lv_lookup(uuid, err);
 	if (ret)
 		return ret;
-	while ((ret = lvm_run(argv, out, sizeof(out), err)) == -EBUSY &&
+	while ((ret = lvm_remove_run(argv, err)) == -EBUSY &&
 	       backoff_ms <= 3200) {
 		sleep_ms(backoff_ms);
 		backoff_ms *= 2;
@@ -683,12 +746,12 @@ int lv_list_snapset(struct snapset_lv **lvs, size_t *n, struct lvm_error *err)
 
 int lv_remove_tagged(const char *set_id, struct lvm_error *err)
 {
-	char select[LVM_SELECT_LEN], out[4096];
+	char select[LVM_SELECT_LEN];
 	const char *argv[LVM_REMOVE_ARGC];
 
 	if (lvm_remove_tagged_argv(set_id, select, argv))
 		return -EINVAL;
-	return lvm_run(argv, out, sizeof(out), err);
+	return lvm_remove_run(argv, err);
 }
 
 #define SNAPSHOT_INFIX "-snapset-"

@@ -70,7 +70,11 @@ int lv_info_get(const char *vg, const char *lv, struct lv_info *info,
  * when the caller is killed meanwhile: lvcreate, which must not be
  * killed (it may have the origin suspended), may still make and tag its
  * LV, and the set's end is what has the daemon look for its tagged LVs.
- * How the set ended stays the caller's doing.
+ * How the set ended stays the caller's doing. For the same reason the
+ * caller should be a child subreaper (PR_SET_CHILD_SUBREAPER): lvcreate
+ * orphaned by a kill of the child that holds the file comes back to it,
+ * and is waited for here, as is every child in the caller's process
+ * group, so it must have no other.
  */
 int lv_snapshot_create(const char *vg, const char *origin, const char *name,
 		       const char *size, const char *set_uuid, int set_fd,
@@ -86,8 +90,9 @@ void lvm_notices(const char *text, char *out, size_t size);
 /*
  * Removes the snapshot LV whose uuid is @uuid, retrying with backoff
  * while it is in use (udev and blkid probe new devices); -ENOENT when no
- * LV has it (gone already), -ESRCH when it is no snapshot (left alone),
- * -EBUSY when it stayed in use; lvm's words, or ours, in @err.
+ * LV has it (gone already: never when lvm failed), -ESRCH when it is no
+ * snapshot (left alone), -EBUSY when it stayed in use; lvm's words, or
+ * ours, in @err.
  */
 int lv_remove_by_uuid(const char *uuid, struct lvm_error *err);
 
@@ -128,8 +133,8 @@ int lvm_uuid_from_dm(const char *dm_uuid, char *out, size_t size);
  * snapshot LV whose uuid is @uuid as an argv (@select holds its
  * selection; it prints "successfully removed" for what it removed), lvm
  * started with stdout on @out_fd and stderr on @err_fd (its pidfd, or
- * -errno), and what its wait status and stderr mean (0, -EBUSY, -ENOENT
- * or -EIO, with lvm's words in @err).
+ * -errno); lvm_remove_failure() says what its wait status and stderr
+ * mean.
  */
 #define LVM_SELECT_LEN 96
 #define LVM_REMOVE_ARGC 6
@@ -137,15 +142,18 @@ int lvm_remove_argv(const char *uuid, char select[LVM_SELECT_LEN],
 		    const char *argv[LVM_REMOVE_ARGC]);
 /*
  * "lvm lvs" of the LV whose uuid is @uuid, with its roles, as an argv;
- * and what its output (stdout, warnings among it or not) says: 0 when
- * that LV is a snapshot, -ENOENT when no LV has the uuid (gone already),
- * -ESRCH when it is no snapshot (left alone), each said in @err.
+ * and what that lvs, which printed @output (warnings among it or not)
+ * and @errors and exited with wait status @status, says: its row
+ * decides, even when lvs failed on a VG it could not read: 0 when that
+ * LV is a snapshot, -ESRCH when it is no snapshot (left alone). Without
+ * a row, -ENOENT (gone already) only when lvs exited 0: a failed lvs is
+ * -EBUSY or -EIO, as that VG may hold the LV. Each said in @err.
  */
 #define LVM_LOOKUP_ARGC 8
 int lvm_lookup_argv(const char *uuid, char select[LVM_SELECT_LEN],
 		    const char *argv[LVM_LOOKUP_ARGC]);
-int lvm_lookup_result(const char *output, const char *uuid,
-		      struct lvm_error *err);
+int lvm_lookup_result(const char *output, const char *errors, int status,
+		      const char *uuid, struct lvm_error *err);
 /* That lvs run and waited for here. */
 int lv_lookup(const char *uuid, struct lvm_error *err);
 /* The same for every snapshot LV tagged "snapset:<@set_id>". */
@@ -161,5 +169,10 @@ int lvm_spawn(const char *const *argv, int out_fd, int err_fd);
 ssize_t lvm_output(int fd, char *buf, size_t size);
 int lvm_failure(const char *command, int status, const char *errors,
 		struct lvm_error *err);
+/*
+ * What an lvremove by selection that exited with @status means: as
+ * lvm_failure(), but never -ENOENT (a VG it could not read is -EIO).
+ */
+int lvm_remove_failure(int status, const char *errors, struct lvm_error *err);
 
 #endif

@@ -198,16 +198,15 @@ static void child_exited(struct lv_release *r)
 	}
 	status = info.si_code == CLD_EXITED ? W_EXITCODE(info.si_status, 0)
 					    : info.si_status;
-	ret = lvm_failure(r->looking_up ? "lvs" : "lvremove", status, output,
-			  &err);
+	/* One stream: lvm's rows and words, both in @output. */
+	ret = r->looking_up
+		  ? lvm_lookup_result(output, output, status, r->key, &err)
+		  : lvm_remove_failure(status, output, &err);
 	if (!ret && r->looking_up) {
-		ret = lvm_lookup_result(output, r->key, &err);
 		/* Still a snapshot, and lvremove took none: it failed. */
-		if (!ret) {
-			snprintf(err.message, sizeof(err.message),
-				 "snapshot LV %s is still there", r->key);
-			ret = -EIO;
-		}
+		snprintf(err.message, sizeof(err.message),
+			 "snapshot LV %s is still there", r->key);
+		ret = -EIO;
 	} else if (!ret && !strstr(output, "successfully removed") &&
 		   r->by == LV_BY_UUID) {
 		/* Gone, or no snapshot (left alone): lvs tells which. */

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
@@ -409,11 +410,36 @@ static int block_signals(struct run_state *st, sigset_t *old_mask)
 	return fd;
 }
 
+/*
+ * Devices are opened anew through /proc/self/fd, and the sandbox reads
+ * it: without /proc (a chroot, a minimal container) that fails later
+ * as a device's "No such file or directory", so it is said first.
+ */
+static int proc_check(struct run_state *st)
+{
+	if (!access("/proc/self/fd", F_OK))
+		return 0;
+	return run_fail(st, -errno, "needs /proc mounted: /proc/self/fd: %s",
+			strerror(errno));
+}
+
 static int run(struct run_state *st)
 {
 	struct sandbox sb = { .pidfd = -1, .status_fd = -1 };
 	int signal_fd, status, ret;
 
+	/*
+	 * An lvcreate whose keeper is killed comes back to run, which waits
+	 * for every child in its process group then (lvm.h): it has none
+	 * but lvm's until the sandbox starts, after its snapshots.
+	 */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1)) {
+		run_fail(st, -errno, "cannot be a child subreaper: %s",
+			 strerror(errno));
+		return EXIT_RUN_FAILED;
+	}
+	if (proc_check(st))
+		return EXIT_RUN_FAILED;
 	signal_fd = block_signals(st, &sb.command_mask);
 	if (signal_fd < 0)
 		return EXIT_RUN_FAILED;

@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Host unit tests of the daemon's release step (userspace/daemon/
+ * release.c) against an lvm of the test's own: what lvremove and the lvs
+ * after it said decides the result, and an lvm that could not read a VG
+ * never makes an LV "gone already" (its record would be acknowledged and
+ * the LV left behind).
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "../userspace/daemon/daemon.h"
+#include "fake_lvm.h"
+#include "kselftest_harness.h"
+
+#define UUID "A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6"
+
+/*
+ * lvremove removes nothing (and fails on vg9 with $FAKE_LVREMOVE_FAILS);
+ * lvs prints the row in $FAKE_LVS_ROW, if any, then fails on vg9.
+ */
+static const char vg9_lvm[] =
+    "#!/bin/sh\n"
+    "echo \"$*\" >> \"$FAKE_LVM_LOG\"\n"
+    "case \"$1\" in\n"
+    "lvremove) [ -n \"$FAKE_LVREMOVE_FAILS\" ] || exit 0 ;;\n"
+    "lvs) [ -n \"$FAKE_LVS_ROW\" ] && echo \"  $FAKE_LVS_ROW\" ;;\n"
+    "esac\n"
+    "echo '  Volume group \"vg9\" not found' >&2\n"
+    "exit 5\n";
+
+FIXTURE(release)
+{
+	struct daemon_options opts;
+	struct daemon d;
+	char dir[32], log[64];
+	bool done;
+	int result;
+	char message[256];
+};
+
+FIXTURE_SETUP(release)
+{
+	self->opts.lvremove_deadline_ms = 30000;
+	self->d.opts = &self->opts;
+	self->d.agent_fd = -1;
+	ASSERT_EQ(0, io_uring_queue_init(16, &self->d.ring, 0));
+	snprintf(self->dir, sizeof(self->dir), "/tmp/snapset-lvm-XXXXXX");
+	ASSERT_NE(NULL, mkdtemp(self->dir));
+	snprintf(self->log, sizeof(self->log), "%s/log", self->dir);
+	if (fake_lvm(self->dir, vg9_lvm, self->log))
+		SKIP(return, "no mount namespace of our own to fake lvm in");
+}
+
+FIXTURE_TEARDOWN(release)
+{
+	fake_lvm_remove(self->dir, self->log);
+	io_uring_queue_exit(&self->d.ring);
+}
+
+static void released(struct lv_release *r, int result, const char *message)
+{
+	FIXTURE_DATA(release) *self = lv_release_owner(r);
+
+	self->done = true;
+	self->result = result;
+	snprintf(self->message, sizeof(self->message), "%s", message);
+}
+
+/* Releases LV UUID as the daemon does: its result, or 1 when stuck. */
+static int release(FIXTURE_DATA(release) * self)
+{
+	const struct lv_release_spec spec = {
+		.by = LV_BY_UUID,
+		.key = UUID,
+		.label = "vg0/data-snapset-01020300",
+		.may_be_gone = true,
+	};
+	struct __kernel_timespec wait = { .tv_sec = 60 };
+	struct io_uring_cqe *cqe;
+	struct op *op;
+	int res;
+
+	if (lv_release_start(&self->d, &spec, released, self))
+		return 1;
+	while (!self->done) {
+		io_uring_submit(&self->d.ring);
+		if (io_uring_wait_cqe_timeout(&self->d.ring, &cqe, &wait))
+			return 1;
+		op = io_uring_cqe_get_data(cqe);
+		res = cqe->res;
+		io_uring_cqe_seen(&self->d.ring, cqe);
+		if (op->kind == OP_CHILD_EXIT || op->kind == OP_RETRY)
+			lv_release_event(&self->d, op, res);
+	}
+	return self->result;
+}
+
+/* lvremove took nothing, and lvs could not read vg9: not gone. */
+TEST_F(release, unreadable_vg_is_no_lv_gone)
+{
+	unsetenv("FAKE_LVREMOVE_FAILS");
+	unsetenv("FAKE_LVS_ROW");
+	EXPECT_EQ(-EIO, release(self));
+	EXPECT_STREQ("Volume group \"vg9\" not found", self->message);
+}
+
+/* lvremove itself failed on vg9: no more gone than by lvs. */
+TEST_F(release, lvremove_on_unreadable_vg_is_no_lv_gone)
+{
+	setenv("FAKE_LVREMOVE_FAILS", "1", 1);
+	unsetenv("FAKE_LVS_ROW");
+	EXPECT_EQ(-EIO, release(self));
+	EXPECT_STREQ("Volume group \"vg9\" not found", self->message);
+}
+
+/* The LV's row decides, whatever lvs said of vg9. */
+TEST_F(release, row_decides_despite_unreadable_vg)
+{
+	unsetenv("FAKE_LVREMOVE_FAILS");
+	setenv("FAKE_LVS_ROW", UUID " public", 1);
+	EXPECT_EQ(-ESRCH, release(self));
+	self->done = false;
+	setenv("FAKE_LVS_ROW", UUID " public,snapshot,thicksnapshot", 1);
+	EXPECT_EQ(-EIO, release(self));
+	EXPECT_STREQ("snapshot LV " UUID " is still there", self->message);
+}
+
+TEST_HARNESS_MAIN
