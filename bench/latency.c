@@ -13,7 +13,9 @@
  *   agent    poll() on /dev/snapset as the agent, then the record read:
  *            the module's part (the victim owns an armed set);
  *   chain    a libsnapset writer, BackupShutdown in hand: module, daemon
- *            and writer socket (a daemon must be running);
+ *            and writer socket (a daemon must be running); and as
+ *            chain-readable, when the writer's socket had the event,
+ *            before libsnapset read and parsed it;
  *   poll-Ns  a loop that looks at the victim every N seconds, as scripts
  *            watching a backup's pid do today; the kill comes at a
  *            random moment of its interval (seeded with --seed).
@@ -58,6 +60,8 @@ struct series {
 /* What the waiter tells the process that times it. */
 struct shared {
 	_Atomic long long woke_ns;
+	/* chain: when the writer's socket had the event, before its parse */
+	_Atomic long long readable_ns;
 };
 
 /* The waiter's end of the trial's pipes, and what it sleeps on. */
@@ -128,7 +132,10 @@ static void note_shutdown(struct snapset_writer *w,
 	snapset_writer_ack(w, event, 0, NULL);
 }
 
-/* The writer's news: BackupShutdown in hand (armed sets tell more). */
+/*
+ * The writer's news: BackupShutdown in hand (armed sets tell more); when
+ * its socket became readable with it, for the part libsnapset takes.
+ */
 static int chain_wake(struct waiter *wt, long long *woke)
 {
 	int ret;
@@ -136,6 +143,7 @@ static int chain_wake(struct waiter *wt, long long *woke)
 	*woke = 0;
 	while (!*woke) {
 		ret = wait_readable(snapset_writer_fd(wt->writer));
+		atomic_store(&wt->shared->readable_ns, now_ns());
 		if (!ret)
 			ret = snapset_writer_dispatch(wt->writer, note_shutdown,
 						      woke);
@@ -387,9 +395,12 @@ static pid_t waiter_start(const struct series *s, struct trial_pipes *p,
 	return pid;
 }
 
-/* One trial: the time from the kill (or the write) to the waiter's wake. */
+/*
+ * One trial: the time from the kill (or the write) to the waiter's wake;
+ * for the chain, to its socket's readiness in *@readable too.
+ */
 static long long trial(const struct series *s, const struct trial_pipes *p,
-		       pid_t waiter, struct shared *shared)
+		       pid_t waiter, struct shared *shared, long long *readable)
 {
 	pid_t victim = s->kind == WAIT_PIPE ? getpid() : victim_start(s->kind);
 	long long sent;
@@ -413,6 +424,7 @@ static long long trial(const struct series *s, const struct trial_pipes *p,
 		die("waiter", EPIPE);
 	if (victim != getpid())
 		waitpid(victim, NULL, 0);
+	*readable = atomic_load(&shared->readable_ns) - sent;
 	return atomic_load(&shared->woke_ns) - sent;
 }
 
@@ -423,13 +435,13 @@ static int compare_ll(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static void series_print(const struct series *s, long long *ns)
+static void series_print(const char *name, unsigned int trials, long long *ns)
 {
-	qsort(ns, s->trials, sizeof(*ns), compare_ll);
+	qsort(ns, trials, sizeof(*ns), compare_ll);
 	printf("{\"series\": \"%s\", \"trials\": %u, \"p50_us\": %.1f, "
 	       "\"p99_us\": %.1f, \"max_us\": %.1f}\n",
-	       s->name, s->trials, ns[(s->trials - 1) * 50 / 100] / 1e3,
-	       ns[(s->trials - 1) * 99 / 100] / 1e3, ns[s->trials - 1] / 1e3);
+	       name, trials, ns[(trials - 1) * 50 / 100] / 1e3,
+	       ns[(trials - 1) * 99 / 100] / 1e3, ns[trials - 1] / 1e3);
 	fflush(stdout);
 }
 
@@ -438,18 +450,19 @@ static void series_run(const struct series *s, struct shared *shared,
 {
 	struct trial_pipes p;
 	long long *ns = calloc(s->trials, sizeof(*ns));
+	long long *readable = calloc(s->trials, sizeof(*readable));
 	pid_t waiter, stop = 0;
 
-	if (!ns)
+	if (!ns || !readable)
 		die("calloc", ENOMEM);
 	if (pipe2(p.victim, O_CLOEXEC) || pipe2(p.ready, O_CLOEXEC) ||
 	    pipe2(p.done, O_CLOEXEC) || pipe2(p.wake, O_CLOEXEC))
 		die("pipe", errno);
 	waiter = waiter_start(s, &p, shared, socket);
 	/* The first trial warms up (and waits out a daemon's settling). */
-	trial(s, &p, waiter, shared);
+	trial(s, &p, waiter, shared, readable);
 	for (unsigned int i = 0; i < s->trials; i++)
-		ns[i] = trial(s, &p, waiter, shared);
+		ns[i] = trial(s, &p, waiter, shared, &readable[i]);
 	if (write(p.victim[1], &stop, sizeof(stop)) != sizeof(stop))
 		die("waiter", EPIPE);
 	waitpid(waiter, NULL, 0);
@@ -457,8 +470,11 @@ static void series_run(const struct series *s, struct shared *shared,
 	close(p.ready[0]);
 	close(p.done[0]);
 	close(p.wake[1]);
-	series_print(s, ns);
+	series_print(s->name, s->trials, ns);
+	if (s->kind == WAIT_CHAIN)
+		series_print("chain-readable", s->trials, readable);
 	free(ns);
+	free(readable);
 }
 
 static struct series all_series[] = {

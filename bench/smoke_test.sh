@@ -24,7 +24,7 @@ rm -f "$series.log"
 bad=$(awk -F'[:,}]' '
 	{ name = $2; p50 = $6; p99 = $8; max = $10; seen[name]++
 	  if (!(p50 > 0 && p50 <= p99 && p99 <= max)) print "figures of " name }
-	END { n = split("pipe pidfd agent chain poll-1s poll-5s", want, " ")
+	END { n = split("pipe pidfd agent chain chain-readable poll-1s poll-5s", want, " ")
 	      for (i = 1; i <= n; i++)
 		      if (seen["\"" want[i] "\""] != 1) print "series " want[i] }
 ' "$series")
