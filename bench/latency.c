@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -296,11 +297,21 @@ static void wait_asleep(pid_t pid, enum wait_kind kind)
 {
 	struct timespec tick = { 0, 200000 };
 	pid_t daemon = kind == WAIT_CHAIN ? (pid_t)sysfs_number("agent") : 0;
+	long long deadline = now_ns() + 10 * 1000000000LL;
 
 	while (process_state(pid) != 'S' ||
 	       (daemon &&
-		(sysfs_number("pending") || process_state(daemon) != 'S')))
+		(sysfs_number("pending") || process_state(daemon) != 'S'))) {
+		if (now_ns() > deadline) {
+			fprintf(stderr,
+				"bench latency: no rest in 10 s: waiter %d "
+				"state %c, daemon %d, %u records pending\n",
+				pid, process_state(pid) ?: '-', daemon,
+				sysfs_number("pending"));
+			exit(1);
+		}
 		nanosleep(&tick, NULL);
+	}
 }
 
 /* The victim: an armed set's owner for the agent and the chain. */
@@ -317,6 +328,8 @@ static pid_t victim_start(enum wait_kind kind)
 	if (pid < 0)
 		die("fork", errno);
 	if (pid == 0) {
+		/* A bench that dies takes its victim and its set along. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (kind == WAIT_AGENT || kind == WAIT_CHAIN) {
 			fd = module_open();
 			if (fd < 0 || module_create(fd, "bench", id) ||

@@ -22,11 +22,12 @@ sed -n 's/^bench-series: //p' "$series.log" >"$series"
 rm -f "$series.log"
 # Each series once, with p50 <= p99 <= max, all above zero.
 bad=$(awk -F'[:,}]' '
-	{ name = $2; p50 = $6; p99 = $8; max = $10; seen[name]++
+	{ name = $2; gsub(/[ "]/, "", name); p50 = $6; p99 = $8; max = $10
+	  seen[name]++
 	  if (!(p50 > 0 && p50 <= p99 && p99 <= max)) print "figures of " name }
 	END { n = split("pipe pidfd agent chain chain-readable poll-1s poll-5s", want, " ")
 	      for (i = 1; i <= n; i++)
-		      if (seen["\"" want[i] "\""] != 1) print "series " want[i] }
+		      if (seen[want[i]] != 1) print "series " want[i] }
 ' "$series")
 if [ -z "$bad" ]; then
 	echo "ok 2 - every series, with sound figures"
