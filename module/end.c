@@ -234,17 +234,30 @@ static void exit_of_current(struct snapset_end *end)
 	}
 }
 
-/*
- * Whether the set's owner exited holding it: under closer_lock. That is
- * how its backup ended, whatever holds the file after it: a child forked
- * a moment before the owner was killed (an lvm command, a helper) must
- * not turn the record of a SIGKILL into its own close.
- */
-static bool owner_exit_seen(const struct snapset_set *set)
+/* Whether the exiting current task's whole thread group is ending. */
+static bool group_ending(void)
 {
-	return set->closer_valid &&
-	       set->closer_seen.end.reason == SNAPSET_REASON_EXIT &&
-	       set->closer_seen.tgid == set->owner;
+	/* do_exit() counts the task out of ->live before it closes files. */
+	return (READ_ONCE(current->signal->flags) & SIGNAL_GROUP_EXIT) ||
+	       !atomic_read(&current->signal->live);
+}
+
+/*
+ * Whether the owner's end, seen already, stands against this flush: under
+ * closer_lock. Against a close by a live process always: a child forked a
+ * moment before the owner was killed (an lvm command, a helper) must not
+ * turn its SIGKILL into the child's close. Against another holder's exit
+ * only when the owner's was abnormal: one that dies after an owner that
+ * handed its work over and exited cleanly says how it died.
+ */
+static bool owner_end_stands(const struct snapset_set *set, bool exiting)
+{
+	const struct snapset_closer *seen = &set->closer_seen;
+
+	if (!set->closer_valid || !seen->owner_ended)
+		return false;
+	return !exiting || (seen->end.flags & SNAPSET_SET_SIGNAL) ||
+	       seen->end.exit_status;
 }
 
 /*
@@ -256,8 +269,8 @@ static bool owner_exit_seen(const struct snapset_set *set)
  * was killed. A live process's close says "close" only when it drops the
  * last reference; otherwise it clears what an earlier close said, so that
  * a last reference dropped without any close (io_uring fixed files, a
- * descriptor freed in flight) reads as "released". Once the owner's exit
- * is seen, no later close changes it.
+ * descriptor freed in flight) reads as "released". The owner's own exit
+ * outweighs what follows it (owner_end_stands()).
  */
 void snapset_set_flush(struct snapset_set *set, bool last)
 {
@@ -269,7 +282,7 @@ void snapset_set_flush(struct snapset_set *set, bool last)
 
 	if (!exiting && !last) {
 		spin_lock(&set->closer_lock);
-		if (owner_exit_seen(set)) {
+		if (owner_end_stands(set, false)) {
 			spin_unlock(&set->closer_lock);
 			return;
 		}
@@ -280,15 +293,18 @@ void snapset_set_flush(struct snapset_set *set, bool last)
 		put_pid(old);
 		return;
 	}
-	if (exiting)
+	if (exiting) {
 		exit_of_current(&seen.end);
+		seen.owner_ended = task_tgid(current) == set->owner &&
+				   group_ending();
+	}
 	if (!last)
 		seen.end.flags |= SNAPSET_SET_CLOSER_SHARED;
 	get_task_comm(seen.comm, current->group_leader);
 	seen.tgid = get_pid(task_tgid(current));
 
 	spin_lock(&set->closer_lock);
-	if (owner_exit_seen(set)) {
+	if (owner_end_stands(set, exiting)) {
 		spin_unlock(&set->closer_lock);
 		put_pid(seen.tgid);
 		return;

@@ -66,6 +66,7 @@ struct snapset_closer {
 	struct snapset_end end;
 	struct pid *tgid;
 	char comm[SNAPSET_COMM_LEN];
+	bool owner_ended;	/* the owner's whole thread group exited */
 };
 
 struct snapset_set {

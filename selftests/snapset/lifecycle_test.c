@@ -309,12 +309,57 @@ TEST_F(held, owner_sigkill_stands_after_a_child_closes_last)
 	owner_killed_before_its_heirs(_metadata, self);
 }
 
-/* Nor does a close that is not the last clear it, nor a child's exit. */
+/*
+ * Nor does a close that is not the last clear it, nor a child's exit:
+ * the owner's was abnormal.
+ */
 TEST_F(held, owner_sigkill_stands_after_children_close_and_exit)
 {
 	heirs.count = 2;
 	heirs.last_exits = true;
 	owner_killed_before_its_heirs(_metadata, self);
+}
+
+static int heir_pid_out;
+
+/* The owner hands its set to a child and exits cleanly. */
+static void hand_over_then_exit(int set)
+{
+	pid_t pid = fork();
+
+	if (pid == 0)
+		wait_forever(set);
+	if (pid < 0 || write(heir_pid_out, &pid, sizeof(pid)) != sizeof(pid))
+		_exit(100);
+}
+
+/* A holder killed after an owner that exited cleanly says it was killed. */
+TEST_F(held, heir_sigkill_after_a_clean_owner_exit_is_recorded)
+{
+	const struct snapset_set_info *set;
+	union event_buf rec;
+	__u8 id[SNAPSET_ID_LEN];
+	int heir_pid[2], status;
+	pid_t pid, heir;
+
+	ASSERT_EQ(0, pipe(heir_pid));
+	heir_pid_out = heir_pid[1];
+	pid = owner_child(&self->loop, id, hand_over_then_exit);
+	ASSERT_LT(0, pid);
+	ASSERT_EQ(sizeof(heir), read(heir_pid[0], &heir, sizeof(heir)));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_EQ(0, status);
+	EXPECT_TRUE(no_record(self->agent, id));
+	ASSERT_EQ(0, kill(heir, SIGKILL));
+	ASSERT_TRUE(take_record(self->agent, id, &rec));
+	set = &rec.ev.set;
+	EXPECT_EQ(SNAPSET_REASON_EXIT, set->reason);
+	EXPECT_TRUE(set->flags & SNAPSET_SET_SIGNAL);
+	EXPECT_EQ(SIGKILL, set->signal);
+	EXPECT_EQ(pid, set->owner_tgid);
+	EXPECT_EQ(heir, set->closer_tgid);
+	close(heir_pid[0]);
+	close(heir_pid[1]);
 }
 
 static void exec_sh_exit_7(int set)
