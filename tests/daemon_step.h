@@ -10,16 +10,17 @@
 #include "../userspace/daemon/daemon.h"
 
 /*
- * Submits what is queued and handles the next completion within @wait_s
- * seconds: the kind of its op and, in @res if not NULL, its result (read
- * first, the op may be gone once handled); -ETIME when none came.
+ * Submits what is queued and handles the next completion within @wait_ms
+ * milliseconds: the kind of its op and, in @res if not NULL, its result
+ * (read first, the op may be gone once handled); -ETIME when none came.
  */
-static inline int daemon_step(struct daemon *d, long wait_s, int *res)
+static inline int daemon_step(struct daemon *d, long wait_ms, int *res)
 {
-	struct __kernel_timespec wait = { .tv_sec = wait_s };
+	struct __kernel_timespec wait;
 	struct io_uring_cqe *cqe;
 	int kind, ret;
 
+	ms_to_timespec(wait_ms, &wait);
 	io_uring_submit(&d->ring);
 	ret = io_uring_wait_cqe_timeout(&d->ring, &cqe, &wait);
 	if (ret)

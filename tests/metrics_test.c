@@ -34,7 +34,7 @@ static int run(FIXTURE_DATA(metrics) * self, bool until_timer)
 	int kind;
 
 	while (self->d.jobs || until_timer) {
-		kind = daemon_step(&self->d, 10, NULL);
+		kind = daemon_step(&self->d, 10000, NULL);
 		if (kind < 0)
 			return kind;
 		if (kind == OP_METRICS) {

@@ -289,7 +289,7 @@ static void notice_done(void *owner, unsigned int failed, bool interrupted)
 /* Runs the ring until one completion is handled; false if none came. */
 static bool step(struct daemon *d)
 {
-	return daemon_step(d, 10, NULL) >= 0;
+	return daemon_step(d, 10000, NULL) >= 0;
 }
 
 /* What the daemon sent the writer next, once the ring has sent it. */

@@ -3,8 +3,9 @@
  * Host unit tests of the owners of sets closed before their arm: run
  * removes the LVs it made after that close, and if it is killed first,
  * the daemon removes what is left once the owner has exited; never
- * while it lives, at once when it is gone already or its pid names
- * another process now, and never for a set not root's. The set is
+ * while it lives, at once when it is gone already, its pid names
+ * another process now, another process closed the set or the bounds
+ * are reached, and never for a set not root's. The set is
  * remembered as ended all the same, so no reconciliation takes it for
  * lost. lvm is a fake that logs its arguments and removes nothing.
  */
@@ -18,6 +19,7 @@
 #include "../userspace/common/format.h"
 #include "../userspace/common/module.h"
 #include "../userspace/daemon/daemon.h"
+#include "daemon_step.h"
 #include "fake_lvm.h"
 #include "kselftest_harness.h"
 
@@ -32,8 +34,12 @@ FIXTURE(owners)
 	bool faked; /* lvm is the fake */
 	char dir[32];
 	char log[64];
-	pid_t child;
+	pid_t child; /* the owner of @ev */
 	int child_pipe; /* the child lives until it is closed */
+	/* Other owners, for the bound on owners watched */
+	pid_t others[OWNERS_MAX];
+	int other_pipes[OWNERS_MAX];
+	unsigned int nothers;
 	struct snapset_event ev;
 	char tag[64]; /* the set's tag, as lvremove selects it */
 };
@@ -69,6 +75,11 @@ FIXTURE_TEARDOWN(owners)
 	}
 	if (self->child_pipe >= 0)
 		close(self->child_pipe);
+	for (unsigned int i = 0; i < self->nothers; i++) {
+		kill(self->others[i], SIGKILL);
+		waitpid(self->others[i], NULL, 0);
+		close(self->other_pipes[i]);
+	}
 	io_uring_queue_exit(&self->d.ring);
 	/* After the ring: no completion can name a watch any more. */
 	owners_end(&self->d);
@@ -85,64 +96,56 @@ static __u64 boottime_ns(void)
 }
 
 /*
- * A child that waits on a pipe, as the owner of the fixture's set. Its
- * start time is measured around the fork rather than read from /proc as
- * the daemon does: within one clock tick, or the fork is tried again.
+ * A child that waits on a pipe (its write end in *@pipe_out), as the
+ * owner and closer of @ev's set. Its start time is measured around the
+ * fork rather than read from /proc as the daemon does: within one clock
+ * tick, or the fork is tried again.
  */
-static int owner_spawn(FIXTURE_DATA(owners) * self)
+static pid_t child_spawn(int *pipe_out, struct snapset_event *ev)
 {
 	__u64 tick = 1000000000ULL / sysconf(_SC_CLK_TCK), before;
 	int fds[2];
+	pid_t child;
 	char c;
 
 	for (int tries = 0; tries < 100; tries++) {
 		if (pipe(fds))
 			return -1;
 		before = boottime_ns();
-		self->child = fork();
-		if (self->child == 0) {
+		child = fork();
+		if (child == 0) {
 			close(fds[1]);
 			_exit(read(fds[0], &c, 1) < 0);
 		}
 		close(fds[0]);
-		self->child_pipe = fds[1];
-		if (self->child < 0)
+		if (child < 0) {
+			close(fds[1]);
 			return -1;
-		if (before / tick == boottime_ns() / tick) {
-			self->ev.set.owner_tgid = self->child;
-			self->ev.set.owner_start_time = before;
-			return 0;
 		}
-		kill(self->child, SIGKILL);
-		waitpid(self->child, NULL, 0);
-		close(self->child_pipe);
+		if (before / tick == boottime_ns() / tick) {
+			*pipe_out = fds[1];
+			ev->set.owner_tgid = child;
+			ev->set.closer_tgid = child;
+			ev->set.owner_start_time = before;
+			return child;
+		}
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
+		close(fds[1]);
 	}
 	return -1;
 }
 
-/*
- * Handles one completion as the daemon's loop does; -1 when none came
- * within @ms.
- */
+static int owner_spawn(FIXTURE_DATA(owners) * self)
+{
+	self->child = child_spawn(&self->child_pipe, &self->ev);
+	return self->child > 0 ? 0 : -1;
+}
+
+/* Handles one completion as the daemon's loop does; -1 when none came. */
 static int step(struct daemon *d, long ms)
 {
-	struct __kernel_timespec wait;
-	struct io_uring_cqe *cqe;
-	struct op *op;
-	int res;
-
-	ms_to_timespec(ms, &wait);
-	io_uring_submit(&d->ring);
-	if (io_uring_wait_cqe_timeout(&d->ring, &cqe, &wait))
-		return -1;
-	op = io_uring_cqe_get_data(cqe);
-	res = cqe->res;
-	io_uring_cqe_seen(&d->ring, cqe);
-	if (op->kind == OP_OWNER_EXIT)
-		owners_event(d, op, res);
-	else if (op->kind == OP_CHILD_EXIT || op->kind == OP_RETRY)
-		lv_release_event(d, op, res);
-	return 0;
+	return daemon_step(d, ms, NULL) < 0 ? -1 : 0;
 }
 
 /* Runs the ring until no removal runs and, with @owners, none is watched. */
@@ -232,22 +235,98 @@ TEST_F(owners, not_roots_is_left_alone)
 	EXPECT_FALSE(lvm_ran_with(self->log, "lvremove"));
 }
 
-TEST_F(owners, past_the_bound_removed_at_once)
+/* The sets one owner closed are one watch, released together. */
+TEST_F(owners, an_owners_sets_share_its_watch)
 {
-	unsigned int watched;
+	char second[64], id[ID_STR_LEN];
 
 	if (!self->faked)
 		SKIP(return, "no mount namespace of our own to fake lvm in");
 	ASSERT_EQ(0, owner_spawn(self));
-	do {
-		watched = self->d.nowners;
-		self->ev.set.id[0]++;
+	records_dissolved(&self->d, &self->ev);
+	self->ev.set.id[0]++;
+	id_format(self->ev.set.id, id);
+	snprintf(second, sizeof(second), "lv_tags=snapset:%s", id);
+	records_dissolved(&self->d, &self->ev);
+	EXPECT_EQ(1, self->d.nowners);
+	EXPECT_EQ(0, self->d.jobs);
+	ASSERT_EQ(0, kill(self->child, SIGKILL));
+	ASSERT_EQ(0, settle(&self->d, true));
+	EXPECT_TRUE(lvm_ran_with(self->log, self->tag));
+	EXPECT_TRUE(lvm_ran_with(self->log, second));
+}
+
+TEST_F(owners, past_an_owners_bound_removed_at_once)
+{
+	if (!self->faked)
+		SKIP(return, "no mount namespace of our own to fake lvm in");
+	ASSERT_EQ(0, owner_spawn(self));
+	for (unsigned int i = 0; i < OWNER_SETS_MAX; i++) {
+		self->ev.set.id[0] = i;
+		self->ev.set.id[1] = i >> 8;
 		records_dissolved(&self->d, &self->ev);
-	} while (self->d.nowners > watched);
-	EXPECT_LE(16, watched);
+	}
+	EXPECT_EQ(1, self->d.nowners);
+	EXPECT_EQ(0, self->d.jobs);
+	self->ev.set.id[1] = 0xff;
+	records_dissolved(&self->d, &self->ev);
 	EXPECT_EQ(1, self->d.jobs);
 	ASSERT_EQ(0, settle(&self->d, false));
 	EXPECT_TRUE(lvm_ran_with(self->log, "lvremove"));
+}
+
+TEST_F(owners, past_the_bound_on_owners_removed_at_once)
+{
+	struct snapset_event ev = self->ev;
+
+	if (!self->faked)
+		SKIP(return, "no mount namespace of our own to fake lvm in");
+	for (unsigned int i = 0; i < OWNERS_MAX; i++) {
+		self->others[i] = child_spawn(&self->other_pipes[i], &ev);
+		ASSERT_LT(0, self->others[i]);
+		self->nothers++;
+		ev.set.id[0] = i;
+		records_dissolved(&self->d, &ev);
+	}
+	EXPECT_EQ(OWNERS_MAX, self->d.nowners);
+	EXPECT_EQ(0, self->d.jobs);
+	ASSERT_EQ(0, owner_spawn(self));
+	records_dissolved(&self->d, &self->ev);
+	EXPECT_EQ(OWNERS_MAX, self->d.nowners);
+	EXPECT_EQ(1, self->d.jobs);
+	ASSERT_EQ(0, settle(&self->d, false));
+	EXPECT_TRUE(lvm_ran_with(self->log, self->tag));
+}
+
+/* Closed by another than its owner: nobody known removes its LVs. */
+TEST_F(owners, closed_by_another_removed_at_once)
+{
+	if (!self->faked)
+		SKIP(return, "no mount namespace of our own to fake lvm in");
+	ASSERT_EQ(0, owner_spawn(self));
+	self->ev.set.closer_tgid = getpid();
+	records_dissolved(&self->d, &self->ev);
+	EXPECT_EQ(0, self->d.nowners);
+	EXPECT_EQ(1, self->d.jobs);
+	ASSERT_EQ(0, settle(&self->d, true));
+	EXPECT_TRUE(lvm_ran_with(self->log, self->tag));
+}
+
+/* Deleted by an administrator: its owner, alive, removes what it made. */
+TEST_F(owners, deleted_before_arm_waits_for_its_owner)
+{
+	if (!self->faked)
+		SKIP(return, "no mount namespace of our own to fake lvm in");
+	ASSERT_EQ(0, owner_spawn(self));
+	self->ev.set.reason = SNAPSET_REASON_ADMIN;
+	self->ev.set.closer_tgid = getpid();
+	records_dissolved(&self->d, &self->ev);
+	EXPECT_EQ(1, self->d.nowners);
+	EXPECT_EQ(-1, step(&self->d, 300));
+	EXPECT_FALSE(lvm_ran_with(self->log, "lvremove"));
+	ASSERT_EQ(0, kill(self->child, SIGKILL));
+	ASSERT_EQ(0, settle(&self->d, true));
+	EXPECT_TRUE(lvm_ran_with(self->log, self->tag));
 }
 
 /* The next daemon's reconciliation finds what is left. */

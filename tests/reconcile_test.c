@@ -57,7 +57,7 @@ static void overflow(struct daemon *d)
  */
 static int step(struct daemon *d)
 {
-	int res = 0, kind = daemon_step(d, 60, &res);
+	int res = 0, kind = daemon_step(d, 60000, &res);
 
 	if (kind < 0)
 		return -1;

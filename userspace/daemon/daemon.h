@@ -218,8 +218,13 @@ void reconcile_end(struct daemon *d);
  * owners.c: the requester of a set it closed before its arm removes the
  * LVs it made itself, after the close (the set holds them open); killed
  * meanwhile, it cannot. Its owner is watched, and once it has exited,
- * records_dissolved_release() removes what is left.
+ * records_dissolved_release() removes what is left. Past this many
+ * owners, or this many sets of one owner, the LVs of a set go at once:
+ * with its requester's own lvremove at the same time, one of the two
+ * finds nothing.
  */
+#define OWNERS_MAX 64
+#define OWNER_SETS_MAX 256
 void owner_watch(struct daemon *d, const struct snapset_event *ev);
 void owners_event(struct daemon *d, struct op *op, int res);
 /* After the ring: the watches left are dropped. */

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Owners of sets closed before their arm, watched until they exit. run
- * closes a set whose arm failed and only then removes the LVs it made,
+ * Owners of sets ended before their arm while they lived (closed, or
+ * deleted by an administrator), watched until they exit. run closes a
+ * set whose arm failed and only then removes the LVs it made,
  * since the set holds them open: killed in between, or its lvremove
  * failing, it leaves them behind, and the set is remembered as ended, so
  * no reconciliation takes them for lost before the daemon's next start.
@@ -25,19 +26,18 @@
 #include "../common/format.h"
 #include "daemon.h"
 
-/*
- * Past this many owners, the LVs of a set go at once: with run's own
- * lvremove at the same time, one of the two finds nothing.
- */
-#define OWNERS_MAX 64
 /* /proc/PID/stat's field of the start time, in clock ticks since boot. */
 #define STAT_STARTTIME 22
 
+/* One owner, and the sets it closed before their arm while it lived. */
 struct owner_watch {
 	struct owner_watch *next;
 	struct op exit_op;
 	int pidfd;
-	struct snapset_event *ev;
+	pid_t tgid;
+	__u64 start_time;
+	unsigned int nsets;
+	struct snapset_event *sets[OWNER_SETS_MAX];
 };
 
 /* When process @pid started, in clock ticks since boot; -errno. */
@@ -80,7 +80,8 @@ static bool started_at(pid_t pid, __u64 start_ns)
 static void owner_free(struct owner_watch *w)
 {
 	close(w->pidfd);
-	free(w->ev);
+	for (unsigned int i = 0; i < w->nsets; i++)
+		free(w->sets[i]);
 	free(w);
 }
 
@@ -94,8 +95,9 @@ static int owner_pidfd(const struct snapset_event *ev)
 	if (!pid)
 		return -ESRCH;
 	pidfd = syscall(SYS_pidfd_open, pid, 0);
+	/* EINVAL: the number is a thread's now, not a process's. */
 	if (pidfd < 0)
-		return -errno;
+		return errno == EINVAL ? -ESRCH : -errno;
 	if (!started_at(pid, ev->set.owner_start_time)) {
 		close(pidfd);
 		return -ESRCH;
@@ -103,19 +105,46 @@ static int owner_pidfd(const struct snapset_event *ev)
 	return pidfd;
 }
 
-/* The ring waits for the owner behind @pidfd (taken) to exit. */
+/* The watch of @ev's owner, when it has one already. */
+static struct owner_watch *owner_find(struct daemon *d,
+				      const struct snapset_event *ev)
+{
+	for (struct owner_watch *w = d->owners; w; w = w->next)
+		if (w->tgid == (pid_t)ev->set.owner_tgid &&
+		    w->start_time == ev->set.owner_start_time)
+			return w;
+	return NULL;
+}
+
+/* @ev joins the sets @w's owner left: 0, or -errno. */
+static int owner_add_set(struct owner_watch *w, const struct snapset_event *ev)
+{
+	struct snapset_event *copy;
+
+	if (w->nsets == OWNER_SETS_MAX)
+		return -EMFILE;
+	copy = malloc(ev->size);
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, ev, ev->size);
+	w->sets[w->nsets++] = copy;
+	return 0;
+}
+
+/* The ring waits for @ev's owner, behind @pidfd (taken), to exit. */
 static int watch_pidfd(struct daemon *d, const struct snapset_event *ev,
 		       int pidfd)
 {
 	struct owner_watch *w = calloc(1, sizeof(*w));
 
-	if (!w || !(w->ev = malloc(ev->size))) {
+	if (!w || owner_add_set(w, ev)) {
 		free(w);
 		close(pidfd);
 		return -ENOMEM;
 	}
-	memcpy(w->ev, ev, ev->size);
 	w->pidfd = pidfd;
+	w->tgid = ev->set.owner_tgid;
+	w->start_time = ev->set.owner_start_time;
 	w->exit_op = (struct op){ OP_OWNER_EXIT, w };
 	w->next = d->owners;
 	d->owners = w;
@@ -138,19 +167,35 @@ static void release_unwatched(struct daemon *d, const struct snapset_event *ev,
 	records_dissolved_release(d, ev);
 }
 
+/* A new watch of @ev's owner: 0, -ESRCH when it is gone, or -errno. */
+static int owner_watch_new(struct daemon *d, const struct snapset_event *ev)
+{
+	int pidfd;
+
+	if (d->nowners >= OWNERS_MAX)
+		return -EMFILE;
+	pidfd = owner_pidfd(ev);
+	return pidfd < 0 ? pidfd : watch_pidfd(d, ev, pidfd);
+}
+
 void owner_watch(struct daemon *d, const struct snapset_event *ev)
 {
-	int pidfd, ret;
+	struct owner_watch *w;
+	int ret;
 
-	if (d->nowners >= OWNERS_MAX) {
-		release_unwatched(d, ev, "too many watched already");
+	/* Closed by another: nobody known to us is removing what it made. */
+	if (ev->set.reason == SNAPSET_REASON_CLOSE &&
+	    ev->set.closer_tgid != ev->set.owner_tgid) {
+		records_dissolved_release(d, ev);
 		return;
 	}
-	pidfd = owner_pidfd(ev);
-	ret = pidfd < 0 ? pidfd : watch_pidfd(d, ev, pidfd);
+	w = owner_find(d, ev);
+	ret = w ? owner_add_set(w, ev) : owner_watch_new(d, ev);
 	/* Gone: it removes nothing more, and what it left goes now. */
 	if (ret == -ESRCH)
 		records_dissolved_release(d, ev);
+	else if (ret == -EMFILE)
+		release_unwatched(d, ev, "too many watched already");
 	else if (ret)
 		release_unwatched(d, ev, strerror(-ret));
 }
@@ -164,10 +209,12 @@ void owners_event(struct daemon *d, struct op *op, int res)
 	*p = w->next;
 	d->nowners--;
 	/* Stopping: the next daemon's reconciliation finds what is left. */
-	if (!d->stopping && res < 0)
-		release_unwatched(d, w->ev, strerror(-res));
-	else if (!d->stopping)
-		records_dissolved_release(d, w->ev);
+	for (unsigned int i = 0; i < w->nsets && !d->stopping; i++) {
+		if (res < 0)
+			release_unwatched(d, w->sets[i], strerror(-res));
+		else
+			records_dissolved_release(d, w->sets[i]);
+	}
 	owner_free(w);
 }
 

@@ -445,13 +445,14 @@ void records_dissolved(struct daemon *d, const struct snapset_event *ev)
 		return;
 	/*
 	 * A requester that exited without closing its set removes nothing
-	 * more; one that closed it removes what it made (run does), unless
-	 * it is killed first: what is left goes once it has exited.
+	 * more; one that closed it, or saw it deleted, removes what it made
+	 * (run does), unless it is killed first: what is left goes once it
+	 * has exited.
 	 */
 	if (ev->set.reason == SNAPSET_REASON_EXIT ||
 	    ev->set.reason == SNAPSET_REASON_RELEASED)
 		records_dissolved_release(d, ev);
-	else if (ev->set.reason == SNAPSET_REASON_CLOSE)
+	else
 		owner_watch(d, ev);
 }
 
