@@ -125,6 +125,23 @@ static inline bool no_children_within(pid_t pid, int seconds)
 	return false;
 }
 
+/*
+ * Whether @pid sleeps with no child within @seconds: the daemon's start-up
+ * reconciliation is over then (its lvs, started before the daemon first
+ * sleeps, is reaped and its list handled in one go).
+ */
+static inline bool daemon_at_rest_within(pid_t pid, int seconds)
+{
+	for (int i = 0; i < seconds * 10; i++) {
+		if (sh("grep -q '^State:.*S (sleeping)' /proc/%d/status && "
+		       "! pgrep -P %d >/dev/null",
+		       pid, pid) == 0)
+			return true;
+		usleep(100000);
+	}
+	return false;
+}
+
 /* The name of the one LV snapset run made in @vg. */
 static inline int snapset_lv_name(const char *vg, char *name, size_t size)
 {

@@ -35,7 +35,8 @@ struct shared_vg {
 
 /* Removes the VG and its PV named in the file $0, the file and mark. */
 #define SHARED_VG_REMOVE                                                  \
-	"[ -r \"$0\" ] || exit 0; read vg pv < \"$0\"; "                  \
+	"[ -r \"$0\" ] || { rm -f \"$0.held\"; exit 0; }; "               \
+	"read vg pv < \"$0\"; "                                           \
 	"DM_DISABLE_UDEV=1 LVM_SYSTEM_DIR=/tmp/snapset-lvm lvm vgremove " \
 	"-q -f \"$vg\" >/dev/null 2>&1; losetup -d \"$pv\" 2>/dev/null; " \
 	"rm -f \"$0\" \"$0.held\""
