@@ -13,7 +13,9 @@
  * pids are reused: the owner is its pid and its start time. Its pidfd is
  * taken first and its start time read after, so a pid reused before the
  * pidfd was taken is caught. The ring polls the pidfd: readable once the
- * process has exited.
+ * process has exited. A daemon in a time namespace of its own, or without
+ * its pid namespace's /proc, reads no owner's start time right: every
+ * owner reads as gone, and its LVs go at once.
  */
 #include <errno.h>
 #include <fcntl.h>
