@@ -22,7 +22,7 @@
 
 #include "kselftest_harness.h"
 #include "program.h"
-#include "util.h"
+#include "dm_util.h"
 
 FIXTURE(dm)
 {

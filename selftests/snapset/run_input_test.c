@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "kselftest_harness.h"
+#include "dm_util.h"
 #include "requester.h"
 
 /* Bad input: a clear error, status 125, and nothing left anywhere. */

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "kselftest_harness.h"
+#include "dm_util.h"
 #include "requester.h"
 #include "shared_vg.h"
 
