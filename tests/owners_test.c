@@ -34,7 +34,7 @@ FIXTURE(owners)
 	bool faked; /* lvm is the fake */
 	char dir[32];
 	char log[64];
-	pid_t child; /* the owner of @ev */
+	pid_t child;	/* the owner of @ev */
 	int child_pipe; /* the child lives until it is closed */
 	/* Other owners, for the bound on owners watched */
 	pid_t others[OWNERS_MAX];
