@@ -199,8 +199,9 @@ TEST(lvm_failures_are_classified)
 				    &err));
 	EXPECT_STREQ("Cannot change VG vg while PVs are missing.", err.message);
 	EXPECT_EQ(-EIO, lvm_failure("lvcreate", W_EXITCODE(5, 0), "", &err));
-	EXPECT_STREQ("lvm lvcreate failed with status 1280", err.message);
+	EXPECT_STREQ("lvm lvcreate exited with status 5", err.message);
 	EXPECT_EQ(-EIO, lvm_failure("lvremove", SIGKILL, "", &err));
+	EXPECT_STREQ("lvm lvremove was killed by SIGKILL", err.message);
 }
 
 /* The name run gives a snapshot, and the origin read back from it. */

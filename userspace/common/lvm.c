@@ -205,9 +205,14 @@ int lvm_failure(const char *command, int status, const char *errors,
 		return 0;
 	err->message[0] = '\0';
 	first_error(errors, err);
-	if (!err->message[0])
+	if (!err->message[0] && WIFEXITED(status))
 		snprintf(err->message, sizeof(err->message),
-			 "lvm %s failed with status %d", command, status);
+			 "lvm %s exited with status %d", command,
+			 WEXITSTATUS(status));
+	else if (!err->message[0])
+		snprintf(err->message, sizeof(err->message),
+			 "lvm %s was killed by SIG%s", command,
+			 sigabbrev_np(WTERMSIG(status)) ?: "?");
 	/* The cause, not a warning ("PV ... not found or rejected"). */
 	if (strstr(err->message, " in use"))
 		return -EBUSY;
