@@ -87,59 +87,100 @@ TEST(lvremove_selects_snapshots_only)
 	EXPECT_EQ(NULL, argv[5]);
 }
 
-/* What an lvs of @uuid that exited 0 with @output on stdout says. */
-static int lookup_ok(const char *output, const char *uuid,
-		     struct lvm_error *err)
+#define UUID "A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6"
+/* lvs --reportformat json of lv_uuid,lv_role, as lvm 2.03.16 prints it. */
+#define REPORT(rows)                                                    \
+	"  {\n      \"report\": [\n          {\n              \"lv\": " \
+	"[\n" rows "              ]\n          }\n      ]\n  }\n"
+#define ROW(uuid, roles)                                                    \
+	"                  {\"lv_uuid\":\"" uuid "\", \"lv_role\":\"" roles \
+	"\"}\n"
+
+/* What an lvs of UUID that exited 0 with @output on stdout says. */
+static int lookup_ok(const char *output, struct lvm_error *err)
 {
-	return lvm_lookup_result(output, "", W_EXITCODE(0, 0), uuid, err);
+	return lvm_lookup_result(output, false, "", W_EXITCODE(0, 0), UUID,
+				 err);
 }
 
 /*
  * An lvremove by uuid that removed nothing: lvs of that uuid tells
  * whether the LV is gone (no failure) or no snapshot (left alone, never
- * "gone already"), whatever warnings lvm printed among its rows.
+ * "gone already").
  */
 TEST(lv_not_removed_is_gone_or_left_alone)
 {
-	const char *uuid = "A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6";
+	struct lvm_error err;
+
+	EXPECT_EQ(-ENOENT, lookup_ok(REPORT(""), &err));
+	EXPECT_STREQ("no LV has uuid " UUID ": gone already", err.message);
+	EXPECT_EQ(-ENOENT,
+		  lookup_ok(REPORT(ROW("Zz9-other", "public,snapshot")), &err));
+	EXPECT_EQ(
+	    -ESRCH,
+	    lookup_ok(REPORT(ROW(UUID, "public,origin,thickorigin")), &err));
+	EXPECT_STREQ("LV with uuid " UUID " is not a snapshot: left alone",
+		     err.message);
+	EXPECT_EQ(-ESRCH, lookup_ok(REPORT(ROW(UUID, "public")), &err));
+	EXPECT_EQ(0, lookup_ok(REPORT(ROW("Zz9-other", "public") "," ROW(
+				   UUID, "snapshot,public")),
+			       &err));
+	/* A thin snapshot's role list: "snapshot" is a whole item. */
+	EXPECT_EQ(
+	    0,
+	    lookup_ok(REPORT(ROW(UUID, "public,snapshot,thinsnapshot")), &err));
+	EXPECT_EQ(
+	    -ESRCH,
+	    lookup_ok(REPORT(ROW(UUID, "public,thicksnapshot-ish")), &err));
+	/* lvm 2.03.17's json_std: the list is an array. */
+	EXPECT_EQ(0, lookup_ok("{\"report\":[{\"lv\":[{\"lv_uuid\":\"" UUID
+			       "\",\"lv_role\":[\"public\",\"snapshot\"]}]}]}",
+			       &err));
+}
+
+/*
+ * The host's lvm.conf shapes lvs's reports (output_format, prefixes,
+ * separator, columns_as_rows, list_item_separator): the lookup asks for
+ * JSON with those settings forced, and what is no such report, or one
+ * cut short, is "cannot tell", never "gone already".
+ */
+TEST(lv_lookup_is_independent_of_lvm_conf)
+{
+	static const char *const unreadable[] = {
+		/* The text report, as it once was read. */
+		"  " UUID " public,snapshot\n",
+		/* report/prefixes=1 */
+		"  LVM2_LV_UUID='" UUID "' LVM2_LV_ROLE='public,snapshot'\n",
+		"",
+		REPORT(ROW(UUID, "public,snapshot")) + 40,
+	};
 	const char *argv[LVM_LOOKUP_ARGC];
 	char select[LVM_SELECT_LEN];
 	struct lvm_error err;
 
-	ASSERT_EQ(0, lvm_lookup_argv(uuid, select, argv));
+	ASSERT_EQ(0, lvm_lookup_argv(UUID, select, argv));
 	EXPECT_STREQ("lvs", argv[1]);
-	EXPECT_STREQ("lv_uuid,lv_role", argv[4]);
-	EXPECT_STREQ("lv_uuid=A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6", argv[6]);
-	EXPECT_EQ(NULL, argv[7]);
+	EXPECT_STREQ("--reportformat", argv[2]);
+	EXPECT_STREQ("json", argv[3]);
+	EXPECT_STREQ("--config", argv[4]);
+	EXPECT_NE(NULL, strstr(argv[5], "report/list_item_separator=\",\""));
+	EXPECT_STREQ("lv_uuid,lv_role", argv[7]);
+	EXPECT_STREQ("lv_uuid=" UUID, argv[9]);
+	EXPECT_EQ(NULL, argv[10]);
+	EXPECT_STREQ("--config", lvm_list_snapset_argv[4]);
 
-	EXPECT_EQ(-ENOENT, lookup_ok("", uuid, &err));
-	EXPECT_STREQ("no LV has uuid A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6: "
-		     "gone already",
+	for (size_t i = 0; i < sizeof(unreadable) / sizeof(*unreadable); i++) {
+		EXPECT_EQ(-EIO, lookup_ok(unreadable[i], &err));
+		EXPECT_STREQ("cannot tell whether snapshot LV " UUID " is "
+			     "gone: lvs: lvm lvs printed no JSON report",
+			     err.message);
+	}
+	/* Cut short: what fit may be whole rows, but not all of them. */
+	EXPECT_EQ(-EIO, lvm_lookup_result(REPORT(""), true, "",
+					  W_EXITCODE(0, 0), UUID, &err));
+	EXPECT_STREQ("lvs output too long: cannot tell whether LV " UUID
+		     " is gone",
 		     err.message);
-	EXPECT_EQ(-ENOENT,
-		  lookup_ok("  WARNING: " VG_UUID " is odd.\n", uuid, &err));
-
-	EXPECT_EQ(-ESRCH, lookup_ok("  WARNING: PV /dev/x not found.\n"
-				    "  A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6 "
-				    "public,origin,thickorigin\n",
-				    uuid, &err));
-	EXPECT_STREQ("LV with uuid A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6 is "
-		     "not a snapshot: left alone",
-		     err.message);
-	EXPECT_EQ(-ESRCH, lookup_ok("  A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6 "
-				    "public\n",
-				    uuid, &err));
-	/* Columns padded, the last one too. */
-	EXPECT_EQ(0, lookup_ok("  A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6   "
-			       "snapshot,public   \n",
-			       uuid, &err));
-	/* A thin snapshot's role list: "snapshot" is a whole item. */
-	EXPECT_EQ(0, lookup_ok("  A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6 "
-			       "public,snapshot,thinsnapshot\n",
-			       uuid, &err));
-	EXPECT_EQ(-ESRCH, lookup_ok("  A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6 "
-				    "public,thicksnapshot-ish\n",
-				    uuid, &err));
 }
 
 /*
@@ -149,24 +190,30 @@ TEST(lv_not_removed_is_gone_or_left_alone)
  */
 TEST(lv_lookup_failure_is_never_gone_already)
 {
-	const char *uuid = "A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6";
 	const char *vg9 = "  Volume group \"vg9\" not found\n";
 	struct lvm_error err;
 
-	EXPECT_EQ(-EIO,
-		  lvm_lookup_result("", vg9, W_EXITCODE(5, 0), uuid, &err));
-	EXPECT_STREQ("Volume group \"vg9\" not found", err.message);
-	EXPECT_EQ(-EBUSY, lvm_lookup_result("",
+	EXPECT_EQ(-EIO, lvm_lookup_result(REPORT(""), false, vg9,
+					  W_EXITCODE(5, 0), UUID, &err));
+	EXPECT_STREQ("cannot tell whether snapshot LV " UUID " is gone: "
+		     "lvs: Volume group \"vg9\" not found",
+		     err.message);
+	EXPECT_EQ(-EIO, lvm_lookup_result("", false, vg9, W_EXITCODE(5, 0),
+					  UUID, &err));
+	EXPECT_EQ(-EBUSY, lvm_lookup_result("", false,
 					    "  LV vg/x in use: not "
 					    "deactivating\n",
-					    W_EXITCODE(5, 0), uuid, &err));
-	EXPECT_EQ(-EIO, lvm_lookup_result("", "", SIGKILL, uuid, &err));
-	EXPECT_EQ(0, lvm_lookup_result("  A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-"
-				       "n4O5p6 public,snapshot\n",
-				       vg9, W_EXITCODE(5, 0), uuid, &err));
-	EXPECT_EQ(-ESRCH, lvm_lookup_result("  A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-"
-					    "n4O5p6 public,origin\n",
-					    vg9, W_EXITCODE(5, 0), uuid, &err));
+					    W_EXITCODE(5, 0), UUID, &err));
+	EXPECT_EQ(-EIO, lvm_lookup_result("", false, "", SIGKILL, UUID, &err));
+	EXPECT_STREQ("cannot tell whether snapshot LV " UUID " is gone: "
+		     "lvs: lvm lvs was killed by SIGKILL",
+		     err.message);
+	EXPECT_EQ(0,
+		  lvm_lookup_result(REPORT(ROW(UUID, "public,snapshot")), false,
+				    vg9, W_EXITCODE(5, 0), UUID, &err));
+	EXPECT_EQ(-ESRCH,
+		  lvm_lookup_result(REPORT(ROW(UUID, "public,origin")), false,
+				    vg9, W_EXITCODE(5, 0), UUID, &err));
 	/* lvremove by selection: an empty one is no error, so never gone. */
 	EXPECT_EQ(-EIO, lvm_remove_failure(W_EXITCODE(5, 0), vg9, &err));
 	EXPECT_STREQ("Volume group \"vg9\" not found", err.message);
@@ -396,19 +443,19 @@ TEST(output_is_read_whole_or_reported_cut)
 }
 
 /*
- * An lvm whose every command fails on an unreadable VG, vg9; lvs prints
- * the row in $FAKE_LVS_ROW first, if any (the LV is in a VG it read).
+ * An lvm whose every command fails on an unreadable VG, vg9; lvs
+ * reports the row in $FAKE_LVS_ROW, if any (the LV is in a VG it read).
  */
 static const char vg9_lvm[] =
     "#!/bin/sh\n"
     "echo \"$*\" >> \"$FAKE_LVM_LOG\"\n"
-    "[ \"$1\" = lvs ] && [ -n \"$FAKE_LVS_ROW\" ] && echo \"  $FAKE_LVS_ROW\"\n"
+    "[ \"$1\" = lvs ] && echo "
+    "\"{\\\"report\\\":[{\\\"lv\\\":[$FAKE_LVS_ROW]}]}\"\n"
     "echo '  Volume group \"vg9\" not found' >&2\n"
     "exit 5\n";
 
 TEST(lv_lookup_by_a_failing_lvs)
 {
-	const char *uuid = "A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6";
 	char dir[] = "/tmp/snapset-lvm-XXXXXX", log[64];
 	struct lvm_error err;
 
@@ -417,17 +464,17 @@ TEST(lv_lookup_by_a_failing_lvs)
 	if (fake_lvm(dir, vg9_lvm, log))
 		SKIP(return, "no mount namespace of our own to fake lvm in");
 	unsetenv("FAKE_LVS_ROW");
-	EXPECT_EQ(-EIO, lv_lookup(uuid, &err));
-	EXPECT_STREQ("Volume group \"vg9\" not found", err.message);
-	EXPECT_EQ(-EIO, lv_remove_by_uuid(uuid, &err));
-	setenv("FAKE_LVS_ROW", "A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6 public",
-	       1);
-	EXPECT_EQ(-ESRCH, lv_lookup(uuid, &err));
-	setenv("FAKE_LVS_ROW",
-	       "A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6 public,snapshot", 1);
-	EXPECT_EQ(0, lv_lookup(uuid, &err));
+	EXPECT_EQ(-EIO, lv_lookup(UUID, &err));
+	EXPECT_STREQ("cannot tell whether snapshot LV " UUID " is gone: "
+		     "lvs: Volume group \"vg9\" not found",
+		     err.message);
+	EXPECT_EQ(-EIO, lv_remove_by_uuid(UUID, &err));
+	setenv("FAKE_LVS_ROW", ROW(UUID, "public"), 1);
+	EXPECT_EQ(-ESRCH, lv_lookup(UUID, &err));
+	setenv("FAKE_LVS_ROW", ROW(UUID, "public,snapshot"), 1);
+	EXPECT_EQ(0, lv_lookup(UUID, &err));
 	/* The lvremove after it fails on vg9 too: not gone either. */
-	EXPECT_EQ(-EIO, lv_remove_by_uuid(uuid, &err));
+	EXPECT_EQ(-EIO, lv_remove_by_uuid(UUID, &err));
 	EXPECT_EQ(-EIO, lv_remove_tagged("5b0f3c1e-8d7a-4b59-9a1f-2c6e0f7d1a33",
 					 &err));
 	fake_lvm_remove(dir, log);

@@ -300,10 +300,12 @@ int lvm_uuid_from_dm(const char *dm_uuid, char *out, size_t size)
 
 /*
  * Runs "lvm ARGV..." with stdout in @out and stderr in @errors: its wait
- * status, or -errno when it cannot run at all.
+ * status, or -errno when it cannot run at all; *@cut set when stdout did
+ * not fit @out.
  */
 static int lvm_wait(const char *const *argv, int hold_fd, char *out,
-		    size_t out_size, char *errors, size_t errors_size)
+		    size_t out_size, char *errors, size_t errors_size,
+		    bool *cut)
 {
 	/* memfds, not pipes: lvm's output waits for us, nothing to poll. */
 	int out_fd = memfd_create("lvm-stdout", MFD_CLOEXEC);
@@ -323,7 +325,8 @@ static int lvm_wait(const char *const *argv, int hold_fd, char *out,
 	if (pid > 0 && hold_fd >= 0)
 		orphans_wait();
 	if (out_fd >= 0) {
-		lvm_output(out_fd, out, out_size);
+		if (lvm_output(out_fd, out, out_size) == -E2BIG && cut)
+			*cut = true;
 		close(out_fd);
 	}
 	errors[0] = '\0';
@@ -345,7 +348,7 @@ static int lvm_run_stderr(const char *const *argv, int hold_fd, char *out,
 			  struct lvm_error *err)
 {
 	int status =
-	    lvm_wait(argv, hold_fd, out, out_size, errors, errors_size);
+	    lvm_wait(argv, hold_fd, out, out_size, errors, errors_size, NULL);
 
 	err->message[0] = '\0';
 	return status < 0 ? status : lvm_failure(argv[1], status, errors, err);
@@ -359,6 +362,10 @@ static int lvm_run(const char *const *argv, char *out, size_t out_size,
 	return lvm_run_stderr(argv, -1, out, out_size, errors, sizeof(errors),
 			      err);
 }
+
+/* lvs's report as JSON, read the same whatever lvm.conf says. */
+#define LVS_JSON \
+	"lvm", "lvs", "--reportformat", "json", "--config", LVM_REPORT_CONFIG
 
 /*
  * The rows of an "lvs --reportformat json" report in @out: lvm 2.03.16
@@ -450,8 +457,7 @@ int lv_info_get(const char *vg, const char *lv, struct lv_info *info,
 		struct lvm_error *err)
 {
 	char target[260], out[4096];
-	const char *argv[] = { "lvm", "lvs",	      "--reportformat", "json",
-			       "-o",  LV_INFO_FIELDS, target,		NULL };
+	const char *argv[] = { LVS_JSON, "-o", LV_INFO_FIELDS, target, NULL };
 	int ret;
 
 	memset(info, 0, sizeof(*info));
@@ -528,26 +534,24 @@ static void sleep_ms(long ms)
 int lvm_lookup_argv(const char *uuid, char select[LVM_SELECT_LEN],
 		    const char *argv[LVM_LOOKUP_ARGC])
 {
-	static const char *const lookup[] = {
-		"lvm",	   "lvs", "--noheadings", "-o", "lv_uuid,lv_role",
-		"--select"
-	};
+	static const char *const lookup[] = { LVS_JSON, "-o", "lv_uuid,lv_role",
+					      "--select" };
 
 	if (snprintf(select, LVM_SELECT_LEN, "lv_uuid=%s", uuid) >=
 	    LVM_SELECT_LEN)
 		return -EINVAL;
 	memcpy(argv, lookup, sizeof(lookup));
-	argv[6] = select;
-	argv[7] = NULL;
+	argv[9] = select;
+	argv[10] = NULL;
 	return 0;
 }
 
-/* Whether @roles, lvs's lv_role ("public,snapshot,thicksnapshot"), has it. */
-static bool role_is_snapshot(const char *roles, size_t len)
+/* Whether @roles, lv_role's items ("public,snapshot,thicksnapshot"), has it. */
+static bool role_is_snapshot(const char *roles)
 {
 	char list[256], *save = NULL;
 
-	snprintf(list, sizeof(list), "%.*s", (int)len, roles);
+	snprintf(list, sizeof(list), "%s", roles);
 	for (char *role = strtok_r(list, ", \t", &save); role;
 	     role = strtok_r(NULL, ", \t", &save))
 		if (!strcmp(role, "snapshot"))
@@ -555,43 +559,84 @@ static bool role_is_snapshot(const char *roles, size_t len)
 	return false;
 }
 
-/* Whether a row of lvs's @output is the LV @uuid: 0, -ESRCH or -ENOENT. */
-static int lookup_row(const char *output, const char *uuid,
-		      struct lvm_error *err)
-{
-	size_t len = strlen(uuid), n;
+struct lookup {
+	const char *uuid;
+	int found; /* 0: no row; 1: a snapshot; -1: no snapshot */
+};
 
-	/* "  UUID ROLE,ROLE,...": lvm's warnings may come among them. */
-	for (const char *line = output; *line; line += n + !!line[n]) {
-		n = strcspn(line, "\n");
-		while (*line == ' ' && n) {
-			line++;
-			n--;
+/* The row of the LV looked up, if this is it, into the struct lookup. */
+static int lookup_row(struct json_object *row, void *arg)
+{
+	struct lookup *l = arg;
+	struct json_object *roles;
+	char uuid[64], role[256];
+	bool snapshot = false;
+
+	lv_field(row, "lv_uuid", uuid, sizeof(uuid));
+	if (strcmp(uuid, l->uuid))
+		return 0;
+	/* lvm 2.03.17's "json_std" makes the list an array of items. */
+	if (json_object_object_get_ex(row, "lv_role", &roles) &&
+	    json_object_is_type(roles, json_type_array)) {
+		for (size_t i = 0; i < json_object_array_length(roles); i++) {
+			const char *item = json_object_get_string(
+			    json_object_array_get_idx(roles, i));
+
+			snapshot |= item && !strcmp(item, "snapshot");
 		}
-		if (n <= len || strncmp(line, uuid, len) || line[len] != ' ')
-			continue;
-		if (role_is_snapshot(line + len, n - len))
+	} else {
+		lv_field(row, "lv_role", role, sizeof(role));
+		snapshot = role_is_snapshot(role);
+	}
+	l->found = snapshot ? 1 : -1;
+	return 0;
+}
+
+/* -EIO, or @ret, with why lvs leaves the LV @uuid's fate open. */
+static int cannot_tell(int ret, const char *uuid, const char *cause,
+		       struct lvm_error *err)
+{
+	char words[sizeof(err->message)];
+
+	snprintf(words, sizeof(words), "%s", cause);
+	snprintf(err->message, sizeof(err->message),
+		 "cannot tell whether snapshot LV %s is gone: lvs: %.160s",
+		 uuid, words);
+	return ret == -EBUSY ? ret : -EIO;
+}
+
+int lvm_lookup_result(const char *output, bool cut, const char *errors,
+		      int status, const char *uuid, struct lvm_error *err)
+{
+	struct lookup l = { uuid, 0 };
+	bool exited_0 = WIFEXITED(status) && !WEXITSTATUS(status);
+	int ret;
+
+	if (cut) {
+		snprintf(err->message, sizeof(err->message),
+			 "lvs output too long: cannot tell whether LV %s is "
+			 "gone",
+			 uuid);
+		return -EIO;
+	}
+	ret = lvs_json_rows(output, lookup_row, &l, err);
+	/* Its row decides, whatever lvs could not read of other VGs. */
+	if (!ret && l.found) {
+		if (l.found > 0)
 			return 0;
 		snprintf(err->message, sizeof(err->message),
 			 "LV with uuid %s is not a snapshot: left alone", uuid);
 		return -ESRCH;
 	}
-	snprintf(err->message, sizeof(err->message),
-		 "no LV has uuid %s: gone already", uuid);
-	return -ENOENT;
-}
-
-int lvm_lookup_result(const char *output, const char *errors, int status,
-		      const char *uuid, struct lvm_error *err)
-{
-	int ret = lookup_row(output, uuid, err);
-
-	/* Its row decides, whatever lvs could not read of other VGs. */
-	if (ret != -ENOENT || (WIFEXITED(status) && !WEXITSTATUS(status)))
-		return ret;
-	/* A VG lvs could not read may hold it: never "gone already". */
-	ret = lvm_failure("lvs", status, errors, err);
-	return ret == -ENOENT ? -EIO : ret;
+	if (!ret && exited_0) {
+		snprintf(err->message, sizeof(err->message),
+			 "no LV has uuid %s: gone already", uuid);
+		return -ENOENT;
+	}
+	/* No report, or a VG lvs could not read: it may hold the LV. */
+	if (!exited_0)
+		ret = lvm_failure("lvs", status, errors, err);
+	return cannot_tell(ret, uuid, err->message, err);
 }
 
 int lvm_remove_failure(int status, const char *errors, struct lvm_error *err)
@@ -607,15 +652,18 @@ int lvm_remove_failure(int status, const char *errors, struct lvm_error *err)
 
 int lv_lookup(const char *uuid, struct lvm_error *err)
 {
-	char select[LVM_SELECT_LEN], out[2048], errors[2048];
+	char select[LVM_SELECT_LEN], out[4096], errors[2048];
 	const char *argv[LVM_LOOKUP_ARGC];
+	bool cut = false;
 	int status;
 
 	if (lvm_lookup_argv(uuid, select, argv))
 		return -EINVAL;
-	status = lvm_wait(argv, -1, out, sizeof(out), errors, sizeof(errors));
-	return status < 0 ? status
-			  : lvm_lookup_result(out, errors, status, uuid, err);
+	status =
+	    lvm_wait(argv, -1, out, sizeof(out), errors, sizeof(errors), &cut);
+	return status < 0
+		   ? status
+		   : lvm_lookup_result(out, cut, errors, status, uuid, err);
 }
 
 /* Runs an lvremove of @argv and waits for it; lvm's words in @err. */
@@ -623,7 +671,7 @@ static int lvm_remove_run(const char *const *argv, struct lvm_error *err)
 {
 	char out[4096], errors[2048];
 	int status =
-	    lvm_wait(argv, -1, out, sizeof(out), errors, sizeof(errors));
+	    lvm_wait(argv, -1, out, sizeof(out), errors, sizeof(errors), NULL);
 
 	return status < 0 ? status : lvm_remove_failure(status, errors, err);
 }
@@ -665,10 +713,7 @@ static bool set_tag(const char *tags, char *id, size_t size)
 	return strlen(id) == 36;
 }
 
-const char *const lvm_list_snapset_argv[] = { "lvm",
-					      "lvs",
-					      "--reportformat",
-					      "json",
+const char *const lvm_list_snapset_argv[] = { LVS_JSON,
 					      "-o",
 					      "lv_uuid,vg_name,lv_name,origin,"
 					      "lv_kernel_major,lv_kernel_minor,"
