@@ -130,6 +130,14 @@ TEST_F(release, lvremove_on_unreadable_vg_is_no_lv_gone)
 	EXPECT_STREQ("Volume group \"vg9\" not found", self->message);
 }
 
+/* lvremove removed ours, then failed on vg9: removed, not retried. */
+TEST_F(release, removed_despite_unreadable_vg)
+{
+	setenv("FAKE_LVREMOVE_REMOVES", "1", 1);
+	EXPECT_EQ(0, release(self));
+	EXPECT_STREQ("removed", self->message);
+}
+
 /* The LV's row decides, whatever lvs said of vg9. */
 TEST_F(release, row_decides_despite_unreadable_vg)
 {

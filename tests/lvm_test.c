@@ -215,8 +215,27 @@ TEST(lv_lookup_failure_is_never_gone_already)
 		  lvm_lookup_result(REPORT(ROW(UUID, "public,origin")), false,
 				    vg9, W_EXITCODE(5, 0), UUID, &err));
 	/* lvremove by selection: an empty one is no error, so never gone. */
-	EXPECT_EQ(-EIO, lvm_remove_failure(W_EXITCODE(5, 0), vg9, &err));
+	EXPECT_EQ(-EIO,
+		  lvm_remove_failure(W_EXITCODE(5, 0), "", vg9, true, &err));
 	EXPECT_STREQ("Volume group \"vg9\" not found", err.message);
+}
+
+/*
+ * An lvremove of our uuid that removed our LV, then failed on a VG it
+ * could not read: removed, as only ours could match. Not so for a
+ * removal by tag, which may have left others.
+ */
+TEST(removed_despite_an_unreadable_vg_is_removed)
+{
+	const char *vg9 = "  Volume group \"vg9\" not found\n";
+	const char *removed = "  Logical volume \"data-snapset-5b0f3c1e\" "
+			      "successfully removed.\n";
+	struct lvm_error err;
+
+	EXPECT_EQ(
+	    0, lvm_remove_failure(W_EXITCODE(5, 0), removed, vg9, true, &err));
+	EXPECT_EQ(-EIO, lvm_remove_failure(W_EXITCODE(5, 0), removed, vg9,
+					   false, &err));
 }
 
 TEST(lvm_failures_are_classified)
@@ -444,13 +463,16 @@ TEST(output_is_read_whole_or_reported_cut)
 
 /*
  * An lvm whose every command fails on an unreadable VG, vg9; lvs
- * reports the row in $FAKE_LVS_ROW, if any (the LV is in a VG it read).
+ * reports the row in $FAKE_LVS_ROW, if any (the LV is in a VG it read),
+ * and lvremove removes it when $FAKE_LVREMOVE_REMOVES is set.
  */
 static const char vg9_lvm[] =
     "#!/bin/sh\n"
     "echo \"$*\" >> \"$FAKE_LVM_LOG\"\n"
     "[ \"$1\" = lvs ] && echo "
     "\"{\\\"report\\\":[{\\\"lv\\\":[$FAKE_LVS_ROW]}]}\"\n"
+    "[ \"$1\" = lvremove ] && [ -n \"$FAKE_LVREMOVE_REMOVES\" ] &&\n"
+    "  echo '  Logical volume \"vg0/s\" successfully removed.'\n"
     "echo '  Volume group \"vg9\" not found' >&2\n"
     "exit 5\n";
 
@@ -464,6 +486,7 @@ TEST(lv_lookup_by_a_failing_lvs)
 	if (fake_lvm(dir, vg9_lvm, log))
 		SKIP(return, "no mount namespace of our own to fake lvm in");
 	unsetenv("FAKE_LVS_ROW");
+	unsetenv("FAKE_LVREMOVE_REMOVES");
 	EXPECT_EQ(-EIO, lv_lookup(UUID, &err));
 	EXPECT_STREQ("cannot tell whether snapshot LV " UUID " is gone: "
 		     "lvs: Volume group \"vg9\" not found",
@@ -477,6 +500,9 @@ TEST(lv_lookup_by_a_failing_lvs)
 	EXPECT_EQ(-EIO, lv_remove_by_uuid(UUID, &err));
 	EXPECT_EQ(-EIO, lv_remove_tagged("5b0f3c1e-8d7a-4b59-9a1f-2c6e0f7d1a33",
 					 &err));
+	/* Unless it says it removed ours. */
+	setenv("FAKE_LVREMOVE_REMOVES", "1", 1);
+	EXPECT_EQ(0, lv_remove_by_uuid(UUID, &err));
 	fake_lvm_remove(dir, log);
 }
 

@@ -639,10 +639,24 @@ int lvm_lookup_result(const char *output, bool cut, const char *errors,
 	return cannot_tell(ret, uuid, err->message, err);
 }
 
-int lvm_remove_failure(int status, const char *errors, struct lvm_error *err)
+/* Whether lvremove's @output says it removed an LV. */
+static bool lvm_removed(const char *output)
 {
-	int ret = lvm_failure("lvremove", status, errors, err);
+	return strstr(output, "\" successfully removed");
+}
 
+int lvm_remove_failure(int status, const char *output, const char *errors,
+		       bool by_uuid, struct lvm_error *err)
+{
+	int ret;
+
+	/*
+	 * Selected by uuid and role, only ours can have been removed:
+	 * removed is removed, whatever lvremove could not read besides.
+	 */
+	if (by_uuid && lvm_removed(output))
+		return 0;
+	ret = lvm_failure("lvremove", status, errors, err);
 	/*
 	 * A selection that matches nothing is no error to lvremove: what
 	 * it did not find is a VG it could not read, which may hold ours.
@@ -667,13 +681,16 @@ int lv_lookup(const char *uuid, struct lvm_error *err)
 }
 
 /* Runs an lvremove of @argv and waits for it; lvm's words in @err. */
-static int lvm_remove_run(const char *const *argv, struct lvm_error *err)
+static int lvm_remove_run(const char *const *argv, bool by_uuid,
+			  struct lvm_error *err)
 {
 	char out[4096], errors[2048];
 	int status =
 	    lvm_wait(argv, -1, out, sizeof(out), errors, sizeof(errors), NULL);
 
-	return status < 0 ? status : lvm_remove_failure(status, errors, err);
+	return status < 0
+		   ? status
+		   : lvm_remove_failure(status, out, errors, by_uuid, err);
 }
 
 int lv_remove_by_uuid(const char *uuid, struct lvm_error *err)
@@ -689,7 +706,7 @@ int lv_remove_by_uuid(const char *uuid, struct lvm_error *err)
 	ret = lv_lookup(uuid, err);
 	if (ret)
 		return ret;
-	while ((ret = lvm_remove_run(argv, err)) == -EBUSY &&
+	while ((ret = lvm_remove_run(argv, true, err)) == -EBUSY &&
 	       backoff_ms <= 3200) {
 		sleep_ms(backoff_ms);
 		backoff_ms *= 2;
@@ -801,7 +818,7 @@ int lv_remove_tagged(const char *set_id, struct lvm_error *err)
 
 	if (lvm_remove_tagged_argv(set_id, select, argv))
 		return -EINVAL;
-	return lvm_remove_run(argv, err);
+	return lvm_remove_run(argv, false, err);
 }
 
 #define SNAPSHOT_INFIX "-snapset-"

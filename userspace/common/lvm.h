@@ -180,9 +180,12 @@ ssize_t lvm_output(int fd, char *buf, size_t size);
 int lvm_failure(const char *command, int status, const char *errors,
 		struct lvm_error *err);
 /*
- * What an lvremove by selection that exited with @status means: as
- * lvm_failure(), but never -ENOENT (a VG it could not read is -EIO).
+ * What an lvremove by selection that exited with @status, @output on
+ * stdout and @errors on stderr, means: as lvm_failure(), but never
+ * -ENOENT (a VG it could not read is -EIO); a removal @by_uuid that says
+ * it removed an LV removed ours, whatever its status.
  */
-int lvm_remove_failure(int status, const char *errors, struct lvm_error *err);
+int lvm_remove_failure(int status, const char *output, const char *errors,
+		       bool by_uuid, struct lvm_error *err);
 
 #endif

@@ -209,7 +209,8 @@ static void child_exited(struct lv_release *r)
 					    : info.si_status;
 	ret = r->looking_up
 		  ? lvm_lookup_result(output, cut, errors, status, r->key, &err)
-		  : lvm_remove_failure(status, errors, &err);
+		  : lvm_remove_failure(status, output, errors,
+				       r->by == LV_BY_UUID, &err);
 	if (!ret && r->looking_up) {
 		/* Still a snapshot, and lvremove took none: it failed. */
 		snprintf(err.message, sizeof(err.message),
