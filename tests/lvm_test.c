@@ -9,7 +9,9 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -503,6 +505,80 @@ TEST(lv_lookup_by_a_failing_lvs)
 	/* Unless it says it removed ours. */
 	setenv("FAKE_LVREMOVE_REMOVES", "1", 1);
 	EXPECT_EQ(0, lv_remove_by_uuid(UUID, &err));
+	fake_lvm_remove(dir, log);
+}
+
+/*
+ * lvcreate that succeeds, having killed its keeper first with
+ * $FAKE_KILL_KEEPER; "done" in the log once it exits.
+ */
+static const char lvcreate_lvm[] =
+    "#!/bin/sh\n"
+    "echo \"$*\" >> \"$FAKE_LVM_LOG\"\n"
+    "[ -n \"$FAKE_KILL_KEEPER\" ] && kill -KILL $PPID && sleep 0.3\n"
+    "echo done >> \"$FAKE_LVM_LOG\"\n";
+
+static bool log_says(const char *log, const char *what)
+{
+	char text[1024] = "";
+	FILE *f = fopen(log, "r");
+	size_t n = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
+
+	if (f)
+		fclose(f);
+	text[n] = '\0';
+	return strstr(text, what);
+}
+
+/*
+ * lv_snapshot_create() waits for lvm, and for lvm alone when its keeper
+ * was killed: not for the caller's other children (a helper its shell
+ * started before exec), which would make it wait as long as they live.
+ */
+TEST(snapshot_create_waits_for_lvm_alone)
+{
+	const char *id = "5b0f3c1e-8d7a-4b59-9a1f-2c6e0f7d1a33";
+	char dir[] = "/tmp/snapset-lvm-XXXXXX", log[64], notices[256];
+	struct timespec start, end;
+	struct lvm_error err;
+	int set_fd, status;
+	pid_t helper;
+
+	ASSERT_NE(NULL, mkdtemp(dir));
+	snprintf(log, sizeof(log), "%s/log", dir);
+	if (fake_lvm(dir, lvcreate_lvm, log))
+		SKIP(return, "no mount namespace of our own to fake lvm in");
+	unsetenv("FAKE_KILL_KEEPER");
+	ASSERT_EQ(0, prctl(PR_SET_CHILD_SUBREAPER, 1));
+	set_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, set_fd);
+	helper = fork();
+	if (helper == 0) {
+		sleep(3);
+		_exit(0);
+	}
+	ASSERT_LT(0, helper);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	EXPECT_EQ(0, lv_snapshot_create("vg0", "data", "data-snapset-5b0f3c1e",
+					"1G", id, set_fd, &err, notices,
+					sizeof(notices)));
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	EXPECT_GT(2, end.tv_sec - start.tv_sec);
+	EXPECT_EQ(0, waitpid(helper, &status, WNOHANG));
+	/* Its keeper killed: lvm comes back, is waited for, and said so. */
+	setenv("FAKE_KILL_KEEPER", "1", 1);
+	unlink(log);
+	EXPECT_EQ(-EIO, lv_snapshot_create(
+			    "vg0", "data", "data-snapset-5b0f3c1e", "1G", id,
+			    set_fd, &err, notices, sizeof(notices)));
+	EXPECT_STREQ("the process waiting for lvm lvcreate was killed by "
+		     "SIGKILL (lvm lvcreate was waited for)",
+		     err.message);
+	EXPECT_TRUE(log_says(log, "done"));
+	EXPECT_EQ(0, waitpid(helper, &status, WNOHANG));
+	kill(helper, SIGKILL);
+	waitpid(helper, &status, 0);
+	close(set_fd);
 	fake_lvm_remove(dir, log);
 }
 

@@ -134,6 +134,12 @@ lvm_keeper(const char *const *argv, int out_fd, int err_fd, int hold_fd,
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
 	close(hold_fd);
+	/*
+	 * A group of its own, lvm in it: the caller waits for that group
+	 * alone should this one be killed (orphans_wait()), and a
+	 * terminal's Ctrl-C never reaches lvm, which must not be killed.
+	 */
+	setpgid(0, 0);
 	pid = fork();
 	if (pid == 0)
 		lvm_exec(argv, out_fd, err_fd);
@@ -161,13 +167,21 @@ lvm_keeper(const char *const *argv, int out_fd, int err_fd, int hold_fd,
  * A keeper killed before its lvm exited leaves lvm orphaned, and it may
  * still make its LV: the caller, a child subreaper, gets it back and
  * waits for it as the keeper would have, before anything (a removal of
- * what lvm made) follows. Only children in the caller's process group:
- * the daemons lvm starts (dmeventd, lvmpolld) leave it with setsid().
+ * what lvm made) follows. Only children in the keeper's process group,
+ * lvm's: not the caller's others (a helper its shell started before
+ * exec), nor the daemons lvm starts (dmeventd, lvmpolld), which leave it
+ * with setsid(). Whether any came back.
  */
-static void orphans_wait(void)
+static bool orphans_wait(pid_t keeper)
 {
-	while (waitpid(0, NULL, 0) > 0 || errno == EINTR)
-		;
+	bool any = false;
+
+	for (;;) {
+		if (waitpid(-keeper, NULL, 0) > 0)
+			any = true;
+		else if (errno != EINTR)
+			return any;
+	}
 }
 
 /* lvm started, with @hold_fd's file kept open until it exits (or -1). */
@@ -298,14 +312,19 @@ int lvm_uuid_from_dm(const char *dm_uuid, char *out, size_t size)
 	return 0;
 }
 
+struct lvm_ran {
+	bool cut;	    /* stdout did not fit */
+	bool keeper_killed; /* lvm outlived its keeper, waited for here */
+};
+
 /*
  * Runs "lvm ARGV..." with stdout in @out and stderr in @errors: its wait
- * status, or -errno when it cannot run at all; *@cut set when stdout did
- * not fit @out.
+ * status (its keeper's, with @hold_fd), or -errno when it cannot run at
+ * all; how it went in @ran.
  */
 static int lvm_wait(const char *const *argv, int hold_fd, char *out,
 		    size_t out_size, char *errors, size_t errors_size,
-		    bool *cut)
+		    struct lvm_ran *ran)
 {
 	/* memfds, not pipes: lvm's output waits for us, nothing to poll. */
 	int out_fd = memfd_create("lvm-stdout", MFD_CLOEXEC);
@@ -322,11 +341,11 @@ static int lvm_wait(const char *const *argv, int hold_fd, char *out,
 			status = -errno;
 			break;
 		}
-	if (pid > 0 && hold_fd >= 0)
-		orphans_wait();
+	*ran = (struct lvm_ran){ 0 };
+	if (pid > 0 && hold_fd >= 0 && orphans_wait(pid))
+		ran->keeper_killed = status > 0 && WIFSIGNALED(status);
 	if (out_fd >= 0) {
-		if (lvm_output(out_fd, out, out_size) == -E2BIG && cut)
-			*cut = true;
+		ran->cut = lvm_output(out_fd, out, out_size) == -E2BIG;
 		close(out_fd);
 	}
 	errors[0] = '\0';
@@ -347,11 +366,20 @@ static int lvm_run_stderr(const char *const *argv, int hold_fd, char *out,
 			  size_t out_size, char *errors, size_t errors_size,
 			  struct lvm_error *err)
 {
+	struct lvm_ran ran;
 	int status =
-	    lvm_wait(argv, hold_fd, out, out_size, errors, errors_size, NULL);
+	    lvm_wait(argv, hold_fd, out, out_size, errors, errors_size, &ran);
 
 	err->message[0] = '\0';
-	return status < 0 ? status : lvm_failure(argv[1], status, errors, err);
+	if (status < 0)
+		return status;
+	if (!ran.keeper_killed)
+		return lvm_failure(argv[1], status, errors, err);
+	snprintf(err->message, sizeof(err->message),
+		 "the process waiting for lvm %s was killed by SIG%s "
+		 "(lvm %s was waited for)",
+		 argv[1], sigabbrev_np(WTERMSIG(status)) ?: "?", argv[1]);
+	return -EIO;
 }
 
 static int lvm_run(const char *const *argv, char *out, size_t out_size,
@@ -668,16 +696,16 @@ int lv_lookup(const char *uuid, struct lvm_error *err)
 {
 	char select[LVM_SELECT_LEN], out[4096], errors[2048];
 	const char *argv[LVM_LOOKUP_ARGC];
-	bool cut = false;
+	struct lvm_ran ran;
 	int status;
 
 	if (lvm_lookup_argv(uuid, select, argv))
 		return -EINVAL;
 	status =
-	    lvm_wait(argv, -1, out, sizeof(out), errors, sizeof(errors), &cut);
+	    lvm_wait(argv, -1, out, sizeof(out), errors, sizeof(errors), &ran);
 	return status < 0
 		   ? status
-		   : lvm_lookup_result(out, cut, errors, status, uuid, err);
+		   : lvm_lookup_result(out, ran.cut, errors, status, uuid, err);
 }
 
 /* Runs an lvremove of @argv and waits for it; lvm's words in @err. */
@@ -685,8 +713,9 @@ static int lvm_remove_run(const char *const *argv, bool by_uuid,
 			  struct lvm_error *err)
 {
 	char out[4096], errors[2048];
+	struct lvm_ran ran;
 	int status =
-	    lvm_wait(argv, -1, out, sizeof(out), errors, sizeof(errors), NULL);
+	    lvm_wait(argv, -1, out, sizeof(out), errors, sizeof(errors), &ran);
 
 	return status < 0
 		   ? status

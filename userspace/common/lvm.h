@@ -73,8 +73,9 @@ int lv_info_get(const char *vg, const char *lv, struct lv_info *info,
  * How the set ended stays the caller's doing. For the same reason the
  * caller should be a child subreaper (PR_SET_CHILD_SUBREAPER): lvcreate
  * orphaned by a kill of the child that holds the file comes back to it,
- * and is waited for here, as is every child in the caller's process
- * group, so it must have no other.
+ * and is waited for here (that child's process group, lvcreate's alone:
+ * a terminal's Ctrl-C does not reach lvcreate either). That kill is said
+ * in @err, not as lvcreate's failure.
  */
 int lv_snapshot_create(const char *vg, const char *origin, const char *name,
 		       const char *size, const char *set_uuid, int set_fd,
