@@ -20,9 +20,9 @@
 /*
  * lvremove removes nothing (and fails on vg9 with $FAKE_LVREMOVE_FAILS),
  * or removes ours, says so and still fails on vg9 with
- * $FAKE_LVREMOVE_REMOVES; lvs warns $FAKE_LVS_WARNINGS times, pads its
- * report past 16 KiB with $FAKE_LVS_PAD, reports the row in
- * $FAKE_LVS_ROW, if any, then fails on vg9.
+ * $FAKE_LVREMOVE_REMOVES; lvs sleeps $FAKE_LVS_SLEEP seconds, warns
+ * $FAKE_LVS_WARNINGS times, pads its report past 16 KiB with $FAKE_LVS_PAD,
+ * reports the row in $FAKE_LVS_ROW, if any, then fails on vg9.
  */
 static const char vg9_lvm[] =
     "#!/bin/sh\n"
@@ -33,6 +33,7 @@ static const char vg9_lvm[] =
     "    echo '  Logical volume \"vg0/s\" successfully removed.'\n"
     "  [ -n \"$FAKE_LVREMOVE_FAILS$FAKE_LVREMOVE_REMOVES\" ] || exit 0 ;;\n"
     "lvs)\n"
+    "  [ -n \"$FAKE_LVS_SLEEP\" ] && sleep \"$FAKE_LVS_SLEEP\"\n"
     "  i=0; while [ $i -lt \"${FAKE_LVS_WARNINGS:-0}\" ]; do\n"
     "    echo \"  WARNING: PV /dev/sd$i is odd.\" >&2; i=$((i + 1)); done\n"
     "  [ -n \"$FAKE_LVS_PAD\" ] && head -c 20000 /dev/zero | tr '\\0' ' '\n"
@@ -67,6 +68,7 @@ FIXTURE_SETUP(release)
 	unsetenv("FAKE_LVS_ROW");
 	unsetenv("FAKE_LVS_WARNINGS");
 	unsetenv("FAKE_LVS_PAD");
+	unsetenv("FAKE_LVS_SLEEP");
 }
 
 FIXTURE_TEARDOWN(release)
@@ -164,6 +166,17 @@ TEST_F(release, report_too_long_is_no_lv_gone)
 	EXPECT_EQ(-EIO, release(self));
 	EXPECT_STREQ("lvs output too long: cannot tell whether LV " UUID
 		     " is gone",
+		     self->message);
+}
+
+/* An lvs past its deadline names the LV it could not tell of. */
+TEST_F(release, lookup_past_its_deadline_names_the_lv)
+{
+	self->opts.lvremove_deadline_ms = 200;
+	setenv("FAKE_LVS_SLEEP", "2", 1);
+	EXPECT_EQ(-ETIMEDOUT, release(self));
+	EXPECT_STREQ("cannot tell whether snapshot LV " UUID " is gone: lvs "
+		     "took longer than its deadline",
 		     self->message);
 }
 

@@ -233,10 +233,14 @@ static void child_exited(struct lv_release *r)
 			 r->may_be_gone ? ": gone already" : "");
 	}
 	if (ret && r->timed_out) {
-		finish(r, -ETIMEDOUT,
-		       r->looking_up
-			   ? "lvs took longer than its deadline"
-			   : "lvremove took longer than its deadline");
+		snprintf(err.message, sizeof(err.message), "%s",
+			 "lvremove took longer than its deadline");
+		if (r->looking_up)
+			snprintf(err.message, sizeof(err.message),
+				 "cannot tell whether snapshot LV %s is gone: "
+				 "lvs took longer than its deadline",
+				 r->key);
+		finish(r, -ETIMEDOUT, err.message);
 		return;
 	}
 	if (ret == -EBUSY && r->attempts < RELEASE_ATTEMPTS) {
