@@ -15,16 +15,29 @@
 
 #define UUID "A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6"
 
+#define ROW(roles) "{\"lv_uuid\":\"" UUID "\", \"lv_role\":\"" roles "\"}"
+
 /*
- * lvremove removes nothing (and fails on vg9 with $FAKE_LVREMOVE_FAILS);
- * lvs prints the row in $FAKE_LVS_ROW, if any, then fails on vg9.
+ * lvremove removes nothing (and fails on vg9 with $FAKE_LVREMOVE_FAILS),
+ * or removes ours, says so and still fails on vg9 with
+ * $FAKE_LVREMOVE_REMOVES; lvs sleeps $FAKE_LVS_SLEEP seconds, warns
+ * $FAKE_LVS_WARNINGS times, pads its report past 16 KiB with $FAKE_LVS_PAD,
+ * reports the row in $FAKE_LVS_ROW, if any, then fails on vg9.
  */
 static const char vg9_lvm[] =
     "#!/bin/sh\n"
     "echo \"$*\" >> \"$FAKE_LVM_LOG\"\n"
     "case \"$1\" in\n"
-    "lvremove) [ -n \"$FAKE_LVREMOVE_FAILS\" ] || exit 0 ;;\n"
-    "lvs) [ -n \"$FAKE_LVS_ROW\" ] && echo \"  $FAKE_LVS_ROW\" ;;\n"
+    "lvremove)\n"
+    "  [ -n \"$FAKE_LVREMOVE_REMOVES\" ] &&\n"
+    "    echo '  Logical volume \"vg0/s\" successfully removed.'\n"
+    "  [ -n \"$FAKE_LVREMOVE_FAILS$FAKE_LVREMOVE_REMOVES\" ] || exit 0 ;;\n"
+    "lvs)\n"
+    "  [ -n \"$FAKE_LVS_SLEEP\" ] && sleep \"$FAKE_LVS_SLEEP\"\n"
+    "  i=0; while [ $i -lt \"${FAKE_LVS_WARNINGS:-0}\" ]; do\n"
+    "    echo \"  WARNING: PV /dev/sd$i is odd.\" >&2; i=$((i + 1)); done\n"
+    "  [ -n \"$FAKE_LVS_PAD\" ] && head -c 20000 /dev/zero | tr '\\0' ' '\n"
+    "  echo \"{\\\"report\\\":[{\\\"lv\\\":[$FAKE_LVS_ROW]}]}\" ;;\n"
     "esac\n"
     "echo '  Volume group \"vg9\" not found' >&2\n"
     "exit 5\n";
@@ -50,6 +63,12 @@ FIXTURE_SETUP(release)
 	snprintf(self->log, sizeof(self->log), "%s/log", self->dir);
 	if (fake_lvm(self->dir, vg9_lvm, self->log))
 		SKIP(return, "no mount namespace of our own to fake lvm in");
+	unsetenv("FAKE_LVREMOVE_FAILS");
+	unsetenv("FAKE_LVREMOVE_REMOVES");
+	unsetenv("FAKE_LVS_ROW");
+	unsetenv("FAKE_LVS_WARNINGS");
+	unsetenv("FAKE_LVS_PAD");
+	unsetenv("FAKE_LVS_SLEEP");
 }
 
 FIXTURE_TEARDOWN(release)
@@ -99,31 +118,66 @@ static int release(FIXTURE_DATA(release) * self)
 /* lvremove took nothing, and lvs could not read vg9: not gone. */
 TEST_F(release, unreadable_vg_is_no_lv_gone)
 {
-	unsetenv("FAKE_LVREMOVE_FAILS");
-	unsetenv("FAKE_LVS_ROW");
 	EXPECT_EQ(-EIO, release(self));
-	EXPECT_STREQ("Volume group \"vg9\" not found", self->message);
+	EXPECT_STREQ("cannot tell whether snapshot LV " UUID " is gone: lvs: "
+		     "Volume group \"vg9\" not found",
+		     self->message);
 }
 
 /* lvremove itself failed on vg9: no more gone than by lvs. */
 TEST_F(release, lvremove_on_unreadable_vg_is_no_lv_gone)
 {
 	setenv("FAKE_LVREMOVE_FAILS", "1", 1);
-	unsetenv("FAKE_LVS_ROW");
 	EXPECT_EQ(-EIO, release(self));
 	EXPECT_STREQ("Volume group \"vg9\" not found", self->message);
+}
+
+/* lvremove removed ours, then failed on vg9: removed, not retried. */
+TEST_F(release, removed_despite_unreadable_vg)
+{
+	setenv("FAKE_LVREMOVE_REMOVES", "1", 1);
+	EXPECT_EQ(0, release(self));
+	EXPECT_STREQ("removed", self->message);
 }
 
 /* The LV's row decides, whatever lvs said of vg9. */
 TEST_F(release, row_decides_despite_unreadable_vg)
 {
-	unsetenv("FAKE_LVREMOVE_FAILS");
-	setenv("FAKE_LVS_ROW", UUID " public", 1);
+	setenv("FAKE_LVS_ROW", ROW("public"), 1);
 	EXPECT_EQ(-ESRCH, release(self));
 	self->done = false;
-	setenv("FAKE_LVS_ROW", UUID " public,snapshot,thicksnapshot", 1);
+	setenv("FAKE_LVS_ROW", ROW("public,snapshot,thicksnapshot"), 1);
 	EXPECT_EQ(-EIO, release(self));
 	EXPECT_STREQ("snapshot LV " UUID " is still there", self->message);
+}
+
+/* Warnings on stderr, however many, never push the row out. */
+TEST_F(release, row_after_many_warnings_decides)
+{
+	setenv("FAKE_LVS_WARNINGS", "800", 1);
+	setenv("FAKE_LVS_ROW", ROW("public"), 1);
+	EXPECT_EQ(-ESRCH, release(self));
+}
+
+/* A report that does not fit is "cannot tell", never "gone already". */
+TEST_F(release, report_too_long_is_no_lv_gone)
+{
+	setenv("FAKE_LVS_PAD", "1", 1);
+	EXPECT_EQ(-EIO, release(self));
+	EXPECT_STREQ("lvs output too long: cannot tell whether LV " UUID
+		     " is gone",
+		     self->message);
+}
+
+/* An lvs past its deadline names the LV it could not tell of. */
+TEST_F(release, lookup_past_its_deadline_names_the_lv)
+{
+	self->opts.lvremove_deadline_ms = 200;
+	setenv("FAKE_LVS_SLEEP", "2", 1);
+	EXPECT_EQ(-ETIMEDOUT, release(self));
+	EXPECT_STREQ("cannot tell whether snapshot LV " UUID " is gone: lvs "
+		     "took longer than its deadline",
+		     self->message);
 }
 
 TEST_HARNESS_MAIN

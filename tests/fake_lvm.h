@@ -4,12 +4,14 @@
  * over /usr/sbin/lvm and /sbin/lvm in a mount namespace of the calling
  * process alone (each harness test runs in its own child), with
  * $FAKE_LVM_LOG naming @log for it to write its arguments to. The host's
- * LVM is never touched. -1 when the namespace cannot be had (not root).
+ * LVM is never touched. -1 when the namespace cannot be had (not root),
+ * or when neither path exists to bind over (lvm would come from $PATH).
  */
 #ifndef SNAPSET_TESTS_FAKE_LVM_H
 #define SNAPSET_TESTS_FAKE_LVM_H
 
 #include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +22,7 @@
 static inline int fake_lvm(const char *dir, const char *script, const char *log)
 {
 	char path[96];
+	bool bound = false;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/lvm", dir);
@@ -31,10 +34,15 @@ static inline int fake_lvm(const char *dir, const char *script, const char *log)
 	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
 		return -1;
 	for (const char *lvm = "/usr/sbin/lvm"; lvm;
-	     lvm = strcmp(lvm, "/sbin/lvm") ? "/sbin/lvm" : NULL)
-		if (!access(lvm, F_OK) && mount(path, lvm, NULL, MS_BIND, NULL))
+	     lvm = strcmp(lvm, "/sbin/lvm") ? "/sbin/lvm" : NULL) {
+		if (access(lvm, F_OK))
+			continue;
+		if (mount(path, lvm, NULL, MS_BIND, NULL))
 			return -1;
-	return 0;
+		bound = true;
+	}
+	/* Nothing to bind over: lvm from $PATH would be the host's. */
+	return bound ? 0 : -1;
 }
 
 /* Unbinds the fake lvm (busy while bound) and removes DIR/lvm and @log. */

@@ -9,7 +9,9 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -87,59 +89,100 @@ TEST(lvremove_selects_snapshots_only)
 	EXPECT_EQ(NULL, argv[5]);
 }
 
-/* What an lvs of @uuid that exited 0 with @output on stdout says. */
-static int lookup_ok(const char *output, const char *uuid,
-		     struct lvm_error *err)
+#define UUID "A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6"
+/* lvs --reportformat json of lv_uuid,lv_role, as lvm 2.03.16 prints it. */
+#define REPORT(rows)                                                    \
+	"  {\n      \"report\": [\n          {\n              \"lv\": " \
+	"[\n" rows "              ]\n          }\n      ]\n  }\n"
+#define ROW(uuid, roles)                                                    \
+	"                  {\"lv_uuid\":\"" uuid "\", \"lv_role\":\"" roles \
+	"\"}\n"
+
+/* What an lvs of UUID that exited 0 with @output on stdout says. */
+static int lookup_ok(const char *output, struct lvm_error *err)
 {
-	return lvm_lookup_result(output, "", W_EXITCODE(0, 0), uuid, err);
+	return lvm_lookup_result(output, false, "", W_EXITCODE(0, 0), UUID,
+				 err);
 }
 
 /*
  * An lvremove by uuid that removed nothing: lvs of that uuid tells
  * whether the LV is gone (no failure) or no snapshot (left alone, never
- * "gone already"), whatever warnings lvm printed among its rows.
+ * "gone already").
  */
 TEST(lv_not_removed_is_gone_or_left_alone)
 {
-	const char *uuid = "A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6";
+	struct lvm_error err;
+
+	EXPECT_EQ(-ENOENT, lookup_ok(REPORT(""), &err));
+	EXPECT_STREQ("no LV has uuid " UUID ": gone already", err.message);
+	EXPECT_EQ(-ENOENT,
+		  lookup_ok(REPORT(ROW("Zz9-other", "public,snapshot")), &err));
+	EXPECT_EQ(
+	    -ESRCH,
+	    lookup_ok(REPORT(ROW(UUID, "public,origin,thickorigin")), &err));
+	EXPECT_STREQ("LV with uuid " UUID " is not a snapshot: left alone",
+		     err.message);
+	EXPECT_EQ(-ESRCH, lookup_ok(REPORT(ROW(UUID, "public")), &err));
+	EXPECT_EQ(0, lookup_ok(REPORT(ROW("Zz9-other", "public") "," ROW(
+				   UUID, "snapshot,public")),
+			       &err));
+	/* A thin snapshot's role list: "snapshot" is a whole item. */
+	EXPECT_EQ(
+	    0,
+	    lookup_ok(REPORT(ROW(UUID, "public,snapshot,thinsnapshot")), &err));
+	EXPECT_EQ(
+	    -ESRCH,
+	    lookup_ok(REPORT(ROW(UUID, "public,thicksnapshot-ish")), &err));
+	/* lvm 2.03.17's json_std: the list is an array. */
+	EXPECT_EQ(0, lookup_ok("{\"report\":[{\"lv\":[{\"lv_uuid\":\"" UUID
+			       "\",\"lv_role\":[\"public\",\"snapshot\"]}]}]}",
+			       &err));
+}
+
+/*
+ * The host's lvm.conf shapes lvs's reports (output_format, prefixes,
+ * separator, columns_as_rows, list_item_separator): the lookup asks for
+ * JSON with those settings forced, and what is no such report, or one
+ * cut short, is "cannot tell", never "gone already".
+ */
+TEST(lv_lookup_is_independent_of_lvm_conf)
+{
+	static const char *const unreadable[] = {
+		/* The text report, as it once was read. */
+		"  " UUID " public,snapshot\n",
+		/* report/prefixes=1 */
+		"  LVM2_LV_UUID='" UUID "' LVM2_LV_ROLE='public,snapshot'\n",
+		"",
+		REPORT(ROW(UUID, "public,snapshot")) + 40,
+	};
 	const char *argv[LVM_LOOKUP_ARGC];
 	char select[LVM_SELECT_LEN];
 	struct lvm_error err;
 
-	ASSERT_EQ(0, lvm_lookup_argv(uuid, select, argv));
+	ASSERT_EQ(0, lvm_lookup_argv(UUID, select, argv));
 	EXPECT_STREQ("lvs", argv[1]);
-	EXPECT_STREQ("lv_uuid,lv_role", argv[4]);
-	EXPECT_STREQ("lv_uuid=A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6", argv[6]);
-	EXPECT_EQ(NULL, argv[7]);
+	EXPECT_STREQ("--reportformat", argv[2]);
+	EXPECT_STREQ("json", argv[3]);
+	EXPECT_STREQ("--config", argv[4]);
+	EXPECT_NE(NULL, strstr(argv[5], "report/list_item_separator=\",\""));
+	EXPECT_STREQ("lv_uuid,lv_role", argv[7]);
+	EXPECT_STREQ("lv_uuid=" UUID, argv[9]);
+	EXPECT_EQ(NULL, argv[10]);
+	EXPECT_STREQ("--config", lvm_list_snapset_argv[4]);
 
-	EXPECT_EQ(-ENOENT, lookup_ok("", uuid, &err));
-	EXPECT_STREQ("no LV has uuid A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6: "
-		     "gone already",
+	for (size_t i = 0; i < sizeof(unreadable) / sizeof(*unreadable); i++) {
+		EXPECT_EQ(-EIO, lookup_ok(unreadable[i], &err));
+		EXPECT_STREQ("cannot tell whether snapshot LV " UUID " is "
+			     "gone: lvs: lvm lvs printed no JSON report",
+			     err.message);
+	}
+	/* Cut short: what fit may be whole rows, but not all of them. */
+	EXPECT_EQ(-EIO, lvm_lookup_result(REPORT(""), true, "",
+					  W_EXITCODE(0, 0), UUID, &err));
+	EXPECT_STREQ("lvs output too long: cannot tell whether LV " UUID
+		     " is gone",
 		     err.message);
-	EXPECT_EQ(-ENOENT,
-		  lookup_ok("  WARNING: " VG_UUID " is odd.\n", uuid, &err));
-
-	EXPECT_EQ(-ESRCH, lookup_ok("  WARNING: PV /dev/x not found.\n"
-				    "  A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6 "
-				    "public,origin,thickorigin\n",
-				    uuid, &err));
-	EXPECT_STREQ("LV with uuid A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6 is "
-		     "not a snapshot: left alone",
-		     err.message);
-	EXPECT_EQ(-ESRCH, lookup_ok("  A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6 "
-				    "public\n",
-				    uuid, &err));
-	/* Columns padded, the last one too. */
-	EXPECT_EQ(0, lookup_ok("  A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6   "
-			       "snapshot,public   \n",
-			       uuid, &err));
-	/* A thin snapshot's role list: "snapshot" is a whole item. */
-	EXPECT_EQ(0, lookup_ok("  A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6 "
-			       "public,snapshot,thinsnapshot\n",
-			       uuid, &err));
-	EXPECT_EQ(-ESRCH, lookup_ok("  A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6 "
-				    "public,thicksnapshot-ish\n",
-				    uuid, &err));
 }
 
 /*
@@ -149,27 +192,52 @@ TEST(lv_not_removed_is_gone_or_left_alone)
  */
 TEST(lv_lookup_failure_is_never_gone_already)
 {
-	const char *uuid = "A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6";
 	const char *vg9 = "  Volume group \"vg9\" not found\n";
 	struct lvm_error err;
 
-	EXPECT_EQ(-EIO,
-		  lvm_lookup_result("", vg9, W_EXITCODE(5, 0), uuid, &err));
-	EXPECT_STREQ("Volume group \"vg9\" not found", err.message);
-	EXPECT_EQ(-EBUSY, lvm_lookup_result("",
+	EXPECT_EQ(-EIO, lvm_lookup_result(REPORT(""), false, vg9,
+					  W_EXITCODE(5, 0), UUID, &err));
+	EXPECT_STREQ("cannot tell whether snapshot LV " UUID " is gone: "
+		     "lvs: Volume group \"vg9\" not found",
+		     err.message);
+	EXPECT_EQ(-EIO, lvm_lookup_result("", false, vg9, W_EXITCODE(5, 0),
+					  UUID, &err));
+	EXPECT_EQ(-EBUSY, lvm_lookup_result("", false,
 					    "  LV vg/x in use: not "
 					    "deactivating\n",
-					    W_EXITCODE(5, 0), uuid, &err));
-	EXPECT_EQ(-EIO, lvm_lookup_result("", "", SIGKILL, uuid, &err));
-	EXPECT_EQ(0, lvm_lookup_result("  A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-"
-				       "n4O5p6 public,snapshot\n",
-				       vg9, W_EXITCODE(5, 0), uuid, &err));
-	EXPECT_EQ(-ESRCH, lvm_lookup_result("  A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-"
-					    "n4O5p6 public,origin\n",
-					    vg9, W_EXITCODE(5, 0), uuid, &err));
+					    W_EXITCODE(5, 0), UUID, &err));
+	EXPECT_EQ(-EIO, lvm_lookup_result("", false, "", SIGKILL, UUID, &err));
+	EXPECT_STREQ("cannot tell whether snapshot LV " UUID " is gone: "
+		     "lvs: lvm lvs was killed by SIGKILL",
+		     err.message);
+	EXPECT_EQ(0,
+		  lvm_lookup_result(REPORT(ROW(UUID, "public,snapshot")), false,
+				    vg9, W_EXITCODE(5, 0), UUID, &err));
+	EXPECT_EQ(-ESRCH,
+		  lvm_lookup_result(REPORT(ROW(UUID, "public,origin")), false,
+				    vg9, W_EXITCODE(5, 0), UUID, &err));
 	/* lvremove by selection: an empty one is no error, so never gone. */
-	EXPECT_EQ(-EIO, lvm_remove_failure(W_EXITCODE(5, 0), vg9, &err));
+	EXPECT_EQ(-EIO,
+		  lvm_remove_failure(W_EXITCODE(5, 0), "", vg9, true, &err));
 	EXPECT_STREQ("Volume group \"vg9\" not found", err.message);
+}
+
+/*
+ * An lvremove of our uuid that removed our LV, then failed on a VG it
+ * could not read: removed, as only ours could match. Not so for a
+ * removal by tag, which may have left others.
+ */
+TEST(removed_despite_an_unreadable_vg_is_removed)
+{
+	const char *vg9 = "  Volume group \"vg9\" not found\n";
+	const char *removed = "  Logical volume \"data-snapset-5b0f3c1e\" "
+			      "successfully removed.\n";
+	struct lvm_error err;
+
+	EXPECT_EQ(
+	    0, lvm_remove_failure(W_EXITCODE(5, 0), removed, vg9, true, &err));
+	EXPECT_EQ(-EIO, lvm_remove_failure(W_EXITCODE(5, 0), removed, vg9,
+					   false, &err));
 }
 
 TEST(lvm_failures_are_classified)
@@ -199,8 +267,9 @@ TEST(lvm_failures_are_classified)
 				    &err));
 	EXPECT_STREQ("Cannot change VG vg while PVs are missing.", err.message);
 	EXPECT_EQ(-EIO, lvm_failure("lvcreate", W_EXITCODE(5, 0), "", &err));
-	EXPECT_STREQ("lvm lvcreate failed with status 1280", err.message);
+	EXPECT_STREQ("lvm lvcreate exited with status 5", err.message);
 	EXPECT_EQ(-EIO, lvm_failure("lvremove", SIGKILL, "", &err));
+	EXPECT_STREQ("lvm lvremove was killed by SIGKILL", err.message);
 }
 
 /* The name run gives a snapshot, and the origin read back from it. */
@@ -395,19 +464,22 @@ TEST(output_is_read_whole_or_reported_cut)
 }
 
 /*
- * An lvm whose every command fails on an unreadable VG, vg9; lvs prints
- * the row in $FAKE_LVS_ROW first, if any (the LV is in a VG it read).
+ * An lvm whose every command fails on an unreadable VG, vg9; lvs
+ * reports the row in $FAKE_LVS_ROW, if any (the LV is in a VG it read),
+ * and lvremove removes it when $FAKE_LVREMOVE_REMOVES is set.
  */
 static const char vg9_lvm[] =
     "#!/bin/sh\n"
     "echo \"$*\" >> \"$FAKE_LVM_LOG\"\n"
-    "[ \"$1\" = lvs ] && [ -n \"$FAKE_LVS_ROW\" ] && echo \"  $FAKE_LVS_ROW\"\n"
+    "[ \"$1\" = lvs ] && echo "
+    "\"{\\\"report\\\":[{\\\"lv\\\":[$FAKE_LVS_ROW]}]}\"\n"
+    "[ \"$1\" = lvremove ] && [ -n \"$FAKE_LVREMOVE_REMOVES\" ] &&\n"
+    "  echo '  Logical volume \"vg0/s\" successfully removed.'\n"
     "echo '  Volume group \"vg9\" not found' >&2\n"
     "exit 5\n";
 
 TEST(lv_lookup_by_a_failing_lvs)
 {
-	const char *uuid = "A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6";
 	char dir[] = "/tmp/snapset-lvm-XXXXXX", log[64];
 	struct lvm_error err;
 
@@ -416,19 +488,97 @@ TEST(lv_lookup_by_a_failing_lvs)
 	if (fake_lvm(dir, vg9_lvm, log))
 		SKIP(return, "no mount namespace of our own to fake lvm in");
 	unsetenv("FAKE_LVS_ROW");
-	EXPECT_EQ(-EIO, lv_lookup(uuid, &err));
-	EXPECT_STREQ("Volume group \"vg9\" not found", err.message);
-	EXPECT_EQ(-EIO, lv_remove_by_uuid(uuid, &err));
-	setenv("FAKE_LVS_ROW", "A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6 public",
-	       1);
-	EXPECT_EQ(-ESRCH, lv_lookup(uuid, &err));
-	setenv("FAKE_LVS_ROW",
-	       "A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6 public,snapshot", 1);
-	EXPECT_EQ(0, lv_lookup(uuid, &err));
+	unsetenv("FAKE_LVREMOVE_REMOVES");
+	EXPECT_EQ(-EIO, lv_lookup(UUID, &err));
+	EXPECT_STREQ("cannot tell whether snapshot LV " UUID " is gone: "
+		     "lvs: Volume group \"vg9\" not found",
+		     err.message);
+	EXPECT_EQ(-EIO, lv_remove_by_uuid(UUID, &err));
+	setenv("FAKE_LVS_ROW", ROW(UUID, "public"), 1);
+	EXPECT_EQ(-ESRCH, lv_lookup(UUID, &err));
+	setenv("FAKE_LVS_ROW", ROW(UUID, "public,snapshot"), 1);
+	EXPECT_EQ(0, lv_lookup(UUID, &err));
 	/* The lvremove after it fails on vg9 too: not gone either. */
-	EXPECT_EQ(-EIO, lv_remove_by_uuid(uuid, &err));
+	EXPECT_EQ(-EIO, lv_remove_by_uuid(UUID, &err));
 	EXPECT_EQ(-EIO, lv_remove_tagged("5b0f3c1e-8d7a-4b59-9a1f-2c6e0f7d1a33",
 					 &err));
+	/* Unless it says it removed ours. */
+	setenv("FAKE_LVREMOVE_REMOVES", "1", 1);
+	EXPECT_EQ(0, lv_remove_by_uuid(UUID, &err));
+	fake_lvm_remove(dir, log);
+}
+
+/*
+ * lvcreate that succeeds, having killed its keeper first with
+ * $FAKE_KILL_KEEPER; "done" in the log once it exits.
+ */
+static const char lvcreate_lvm[] =
+    "#!/bin/sh\n"
+    "echo \"$*\" >> \"$FAKE_LVM_LOG\"\n"
+    "[ -n \"$FAKE_KILL_KEEPER\" ] && kill -KILL $PPID && sleep 0.3\n"
+    "echo done >> \"$FAKE_LVM_LOG\"\n";
+
+static bool log_says(const char *log, const char *what)
+{
+	char text[1024] = "";
+	FILE *f = fopen(log, "r");
+	size_t n = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
+
+	if (f)
+		fclose(f);
+	text[n] = '\0';
+	return strstr(text, what);
+}
+
+/*
+ * lv_snapshot_create() waits for lvm, and for lvm alone when its keeper
+ * was killed: not for the caller's other children (a helper its shell
+ * started before exec), which would make it wait as long as they live.
+ */
+TEST(snapshot_create_waits_for_lvm_alone)
+{
+	const char *id = "5b0f3c1e-8d7a-4b59-9a1f-2c6e0f7d1a33";
+	char dir[] = "/tmp/snapset-lvm-XXXXXX", log[64], notices[256];
+	struct timespec start, end;
+	struct lvm_error err;
+	int set_fd, status;
+	pid_t helper;
+
+	ASSERT_NE(NULL, mkdtemp(dir));
+	snprintf(log, sizeof(log), "%s/log", dir);
+	if (fake_lvm(dir, lvcreate_lvm, log))
+		SKIP(return, "no mount namespace of our own to fake lvm in");
+	unsetenv("FAKE_KILL_KEEPER");
+	ASSERT_EQ(0, prctl(PR_SET_CHILD_SUBREAPER, 1));
+	set_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, set_fd);
+	helper = fork();
+	if (helper == 0) {
+		sleep(3);
+		_exit(0);
+	}
+	ASSERT_LT(0, helper);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	EXPECT_EQ(0, lv_snapshot_create("vg0", "data", "data-snapset-5b0f3c1e",
+					"1G", id, set_fd, &err, notices,
+					sizeof(notices)));
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	EXPECT_GT(2, end.tv_sec - start.tv_sec);
+	EXPECT_EQ(0, waitpid(helper, &status, WNOHANG));
+	/* Its keeper killed: lvm comes back, is waited for, and said so. */
+	setenv("FAKE_KILL_KEEPER", "1", 1);
+	unlink(log);
+	EXPECT_EQ(-EIO, lv_snapshot_create(
+			    "vg0", "data", "data-snapset-5b0f3c1e", "1G", id,
+			    set_fd, &err, notices, sizeof(notices)));
+	EXPECT_STREQ("the process waiting for lvm lvcreate was killed by "
+		     "SIGKILL (lvm lvcreate was waited for)",
+		     err.message);
+	EXPECT_TRUE(log_says(log, "done"));
+	EXPECT_EQ(0, waitpid(helper, &status, WNOHANG));
+	kill(helper, SIGKILL);
+	waitpid(helper, &status, 0);
+	close(set_fd);
 	fake_lvm_remove(dir, log);
 }
 

@@ -221,13 +221,14 @@ TEST(deleted_set_is_explained)
 }
 
 /*
- * lvm logs its arguments and acts as $FAKE_LVM says: lvs prints no LV
+ * lvm logs its arguments and acts as $FAKE_LVM says: lvs reports no LV
  * (the uuid asked for is gone); lvremove succeeds, or fails with lvm's
  * words when FAKE_LVM is "fail".
  */
 static const char fake_lvm_script[] =
     "#!/bin/sh\n"
     "echo \"$*\" >> \"$FAKE_LVM_LOG\"\n"
+    "[ \"$1\" = lvs ] && echo '{\"report\": [{\"lv\": []}]}'\n"
     "if [ \"$1\" = lvremove ] && [ \"$FAKE_LVM\" = fail ]; then\n"
     "  echo '  Volume group \"vg0\" not found' >&2; exit 5\n"
     "fi\n";
@@ -286,7 +287,7 @@ FIXTURE_TEARDOWN(created)
 
 static bool logged(FIXTURE_DATA(created) * self, const char *line)
 {
-	char cmd[256];
+	char cmd[512];
 
 	snprintf(cmd, sizeof(cmd), "grep -qxF '%s' %s", line, self->log);
 	return !system(cmd);
@@ -297,9 +298,11 @@ TEST_F(created, lv_gone_already_is_no_failure)
 {
 	remove_created(&self->st, self->err, sizeof(self->err));
 	EXPECT_STREQ("", self->err);
-	EXPECT_TRUE(logged(self, "lvs --noheadings -o lv_uuid,lv_role --select "
-				 "lv_uuid=A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-"
-				 "n4O5p6"));
+	EXPECT_TRUE(logged(self,
+			   "lvs --reportformat json --config " LVM_REPORT_CONFIG
+			   " -o lv_uuid,lv_role --select "
+			   "lv_uuid=A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-"
+			   "n4O5p6"));
 }
 
 /*
@@ -332,8 +335,9 @@ TEST_F(created, lv_left_behind_is_named_with_its_cause)
 	    "#!/bin/sh\n"
 	    "echo \"$*\" >> \"$FAKE_LVM_LOG\"\n"
 	    "if [ \"$1\" = lvs ]; then\n"
-	    "  echo '  A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6 "
-	    "public,snapshot,thicksnapshot'; exit 0\n"
+	    "  echo '{\"report\": [{\"lv\": [{\"lv_uuid\": "
+	    "\"A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6\", \"lv_role\": "
+	    "\"public,snapshot,thicksnapshot\"}]}]}'; exit 0\n"
 	    "fi\n"
 	    "echo '  Logical volume vg0/data-snapset-0b7e2c1d is used by "
 	    "another device.' >&2; exit 5\n";

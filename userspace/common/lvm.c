@@ -134,6 +134,12 @@ lvm_keeper(const char *const *argv, int out_fd, int err_fd, int hold_fd,
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
 	close(hold_fd);
+	/*
+	 * A group of its own, lvm in it: the caller waits for that group
+	 * alone should this one be killed (orphans_wait()), and a
+	 * terminal's Ctrl-C never reaches lvm, which must not be killed.
+	 */
+	setpgid(0, 0);
 	pid = fork();
 	if (pid == 0)
 		lvm_exec(argv, out_fd, err_fd);
@@ -161,13 +167,21 @@ lvm_keeper(const char *const *argv, int out_fd, int err_fd, int hold_fd,
  * A keeper killed before its lvm exited leaves lvm orphaned, and it may
  * still make its LV: the caller, a child subreaper, gets it back and
  * waits for it as the keeper would have, before anything (a removal of
- * what lvm made) follows. Only children in the caller's process group:
- * the daemons lvm starts (dmeventd, lvmpolld) leave it with setsid().
+ * what lvm made) follows. Only children in the keeper's process group,
+ * lvm's: not the caller's others (a helper its shell started before
+ * exec), nor the daemons lvm starts (dmeventd, lvmpolld), which leave it
+ * with setsid(). Whether any came back.
  */
-static void orphans_wait(void)
+static bool orphans_wait(pid_t keeper)
 {
-	while (waitpid(0, NULL, 0) > 0 || errno == EINTR)
-		;
+	bool any = false;
+
+	for (;;) {
+		if (waitpid(-keeper, NULL, 0) > 0)
+			any = true;
+		else if (errno != EINTR)
+			return any;
+	}
 }
 
 /* lvm started, with @hold_fd's file kept open until it exits (or -1). */
@@ -205,9 +219,14 @@ int lvm_failure(const char *command, int status, const char *errors,
 		return 0;
 	err->message[0] = '\0';
 	first_error(errors, err);
-	if (!err->message[0])
+	if (!err->message[0] && WIFEXITED(status))
 		snprintf(err->message, sizeof(err->message),
-			 "lvm %s failed with status %d", command, status);
+			 "lvm %s exited with status %d", command,
+			 WEXITSTATUS(status));
+	else if (!err->message[0])
+		snprintf(err->message, sizeof(err->message),
+			 "lvm %s was killed by SIG%s", command,
+			 sigabbrev_np(WTERMSIG(status)) ?: "?");
 	/* The cause, not a warning ("PV ... not found or rejected"). */
 	if (strstr(err->message, " in use"))
 		return -EBUSY;
@@ -293,12 +312,19 @@ int lvm_uuid_from_dm(const char *dm_uuid, char *out, size_t size)
 	return 0;
 }
 
+struct lvm_ran {
+	bool cut;	    /* stdout did not fit */
+	bool keeper_killed; /* lvm outlived its keeper, waited for here */
+};
+
 /*
  * Runs "lvm ARGV..." with stdout in @out and stderr in @errors: its wait
- * status, or -errno when it cannot run at all.
+ * status (its keeper's, with @hold_fd), or -errno when it cannot run at
+ * all; how it went in @ran.
  */
 static int lvm_wait(const char *const *argv, int hold_fd, char *out,
-		    size_t out_size, char *errors, size_t errors_size)
+		    size_t out_size, char *errors, size_t errors_size,
+		    struct lvm_ran *ran)
 {
 	/* memfds, not pipes: lvm's output waits for us, nothing to poll. */
 	int out_fd = memfd_create("lvm-stdout", MFD_CLOEXEC);
@@ -315,10 +341,11 @@ static int lvm_wait(const char *const *argv, int hold_fd, char *out,
 			status = -errno;
 			break;
 		}
-	if (pid > 0 && hold_fd >= 0)
-		orphans_wait();
+	*ran = (struct lvm_ran){ 0 };
+	if (pid > 0 && hold_fd >= 0 && orphans_wait(pid))
+		ran->keeper_killed = status > 0 && WIFSIGNALED(status);
 	if (out_fd >= 0) {
-		lvm_output(out_fd, out, out_size);
+		ran->cut = lvm_output(out_fd, out, out_size) == -E2BIG;
 		close(out_fd);
 	}
 	errors[0] = '\0';
@@ -339,11 +366,20 @@ static int lvm_run_stderr(const char *const *argv, int hold_fd, char *out,
 			  size_t out_size, char *errors, size_t errors_size,
 			  struct lvm_error *err)
 {
+	struct lvm_ran ran;
 	int status =
-	    lvm_wait(argv, hold_fd, out, out_size, errors, errors_size);
+	    lvm_wait(argv, hold_fd, out, out_size, errors, errors_size, &ran);
 
 	err->message[0] = '\0';
-	return status < 0 ? status : lvm_failure(argv[1], status, errors, err);
+	if (status < 0)
+		return status;
+	if (!ran.keeper_killed)
+		return lvm_failure(argv[1], status, errors, err);
+	snprintf(err->message, sizeof(err->message),
+		 "the process waiting for lvm %s was killed by SIG%s "
+		 "(lvm %s was waited for)",
+		 argv[1], sigabbrev_np(WTERMSIG(status)) ?: "?", argv[1]);
+	return -EIO;
 }
 
 static int lvm_run(const char *const *argv, char *out, size_t out_size,
@@ -354,6 +390,10 @@ static int lvm_run(const char *const *argv, char *out, size_t out_size,
 	return lvm_run_stderr(argv, -1, out, out_size, errors, sizeof(errors),
 			      err);
 }
+
+/* lvs's report as JSON, read the same whatever lvm.conf says. */
+#define LVS_JSON \
+	"lvm", "lvs", "--reportformat", "json", "--config", LVM_REPORT_CONFIG
 
 /*
  * The rows of an "lvs --reportformat json" report in @out: lvm 2.03.16
@@ -445,8 +485,7 @@ int lv_info_get(const char *vg, const char *lv, struct lv_info *info,
 		struct lvm_error *err)
 {
 	char target[260], out[4096];
-	const char *argv[] = { "lvm", "lvs",	      "--reportformat", "json",
-			       "-o",  LV_INFO_FIELDS, target,		NULL };
+	const char *argv[] = { LVS_JSON, "-o", LV_INFO_FIELDS, target, NULL };
 	int ret;
 
 	memset(info, 0, sizeof(*info));
@@ -523,26 +562,24 @@ static void sleep_ms(long ms)
 int lvm_lookup_argv(const char *uuid, char select[LVM_SELECT_LEN],
 		    const char *argv[LVM_LOOKUP_ARGC])
 {
-	static const char *const lookup[] = {
-		"lvm",	   "lvs", "--noheadings", "-o", "lv_uuid,lv_role",
-		"--select"
-	};
+	static const char *const lookup[] = { LVS_JSON, "-o", "lv_uuid,lv_role",
+					      "--select" };
 
 	if (snprintf(select, LVM_SELECT_LEN, "lv_uuid=%s", uuid) >=
 	    LVM_SELECT_LEN)
 		return -EINVAL;
 	memcpy(argv, lookup, sizeof(lookup));
-	argv[6] = select;
-	argv[7] = NULL;
+	argv[9] = select;
+	argv[10] = NULL;
 	return 0;
 }
 
-/* Whether @roles, lvs's lv_role ("public,snapshot,thicksnapshot"), has it. */
-static bool role_is_snapshot(const char *roles, size_t len)
+/* Whether @roles, lv_role's items ("public,snapshot,thicksnapshot"), has it. */
+static bool role_is_snapshot(const char *roles)
 {
 	char list[256], *save = NULL;
 
-	snprintf(list, sizeof(list), "%.*s", (int)len, roles);
+	snprintf(list, sizeof(list), "%s", roles);
 	for (char *role = strtok_r(list, ", \t", &save); role;
 	     role = strtok_r(NULL, ", \t", &save))
 		if (!strcmp(role, "snapshot"))
@@ -550,49 +587,104 @@ static bool role_is_snapshot(const char *roles, size_t len)
 	return false;
 }
 
-/* Whether a row of lvs's @output is the LV @uuid: 0, -ESRCH or -ENOENT. */
-static int lookup_row(const char *output, const char *uuid,
-		      struct lvm_error *err)
-{
-	size_t len = strlen(uuid), n;
+struct lookup {
+	const char *uuid;
+	int found; /* 0: no row; 1: a snapshot; -1: no snapshot */
+};
 
-	/* "  UUID ROLE,ROLE,...": lvm's warnings may come among them. */
-	for (const char *line = output; *line; line += n + !!line[n]) {
-		n = strcspn(line, "\n");
-		while (*line == ' ' && n) {
-			line++;
-			n--;
+/* The row of the LV looked up, if this is it, into the struct lookup. */
+static int lookup_row(struct json_object *row, void *arg)
+{
+	struct lookup *l = arg;
+	struct json_object *roles;
+	char uuid[64], role[256];
+	bool snapshot = false;
+
+	lv_field(row, "lv_uuid", uuid, sizeof(uuid));
+	if (strcmp(uuid, l->uuid))
+		return 0;
+	/* lvm 2.03.17's "json_std" makes the list an array of items. */
+	if (json_object_object_get_ex(row, "lv_role", &roles) &&
+	    json_object_is_type(roles, json_type_array)) {
+		for (size_t i = 0; i < json_object_array_length(roles); i++) {
+			const char *item = json_object_get_string(
+			    json_object_array_get_idx(roles, i));
+
+			snapshot |= item && !strcmp(item, "snapshot");
 		}
-		if (n <= len || strncmp(line, uuid, len) || line[len] != ' ')
-			continue;
-		if (role_is_snapshot(line + len, n - len))
+	} else {
+		lv_field(row, "lv_role", role, sizeof(role));
+		snapshot = role_is_snapshot(role);
+	}
+	l->found = snapshot ? 1 : -1;
+	return 0;
+}
+
+/* -EIO, or @ret, with why lvs leaves the LV @uuid's fate open. */
+static int cannot_tell(int ret, const char *uuid, const char *cause,
+		       struct lvm_error *err)
+{
+	char words[sizeof(err->message)];
+
+	snprintf(words, sizeof(words), "%s", cause);
+	snprintf(err->message, sizeof(err->message),
+		 "cannot tell whether snapshot LV %s is gone: lvs: %.160s",
+		 uuid, words);
+	return ret == -EBUSY ? ret : -EIO;
+}
+
+int lvm_lookup_result(const char *output, bool cut, const char *errors,
+		      int status, const char *uuid, struct lvm_error *err)
+{
+	struct lookup l = { uuid, 0 };
+	bool exited_0 = WIFEXITED(status) && !WEXITSTATUS(status);
+	int ret;
+
+	if (cut) {
+		snprintf(err->message, sizeof(err->message),
+			 "lvs output too long: cannot tell whether LV %s is "
+			 "gone",
+			 uuid);
+		return -EIO;
+	}
+	ret = lvs_json_rows(output, lookup_row, &l, err);
+	/* Its row decides, whatever lvs could not read of other VGs. */
+	if (!ret && l.found) {
+		if (l.found > 0)
 			return 0;
 		snprintf(err->message, sizeof(err->message),
 			 "LV with uuid %s is not a snapshot: left alone", uuid);
 		return -ESRCH;
 	}
-	snprintf(err->message, sizeof(err->message),
-		 "no LV has uuid %s: gone already", uuid);
-	return -ENOENT;
+	if (!ret && exited_0) {
+		snprintf(err->message, sizeof(err->message),
+			 "no LV has uuid %s: gone already", uuid);
+		return -ENOENT;
+	}
+	/* No report, or a VG lvs could not read: it may hold the LV. */
+	if (!exited_0)
+		ret = lvm_failure("lvs", status, errors, err);
+	return cannot_tell(ret, uuid, err->message, err);
 }
 
-int lvm_lookup_result(const char *output, const char *errors, int status,
-		      const char *uuid, struct lvm_error *err)
+/* Whether lvremove's @output says it removed an LV. */
+static bool lvm_removed(const char *output)
 {
-	int ret = lookup_row(output, uuid, err);
-
-	/* Its row decides, whatever lvs could not read of other VGs. */
-	if (ret != -ENOENT || (WIFEXITED(status) && !WEXITSTATUS(status)))
-		return ret;
-	/* A VG lvs could not read may hold it: never "gone already". */
-	ret = lvm_failure("lvs", status, errors, err);
-	return ret == -ENOENT ? -EIO : ret;
+	return strstr(output, "\" successfully removed");
 }
 
-int lvm_remove_failure(int status, const char *errors, struct lvm_error *err)
+int lvm_remove_failure(int status, const char *output, const char *errors,
+		       bool by_uuid, struct lvm_error *err)
 {
-	int ret = lvm_failure("lvremove", status, errors, err);
+	int ret;
 
+	/*
+	 * Selected by uuid and role, only ours can have been removed:
+	 * removed is removed, whatever lvremove could not read besides.
+	 */
+	if (by_uuid && lvm_removed(output))
+		return 0;
+	ret = lvm_failure("lvremove", status, errors, err);
 	/*
 	 * A selection that matches nothing is no error to lvremove: what
 	 * it did not find is a VG it could not read, which may hold ours.
@@ -602,25 +694,32 @@ int lvm_remove_failure(int status, const char *errors, struct lvm_error *err)
 
 int lv_lookup(const char *uuid, struct lvm_error *err)
 {
-	char select[LVM_SELECT_LEN], out[2048], errors[2048];
+	char select[LVM_SELECT_LEN], out[4096], errors[2048];
 	const char *argv[LVM_LOOKUP_ARGC];
+	struct lvm_ran ran;
 	int status;
 
 	if (lvm_lookup_argv(uuid, select, argv))
 		return -EINVAL;
-	status = lvm_wait(argv, -1, out, sizeof(out), errors, sizeof(errors));
-	return status < 0 ? status
-			  : lvm_lookup_result(out, errors, status, uuid, err);
+	status =
+	    lvm_wait(argv, -1, out, sizeof(out), errors, sizeof(errors), &ran);
+	return status < 0
+		   ? status
+		   : lvm_lookup_result(out, ran.cut, errors, status, uuid, err);
 }
 
 /* Runs an lvremove of @argv and waits for it; lvm's words in @err. */
-static int lvm_remove_run(const char *const *argv, struct lvm_error *err)
+static int lvm_remove_run(const char *const *argv, bool by_uuid,
+			  struct lvm_error *err)
 {
 	char out[4096], errors[2048];
+	struct lvm_ran ran;
 	int status =
-	    lvm_wait(argv, -1, out, sizeof(out), errors, sizeof(errors));
+	    lvm_wait(argv, -1, out, sizeof(out), errors, sizeof(errors), &ran);
 
-	return status < 0 ? status : lvm_remove_failure(status, errors, err);
+	return status < 0
+		   ? status
+		   : lvm_remove_failure(status, out, errors, by_uuid, err);
 }
 
 int lv_remove_by_uuid(const char *uuid, struct lvm_error *err)
@@ -636,7 +735,7 @@ int lv_remove_by_uuid(const char *uuid, struct lvm_error *err)
 	ret = lv_lookup(uuid, err);
 	if (ret)
 		return ret;
-	while ((ret = lvm_remove_run(argv, err)) == -EBUSY &&
+	while ((ret = lvm_remove_run(argv, true, err)) == -EBUSY &&
 	       backoff_ms <= 3200) {
 		sleep_ms(backoff_ms);
 		backoff_ms *= 2;
@@ -660,10 +759,7 @@ static bool set_tag(const char *tags, char *id, size_t size)
 	return strlen(id) == 36;
 }
 
-const char *const lvm_list_snapset_argv[] = { "lvm",
-					      "lvs",
-					      "--reportformat",
-					      "json",
+const char *const lvm_list_snapset_argv[] = { LVS_JSON,
 					      "-o",
 					      "lv_uuid,vg_name,lv_name,origin,"
 					      "lv_kernel_major,lv_kernel_minor,"
@@ -751,7 +847,7 @@ int lv_remove_tagged(const char *set_id, struct lvm_error *err)
 
 	if (lvm_remove_tagged_argv(set_id, select, argv))
 		return -EINVAL;
-	return lvm_remove_run(argv, err);
+	return lvm_remove_run(argv, false, err);
 }
 
 #define SNAPSHOT_INFIX "-snapset-"

@@ -73,8 +73,9 @@ int lv_info_get(const char *vg, const char *lv, struct lv_info *info,
  * How the set ended stays the caller's doing. For the same reason the
  * caller should be a child subreaper (PR_SET_CHILD_SUBREAPER): lvcreate
  * orphaned by a kill of the child that holds the file comes back to it,
- * and is waited for here, as is every child in the caller's process
- * group, so it must have no other.
+ * and is waited for here (that child's process group, lvcreate's alone:
+ * a terminal's Ctrl-C does not reach lvcreate either). That kill is said
+ * in @err, not as lvcreate's failure.
  */
 int lv_snapshot_create(const char *vg, const char *origin, const char *name,
 		       const char *size, const char *set_uuid, int set_fd,
@@ -141,19 +142,29 @@ int lvm_uuid_from_dm(const char *dm_uuid, char *out, size_t size);
 int lvm_remove_argv(const char *uuid, char select[LVM_SELECT_LEN],
 		    const char *argv[LVM_REMOVE_ARGC]);
 /*
- * "lvm lvs" of the LV whose uuid is @uuid, with its roles, as an argv;
- * and what that lvs, which printed @output (warnings among it or not)
- * and @errors and exited with wait status @status, says: its row
- * decides, even when lvs failed on a VG it could not read: 0 when that
- * LV is a snapshot, -ESRCH when it is no snapshot (left alone). Without
- * a row, -ENOENT (gone already) only when lvs exited 0: a failed lvs is
- * -EBUSY or -EIO, as that VG may hold the LV. Each said in @err.
+ * What lvm's reports must look like for us to read them, whatever the
+ * host's lvm.conf says of its "report" section: lists (lv_role, lv_tags)
+ * separated by commas, no field-name prefixes, a row per LV, and lvm's
+ * own log on stderr rather than in the report. With --reportformat json.
  */
-#define LVM_LOOKUP_ARGC 8
+#define LVM_REPORT_CONFIG                                     \
+	"report/list_item_separator=\",\" report/prefixes=0 " \
+	"report/columns_as_rows=0 log/report_command_log=0"
+/*
+ * "lvm lvs" of the LV whose uuid is @uuid, with its roles, as a JSON
+ * report; and what that lvs, which printed @output (cut short when @cut:
+ * it did not fit) and @errors and exited with wait status @status, says:
+ * its row decides, even when lvs failed on a VG it could not read: 0
+ * when that LV is a snapshot, -ESRCH when it is no snapshot (left
+ * alone). Without a row, -ENOENT (gone already) only when lvs exited 0
+ * and printed a whole report: otherwise -EBUSY or -EIO, as a VG lvs
+ * could not read may hold the LV. Each said in @err.
+ */
+#define LVM_LOOKUP_ARGC 11
 int lvm_lookup_argv(const char *uuid, char select[LVM_SELECT_LEN],
 		    const char *argv[LVM_LOOKUP_ARGC]);
-int lvm_lookup_result(const char *output, const char *errors, int status,
-		      const char *uuid, struct lvm_error *err);
+int lvm_lookup_result(const char *output, bool cut, const char *errors,
+		      int status, const char *uuid, struct lvm_error *err);
 /* That lvs run and waited for here. */
 int lv_lookup(const char *uuid, struct lvm_error *err);
 /* The same for every snapshot LV tagged "snapset:<@set_id>". */
@@ -170,9 +181,12 @@ ssize_t lvm_output(int fd, char *buf, size_t size);
 int lvm_failure(const char *command, int status, const char *errors,
 		struct lvm_error *err);
 /*
- * What an lvremove by selection that exited with @status means: as
- * lvm_failure(), but never -ENOENT (a VG it could not read is -EIO).
+ * What an lvremove by selection that exited with @status, @output on
+ * stdout and @errors on stderr, means: as lvm_failure(), but never
+ * -ENOENT (a VG it could not read is -EIO); a removal @by_uuid that says
+ * it removed an LV removed ours, whatever its status.
  */
-int lvm_remove_failure(int status, const char *errors, struct lvm_error *err);
+int lvm_remove_failure(int status, const char *output, const char *errors,
+		       bool by_uuid, struct lvm_error *err);
 
 #endif

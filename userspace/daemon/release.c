@@ -3,10 +3,10 @@
  * The release step's executor: lvremove of one LV by uuid, as a child
  * whose pidfd the ring polls, linked to a deadline. A deadline stops the
  * child; "in use" (udev and blkid probe new devices) is retried with
- * backoff from a ring timeout; lvm's output goes to a memfd, read once
- * the child is gone. One lvremove runs per volume group at a time: lvm
- * serialises them on the VG lock anyway, and one waiting for the lock
- * would spend its deadline there.
+ * backoff from a ring timeout; lvm's stdout and stderr go to memfds,
+ * apart, read once the child is gone. One lvremove runs per volume group
+ * at a time: lvm serialises them on the VG lock anyway, and one waiting
+ * for the lock would spend its deadline there.
  */
 #include <errno.h>
 #include <poll.h>
@@ -38,7 +38,8 @@ struct lv_release {
 	release_done_fn done;
 	void *owner;
 	int pidfd;
-	int out_fd;
+	int out_fd; /* lvm's stdout: rows, or what lvremove removed */
+	int err_fd; /* its stderr: its words when it fails */
 	unsigned int attempts;
 	bool timed_out;
 	struct op exit_op;
@@ -120,12 +121,17 @@ static int spawn(struct lv_release *r)
 		? lvm_remove_tagged_argv(r->key, select, argv)
 		: lvm_remove_argv(r->key, select, argv))
 		return -EINVAL;
-	r->out_fd = memfd_create("lvremove", MFD_CLOEXEC);
-	if (r->out_fd < 0)
-		return -errno;
-	r->pidfd = lvm_spawn(argv, r->out_fd, r->out_fd);
+	/* Apart: warnings on stderr never push a row out of stdout. */
+	r->out_fd = memfd_create("lvm-stdout", MFD_CLOEXEC);
+	r->err_fd = memfd_create("lvm-stderr", MFD_CLOEXEC);
+	r->pidfd = r->out_fd < 0 || r->err_fd < 0
+		       ? -errno
+		       : lvm_spawn(argv, r->out_fd, r->err_fd);
 	if (r->pidfd < 0) {
-		close(r->out_fd);
+		if (r->out_fd >= 0)
+			close(r->out_fd);
+		if (r->err_fd >= 0)
+			close(r->err_fd);
 		return r->pidfd;
 	}
 	r->attempts++;
@@ -183,25 +189,28 @@ int lv_release_start(struct daemon *d, const struct lv_release_spec *spec,
 /* The child's wait status, its output, and what they mean. */
 static void child_exited(struct lv_release *r)
 {
-	char output[16384];
+	char output[16384], errors[8192];
 	struct lvm_error err;
 	siginfo_t info = { 0 };
+	bool cut;
 	int status, ret;
 
 	ret = waitid((idtype_t)P_PIDFD, r->pidfd, &info, WEXITED) ? -errno : 0;
 	close(r->pidfd);
-	lvm_output(r->out_fd, output, sizeof(output));
+	cut = lvm_output(r->out_fd, output, sizeof(output)) == -E2BIG;
+	lvm_output(r->err_fd, errors, sizeof(errors));
 	close(r->out_fd);
+	close(r->err_fd);
 	if (ret) {
 		finish(r, ret, "lvremove could not be waited for");
 		return;
 	}
 	status = info.si_code == CLD_EXITED ? W_EXITCODE(info.si_status, 0)
 					    : info.si_status;
-	/* One stream: lvm's rows and words, both in @output. */
 	ret = r->looking_up
-		  ? lvm_lookup_result(output, output, status, r->key, &err)
-		  : lvm_remove_failure(status, output, &err);
+		  ? lvm_lookup_result(output, cut, errors, status, r->key, &err)
+		  : lvm_remove_failure(status, output, errors,
+				       r->by == LV_BY_UUID, &err);
 	if (!ret && r->looking_up) {
 		/* Still a snapshot, and lvremove took none: it failed. */
 		snprintf(err.message, sizeof(err.message),
@@ -224,10 +233,14 @@ static void child_exited(struct lv_release *r)
 			 r->may_be_gone ? ": gone already" : "");
 	}
 	if (ret && r->timed_out) {
-		finish(r, -ETIMEDOUT,
-		       r->looking_up
-			   ? "lvs took longer than its deadline"
-			   : "lvremove took longer than its deadline");
+		snprintf(err.message, sizeof(err.message), "%s",
+			 "lvremove took longer than its deadline");
+		if (r->looking_up)
+			snprintf(err.message, sizeof(err.message),
+				 "cannot tell whether snapshot LV %s is gone: "
+				 "lvs took longer than its deadline",
+				 r->key);
+		finish(r, -ETIMEDOUT, err.message);
 		return;
 	}
 	if (ret == -EBUSY && r->attempts < RELEASE_ATTEMPTS) {

@@ -77,12 +77,33 @@ static void control_serve(struct run_state *st, int fd, bool *open,
 	send(fd, &reply, sizeof(reply), MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
+/*
+ * Children handed to run while it was a subreaper (a dmeventd that
+ * lvcreate started) are reaped as they exit, not left zombies while
+ * COMMAND runs. The sandbox's init is left to the wait that reads how
+ * it ended; its exit waiting first holds others back until then.
+ */
+static void others_reap(const struct sandbox *sb)
+{
+	siginfo_t info;
+
+	for (;;) {
+		info.si_pid = 0;
+		if (waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) ||
+		    !info.si_pid || info.si_pid == sb->pid)
+			return;
+		waitpid(info.si_pid, NULL, 0);
+	}
+}
+
 static void signal_serve(int fd, const struct sandbox *sb,
 			 struct supervision *sv)
 {
 	struct signalfd_siginfo si;
 
 	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD)
+			others_reap(sb);
 		/* The terminal signals COMMAND's process group itself. */
 		if (si.ssi_code == SI_KERNEL || si.ssi_signo == SIGCHLD)
 			continue;
@@ -430,8 +451,8 @@ static int run(struct run_state *st)
 
 	/*
 	 * An lvcreate whose keeper is killed comes back to run, which waits
-	 * for every child in its process group then (lvm.h): it has none
-	 * but lvm's until the sandbox starts, after its snapshots.
+	 * for it (lvm.h). Only while the snapshots are made: a subreaper
+	 * gets every orphan below it, none of which it would wait for.
 	 */
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1)) {
 		run_fail(st, -errno, "cannot be a child subreaper: %s",
@@ -453,6 +474,7 @@ static int run(struct run_state *st)
 		ret = lvm_origins_check(st);
 	if (!ret)
 		ret = set_up(st, &sb);
+	prctl(PR_SET_CHILD_SUBREAPER, 0);
 	devices_close(st);
 	if (ret)
 		return EXIT_RUN_FAILED;
