@@ -152,7 +152,8 @@ BENCH_LIBS := $(shell pkg-config --libs json-c 2>/dev/null || echo -ljson-c) -lm
 bench-build: $(BUILD)/bench/latency $(BUILD)/bench/report
 
 $(BUILD)/bench/latency: bench/latency.c $(BUILD)/userspace/common/module.o \
-		$(BUILD)/userspace/common/lvm.o $(BUILD)/libsnapset.a
+		$(BUILD)/userspace/common/lvm.o \
+		$(BUILD)/userspace/common/lvm_command.o $(BUILD)/libsnapset.a
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -o $@ $(filter %.c %.o %.a,$^) $(BENCH_LIBS)
 
