@@ -83,10 +83,11 @@ TEST(lvremove_selects_snapshots_only)
 	ASSERT_EQ(0, lvm_remove_argv("A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3n4-O5p6",
 				     select, argv));
 	EXPECT_STREQ("lvremove", argv[1]);
+	EXPECT_STREQ("log/report_command_log=0", argv[4]);
 	EXPECT_STREQ("lv_uuid=A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3n4-O5p6 && "
 		     "lv_role=snapshot",
-		     argv[4]);
-	EXPECT_EQ(NULL, argv[5]);
+		     argv[6]);
+	EXPECT_EQ(NULL, argv[7]);
 }
 
 #define UUID "A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-n4O5p6"
@@ -162,14 +163,17 @@ TEST(lv_lookup_is_independent_of_lvm_conf)
 
 	ASSERT_EQ(0, lvm_lookup_argv(UUID, select, argv));
 	EXPECT_STREQ("lvs", argv[1]);
-	EXPECT_STREQ("--reportformat", argv[2]);
-	EXPECT_STREQ("json", argv[3]);
-	EXPECT_STREQ("--config", argv[4]);
-	EXPECT_NE(NULL, strstr(argv[5], "report/list_item_separator=\",\""));
-	EXPECT_STREQ("lv_uuid,lv_role", argv[7]);
-	EXPECT_STREQ("lv_uuid=" UUID, argv[9]);
-	EXPECT_EQ(NULL, argv[10]);
-	EXPECT_STREQ("--config", lvm_list_snapset_argv[4]);
+	/* A foreign VG (another system ID) is seen, not skipped as gone. */
+	EXPECT_STREQ("--foreign", argv[2]);
+	EXPECT_STREQ("--reportformat", argv[3]);
+	EXPECT_STREQ("json", argv[4]);
+	EXPECT_STREQ("--config", argv[5]);
+	EXPECT_NE(NULL, strstr(argv[6], "report/list_item_separator=\",\""));
+	EXPECT_STREQ("lv_uuid,lv_role", argv[8]);
+	EXPECT_STREQ("lv_uuid=" UUID, argv[10]);
+	EXPECT_EQ(NULL, argv[11]);
+	EXPECT_STREQ("--foreign", lvm_list_snapset_argv[2]);
+	EXPECT_STREQ("--config", lvm_list_snapset_argv[5]);
 
 	for (size_t i = 0; i < sizeof(unreadable) / sizeof(*unreadable); i++) {
 		EXPECT_EQ(-EIO, lookup_ok(unreadable[i], &err));
@@ -505,6 +509,35 @@ TEST(lv_lookup_by_a_failing_lvs)
 	/* Unless it says it removed ours. */
 	setenv("FAKE_LVREMOVE_REMOVES", "1", 1);
 	EXPECT_EQ(0, lv_remove_by_uuid(UUID, &err));
+	fake_lvm_remove(dir, log);
+}
+
+/*
+ * An lvm whose lvremove skips the VG of the LV lvs still shows (one it
+ * could not lock), and exits 0 all the same.
+ */
+static const char skipping_lvm[] =
+    "#!/bin/sh\n"
+    "echo \"$*\" >> \"$FAKE_LVM_LOG\"\n"
+    "[ \"$1\" = lvs ] && echo "
+    "\"{\\\"report\\\":[{\\\"lv\\\":[$FAKE_LVS_ROW]}]}\"\n"
+    "exit 0\n";
+
+TEST(lvremove_that_skipped_the_lv_is_no_removal)
+{
+	char dir[] = "/tmp/snapset-lvm-XXXXXX", log[64];
+	struct lvm_error err;
+
+	ASSERT_NE(NULL, mkdtemp(dir));
+	snprintf(log, sizeof(log), "%s/log", dir);
+	if (fake_lvm(dir, skipping_lvm, log))
+		SKIP(return, "no mount namespace of our own to fake lvm in");
+	setenv("FAKE_LVS_ROW", ROW(UUID, "public,snapshot"), 1);
+	EXPECT_EQ(-EIO, lv_remove_by_uuid(UUID, &err));
+	EXPECT_STREQ("lvremove exited 0, but snapshot LV " UUID
+		     " is still there",
+		     err.message);
+	unsetenv("FAKE_LVS_ROW");
 	fake_lvm_remove(dir, log);
 }
 

@@ -298,11 +298,12 @@ TEST_F(created, lv_gone_already_is_no_failure)
 {
 	remove_created(&self->st, self->err, sizeof(self->err));
 	EXPECT_STREQ("", self->err);
-	EXPECT_TRUE(logged(self,
-			   "lvs --reportformat json --config " LVM_REPORT_CONFIG
-			   " -o lv_uuid,lv_role --select "
-			   "lv_uuid=A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-"
-			   "n4O5p6"));
+	EXPECT_TRUE(logged(
+	    self,
+	    "lvs --foreign --reportformat json --config " LVM_REPORT_CONFIG
+	    " -o lv_uuid,lv_role --select "
+	    "lv_uuid=A1b2C3-d4E5-f6G7-h8I9-j0K1-l2M3-"
+	    "n4O5p6"));
 }
 
 /*
@@ -317,7 +318,8 @@ TEST_F(created, lv_of_unknown_uuid_is_removed_by_its_tag)
 	remove_created(&self->st, self->err, sizeof(self->err));
 	EXPECT_STREQ("", self->err);
 	EXPECT_TRUE(logged(self,
-			   "lvremove -y --select lv_tags=snapset:0b7e2c1d-5a4f-"
+			   "lvremove -y --config log/report_command_log=0 "
+			   "--select lv_tags=snapset:0b7e2c1d-5a4f-"
 			   "4e3b-9c8d-7f6e5d4c3b2a && lv_role=snapshot"));
 
 	setenv("FAKE_LVM", "fail", 1);

@@ -28,7 +28,12 @@ static int remove_argv(const char *field, const char *value,
 		       char select[LVM_SELECT_LEN],
 		       const char *argv[LVM_REMOVE_ARGC])
 {
-	static const char *const remove[] = { "lvm", "lvremove", "-y",
+	/* Its errors on stderr, whatever lvm.conf says: " in use" is read. */
+	static const char *const remove[] = { "lvm",
+					      "lvremove",
+					      "-y",
+					      "--config",
+					      "log/report_command_log=0",
 					      "--select" };
 
 	/* Whatever the record says, only a snapshot is ever removed. */
@@ -36,8 +41,8 @@ static int remove_argv(const char *field, const char *value,
 		     value) >= LVM_SELECT_LEN)
 		return -EINVAL;
 	memcpy(argv, remove, sizeof(remove));
-	argv[4] = select;
-	argv[5] = NULL;
+	argv[6] = select;
+	argv[7] = NULL;
 	return 0;
 }
 
@@ -81,8 +86,9 @@ int lvm_uuid_from_dm(const char *dm_uuid, char *out, size_t size)
 }
 
 /* lvs's report as JSON, read the same whatever lvm.conf says. */
-#define LVS_JSON \
-	"lvm", "lvs", "--reportformat", "json", "--config", LVM_REPORT_CONFIG
+#define LVS_JSON                                                         \
+	"lvm", "lvs", "--foreign", "--reportformat", "json", "--config", \
+	    LVM_REPORT_CONFIG
 
 /*
  * The rows of an "lvs --reportformat json" report in @out: lvm 2.03.16
@@ -258,8 +264,8 @@ int lvm_lookup_argv(const char *uuid, char select[LVM_SELECT_LEN],
 	    LVM_SELECT_LEN)
 		return -EINVAL;
 	memcpy(argv, lookup, sizeof(lookup));
-	argv[9] = select;
-	argv[10] = NULL;
+	argv[10] = select;
+	argv[11] = NULL;
 	return 0;
 }
 
@@ -397,8 +403,11 @@ int lv_lookup(const char *uuid, struct lvm_error *err)
 		   : lvm_lookup_result(out, ran.cut, errors, status, uuid, err);
 }
 
-/* Runs an lvremove of @argv and waits for it; lvm's words in @err. */
-static int lvm_remove_run(const char *const *argv, bool by_uuid,
+/*
+ * Runs an lvremove of @argv and waits for it; lvm's words in @err, and
+ * whether it said it removed an LV in *@removed.
+ */
+static int lvm_remove_run(const char *const *argv, bool by_uuid, bool *removed,
 			  struct lvm_error *err)
 {
 	char out[4096], errors[2048];
@@ -406,6 +415,7 @@ static int lvm_remove_run(const char *const *argv, bool by_uuid,
 	int status =
 	    lvm_wait(argv, -1, out, sizeof(out), errors, sizeof(errors), &ran);
 
+	*removed = status >= 0 && lvm_removed(out);
 	return status < 0
 		   ? status
 		   : lvm_remove_failure(status, out, errors, by_uuid, err);
@@ -416,6 +426,7 @@ int lv_remove_by_uuid(const char *uuid, struct lvm_error *err)
 	char select[LVM_SELECT_LEN];
 	const char *argv[LVM_REMOVE_ARGC];
 	long backoff_ms = 100;
+	bool removed;
 	int ret;
 
 	if (lvm_remove_argv(uuid, select, argv))
@@ -424,12 +435,22 @@ int lv_remove_by_uuid(const char *uuid, struct lvm_error *err)
 	ret = lv_lookup(uuid, err);
 	if (ret)
 		return ret;
-	while ((ret = lvm_remove_run(argv, true, err)) == -EBUSY &&
+	while ((ret = lvm_remove_run(argv, true, &removed, err)) == -EBUSY &&
 	       backoff_ms <= 3200) {
 		sleep_ms(backoff_ms);
 		backoff_ms *= 2;
 	}
-	return ret;
+	if (ret || removed)
+		return ret;
+	/* lvremove skips a VG it cannot lock, and exits 0: ask again. */
+	ret = lv_lookup(uuid, err);
+	if (ret == -ENOENT)
+		return 0;
+	if (!ret)
+		snprintf(err->message, sizeof(err->message),
+			 "lvremove exited 0, but snapshot LV %s is still there",
+			 uuid);
+	return ret ? ret : -EIO;
 }
 
 /*
@@ -534,9 +555,11 @@ int lv_remove_tagged(const char *set_id, struct lvm_error *err)
 	char select[LVM_SELECT_LEN];
 	const char *argv[LVM_REMOVE_ARGC];
 
+	bool removed;
+
 	if (lvm_remove_tagged_argv(set_id, select, argv))
 		return -EINVAL;
-	return lvm_remove_run(argv, false, err);
+	return lvm_remove_run(argv, false, &removed, err);
 }
 
 #define SNAPSHOT_INFIX "-snapset-"

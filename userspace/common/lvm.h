@@ -138,7 +138,7 @@ int lvm_uuid_from_dm(const char *dm_uuid, char *out, size_t size);
  * mean.
  */
 #define LVM_SELECT_LEN 96
-#define LVM_REMOVE_ARGC 6
+#define LVM_REMOVE_ARGC 8
 int lvm_remove_argv(const char *uuid, char select[LVM_SELECT_LEN],
 		    const char *argv[LVM_REMOVE_ARGC]);
 /*
@@ -160,7 +160,7 @@ int lvm_remove_argv(const char *uuid, char select[LVM_SELECT_LEN],
  * and printed a whole report: otherwise -EBUSY or -EIO, as a VG lvs
  * could not read may hold the LV. Each said in @err.
  */
-#define LVM_LOOKUP_ARGC 11
+#define LVM_LOOKUP_ARGC 12
 int lvm_lookup_argv(const char *uuid, char select[LVM_SELECT_LEN],
 		    const char *argv[LVM_LOOKUP_ARGC]);
 int lvm_lookup_result(const char *output, bool cut, const char *errors,

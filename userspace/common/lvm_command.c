@@ -75,6 +75,12 @@ lvm_exec(const char *const *argv, int out_fd, int err_fd)
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	/*
+	 * Above 2 first: as 0 or 1 (run started without them), one dup2
+	 * would take the other's place.
+	 */
+	out_fd = fcntl(out_fd, F_DUPFD_CLOEXEC, 3);
+	err_fd = fcntl(err_fd, F_DUPFD_CLOEXEC, 3);
 	dup2(out_fd, STDOUT_FILENO);
 	dup2(err_fd, STDERR_FILENO);
 	/* lvm never asks: -y answers, and nothing else may. */
