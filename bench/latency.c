@@ -162,21 +162,29 @@ static void sleep_ms(long ms)
 		;
 }
 
-/* Whether @pid is dead: gone, or a zombie its parent has not reaped. */
-static bool victim_dead(pid_t pid)
+/* The state letter of /proc/@pid/stat ('S': asleep), or 0. */
+static char process_state(pid_t pid)
 {
-	char path[64], stat[256], *state;
+	char path[64], stat[512], *end;
 	FILE *f;
-	bool dead;
+	char state = 0;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
 	f = fopen(path, "re");
 	if (!f)
-		return true;
-	dead = !fgets(stat, sizeof(stat), f) || !(state = strrchr(stat, ')')) ||
-	       state[2] == 'Z';
+		return 0;
+	if (fgets(stat, sizeof(stat), f) && (end = strrchr(stat, ')')))
+		state = end[2];
 	fclose(f);
-	return dead;
+	return state;
+}
+
+/* Whether @pid is dead: gone, or a zombie its parent has not reaped. */
+static bool victim_dead(pid_t pid)
+{
+	char state = process_state(pid);
+
+	return !state || state == 'Z';
 }
 
 static int poll_wake(pid_t victim, long interval_ms, long long *woke)
@@ -254,23 +262,6 @@ static void __attribute__((noreturn)) waiter_run(struct waiter *wt)
 			_exit(1);
 	}
 	_exit(0);
-}
-
-/* The state letter of /proc/@pid/stat ('S': asleep), or 0. */
-static char process_state(pid_t pid)
-{
-	char path[64], stat[512], *end;
-	FILE *f;
-	char state = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	if (fgets(stat, sizeof(stat), f) && (end = strrchr(stat, ')')))
-		state = end[2];
-	fclose(f);
-	return state;
 }
 
 static unsigned int sysfs_number(const char *name)
