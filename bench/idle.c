@@ -49,9 +49,9 @@ static void __attribute__((noreturn)) die(const char *what, int err)
 	exit(1);
 }
 
-/* The first line of /proc/@pid/task/@tid/@name into @buf; -errno. */
-static int task_read(pid_t pid, pid_t tid, const char *name, char *buf,
-		     size_t size)
+/* /proc/@pid/task/@tid/@name into @buf: the bytes read, or -errno. */
+static ssize_t task_read(pid_t pid, pid_t tid, const char *name, char *buf,
+			 size_t size)
 {
 	char path[96];
 	size_t n;
@@ -64,7 +64,7 @@ static int task_read(pid_t pid, pid_t tid, const char *name, char *buf,
 	n = fread(buf, 1, size - 1, f);
 	buf[n] = '\0';
 	fclose(f);
-	return n ? 0 : -EIO;
+	return n;
 }
 
 /* The value of "@key:" in /proc/@pid/task/@tid/status, or 0. */
@@ -72,7 +72,7 @@ static unsigned long long status_field(pid_t pid, pid_t tid, const char *key)
 {
 	char status[4096], *line;
 
-	if (task_read(pid, tid, "status", status, sizeof(status)))
+	if (task_read(pid, tid, "status", status, sizeof(status)) <= 0)
 		return 0;
 	for (line = status; line; line = strchr(line, '\n')) {
 		line += *line == '\n';
@@ -88,7 +88,7 @@ static char task_state(pid_t pid, pid_t tid)
 {
 	char stat[1024], *end;
 
-	if (task_read(pid, tid, "stat", stat, sizeof(stat)))
+	if (task_read(pid, tid, "stat", stat, sizeof(stat)) <= 0)
 		return 0;
 	end = strrchr(stat, ')');
 	return end && end[1] == ' ' ? end[2] : 0;
@@ -99,7 +99,8 @@ static void task_sample(pid_t pid, struct task *t)
 	char schedstat[128];
 
 	t->runs = 0;
-	if (!task_read(pid, t->tid, "schedstat", schedstat, sizeof(schedstat)))
+	if (task_read(pid, t->tid, "schedstat", schedstat, sizeof(schedstat)) >
+	    0)
 		sscanf(schedstat, "%*u %*u %llu", &t->runs);
 	t->switches = status_field(pid, t->tid, "voluntary_ctxt_switches") +
 		      status_field(pid, t->tid, "nonvoluntary_ctxt_switches");
@@ -123,12 +124,14 @@ static void tasks_list(struct daemon_tasks *dt, unsigned int *io_workers)
 			continue;
 		dt->task[dt->count] =
 		    (struct task){ .tid = atoi(e->d_name), .syscalls_fd = -1 };
-		if (!task_read(dt->pid, dt->task[dt->count].tid, "comm", comm,
-			       sizeof(comm)) &&
+		if (task_read(dt->pid, dt->task[dt->count].tid, "comm", comm,
+			      sizeof(comm)) > 0 &&
 		    !strncmp(comm, "iou-wrk", 7))
 			(*io_workers)++;
 		dt->count++;
 	}
+	if (e)
+		die("the daemon's threads: more than counted", E2BIG);
 	closedir(dir);
 }
 
@@ -138,9 +141,10 @@ static bool at_rest(const struct daemon_tasks *dt)
 	char children[64];
 
 	for (unsigned int i = 0; i < dt->count; i++)
+		/* Its children file is empty when it has none. */
 		if (task_state(dt->pid, dt->task[i].tid) != 'S' ||
 		    task_read(dt->pid, dt->task[i].tid, "children", children,
-			      sizeof(children)) != -EIO)
+			      sizeof(children)) != 0)
 			return false;
 	return dt->count > 0;
 }

@@ -88,23 +88,25 @@ static int run(const char *const argv[])
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+/* Appends @name to @out at @o, its dashes doubled; the new end. */
+static size_t dm_escape(const char *name, char *out, size_t o, size_t size)
+{
+	for (; *name && o + 3 < size; name++) {
+		if (*name == '-')
+			out[o++] = '-';
+		out[o++] = *name;
+	}
+	out[o] = '\0';
+	return o;
+}
+
 /* "VG-LV" as device-mapper names an LV: their dashes doubled. */
 static void dm_name(const char *vg, const char *lv, char *out, size_t size)
 {
-	size_t o = 0;
+	size_t o = dm_escape(vg, out, 0, size);
 
-	for (const char *s = vg; *s && o + 3 < size; s++) {
-		if (*s == '-')
-			out[o++] = '-';
-		out[o++] = *s;
-	}
 	out[o++] = '-';
-	for (const char *s = lv; *s && o + 3 < size; s++) {
-		if (*s == '-')
-			out[o++] = '-';
-		out[o++] = *s;
-	}
-	out[o] = '\0';
+	dm_escape(lv, out, o, size);
 }
 
 /*
