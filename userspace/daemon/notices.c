@@ -73,22 +73,24 @@ static void notice_queue(struct notice *n)
 
 static struct op settled_op = { OP_SETTLED, NULL };
 static struct __kernel_timespec settle_time;
-static long long settle_end_ms; /* when notices are no longer held */
+static long long settle_end_ms; /* 0: held until notices_settled() */
 
 /* Whether @n is held while writers reconnect (notices_settled lets go). */
 static bool notice_park(struct daemon *d, struct notice *n)
 {
 	long long left = settle_end_ms - monotonic_ms();
 
+	if (!d->settling)
+		return false;
 	/*
 	 * Time is up: settled, unless some are held still (their timer's
 	 * completion not handled yet): then this one goes with them, after.
 	 */
-	if (left <= 0 && !d->parked)
+	if (settle_end_ms && left <= 0 && !d->parked) {
 		d->settling = false;
-	if (!d->settling)
 		return false;
-	if (!d->parked) {
+	}
+	if (settle_end_ms && !d->parked) {
 		ms_to_timespec(left, &settle_time);
 		io_uring_prep_timeout(daemon_sqe(d, &settled_op), &settle_time,
 				      0, 0);
