@@ -151,7 +151,18 @@ BENCH_LIBS := $(shell pkg-config --libs json-c 2>/dev/null || echo -ljson-c) -lm
 
 bench-build: $(BUILD)/bench/latency $(BUILD)/bench/report
 
-$(BUILD)/bench/latency: bench/latency.c $(BUILD)/userspace/common/module.o \
+# The daemon at idle and the release of a killed run's LV (items 4, 5).
+bench-build: $(BUILD)/bench/idle $(BUILD)/bench/release
+
+$(BUILD)/bench/idle: bench/idle.c $(BUILD)/libsnapset.a
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) -o $@ $(filter %.c %.a,$^) $(BENCH_LIBS)
+
+$(BUILD)/bench/release: bench/release.c bench/series.h
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) -o $@ $< $(BENCH_LIBS)
+
+$(BUILD)/bench/latency: bench/latency.c bench/series.h $(BUILD)/userspace/common/module.o \
 		$(BUILD)/userspace/common/lvm.o \
 		$(BUILD)/userspace/common/lvm_command.o $(BUILD)/libsnapset.a
 	@mkdir -p $(@D)

@@ -42,6 +42,7 @@
 #include <snapset/writer.h>
 
 #include "../userspace/common/module.h"
+#include "series.h"
 
 enum wait_kind {
 	WAIT_PIPE,
@@ -430,23 +431,6 @@ static long long trial(const struct series *s, const struct trial_pipes *p,
 		waitpid(victim, NULL, 0);
 	*readable = atomic_load(&shared->readable_ns) - sent;
 	return atomic_load(&shared->woke_ns) - sent;
-}
-
-static int compare_ll(const void *a, const void *b)
-{
-	long long x = *(const long long *)a, y = *(const long long *)b;
-
-	return (x > y) - (x < y);
-}
-
-static void series_print(const char *name, unsigned int trials, long long *ns)
-{
-	qsort(ns, trials, sizeof(*ns), compare_ll);
-	printf("{\"series\": \"%s\", \"trials\": %u, \"p50_us\": %.1f, "
-	       "\"p99_us\": %.1f, \"max_us\": %.1f}\n",
-	       name, trials, ns[(trials - 1) * 50 / 100] / 1e3,
-	       ns[(trials - 1) * 99 / 100] / 1e3, ns[trials - 1] / 1e3);
-	fflush(stdout);
 }
 
 static void series_run(const struct series *s, struct shared *shared,

@@ -47,6 +47,39 @@ static const struct metric metrics[] = {
 	  "poll-5s", "p50_us", 0 },
 };
 
+/* The killed run's LV: its release against an lvremove by hand. */
+static const struct metric release_metrics[] = {
+	{ "killed run's LV gone, p50", "us", "release", "p50_us", "lvremove",
+	  "p50_us", 1.2 },
+	{ "killed run's LV gone, p99", "us", "release", "p99_us", "lvremove",
+	  "p99_us", 1.2 },
+	{ "killed run's LV gone, max", "us", "release", "max_us", "lvremove",
+	  "max_us", 0 },
+};
+
+/*
+ * A figure with no baseline, against a bound of its own: what the
+ * daemon does at idle has nothing to be compared with but nothing.
+ */
+struct absolute {
+	const char *name;
+	const char *unit;
+	const char *series, *field;
+	bool bounded;
+	double most; /* when bounded */
+};
+
+static const struct absolute absolutes[] = {
+	{ "daemon at idle, wakeups", "", "idle", "wakeups", true, 0 },
+	{ "daemon at idle, system calls", "", "idle", "syscalls", true, 0 },
+	{ "daemon at idle, iou-wrk threads", "", "idle", "iou_wrk_threads",
+	  true, 0 },
+	{ "daemon at idle, context switches", "", "idle", "context_switches",
+	  false, 0 },
+	{ "daemon at idle, resident memory", "KiB", "idle", "rss_kib", false,
+	  0 },
+};
+
 /* The series read, by name. */
 static struct json_object *series;
 
@@ -133,6 +166,47 @@ static bool metric_report(const struct metric *m, struct json_object *out,
 	return pass || !targets;
 }
 
+static struct json_object *absolute_json(const struct absolute *a, double value,
+					 bool pass)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "name", json_object_new_string(a->name));
+	json_object_object_add(o, "unit", json_object_new_string(a->unit));
+	json_object_object_add(o, "snapset", json_object_new_double(value));
+	json_object_object_add(o, "baseline", NULL);
+	json_object_object_add(o, "baseline_value", NULL);
+	json_object_object_add(o, "ratio", NULL);
+	json_object_object_add(
+	    o, "target", a->bounded ? json_object_new_double(a->most) : NULL);
+	json_object_object_add(
+	    o, "pass", a->bounded ? json_object_new_boolean(pass) : NULL);
+	return o;
+}
+
+/* One row, its figure against its bound; false when the bound is passed. */
+static bool absolute_report(const struct absolute *a, struct json_object *out,
+			    bool targets)
+{
+	double value = figure(a->series, a->field);
+	bool pass = !a->bounded || value <= a->most;
+	char target[16] = "";
+
+	if (isnan(value)) {
+		printf("%-40s %s not measured\n", a->name, a->series);
+		return !targets || !a->bounded;
+	}
+	if (a->bounded)
+		snprintf(target, sizeof(target), "<= %g", a->most);
+	printf("%-40s %10.1f %-3s %10s %-8s %8s %-8s %s\n", a->name, value,
+	       a->unit, "", "(none)", "", target,
+	       !a->bounded ? ""
+	       : pass	   ? "met"
+			   : "MISSED");
+	json_object_array_add(out, absolute_json(a, value, pass));
+	return pass || !targets;
+}
+
 static void __attribute__((noreturn)) usage(int status)
 {
 	fputs("Usage: report [--no-targets] OUTPUT.json < SERIES\n",
@@ -166,6 +240,11 @@ int main(int argc, char **argv)
 	       "ratio", "target");
 	for (size_t i = 0; i < sizeof(metrics) / sizeof(metrics[0]); i++)
 		met &= metric_report(&metrics[i], out, targets);
+	for (size_t i = 0; i < sizeof(absolutes) / sizeof(absolutes[0]); i++)
+		met &= absolute_report(&absolutes[i], out, targets);
+	for (size_t i = 0;
+	     i < sizeof(release_metrics) / sizeof(release_metrics[0]); i++)
+		met &= metric_report(&release_metrics[i], out, targets);
 	if (json_object_to_file_ext(argv[optind], out,
 				    JSON_C_TO_STRING_PRETTY)) {
 		fprintf(stderr, "bench report: %s: %s\n", argv[optind],

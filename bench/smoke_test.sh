@@ -11,7 +11,7 @@ series=$(mktemp) json=$(mktemp)
 trap 'rm -f "$series" "$json"' EXIT
 
 echo "TAP version 13"
-echo "1..3"
+echo "1..4"
 if tools/bench --smoke --guest 1 >"$series.log" 2>&1; then
 	echo "ok 1 - the benchmarks ran"
 else
@@ -22,7 +22,7 @@ sed -n 's/^bench-series: //p' "$series.log" >"$series"
 rm -f "$series.log"
 # Each series once, with p50 <= p99 <= max, all above zero.
 bad=$(awk -F'[:,}]' '
-	{ name = $2; gsub(/[ "]/, "", name); p50 = $6; p99 = $8; max = $10
+	/p50_us/ { name = $2; gsub(/[ "]/, "", name); p50 = $6; p99 = $8; max = $10
 	  seen[name]++
 	  if (!(p50 > 0 && p50 <= p99 && p99 <= max)) print "figures of " name }
 	END { n = split("pipe pidfd agent chain chain-readable poll-1s poll-5s", want, " ")
@@ -40,4 +40,19 @@ if build/bench/report --no-targets "$json" <"$series" | sed 's/^/# /' &&
 	echo "ok 3 - the report reads them"
 else
 	echo "not ok 3 - the report reads them"
+fi
+# Items 4 and 5: the idle series with its counts and the daemon's
+# memory, and the release series (test 2 checked their figures), once.
+bad=
+for name in idle release lvremove; do
+	[ "$(grep -c "\"series\": \"$name\"" "$series")" = 1 ] ||
+		bad+=" series-$name"
+done
+grep -Eq '"series": "idle".*"wakeups": [0-9]+.*"syscalls": [0-9]+.*"rss_kib": [1-9]' \
+	"$series" || bad+=" figures-of-idle"
+if [ -z "$bad" ]; then
+	echo "ok 4 - the daemon at idle, the release of a killed run's LV"
+else
+	echo "# wrong:$bad"
+	echo "not ok 4 - the daemon at idle, the release of a killed run's LV"
 fi

@@ -71,6 +71,35 @@ static void notice_queue(struct notice *n)
 	writers_pump(n->d);
 }
 
+static struct op settled_op = { OP_SETTLED, NULL };
+static struct __kernel_timespec settle_time;
+static long long settle_end_ms; /* 0: held until notices_settled() */
+
+/* Whether @n is held while writers reconnect (notices_settled lets go). */
+static bool notice_park(struct daemon *d, struct notice *n)
+{
+	long long left = settle_end_ms - monotonic_ms();
+
+	if (!d->settling)
+		return false;
+	/*
+	 * Time is up: settled, unless some are held still (their timer's
+	 * completion not handled yet): then this one goes with them, after.
+	 */
+	if (settle_end_ms && left <= 0 && !d->parked) {
+		d->settling = false;
+		return false;
+	}
+	if (settle_end_ms && !d->parked) {
+		ms_to_timespec(left, &settle_time);
+		io_uring_prep_timeout(daemon_sqe(d, &settled_op), &settle_time,
+				      0, 0);
+	}
+	n->next_parked = d->parked;
+	d->parked = n;
+	return true;
+}
+
 void notice_send(struct daemon *d, const char *kind,
 		 const struct snapset_event *ev,
 		 struct described_devices *devices, notice_done_fn done,
@@ -93,22 +122,18 @@ void notice_send(struct daemon *d, const char *kind,
 			      .owner = owner };
 	set_label(ev->set.name, sizeof(ev->set.name), ev->set.id, n->label,
 		  sizeof(n->label));
-	if (d->settling) {
-		n->next_parked = d->parked;
-		d->parked = n;
-		return;
-	}
-	notice_queue(n);
+	if (!notice_park(d, n))
+		notice_queue(n);
 }
 
-static struct op settled_op = { OP_SETTLED, NULL };
-static struct __kernel_timespec settle_time;
-
+/*
+ * Notices are held for SETTLE_MS from now. Their timer is armed by the
+ * first one held: a daemon that has nothing to hold never wakes for it.
+ */
 void notices_settle(struct daemon *d)
 {
 	d->settling = true;
-	ms_to_timespec(SETTLE_MS, &settle_time);
-	io_uring_prep_timeout(daemon_sqe(d, &settled_op), &settle_time, 0, 0);
+	settle_end_ms = monotonic_ms() + SETTLE_MS;
 }
 
 /* Writers had their time to come back: the held notices go, oldest first. */
