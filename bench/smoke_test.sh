@@ -11,7 +11,7 @@ series=$(mktemp) json=$(mktemp)
 trap 'rm -f "$series" "$json"' EXIT
 
 echo "TAP version 13"
-echo "1..3"
+echo "1..4"
 if tools/bench --smoke --guest 1 >"$series.log" 2>&1; then
 	echo "ok 1 - the benchmarks ran"
 else
@@ -22,6 +22,7 @@ sed -n 's/^bench-series: //p' "$series.log" >"$series"
 rm -f "$series.log"
 # Each series once, with p50 <= p99 <= max, all above zero.
 bad=$(awk -F'[:,}]' '
+	/"series": "scale-/ { next }
 	{ name = $2; gsub(/[ "]/, "", name); p50 = $6; p99 = $8; max = $10
 	  seen[name]++
 	  if (!(p50 > 0 && p50 <= p99 && p99 <= max)) print "figures of " name }
@@ -40,4 +41,22 @@ if build/bench/report --no-targets "$json" <"$series" | sed 's/^/# /' &&
 	echo "ok 3 - the report reads them"
 else
 	echo "not ok 3 - the report reads them"
+fi
+# Scale: both counts, every step timed above zero, the memory figures
+# there (their values are the machine's at these counts: not checked).
+bad=$(awk '
+	/"series": "scale-[0-9]/ {
+		seen++
+		if (!/"device_bytes"/ || !/"record_bytes"/) print "bytes: " $0
+		n = split($0, f, /[:,}] */)
+		for (i = 1; i < n; i++)
+			if (f[i] ~ /_ms"$/ && !(f[i + 1] + 0 > 0)) print f[i] ": " $0
+	}
+	END { if (seen != 2) print seen + 0 " scale series, not 2" }
+' "$series")
+if [ -z "$bad" ]; then
+	echo "ok 4 - scale: both counts, every step timed"
+else
+	while read -r line; do echo "# wrong: $line"; done <<<"$bad"
+	echo "not ok 4 - scale: both counts, every step timed"
 fi
