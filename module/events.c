@@ -28,6 +28,16 @@
 static DEFINE_SPINLOCK(snapset_events_lock);
 static LIST_HEAD(snapset_subs);
 static LIST_HEAD(snapset_pending);
+/*
+ * Places in the pending list, each a record in it or the list's head,
+ * kept so under snapset_events_lock when a record leaves (pending_leave())
+ * so that neither the bound nor the agent's read walks what it passed:
+ * the last tombstone (the tombstones are the list's oldest records, as
+ * the oldest whole record is the one reduced), and a record the agent
+ * has read, the last or an earlier one.
+ */
+static struct list_head *snapset_tombs_end = &snapset_pending;
+static struct list_head *snapset_agent_read = &snapset_pending;
 static u64 snapset_seq;
 static unsigned int snapset_pending_full;	/* pending, not tombstones */
 static unsigned int snapset_reserved;	/* armed sets and pending records */
@@ -219,12 +229,29 @@ void snapset_emit(struct snapset_record *rec)
 /* Under snapset_events_lock: the oldest pending record that is whole. */
 static struct snapset_record *oldest_full(void)
 {
-	struct snapset_record *rec;
+	if (snapset_tombs_end->next == &snapset_pending)
+		return NULL;
+	return list_entry(snapset_tombs_end->next, struct snapset_record,
+			  pending);
+}
 
-	list_for_each_entry(rec, &snapset_pending, pending)
-		if (!is_tombstone(rec))
-			return rec;
-	return NULL;
+/*
+ * Under snapset_events_lock: @rec leaves the pending list, for @tomb in
+ * its place or for good (@tomb NULL); the places kept in it follow.
+ */
+static void pending_leave(struct snapset_record *rec,
+			  struct snapset_record *tomb)
+{
+	struct list_head *instead = tomb ? &tomb->pending : rec->pending.prev;
+
+	if (snapset_tombs_end == &rec->pending)
+		snapset_tombs_end = instead;
+	if (snapset_agent_read == &rec->pending)
+		snapset_agent_read = instead;
+	if (tomb)
+		list_replace_init(&rec->pending, &tomb->pending);
+	else
+		list_del_init(&rec->pending);
 }
 
 /*
@@ -255,7 +282,8 @@ void snapset_queue_shutdown(struct snapset_record *rec)
 		tomb->ev.set.flags |= SNAPSET_SET_TOMBSTONE;
 		tomb->ev.set.ndevices = 0;
 		event_set_sizes(&tomb->ev, 0);
-		list_replace(&reduced->pending, &tomb->pending);
+		pending_leave(reduced, tomb);
+		snapset_tombs_end = &tomb->pending;
 		snapset_pending_full--;
 		tomb = NULL;
 	}
@@ -401,6 +429,7 @@ int snapset_subscribe(struct snapset_file *sf,
 				takeover = true;
 			}
 			snapset_agent = sub;
+			snapset_agent_read = &snapset_pending;
 		}
 	}
 	if (!ret)
@@ -451,14 +480,22 @@ void snapset_unsubscribe(struct snapset_sub *sub)
 	kfree(sub);
 }
 
-/* Under snapset_events_lock: the agent's next unread pending record. */
+/*
+ * Under snapset_events_lock: the agent's next unread pending record. The
+ * walk starts after a record it has read, and passes each once.
+ */
 static struct snapset_record *agent_next(struct snapset_sub *sub)
 {
 	struct snapset_record *rec;
+	struct list_head *pos;
 
-	list_for_each_entry(rec, &snapset_pending, pending)
+	for (pos = snapset_agent_read->next; pos != &snapset_pending;
+	     pos = pos->next) {
+		rec = list_entry(pos, struct snapset_record, pending);
 		if (rec->ev.seq > sub->cursor)
 			return rec;
+		snapset_agent_read = pos;
+	}
 	return NULL;
 }
 
@@ -653,7 +690,7 @@ static struct snapset_record *find_pending(const u8 *id)
 /* Under snapset_events_lock. */
 static void unlink_pending(struct snapset_record *rec)
 {
-	list_del_init(&rec->pending);
+	pending_leave(rec, NULL);
 	if (!is_tombstone(rec))
 		snapset_pending_full--;
 	snapset_reserved--;
