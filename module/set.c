@@ -26,9 +26,23 @@
 
 static_assert(SNAPSET_DM_UUID_LEN >= DM_UUID_LEN);
 
+/* Sets are many and of one size: their own cache wastes no rounding. */
+static struct kmem_cache *snapset_set_cache;
 static LIST_HEAD(snapset_sets);
 static DEFINE_MUTEX(snapset_sets_lock);
 static unsigned int snapset_nr_sets;
+
+int snapset_set_cache_create(void)
+{
+	snapset_set_cache = KMEM_CACHE(snapset_set, SLAB_ACCOUNT);
+	return snapset_set_cache ? 0 : -ENOMEM;
+}
+
+/* After every set is freed: their files and end works hold the module. */
+void snapset_set_cache_destroy(void)
+{
+	kmem_cache_destroy(snapset_set_cache);
+}
 
 static bool name_valid(const char *name)
 {
@@ -51,7 +65,7 @@ struct snapset_set *snapset_set_create(const struct snapset_create *arg)
 	if (arg->flags || !name_valid(arg->name))
 		return ERR_PTR(-EINVAL);
 
-	set = kzalloc(sizeof(*set), GFP_KERNEL_ACCOUNT);
+	set = kmem_cache_zalloc(snapset_set_cache, GFP_KERNEL);
 	if (!set)
 		return ERR_PTR(-ENOMEM);
 	kref_init(&set->ref);
@@ -99,8 +113,9 @@ static void set_free(struct kref *ref)
 	put_pid(set->owner);
 	put_pid(set->closer);
 	put_pid(set->closer_seen.tgid);
+	kfree(set->devices);
 	mutex_destroy(&set->lock);
-	kfree(set);
+	kmem_cache_free(snapset_set_cache, set);
 }
 
 void snapset_set_put(struct snapset_set *set)
@@ -214,6 +229,7 @@ static int find_device(struct snapset_set *set, u32 major, u32 minor)
 
 static int add_locked(struct snapset_set *set, struct snapset_device *dev)
 {
+	struct snapset_device **devices;
 	struct snapset_record *rec;
 
 	lockdep_assert_held(&set->lock);
@@ -226,6 +242,12 @@ static int add_locked(struct snapset_set *set, struct snapset_device *dev)
 	if (set->ndevices == SNAPSET_MAX_DEVICES)
 		return -ENOSPC;
 
+	/* Grown first: a set that keeps a longer array is as it was. */
+	devices = krealloc_array(set->devices, set->ndevices + 1,
+				 sizeof(*devices), GFP_KERNEL_ACCOUNT);
+	if (!devices)
+		return -ENOMEM;
+	set->devices = devices;
 	rec = snapset_record_alloc(SNAPSET_EVENT_DEVICE_ADDED, set, dev);
 	if (!rec)
 		return -ENOMEM;

@@ -79,7 +79,7 @@ struct snapset_set {
 	struct pid *owner;		/* info.owner_tgid, for any namespace */
 	struct pid *closer;		/* info.closer_tgid, likewise */
 	unsigned int ndevices;
-	struct snapset_device *devices[SNAPSET_MAX_DEVICES];
+	struct snapset_device **devices;	/* grown by add, to size */
 	wait_queue_head_t wait;		/* set handles: POLLHUP at the end */
 	/* armed: the record, made at arm, kept until it is queued */
 	struct snapset_record *shutdown;
@@ -177,6 +177,8 @@ int snapset_arg_out(void __user *uarg, const void *karg, size_t ksize,
 	snapset_arg_in(&(karg), sizeof(karg), ver0, uarg)
 
 /* set.c */
+int snapset_set_cache_create(void);
+void snapset_set_cache_destroy(void);
 struct snapset_set *snapset_set_create(const struct snapset_create *arg);
 void snapset_set_put(struct snapset_set *set);
 int snapset_set_add(struct snapset_set *set, const struct snapset_add *arg);
