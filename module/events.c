@@ -78,15 +78,19 @@ void snapset_record_fill(struct snapset_record *rec, struct snapset_set *set,
 {
 	unsigned int i, n = 0;
 
+	/* A shutdown record made at arm is filled again at the end. */
+	for (i = 0; i < rec->ev.set.ndevices; i++)
+		snapset_dev_info_release(&rec->devices[i]);
 	rec->owner_uid = set->owner_uid;
 	pid_assign(&rec->owner, set->owner);
 	pid_assign(&rec->closer, set->closer);
 	rec->ev.set = set->info;
 	if (one) {
-		rec->devices[n++] = one->info;
+		snapset_dev_info_copy(&rec->devices[n++], &one->info);
 	} else if (type_has_all_devices(rec->ev.type)) {
 		for (i = 0; i < set->ndevices; i++)
-			rec->devices[n++] = set->devices[i]->info;
+			snapset_dev_info_copy(&rec->devices[n++],
+					      &set->devices[i]->info);
 	}
 	rec->ev.set.ndevices = n;
 	event_set_sizes(&rec->ev, n);
@@ -115,7 +119,10 @@ static void record_free(struct kref *ref)
 {
 	struct snapset_record *rec = container_of(ref, struct snapset_record,
 						  ref);
+	unsigned int i;
 
+	for (i = 0; i < rec->ev.set.ndevices; i++)
+		snapset_dev_info_release(&rec->devices[i]);
 	put_pid(rec->owner);
 	put_pid(rec->closer);
 	kfree(rec);
@@ -583,15 +590,20 @@ static void consume(struct snapset_sub *sub, struct snapset_next *next)
 static size_t copy_next(struct snapset_next *next, struct iov_iter *to)
 {
 	const size_t hdr_size = sizeof(struct snapset_event);
+	struct snapset_device_info info;
 	size_t copied;
+	unsigned int i;
 
 	if (!next->rec)
 		return copy_to_iter(&next->hdr, hdr_size, to);
 	snapset_event_header(next->rec, &next->hdr);
 	copied = copy_to_iter(&next->hdr, hdr_size, to);
-	if (copied == hdr_size)
-		copied += copy_to_iter(next->rec->devices,
-				       next->rec->ev.size - hdr_size, to);
+	for (i = 0; i < next->rec->ev.set.ndevices; i++) {
+		if (copied != hdr_size + i * sizeof(info))
+			break;
+		snapset_dev_info_expand(&next->rec->devices[i], &info);
+		copied += copy_to_iter(&info, sizeof(info), to);
+	}
 	return copied;
 }
 
@@ -791,7 +803,7 @@ int snapset_pending_collect(struct snapset_records *out)
 int snapset_unqueued_collect(struct snapset_records *out,
 			     const struct snapset_record *rec)
 {
-	unsigned int n = rec->ev.set.ndevices;
+	unsigned int i, n = rec->ev.set.ndevices;
 	struct snapset_record *copy;
 	bool queued;
 
@@ -803,8 +815,9 @@ int snapset_unqueued_collect(struct snapset_records *out,
 	if (!queued) {
 		record_copy_ids(copy, rec);
 		copy->ev = rec->ev;
-		memcpy(copy->devices, rec->devices,
-		       flex_array_size(copy, devices, n));
+		for (i = 0; i < n; i++)
+			snapset_dev_info_copy(&copy->devices[i],
+					      &rec->devices[i]);
 	}
 	spin_unlock(&snapset_events_lock);
 	if (queued) {
