@@ -150,6 +150,8 @@ fuzz: fuzz-build
 BENCH_LIBS := $(shell pkg-config --libs json-c 2>/dev/null || echo -ljson-c) -lm
 
 bench-build: $(BUILD)/bench/latency $(BUILD)/bench/report
+# Scale (issue 15 item 3): many live sets, their time and kernel memory.
+bench-build: $(BUILD)/bench/scale
 
 # The daemon at idle and the release of a killed run's LV (items 4, 5).
 bench-build: $(BUILD)/bench/idle $(BUILD)/bench/release
@@ -167,6 +169,11 @@ $(BUILD)/bench/latency: bench/latency.c bench/series.h $(BUILD)/userspace/common
 		$(BUILD)/userspace/common/lvm_command.o $(BUILD)/libsnapset.a
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -o $@ $(filter %.c %.o %.a,$^) $(BENCH_LIBS)
+
+$(BUILD)/bench/scale: bench/scale.c $(BUILD)/userspace/common/module.o \
+		$(BUILD)/userspace/common/lvm.o $(BUILD)/userspace/common/lvm_command.o
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) -o $@ $(filter %.c %.o,$^) $(BENCH_LIBS)
 
 $(BUILD)/bench/report: bench/report.c
 	@mkdir -p $(@D)

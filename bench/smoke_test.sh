@@ -56,3 +56,21 @@ else
 	echo "# wrong:$bad"
 	echo "not ok 4 - the daemon at idle, the release of a killed run's LV"
 fi
+# Scale: both counts, every step timed above zero, the memory figures
+# there (their values are the machine's at these counts: not checked).
+bad=$(awk '
+	/"series": "scale-[0-9]/ {
+		seen++
+		if (!/"device_bytes"/ || !/"record_bytes"/) print "bytes: " $0
+		n = split($0, f, /[:,}] */)
+		for (i = 1; i < n; i++)
+			if (f[i] ~ /_ms"$/ && !(f[i + 1] + 0 > 0)) print f[i] ": " $0
+	}
+	END { if (seen != 2) print seen + 0 " scale series, not 2" }
+' "$series")
+if [ -z "$bad" ]; then
+	echo "ok 5 - scale: both counts, every step timed"
+else
+	while read -r line; do echo "# wrong: $line"; done <<<"$bad"
+	echo "not ok 5 - scale: both counts, every step timed"
+fi

@@ -28,6 +28,16 @@
 static DEFINE_SPINLOCK(snapset_events_lock);
 static LIST_HEAD(snapset_subs);
 static LIST_HEAD(snapset_pending);
+/*
+ * Places in the pending list, each a record in it or the list's head,
+ * kept so under snapset_events_lock when a record leaves (pending_leave())
+ * so that neither the bound nor the agent's read walks what it passed:
+ * the last tombstone (the tombstones are the list's oldest records, as
+ * the oldest whole record is the one reduced), and a record the agent
+ * has read, the last or an earlier one.
+ */
+static struct list_head *snapset_tombs_end = &snapset_pending;
+static struct list_head *snapset_agent_read = &snapset_pending;
 static u64 snapset_seq;
 static unsigned int snapset_pending_full;	/* pending, not tombstones */
 static unsigned int snapset_reserved;	/* armed sets and pending records */
@@ -68,15 +78,19 @@ void snapset_record_fill(struct snapset_record *rec, struct snapset_set *set,
 {
 	unsigned int i, n = 0;
 
+	/* A shutdown record made at arm is filled again at the end. */
+	for (i = 0; i < rec->ev.set.ndevices; i++)
+		snapset_dev_info_release(&rec->devices[i]);
 	rec->owner_uid = set->owner_uid;
 	pid_assign(&rec->owner, set->owner);
 	pid_assign(&rec->closer, set->closer);
 	rec->ev.set = set->info;
 	if (one) {
-		rec->devices[n++] = one->info;
+		snapset_dev_info_copy(&rec->devices[n++], &one->info);
 	} else if (type_has_all_devices(rec->ev.type)) {
 		for (i = 0; i < set->ndevices; i++)
-			rec->devices[n++] = set->devices[i]->info;
+			snapset_dev_info_copy(&rec->devices[n++],
+					      &set->devices[i]->info);
 	}
 	rec->ev.set.ndevices = n;
 	event_set_sizes(&rec->ev, n);
@@ -105,7 +119,10 @@ static void record_free(struct kref *ref)
 {
 	struct snapset_record *rec = container_of(ref, struct snapset_record,
 						  ref);
+	unsigned int i;
 
+	for (i = 0; i < rec->ev.set.ndevices; i++)
+		snapset_dev_info_release(&rec->devices[i]);
 	put_pid(rec->owner);
 	put_pid(rec->closer);
 	kfree(rec);
@@ -219,12 +236,29 @@ void snapset_emit(struct snapset_record *rec)
 /* Under snapset_events_lock: the oldest pending record that is whole. */
 static struct snapset_record *oldest_full(void)
 {
-	struct snapset_record *rec;
+	if (snapset_tombs_end->next == &snapset_pending)
+		return NULL;
+	return list_entry(snapset_tombs_end->next, struct snapset_record,
+			  pending);
+}
 
-	list_for_each_entry(rec, &snapset_pending, pending)
-		if (!is_tombstone(rec))
-			return rec;
-	return NULL;
+/*
+ * Under snapset_events_lock: @rec leaves the pending list, for @tomb in
+ * its place or for good (@tomb NULL); the places kept in it follow.
+ */
+static void pending_leave(struct snapset_record *rec,
+			  struct snapset_record *tomb)
+{
+	struct list_head *instead = tomb ? &tomb->pending : rec->pending.prev;
+
+	if (snapset_tombs_end == &rec->pending)
+		snapset_tombs_end = instead;
+	if (snapset_agent_read == &rec->pending)
+		snapset_agent_read = instead;
+	if (tomb)
+		list_replace_init(&rec->pending, &tomb->pending);
+	else
+		list_del_init(&rec->pending);
 }
 
 /*
@@ -255,7 +289,8 @@ void snapset_queue_shutdown(struct snapset_record *rec)
 		tomb->ev.set.flags |= SNAPSET_SET_TOMBSTONE;
 		tomb->ev.set.ndevices = 0;
 		event_set_sizes(&tomb->ev, 0);
-		list_replace(&reduced->pending, &tomb->pending);
+		pending_leave(reduced, tomb);
+		snapset_tombs_end = &tomb->pending;
 		snapset_pending_full--;
 		tomb = NULL;
 	}
@@ -401,6 +436,7 @@ int snapset_subscribe(struct snapset_file *sf,
 				takeover = true;
 			}
 			snapset_agent = sub;
+			snapset_agent_read = &snapset_pending;
 		}
 	}
 	if (!ret)
@@ -451,14 +487,22 @@ void snapset_unsubscribe(struct snapset_sub *sub)
 	kfree(sub);
 }
 
-/* Under snapset_events_lock: the agent's next unread pending record. */
+/*
+ * Under snapset_events_lock: the agent's next unread pending record. The
+ * walk starts after a record it has read, and passes each once.
+ */
 static struct snapset_record *agent_next(struct snapset_sub *sub)
 {
 	struct snapset_record *rec;
+	struct list_head *pos;
 
-	list_for_each_entry(rec, &snapset_pending, pending)
+	for (pos = snapset_agent_read->next; pos != &snapset_pending;
+	     pos = pos->next) {
+		rec = list_entry(pos, struct snapset_record, pending);
 		if (rec->ev.seq > sub->cursor)
 			return rec;
+		snapset_agent_read = pos;
+	}
 	return NULL;
 }
 
@@ -546,15 +590,20 @@ static void consume(struct snapset_sub *sub, struct snapset_next *next)
 static size_t copy_next(struct snapset_next *next, struct iov_iter *to)
 {
 	const size_t hdr_size = sizeof(struct snapset_event);
+	struct snapset_device_info info;
 	size_t copied;
+	unsigned int i;
 
 	if (!next->rec)
 		return copy_to_iter(&next->hdr, hdr_size, to);
 	snapset_event_header(next->rec, &next->hdr);
 	copied = copy_to_iter(&next->hdr, hdr_size, to);
-	if (copied == hdr_size)
-		copied += copy_to_iter(next->rec->devices,
-				       next->rec->ev.size - hdr_size, to);
+	for (i = 0; i < next->rec->ev.set.ndevices; i++) {
+		if (copied != hdr_size + i * sizeof(info))
+			break;
+		snapset_dev_info_expand(&next->rec->devices[i], &info);
+		copied += copy_to_iter(&info, sizeof(info), to);
+	}
 	return copied;
 }
 
@@ -653,7 +702,7 @@ static struct snapset_record *find_pending(const u8 *id)
 /* Under snapset_events_lock. */
 static void unlink_pending(struct snapset_record *rec)
 {
-	list_del_init(&rec->pending);
+	pending_leave(rec, NULL);
 	if (!is_tombstone(rec))
 		snapset_pending_full--;
 	snapset_reserved--;
@@ -754,7 +803,7 @@ int snapset_pending_collect(struct snapset_records *out)
 int snapset_unqueued_collect(struct snapset_records *out,
 			     const struct snapset_record *rec)
 {
-	unsigned int n = rec->ev.set.ndevices;
+	unsigned int i, n = rec->ev.set.ndevices;
 	struct snapset_record *copy;
 	bool queued;
 
@@ -766,8 +815,9 @@ int snapset_unqueued_collect(struct snapset_records *out,
 	if (!queued) {
 		record_copy_ids(copy, rec);
 		copy->ev = rec->ev;
-		memcpy(copy->devices, rec->devices,
-		       flex_array_size(copy, devices, n));
+		for (i = 0; i < n; i++)
+			snapset_dev_info_copy(&copy->devices[i],
+					      &rec->devices[i]);
 	}
 	spin_unlock(&snapset_events_lock);
 	if (queued) {

@@ -69,6 +69,19 @@ static void records_free(struct snapset_records *out)
 	kvfree(out->recs);
 }
 
+static int copy_devices(const struct snapset_record *rec, u8 __user *buf)
+{
+	struct snapset_device_info info;
+	unsigned int i;
+
+	for (i = 0; i < rec->ev.set.ndevices; i++) {
+		snapset_dev_info_expand(&rec->devices[i], &info);
+		if (copy_to_user(buf + i * sizeof(info), &info, sizeof(info)))
+			return -EFAULT;
+	}
+	return 0;
+}
+
 static long copy_records(const struct snapset_records *recs, u8 __user *buf)
 {
 	const size_t hdr_size = sizeof(struct snapset_event);
@@ -83,8 +96,7 @@ static long copy_records(const struct snapset_records *recs, u8 __user *buf)
 		if (hdr.type == SNAPSET_EVENT_SHUTDOWN)
 			hdr.type = SNAPSET_RECORD_PENDING;
 		if (copy_to_user(buf, &hdr, hdr_size) ||
-		    copy_to_user(buf + hdr_size, rec->devices,
-				 rec->ev.size - hdr_size))
+		    copy_devices(rec, buf + hdr_size))
 			return -EFAULT;
 		buf += rec->ev.size;
 	}

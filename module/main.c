@@ -441,9 +441,14 @@ static int __init snapset_init(void)
 		return -EINVAL;
 	}
 	/* Unbound: one termination blocked in a put holds up no other. */
+	ret = snapset_set_cache_create();
+	if (ret)
+		return ret;
 	snapset_wq = alloc_workqueue("snapset", WQ_UNBOUND, 0);
-	if (!snapset_wq)
-		return -ENOMEM;
+	if (!snapset_wq) {
+		ret = -ENOMEM;
+		goto out_destroy_cache;
+	}
 	ret = misc_register(&snapset_misc);
 	if (ret) {
 		pr_err("cannot register /dev/snapset: %d\n", ret);
@@ -455,6 +460,8 @@ static int __init snapset_init(void)
 
 out_destroy_wq:
 	destroy_workqueue(snapset_wq);
+out_destroy_cache:
+	snapset_set_cache_destroy();
 	return ret;
 }
 
@@ -463,6 +470,7 @@ static void __exit snapset_exit(void)
 	misc_deregister(&snapset_misc);
 	/* Terminations queued by a kernel thread finish before we go. */
 	destroy_workqueue(snapset_wq);
+	snapset_set_cache_destroy();
 }
 
 module_init(snapset_init);

@@ -26,9 +26,23 @@
 
 static_assert(SNAPSET_DM_UUID_LEN >= DM_UUID_LEN);
 
+/* Sets are many and of one size: their own cache wastes no rounding. */
+static struct kmem_cache *snapset_set_cache;
 static LIST_HEAD(snapset_sets);
 static DEFINE_MUTEX(snapset_sets_lock);
 static unsigned int snapset_nr_sets;
+
+int snapset_set_cache_create(void)
+{
+	snapset_set_cache = KMEM_CACHE(snapset_set, SLAB_ACCOUNT);
+	return snapset_set_cache ? 0 : -ENOMEM;
+}
+
+/* After every set is freed: their files and end works hold the module. */
+void snapset_set_cache_destroy(void)
+{
+	kmem_cache_destroy(snapset_set_cache);
+}
 
 static bool name_valid(const char *name)
 {
@@ -51,7 +65,7 @@ struct snapset_set *snapset_set_create(const struct snapset_create *arg)
 	if (arg->flags || !name_valid(arg->name))
 		return ERR_PTR(-EINVAL);
 
-	set = kzalloc(sizeof(*set), GFP_KERNEL_ACCOUNT);
+	set = kmem_cache_zalloc(snapset_set_cache, GFP_KERNEL);
 	if (!set)
 		return ERR_PTR(-ENOMEM);
 	kref_init(&set->ref);
@@ -99,13 +113,66 @@ static void set_free(struct kref *ref)
 	put_pid(set->owner);
 	put_pid(set->closer);
 	put_pid(set->closer_seen.tgid);
+	kfree(set->devices);
 	mutex_destroy(&set->lock);
-	kfree(set);
+	kmem_cache_free(snapset_set_cache, set);
 }
 
 void snapset_set_put(struct snapset_set *set)
 {
 	kref_put(&set->ref, set_free);
+}
+
+static void dm_uuid_free(struct kref *ref)
+{
+	kfree(container_of(ref, struct snapset_dm_uuid, ref));
+}
+
+/* Under any lock: a record's copy takes a reference, never memory. */
+void snapset_dev_info_copy(struct snapset_dev_info *dst,
+			   const struct snapset_dev_info *src)
+{
+	*dst = *src;
+	if (dst->dm_uuid)
+		kref_get(&dst->dm_uuid->ref);
+}
+
+void snapset_dev_info_release(struct snapset_dev_info *info)
+{
+	if (info->dm_uuid)
+		kref_put(&info->dm_uuid->ref, dm_uuid_free);
+	info->dm_uuid = NULL;
+}
+
+void snapset_dev_info_expand(const struct snapset_dev_info *info,
+			     struct snapset_device_info *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->major = info->major;
+	out->minor = info->minor;
+	out->diskseq = info->diskseq;
+	out->sectors = info->sectors;
+	out->flags = info->flags;
+	if (info->dm_uuid)
+		strscpy(out->dm_uuid, info->dm_uuid->text,
+			sizeof(out->dm_uuid));
+}
+
+/* The device's dm uuid, kept apart when it has one: 0 or -ENOMEM. */
+static int dm_uuid_keep(const char *text, struct snapset_dev_info *info)
+{
+	size_t len = strlen(text) + 1;
+	struct snapset_dm_uuid *uuid;
+
+	if (len == 1)
+		return 0;
+	uuid = kmalloc(struct_size(uuid, text, len), GFP_KERNEL_ACCOUNT);
+	if (!uuid)
+		return -ENOMEM;
+	kref_init(&uuid->ref);
+	memcpy(uuid->text, text, len);
+	info->dm_uuid = uuid;
+	return 0;
 }
 
 /* Device-mapper is optional: look its symbols up only when loaded. */
@@ -140,6 +207,7 @@ static void device_dm_uuid(dev_t devt, char *uuid)
  */
 static int device_open(int fd, u32 flags, struct snapset_device **out)
 {
+	char dm_uuid[SNAPSET_DM_UUID_LEN] = "";
 	struct snapset_device *dev;
 	struct block_device *bdev;
 	struct inode *inode;
@@ -181,7 +249,10 @@ static int device_open(int fd, u32 flags, struct snapset_device **out)
 	dev->info.diskseq = bdev->bd_disk->diskseq;
 	dev->info.sectors = bdev_nr_sectors(bdev);
 	dev->info.flags = flags;
-	device_dm_uuid(inode->i_rdev, dev->info.dm_uuid);
+	device_dm_uuid(inode->i_rdev, dm_uuid);
+	ret = dm_uuid_keep(dm_uuid, &dev->info);
+	if (ret)
+		goto out_close;
 	fdput(f);
 	*out = dev;
 	return 0;
@@ -198,6 +269,7 @@ out_fdput:
 void snapset_device_close(struct snapset_device *dev)
 {
 	snapset_bdev_close(&dev->handle);
+	snapset_dev_info_release(&dev->info);
 	kfree(dev);
 }
 
@@ -214,6 +286,7 @@ static int find_device(struct snapset_set *set, u32 major, u32 minor)
 
 static int add_locked(struct snapset_set *set, struct snapset_device *dev)
 {
+	struct snapset_device **devices;
 	struct snapset_record *rec;
 
 	lockdep_assert_held(&set->lock);
@@ -226,6 +299,12 @@ static int add_locked(struct snapset_set *set, struct snapset_device *dev)
 	if (set->ndevices == SNAPSET_MAX_DEVICES)
 		return -ENOSPC;
 
+	/* Grown first: a set that keeps a longer array is as it was. */
+	devices = krealloc_array(set->devices, set->ndevices + 1,
+				 sizeof(*devices), GFP_KERNEL_ACCOUNT);
+	if (!devices)
+		return -ENOMEM;
+	set->devices = devices;
 	rec = snapset_record_alloc(SNAPSET_EVENT_DEVICE_ADDED, set, dev);
 	if (!rec)
 		return -ENOMEM;

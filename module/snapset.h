@@ -48,9 +48,32 @@ enum snapset_state {
 	SNAPSET_STATE_ENDED,	/* terminated: devices being released */
 };
 
+/*
+ * A device-mapper device's uuid, shared by the device and every record
+ * of it: most devices have none, and inline it would be most of their
+ * struct snapset_device_info.
+ */
+struct snapset_dm_uuid {
+	struct kref ref;
+	char text[];
+};
+
+/*
+ * struct snapset_device_info as the module keeps it, in 40 bytes for 168:
+ * expanded by snapset_dev_info_expand() when copied out.
+ */
+struct snapset_dev_info {
+	u32 major;
+	u32 minor;
+	u64 diskseq;
+	u64 sectors;
+	u32 flags;
+	struct snapset_dm_uuid *dm_uuid;	/* a reference, or NULL */
+};
+
 struct snapset_device {
 	struct snapset_bdev handle;
-	struct snapset_device_info info;
+	struct snapset_dev_info info;
 };
 
 /* How a set ended: filled by whoever terminates it. */
@@ -79,7 +102,7 @@ struct snapset_set {
 	struct pid *owner;		/* info.owner_tgid, for any namespace */
 	struct pid *closer;		/* info.closer_tgid, likewise */
 	unsigned int ndevices;
-	struct snapset_device *devices[SNAPSET_MAX_DEVICES];
+	struct snapset_device **devices;	/* grown by add, to size */
 	wait_queue_head_t wait;		/* set handles: POLLHUP at the end */
 	/* armed: the record, made at arm, kept until it is queued */
 	struct snapset_record *shutdown;
@@ -108,8 +131,8 @@ struct snapset_record {
 	struct list_head pending;	/* snapset_pending, if a record */
 	kuid_t owner_uid;		/* who may list it */
 	struct pid *owner, *closer;	/* ev.set's tgids, per reader */
-	struct snapset_event ev;	/* ev.size bytes, devices included */
-	struct snapset_device_info devices[];
+	struct snapset_event ev;	/* ev.size: as copied out, devices too */
+	struct snapset_dev_info devices[];	/* ev.set.ndevices of them */
 };
 
 struct snapset_qentry {
@@ -177,6 +200,8 @@ int snapset_arg_out(void __user *uarg, const void *karg, size_t ksize,
 	snapset_arg_in(&(karg), sizeof(karg), ver0, uarg)
 
 /* set.c */
+int snapset_set_cache_create(void);
+void snapset_set_cache_destroy(void);
 struct snapset_set *snapset_set_create(const struct snapset_create *arg);
 void snapset_set_put(struct snapset_set *set);
 int snapset_set_add(struct snapset_set *set, const struct snapset_add *arg);
@@ -185,6 +210,11 @@ int snapset_set_complete(struct snapset_set *set);
 int snapset_set_delete(struct snapset_set *set,
 		       const struct snapset_delete *arg);
 void snapset_device_close(struct snapset_device *dev);
+void snapset_dev_info_copy(struct snapset_dev_info *dst,
+			   const struct snapset_dev_info *src);
+void snapset_dev_info_release(struct snapset_dev_info *info);
+void snapset_dev_info_expand(const struct snapset_dev_info *info,
+			     struct snapset_device_info *out);
 struct snapset_set *snapset_set_find_get(const u8 *id);
 void snapset_set_unlink(struct snapset_set *set);
 void snapset_closer_is_current(struct snapset_set *set);
