@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -71,12 +72,16 @@ struct writer {
 	unsigned long delivered, failed;
 };
 
-/* Open connections, writers or not: each costs a message buffer. */
-#define WRITERS_MAX 256
-/* Of those, the last ones only root may take. */
+/*
+ * Open connections, writers or not, are at most max_connections (each
+ * costs a message buffer and an fd). Of those, the last ones only root
+ * may take.
+ */
 #define ROOT_RESERVED 16
 /* Connections of one user other than root. */
 #define PER_USER_MAX 16
+/* Files the daemon keeps open besides its writers': ring, agent, lvm... */
+#define FILES_BESIDES_WRITERS 256
 /* Time to say hello or status: libsnapset says it at once. */
 #define HELLO_DEADLINE_MS 5000
 /* Refusals are logged at most this often; the others are counted. */
@@ -97,6 +102,13 @@ static void writer_put(struct writer *w)
 	for (p = &w->d->writers; *p != w; p = &(*p)->next)
 		;
 	*p = w->next;
+	/*
+	 * What the peer sent and we did not read would turn its next recv
+	 * into ECONNRESET, ahead of our bye: read it first (the socket is
+	 * shut down, so nothing more comes).
+	 */
+	while (recv(w->fd, NULL, 0, MSG_DONTWAIT | MSG_TRUNC) > 0)
+		;
 	close(w->fd);
 	for (char **m = w->match; *m; m++)
 		free(*m);
@@ -431,13 +443,14 @@ static void refuse(struct writer *w, const char *label, const char *reason)
 static const char *no_slot(const struct writer *w, const char **label)
 {
 	unsigned int of_uid, n = connections(w->d, w->cred.uid, &of_uid);
+	unsigned int max = w->d->opts->max_connections;
 
 	*label = "full";
-	if (n > WRITERS_MAX)
+	if (n > max)
 		return "too many connections";
 	if (w->cred.uid == 0)
 		return NULL;
-	if (n > WRITERS_MAX - ROOT_RESERVED)
+	if (n > max - ROOT_RESERVED)
 		return "too many connections; the rest are root's";
 	*label = "user_limit";
 	if (of_uid > PER_USER_MAX)
@@ -675,6 +688,26 @@ static int remove_stale(const char *path)
 	return unlink(path) ? -errno : 0;
 }
 
+/*
+ * Room for max_connections writers and the daemon's own files: the
+ * soft limit raised up to the hard one (systemd's soft default is 1024).
+ */
+static void files_limit_raise(const struct daemon *d)
+{
+	rlim_t want = (rlim_t)d->opts->max_connections + FILES_BESIDES_WRITERS;
+	struct rlimit limit;
+
+	if (getrlimit(RLIMIT_NOFILE, &limit) || limit.rlim_cur >= want)
+		return;
+	limit.rlim_cur = limit.rlim_max < want ? limit.rlim_max : want;
+	if (limit.rlim_cur < want)
+		report_note("at most %llu open files (the hard limit): fewer "
+			    "than max_connections %u writers may connect",
+			    (unsigned long long)limit.rlim_max,
+			    d->opts->max_connections);
+	setrlimit(RLIMIT_NOFILE, &limit);
+}
+
 int writers_listen(struct daemon *d)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
@@ -695,6 +728,7 @@ int writers_listen(struct daemon *d)
 	ret = remove_stale(path);
 	if (ret)
 		return ret;
+	files_limit_raise(d);
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
