@@ -149,13 +149,24 @@ fuzz: fuzz-build
 # Benchmarks (bench/): run in the stock guest by tools/bench.
 BENCH_LIBS := $(shell pkg-config --libs json-c 2>/dev/null || echo -ljson-c) -lm
 
-bench-build: $(BUILD)/bench/latency $(BUILD)/bench/report
+bench-build: $(BUILD)/bench/latency $(BUILD)/bench/report \
+	$(BUILD)/bench/fanout
 
-$(BUILD)/bench/latency: bench/latency.c $(BUILD)/userspace/common/module.o \
+$(BUILD)/bench/latency: bench/latency.c bench/common.c bench/common.h \
+		$(BUILD)/userspace/common/module.o \
 		$(BUILD)/userspace/common/lvm.o \
 		$(BUILD)/userspace/common/lvm_command.o $(BUILD)/libsnapset.a
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -o $@ $(filter %.c %.o %.a,$^) $(BENCH_LIBS)
+
+# Fan-out to N writers against a reference epoll notifier (bench/fanout.c).
+$(BUILD)/bench/fanout: bench/fanout.c bench/fanout_ref.c bench/fanout.h \
+		bench/common.c bench/common.h \
+		$(BUILD)/userspace/common/module.o \
+		$(BUILD)/userspace/common/lvm.o \
+		$(BUILD)/userspace/common/lvm_command.o
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) -o $@ $(filter %.c %.o,$^) $(BENCH_LIBS)
 
 $(BUILD)/bench/report: bench/report.c
 	@mkdir -p $(@D)

@@ -139,21 +139,19 @@ static void writer_shutdown(struct writer *w)
 	shutdown(w->fd, SHUT_RDWR);
 }
 
-/* Queues @text (taken) behind what is being sent. */
-static void writer_send(struct writer *w, char *text)
+/* Queues a copy of @text (NULL: out of memory) behind what is being sent. */
+static void writer_queue(struct writer *w, const char *text)
 {
 	size_t len = text ? strlen(text) : 0;
 	struct outgoing *o = text ? malloc(sizeof(*o) + len) : NULL;
 
 	if (!o) {
-		free(text);
 		writer_drop(w, NULL, "out of memory");
 		return;
 	}
 	o->next = NULL;
 	o->len = len;
 	memcpy(o->text, text, len);
-	free(text);
 	if (w->out_tail)
 		w->out_tail->next = o;
 	else
@@ -161,6 +159,13 @@ static void writer_send(struct writer *w, char *text)
 	w->out_tail = o;
 	if (w->out == o)
 		send_head(w);
+}
+
+/* Queues @text (taken). */
+static void writer_send(struct writer *w, char *text)
+{
+	writer_queue(w, text);
+	free(text);
 }
 
 static void deadline_cancel(struct writer *w)
@@ -197,8 +202,35 @@ static void deadline_arm(struct writer *w)
 	io_uring_prep_timeout(daemon_sqe(w->d, &t->op), &t->ts, 0, 0);
 }
 
-/* Sends the next queued event once the previous one is answered. */
-static void writer_pump(struct writer *w)
+/*
+ * An event as one writer is sent it: encoded once for every writer that
+ * gets the same notice as the same event number, as most do when it is
+ * told to all of them at once (encoding is most of a send's cost).
+ */
+struct encoded {
+	const struct notice *notice;
+	long long event;
+	char *text; /* NULL: out of memory */
+};
+
+static const char *event_text(struct encoded *e, const struct notice *n,
+			      long long event)
+{
+	if (e->notice != n || e->event != event) {
+		free(e->text);
+		e->text = notice_message(n, event);
+		/* Out of memory: the next writer tries again. */
+		e->notice = e->text ? n : NULL;
+		e->event = event;
+	}
+	return e->text;
+}
+
+/*
+ * Sends the next queued event once the previous one is answered; @e
+ * keeps its encoding for the next writer.
+ */
+static void writer_pump(struct writer *w, struct encoded *e)
 {
 	struct delivery *next = w->queue;
 
@@ -216,7 +248,7 @@ static void writer_pump(struct writer *w)
 		w->queue_tail = NULL;
 	w->current = next;
 	w->event++;
-	writer_send(w, notice_message(next->notice, w->event));
+	writer_queue(w, event_text(e, next->notice, w->event));
 	if (!w->dropped)
 		deadline_arm(w);
 }
@@ -325,6 +357,7 @@ static void hello(struct writer *w, const struct proto_msg *msg)
 static void ack(struct writer *w, const struct proto_msg *msg)
 {
 	struct delivery *del = w->current;
+	struct encoded e = { 0 };
 
 	if (!del || msg->event != w->event) {
 		char why[96];
@@ -338,7 +371,8 @@ static void ack(struct writer *w, const struct proto_msg *msg)
 	deadline_cancel(w);
 	w->current = NULL;
 	delivery_end(w, del, msg->ok, msg->text);
-	writer_pump(w);
+	writer_pump(w, &e);
+	free(e.text);
 }
 
 /* The first message says what the connection is: a writer or a query. */
@@ -618,8 +652,11 @@ unsigned int writers_queue(struct daemon *d, struct notice *n)
 /* Starts what writers_queue() queued: after counting, never before. */
 void writers_pump(struct daemon *d)
 {
+	struct encoded e = { 0 };
+
 	for (struct writer *w = d->writers; w; w = w->next)
-		writer_pump(w);
+		writer_pump(w, &e);
+	free(e.text);
 }
 
 /* Idle writers go now; the others once they have answered (pump). */
