@@ -25,6 +25,27 @@ struct metric {
 	double target; /* 0: reported, no target */
 };
 
+/*
+ * Fan-out to @n writers (bench/fanout), the daemon against the reference
+ * epoll notifier: the time to the last writer at p50 no more than the
+ * reference's, half its system calls per writer notified.
+ */
+#define FANOUT_METRIC(n, what, field, target)                        \
+	{                                                            \
+		"fan-out to " n ", " what, "us", "fanout-" n, field, \
+		    "fanout-ref-" n, field, target                   \
+	}
+#define FANOUT_METRICS(n)                                                    \
+	FANOUT_METRIC(n, "last writer, p50", "p50_us", 1.0),                 \
+	    FANOUT_METRIC(n, "last writer, p99", "p99_us", 0),               \
+	    FANOUT_METRIC(n, "first writer, p50", "first_p50_us", 0),        \
+	    FANOUT_METRIC(n, "first writer, p99", "first_p99_us", 0),        \
+	{                                                                    \
+		"fan-out to " n ", syscalls per writer", "sys", "fanout-" n, \
+		    "syscalls_per_writer", "fanout-ref-" n,                  \
+		    "syscalls_per_writer", 0.5                               \
+	}
+
 static const struct metric metrics[] = {
 	{ "kill to writer, p50", "us", "chain", "p50_us", "pidfd", "p50_us",
 	  1.5 },
@@ -45,38 +66,9 @@ static const struct metric metrics[] = {
 	  "poll-1s", "p50_us", 0 },
 	{ "kill to writer against a 5 s poll, p50", "us", "chain", "p50_us",
 	  "poll-5s", "p50_us", 0 },
-	/*
-	 * Fan-out (bench/fanout): the daemon to N writers against the
-	 * reference epoll notifier; the time to the last writer at p50 no
-	 * more than the reference's, half its system calls per writer.
-	 */
-	{ "fan-out to 1, last writer, p50", "us", "fanout-1", "p50_us",
-	  "fanout-ref-1", "p50_us", 1.0 },
-	{ "fan-out to 1, last writer, p99", "us", "fanout-1", "p99_us",
-	  "fanout-ref-1", "p99_us", 0 },
-	{ "fan-out to 1, syscalls per writer", "sys", "fanout-1",
-	  "syscalls_per_writer", "fanout-ref-1", "syscalls_per_writer", 0.5 },
-	{ "fan-out to 100, last writer, p50", "us", "fanout-100", "p50_us",
-	  "fanout-ref-100", "p50_us", 1.0 },
-	{ "fan-out to 100, last writer, p99", "us", "fanout-100", "p99_us",
-	  "fanout-ref-100", "p99_us", 0 },
-	{ "fan-out to 100, first writer, p50", "us", "fanout-100",
-	  "first_p50_us", "fanout-ref-100", "first_p50_us", 0 },
-	{ "fan-out to 100, first writer, p99", "us", "fanout-100",
-	  "first_p99_us", "fanout-ref-100", "first_p99_us", 0 },
-	{ "fan-out to 100, syscalls per writer", "sys", "fanout-100",
-	  "syscalls_per_writer", "fanout-ref-100", "syscalls_per_writer", 0.5 },
-	{ "fan-out to 1000, last writer, p50", "us", "fanout-1000", "p50_us",
-	  "fanout-ref-1000", "p50_us", 1.0 },
-	{ "fan-out to 1000, last writer, p99", "us", "fanout-1000", "p99_us",
-	  "fanout-ref-1000", "p99_us", 0 },
-	{ "fan-out to 1000, first writer, p50", "us", "fanout-1000",
-	  "first_p50_us", "fanout-ref-1000", "first_p50_us", 0 },
-	{ "fan-out to 1000, first writer, p99", "us", "fanout-1000",
-	  "first_p99_us", "fanout-ref-1000", "first_p99_us", 0 },
-	{ "fan-out to 1000, syscalls per writer", "sys", "fanout-1000",
-	  "syscalls_per_writer", "fanout-ref-1000", "syscalls_per_writer",
-	  0.5 },
+	FANOUT_METRICS("1"),
+	FANOUT_METRICS("100"),
+	FANOUT_METRICS("1000"),
 };
 
 /* The series read, by name. */
