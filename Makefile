@@ -148,8 +148,13 @@ fuzz: fuzz-build
 
 # Benchmarks (bench/): run in the stock guest by tools/bench.
 BENCH_LIBS := $(shell pkg-config --libs json-c 2>/dev/null || echo -ljson-c) -lm
+# What the timed programs share (bench/common.c) and what it needs.
+BENCH_COMMON := bench/common.c bench/common.h \
+	$(BUILD)/userspace/common/module.o $(BUILD)/userspace/common/lvm.o \
+	$(BUILD)/userspace/common/lvm_command.o
 
-bench-build: $(BUILD)/bench/latency $(BUILD)/bench/report
+bench-build: $(BUILD)/bench/latency $(BUILD)/bench/report \
+	$(BUILD)/bench/fanout
 # Scale (issue 15 item 3): many live sets, their time and kernel memory.
 bench-build: $(BUILD)/bench/scale
 
@@ -160,18 +165,21 @@ $(BUILD)/bench/idle: bench/idle.c $(BUILD)/libsnapset.a
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -o $@ $(filter %.c %.a,$^) $(BENCH_LIBS)
 
-$(BUILD)/bench/release: bench/release.c bench/series.h
+$(BUILD)/bench/release: bench/release.c $(BENCH_COMMON)
 	@mkdir -p $(@D)
-	$(CC) $(USER_CFLAGS) -o $@ $< $(BENCH_LIBS)
+	$(CC) $(USER_CFLAGS) -o $@ $(filter %.c %.o,$^) $(BENCH_LIBS)
 
-$(BUILD)/bench/latency: bench/latency.c bench/series.h $(BUILD)/userspace/common/module.o \
-		$(BUILD)/userspace/common/lvm.o \
-		$(BUILD)/userspace/common/lvm_command.o $(BUILD)/libsnapset.a
+$(BUILD)/bench/latency: bench/latency.c $(BENCH_COMMON) $(BUILD)/libsnapset.a
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -o $@ $(filter %.c %.o %.a,$^) $(BENCH_LIBS)
 
-$(BUILD)/bench/scale: bench/scale.c $(BUILD)/userspace/common/module.o \
-		$(BUILD)/userspace/common/lvm.o $(BUILD)/userspace/common/lvm_command.o
+$(BUILD)/bench/scale: bench/scale.c $(BENCH_COMMON)
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) -o $@ $(filter %.c %.o,$^) $(BENCH_LIBS)
+
+# Fan-out to N writers against a reference epoll notifier (bench/fanout.c).
+$(BUILD)/bench/fanout: bench/fanout.c bench/fanout_ref.c bench/fanout.h \
+		$(BENCH_COMMON)
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -o $@ $(filter %.c %.o,$^) $(BENCH_LIBS)
 

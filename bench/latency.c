@@ -42,7 +42,7 @@
 #include <snapset/writer.h>
 
 #include "../userspace/common/module.h"
-#include "series.h"
+#include "common.h"
 
 enum wait_kind {
 	WAIT_PIPE,
@@ -78,20 +78,6 @@ struct waiter {
 	struct snapset_writer *writer; /* WAIT_CHAIN */
 	struct shared *shared;
 };
-
-static long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static void __attribute__((noreturn)) die(const char *what, int err)
-{
-	fprintf(stderr, "bench latency: %s: %s\n", what, strerror(err));
-	exit(1);
-}
 
 /* Blocks until @fd is readable; -errno. */
 static int wait_readable(int fd)
@@ -161,23 +147,6 @@ static void sleep_ms(long ms)
 
 	while (nanosleep(&ts, &ts) && errno == EINTR)
 		;
-}
-
-/* The state letter of /proc/@pid/stat ('S': asleep), or 0. */
-static char process_state(pid_t pid)
-{
-	char path[64], stat[512], *end;
-	FILE *f;
-	char state = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	if (fgets(stat, sizeof(stat), f) && (end = strrchr(stat, ')')))
-		state = end[2];
-	fclose(f);
-	return state;
 }
 
 /* Whether @pid is dead: gone, or a zombie its parent has not reaped. */
@@ -265,21 +234,6 @@ static void __attribute__((noreturn)) waiter_run(struct waiter *wt)
 	_exit(0);
 }
 
-static unsigned int sysfs_number(const char *name)
-{
-	char path[96];
-	unsigned int value = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/sys/class/misc/snapset/%s", name);
-	f = fopen(path, "re");
-	if (f && fscanf(f, "%u", &value) != 1)
-		value = 0;
-	if (f)
-		fclose(f);
-	return value;
-}
-
 /*
  * Until @pid sleeps, and for the chain until the daemon has acknowledged
  * every record and sleeps too: a trial starts from rest, not from the
@@ -304,40 +258,6 @@ static void wait_asleep(pid_t pid, enum wait_kind kind)
 		}
 		nanosleep(&tick, NULL);
 	}
-}
-
-/* The victim: an armed set's owner for the agent and the chain. */
-static pid_t victim_start(enum wait_kind kind)
-{
-	__u8 id[SNAPSET_ID_LEN];
-	int ready[2], fd = -1;
-	pid_t pid;
-	char byte;
-
-	if (pipe2(ready, O_CLOEXEC))
-		die("pipe", errno);
-	pid = fork();
-	if (pid < 0)
-		die("fork", errno);
-	if (pid == 0) {
-		/* A bench that dies takes its victim and its set along. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (kind == WAIT_AGENT || kind == WAIT_CHAIN) {
-			fd = module_open();
-			if (fd < 0 || module_create(fd, "bench", id) ||
-			    module_arm(fd))
-				_exit(1);
-		}
-		if (write(ready[1], "r", 1) != 1)
-			_exit(1);
-		for (;;)
-			pause();
-	}
-	close(ready[1]);
-	if (read(ready[0], &byte, 1) != 1)
-		die("victim", EIO);
-	close(ready[0]);
-	return pid;
 }
 
 struct trial_pipes {
@@ -407,7 +327,10 @@ static pid_t waiter_start(const struct series *s, struct trial_pipes *p,
 static long long trial(const struct series *s, const struct trial_pipes *p,
 		       pid_t waiter, struct shared *shared, long long *readable)
 {
-	pid_t victim = s->kind == WAIT_PIPE ? getpid() : victim_start(s->kind);
+	pid_t victim =
+	    s->kind == WAIT_PIPE
+		? getpid()
+		: victim_start(s->kind == WAIT_AGENT || s->kind == WAIT_CHAIN);
 	long long sent;
 	char byte;
 

@@ -35,7 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "series.h"
+#include "common.h"
 
 #define MAPPER "/dev/mapper"
 #define STEP_TIMEOUT_MS (120 * 1000)
@@ -46,20 +46,6 @@ struct bench {
 	const char *vg, *origin, *size;
 	char fifo[64]; /* COMMAND says it runs, and its pid, here */
 };
-
-static long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static void __attribute__((noreturn)) die(const char *what, int err)
-{
-	fprintf(stderr, "bench release: %s: %s\n", what, strerror(err));
-	exit(1);
-}
 
 /* Starts @argv with its stdout on /dev/null; its pid. */
 static pid_t spawn(const char *const argv[])

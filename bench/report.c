@@ -25,6 +25,27 @@ struct metric {
 	double target; /* 0: reported, no target */
 };
 
+/*
+ * Fan-out to @n writers (bench/fanout), the daemon against the reference
+ * epoll notifier: the time to the last writer at p50 no more than the
+ * reference's, half its system calls per writer notified.
+ */
+#define FANOUT_METRIC(n, what, field, target)                        \
+	{                                                            \
+		"fan-out to " n ", " what, "us", "fanout-" n, field, \
+		    "fanout-ref-" n, field, target                   \
+	}
+#define FANOUT_METRICS(n)                                                    \
+	FANOUT_METRIC(n, "last writer, p50", "p50_us", 1.0),                 \
+	    FANOUT_METRIC(n, "last writer, p99", "p99_us", 0),               \
+	    FANOUT_METRIC(n, "first writer, p50", "first_p50_us", 0),        \
+	    FANOUT_METRIC(n, "first writer, p99", "first_p99_us", 0),        \
+	{                                                                    \
+		"fan-out to " n ", syscalls per writer", "sys", "fanout-" n, \
+		    "syscalls_per_writer", "fanout-ref-" n,                  \
+		    "syscalls_per_writer", 0.5                               \
+	}
+
 static const struct metric metrics[] = {
 	{ "kill to writer, p50", "us", "chain", "p50_us", "pidfd", "p50_us",
 	  1.5 },
@@ -45,6 +66,9 @@ static const struct metric metrics[] = {
 	  "poll-1s", "p50_us", 0 },
 	{ "kill to writer against a 5 s poll, p50", "us", "chain", "p50_us",
 	  "poll-5s", "p50_us", 0 },
+	FANOUT_METRICS("1"),
+	FANOUT_METRICS("100"),
+	FANOUT_METRICS("1000"),
 	/* Scale (bench/scale.c): 10,000 live armed sets against 1,000. */
 	{ "create+arm 10k sets / 1k", "ms", "scale-10000", "create_arm_ms",
 	  "scale-1000", "create_arm_ms", 11 },

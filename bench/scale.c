@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include "../userspace/common/module.h"
+#include "common.h"
 
 #define SET_NAME "bench-scale"
 #define MAX_DEVICES 8
@@ -74,14 +75,6 @@ struct run {
 	void *list_buf;
 	size_t list_size;
 };
-
-static long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 /*
  * A cache's object size as a kernel without slub_debug pays it: the guest
@@ -298,7 +291,7 @@ static void kind_print(const struct kind *k, const char *suffix)
 	       k->record_bytes);
 }
 
-static void series_print(const struct run *r, const struct kind *bare,
+static void run_print(const struct run *r, const struct kind *bare,
 			 const struct kind *dev)
 {
 	printf("{\"series\": \"scale-%u\", \"sets\": %u, \"devices\": %u",
@@ -393,7 +386,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "scale: %u sets: %s\n", r.sets, strerror(-ret));
 		return 1;
 	}
-	series_print(&r, &bare, &dev);
+	run_print(&r, &bare, &dev);
 	free(r.list_buf);
 	free(r.fds);
 	return 0;

@@ -11,7 +11,7 @@ series=$(mktemp) json=$(mktemp)
 trap 'rm -f "$series" "$json"' EXIT
 
 echo "TAP version 13"
-echo "1..4"
+echo "1..6"
 if tools/bench --smoke --guest 1 >"$series.log" 2>&1; then
 	echo "ok 1 - the benchmarks ran"
 else
@@ -73,4 +73,21 @@ if [ -z "$bad" ]; then
 else
 	while read -r line; do echo "# wrong: $line"; done <<<"$bad"
 	echo "not ok 5 - scale: both counts, every step timed"
+fi
+# Fan-out (tools/bench --smoke: 1 and 10 writers): each series once,
+# the first writer no later than the last, system calls counted.
+bad=
+for name in fanout-1 fanout-ref-1 fanout-10 fanout-ref-10; do
+	line=$(grep "\"series\": \"$name\"," "$series")
+	[ "$(grep -c . <<<"$line")" = 1 ] || { bad+=" $name"; continue; }
+	awk -F'[:,}]' '{ for (i = 1; i < NF; i += 2) { k = $i; gsub(/[ "{]/, "", k); v[k] = $(i + 1) } }
+		END { exit !(v["first_p50_us"] > 0 && v["first_p50_us"] <= v["p50_us"] &&
+			     v["syscalls_per_writer"] > 0) }' <<<"$line" ||
+		bad+=" $name"
+done
+if [ -z "$bad" ]; then
+	echo "ok 6 - fan-out series, with times and system calls"
+else
+	echo "# wrong:$bad"
+	echo "not ok 6 - fan-out series, with times and system calls"
 fi

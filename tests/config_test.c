@@ -55,6 +55,7 @@ TEST_F(config, defaults_without_a_file)
 	EXPECT_EQ(60000, self->opts.lvremove_deadline_ms);
 	EXPECT_STREQ("/var/lib/snapset", self->opts.history_dir);
 	EXPECT_EQ(100, self->opts.history_size);
+	EXPECT_EQ(4096, self->opts.max_connections);
 	EXPECT_EQ(0, self->opts.nallowed_uids);
 	/* Off: a host without node_exporter's directory logs no error. */
 	EXPECT_STREQ("", self->opts.metrics_path);
@@ -80,7 +81,8 @@ TEST_F(config, every_key)
 				"metrics = /tmp/m.prom\n"
 				"[writers]\n"
 				"allow_users = root, 1000\n"
-				"allow_groups = 0,65534\n"));
+				"allow_groups = 0,65534\n"
+				"max_connections = 1000\n"));
 	EXPECT_STREQ("/run/x.sock", self->opts.socket_path);
 	EXPECT_EQ(1500, self->opts.writer_deadline_ms);
 	EXPECT_EQ(120000, self->opts.lvremove_deadline_ms);
@@ -92,6 +94,7 @@ TEST_F(config, every_key)
 	EXPECT_EQ(1000, self->opts.allowed_uids[1]);
 	ASSERT_EQ(2, self->opts.nallowed_gids);
 	EXPECT_EQ(65534, self->opts.allowed_gids[1]);
+	EXPECT_EQ(1000, self->opts.max_connections);
 }
 
 /* Each bad file, and the one line that says where and why. */
@@ -113,6 +116,10 @@ static const struct {
 	{ "[deamon]\nsocket = /x\n", ":2: [deamon] socket: unknown section" },
 	{ "[writers]\nallow_users = no-such-user-here\n",
 	  ":2: [writers] allow_users: names no user" },
+	{ "[writers]\nmax_connections = 31\n",
+	  ":2: [writers] max_connections: not a number from 32 to 65536" },
+	{ "[writers]\nmax_connections = 65537\n",
+	  ":2: [writers] max_connections: not a number from 32 to 65536" },
 	{ "[writers]\nallow_groups = no-such-group-here\n",
 	  ":2: [writers] allow_groups: names no group" },
 	{ "[daemon]\njust words\n", ":2: not a key = value line" },

@@ -322,6 +322,7 @@ FIXTURE_SETUP(writers)
 	snprintf(self->opts.socket_path, sizeof(self->opts.socket_path),
 		 "/tmp/snapset-notices-%d.sock", getpid());
 	self->opts.writer_deadline_ms = 10000;
+	self->opts.max_connections = 32;
 	self->opts.allowed_uids[self->opts.nallowed_uids++] = getuid();
 	self->d.opts = &self->opts;
 	self->d.listen_fd = -1;
@@ -411,6 +412,42 @@ TEST_F(writers, unqueued_writer_counts_as_failed)
 	free(ev);
 	EXPECT_TRUE(outcome.done);
 	EXPECT_EQ(1, outcome.failed);
+}
+
+/* Handles completions until none comes for a while. */
+static void steps_until_idle(struct daemon *d)
+{
+	while (daemon_step(d, 100, NULL) >= 0)
+		;
+}
+
+/*
+ * Past max_connections, a connection that said hello reads a bye of
+ * code denied, even once the daemon has closed it with the hello
+ * unread: not ECONNRESET.
+ */
+TEST_F(writers, connection_past_the_bound_reads_bye_denied)
+{
+	char buf[512] = "";
+	int fds[18], nfds = 0, fd = -1;
+	ssize_t n = 0;
+
+	/* Root's reserve and one more: the next of anyone's is refused. */
+	self->opts.max_connections = 17;
+	for (int i = 0; i < 18 && !strstr(buf, "\"bye\""); i++) {
+		fd = fds[nfds++] = proto_connect(self->opts.socket_path);
+		ASSERT_LE(0, fd);
+		ASSERT_EQ(0, writer_send(fd, proto_hello("more", NULL)));
+		steps_until_idle(&self->d);
+		n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+		ASSERT_LT(0, n) TH_LOG("recv: %s", strerror(errno));
+		buf[n] = '\0';
+	}
+	EXPECT_NE(NULL, strstr(buf, "\"code\":\"denied\"")) TH_LOG("%s", buf);
+	EXPECT_NE(NULL, strstr(buf, "too many connections")) TH_LOG("%s", buf);
+	EXPECT_EQ(0, recv(fd, buf, sizeof(buf), MSG_DONTWAIT));
+	while (nfds)
+		close(fds[--nfds]);
 }
 
 TEST_HARNESS_MAIN

@@ -288,7 +288,9 @@ TEST_F_TIMEOUT(socket, users_filling_their_slots_leave_root_its_own,
 	struct run_result res;
 	pid_t pids[FILLERS];
 
-	ASSERT_EQ(0, sh("printf '[writers]\nallow_groups = %d\n' >> %s",
+	/* FILLERS users at PER_USER each, and root's reserve. */
+	ASSERT_EQ(0, sh("printf '[writers]\nallow_groups = %d\n"
+			"max_connections = 256\n' >> %s",
 			FILLER_GROUP, self->config));
 	ASSERT_EQ(0, daemon_start(&self->d, NULL, self->config, self->socket));
 	ASSERT_EQ(0, pipe(to_children));
@@ -332,6 +334,36 @@ TEST_F_TIMEOUT(socket, users_filling_their_slots_leave_root_its_own,
 		EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	}
 	close(from_children[0]);
+	EXPECT_EQ(0, daemon_stop(&self->d));
+}
+
+/* The smallest max_connections, and the connections past it. */
+#define CONNECTIONS 32
+#define PAST 8
+
+/*
+ * Root too has max_connections at most: past them, each connection is
+ * refused with a bye of code denied that it reads (no ECONNRESET
+ * first), and the burst is logged once.
+ */
+TEST_F_TIMEOUT(socket, connections_past_the_bound_read_bye_denied, RUN_TIMEOUT)
+{
+	int fds[CONNECTIONS + PAST];
+	char type[64];
+
+	ASSERT_EQ(0, sh("printf '[writers]\nmax_connections = %d\n' >> %s",
+			CONNECTIONS, self->config));
+	ASSERT_EQ(0, daemon_start(&self->d, NULL, self->config, self->socket));
+	for (int i = 0; i < CONNECTIONS + PAST; i++) {
+		fds[i] = raw_connect(self->socket, HELLO("many"));
+		ASSERT_LE(0, fds[i]);
+		raw_next_type(fds[i], EVENT_TIMEOUT_MS, type, sizeof(type));
+		EXPECT_STREQ(i < CONNECTIONS ? "welcome" : "bye denied", type)
+		TH_LOG("connection %d", i + 1);
+	}
+	EXPECT_EQ(1, daemon_count(&self->d, "too many connections"));
+	for (int i = 0; i < CONNECTIONS + PAST; i++)
+		close(fds[i]);
 	EXPECT_EQ(0, daemon_stop(&self->d));
 }
 

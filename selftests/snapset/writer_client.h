@@ -46,9 +46,6 @@ static inline struct json_object *raw_next(int fd, int ms)
 	if (poll(&pfd, 1, ms) != 1)
 		return NULL;
 	n = recv(fd, buf, sizeof(buf) - 1, 0);
-	/* A daemon that hangs up on an unread hello resets first. */
-	if (n < 0 && errno == ECONNRESET)
-		n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
 	if (n <= 0)
 		return NULL;
 	buf[n] = '\0';

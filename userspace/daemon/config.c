@@ -22,6 +22,9 @@
 #include "config.h"
 
 #define HISTORY_SIZE_MAX 100000
+/* Writer connections: more than root's reserve, each an fd. */
+#define CONNECTIONS_MIN 32
+#define CONNECTIONS_MAX 65536
 
 /* The largest id; (uid_t)-1 means "no id" to the kernel. */
 #define ID_MAX (UINT_MAX - 1)
@@ -41,6 +44,7 @@ void config_init(struct daemon_options *opts)
 		.writer_deadline_ms = 30000,
 		.lvremove_deadline_ms = 60000,
 		.history_size = 100,
+		.max_connections = 4096,
 	};
 	strcpy(opts->socket_path, SNAPSET_WRITER_SOCKET);
 	strcpy(opts->history_dir, "/var/lib/snapset");
@@ -72,16 +76,19 @@ static const char *set_deadline(long *out, const char *value)
 	return NULL;
 }
 
-static const char *set_history_size(unsigned int *out, const char *value)
+/* A whole number from @min to @max, or @why. */
+static const char *set_count(unsigned int *out, const char *value,
+			     unsigned long min, unsigned long max,
+			     const char *why)
 {
 	char *end;
 	unsigned long n;
 
 	errno = 0;
 	n = strtoul(value, &end, 10);
-	if (errno || end == value || *end || *value == '-' ||
-	    n > HISTORY_SIZE_MAX)
-		return "not a number of entries from 0 to 100000";
+	if (errno || end == value || *end || *value == '-' || n < min ||
+	    n > max)
+		return why;
 	*out = (unsigned int)n;
 	return NULL;
 }
@@ -136,7 +143,10 @@ static const char *set_key(struct daemon_options *o, const char *section,
 			return set_path(o->history_dir, sizeof(o->history_dir),
 					value, true);
 		if (!strcmp(key, "history_size"))
-			return set_history_size(&o->history_size, value);
+			return set_count(&o->history_size, value, 0,
+					 HISTORY_SIZE_MAX,
+					 "not a number of entries from 0 to "
+					 "100000");
 		if (!strcmp(key, "metrics"))
 			return set_path(o->metrics_path,
 					sizeof(o->metrics_path), value, true);
@@ -147,6 +157,10 @@ static const char *set_key(struct daemon_options *o, const char *section,
 		if (!strcmp(key, "allow_groups"))
 			return set_ids(value, true, o->allowed_gids,
 				       &o->nallowed_gids);
+		if (!strcmp(key, "max_connections"))
+			return set_count(&o->max_connections, value,
+					 CONNECTIONS_MIN, CONNECTIONS_MAX,
+					 "not a number from 32 to 65536");
 	} else {
 		return "unknown section (daemon or writers)";
 	}

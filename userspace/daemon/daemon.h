@@ -33,9 +33,10 @@ struct daemon_options {
 	unsigned int nallowed_uids;
 	gid_t allowed_gids[DAEMON_ALLOWED_MAX];
 	unsigned int nallowed_gids;
-	char history_dir[256];	   /* "" for none */
-	unsigned int history_size; /* entries kept */
-	char metrics_path[256];	   /* "" for none */
+	char history_dir[256];	      /* "" for none */
+	unsigned int history_size;    /* entries kept */
+	char metrics_path[256];	      /* "" for none */
+	unsigned int max_connections; /* on the writer socket */
 };
 
 /* What a completion is about: every user_data points at one of these. */

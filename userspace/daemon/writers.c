@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -71,12 +72,16 @@ struct writer {
 	unsigned long delivered, failed;
 };
 
-/* Open connections, writers or not: each costs a message buffer. */
-#define WRITERS_MAX 256
-/* Of those, the last ones only root may take. */
+/*
+ * Open connections, writers or not, are at most max_connections (each
+ * costs a message buffer and an fd). Of those, the last ones only root
+ * may take.
+ */
 #define ROOT_RESERVED 16
 /* Connections of one user other than root. */
 #define PER_USER_MAX 16
+/* Files the daemon keeps open besides its writers': ring, agent, lvm... */
+#define FILES_BESIDES_WRITERS 256
 /* Time to say hello or status: libsnapset says it at once. */
 #define HELLO_DEADLINE_MS 5000
 /* Refusals are logged at most this often; the others are counted. */
@@ -97,6 +102,13 @@ static void writer_put(struct writer *w)
 	for (p = &w->d->writers; *p != w; p = &(*p)->next)
 		;
 	*p = w->next;
+	/*
+	 * What the peer sent and we did not read would turn its next recv
+	 * into ECONNRESET, ahead of our bye: read it first (the socket is
+	 * shut down, so nothing more comes).
+	 */
+	while (recv(w->fd, NULL, 0, MSG_DONTWAIT | MSG_TRUNC) > 0)
+		;
 	close(w->fd);
 	for (char **m = w->match; *m; m++)
 		free(*m);
@@ -127,21 +139,19 @@ static void writer_shutdown(struct writer *w)
 	shutdown(w->fd, SHUT_RDWR);
 }
 
-/* Queues @text (taken) behind what is being sent. */
-static void writer_send(struct writer *w, char *text)
+/* Queues a copy of @text (NULL: out of memory) behind what is being sent. */
+static void writer_queue(struct writer *w, const char *text)
 {
 	size_t len = text ? strlen(text) : 0;
 	struct outgoing *o = text ? malloc(sizeof(*o) + len) : NULL;
 
 	if (!o) {
-		free(text);
 		writer_drop(w, NULL, "out of memory");
 		return;
 	}
 	o->next = NULL;
 	o->len = len;
 	memcpy(o->text, text, len);
-	free(text);
 	if (w->out_tail)
 		w->out_tail->next = o;
 	else
@@ -149,6 +159,13 @@ static void writer_send(struct writer *w, char *text)
 	w->out_tail = o;
 	if (w->out == o)
 		send_head(w);
+}
+
+/* Queues @text (taken). */
+static void writer_send(struct writer *w, char *text)
+{
+	writer_queue(w, text);
+	free(text);
 }
 
 static void deadline_cancel(struct writer *w)
@@ -185,8 +202,35 @@ static void deadline_arm(struct writer *w)
 	io_uring_prep_timeout(daemon_sqe(w->d, &t->op), &t->ts, 0, 0);
 }
 
-/* Sends the next queued event once the previous one is answered. */
-static void writer_pump(struct writer *w)
+/*
+ * An event as one writer is sent it: encoded once for every writer that
+ * gets the same notice as the same event number, as most do when it is
+ * told to all of them at once (encoding is most of a send's cost).
+ */
+struct encoded {
+	const struct notice *notice;
+	long long event;
+	char *text; /* NULL: out of memory */
+};
+
+static const char *event_text(struct encoded *e, const struct notice *n,
+			      long long event)
+{
+	if (e->notice != n || e->event != event) {
+		free(e->text);
+		e->text = notice_message(n, event);
+		/* Out of memory: the next writer tries again. */
+		e->notice = e->text ? n : NULL;
+		e->event = event;
+	}
+	return e->text;
+}
+
+/*
+ * Sends the next queued event once the previous one is answered; @e
+ * keeps its encoding for the next writer.
+ */
+static void writer_pump(struct writer *w, struct encoded *e)
 {
 	struct delivery *next = w->queue;
 
@@ -204,7 +248,7 @@ static void writer_pump(struct writer *w)
 		w->queue_tail = NULL;
 	w->current = next;
 	w->event++;
-	writer_send(w, notice_message(next->notice, w->event));
+	writer_queue(w, event_text(e, next->notice, w->event));
 	if (!w->dropped)
 		deadline_arm(w);
 }
@@ -313,6 +357,7 @@ static void hello(struct writer *w, const struct proto_msg *msg)
 static void ack(struct writer *w, const struct proto_msg *msg)
 {
 	struct delivery *del = w->current;
+	struct encoded e = { 0 };
 
 	if (!del || msg->event != w->event) {
 		char why[96];
@@ -326,7 +371,8 @@ static void ack(struct writer *w, const struct proto_msg *msg)
 	deadline_cancel(w);
 	w->current = NULL;
 	delivery_end(w, del, msg->ok, msg->text);
-	writer_pump(w);
+	writer_pump(w, &e);
+	free(e.text);
 }
 
 /* The first message says what the connection is: a writer or a query. */
@@ -431,13 +477,14 @@ static void refuse(struct writer *w, const char *label, const char *reason)
 static const char *no_slot(const struct writer *w, const char **label)
 {
 	unsigned int of_uid, n = connections(w->d, w->cred.uid, &of_uid);
+	unsigned int max = w->d->opts->max_connections;
 
 	*label = "full";
-	if (n > WRITERS_MAX)
+	if (n > max)
 		return "too many connections";
 	if (w->cred.uid == 0)
 		return NULL;
-	if (n > WRITERS_MAX - ROOT_RESERVED)
+	if (n > max - ROOT_RESERVED)
 		return "too many connections; the rest are root's";
 	*label = "user_limit";
 	if (of_uid > PER_USER_MAX)
@@ -605,8 +652,11 @@ unsigned int writers_queue(struct daemon *d, struct notice *n)
 /* Starts what writers_queue() queued: after counting, never before. */
 void writers_pump(struct daemon *d)
 {
+	struct encoded e = { 0 };
+
 	for (struct writer *w = d->writers; w; w = w->next)
-		writer_pump(w);
+		writer_pump(w, &e);
+	free(e.text);
 }
 
 /* Idle writers go now; the others once they have answered (pump). */
@@ -675,6 +725,26 @@ static int remove_stale(const char *path)
 	return unlink(path) ? -errno : 0;
 }
 
+/*
+ * Room for max_connections writers and the daemon's own files: the
+ * soft limit raised up to the hard one (systemd's soft default is 1024).
+ */
+static void files_limit_raise(const struct daemon *d)
+{
+	rlim_t want = (rlim_t)d->opts->max_connections + FILES_BESIDES_WRITERS;
+	struct rlimit limit;
+
+	if (getrlimit(RLIMIT_NOFILE, &limit) || limit.rlim_cur >= want)
+		return;
+	limit.rlim_cur = limit.rlim_max < want ? limit.rlim_max : want;
+	if (limit.rlim_cur < want)
+		report_note("at most %llu open files (the hard limit): fewer "
+			    "than max_connections %u writers may connect",
+			    (unsigned long long)limit.rlim_max,
+			    d->opts->max_connections);
+	setrlimit(RLIMIT_NOFILE, &limit);
+}
+
 int writers_listen(struct daemon *d)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
@@ -695,6 +765,7 @@ int writers_listen(struct daemon *d)
 	ret = remove_stale(path);
 	if (ret)
 		return ret;
+	files_limit_raise(d);
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
