@@ -292,7 +292,7 @@ static void kind_print(const struct kind *k, const char *suffix)
 }
 
 static void run_print(const struct run *r, const struct kind *bare,
-			 const struct kind *dev)
+		      const struct kind *dev)
 {
 	printf("{\"series\": \"scale-%u\", \"sets\": %u, \"devices\": %u",
 	       r->sets, r->sets, dev->ndevices);
