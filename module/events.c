@@ -44,112 +44,6 @@ static unsigned int snapset_reserved;	/* armed sets and pending records */
 static struct snapset_sub *snapset_agent;
 static DECLARE_WAIT_QUEUE_HEAD(snapset_event_wait);
 
-static bool type_has_all_devices(u32 type)
-{
-	return type == SNAPSET_EVENT_ARMED || type == SNAPSET_EVENT_SHUTDOWN ||
-	       type == SNAPSET_RECORD_LIVE;
-}
-
-/* The record says its own layout, so that both parts may grow. */
-static void event_set_sizes(struct snapset_event *ev, unsigned int ndevices)
-{
-	ev->header_size = sizeof(struct snapset_event);
-	ev->device_size = sizeof(struct snapset_device_info);
-	ev->size = ev->header_size + ndevices * ev->device_size;
-}
-
-static void pid_assign(struct pid **dst, struct pid *src)
-{
-	put_pid(*dst);
-	*dst = get_pid(src);
-}
-
-/* Who a record is about, for a reader in any pid namespace. */
-static void record_copy_ids(struct snapset_record *dst,
-			    const struct snapset_record *src)
-{
-	dst->owner_uid = src->owner_uid;
-	pid_assign(&dst->owner, src->owner);
-	pid_assign(&dst->closer, src->closer);
-}
-
-void snapset_record_fill(struct snapset_record *rec, struct snapset_set *set,
-			 const struct snapset_device *one)
-{
-	unsigned int i, n = 0;
-
-	/* A shutdown record made at arm is filled again at the end. */
-	for (i = 0; i < rec->ev.set.ndevices; i++)
-		snapset_dev_info_release(&rec->devices[i]);
-	rec->owner_uid = set->owner_uid;
-	pid_assign(&rec->owner, set->owner);
-	pid_assign(&rec->closer, set->closer);
-	rec->ev.set = set->info;
-	if (one) {
-		snapset_dev_info_copy(&rec->devices[n++], &one->info);
-	} else if (type_has_all_devices(rec->ev.type)) {
-		for (i = 0; i < set->ndevices; i++)
-			snapset_dev_info_copy(&rec->devices[n++],
-					      &set->devices[i]->info);
-	}
-	rec->ev.set.ndevices = n;
-	event_set_sizes(&rec->ev, n);
-}
-
-/* Called with the set's lock held (or before anyone else can see it). */
-struct snapset_record *snapset_record_alloc(u32 type, struct snapset_set *set,
-					    const struct snapset_device *one)
-{
-	unsigned int n = one ? 1 : 0;
-	struct snapset_record *rec;
-
-	if (!one && type_has_all_devices(type))
-		n = set->ndevices;
-	rec = kzalloc(struct_size(rec, devices, n), GFP_KERNEL_ACCOUNT);
-	if (!rec)
-		return NULL;
-	kref_init(&rec->ref);
-	INIT_LIST_HEAD(&rec->pending);
-	rec->ev.type = type;
-	snapset_record_fill(rec, set, one);
-	return rec;
-}
-
-static void record_free(struct kref *ref)
-{
-	struct snapset_record *rec = container_of(ref, struct snapset_record,
-						  ref);
-	unsigned int i;
-
-	for (i = 0; i < rec->ev.set.ndevices; i++)
-		snapset_dev_info_release(&rec->devices[i]);
-	put_pid(rec->owner);
-	put_pid(rec->closer);
-	kfree(rec);
-}
-
-void snapset_record_put(struct snapset_record *rec)
-{
-	kref_put(&rec->ref, record_free);
-}
-
-/*
- * @rec's header as the current task may read it: its owner and closer as
- * its pid namespace sees them (0 when they are not in it), the owner's uid
- * as its user namespace does.
- */
-void snapset_event_header(const struct snapset_record *rec,
-			  struct snapset_event *hdr)
-{
-	struct pid_namespace *ns = task_active_pid_ns(current);
-
-	*hdr = rec->ev;
-	hdr->set.owner_tgid = pid_nr_ns(rec->owner, ns);
-	hdr->set.closer_tgid = pid_nr_ns(rec->closer, ns);
-	hdr->set.owner_uid = from_kuid_munged(current_user_ns(),
-					      rec->owner_uid);
-}
-
 /*
  * Takes the place of an armed set's future record, which it keeps until
  * acknowledged or discarded: -ENOSPC past max_records, so a requester
@@ -282,13 +176,13 @@ void snapset_queue_shutdown(struct snapset_record *rec)
 	if (snapset_pending_full > snapset_max_pending && tomb) {
 		reduced = oldest_full();
 		kref_init(&tomb->ref);
-		record_copy_ids(tomb, reduced);
+		snapset_record_copy_ids(tomb, reduced);
 		tomb->ev.type = SNAPSET_EVENT_SHUTDOWN;
 		tomb->ev.seq = reduced->ev.seq;
 		tomb->ev.set = reduced->ev.set;
 		tomb->ev.set.flags |= SNAPSET_SET_TOMBSTONE;
 		tomb->ev.set.ndevices = 0;
-		event_set_sizes(&tomb->ev, 0);
+		snapset_event_set_sizes(&tomb->ev, 0);
 		pending_leave(reduced, tomb);
 		snapset_tombs_end = &tomb->pending;
 		snapset_pending_full--;
@@ -489,13 +383,18 @@ void snapset_unsubscribe(struct snapset_sub *sub)
 
 /*
  * Under snapset_events_lock: the agent's next unread pending record. The
- * walk starts after a record it has read, and passes each once.
+ * walk starts after a record it has read, and passes each once. Only the
+ * agent's own reads may move that place: another subscriber's would skip
+ * the agent's records.
  */
 static struct snapset_record *agent_next(struct snapset_sub *sub)
 {
 	struct snapset_record *rec;
 	struct list_head *pos;
 
+	lockdep_assert_held(&snapset_events_lock);
+	if (WARN_ON_ONCE(sub != snapset_agent))
+		return NULL;
 	for (pos = snapset_agent_read->next; pos != &snapset_pending;
 	     pos = pos->next) {
 		rec = list_entry(pos, struct snapset_record, pending);
@@ -534,7 +433,7 @@ static void make_overflow(struct snapset_next *next, u64 missed, u64 first)
 {
 	memset(&next->hdr, 0, sizeof(next->hdr));
 	next->hdr.type = SNAPSET_EVENT_OVERFLOW;
-	event_set_sizes(&next->hdr, 0);
+	snapset_event_set_sizes(&next->hdr, 0);
 	next->hdr.seq = first;
 	next->hdr.missed = missed;
 }
@@ -813,7 +712,7 @@ int snapset_unqueued_collect(struct snapset_records *out,
 	spin_lock(&snapset_events_lock);
 	queued = rec->ev.seq;
 	if (!queued) {
-		record_copy_ids(copy, rec);
+		snapset_record_copy_ids(copy, rec);
 		copy->ev = rec->ev;
 		for (i = 0; i < n; i++)
 			snapset_dev_info_copy(&copy->devices[i],

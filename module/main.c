@@ -440,10 +440,10 @@ static int __init snapset_init(void)
 		pr_err("max_pending and max_records must be at least 1, watcher_queue at least 2\n");
 		return -EINVAL;
 	}
-	/* Unbound: one termination blocked in a put holds up no other. */
 	ret = snapset_set_cache_create();
 	if (ret)
 		return ret;
+	/* Unbound: one termination blocked in a put holds up no other. */
 	snapset_wq = alloc_workqueue("snapset", WQ_UNBOUND, 0);
 	if (!snapset_wq) {
 		ret = -ENOMEM;

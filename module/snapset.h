@@ -15,7 +15,9 @@
  *   snapset_sub.read_lock   per subscriber: serialises its readers; held
  *                           across copy_to_user()
  *   snapset_events_lock     spinlock: sequence numbers, subscriber queues,
- *                           the pending record list; innermost, never held
+ *                           the pending record list and its two places
+ *                           (the last tombstone, the agent's last read
+ *                           record); innermost, never held
  *                           across a user copy, an allocation or a device
  *                           put
  *   snapset_set.closer_lock spinlock: the last closer, written by ->flush
@@ -245,7 +247,7 @@ int snapset_records_add(struct snapset_records *out,
 long snapset_list(void __user *uarg);
 int snapset_sets_collect(struct snapset_records *out);
 
-/* events.c */
+/* record.c */
 struct snapset_record *snapset_record_alloc(u32 type, struct snapset_set *set,
 					    const struct snapset_device *one);
 void snapset_record_fill(struct snapset_record *rec, struct snapset_set *set,
@@ -253,6 +255,11 @@ void snapset_record_fill(struct snapset_record *rec, struct snapset_set *set,
 void snapset_record_put(struct snapset_record *rec);
 void snapset_event_header(const struct snapset_record *rec,
 			  struct snapset_event *hdr);
+void snapset_event_set_sizes(struct snapset_event *ev, unsigned int ndevices);
+void snapset_record_copy_ids(struct snapset_record *dst,
+			     const struct snapset_record *src);
+
+/* events.c */
 int snapset_record_reserve(void);
 void snapset_record_unreserve(void);
 void snapset_emit(struct snapset_record *rec);
