@@ -222,6 +222,8 @@ TEST(writer_gets_an_event_with_an_odd_label)
 	if (ev) {
 		ASSERT_EQ(1, ev->ndevices);
 		EXPECT_STREQ("caf\xef\xbf\xbd", ev->devices[0].label);
+		/* As the daemon sent it, but for the byte replaced. */
+		EXPECT_STREQ(EVENT_HEAD "caf\xef\xbf\xbd\"}]}", ev->json);
 		EXPECT_EQ(0, snapset_writer_ack(w, ev, 0, NULL));
 	}
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));

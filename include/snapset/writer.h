@@ -73,7 +73,8 @@ struct snapset_writer_event {
 	const char *ended_at; /* ISO 8601, or "" */
 	size_t ndevices;
 	const struct snapset_writer_device *devices;
-	const char *json; /* the whole event, as the daemon sent it */
+	/* The whole event as the daemon sent it, invalid UTF-8 replaced. */
+	const char *json;
 };
 
 struct snapset_writer;

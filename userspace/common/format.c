@@ -105,6 +105,11 @@ void json_add_string(struct json_object *obj, const char *key,
 	json_object_object_add(obj, key, json_text(value, SIZE_MAX));
 }
 
+void json_add_ascii(struct json_object *obj, const char *key, const char *value)
+{
+	json_object_object_add(obj, key, json_object_new_string(value));
+}
+
 void text_copy(char *out, size_t size, const char *src)
 {
 	size_t len = strlen(src), cut = size - 1, i = cut;
@@ -144,7 +149,7 @@ static void add_time(struct json_object *obj, const char *key, __u64 ns)
 	if (!ns)
 		return;
 	time_format(ns, text);
-	json_add_string(obj, key, text);
+	json_add_ascii(obj, key, text);
 }
 
 /* Names come from processes and users: bounded, never trusted as C strings. */
@@ -162,7 +167,7 @@ struct json_object *device_info_to_json(const struct snapset_device_info *d)
 	if (!obj)
 		return NULL;
 	snprintf(devno, sizeof(devno), "%u:%u", d->major, d->minor);
-	json_add_string(obj, "devno", devno);
+	json_add_ascii(obj, "devno", devno);
 	json_add_int(obj, "diskseq", (int64_t)d->diskseq);
 	json_add_int(obj, "size", (int64_t)d->sectors * 512);
 	json_object_object_add(
@@ -181,7 +186,7 @@ static void add_set(struct json_object *obj, const struct snapset_set_info *s)
 	char id[ID_STR_LEN];
 
 	id_format(s->id, id);
-	json_add_string(obj, "id", id);
+	json_add_ascii(obj, "id", id);
 	add_bounded(obj, "name", s->name, sizeof(s->name));
 	json_object_object_add(
 	    obj, "armed",
@@ -190,7 +195,7 @@ static void add_set(struct json_object *obj, const struct snapset_set_info *s)
 	    obj, "completed",
 	    json_object_new_boolean(s->flags & SNAPSET_SET_COMPLETED));
 	if (s->flags & SNAPSET_SET_TERMINATED)
-		json_add_string(obj, "reason", reason_name(s->reason));
+		json_add_ascii(obj, "reason", reason_name(s->reason));
 	if (s->flags & SNAPSET_SET_EXIT_STATUS)
 		json_add_int(obj, "exit_status", s->exit_status);
 	if (s->flags & SNAPSET_SET_SIGNAL)

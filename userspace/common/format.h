@@ -56,6 +56,9 @@ int parse_duration(const char *text, long *ms);
 /* Sets @obj's member @key, invalid UTF-8 replaced (U+FFFD). */
 void json_add_string(struct json_object *obj, const char *key,
 		     const char *value);
+/* Sets @obj's member @key to @value, text of ours in ASCII: no repair. */
+void json_add_ascii(struct json_object *obj, const char *key,
+		    const char *value);
 void json_add_int(struct json_object *obj, const char *key, int64_t value);
 /* @obj's member @key as text (numbers too), or @missing without it. */
 const char *json_member(struct json_object *obj, const char *key,

@@ -69,6 +69,11 @@ static void notice_queue(struct notice *n)
 		return;
 	}
 	writers_pump(n->d);
+	/*
+	 * The sends go now, not after the other completions at hand: the
+	 * writers' news is what the daemon is for.
+	 */
+	io_uring_submit(&n->d->ring);
 }
 
 static struct op settled_op = { OP_SETTLED, NULL };

@@ -390,27 +390,35 @@ size_t proto_utf8_copy(const char *text, size_t len, char *out, size_t size)
 }
 
 /*
- * A daemon's message with each byte that starts no UTF-8 character
- * replaced, so that one odd byte from a device's label costs a writer
- * that field's byte, not the whole event; NULL if it needs no repair or
- * memory ran out (it is then parsed as it is, and refused).
+ * A daemon's message made valid UTF-8: each byte that starts no UTF-8
+ * character replaced, so that one odd byte from a device's label costs a
+ * writer that field's byte, not the whole event. *@repaired is the
+ * repaired copy, or NULL when @buf needs none; -ENOMEM when one was
+ * needed and memory ran out.
  */
-static char *utf8_repaired(const char *buf, size_t *len)
+static int utf8_repaired(const char *buf, size_t *len, char **repaired)
 {
 	size_t i, n, size = 3 * *len + 1;
-	char *out;
 
-	for (i = 0; i < *len; i += n)
-		if (!(n = proto_utf8_len(buf + i, *len - i)))
+	*repaired = NULL;
+	for (i = 0; i < *len; i += n) {
+		/* Most of a message is ASCII: it goes by in a tight loop. */
+		while (i < *len && !(buf[i] & 0x80))
+			i++;
+		if (i == *len || !(n = proto_utf8_len(buf + i, *len - i)))
 			break;
-	if (i == *len || !(out = malloc(size)))
-		return NULL;
-	*len = utf8_repair(buf, *len, out, size);
-	return out;
+	}
+	if (i == *len)
+		return 0;
+	*repaired = malloc(size);
+	if (!*repaired)
+		return -ENOMEM;
+	*len = utf8_repair(buf, *len, *repaired, size);
+	return 0;
 }
 
-static struct json_object *parse_object(const void *buf, size_t len, char *why,
-					size_t size)
+static struct json_object *parse_object(const void *buf, size_t len, int flags,
+					char *why, size_t size)
 {
 	struct json_tokener *tok = json_tokener_new_ex(PROTO_DEPTH);
 	struct json_object *obj = NULL;
@@ -419,8 +427,7 @@ static struct json_object *parse_object(const void *buf, size_t len, char *why,
 		refuse(why, size, "out of memory");
 		return NULL;
 	}
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
-					JSON_TOKENER_VALIDATE_UTF8);
+	json_tokener_set_flags(tok, flags);
 	obj = json_tokener_parse_ex(tok, buf, (int)len);
 	if (!obj || json_tokener_get_parse_end(tok) != len) {
 		refuse(
@@ -452,19 +459,25 @@ int proto_parse(const void *buf, size_t len, enum proto_sender sender,
 		struct proto_msg *msg, char *why, size_t why_size)
 {
 	const struct schema *schema;
+	int flags = JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8;
 	struct json_object *type;
-	char *repaired = NULL;
 	int ret;
 
 	memset(msg, 0, sizeof(*msg));
 	if (!len || len > PROTO_MESSAGE_MAX)
 		return refuse(why, why_size, "a message of %zu bytes", len);
-	if (sender == PROTO_FROM_DAEMON)
-		repaired = utf8_repaired(buf, &len);
-	msg->obj = parse_object(repaired ?: buf, len, why, why_size);
-	free(repaired);
-	if (!msg->obj)
+	/* A daemon's message is valid UTF-8 once checked or repaired here. */
+	if (sender == PROTO_FROM_DAEMON) {
+		if (utf8_repaired(buf, &len, &msg->repaired))
+			return refuse(why, why_size, "out of memory");
+		flags = JSON_TOKENER_STRICT;
+	}
+	msg->obj =
+	    parse_object(msg->repaired ?: buf, len, flags, why, why_size);
+	if (!msg->obj) {
+		proto_msg_free(msg);
 		return -EPROTO;
+	}
 	if (!json_object_object_get_ex(msg->obj, "type", &type) ||
 	    !json_object_is_type(type, json_type_string)) {
 		ret = refuse(why, why_size, "no \"type\"");
@@ -490,6 +503,7 @@ fail:
 void proto_msg_free(struct proto_msg *msg)
 {
 	json_object_put(msg->obj);
+	free(msg->repaired);
 	memset(msg, 0, sizeof(*msg));
 }
 

@@ -52,6 +52,8 @@ struct proto_msg {
 	const char *kind;      /* event */
 	long long deadline_ms; /* welcome */
 	struct json_object *obj;
+	/* A daemon's message with its invalid UTF-8 replaced, or NULL. */
+	char *repaired;
 };
 
 /*

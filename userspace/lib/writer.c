@@ -43,7 +43,7 @@ struct snapset_writer {
 	char *socket_path;
 	char name[PROTO_NAME_MAX + 1];
 	char **match; /* NULL-terminated, or NULL */
-	char *buf;    /* one message */
+	char *buf;    /* one message, and a NUL after it */
 	bool has_event;
 	struct proto_msg msg; /* the current event's message */
 	struct snapset_writer_event event;
@@ -91,6 +91,9 @@ static int receive(struct snapset_writer *w, struct proto_msg *msg)
 					     : -errno;
 	if (n == 0)
 		return -ENOTCONN;
+	/* An event's JSON is handed over as it came: a C string. */
+	if (n <= PROTO_MESSAGE_MAX)
+		w->buf[n] = '\0';
 	if (proto_parse(w->buf, n, PROTO_FROM_DAEMON, msg, why, sizeof(why)))
 		return -EPROTO;
 	return 1;
@@ -207,7 +210,7 @@ EXPORT int snapset_writer_connect(const char *socket_path, const char *name,
 	w->fd = -1;
 	strcpy(w->name, name);
 	w->socket_path = strdup(socket_path ?: SNAPSET_WRITER_SOCKET);
-	w->buf = malloc(PROTO_MESSAGE_MAX);
+	w->buf = malloc(PROTO_MESSAGE_MAX + 1);
 	ret = w->socket_path && w->buf ? copy_match(w, match) : -ENOMEM;
 	if (!ret)
 		ret = snapset_writer_reconnect(w);
@@ -317,8 +320,9 @@ static int event_from_msg(struct snapset_writer *w)
 		.ended_at = member(set, "ended_at"),
 		.ndevices = n,
 		.devices = w->devices,
-		.json = json_object_to_json_string_ext(w->msg.obj,
-						       JSON_C_TO_STRING_PLAIN),
+		/* Not encoded again: w->buf is not read into while it is held.
+		 */
+		.json = w->msg.repaired ?: w->buf,
 	};
 	return 0;
 }
