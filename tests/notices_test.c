@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -433,7 +434,7 @@ TEST_F(writers, connection_past_the_bound_reads_bye_denied)
 	ssize_t n = 0;
 
 	/* Root's reserve and one more: the next of anyone's is refused. */
-	self->opts.max_connections = 17;
+	self->d.max_writers = 17;
 	for (int i = 0; i < 18 && !strstr(buf, "\"bye\""); i++) {
 		fd = fds[nfds++] = proto_connect(self->opts.socket_path);
 		ASSERT_LE(0, fd);
@@ -448,6 +449,28 @@ TEST_F(writers, connection_past_the_bound_reads_bye_denied)
 	EXPECT_EQ(0, recv(fd, buf, sizeof(buf), MSG_DONTWAIT));
 	while (nfds)
 		close(fds[--nfds]);
+}
+
+/*
+ * Under an open-files limit lower than max_connections needs, fewer
+ * writers may connect: the daemon's own files (lvm's pipes, history) are
+ * never the ones the kernel refuses.
+ */
+TEST(open_files_limit_bounds_the_writers)
+{
+	struct rlimit low = { .rlim_cur = 600, .rlim_max = 600 };
+	struct daemon_options opts = { .max_connections = 4096 };
+	struct daemon d = { .opts = &opts, .listen_fd = -1 };
+
+	snprintf(opts.socket_path, sizeof(opts.socket_path),
+		 "/tmp/snapset-notices-%d.sock", getpid());
+	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &low));
+	ASSERT_EQ(0, io_uring_queue_init(16, &d.ring, 0));
+	ASSERT_EQ(0, writers_listen(&d));
+	EXPECT_EQ(600 - 256, d.max_writers);
+	close(d.listen_fd);
+	unlink(opts.socket_path);
+	io_uring_queue_exit(&d.ring);
 }
 
 TEST_HARNESS_MAIN

@@ -126,6 +126,8 @@ struct daemon {
 	bool files_no_tmpfile;
 	struct metrics *metrics;
 	__u64 started_realtime;
+	/* max_connections, or fewer when the open-files limit is lower */
+	unsigned int max_writers;
 	long long refused_log_at;      /* CLOCK_MONOTONIC ms, 0 for never */
 	unsigned int refused_unlogged; /* refusals since */
 };

@@ -82,6 +82,8 @@ struct writer {
 #define PER_USER_MAX 16
 /* Files the daemon keeps open besides its writers': ring, agent, lvm... */
 #define FILES_BESIDES_WRITERS 256
+/* Messages of a closing peer read at most, for its bye to reach it. */
+#define DRAIN_MAX 64
 /* Time to say hello or status: libsnapset says it at once. */
 #define HELLO_DEADLINE_MS 5000
 /* Refusals are logged at most this often; the others are counted. */
@@ -104,11 +106,14 @@ static void writer_put(struct writer *w)
 	*p = w->next;
 	/*
 	 * What the peer sent and we did not read would turn its next recv
-	 * into ECONNRESET, ahead of our bye: read it first (the socket is
-	 * shut down, so nothing more comes).
+	 * into ECONNRESET, ahead of our bye: read it first. Shut down, the
+	 * socket takes nothing more; what it holds is bounded, and so is
+	 * this loop, for a peer that sends empty messages.
 	 */
-	while (recv(w->fd, NULL, 0, MSG_DONTWAIT | MSG_TRUNC) > 0)
-		;
+	shutdown(w->fd, SHUT_RD);
+	for (int i = 0; i < DRAIN_MAX; i++)
+		if (recv(w->fd, NULL, 0, MSG_DONTWAIT | MSG_TRUNC) <= 0)
+			break;
 	close(w->fd);
 	for (char **m = w->match; *m; m++)
 		free(*m);
@@ -477,7 +482,7 @@ static void refuse(struct writer *w, const char *label, const char *reason)
 static const char *no_slot(const struct writer *w, const char **label)
 {
 	unsigned int of_uid, n = connections(w->d, w->cred.uid, &of_uid);
-	unsigned int max = w->d->opts->max_connections;
+	unsigned int max = w->d->max_writers;
 
 	*label = "full";
 	if (n > max)
@@ -726,23 +731,31 @@ static int remove_stale(const char *path)
 }
 
 /*
- * Room for max_connections writers and the daemon's own files: the
- * soft limit raised up to the hard one (systemd's soft default is 1024).
+ * Room for max_connections writers and the daemon's own files: the soft
+ * limit raised up to the hard one (systemd's soft default is 1024). Under
+ * a lower limit, fewer writers: an fd for an lvm command or a file must
+ * never be taken by a writer, nor root's last slots by the kernel's EMFILE.
  */
-static void files_limit_raise(const struct daemon *d)
+static void files_limit_raise(struct daemon *d)
 {
-	rlim_t want = (rlim_t)d->opts->max_connections + FILES_BESIDES_WRITERS;
+	unsigned int max = d->opts->max_connections;
+	rlim_t want = (rlim_t)max + FILES_BESIDES_WRITERS;
 	struct rlimit limit;
 
+	d->max_writers = max;
 	if (getrlimit(RLIMIT_NOFILE, &limit) || limit.rlim_cur >= want)
 		return;
 	limit.rlim_cur = limit.rlim_max < want ? limit.rlim_max : want;
-	if (limit.rlim_cur < want)
-		report_note("at most %llu open files (the hard limit): fewer "
-			    "than max_connections %u writers may connect",
-			    (unsigned long long)limit.rlim_max,
-			    d->opts->max_connections);
-	setrlimit(RLIMIT_NOFILE, &limit);
+	if (setrlimit(RLIMIT_NOFILE, &limit))
+		getrlimit(RLIMIT_NOFILE, &limit);
+	if (limit.rlim_cur >= want)
+		return;
+	d->max_writers = limit.rlim_cur > FILES_BESIDES_WRITERS + 2 * ROOT_RESERVED
+				 ? limit.rlim_cur - FILES_BESIDES_WRITERS
+				 : 2 * ROOT_RESERVED;
+	report_note("at most %llu open files: %u writer connections, not "
+		    "max_connections %u",
+		    (unsigned long long)limit.rlim_cur, d->max_writers, max);
 }
 
 int writers_listen(struct daemon *d)
