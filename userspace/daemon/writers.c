@@ -750,9 +750,10 @@ static void files_limit_raise(struct daemon *d)
 		getrlimit(RLIMIT_NOFILE, &limit);
 	if (limit.rlim_cur >= want)
 		return;
-	d->max_writers = limit.rlim_cur > FILES_BESIDES_WRITERS + 2 * ROOT_RESERVED
-				 ? limit.rlim_cur - FILES_BESIDES_WRITERS
-				 : 2 * ROOT_RESERVED;
+	d->max_writers =
+	    limit.rlim_cur > FILES_BESIDES_WRITERS + 2 * ROOT_RESERVED
+		? limit.rlim_cur - FILES_BESIDES_WRITERS
+		: 2 * ROOT_RESERVED;
 	report_note("at most %llu open files: %u writer connections, not "
 		    "max_connections %u",
 		    (unsigned long long)limit.rlim_cur, d->max_writers, max);
