@@ -73,7 +73,10 @@ struct snapset_writer_event {
 	const char *ended_at; /* ISO 8601, or "" */
 	size_t ndevices;
 	const struct snapset_writer_device *devices;
-	/* The whole event as the daemon sent it, invalid UTF-8 replaced. */
+	/*
+	 * The whole event as the daemon sent it, invalid UTF-8 replaced:
+	 * JSON json-c's strict parser accepted, not re-encoded.
+	 */
 	const char *json;
 };
 

@@ -57,23 +57,26 @@ bool notice_wanted(const struct notice *n, char *const *match)
 
 static void notice_queue(struct notice *n)
 {
+	/* @n may be freed by the pump: a send that ran out of memory. */
+	struct daemon *d = n->d;
+
 	/* Stopping: writers that were idle are gone, the next daemon tells. */
-	if (n->d->stopping) {
+	if (d->stopping) {
 		n->interrupted = true;
 		notice_finish(n);
 		return;
 	}
-	n->waiting = writers_queue(n->d, n);
+	n->waiting = writers_queue(d, n);
 	if (!n->waiting) {
 		notice_finish(n);
 		return;
 	}
-	writers_pump(n->d);
+	writers_pump(d);
 	/*
 	 * The sends go now, not after the other completions at hand: the
 	 * writers' news is what the daemon is for.
 	 */
-	io_uring_submit(&n->d->ring);
+	io_uring_submit(&d->ring);
 }
 
 static struct op settled_op = { OP_SETTLED, NULL };
