@@ -112,6 +112,8 @@ struct daemon {
 	struct live_set *live_sets;
 	__u64 watch_seq; /* the newest event the watcher read */
 	bool settling;	 /* notices held while writers reconnect */
+	/* CLOCK_MONOTONIC ms they are held to; 0: until notices_settled() */
+	long long settle_end_ms;
 	struct notice *parked;
 	struct json_object *history; /* newest last */
 	struct file_job *files;	     /* every file kept, history first */

@@ -81,12 +81,11 @@ static void notice_queue(struct notice *n)
 
 static struct op settled_op = { OP_SETTLED, NULL };
 static struct __kernel_timespec settle_time;
-static long long settle_end_ms; /* 0: held until notices_settled() */
 
 /* Whether @n is held while writers reconnect (notices_settled lets go). */
 static bool notice_park(struct daemon *d, struct notice *n)
 {
-	long long left = settle_end_ms - monotonic_ms();
+	long long end = d->settle_end_ms, left = end - monotonic_ms();
 
 	if (!d->settling)
 		return false;
@@ -94,11 +93,11 @@ static bool notice_park(struct daemon *d, struct notice *n)
 	 * Time is up: settled, unless some are held still (their timer's
 	 * completion not handled yet): then this one goes with them, after.
 	 */
-	if (settle_end_ms && left <= 0 && !d->parked) {
+	if (end && left <= 0 && !d->parked) {
 		d->settling = false;
 		return false;
 	}
-	if (settle_end_ms && !d->parked) {
+	if (end && !d->parked) {
 		ms_to_timespec(left, &settle_time);
 		io_uring_prep_timeout(daemon_sqe(d, &settled_op), &settle_time,
 				      0, 0);
@@ -141,7 +140,7 @@ void notice_send(struct daemon *d, const char *kind,
 void notices_settle(struct daemon *d)
 {
 	d->settling = true;
-	settle_end_ms = monotonic_ms() + SETTLE_MS;
+	d->settle_end_ms = monotonic_ms() + SETTLE_MS;
 }
 
 /* Writers had their time to come back: the held notices go, oldest first. */
