@@ -211,44 +211,49 @@ TEST(json_without_memory_is_null)
 	free(ev);
 }
 
-/*
- * Settling after a start, a daemon with nothing to hold arms no timer
- * (an idle daemon never wakes); the first notice held arms it, once.
- */
-TEST(settle_timer_armed_by_the_first_held_notice)
+/* A daemon just started: its notices held while writers come back. */
+FIXTURE(settling)
 {
-	struct snapset_event *ev = record(0, SNAPSET_REASON_EXIT, 1);
-	struct daemon d = { 0 };
+	struct daemon d;
+	struct snapset_event *ev;
+};
 
-	ASSERT_EQ(0, io_uring_queue_init(8, &d.ring, 0));
-	notices_settle(&d);
-	EXPECT_EQ(0, io_uring_sq_ready(&d.ring));
-	notice_send(&d, PROTO_KIND_SHUTDOWN, ev, NULL, NULL, NULL);
-	EXPECT_NE(NULL, d.parked);
-	EXPECT_EQ(1, io_uring_sq_ready(&d.ring));
-	notice_send(&d, PROTO_KIND_SHUTDOWN, ev, NULL, NULL, NULL);
-	EXPECT_EQ(1, io_uring_sq_ready(&d.ring));
-	notices_settled(&d);
-	EXPECT_EQ(NULL, d.parked);
-	io_uring_queue_exit(&d.ring);
-	free(ev);
+FIXTURE_SETUP(settling)
+{
+	self->ev = record(0, SNAPSET_REASON_EXIT, 1);
+	ASSERT_EQ(0, io_uring_queue_init(8, &self->d.ring, 0));
+	notices_settle(&self->d);
+}
+
+FIXTURE_TEARDOWN(settling)
+{
+	notices_settled(&self->d);
+	io_uring_queue_exit(&self->d.ring);
+	free(self->ev);
+}
+
+/*
+ * A daemon with nothing to hold arms no timer (an idle daemon never
+ * wakes); the first notice held arms it, once.
+ */
+TEST_F(settling, timer_armed_by_the_first_held_notice)
+{
+	EXPECT_EQ(0, io_uring_sq_ready(&self->d.ring));
+	notice_send(&self->d, PROTO_KIND_SHUTDOWN, self->ev, NULL, NULL, NULL);
+	EXPECT_NE(NULL, self->d.parked);
+	EXPECT_EQ(1, io_uring_sq_ready(&self->d.ring));
+	notice_send(&self->d, PROTO_KIND_SHUTDOWN, self->ev, NULL, NULL, NULL);
+	EXPECT_EQ(1, io_uring_sq_ready(&self->d.ring));
 }
 
 /* Past the settle time, with nothing held, a notice goes at once. */
-TEST(notice_after_the_settle_time_is_not_held)
+TEST_F(settling, notice_after_the_settle_time_is_not_held)
 {
-	struct snapset_event *ev = record(0, SNAPSET_REASON_EXIT, 1);
-	struct daemon d = { 0 };
-
-	ASSERT_EQ(0, io_uring_queue_init(8, &d.ring, 0));
-	notices_settle(&d);
-	d.settle_end_ms = monotonic_ms() - 1;
-	notice_send(&d, PROTO_KIND_SHUTDOWN, ev, NULL, NULL, NULL);
-	EXPECT_EQ(NULL, d.parked);
-	EXPECT_FALSE(d.settling);
-	EXPECT_EQ(0, io_uring_sq_ready(&d.ring));
-	io_uring_queue_exit(&d.ring);
-	free(ev);
+	self->d.settle_end_ms = monotonic_ms() - 1;
+	notice_send(&self->d, PROTO_KIND_SHUTDOWN, self->ev, NULL, NULL, NULL);
+	EXPECT_EQ(NULL, self->d.parked);
+	EXPECT_FALSE(self->d.settling);
+	EXPECT_EQ(0, io_uring_sq_ready(&self->d.ring));
 }
 
 TEST(snapshot_matches_its_origin_and_filesystem)
