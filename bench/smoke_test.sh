@@ -10,6 +10,17 @@ cd "$root" || exit
 series=$(mktemp) json=$(mktemp)
 trap 'rm -f "$series" "$json"' EXIT
 
+# verdict N DESCRIPTION WRONG: test N's TAP line, ok when WRONG is empty;
+# else each of WRONG's lines after "# wrong:" first.
+verdict() {
+	if [ -z "$3" ]; then
+		echo "ok $1 - $2"
+	else
+		while read -r line; do echo "# wrong: $line"; done <<<"$3"
+		echo "not ok $1 - $2"
+	fi
+}
+
 echo "TAP version 13"
 echo "1..6"
 if tools/bench --smoke --guest 1 >"$series.log" 2>&1; then
@@ -29,12 +40,7 @@ bad=$(awk -F'[:,}]' '
 	      for (i = 1; i <= n; i++)
 		      if (seen[want[i]] != 1) print "series " want[i] }
 ' "$series")
-if [ -z "$bad" ]; then
-	echo "ok 2 - every series, with sound figures"
-else
-	while read -r line; do echo "# wrong: $line"; done <<<"$bad"
-	echo "not ok 2 - every series, with sound figures"
-fi
+verdict 2 "every series, with sound figures" "$bad"
 if build/bench/report --no-targets "$json" <"$series" | sed 's/^/# /' &&
 	[ -s "$json" ]; then
 	echo "ok 3 - the report reads them"
@@ -50,12 +56,7 @@ for name in idle release lvremove; do
 done
 grep -Eq '"series": "idle".*"wakeups": [0-9]+.*"syscalls": [0-9]+.*"rss_kib": [1-9]' \
 	"$series" || bad+=" figures-of-idle"
-if [ -z "$bad" ]; then
-	echo "ok 4 - the daemon at idle, the release of a killed run's LV"
-else
-	echo "# wrong:$bad"
-	echo "not ok 4 - the daemon at idle, the release of a killed run's LV"
-fi
+verdict 4 "the daemon at idle, the release of a killed run's LV" "$bad"
 # Scale: both counts, every step timed above zero, the memory figures
 # there (their values are the machine's at these counts: not checked).
 bad=$(awk '
@@ -68,12 +69,7 @@ bad=$(awk '
 	}
 	END { if (seen != 2) print seen + 0 " scale series, not 2" }
 ' "$series")
-if [ -z "$bad" ]; then
-	echo "ok 5 - scale: both counts, every step timed"
-else
-	while read -r line; do echo "# wrong: $line"; done <<<"$bad"
-	echo "not ok 5 - scale: both counts, every step timed"
-fi
+verdict 5 "scale: both counts, every step timed" "$bad"
 # Fan-out (tools/bench --smoke: 1 and 10 writers): each series once,
 # the first writer no later than the last, system calls counted.
 bad=
@@ -85,9 +81,4 @@ for name in fanout-1 fanout-ref-1 fanout-10 fanout-ref-10; do
 			     v["syscalls_per_writer"] > 0) }' <<<"$line" ||
 		bad+=" $name"
 done
-if [ -z "$bad" ]; then
-	echo "ok 6 - fan-out series, with times and system calls"
-else
-	echo "# wrong:$bad"
-	echo "not ok 6 - fan-out series, with times and system calls"
-fi
+verdict 6 "fan-out series, with times and system calls" "$bad"
