@@ -151,7 +151,8 @@ BENCH_LIBS := $(shell pkg-config --libs json-c 2>/dev/null || echo -ljson-c) -lm
 # What the timed programs share (bench/common.c) and what it needs.
 BENCH_COMMON := bench/common.c bench/common.h \
 	$(BUILD)/userspace/common/module.o $(BUILD)/userspace/common/lvm.o \
-	$(BUILD)/userspace/common/lvm_command.o
+	$(BUILD)/userspace/common/lvm_command.o \
+	$(BUILD)/userspace/common/files_limit.o
 
 bench-build: $(BUILD)/bench/latency $(BUILD)/bench/report \
 	$(BUILD)/bench/fanout

@@ -3,19 +3,22 @@
  * Host unit tests of userspace/common/lvm.c that need no LVM: LV uuids
  * from dm uuids, the lvremove command line, what lvm's exit status and
  * output mean, LVs in the JSON reports lvs prints, and that lvm inherits
- * no descriptor.
+ * no descriptor and none of the daemon's raised open files limit.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/resource.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../userspace/common/files_limit.h"
 #include "../userspace/common/lvm.h"
+#include "../userspace/common/lvm_command.h"
 #include "fake_lvm.h"
 #include "kselftest_harness.h"
 
@@ -445,6 +448,45 @@ TEST(lvm_inherits_no_descriptor)
 	close(inherited);
 	close(out);
 	close(err);
+}
+
+/* lvm writes its soft open files limit to the log. */
+static const char files_limit_lvm[] = "#!/bin/sh\n"
+				      "ulimit -Sn > \"$FAKE_LVM_LOG\"\n";
+
+/*
+ * The daemon raises its soft open files limit for its writers; lvm, like
+ * any program it runs, gets the limit the daemon was started with.
+ */
+TEST(lvm_runs_with_the_files_limit_inherited)
+{
+	const char *argv[] = { "lvm", "version", NULL };
+	char dir[] = "/tmp/snapset-lvm-XXXXXX", log[64], limit[32] = "";
+	char out[64];
+	struct lvm_error err;
+	struct rlimit start;
+	FILE *f;
+	rlim_t got;
+
+	ASSERT_NE(NULL, mkdtemp(dir));
+	snprintf(log, sizeof(log), "%s/log", dir);
+	if (fake_lvm(dir, files_limit_lvm, log))
+		SKIP(return, "no mount namespace of our own to fake lvm in");
+	ASSERT_EQ(0, getrlimit(RLIMIT_NOFILE, &start));
+	if (start.rlim_max < 2048)
+		SKIP(return, "hard open files limit %llu: nothing to raise to",
+			   (unsigned long long)start.rlim_max);
+	start.rlim_cur = 1000;
+	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &start));
+	ASSERT_EQ(0, files_limit_raise(2048, &got));
+	ASSERT_EQ(2048, got);
+	ASSERT_EQ(0, lvm_run(argv, out, sizeof(out), &err));
+	f = fopen(log, "r");
+	ASSERT_NE(NULL, f);
+	ASSERT_NE(NULL, fgets(limit, sizeof(limit), f));
+	fclose(f);
+	EXPECT_STREQ("1000\n", limit);
+	fake_lvm_remove(dir, log);
 }
 
 /* lvm writes to a memfd: read from its start, whatever its offset. */

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "files_limit.h"
 #include "lvm.h"
 #include "lvm_command.h"
 
@@ -87,6 +88,7 @@ lvm_exec(const char *const *argv, int out_fd, int err_fd)
 	close(STDIN_FILENO);
 	open("/dev/null", O_RDONLY);
 	close_other_fds();
+	files_limit_restore();
 	/* cron's PATH has no sbin. */
 	execv("/usr/sbin/lvm", (char *const *)argv);
 	execv("/sbin/lvm", (char *const *)argv);

@@ -21,12 +21,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "../common/files_limit.h"
 #include "../common/format.h"
 #include "../lib/protocol.h"
 #include "daemon.h"
@@ -736,27 +736,22 @@ static int remove_stale(const char *path)
  * a lower limit, fewer writers: an fd for an lvm command or a file must
  * never be taken by a writer, nor root's last slots by the kernel's EMFILE.
  */
-static void files_limit_raise(struct daemon *d)
+static void writers_limit(struct daemon *d)
 {
 	unsigned int max = d->opts->max_connections;
-	rlim_t want = (rlim_t)max + FILES_BESIDES_WRITERS;
-	struct rlimit limit;
+	rlim_t want = (rlim_t)max + FILES_BESIDES_WRITERS, got;
 
 	d->max_writers = max;
-	if (getrlimit(RLIMIT_NOFILE, &limit) || limit.rlim_cur >= want)
+	/* Not raised as far as wanted: @got says how far it went. */
+	files_limit_raise(want, &got);
+	if (!got || got >= want)
 		return;
-	limit.rlim_cur = limit.rlim_max < want ? limit.rlim_max : want;
-	if (setrlimit(RLIMIT_NOFILE, &limit))
-		getrlimit(RLIMIT_NOFILE, &limit);
-	if (limit.rlim_cur >= want)
-		return;
-	d->max_writers =
-	    limit.rlim_cur > FILES_BESIDES_WRITERS + 2 * ROOT_RESERVED
-		? limit.rlim_cur - FILES_BESIDES_WRITERS
-		: 2 * ROOT_RESERVED;
+	d->max_writers = got > FILES_BESIDES_WRITERS + 2 * ROOT_RESERVED
+			     ? got - FILES_BESIDES_WRITERS
+			     : 2 * ROOT_RESERVED;
 	report_note("at most %llu open files: %u writer connections, not "
 		    "max_connections %u",
-		    (unsigned long long)limit.rlim_cur, d->max_writers, max);
+		    (unsigned long long)got, d->max_writers, max);
 }
 
 int writers_listen(struct daemon *d)
@@ -779,7 +774,7 @@ int writers_listen(struct daemon *d)
 	ret = remove_stale(path);
 	if (ret)
 		return ret;
-	files_limit_raise(d);
+	writers_limit(d);
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
