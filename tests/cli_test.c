@@ -4,6 +4,7 @@
  * the binary's --help, --version and usage errors (exit 2, one line on
  * stderr naming what was wrong).
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <spawn.h>
@@ -16,6 +17,8 @@
 #include <unistd.h>
 
 #include "../userspace/snapset/cli.h"
+#include "../userspace/common/module.h"
+#include "../userspace/snapset/versions.h"
 #include "../selftests/snapset/program.h"
 #include "kselftest_harness.h"
 
@@ -42,8 +45,40 @@ TEST(version)
 
 	ASSERT_EQ(0, run_snapset(argv, &res));
 	EXPECT_EQ(0, res.status);
-	EXPECT_STREQ("snapset " SNAPSET_VERSION "\n", res.out);
+	EXPECT_TRUE(starts_with(res.out, "snapset " SNAPSET_VERSION " (API "))
+	{
+		TH_LOG("--version said: %s", res.out);
+	}
+	/* The host cannot load the module. */
+	EXPECT_NE(NULL, strstr(res.out, ")\nmodule not loaded\n"));
 	EXPECT_STREQ("", res.err);
+}
+
+/* A module of another release is a warning; an unknown API is none. */
+TEST(another_release_is_a_warning)
+{
+	struct versions v = { .module = SNAPSET_VERSION,
+			      .module_api = SNAPSET_API };
+	char text[256];
+
+	EXPECT_FALSE(versions_differ(&v));
+	v.module_api = -EACCES;
+	EXPECT_FALSE(versions_differ(&v));
+	versions_module_text(&v, text, sizeof(text));
+	EXPECT_STREQ("module " SNAPSET_VERSION
+		     " (API unknown: /dev/snapset: Permission denied)",
+		     text);
+	v.module_api = SNAPSET_API + 1;
+	EXPECT_TRUE(versions_differ(&v));
+	strcpy(v.module, "0.0.1");
+	v.module_api = SNAPSET_API;
+	EXPECT_TRUE(versions_differ(&v));
+	versions_module_text(&v, text, sizeof(text));
+	EXPECT_STREQ("module 0.0.1 (API 2)", text);
+	v.module[0] = '\0';
+	EXPECT_FALSE(versions_differ(&v));
+	versions_module_text(&v, text, sizeof(text));
+	EXPECT_STREQ("module not loaded", text);
 }
 
 TEST(help_goes_to_stdout)

@@ -2,7 +2,8 @@
 /*
  * The administrator's commands against the real module: snapset list
  * (which set holds a device), snapset delete (terminate, --all, discard a
- * pending record) and snapset watch. The program is build/snapset from
+ * pending record), snapset watch, and --version naming the loaded
+ * module. The program is build/snapset from
  * the project's root, or $SNAPSET_BIN.
  */
 #include <json-c/json.h>
@@ -313,6 +314,40 @@ TEST_F_TIMEOUT(admin, watch_json_prints_events_in_order, 300)
 		json_object_put(ev);
 	}
 	EXPECT_EQ(3, i);
+}
+
+/*
+ * --version names the loaded module and the API it answers; status,
+ * with the module of the program's own build, warns of nothing.
+ */
+TEST(version_names_the_loaded_module)
+{
+	char *version[] = { "snapset", "--version", NULL };
+	char *status[] = { "snapset", "status", "--socket", "/nonexistent",
+			   NULL };
+	char module[64] = "", want[128];
+	struct run_result res;
+	FILE *f = fopen("/sys/module/snapset/version", "r");
+
+	ASSERT_NE(NULL, f);
+	ASSERT_NE(NULL, fgets(module, sizeof(module), f));
+	fclose(f);
+	module[strcspn(module, "\n")] = '\0';
+	snprintf(want, sizeof(want), "\nmodule %s (API %d)\n", module,
+		 SNAPSET_API);
+	ASSERT_EQ(0, run_capture(snapset_bin(), version, &res));
+	EXPECT_EQ(0, res.status);
+	EXPECT_TRUE(starts_with(res.out, "snapset "));
+	EXPECT_NE(NULL, strstr(res.out, want))
+	{
+		TH_LOG("--version said: %s", res.out);
+	}
+	ASSERT_EQ(0, run_capture(snapset_bin(), status, &res));
+	EXPECT_EQ(3, res.status);
+	EXPECT_EQ(NULL, strstr(res.out, "warning:"))
+	{
+		TH_LOG("status said: %s", res.out);
+	}
 }
 
 TEST_HARNESS_MAIN

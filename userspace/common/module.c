@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "lvm.h"
 #include "module.h"
@@ -26,6 +27,30 @@ int module_open(void)
 static int ioctl_errno(int fd, unsigned long cmd, void *arg)
 {
 	return ioctl(fd, cmd, arg) ? -errno : 0;
+}
+
+int module_version(char *buf, size_t size)
+{
+	int fd = open("/sys/module/snapset/version", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, size - 1);
+	int ret = n < 0 ? -errno : 0;
+
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return ret;
+}
+
+int module_api(int fd)
+{
+	struct snapset_api arg = { .size = sizeof(arg), .api = SNAPSET_API };
+	int ret = ioctl_errno(fd, SNAPSET_IOC_API, &arg);
+
+	/* EINVAL for an API it does not speak, with its own filled in. */
+	return ret && !(ret == -EINVAL && arg.api != SNAPSET_API)
+		   ? ret
+		   : (int)arg.api;
 }
 
 int module_list(int fd, void **buf, size_t *len)

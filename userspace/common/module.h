@@ -23,6 +23,15 @@
 /* Opens /dev/snapset; the fd, or -errno (-ENOENT: module not loaded). */
 int module_open(void);
 
+/*
+ * The loaded module's version (MODULE_VERSION, from sysfs) in @buf:
+ * 0, or -ENOENT when the module is not loaded.
+ */
+int module_version(char *buf, size_t size);
+
+/* The module's API version, asked by SNAPSET_IOC_API: >0, or -errno. */
+int module_api(int fd);
+
 /* SNAPSET_IOC_LIST into a malloc()ed buffer the caller frees. */
 int module_list(int fd, void **buf, size_t *len);
 

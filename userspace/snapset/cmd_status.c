@@ -21,6 +21,7 @@
 #include "../lib/protocol.h"
 #include "cli.h"
 #include "commands.h"
+#include "versions.h"
 
 /* LSB init-script status codes: not running, and unknown. */
 #define EXIT_NOT_RUNNING 3
@@ -192,6 +193,19 @@ static void print_pending(unsigned int pending)
 	       pending, pending == 1 ? "" : "s");
 }
 
+/* A module of another release than this program: one line, last. */
+static void print_versions_differ(const struct versions *v)
+{
+	char module[256];
+
+	if (!versions_differ(v))
+		return;
+	versions_module_text(v, module, sizeof(module));
+	printf("warning: %s is loaded, this program is snapset %s (API %d): "
+	       "install the module and the program of one release\n",
+	       module, SNAPSET_VERSION, SNAPSET_API);
+}
+
 static const struct option status_options[] = {
 	{ "json", no_argument, NULL, 'j' },
 	{ "socket", required_argument, NULL, 's' },
@@ -204,6 +218,7 @@ int status_main(int argc, char **argv)
 	const char *socket = SNAPSET_WRITER_SOCKET;
 	struct json_object *status, *sets = NULL, *all;
 	char why[PATH_MAX + 128];
+	struct versions versions;
 	int opt, ret, exit_status = EXIT_SUCCESS;
 	unsigned int pending;
 	bool json = false;
@@ -219,6 +234,7 @@ int status_main(int argc, char **argv)
 	if (optind < argc)
 		return cli_usage_error("status", argv[optind],
 				       "unexpected argument");
+	versions_read(&versions);
 	ret = ask_daemon(socket, &status);
 	if (ret)
 		exit_status = no_answer(socket, ret, why, sizeof(why));
@@ -229,6 +245,7 @@ int status_main(int argc, char **argv)
 	if (!json && pending && exit_status == EXIT_NOT_RUNNING)
 		print_pending(pending);
 	if (!json) {
+		print_versions_differ(&versions);
 		json_object_put(sets);
 		json_object_put(status);
 		return exit_status;
@@ -241,6 +258,7 @@ int status_main(int argc, char **argv)
 		json_add_string(all, "daemon_error", why);
 	}
 	json_object_object_add(all, "module", sets);
+	json_object_object_add(all, "versions", versions_to_json(&versions));
 	puts(json_object_to_json_string_ext(all, JSON_C_TO_STRING_PRETTY));
 	json_object_put(all);
 	return exit_status;

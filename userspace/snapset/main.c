@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include "cli.h"
+#include "versions.h"
 
 static const struct option global_options[] = {
 	{ "help", no_argument, NULL, 'h' },
@@ -28,8 +29,7 @@ int main(int argc, char **argv)
 			cli_usage(stdout);
 			return EXIT_SUCCESS;
 		case 'V':
-			printf("snapset %s\n", SNAPSET_VERSION);
-			return EXIT_SUCCESS;
+			return versions_print();
 		default:
 			fprintf(stderr,
 				"snapset: %s: unknown option (see snapset "
