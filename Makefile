@@ -46,11 +46,12 @@ PROGRAM_LIBS := $(shell pkg-config --libs json-c blkid devmapper liburing inih \
 PROGRAM_OBJS := $(PROGRAM_SRCS:%.c=$(BUILD)/%.o)
 UNIT_TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/*_test.c))
 
-.PHONY: all module program library examples selftests unit-tests deps check check-fast \
-	lint demo debug-module module-6.12 install install-module install-program \
-	dkms-source clean fuzz fuzz-build bench bench-build
+.PHONY: all module program library examples selftests man unit-tests deps check \
+	check-fast lint demo debug-module module-6.12 install install-module \
+	install-program install-man uninstall uninstall-module \
+	uninstall-program dkms-source clean fuzz fuzz-build bench bench-build
 
-all: module program library examples selftests
+all: module program library examples selftests man
 
 deps:
 	tools/deps
@@ -98,6 +99,16 @@ $(BUILD)/examples/%: userspace/examples/%.c $(BUILD)/$(LIB_SONAME)
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -o $@ $< -L$(BUILD) -lsnapset \
 		-Wl,-rpath,'$$ORIGIN/..'
+
+# Manual pages, written in scdoc (docs/man/NAME.SECTION.scd).
+MAN_PAGES := $(patsubst docs/man/%.scd,$(BUILD)/man/%,$(wildcard docs/man/*.scd))
+
+man: $(MAN_PAGES)
+
+$(BUILD)/man/%: docs/man/%.scd
+	@mkdir -p $(@D)
+	scdoc <$< >$@.tmp
+	mv $@.tmp $@
 
 $(KTOOLS)/.extracted: $(LINUX_SOURCE)
 	@mkdir -p $(KTOOLS)
@@ -209,7 +220,9 @@ demo: deps
 PREFIX ?= /usr
 LIBDIR ?= $(PREFIX)/lib/$(shell $(CC) -print-multiarch)
 
-install: install-module install-program
+MANDIR ?= $(PREFIX)/share/man
+
+install: install-module install-program install-man
 
 install-module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_PATH=$(DESTDIR) \
@@ -230,6 +243,12 @@ install-program:
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 		-e 's|@VERSION@|$(VERSION)|' userspace/lib/snapset.pc.in \
 		> $(DESTDIR)$(LIBDIR)/pkgconfig/snapset.pc
+
+install-man: man
+	for page in $(MAN_PAGES); do \
+		install -D -m 0644 $$page \
+			$(DESTDIR)$(MANDIR)/man$${page##*.}/$${page##*/} || exit; \
+	done
 
 # What DKMS needs to build the module for any kernel: sources, Kbuild
 # files, the UAPI header and VERSION.
