@@ -221,6 +221,7 @@ PREFIX ?= /usr
 LIBDIR ?= $(PREFIX)/lib/$(shell $(CC) -print-multiarch)
 
 MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 
 install: install-module install-program install-man
 
@@ -239,6 +240,8 @@ install-program:
 	install -D -m 0644 packaging/snapset.service \
 		$(DESTDIR)/lib/systemd/system/snapset.service
 	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/doc/snapset docs/*.md
+	install -D -m 0644 packaging/snapset.bash-completion \
+		$(DESTDIR)$(BASHCOMPDIR)/snapset
 	mkdir -p $(DESTDIR)$(LIBDIR)/pkgconfig
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 		-e 's|@VERSION@|$(VERSION)|' userspace/lib/snapset.pc.in \
