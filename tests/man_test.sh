@@ -3,7 +3,8 @@
 # build/man/): each renders with man(1) without a warning; snapset(8)
 # documents every subcommand `snapset --help` lists, in its own
 # subsection, and there every long option of `snapset COMMAND --help`;
-# snapset.conf(5) has every key config.c accepts, under its section.
+# snapset.conf(5) and the example configuration (packaging/snapset.conf)
+# have every key config.c accepts, under its section.
 # The lists come from the program and its source, never from this file.
 # Needs make (build/snapset, build/man). Prints TAP.
 set -uo pipefail
@@ -75,22 +76,36 @@ for opt in $(long_options "$usage"); do
 done
 result $missing "snapset(8)'s OPTIONS has every option of snapset --help"
 
-# config.c's set_key(): a section is strcmp(section, "S"), each of its
-# keys strcmp(key, "K") below it.
-keys=$(sed -n -e 's/.*strcmp(section, "\([a-z_]*\)").*/[\1]/p' \
-	-e 's/.*strcmp(key, "\([a-z_]*\)").*/\1/p' \
-	"$root/userspace/daemon/config.c")
+# config_keys: "SECTION KEY" for every key config.c's set_key() takes:
+# a section is strcmp(section, "S"), each of its keys strcmp(key, "K")
+# below it.
+config_keys() {
+	sed -n -e 's/.*strcmp(section, "\([a-z_]*\)").*/[\1]/p' \
+		-e 's/.*strcmp(key, "\([a-z_]*\)").*/\1/p' \
+		"$root/userspace/daemon/config.c" |
+		while read -r word; do
+			case $word in
+			\[*) section=${word:1:-1} ;;
+			*) echo "$section $word" ;;
+			esac
+		done
+}
+
+# example_section NAME: the lines of the example configuration's
+# [NAME] section.
+example_section() {
+	awk -v want="[$1]" '/^\[/ { inside = ($0 == want); next } inside' \
+		"$root/packaging/snapset.conf"
+}
+
 conf=$(render "$root/build/man/snapset.conf.5" 2>/dev/null)
 missing=0 checked=0
-for word in $keys; do
-	case $word in
-	\[*) text=$(section_text "$conf" "^SECTION \\$word") ;;
-	*)
-		checked=$((checked + 1))
-		grep -qE "^       $word = " <<<"$text" ||
-			{ echo "#   $word missing"; missing=1; }
-		;;
-	esac
-done
+while read -r section key; do
+	checked=$((checked + 1))
+	section_text "$conf" "^SECTION \\[$section\\]" | grep -qE "^       $key = " ||
+		{ echo "#   snapset.conf(5): [$section] $key missing"; missing=1; }
+	example_section "$section" | grep -qE "^#$key =" ||
+		{ echo "#   packaging/snapset.conf: [$section] $key missing"; missing=1; }
+done < <(config_keys)
 [ $checked -gt 0 ] || { echo "#   no key found in config.c"; missing=1; }
-result $missing "snapset.conf(5) describes every key of config.c, in its section ($checked)"
+result $missing "snapset.conf(5) and the example configuration have every key of config.c, in its section ($checked)"
