@@ -46,11 +46,12 @@ PROGRAM_LIBS := $(shell pkg-config --libs json-c blkid devmapper liburing inih \
 PROGRAM_OBJS := $(PROGRAM_SRCS:%.c=$(BUILD)/%.o)
 UNIT_TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/*_test.c))
 
-.PHONY: all module program library examples selftests unit-tests deps check check-fast \
-	lint demo debug-module module-6.12 install install-module install-program \
-	dkms-source clean fuzz fuzz-build bench bench-build
+.PHONY: all module program library examples selftests man unit-tests deps check \
+	check-fast lint demo debug-module module-6.12 install install-module \
+	install-program install-man uninstall uninstall-module \
+	uninstall-program dkms-source clean fuzz fuzz-build bench bench-build
 
-all: module program library examples selftests
+all: module program library examples selftests man
 
 deps:
 	tools/deps
@@ -99,6 +100,16 @@ $(BUILD)/examples/%: userspace/examples/%.c $(BUILD)/$(LIB_SONAME)
 	$(CC) $(USER_CFLAGS) -o $@ $< -L$(BUILD) -lsnapset \
 		-Wl,-rpath,'$$ORIGIN/..'
 
+# Manual pages, written in scdoc (docs/man/NAME.SECTION.scd).
+MAN_PAGES := $(patsubst docs/man/%.scd,$(BUILD)/man/%,$(wildcard docs/man/*.scd))
+
+man: $(MAN_PAGES)
+
+$(BUILD)/man/%: docs/man/%.scd
+	@mkdir -p $(@D)
+	scdoc <$< >$@.tmp
+	mv $@.tmp $@
+
 $(KTOOLS)/.extracted: $(LINUX_SOURCE)
 	@mkdir -p $(KTOOLS)
 	tar -xJf $< -C $(KTOOLS) --strip-components=1 \
@@ -115,7 +126,8 @@ $(BUILD)/tests/%_test: tests/%_test.c $(filter-out %/main.o,$(PROGRAM_OBJS)) \
 		$(BUILD)/snapset $(KTOOLS)/.extracted
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -Wno-unused-parameter -Wno-sign-compare -I$(KSFT_INCLUDE) \
-		-DSNAPSET_BIN='"$(CURDIR)/$(BUILD)/snapset"' -MMD -MP \
+		-DSNAPSET_BIN='"$(CURDIR)/$(BUILD)/snapset"' \
+		-DSNAPSET_SOURCE='"$(CURDIR)"' -MMD -MP \
 		-o $@ $< $(filter %.o,$^) $(PROGRAM_LIBS) $(LDLIBS)
 
 unit-tests: $(UNIT_TESTS)
@@ -209,12 +221,41 @@ demo: deps
 
 PREFIX ?= /usr
 LIBDIR ?= $(PREFIX)/lib/$(shell $(CC) -print-multiarch)
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/snapset
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+UNITDIR ?= /lib/systemd/system
+UDEVRULESDIR ?= /lib/udev/rules.d
+# LOAD_AT_BOOT=1 also installs /lib/modules-load.d/snapset.conf, which
+# loads the module at boot. Opt-in: the daemon's unit loads it itself.
+MODULESLOADDIR ?= /lib/modules-load.d
+LOAD_AT_BOOT ?=
+# Where kbuild's modules_install puts the module: INSTALL_MOD_DIR, then
+# the module's directory.
+MODULE_DIR := /lib/modules/$(KVER)/extra
 
-install: install-module install-program
+# What install-program puts, all of it, so that uninstall removes
+# exactly that: the example configuration goes to the documentation, not
+# /etc, which is the administrator's (the daemon runs on its defaults
+# without /etc/snapset/snapset.conf).
+DOCS := $(notdir $(wildcard docs/*.md)) snapset.conf.example
+PROGRAM_FILES := $(PREFIX)/sbin/snapset $(LIBDIR)/$(LIB_SONAME) \
+	$(LIBDIR)/libsnapset.so $(LIBDIR)/libsnapset.a \
+	$(LIBDIR)/pkgconfig/snapset.pc $(PREFIX)/include/snapset/writer.h \
+	$(UNITDIR)/snapset.service $(UDEVRULESDIR)/60-snapset.rules \
+	$(BASHCOMPDIR)/snapset $(MODULESLOADDIR)/snapset.conf \
+	$(addprefix $(DOCDIR)/,$(DOCS))
+MAN_FILES = $(foreach page,$(MAN_PAGES),\
+	$(MANDIR)/man$(subst .,,$(suffix $(page)))/$(notdir $(page)))
 
+install: install-module install-program install-man
+
+# Debian's headers have no System.map, so kbuild skips depmod: run it
+# when installing into the running system.
 install-module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_PATH=$(DESTDIR) \
 		modules_install
+	$(if $(DESTDIR),,depmod $(KVER))
 
 install-program:
 	install -D -m 0755 $(BUILD)/snapset $(DESTDIR)$(PREFIX)/sbin/snapset
@@ -225,12 +266,42 @@ install-program:
 	install -D -m 0644 include/snapset/writer.h \
 		$(DESTDIR)$(PREFIX)/include/snapset/writer.h
 	install -D -m 0644 packaging/snapset.service \
-		$(DESTDIR)/lib/systemd/system/snapset.service
-	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/doc/snapset docs/*.md
+		$(DESTDIR)$(UNITDIR)/snapset.service
+	install -D -m 0644 packaging/60-snapset.rules \
+		$(DESTDIR)$(UDEVRULESDIR)/60-snapset.rules
+	install -D -m 0644 -t $(DESTDIR)$(DOCDIR) docs/*.md
+	install -D -m 0644 packaging/snapset.conf \
+		$(DESTDIR)$(DOCDIR)/snapset.conf.example
+	install -D -m 0644 packaging/snapset.bash-completion \
+		$(DESTDIR)$(BASHCOMPDIR)/snapset
+	$(if $(LOAD_AT_BOOT),install -D -m 0644 packaging/modules-load.conf \
+		$(DESTDIR)$(MODULESLOADDIR)/snapset.conf)
 	mkdir -p $(DESTDIR)$(LIBDIR)/pkgconfig
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 		-e 's|@VERSION@|$(VERSION)|' userspace/lib/snapset.pc.in \
 		> $(DESTDIR)$(LIBDIR)/pkgconfig/snapset.pc
+
+install-man: man
+	for page in $(MAN_PAGES); do \
+		install -D -m 0644 $$page \
+			$(DESTDIR)$(MANDIR)/man$${page##*.}/$${page##*/} || exit; \
+	done
+
+# Removes what install put (LOAD_AT_BOOT's file whether or not it was
+# asked for), then the directories that are snapset's own when they are
+# empty; directories shared with other software stay.
+uninstall: uninstall-module uninstall-program
+
+uninstall-module:
+	rm -f $(DESTDIR)$(MODULE_DIR)/module/snapset.ko*
+	rmdir $(DESTDIR)$(MODULE_DIR)/module $(DESTDIR)$(MODULE_DIR) \
+		2>/dev/null || true
+	$(if $(DESTDIR),,depmod $(KVER))
+
+uninstall-program:
+	rm -f $(addprefix $(DESTDIR),$(PROGRAM_FILES) $(MAN_FILES))
+	rmdir $(DESTDIR)$(DOCDIR) $(DESTDIR)$(PREFIX)/include/snapset \
+		2>/dev/null || true
 
 # What DKMS needs to build the module for any kernel: sources, Kbuild
 # files, the UAPI header and VERSION.

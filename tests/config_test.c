@@ -61,6 +61,48 @@ TEST_F(config, defaults_without_a_file)
 	EXPECT_STREQ("", self->opts.metrics_path);
 }
 
+/*
+ * The example configuration (packaging/snapset.conf) shows each key as
+ * "#key = default": with every such line uncommented it loads, and sets
+ * what config_init() does.
+ */
+TEST_F(config, the_example_shows_the_defaults)
+{
+	FILE *example = fopen(SNAPSET_SOURCE "/packaging/snapset.conf", "r");
+	FILE *out = fopen(self->path, "w");
+	struct daemon_options defaults;
+	char line[256];
+	int keys = 0;
+
+	ASSERT_NE(NULL, example);
+	ASSERT_NE(NULL, out);
+	while (fgets(line, sizeof(line), example)) {
+		bool key = line[0] == '#' && line[1] >= 'a' && line[1] <= 'z' &&
+			   strstr(line, " =");
+
+		keys += key;
+		fputs(key ? line + 1 : line, out);
+	}
+	fclose(example);
+	fclose(out);
+	EXPECT_EQ(9, keys);
+	ASSERT_EQ(0, config_load(&self->opts, self->path, true, self->error))
+	{
+		TH_LOG("%s", self->error);
+	}
+	config_init(&defaults);
+	EXPECT_STREQ(defaults.socket_path, self->opts.socket_path);
+	EXPECT_EQ(defaults.writer_deadline_ms, self->opts.writer_deadline_ms);
+	EXPECT_EQ(defaults.lvremove_deadline_ms,
+		  self->opts.lvremove_deadline_ms);
+	EXPECT_STREQ(defaults.history_dir, self->opts.history_dir);
+	EXPECT_EQ(defaults.history_size, self->opts.history_size);
+	EXPECT_STREQ(defaults.metrics_path, self->opts.metrics_path);
+	EXPECT_EQ(0, self->opts.nallowed_uids);
+	EXPECT_EQ(0, self->opts.nallowed_gids);
+	EXPECT_EQ(defaults.max_connections, self->opts.max_connections);
+}
+
 TEST_F(config, a_missing_file_named_is_an_error)
 {
 	EXPECT_EQ(-ENOENT, config_load(&self->opts, "/nonexistent/x.conf", true,

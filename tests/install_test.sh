@@ -1,7 +1,8 @@
 #!/bin/bash
 # Host tests of installing: `make install DESTDIR=` stages everything,
-# the module included, under DESTDIR and nothing outside it; the DKMS
-# source tree `make dkms-source` stages builds with dkms itself.
+# the module, man pages, completion and udev rule included, under
+# DESTDIR and nothing outside it; `make uninstall` removes exactly that;
+# the DKMS source tree `make dkms-source` stages builds with dkms itself.
 # dkms builds it for both guest kernels, 6.1 and 6.12. Needs the module
 # built (make). Prints TAP.
 set -uo pipefail
@@ -10,7 +11,7 @@ set -uo pipefail
 kver=$("$root/tools/vm/guest-kernel") || exit 1
 version=$(cat "$root/VERSION")
 
-echo "1..5"
+echo "1..8"
 
 stage=$tmp/stage
 make -s -C "$root" install DESTDIR="$stage" >"$tmp/install.log" 2>&1
@@ -20,7 +21,10 @@ result $status "make install DESTDIR= succeeds"
 
 missing=0
 for f in usr/sbin/snapset usr/include/snapset/writer.h \
-	lib/systemd/system/snapset.service usr/share/doc/snapset/uapi.md; do
+	lib/systemd/system/snapset.service usr/share/doc/snapset/uapi.md \
+	usr/share/doc/snapset/snapset.conf.example \
+	usr/share/bash-completion/completions/snapset \
+	lib/udev/rules.d/60-snapset.rules; do
 	[ -e "$stage/$f" ] || { echo "#   missing $f"; missing=1; }
 done
 for f in libsnapset.so.1 libsnapset.so libsnapset.a pkgconfig/snapset.pc; do
@@ -30,6 +34,47 @@ done
 ko=$(find "$stage/lib/modules/$kver" -name snapset.ko 2>/dev/null)
 [ -n "$ko" ] || { echo "#   no snapset.ko under lib/modules/$kver"; missing=1; }
 result $missing "every file is staged, snapset.ko under lib/modules/$kver"
+
+# Every page `make` built, where man(1) finds it by name and section.
+missing=0
+for page in "$root"/build/man/*.[0-9]; do
+	name=${page##*/} section=${page##*.}
+	[ "$(man -M "$stage/usr/share/man" -w "$section" "${name%.*}" 2>&1)" = \
+		"$stage/usr/share/man/man$section/$name" ] ||
+		{ echo "#   man $section ${name%.*} not found"; missing=1; }
+done
+[ -e "$stage/lib/modules-load.d/snapset.conf" ] &&
+	{ echo "#   modules-load.d/snapset.conf without LOAD_AT_BOOT"; missing=1; }
+bash -c ". '$stage/usr/share/bash-completion/completions/snapset' &&
+	complete -p snapset" 2>&1 | grep -q -- '-F _snapset snapset$' ||
+	{ echo "#   the completion does not register for snapset"; missing=1; }
+result $missing "man finds every page; completion registers; no modules-load.d unless asked"
+
+# The udev rule gives /dev/snapset the mode the module creates it with.
+module_mode=$(sed -n 's/^\t\.mode = \(0[0-7]*\),$/\1/p' "$root/module/main.c")
+rule_mode=$(grep -o 'MODE="[0-7]*"' "$stage/lib/udev/rules.d/60-snapset.rules")
+[ -n "$module_mode" ] && [ "$rule_mode" = "MODE=\"$module_mode\"" ]
+result $? "the udev rule's $rule_mode is the module's mode ($module_mode)"
+
+# Uninstall from a tree that has other software's files where snapset's
+# go: exactly those are left, and no directory of snapset's.
+again=$tmp/again
+mkdir -p "$again/usr/share/man/man8" "$again/usr/share/doc/other" \
+	"$again/lib/modules/$kver/extra"
+touch "$again/usr/share/man/man8/other.8" "$again/usr/share/doc/other/README" \
+	"$again/lib/modules/$kver/extra/other.ko"
+before=$(cd "$again" && find . ! -type d | sort)
+make -s -C "$root" install DESTDIR="$again" LOAD_AT_BOOT=1 >"$tmp/again.log" 2>&1 &&
+	grep -qx snapset "$again/lib/modules-load.d/snapset.conf" &&
+	make -s -C "$root" uninstall DESTDIR="$again" >>"$tmp/again.log" 2>&1
+status=$?
+after=$(cd "$again" && find . ! -type d | sort)
+left=$(cd "$again" && find . -name '*snapset*')
+[ $status = 0 ] || sed 's/^/#   /' "$tmp/again.log"
+[ "$before" = "$after" ] || diff <(echo "$before") <(echo "$after") | sed 's/^/#   /'
+[ -z "$left" ] || sed 's/^/#   left: /' <<<"$left"
+[ $status = 0 ] && [ "$before" = "$after" ] && [ -z "$left" ]
+result $? "make uninstall removes what install (LOAD_AT_BOOT=1) put, and only that"
 
 make -s -C "$root" dkms-source DESTDIR="$stage" >"$tmp/dkms.log" 2>&1
 src=$stage/usr/src/snapset-$version

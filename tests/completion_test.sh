@@ -1,0 +1,86 @@
+#!/bin/bash
+# Host tests of the bash completion (packaging/snapset.bash-completion),
+# driven as bash drives it: COMP_WORDS and COMP_CWORD set, the function
+# called, COMPREPLY read. Commands and options are compared with what
+# build/snapset --help prints; set ids come from a stub `snapset list
+# --json` and VG/LV names from a stub lvs, both on PATH. Needs make
+# (build/snapset). Prints TAP.
+set -uo pipefail
+
+. "$(dirname "$0")/tap.sh"
+program=$root/build/snapset
+live=5b0f3c1e-8d7a-4b59-9a1f-2c6e0f7d1a33
+pending=0e1d2c3b-1111-4222-8333-944455556666
+
+# The stubs: list --json as the program prints it (json-c, pretty), every
+# other call to the real program; lvs as LVM prints it.
+mkdir "$tmp/bin"
+cat >"$tmp/bin/snapset" <<EOF
+#!/bin/sh
+if [ "\$*" = "list --json" ]; then
+	printf '[\n  {\n    "event":"live",\n    "id":"$live",\n    "devices":[\n      {\n        "devno":"254:3"\n      }\n    ]\n  },\n'
+	printf '  {\n    "event":"pending",\n    "id":"$pending",\n    "devices":[\n    ]\n  }\n]\n'
+	exit 0
+fi
+exec "$program" "\$@"
+EOF
+printf '#!/bin/sh\nprintf "  vg0 root\\n  vg0 home\\n  vg1 data\\n"\n' >"$tmp/bin/lvs"
+chmod +x "$tmp/bin/snapset" "$tmp/bin/lvs"
+PATH=$tmp/bin:$PATH
+
+# shellcheck source=packaging/snapset.bash-completion
+. "$root/packaging/snapset.bash-completion"
+
+# completions LINE: what completing the last word of LINE offers, sorted,
+# one a line (LINE ending in a space completes an empty word).
+completions() {
+	read -r -a COMP_WORDS <<<"$1"
+	[[ $1 == *" " ]] && COMP_WORDS+=("")
+	COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+	COMPREPLY=()
+	_snapset snapset "${COMP_WORDS[COMP_CWORD]}" \
+		"${COMP_WORDS[COMP_CWORD - 1]}" 2>/dev/null
+	printf '%s\n' "${COMPREPLY[@]}" | sort
+}
+
+# same NAME GOT WANTED: a TAP line, and what differs.
+same() {
+	[ "$2" = "$3" ]
+	result $? "$1"
+	[ "$2" = "$3" ] || diff <(echo "$3") <(echo "$2") | sed 's/^/#   /'
+}
+
+commands=$("$program" --help | sed -n '/^Commands:/,$s/^  \([a-z-]*\) .*/\1/p' | sort)
+
+echo "1..9"
+
+complete -p snapset 2>/dev/null | grep -q -- '-F _snapset snapset$'
+result $? "the script registers _snapset for snapset"
+
+same "snapset <TAB> offers every command of --help" \
+	"$(completions "snapset ")" "$commands"
+same "snapset help <TAB> offers every command" \
+	"$(completions "snapset help ")" "$commands"
+
+missing=0
+for cmd in $commands; do
+	wanted=$("$program" "$cmd" --help | grep -o -- '--[a-z][a-z-]*[a-z]' | sort -u)
+	got=$(completions "snapset $cmd --")
+	[ "$got" = "$wanted" ] || { echo "#   $cmd: got" $got; missing=1; }
+done
+result $missing "snapset COMMAND --<TAB> offers every long option of COMMAND --help"
+
+same "snapset run --lvm-snapshot <TAB> offers VG/LV from lvs" \
+	"$(completions "snapset run --name x --lvm-snapshot ")" \
+	"$(printf 'vg0/home\nvg0/root\nvg1/data')"
+same "snapset run --lvm-snapshot vg0/<TAB> offers that VG's LVs" \
+	"$(completions "snapset run --lvm-snapshot vg0/")" \
+	"$(printf 'vg0/home\nvg0/root')"
+same "snapset delete <TAB> offers the live sets' ids" \
+	"$(completions "snapset delete ")" "$live"
+same "snapset delete --pending <TAB> offers the pending records' ids" \
+	"$(completions "snapset delete --pending ")" "$pending"
+
+completions "snapset run --lvm-snapshot vg0/root -- ba" | grep -qx bash &&
+	! completions "snapset run --timeout " | grep -q .
+result $? "a program after --; nothing for a duration"
