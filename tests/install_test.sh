@@ -11,7 +11,7 @@ set -uo pipefail
 kver=$("$root/tools/vm/guest-kernel") || exit 1
 version=$(cat "$root/VERSION")
 
-echo "1..8"
+echo "1..10"
 
 stage=$tmp/stage
 make -s -C "$root" install DESTDIR="$stage" >"$tmp/install.log" 2>&1
@@ -56,6 +56,20 @@ rule_mode=$(grep -o 'MODE="[0-7]*"' "$stage/lib/udev/rules.d/60-snapset.rules")
 [ -n "$module_mode" ] && [ "$rule_mode" = "MODE=\"$module_mode\"" ]
 result $? "the udev rule's $rule_mode is the module's mode ($module_mode)"
 
+# The installed unit as systemd reads it. verify wants its programs where
+# ExecStart= says: a copy names the staged ones, which is the only change.
+unit=$stage/lib/systemd/system/snapset.service
+sed "s|=\(-\?+\?\)/usr/sbin/|=\1$stage/usr/sbin/|" "$unit" >"$tmp/snapset.service"
+documented=$(sed -n 's/^ *Overall exposure level for snapset.service: \([0-9.]*\) .*/\1/p' \
+	"$root/docs/cli.md")
+rated=$(systemd-analyze security --offline=yes "$unit" 2>/dev/null |
+	sed -n 's/.*Overall exposure level for snapset.service: \([0-9.]*\) .*/\1/p')
+(cd "$tmp" && systemd-analyze verify --man=no "$tmp/snapset.service") 2>&1 |
+	sed 's/^/#   /' | grep . && status=1 || status=0
+[ -n "$rated" ] && [ "$rated" = "$documented" ] ||
+	{ echo "#   exposure $rated, docs/cli.md says ${documented:-nothing}"; status=1; }
+result $status "systemd-analyze verifies the unit; its exposure $rated is the documented one"
+
 # Uninstall from a tree that has other software's files where snapset's
 # go: exactly those are left, and no directory of snapset's.
 again=$tmp/again
@@ -89,6 +103,7 @@ result $status "dkms-source stages sources and dkms.conf $version, no build outp
 if ! command -v dkms >/dev/null; then
 	echo "ok $((n + 1)) dkms builds snapset.ko for 6.1 # SKIP no dkms"
 	echo "ok $((n + 2)) dkms builds snapset.ko for 6.12 # SKIP no dkms"
+	echo "ok $((n + 3)) dkms status and remove round-trip # SKIP no dkms"
 	exit 0
 fi
 mkdir -p "$tmp/dkms"
@@ -99,6 +114,7 @@ dkms_run() {
 }
 dkms_run add
 # 6.12's dkms output is compressed as its modules are (snapset.ko.xz).
+kvers=()
 for series in 6.1 6.12; do
 	: >"$tmp/dkms.log"
 	kver=$("$root/tools/vm/guest-kernel" $series) &&
@@ -109,4 +125,18 @@ for series in 6.1 6.12; do
 	status=$?
 	[ $status = 0 ] || sed 's/^/#   /' "$tmp/dkms.log"
 	result $status "dkms builds snapset.ko for $series ($kver)"
+	kvers+=("$kver")
 done
+
+# What an administrator checks and undoes: status names each build, and
+# remove leaves nothing of snapset in dkms's tree.
+: >"$tmp/dkms.log"
+status=0
+listed=$(dkms_run status && cat "$tmp/dkms.log")
+for kver in "${kvers[@]}"; do
+	grep -q "^snapset/$version, $kver, .*: built$" <<<"$listed" ||
+		{ echo "#   dkms status does not list the $kver build"; status=1; }
+done
+dkms_run remove --all && [ -z "$(ls -A "$tmp/dkms")" ] ||
+	{ sed 's/^/#   /' "$tmp/dkms.log"; status=1; }
+result $status "dkms status lists both builds; dkms remove --all leaves its tree empty"
