@@ -237,8 +237,11 @@ MODULE_DIR := /lib/modules/$(KVER)/extra
 # What install-program puts, all of it, so that uninstall removes
 # exactly that: the example configuration goes to the documentation, not
 # /etc, which is the administrator's (the daemon runs on its defaults
-# without /etc/snapset/snapset.conf).
-DOCS := $(notdir $(wildcard docs/*.md)) snapset.conf.example
+# without /etc/snapset/snapset.conf). The documentation is the users':
+# the test rig's and the kernels' notes stay in the source tree.
+USER_DOCS := README.md docs/cli.md docs/uapi.md docs/writer-protocol.md \
+	docs/design.md docs/benchmarks.md
+DOCS := $(notdir $(USER_DOCS)) snapset.conf.example
 PROGRAM_FILES := $(PREFIX)/sbin/snapset $(LIBDIR)/$(LIB_SONAME) \
 	$(LIBDIR)/libsnapset.so $(LIBDIR)/libsnapset.a \
 	$(LIBDIR)/pkgconfig/snapset.pc $(PREFIX)/include/snapset/writer.h \
@@ -269,7 +272,7 @@ install-program:
 		$(DESTDIR)$(UNITDIR)/snapset.service
 	install -D -m 0644 packaging/60-snapset.rules \
 		$(DESTDIR)$(UDEVRULESDIR)/60-snapset.rules
-	install -D -m 0644 -t $(DESTDIR)$(DOCDIR) docs/*.md
+	install -D -m 0644 -t $(DESTDIR)$(DOCDIR) $(USER_DOCS)
 	install -D -m 0644 packaging/snapset.conf \
 		$(DESTDIR)$(DOCDIR)/snapset.conf.example
 	install -D -m 0644 packaging/snapset.bash-completion \

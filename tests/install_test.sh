@@ -22,6 +22,7 @@ result $status "make install DESTDIR= succeeds"
 missing=0
 for f in usr/sbin/snapset usr/include/snapset/writer.h \
 	lib/systemd/system/snapset.service usr/share/doc/snapset/uapi.md \
+	usr/share/doc/snapset/README.md usr/share/doc/snapset/cli.md \
 	usr/share/doc/snapset/snapset.conf.example \
 	usr/share/bash-completion/completions/snapset \
 	lib/udev/rules.d/60-snapset.rules; do
@@ -31,9 +32,13 @@ for f in libsnapset.so.1 libsnapset.so libsnapset.a pkgconfig/snapset.pc; do
 	[ -n "$(find "$stage" -path "*/lib/*/$f")" ] ||
 		{ echo "#   missing $f"; missing=1; }
 done
+for f in testing.md kernels.md; do
+	[ -e "$stage/usr/share/doc/snapset/$f" ] &&
+		{ echo "#   $f is the developers', not a user's"; missing=1; }
+done
 ko=$(find "$stage/lib/modules/$kver" -name snapset.ko 2>/dev/null)
 [ -n "$ko" ] || { echo "#   no snapset.ko under lib/modules/$kver"; missing=1; }
-result $missing "every file is staged, snapset.ko under lib/modules/$kver"
+result $missing "every file is staged, no developer notes, snapset.ko under lib/modules/$kver"
 
 # Every page `make` built, where man(1) finds it by name and section.
 missing=0
