@@ -202,28 +202,51 @@ TEST(run_without_proc_says_so)
 		     res.err);
 }
 
+/* @argv is a usage error (exit 2) saying @err, or anything if NULL. */
+static void expect_usage_error(struct __test_metadata *_metadata,
+			       char *const argv[], const char *err)
+{
+	struct run_result res;
+
+	ASSERT_EQ(0, run_snapset(argv, &res));
+	EXPECT_EQ(EXIT_USAGE, res.status);
+	if (err)
+		EXPECT_STREQ(err, res.err);
+}
+
 TEST(subcommand_usage_errors_name_the_object)
 {
 	char *no_value[] = { "snapset", "watch", "--count", NULL };
 	char *zero[] = { "snapset", "watch", "--count", "0", NULL };
 	char *bad_id[] = { "snapset", "delete", "nope", NULL };
 	char *all_and_id[] = { "snapset", "delete", "--all", "x", NULL };
-	struct run_result res;
 
-	ASSERT_EQ(0, run_snapset(no_value, &res));
-	EXPECT_EQ(EXIT_USAGE, res.status);
-	EXPECT_STREQ("snapset watch: --count: needs a value (see snapset "
-		     "watch --help)\n",
-		     res.err);
-	ASSERT_EQ(0, run_snapset(zero, &res));
-	EXPECT_EQ(EXIT_USAGE, res.status);
-	ASSERT_EQ(0, run_snapset(bad_id, &res));
-	EXPECT_EQ(EXIT_USAGE, res.status);
-	EXPECT_STREQ("snapset delete: nope: not a set id (a UUID) (see "
-		     "snapset delete --help)\n",
-		     res.err);
-	ASSERT_EQ(0, run_snapset(all_and_id, &res));
-	EXPECT_EQ(EXIT_USAGE, res.status);
+	expect_usage_error(_metadata, no_value,
+			   "snapset watch: --count: needs a value (see "
+			   "snapset watch --help)\n");
+	expect_usage_error(_metadata, zero, NULL);
+	expect_usage_error(_metadata, bad_id,
+			   "snapset delete: nope: not a set id (a UUID) (see "
+			   "snapset delete --help)\n");
+	expect_usage_error(_metadata, all_and_id, NULL);
+}
+
+/* -o is checked before the module is opened: the host has none. */
+TEST(list_fields_are_checked_first)
+{
+	char *unknown[] = { "snapset", "list", "-o", "id,size", NULL };
+	char *empty[] = { "snapset", "list", "--options=id,", NULL };
+	char *with_json[] = { "snapset", "list", "-o", "id", "--json", NULL };
+
+	expect_usage_error(_metadata, unknown,
+			   "snapset list: -o: 'size': no such field (id, "
+			   "name, state, owner, created, devices)\n");
+	expect_usage_error(_metadata, empty,
+			   "snapset list: -o: '': no such field (id, name, "
+			   "state, owner, created, devices)\n");
+	expect_usage_error(_metadata, with_json,
+			   "snapset list: -o: not with --json, which has "
+			   "every field (see snapset list --help)\n");
 }
 
 TEST(help_of_a_command_is_its_usage)

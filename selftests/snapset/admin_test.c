@@ -145,6 +145,29 @@ TEST_F_TIMEOUT(admin, list_dev_names_the_set_that_holds_it, 300)
 	EXPECT_TRUE(held_by_none(&res, self->other.path));
 }
 
+/* lvs-style columns for scripts: the ones asked for, in that order. */
+TEST_F_TIMEOUT(admin, list_prints_the_fields_asked_for, 300)
+{
+	char *bare[] = { "snapset",	 "list",	  "-o", "state,id,name",
+			 "--noheadings", self->loop.path, NULL };
+	char *headed[] = { "snapset", "list", "--options=devices,id",
+			   self->loop.path, NULL };
+	struct run_result res;
+	char want[128];
+
+	ASSERT_EQ(0, run_capture(snapset_bin(), bare, &res));
+	EXPECT_EQ(0, res.status);
+	snprintf(want, sizeof(want), "live      %s  nightly-root\n",
+		 self->idtext);
+	EXPECT_STREQ(want, res.out);
+
+	ASSERT_EQ(0, run_capture(snapset_bin(), headed, &res));
+	EXPECT_EQ(0, res.status);
+	snprintf(want, sizeof(want), "DEVICES  ID\n1        %s\n",
+		 self->idtext);
+	EXPECT_STREQ(want, res.out);
+}
+
 /*
  * A label is anyone's bytes: `snapset list` shows a control sequence in
  * one escaped, never raw to the terminal.

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * snapset list [--json] [DEV]: live sets and pending records; with DEV,
- * the set that holds that device (the answer to an unexplained EBUSY).
+ * snapset list [--json | -o FIELDS] [--noheadings] [DEV]: live sets and
+ * pending records; with DEV, the set that holds that device (the answer to
+ * an unexplained EBUSY).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -21,12 +22,126 @@
 #include "commands.h"
 
 static const char usage[] =
-    "Usage: snapset list [--json] [DEV]\n"
+    "Usage: snapset list [--json | -o FIELDS] [--noheadings] [DEV]\n"
     "\n"
     "List live snapshot sets and shutdown records not yet delivered.\n"
     "With DEV, list only the set that holds that block device.\n"
     "\n"
-    "  --json   a JSON array of sets\n";
+    "  --json          a JSON array of sets\n"
+    "  -o, --options FIELDS  only these columns, one line per set,\n"
+    "                  comma-separated: id, name, state, owner, created,\n"
+    "                  devices\n"
+    "  --noheadings    no heading line\n";
+
+/* A column of the text listing: its heading, width and value. */
+struct field {
+	const char *name;
+	const char *heading;
+	int width;
+	void (*format)(const struct snapset_event *ev, char *out, size_t size);
+};
+
+static void format_id(const struct snapset_event *ev, char *out, size_t size)
+{
+	char id[ID_STR_LEN];
+
+	id_format(ev->set.id, id);
+	snprintf(out, size, "%s", id);
+}
+
+static void format_name(const struct snapset_event *ev, char *out, size_t size)
+{
+	display_escape(ev->set.name, sizeof(ev->set.name), out, size);
+	if (!out[0])
+		snprintf(out, size, "-");
+}
+
+static void format_state(const struct snapset_event *ev, char *out, size_t size)
+{
+	snprintf(out, size, "%s", event_name(ev->type));
+}
+
+static void format_owner(const struct snapset_event *ev, char *out, size_t size)
+{
+	snprintf(out, size, "%u", ev->set.owner_tgid);
+}
+
+static void format_created(const struct snapset_event *ev, char *out,
+			   size_t size)
+{
+	char created[TIME_STR_LEN];
+
+	time_format(ev->set.create_realtime, created);
+	snprintf(out, size, "%s", created);
+}
+
+static void format_devices(const struct snapset_event *ev, char *out,
+			   size_t size)
+{
+	snprintf(out, size, "%u", ev->set.ndevices);
+}
+
+static const struct field fields[] = {
+	{ "id", "ID", 36, format_id },
+	{ "name", "NAME", 20, format_name },
+	{ "state", "STATE", 8, format_state },
+	{ "owner", "OWNER", 9, format_owner },
+	{ "created", "CREATED", 24, format_created },
+	{ "devices", "DEVICES", 7, format_devices },
+};
+
+#define NFIELDS (sizeof(fields) / sizeof(fields[0]))
+
+/* The columns asked for, in order; all of them unless -o. */
+struct columns {
+	const struct field *field[NFIELDS * 2];
+	size_t count;
+	bool chosen;
+	bool headings;
+};
+
+static const struct field *field_named(const char *name, size_t len)
+{
+	for (size_t i = 0; i < NFIELDS; i++)
+		if (strlen(fields[i].name) == len &&
+		    !strncmp(fields[i].name, name, len))
+			return &fields[i];
+	return NULL;
+}
+
+/* Parses -o's comma-separated list; -EINVAL names no known field. */
+static int columns_parse(const char *list, struct columns *cols,
+			 const char **bad, size_t *bad_len)
+{
+	const char *name = list;
+
+	cols->count = 0;
+	cols->chosen = true;
+	for (;;) {
+		size_t len = strcspn(name, ",");
+		const struct field *f = field_named(name, len);
+
+		if (!f || cols->count == sizeof(cols->field) / sizeof(f)) {
+			*bad = name;
+			*bad_len = len;
+			return -EINVAL;
+		}
+		cols->field[cols->count++] = f;
+		if (!name[len])
+			return 0;
+		name += len + 1;
+	}
+}
+
+static void columns_print(const struct columns *cols, const char *const *values)
+{
+	for (size_t i = 0; i < cols->count; i++) {
+		bool last = i + 1 == cols->count;
+
+		printf("%-*s%s", last ? 0 : cols->field[i]->width, values[i],
+		       last ? "\n" : "  ");
+	}
+}
 
 /* The device given as DEV: its number and the disk that has it now. */
 struct wanted {
@@ -93,91 +208,150 @@ static struct json_object *record_described(const struct snapset_event *ev)
 	return obj;
 }
 
-static void print_text(const struct snapset_event *ev, bool *header)
+static void print_headings(const struct columns *cols)
 {
-	const struct snapset_set_info *s = &ev->set;
-	char id[ID_STR_LEN], created[TIME_STR_LEN], name[NAME_ESCAPED_LEN];
+	const char *headings[NFIELDS * 2];
 
-	if (!*header) {
-		printf("%-36s  %-20s  %-8s  %-9s  %-24s  %s\n", "ID", "NAME",
-		       "STATE", "OWNER", "CREATED", "DEVICES");
-		*header = true;
+	for (size_t i = 0; i < cols->count; i++)
+		headings[i] = cols->field[i]->heading;
+	columns_print(cols, headings);
+}
+
+static void print_text(const struct snapset_event *ev,
+		       const struct columns *cols)
+{
+	char text[NFIELDS * 2][NAME_ESCAPED_LEN];
+	const char *values[NFIELDS * 2];
+
+	for (size_t i = 0; i < cols->count; i++) {
+		cols->field[i]->format(ev, text[i], sizeof(text[i]));
+		values[i] = text[i];
 	}
-	id_format(s->id, id);
-	time_format(s->create_realtime, created);
-	display_escape(s->name, sizeof(s->name), name, sizeof(name));
-	printf("%-36s  %-20s  %-8s  %-9u  %-24s  %u\n", id,
-	       name[0] ? name : "-", event_name(ev->type), s->owner_tgid,
-	       created, s->ndevices);
-	for (__u32 i = 0; i < s->ndevices; i++)
+	columns_print(cols, values);
+	if (cols->chosen)
+		return;
+	for (__u32 i = 0; i < ev->set.ndevices; i++)
 		print_device(snapset_event_device(ev, i));
 }
 
 /* Prints the records (only those holding @want when given); how many. */
-static int print_records(const void *buf, size_t len, bool json,
-			 const struct wanted *want)
+static int print_records(const void *buf, size_t len,
+			 const struct columns *cols, const struct wanted *want)
 {
-	struct json_object *array = json_object_new_array();
+	struct json_object *array = cols ? NULL : json_object_new_array();
 	const struct snapset_event *ev;
-	bool header = false;
 	size_t off = 0;
 	int shown = 0;
 
 	while ((ev = record_next(buf, len, &off))) {
 		if (want && !holds(ev, want))
 			continue;
-		shown++;
-		if (json)
+		if (!cols)
 			json_object_array_add(array, record_described(ev));
-		else
-			print_text(ev, &header);
+		else if (!shown++ && cols->headings)
+			print_headings(cols);
+		if (cols)
+			print_text(ev, cols);
 	}
-	if (json)
+	if (array) {
+		shown = json_object_array_length(array);
 		puts(json_object_to_json_string_ext(array,
 						    JSON_C_TO_STRING_PRETTY));
-	json_object_put(array);
+		json_object_put(array);
+	}
 	return shown;
+}
+
+/*
+ * Parses the options into @cols and @json; false when list ends here, with
+ * the exit status in @status (--help, or a usage error).
+ */
+static bool parse_options(int argc, char **argv, struct columns *cols,
+			  bool *json, int *status)
+{
+	static const struct option options[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "noheadings", no_argument, NULL, 'n' },
+		{ "options", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const char *bad;
+	size_t bad_len;
+	int opt;
+
+	/* lvm's short -o, beside the long options cli_getopt takes. */
+	while ((opt = getopt_long(argc, argv, ":o:", options, NULL)) != -1) {
+		switch (opt) {
+		case 'j':
+			*json = true;
+			break;
+		case 'n':
+			cols->headings = false;
+			break;
+		case 'o':
+			if (!columns_parse(optarg, cols, &bad, &bad_len))
+				break;
+			fprintf(stderr,
+				"snapset list: -o: '%.*s': no such field "
+				"(id, name, state, owner, created, devices)\n",
+				(int)bad_len, bad);
+			*status = EXIT_USAGE;
+			return false;
+		default:
+			*status = cli_other_option(argv, opt, usage);
+			return false;
+		}
+	}
+	if (*json && cols->chosen) {
+		*status = cli_usage_error(argv[0], "-o",
+					  "not with --json, which has every "
+					  "field");
+		return false;
+	}
+	return true;
+}
+
+/* @want for the block device at @path; an exit status or 0. */
+static int wanted_device(const char *path, struct wanted *want)
+{
+	struct stat st;
+
+	if (stat(path, &st)) {
+		fprintf(stderr, "snapset list: %s: %s\n", path,
+			strerror(errno));
+		return EXIT_RUNTIME;
+	}
+	if (!S_ISBLK(st.st_mode)) {
+		fprintf(stderr, "snapset list: %s: not a block device\n", path);
+		return EXIT_RUNTIME;
+	}
+	want->dev = st.st_rdev;
+	want->diskseq = device_diskseq(major(want->dev), minor(want->dev));
+	return 0;
 }
 
 int list_main(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
+	struct columns cols = { .headings = true };
 	const char *dev_path = NULL;
 	struct wanted want = { 0 };
 	bool json = false;
-	struct stat st = { 0 };
 	size_t len = 0;
 	void *buf;
-	int opt, fd, ret, shown;
+	int fd, ret, shown;
 
-	while ((opt = cli_getopt(argc, argv, options)) != -1) {
-		switch (opt) {
-		case 'j':
-			json = true;
-			break;
-		default:
-			return cli_other_option(argv, opt, usage);
-		}
-	}
+	for (size_t i = 0; i < NFIELDS; i++)
+		cols.field[cols.count++] = &fields[i];
+	if (!parse_options(argc, argv, &cols, &json, &ret))
+		return ret;
 	if (optind < argc)
 		dev_path = argv[optind++];
 	if (optind < argc)
 		return cli_usage_error(argv[0], argv[optind],
 				       "unexpected argument");
-	if (dev_path && stat(dev_path, &st)) {
-		fprintf(stderr, "snapset list: %s: %s\n", dev_path,
-			strerror(errno));
-		return EXIT_RUNTIME;
-	}
-	if (dev_path && !S_ISBLK(st.st_mode)) {
-		fprintf(stderr, "snapset list: %s: not a block device\n",
-			dev_path);
-		return EXIT_RUNTIME;
-	}
+	if (dev_path && (ret = wanted_device(dev_path, &want)))
+		return ret;
 
 	fd = cli_open_module(argv[0]);
 	if (fd < 0)
@@ -186,9 +360,8 @@ int list_main(int argc, char **argv)
 	close(fd);
 	if (ret)
 		return cli_module_error(argv[0], ret);
-	want.dev = st.st_rdev;
-	want.diskseq = device_diskseq(major(want.dev), minor(want.dev));
-	shown = print_records(buf, len, json, dev_path ? &want : NULL);
+	shown = print_records(buf, len, json ? NULL : &cols,
+			      dev_path ? &want : NULL);
 	free(buf);
 	if (dev_path && !shown) {
 		fprintf(stderr, "snapset list: %s: held by no snapshot set\n",
