@@ -104,6 +104,8 @@ TEST(every_option_is_parsed)
 			 "0,1",
 			 "--force",
 			 "--require-daemon",
+			 "-v",
+			 "--json",
 			 "--",
 			 "borg",
 			 "create",
@@ -132,6 +134,7 @@ TEST(every_option_is_parsed)
 	EXPECT_TRUE(opts.complete_on[0] && opts.complete_on[1]);
 	EXPECT_FALSE(opts.complete_on[2]);
 	EXPECT_TRUE(opts.force && opts.require_daemon);
+	EXPECT_TRUE(opts.verbose && opts.json);
 	EXPECT_STREQ("borg", opts.command[0]);
 	EXPECT_STREQ("--stats", opts.command[2]);
 	EXPECT_EQ(NULL, opts.command[3]);

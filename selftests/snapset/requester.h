@@ -148,6 +148,20 @@ static inline int snapset_run(struct run_result *res, ...)
 	return run_capture(argv[0], argv, res);
 }
 
+/* Whether the NULL-terminated strings after @text are in it, in order. */
+static inline bool in_order(const char *text, ...)
+{
+	const char *want;
+	va_list ap;
+
+	va_start(ap, text);
+	while (text && (want = va_arg(ap, const char *)))
+		if ((text = strstr(text, want)))
+			text += strlen(want);
+	va_end(ap);
+	return text;
+}
+
 /* Processes whose command line is exactly @argv0 @arg1. */
 static inline int count_processes(const char *argv0, const char *arg1)
 {

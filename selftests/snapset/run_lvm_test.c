@@ -95,10 +95,20 @@ TEST_F_TIMEOUT(lvm, thick_snapshot_is_made_tagged_mounted_and_removed,
 		 "lv_name,origin,lv_tags --separator ' ' "
 		 "%s/data-snapset-${SNAPSET_ID%%%%-*}",
 		 self->mnt, self->vg);
-	ASSERT_EQ(0, snapset_run(&res, "--lvm-snapshot", origin, "--mount",
-				 spec, "--", "sh", "-c", script, NULL));
+	ASSERT_EQ(0,
+		  snapset_run(&res, "-v", "--lvm-snapshot", origin, "--mount",
+			      spec, "--", "sh", "-c", script, NULL));
 	EXPECT_EQ(0, res.status);
 	EXPECT_NE(NULL, strstr(res.err, ": lvm: Reducing COW size 999.00 TiB"))
+	{
+		TH_LOG("stderr: %s", res.err);
+	}
+	/* -v: each step, in order; then the summary with the COW's use. */
+	EXPECT_TRUE(in_order(res.err, " created\n", " made (999T)\n",
+			     ": added (", "set armed", "COMMAND started: sh",
+			     "COMMAND exited with status 0\n", " completed\n",
+			     "set closed", ": removed\n", " completed in ",
+			     " MiB COW, 0.", "% used)\n", NULL))
 	{
 		TH_LOG("stderr: %s", res.err);
 	}
@@ -123,6 +133,11 @@ TEST_F_TIMEOUT(lvm, thin_snapshot_needs_no_size, RUN_TIMEOUT)
 	ASSERT_EQ(0, snapset_run(&res, "--lvm-snapshot", origin, "--", "sh",
 				 "-c", "exit 5", NULL));
 	EXPECT_EQ(5, res.status);
+	/* A thin snapshot takes from its pool: no COW space of its own. */
+	EXPECT_TRUE(in_order(res.err, "aborted\n", " aborted in ",
+			     " (exit status 5); snapshots: ", "/thin-snapset-",
+			     NULL));
+	EXPECT_EQ(NULL, strstr(res.err, "COW"));
 	ev = watcher_next(&self->watch, "shutdown");
 	ASSERT_NE(NULL, ev);
 	EXPECT_FALSE(jbool(ev, "completed"));
@@ -133,6 +148,45 @@ TEST_F_TIMEOUT(lvm, thin_snapshot_needs_no_size, RUN_TIMEOUT)
 	    jstr(json_object_array_get_idx(devices, 0), "dm_uuid"), "LVM-"));
 	json_object_put(ev);
 	/* Removed by run: the teardown's check. */
+}
+
+/*
+ * A COW space that overflows drops the snapshot: what was read from it is
+ * bad, and the summary (here --json's) says so. COMMAND rewrites the
+ * origin with its own bytes, which costs the snapshot a copy of each.
+ */
+TEST_F_TIMEOUT(lvm, overflowed_snapshot_is_in_the_summary, RUN_TIMEOUT)
+{
+	char origin[64], script[192];
+	struct json_object *summary, *devices, *dev;
+	struct run_result res;
+
+	snprintf(origin, sizeof(origin), "%s/data:4m", self->vg);
+	snprintf(script, sizeof(script),
+		 "dd if=/dev/%s/data of=/dev/%s/data bs=1M oflag=direct "
+		 "conv=notrunc status=none",
+		 self->vg, self->vg);
+	ASSERT_EQ(0, snapset_run(&res, "--json", "--name", "full",
+				 "--lvm-snapshot", origin, "--", "sh", "-c",
+				 script, NULL));
+	EXPECT_EQ(0, res.status);
+	summary = json_tokener_parse(res.out);
+	ASSERT_NE(NULL, summary)
+	{
+		TH_LOG("stdout: %s", res.out);
+	}
+	EXPECT_STREQ("full", jstr(summary, "name"));
+	EXPECT_STREQ("completed", jstr(summary, "outcome"));
+	EXPECT_EQ(0, jint(summary, "exit_status"));
+	ASSERT_TRUE(json_object_object_get_ex(summary, "devices", &devices));
+	ASSERT_EQ(1, json_object_array_length(devices));
+	dev = json_object_array_get_idx(devices, 0);
+	EXPECT_TRUE(jbool(dev, "created"));
+	EXPECT_STREQ("lvm", jstr(dev, "engine"));
+	EXPECT_TRUE(jbool(dev, "cow_invalid"));
+	/* --json: no line on stderr. */
+	EXPECT_EQ(NULL, strstr(res.err, "completed in"));
+	json_object_put(summary);
 }
 
 TEST_F_TIMEOUT(lvm, thick_origin_without_size_is_refused, RUN_TIMEOUT)

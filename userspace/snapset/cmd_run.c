@@ -216,8 +216,7 @@ static void describe_end(char *buf, size_t size, int wait_status,
 		    WTERMSIG(wait_status), strsignal(WTERMSIG(wait_status)));
 }
 
-/* How the error line names the set. */
-static void run_set_label(const struct run_state *st, char *buf, size_t size)
+void run_set_label(const struct run_state *st, char *buf, size_t size)
 {
 	const char *name = st->opts->name ? st->opts->name : "";
 
@@ -258,6 +257,8 @@ static int finish(struct run_state *st, const struct sandbox_report *r,
 	}
 	completed = sv->completed ||
 		    (WIFEXITED(ws) && st->opts->complete_on[WEXITSTATUS(ws)]);
+	describe_end(end, sizeof(end), ws, st->opts, sv);
+	run_step(st, "%s", end);
 	if (completed && !sv->completed) {
 		ret = module_complete(st->set_fd);
 		if (ret && ret != -EALREADY)
@@ -267,9 +268,12 @@ static int finish(struct run_state *st, const struct sandbox_report *r,
 	}
 	if (!completed) {
 		module_abort(st->set_fd, &ws);
-		describe_end(end, sizeof(end), ws, st->opts, sv);
 		run_fail(st, 0, "%s: %s; aborted", set, end);
+		return command_exit_status(ws);
 	}
+	st->outcome = RUN_COMPLETED;
+	run_step(st, "%s completed%s", set,
+		 sv->completed ? " by snapset complete" : "");
 	return command_exit_status(ws);
 }
 
@@ -300,6 +304,8 @@ static int run_command(struct run_state *st, struct sandbox *sb, int signal_fd)
 				"cannot start COMMAND in new namespaces: %s",
 				strerror(-ret));
 	}
+	run_step(st, "COMMAND started: %s (pid %d)", sb->command[0],
+		 (int)sb->pid);
 	ret = supervise(st, sb, signal_fd, control[0], &sv);
 	close(control[0]);
 	sandbox_result(sb, sv.init_status, &report);
@@ -346,6 +352,12 @@ static int set_up(struct run_state *st, struct sandbox *sb)
 		return run_fail(st, ret, "cannot create a set: %s",
 				strerror(-ret));
 	id_format(st->id, st->id_text);
+	if (st->opts->verbose) {
+		char set[SET_LABEL_LEN];
+
+		run_set_label(st, set, sizeof(set));
+		run_step(st, "%s created", set);
+	}
 	ret = lvm_snapshots_create(st);
 	if (!ret)
 		ret = devices_add(st);
@@ -370,6 +382,11 @@ static int set_up(struct run_state *st, struct sandbox *sb)
 		else if (ret)
 			run_fail(st, ret, "cannot arm the set: %s",
 				 strerror(-ret));
+	}
+	if (!ret) {
+		/* From here, however run ends, the kernel ends the set. */
+		st->outcome = RUN_ABORTED;
+		run_step(st, "set armed: its devices now live as long as run");
 	}
 	if (ret == -ESHUTDOWN)
 		set_deleted(st);
@@ -480,7 +497,9 @@ static int run(struct run_state *st)
 		return EXIT_RUN_FAILED;
 	warn_no_daemon(st);
 	status = run_command(st, &sb, signal_fd);
+	run_summary_collect(st);
 	close(st->set_fd);
+	run_step(st, "set closed: the kernel released its devices");
 	/* The set has ended: no device is held by it any more. */
 	if (!daemon_running() && lvm_release(st))
 		status = EXIT_RUN_FAILED;
@@ -495,8 +514,11 @@ int run_main(int argc, char **argv)
 
 	if (!run_parse_args(argc, argv, &opts, &status))
 		return status;
+	clock_gettime(CLOCK_MONOTONIC, &st.started);
 	status = run(&st);
 	if (st.error[0])
 		fprintf(stderr, "snapset run: %s\n", st.error);
+	st.exit_status = status;
+	run_summary_print(&st);
 	return status;
 }

@@ -57,6 +57,50 @@ out:
 	return ret;
 }
 
+/*
+ * The snapshot target's status: "USED/SIZE METADATA" in sectors, USED
+ * counting the metadata chunks too (full at USED == SIZE), or "Invalid"
+ * once the COW overflowed ("Overflow" while merging).
+ */
+static int cow_parse(const char *status, struct engine_cow *cow)
+{
+	unsigned long long data, size, metadata;
+
+	memset(cow, 0, sizeof(*cow));
+	if (!strcmp(status, "Invalid") || !strcmp(status, "Overflow")) {
+		cow->invalid = true;
+		return 0;
+	}
+	if (sscanf(status, "%llu/%llu %llu", &data, &size, &metadata) != 3)
+		return -EIO;
+	cow->size = size << 9;
+	cow->used = data << 9;
+	return 0;
+}
+
+int engine_cow_usage(dev_t rdev, struct engine_cow *cow)
+{
+	struct dm_task *dmt = dm_task_create(DM_DEVICE_STATUS);
+	char *type = NULL, *status = NULL;
+	uint64_t start, length;
+	int ret = -ENODATA;
+
+	if (!dmt)
+		return -ENOMEM;
+	if (!dm_task_set_major(dmt, major(rdev)) ||
+	    !dm_task_set_minor(dmt, minor(rdev)) || !dm_task_run(dmt)) {
+		ret = -EIO;
+		goto out;
+	}
+	dm_get_next_target(dmt, NULL, &start, &length, &type, &status);
+	if (type && status && !strcmp(type, "snapshot"))
+		ret = cow_parse(status, cow);
+out:
+	dm_task_destroy(dmt);
+	dm_lib_release();
+	return ret;
+}
+
 /* Set by losetup -d on a held loop device, or at attach. */
 static bool loop_autoclear(dev_t rdev)
 {

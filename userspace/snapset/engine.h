@@ -50,6 +50,19 @@ int engine_inspect(dev_t rdev, struct engine_info *info, struct lvm_error *err);
  */
 int engine_set_release(int fd, const struct engine_info *info, bool on);
 
+/* A dm snapshot's copy-on-write space, as its target reports it. */
+struct engine_cow {
+	unsigned long long size; /* bytes */
+	unsigned long long used; /* bytes, metadata included */
+	bool invalid;		 /* overflowed: dm dropped the snapshot */
+};
+
+/*
+ * How full the snapshot at @rdev is: -ENODATA when it has no COW space of
+ * its own (a loop device, a thin snapshot, which takes from its pool).
+ */
+int engine_cow_usage(dev_t rdev, struct engine_cow *cow);
+
 /* "loop", "dm", "lvm" or "block device", for messages. */
 const char *engine_name(enum engine_kind kind);
 

@@ -9,6 +9,7 @@
 #include <linux/snapset.h>
 #include <stdbool.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "engine.h"
 #include "sandbox.h"
@@ -43,6 +44,8 @@ struct run_options {
 	bool complete_on[256];
 	bool force;
 	bool require_daemon;
+	bool verbose; /* each step on stderr as it happens */
+	bool json;    /* the summary as JSON on stdout, not a line */
 	char **command;
 };
 
@@ -72,6 +75,15 @@ struct run_dev {
 	bool added;
 	bool release_armed; /* by run, and not yet cancelled */
 	struct engine_info engine;
+	bool cow_read;	       /* a dm snapshot: @cow is its COW space */
+	struct engine_cow cow; /* when the command ended */
+};
+
+/* How the set ended, for the summary. */
+enum run_outcome {
+	RUN_NOT_ARMED, /* never armed: nothing to release, no record */
+	RUN_COMPLETED,
+	RUN_ABORTED,
 };
 
 /* One run: its set, its devices, and the error to report. */
@@ -84,6 +96,9 @@ struct run_state {
 	unsigned int ndevs;
 	/* An lvcreate ran whose LV lvs has not shown: found by its tag. */
 	bool lvm_untracked;
+	struct timespec started; /* CLOCK_MONOTONIC */
+	enum run_outcome outcome;
+	int exit_status;
 	char error[768]; /* the one line reported, after "snapset run: " */
 };
 
@@ -123,5 +138,19 @@ int lvm_release(struct run_state *st);
 
 /* --mount's devices found among the set's; before arm. */
 int mounts_resolve(struct run_state *st, struct sandbox *sb);
+
+/* How messages name the set: "set NAME (ID)", or "set ID". */
+void run_set_label(const struct run_state *st, char *buf, size_t size);
+
+/* With --verbose, one step as it happens, on stderr. */
+void run_step(const struct run_state *st, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Before the set is closed: how full each snapshot's COW space got. */
+void run_summary_collect(struct run_state *st);
+/*
+ * After the set ended: one line on stderr, or the JSON object on stdout
+ * (--json, which also has one for a run that never made its set).
+ */
+void run_summary_print(const struct run_state *st);
 
 #endif

@@ -31,6 +31,9 @@ static const char run_usage[] =
     "                       (default 0; e.g. 0,1 or 0-2)\n"
     "  --force              release devices not proven to be snapshots\n"
     "  --require-daemon     refuse to start without snapset daemon\n"
+    "  -v, --verbose        print each step as it happens (stderr)\n"
+    "  --json               print the summary as JSON (stdout), not a\n"
+    "                       line on stderr\n"
     "  --help               show this help\n"
     "\n"
     "DEV is a path, UUID=, LABEL= or PARTUUID=. COMMAND gets SNAPSET_ID,\n"
@@ -50,6 +53,7 @@ enum {
 	OPT_COMPLETE_ON,
 	OPT_FORCE,
 	OPT_REQUIRE_DAEMON,
+	OPT_JSON,
 };
 
 static const struct option run_options[] = {
@@ -63,6 +67,8 @@ static const struct option run_options[] = {
 	{ "complete-on", required_argument, NULL, OPT_COMPLETE_ON },
 	{ "force", no_argument, NULL, OPT_FORCE },
 	{ "require-daemon", no_argument, NULL, OPT_REQUIRE_DAEMON },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "json", no_argument, NULL, OPT_JSON },
 	{ "help", no_argument, NULL, 'h' },
 	{}
 };
@@ -235,6 +241,12 @@ static const char *run_option(struct run_options *opts, int opt,
 	case OPT_REQUIRE_DAEMON:
 		opts->require_daemon = true;
 		return NULL;
+	case 'v':
+		opts->verbose = true;
+		return NULL;
+	case OPT_JSON:
+		opts->json = true;
+		return NULL;
 	}
 	return NULL;
 }
@@ -249,7 +261,7 @@ bool run_parse_args(int argc, char **argv, struct run_options *opts,
 	memset(opts, 0, sizeof(*opts));
 	opts->complete_on[0] = true;
 	/* '+': COMMAND's own options are not ours, even without "--". */
-	while ((opt = getopt_long(argc, argv, "+:", run_options, &index)) !=
+	while ((opt = getopt_long(argc, argv, "+:v", run_options, &index)) !=
 	       -1) {
 		if (opt == 'h' || opt == ':' || opt == '?') {
 			*status = cli_other_option(argv, opt, run_usage);

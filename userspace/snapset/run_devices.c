@@ -495,6 +495,11 @@ static int dev_add(struct run_state *st, struct run_dev *dev)
 		return run_fail(st, ret, "%s: cannot add to the set: %s",
 				dev->label, add_error(ret));
 	dev->added = true;
+	run_step(st, "%s: added (%u:%u, %s)", dev->label, major(dev->rdev),
+		 minor(dev->rdev),
+		 dev->persistent ? "persistent"
+				 : "released "
+				   "with the set");
 	return 0;
 }
 
@@ -539,6 +544,8 @@ int lvm_snapshots_create(struct run_state *st)
 					s->vg, s->origin, lerr.message);
 		dev->created = true;
 		st->ndevs++;
+		run_step(st, "%s/%s: snapshot %s made (%s)", s->vg, s->origin,
+			 dev->label, s->size ? s->size : "thin");
 		/* Added at once: the set holds each LV as soon as it exists. */
 		ret = lvm_snapshot_open(st, dev, s->vg, name);
 		if (!ret)
@@ -657,6 +664,8 @@ int lvm_release(struct run_state *st)
 		if (dev->persistent || dev->engine.kind != ENGINE_LVM)
 			continue;
 		ret = lv_remove_by_uuid(dev->engine.lv_info.uuid, &lerr);
+		if (!ret)
+			run_step(st, "%s: removed", dev->label);
 		/* Gone already: a daemon got there first. */
 		if (ret == -ENOENT || !ret)
 			continue;
