@@ -226,6 +226,7 @@ DOCDIR ?= $(PREFIX)/share/doc/snapset
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 UNITDIR ?= /lib/systemd/system
 UDEVRULESDIR ?= /lib/udev/rules.d
+GENERATORDIR ?= /lib/systemd/system-generators
 # LOAD_AT_BOOT=1 also installs /lib/modules-load.d/snapset.conf, which
 # loads the module at boot. Opt-in: the daemon's unit loads it itself.
 MODULESLOADDIR ?= /lib/modules-load.d
@@ -241,11 +242,14 @@ MODULE_DIR := /lib/modules/$(KVER)/extra
 # the test rig's and the kernels' notes stay in the source tree.
 USER_DOCS := README.md docs/cli.md docs/uapi.md docs/writer-protocol.md \
 	docs/design.md docs/benchmarks.md
-DOCS := $(notdir $(USER_DOCS)) snapset.conf.example
+DOCS := $(notdir $(USER_DOCS)) snapset.conf.example job.conf.example
+BACKUP_UNITS := snapset-backup@.service snapset-backup@.timer
 PROGRAM_FILES := $(PREFIX)/sbin/snapset $(LIBDIR)/$(LIB_SONAME) \
 	$(LIBDIR)/libsnapset.so $(LIBDIR)/libsnapset.a \
 	$(LIBDIR)/pkgconfig/snapset.pc $(PREFIX)/include/snapset/writer.h \
 	$(UNITDIR)/snapset.service $(UDEVRULESDIR)/60-snapset.rules \
+	$(addprefix $(UNITDIR)/,$(BACKUP_UNITS)) \
+	$(GENERATORDIR)/snapset-jobs-generator \
 	$(BASHCOMPDIR)/snapset $(MODULESLOADDIR)/snapset.conf \
 	$(addprefix $(DOCDIR)/,$(DOCS))
 MAN_FILES = $(foreach page,$(MAN_PAGES),\
@@ -268,13 +272,16 @@ install-program:
 	install -m 0644 $(BUILD)/libsnapset.a $(DESTDIR)$(LIBDIR)/
 	install -D -m 0644 include/snapset/writer.h \
 		$(DESTDIR)$(PREFIX)/include/snapset/writer.h
-	install -D -m 0644 packaging/snapset.service \
-		$(DESTDIR)$(UNITDIR)/snapset.service
+	install -D -m 0644 -t $(DESTDIR)$(UNITDIR) packaging/snapset.service \
+		$(addprefix packaging/,$(BACKUP_UNITS))
+	install -D -m 0755 -t $(DESTDIR)$(GENERATORDIR) \
+		packaging/snapset-jobs-generator
 	install -D -m 0644 packaging/60-snapset.rules \
 		$(DESTDIR)$(UDEVRULESDIR)/60-snapset.rules
 	install -D -m 0644 -t $(DESTDIR)$(DOCDIR) $(USER_DOCS)
 	install -D -m 0644 packaging/snapset.conf \
 		$(DESTDIR)$(DOCDIR)/snapset.conf.example
+	install -m 0644 packaging/job.conf $(DESTDIR)$(DOCDIR)/job.conf.example
 	install -D -m 0644 packaging/snapset.bash-completion \
 		$(DESTDIR)$(BASHCOMPDIR)/snapset
 	$(if $(LOAD_AT_BOOT),install -D -m 0644 packaging/modules-load.conf \

@@ -11,7 +11,7 @@ set -uo pipefail
 kver=$("$root/tools/vm/guest-kernel") || exit 1
 version=$(cat "$root/VERSION")
 
-echo "1..10"
+echo "1..11"
 
 stage=$tmp/stage
 make -s -C "$root" install DESTDIR="$stage" >"$tmp/install.log" 2>&1
@@ -25,7 +25,11 @@ for f in usr/sbin/snapset usr/include/snapset/writer.h \
 	usr/share/doc/snapset/README.md usr/share/doc/snapset/cli.md \
 	usr/share/doc/snapset/snapset.conf.example \
 	usr/share/bash-completion/completions/snapset \
-	lib/udev/rules.d/60-snapset.rules; do
+	lib/udev/rules.d/60-snapset.rules \
+	lib/systemd/system/snapset-backup@.service \
+	lib/systemd/system/snapset-backup@.timer \
+	lib/systemd/system-generators/snapset-jobs-generator \
+	usr/share/doc/snapset/job.conf.example; do
 	[ -e "$stage/$f" ] || { echo "#   missing $f"; missing=1; }
 done
 for f in libsnapset.so.1 libsnapset.so libsnapset.a pkgconfig/snapset.pc; do
@@ -74,6 +78,37 @@ rated=$(systemd-analyze security --offline=yes "$unit" 2>/dev/null |
 [ -n "$rated" ] && [ "$rated" = "$documented" ] ||
 	{ echo "#   exposure $rated, docs/cli.md says ${documented:-nothing}"; status=1; }
 result $status "systemd-analyze verifies the unit; its exposure $rated is the documented one"
+
+# A backup job as the example describes it: the generator gives its
+# timer the job's SCHEDULE, without which systemd refuses the timer.
+units=$tmp/units
+mkdir -p "$units/jobs" "$units/generated"
+cp "$stage/usr/share/doc/snapset/job.conf.example" "$units/jobs/nightly.conf"
+sed "s|=/usr/sbin/|=$stage/usr/sbin/|" \
+	"$stage/lib/systemd/system/snapset-backup@.service" \
+	>"$units/snapset-backup@nightly.service"
+cp "$stage/lib/systemd/system/snapset-backup@.timer" \
+	"$units/snapset-backup@nightly.timer"
+verify_job() {
+	(cd "$units" && SYSTEMD_UNIT_PATH=$units:$units/generated: \
+		systemd-analyze verify --man=no "$units/snapset-backup@nightly.service" \
+		"$units/snapset-backup@nightly.timer") 2>&1
+}
+status=0
+out=$(verify_job)
+grep -q "lacks value setting" <<<"$out" ||
+	{ echo "#   the timer is accepted without a schedule"; status=1; }
+SNAPSET_JOBS_DIR=$units/jobs \
+	"$stage/lib/systemd/system-generators/snapset-jobs-generator" \
+	"$units/generated" "$units/early" "$units/late"
+grep -qx "OnCalendar=daily" \
+	"$units/generated/snapset-backup@nightly.timer.d/schedule.conf" ||
+	{ echo "#   no OnCalendar=daily for the job"; status=1; }
+out=$(verify_job) || status=1
+[ -z "$out" ] || { sed 's/^/#   /' <<<"$out"; status=1; }
+grep -qx "KillMode=mixed" "$units/snapset-backup@nightly.service" ||
+	{ echo "#   stopping the job would signal COMMAND twice"; status=1; }
+result $status "a job's timer gets its SCHEDULE from the generator; both units verify"
 
 # Uninstall from a tree that has other software's files where snapset's
 # go: exactly those are left, and no directory of snapset's.
