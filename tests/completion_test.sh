@@ -3,7 +3,7 @@
 # driven as bash drives it: COMP_WORDS and COMP_CWORD set, the function
 # called, COMPREPLY read. Commands and options are compared with what
 # build/snapset --help prints; set ids come from a stub `snapset list
-# --json` and VG/LV names from a stub lvs, both on PATH. Needs make
+# -o state,id` and VG/LV names from a stub lvs, both on PATH. Needs make
 # (build/snapset). Prints TAP.
 set -uo pipefail
 
@@ -12,14 +12,13 @@ program=$root/build/snapset
 live=5b0f3c1e-8d7a-4b59-9a1f-2c6e0f7d1a33
 pending=0e1d2c3b-1111-4222-8333-944455556666
 
-# The stubs: list --json as the program prints it (json-c, pretty), every
-# other call to the real program; lvs as LVM prints it.
+# The stubs: list's columns as the program prints them, every other
+# call to the real program; lvs as LVM prints it.
 mkdir "$tmp/bin"
 cat >"$tmp/bin/snapset" <<EOF
 #!/bin/sh
-if [ "\$*" = "list --json" ]; then
-	printf '[\n  {\n    "event":"live",\n    "id":"$live",\n    "devices":[\n      {\n        "devno":"254:3"\n      }\n    ]\n  },\n'
-	printf '  {\n    "event":"pending",\n    "id":"$pending",\n    "devices":[\n    ]\n  }\n]\n'
+if [ "\$*" = "list -o state,id --noheadings" ]; then
+	printf 'live      $live\npending   $pending\n'
 	exit 0
 fi
 exec "$program" "\$@"
