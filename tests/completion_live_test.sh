@@ -41,19 +41,8 @@ holder=$!
 read -r _ <"$tmp/armed"
 id=$(snapset list -o id,devices --noheadings "$set_dev" | cut -d' ' -f1)
 
-# shellcheck source=packaging/snapset.bash-completion
-. "$root/packaging/snapset.bash-completion"
-
-# completions LINE: what completing LINE's last word offers, sorted.
-completions() {
-	read -r -a COMP_WORDS <<<"$1"
-	[[ $1 == *" " ]] && COMP_WORDS+=("")
-	COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
-	COMPREPLY=()
-	_snapset snapset "${COMP_WORDS[COMP_CWORD]}" \
-		"${COMP_WORDS[COMP_CWORD - 1]}" 2>/dev/null
-	printf '%s\n' "${COMPREPLY[@]}" | sort
-}
+# shellcheck source=tests/completion.sh
+. "$root/tests/completion.sh"
 
 # offers NAME GOT WANTED: a TAP line; what was offered when it fails.
 offers() {

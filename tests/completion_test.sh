@@ -27,20 +27,8 @@ printf '#!/bin/sh\nprintf "  vg0 root\\n  vg0 home\\n  vg1 data\\n"\n' >"$tmp/bi
 chmod +x "$tmp/bin/snapset" "$tmp/bin/lvs"
 PATH=$tmp/bin:$PATH
 
-# shellcheck source=packaging/snapset.bash-completion
-. "$root/packaging/snapset.bash-completion"
-
-# completions LINE: what completing the last word of LINE offers, sorted,
-# one a line (LINE ending in a space completes an empty word).
-completions() {
-	read -r -a COMP_WORDS <<<"$1"
-	[[ $1 == *" " ]] && COMP_WORDS+=("")
-	COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
-	COMPREPLY=()
-	_snapset snapset "${COMP_WORDS[COMP_CWORD]}" \
-		"${COMP_WORDS[COMP_CWORD - 1]}" 2>/dev/null
-	printf '%s\n' "${COMPREPLY[@]}" | sort
-}
+# shellcheck source=tests/completion.sh
+. "$root/tests/completion.sh"
 
 # same NAME GOT WANTED: a TAP line, and what differs.
 same() {
