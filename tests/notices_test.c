@@ -171,6 +171,44 @@ TEST(described_device_event)
 	free(text);
 }
 
+/*
+ * The described event of a set whose fixed members and devices were
+ * encoded at its arm, from a record with @owner_comm (free()).
+ */
+static char *encoded_at_arm(const char *owner_comm)
+{
+	struct snapset_event *ev =
+	    record(SNAPSET_SET_SIGNAL, SNAPSET_REASON_EXIT, 1);
+	struct described_devices *devs = described(ev);
+
+	strcpy(devs->set.set.owner_comm, owner_comm);
+	devices_encode(devs);
+	if (!devs->json || !devs->set.text[0]) {
+		devices_put(devs);
+		free(ev);
+		return NULL;
+	}
+	return encoded(ev, devs);
+}
+
+/* The parts encoded at arm, the rest at its end: the same event. */
+TEST(encoded_at_arm_event)
+{
+	char *text = encoded_at_arm("backup");
+
+	EXPECT_STREQ(DESCRIBED_EVENT, text);
+	free(text);
+}
+
+/* What was encoded at arm is not another set's, whatever it is. */
+TEST(encoded_at_arm_of_another_set)
+{
+	char *text = encoded_at_arm("other");
+
+	EXPECT_STREQ(DESCRIBED_EVENT, text);
+	free(text);
+}
+
 TEST(lost_lv_event)
 {
 	char *text = encoded(record(0, SNAPSET_REASON_LOST, 0), lost());

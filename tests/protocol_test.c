@@ -119,6 +119,32 @@ TEST(daemon_messages_round_trip)
 	free(event);
 }
 
+/* Members composed as text are what json-c writes for the same object. */
+TEST(text_members_as_json_c_writes_them)
+{
+	const char odd[] = "a \"q\" \\ /x\n\x01 \xc3\xa9";
+	struct json_object *obj = json_object_new_object();
+	struct proto_text text = { 0 };
+	const char *json;
+	char *members, *want;
+
+	json_object_object_add(obj, "s", json_object_new_string(odd));
+	json_object_object_add(obj, "n", json_object_new_int64(-42));
+	json_object_object_add(obj, "t", json_object_new_boolean(1));
+	json_object_object_add(obj, "f", json_object_new_boolean(0));
+	proto_text_string(&text, "s", odd, strlen(odd));
+	proto_text_int(&text, "n", -42);
+	proto_text_members(&text, "\"t\":true,\"f\":false");
+	members = proto_text_end(&text);
+	json = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN);
+	/* The object's text less its braces. */
+	want = strndup(json + 1, strlen(json) - 2);
+	EXPECT_STREQ(want, members);
+	free(want);
+	free(members);
+	json_object_put(obj);
+}
+
 #define EVENT_HEAD                                                      \
 	"{\"type\":\"event\",\"event\":1,\"kind\":\"backup-shutdown\"," \
 	"\"set\":{\"id\":\"12345678-9abc-def0-0123-456789abcdef\"},"    \

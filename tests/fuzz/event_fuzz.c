@@ -4,7 +4,9 @@
  * device description holding arbitrary bytes (labels, loop files and
  * process names are in no known encoding) are encoded as the daemon
  * does, and parsed back as libsnapset does. The event must always parse,
- * and every field that was valid UTF-8 must come back as it went.
+ * and every field that was valid UTF-8 must come back as it went. The
+ * set's members composed as text, with or without the parts encoded at
+ * arm, must be what json-c writes for them.
  */
 #include <assert.h>
 #include <stdint.h>
@@ -58,6 +60,26 @@ static void check(struct json_object *obj, const struct field *f)
 	assert(!strcmp(json_object_get_string(value), f->value));
 }
 
+/* @s's members as text are @set's, as json-c writes them, less braces. */
+static void check_text(struct json_object *set,
+		       const struct snapset_set_info *s)
+{
+	const char *json =
+	    json_object_to_json_string_ext(set, JSON_C_TO_STRING_PLAIN);
+	struct set_fixed fixed = { 0 };
+	char *text = set_members_text(s, NULL), *cached;
+
+	assert(!set_fixed_encode(s, &fixed));
+	cached = set_members_text(s, &fixed);
+	assert(text && cached);
+	assert(strlen(json) == strlen(text) + 2);
+	assert(!strncmp(json + 1, text, strlen(text)));
+	assert(!strcmp(text, cached));
+	set_fixed_free(&fixed);
+	free(text);
+	free(cached);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct snapset_event ev = { .type = SNAPSET_EVENT_SHUTDOWN };
@@ -78,6 +100,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		take(&data, &size, fields[i].value, fields[i].size);
 	take(&data, &size, ev.set.owner_comm, sizeof(ev.set.owner_comm));
 	set = set_info_to_json(&ev.set);
+	check_text(set, &ev.set);
 	devices = json_object_new_array();
 	dev = json_object_new_object();
 	device_desc_to_json(&desc, dev);

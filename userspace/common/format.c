@@ -142,16 +142,6 @@ const char *json_member(struct json_object *obj, const char *key,
 		   : missing;
 }
 
-static void add_time(struct json_object *obj, const char *key, __u64 ns)
-{
-	char text[TIME_STR_LEN];
-
-	if (!ns)
-		return;
-	time_format(ns, text);
-	json_add_ascii(obj, key, text);
-}
-
 /* Names come from processes and users: bounded, never trusted as C strings. */
 static void add_bounded(struct json_object *obj, const char *key,
 			const char *value, size_t size)
@@ -181,40 +171,200 @@ struct json_object *device_info_to_json(const struct snapset_device_info *d)
 	return obj;
 }
 
-static void add_set(struct json_object *obj, const struct snapset_set_info *s)
+/*
+ * Where a set's members are written: a json-c object (list, watch), or
+ * text (events to writers, struct proto_text). The same parts below
+ * write both, so both have the same members in the same order.
+ */
+struct members {
+	struct json_object *obj; /* or NULL: @text */
+	struct proto_text *text;
+};
+
+static void member_int(const struct members *m, const char *key, int64_t v)
+{
+	if (m->obj)
+		json_add_int(m->obj, key, v);
+	else
+		proto_text_int(m->text, key, v);
+}
+
+static void member_bool(const struct members *m, const char *key, bool v)
+{
+	if (m->obj)
+		json_object_object_add(m->obj, key, json_object_new_boolean(v));
+	else
+		proto_text_bool(m->text, key, v);
+}
+
+/* Text of ours, ASCII: no repair. */
+static void member_ascii(const struct members *m, const char *key,
+			 const char *value)
+{
+	if (m->obj)
+		json_add_ascii(m->obj, key, value);
+	else
+		proto_text_string(m->text, key, value, strlen(value));
+}
+
+/* A set's name or a process's: at most SNAPSET_NAME_LEN bytes. */
+static void member_name(const struct members *m, const char *key,
+			const char *value, size_t size)
+{
+	char text[3 * SNAPSET_NAME_LEN + 1];
+
+	if (m->obj) {
+		add_bounded(m->obj, key, value, size);
+		return;
+	}
+	size = proto_utf8_copy(
+	    value, size < SNAPSET_NAME_LEN ? size : SNAPSET_NAME_LEN, text,
+	    sizeof(text));
+	proto_text_string(m->text, key, text, size);
+}
+
+static void member_time(const struct members *m, const char *key, __u64 ns)
+{
+	char text[TIME_STR_LEN];
+
+	if (!ns)
+		return;
+	time_format(ns, text);
+	member_ascii(m, key, text);
+}
+
+/*
+ * The parts of a set, in order: those at even places are fixed by its
+ * arm (set_fixed_same() says which fields they read), those at odd
+ * places come with its end.
+ */
+static void set_identity(const struct members *m,
+			 const struct snapset_set_info *s)
 {
 	char id[ID_STR_LEN];
 
 	id_format(s->id, id);
-	json_add_ascii(obj, "id", id);
-	add_bounded(obj, "name", s->name, sizeof(s->name));
-	json_object_object_add(
-	    obj, "armed",
-	    json_object_new_boolean(s->flags & SNAPSET_SET_ARMED));
-	json_object_object_add(
-	    obj, "completed",
-	    json_object_new_boolean(s->flags & SNAPSET_SET_COMPLETED));
+	member_ascii(m, "id", id);
+	member_name(m, "name", s->name, sizeof(s->name));
+	member_bool(m, "armed", s->flags & SNAPSET_SET_ARMED);
+}
+
+static void set_outcome(const struct members *m,
+			const struct snapset_set_info *s)
+{
+	member_bool(m, "completed", s->flags & SNAPSET_SET_COMPLETED);
 	if (s->flags & SNAPSET_SET_TERMINATED)
-		json_add_ascii(obj, "reason", reason_name(s->reason));
+		member_ascii(m, "reason", reason_name(s->reason));
 	if (s->flags & SNAPSET_SET_EXIT_STATUS)
-		json_add_int(obj, "exit_status", s->exit_status);
+		member_int(m, "exit_status", s->exit_status);
 	if (s->flags & SNAPSET_SET_SIGNAL)
-		json_add_int(obj, "signal", s->signal);
+		member_int(m, "signal", s->signal);
 	if (s->flags & SNAPSET_SET_TOMBSTONE)
-		json_object_object_add(obj, "tombstone",
-				       json_object_new_boolean(1));
-	json_add_int(obj, "owner_pid", s->owner_tgid);
-	json_add_int(obj, "owner_uid", s->owner_uid);
-	add_bounded(obj, "owner_comm", s->owner_comm, sizeof(s->owner_comm));
-	if (s->closer_tgid) {
-		json_add_int(obj, "closer_pid", s->closer_tgid);
-		add_bounded(obj, "closer_comm", s->closer_comm,
-			    sizeof(s->closer_comm));
+		member_bool(m, "tombstone", true);
+}
+
+static void set_owner(const struct members *m, const struct snapset_set_info *s)
+{
+	member_int(m, "owner_pid", s->owner_tgid);
+	member_int(m, "owner_uid", s->owner_uid);
+	member_name(m, "owner_comm", s->owner_comm, sizeof(s->owner_comm));
+}
+
+static void set_closer(const struct members *m,
+		       const struct snapset_set_info *s)
+{
+	if (!s->closer_tgid)
+		return;
+	member_int(m, "closer_pid", s->closer_tgid);
+	member_name(m, "closer_comm", s->closer_comm, sizeof(s->closer_comm));
+}
+
+static void set_start_times(const struct members *m,
+			    const struct snapset_set_info *s)
+{
+	member_time(m, "created", s->create_realtime);
+	member_time(m, "armed_at", s->arm_realtime);
+}
+
+static void set_end_times(const struct members *m,
+			  const struct snapset_set_info *s)
+{
+	member_time(m, "completed_at", s->complete_realtime);
+	member_time(m, "ended_at", s->end_realtime);
+}
+
+static void (*const set_parts[])(const struct members *,
+				 const struct snapset_set_info *) = {
+	set_identity, set_outcome,     set_owner,
+	set_closer,   set_start_times, set_end_times,
+};
+
+#define SET_PARTS (sizeof(set_parts) / sizeof(set_parts[0]))
+_Static_assert(SET_PARTS / 2 ==
+		   sizeof(((struct set_fixed *)0)->text) / sizeof(char *),
+	       "a text of struct set_fixed for each fixed part");
+
+static void add_set(struct json_object *obj, const struct snapset_set_info *s)
+{
+	struct members m = { .obj = obj };
+
+	for (size_t i = 0; i < SET_PARTS; i++)
+		set_parts[i](&m, s);
+}
+
+/* Whether @a and @b agree on every field the fixed parts read. */
+static bool set_fixed_same(const struct snapset_set_info *a,
+			   const struct snapset_set_info *b)
+{
+	return !memcmp(a->id, b->id, sizeof(a->id)) &&
+	       !memcmp(a->name, b->name, sizeof(a->name)) &&
+	       (a->flags & SNAPSET_SET_ARMED) ==
+		   (b->flags & SNAPSET_SET_ARMED) &&
+	       a->owner_tgid == b->owner_tgid && a->owner_uid == b->owner_uid &&
+	       !memcmp(a->owner_comm, b->owner_comm, sizeof(a->owner_comm)) &&
+	       a->create_realtime == b->create_realtime &&
+	       a->arm_realtime == b->arm_realtime;
+}
+
+int set_fixed_encode(const struct snapset_set_info *s, struct set_fixed *f)
+{
+	f->set = *s;
+	for (size_t i = 0; i < SET_PARTS / 2; i++) {
+		struct proto_text text = { 0 };
+		struct members m = { .text = &text };
+
+		set_parts[2 * i](&m, s);
+		f->text[i] = proto_text_end(&text);
+		if (!f->text[i]) {
+			set_fixed_free(f);
+			return -ENOMEM;
+		}
 	}
-	add_time(obj, "created", s->create_realtime);
-	add_time(obj, "armed_at", s->arm_realtime);
-	add_time(obj, "completed_at", s->complete_realtime);
-	add_time(obj, "ended_at", s->end_realtime);
+	return 0;
+}
+
+void set_fixed_free(struct set_fixed *f)
+{
+	for (size_t i = 0; i < SET_PARTS / 2; i++) {
+		free(f->text[i]);
+		f->text[i] = NULL;
+	}
+}
+
+char *set_members_text(const struct snapset_set_info *s,
+		       const struct set_fixed *fixed)
+{
+	struct proto_text text = { 0 };
+	struct members m = { .text = &text };
+	bool cached = fixed && fixed->text[0] && set_fixed_same(&fixed->set, s);
+
+	for (size_t i = 0; i < SET_PARTS; i++) {
+		if (cached && i % 2 == 0)
+			proto_text_members(&text, fixed->text[i / 2]);
+		else
+			set_parts[i](&m, s);
+	}
+	return proto_text_end(&text);
 }
 
 struct json_object *set_info_to_json(const struct snapset_set_info *s)

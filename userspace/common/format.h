@@ -69,6 +69,22 @@ struct json_object *record_to_json(const struct snapset_event *ev);
 /* Its parts as they appear in it: the set's members, and one device's. */
 struct json_object *set_info_to_json(const struct snapset_set_info *s);
 struct json_object *device_info_to_json(const struct snapset_device_info *d);
+/*
+ * A set's members as set_info_to_json() has them, as JSON text without
+ * braces (malloc()ed; NULL out of memory), for events to writers. What
+ * the set's arm fixes (id, name, owner, creation and arm) can be encoded
+ * once, at arm, into a struct set_fixed: set_members_text() then writes
+ * only what the end brings, and takes the rest from @fixed (NULL: none)
+ * when it is of the same set.
+ */
+struct set_fixed {
+	struct snapset_set_info set; /* what @text was made of */
+	char *text[3];		     /* NULL: not encoded */
+};
+int set_fixed_encode(const struct snapset_set_info *s, struct set_fixed *f);
+void set_fixed_free(struct set_fixed *f);
+char *set_members_text(const struct snapset_set_info *s,
+		       const struct set_fixed *fixed);
 /* One record as one line of text, with the newline. */
 void record_print_line(FILE *out, const struct snapset_event *ev);
 

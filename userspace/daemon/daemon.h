@@ -19,6 +19,7 @@
 #include <sys/types.h>
 
 #include "../common/device.h"
+#include "../common/format.h"
 
 #define DAEMON_ALLOWED_MAX 32
 /* Sets known to have ended, remembered for reconciliation (reconcile.c). */
@@ -265,6 +266,13 @@ struct described_device {
 struct described_devices {
 	unsigned int refs;
 	bool unknown;
+	/*
+	 * Encoded once (devices_encode(), at arm), for every event of the
+	 * set: the devices' JSON array, and the members of the set that its
+	 * arm fixes (@set.text NULL: the set is not known, a lost one's).
+	 */
+	char *json;
+	struct set_fixed set;
 	unsigned int count;
 	struct described_device dev[];
 };
@@ -286,6 +294,13 @@ bool device_matches(const struct described_device *dev, const char *match);
 bool devices_match(const struct described_devices *devs, char *const *match);
 /* The protocol's "devices" array: [] for NULL. */
 struct json_object *devices_to_json(const struct described_devices *devs);
+/*
+ * Encodes @devs and their set now, so that their events do not (out of
+ * memory: they are encoded then).
+ */
+void devices_encode(struct described_devices *devs);
+/* The "devices" array as text, encoded once: NULL out of memory. */
+const char *devices_text(struct described_devices *devs);
 
 /* notices.c: events to writers. */
 /* How many writers failed; @interrupted: the daemon stopped first. */

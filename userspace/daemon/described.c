@@ -4,7 +4,9 @@
  * identity of it and what it was while it existed (or, for an LV of a
  * lost set, what lvs and libblkid said). Described once, shared by the
  * set's notices, matched against writers' matches field by field, and
- * turned into JSON only when an event is encoded for a writer.
+ * turned into JSON once, with the members of the set that its arm fixes,
+ * before the set's events need them: an event encodes only what the
+ * set's end brings.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -26,7 +28,12 @@ static struct described_devices *devices_alloc(struct described_devices *old,
 	if (!old) {
 		devs->refs = 1;
 		devs->unknown = false;
+		devs->set = (struct set_fixed){ 0 };
+	} else {
+		/* Grown: its text is of fewer devices. */
+		free(devs->json);
 	}
+	devs->json = NULL;
 	devs->count = count;
 	return devs;
 }
@@ -56,6 +63,7 @@ struct described_devices *devices_describe(const struct snapset_event *ev)
 
 	if (!devs)
 		return &unknown_devices;
+	devs->set.set = ev->set;
 	id_format(ev->set.id, id);
 	for (__u32 i = 0; i < ev->set.ndevices; i++) {
 		struct described_device *dev = &devs->dev[i];
@@ -106,8 +114,11 @@ struct described_devices *devices_get(struct described_devices *devs)
 
 void devices_put(struct described_devices *devs)
 {
-	if (devs && !devs->unknown && --devs->refs == 0)
+	if (devs && !devs->unknown && --devs->refs == 0) {
+		free(devs->json);
+		set_fixed_free(&devs->set);
 		free(devs);
+	}
 }
 
 /* Whether @vg_lv is "VG/LV" of @desc's VG and @lv. */
@@ -174,4 +185,31 @@ struct json_object *devices_to_json(const struct described_devices *devs)
 		device_desc_to_json(&dev->desc, obj);
 	}
 	return array;
+}
+
+const char *devices_text(struct described_devices *devs)
+{
+	struct json_object *array;
+
+	if (!devs || devs->unknown || !devs->count)
+		return "[]";
+	if (devs->json)
+		return devs->json;
+	array = devices_to_json(devs);
+	if (array)
+		devs->json = strdup(json_object_to_json_string_ext(
+		    array, JSON_C_TO_STRING_PLAIN));
+	json_object_put(array);
+	return devs->json;
+}
+
+void devices_encode(struct described_devices *devs)
+{
+	/* A lost set's LVs come without a set: nothing fixed to encode. */
+	if (!devs || devs->unknown ||
+	    !(devs->set.set.flags & SNAPSET_SET_ARMED))
+		return;
+	devices_text(devs);
+	if (!devs->set.text[0])
+		set_fixed_encode(&devs->set.set, &devs->set);
 }

@@ -67,6 +67,8 @@ static void live_set_describe(struct live_set *set,
 		set->devices = NULL;
 	if (!set->devices)
 		set->devices = devices_describe(ev);
+	/* Now, not when the set ends: its shutdown's way is the short one. */
+	devices_encode(set->devices);
 }
 
 static void live_set_free(struct live_set **p)

@@ -162,16 +162,17 @@ void notices_settled(struct daemon *d)
 
 char *notice_message(const struct notice *n, long long event)
 {
-	struct json_object *set = set_info_to_json(&n->set);
-	struct json_object *devices = devices_to_json(n->devices);
-
+	/* Most of it was encoded at arm: only what the end brings is left. */
+	char *set =
+	    set_members_text(&n->set, n->devices ? &n->devices->set : NULL);
+	const char *devices = devices_text(n->devices);
 	/* Out of memory: the writer's delivery fails, never a null member. */
-	if (!set || !devices) {
-		json_object_put(set);
-		json_object_put(devices);
-		return NULL;
-	}
-	return proto_event(event, n->kind, set, devices);
+	char *text = set && devices
+			 ? proto_event_text(event, n->kind, set, devices)
+			 : NULL;
+
+	free(set);
+	return text;
 }
 
 /* One writer's outcome, reported and counted. */

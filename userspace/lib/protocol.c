@@ -594,16 +594,150 @@ char *proto_bye(const char *code, const char *reason)
 	return finish(obj);
 }
 
+static void append(struct proto_text *t, const char *text, size_t len)
+{
+	size_t size = t->size ?: 512;
+	char *buf;
+
+	if (t->failed)
+		return;
+	while (size < t->len + len + 1)
+		size *= 2;
+	if (size != t->size) {
+		buf = realloc(t->buf, size);
+		if (!buf) {
+			t->failed = true;
+			return;
+		}
+		t->buf = buf;
+		t->size = size;
+	}
+	memcpy(t->buf + t->len, text, len);
+	t->len += len;
+}
+
+/* ,"KEY": (no comma before the first member) */
+static void append_key(struct proto_text *t, const char *key)
+{
+	if (t->comma)
+		append(t, ",", 1);
+	t->comma = true;
+	append(t, "\"", 1);
+	append(t, key, strlen(key));
+	append(t, "\":", 2);
+}
+
+void proto_text_int(struct proto_text *t, const char *key, long long value)
+{
+	char text[24];
+
+	append_key(t, key);
+	append(t, text, snprintf(text, sizeof(text), "%lld", value));
+}
+
+void proto_text_bool(struct proto_text *t, const char *key, bool value)
+{
+	append_key(t, key);
+	append(t, value ? "true" : "false", value ? 4 : 5);
+}
+
+void proto_text_string(struct proto_text *t, const char *key, const char *value,
+		       size_t len)
+{
+	const char *text = NULL;
+	size_t text_len = 0;
+
+	if (t->failed)
+		return;
+	if (!t->scratch)
+		t->scratch = json_object_new_string("");
+	/*
+	 * json-c 0.16 loses the buffer of a long string set to "": the
+	 * empty string never goes through the scratch.
+	 */
+	if (!len)
+		text = "\"\"", text_len = 2;
+	else if (t->scratch &&
+		 json_object_set_string_len(t->scratch, value, len))
+		text = json_object_to_json_string_length(
+		    t->scratch, JSON_C_TO_STRING_PLAIN, &text_len);
+	if (!text) {
+		t->failed = true;
+		return;
+	}
+	append_key(t, key);
+	append(t, text, text_len);
+}
+
+void proto_text_members(struct proto_text *t, const char *members)
+{
+	if (!*members)
+		return;
+	if (t->comma)
+		append(t, ",", 1);
+	t->comma = true;
+	append(t, members, strlen(members));
+}
+
+char *proto_text_end(struct proto_text *t)
+{
+	/* A buffer with room for the NUL, even for no member. */
+	append(t, "", 0);
+	json_object_put(t->scratch);
+	if (t->failed) {
+		free(t->buf);
+		return NULL;
+	}
+	t->buf[t->len] = '\0';
+	return t->buf;
+}
+
+/* "KEY":{MEMBERS} or "KEY":[...] as given. */
+static void append_value(struct proto_text *t, const char *key,
+			 const char *open, const char *json, const char *close)
+{
+	append_key(t, key);
+	append(t, open, strlen(open));
+	append(t, json, strlen(json));
+	append(t, close, strlen(close));
+}
+
+char *proto_event_text(long long event, const char *kind, const char *set,
+		       const char *devices)
+{
+	struct proto_text t = { 0 };
+
+	append(&t, "{", 1);
+	proto_text_string(&t, "type", "event", 5);
+	proto_text_int(&t, "event", event);
+	proto_text_string(&t, "kind", kind, strlen(kind));
+	append_value(&t, "set", "{", set, "}");
+	append_value(&t, "devices", "", devices, "");
+	append(&t, "}", 1);
+	return proto_text_end(&t);
+}
+
 char *proto_event(long long event, const char *kind, struct json_object *set,
 		  struct json_object *devices)
 {
-	struct json_object *obj = message("event");
+	const char *set_text =
+	    set ? json_object_to_json_string_ext(set, JSON_C_TO_STRING_PLAIN)
+		: NULL;
+	/* The set's members: its text less its braces. */
+	char *members =
+	    set_text ? strndup(set_text + 1, strlen(set_text) - 2) : NULL;
+	const char *devices_text =
+	    devices ? json_object_to_json_string_ext(devices,
+						     JSON_C_TO_STRING_PLAIN)
+		    : NULL;
+	char *text = members && devices_text
+			 ? proto_event_text(event, kind, members, devices_text)
+			 : NULL;
 
-	add_int(obj, "event", event);
-	add_string(obj, "kind", kind);
-	json_object_object_add(obj, "set", set);
-	json_object_object_add(obj, "devices", devices);
-	return finish(obj);
+	free(members);
+	json_object_put(set);
+	json_object_put(devices);
+	return text;
 }
 
 int proto_connect(const char *path)

@@ -112,4 +112,38 @@ char *proto_bye(const char *code, const char *reason);
 char *proto_event(long long event, const char *kind, struct json_object *set,
 		  struct json_object *devices);
 
+/*
+ * The same event from text encoded earlier, for a daemon that keeps the
+ * parts of its events that do not change: @set is the set's members as
+ * JSON text without braces (struct proto_text), @devices the devices'
+ * JSON array. NULL out of memory.
+ */
+char *proto_event_text(long long event, const char *kind, const char *set,
+		       const char *devices);
+
+/*
+ * JSON members as text, composed one by one without a json-c object of
+ * them (strings are still escaped by json-c): for the parts of a message
+ * that are encoded once and sent many times. Keys are the caller's own
+ * words, which need no escaping. A member that runs out of memory fails
+ * the whole text (proto_text_end() returns NULL).
+ */
+struct proto_text {
+	char *buf;
+	size_t len;
+	size_t size;
+	bool comma; /* a member is written: the next one after a comma */
+	bool failed;
+	struct json_object *scratch; /* a string value, written by json-c */
+};
+void proto_text_int(struct proto_text *t, const char *key, long long value);
+void proto_text_bool(struct proto_text *t, const char *key, bool value);
+/* @value as it is: UTF-8 already (see proto_utf8_copy()). */
+void proto_text_string(struct proto_text *t, const char *key, const char *value,
+		       size_t len);
+/* Members written earlier, as this text wrote them. */
+void proto_text_members(struct proto_text *t, const char *members);
+/* The members written (malloc()ed), or NULL: out of memory. */
+char *proto_text_end(struct proto_text *t);
+
 #endif
