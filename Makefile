@@ -272,8 +272,12 @@ install-program:
 	install -m 0644 $(BUILD)/libsnapset.a $(DESTDIR)$(LIBDIR)/
 	install -D -m 0644 include/snapset/writer.h \
 		$(DESTDIR)$(PREFIX)/include/snapset/writer.h
-	install -D -m 0644 -t $(DESTDIR)$(UNITDIR) packaging/snapset.service \
-		$(addprefix packaging/,$(BACKUP_UNITS))
+	for unit in snapset.service $(BACKUP_UNITS); do \
+		mkdir -p $(DESTDIR)$(UNITDIR) && \
+		sed 's|@SBINDIR@|$(PREFIX)/sbin|' packaging/$$unit \
+			>$(DESTDIR)$(UNITDIR)/$$unit && \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$$unit || exit; \
+	done
 	install -D -m 0755 -t $(DESTDIR)$(GENERATORDIR) \
 		packaging/snapset-jobs-generator
 	install -D -m 0644 packaging/60-snapset.rules \
@@ -284,7 +288,8 @@ install-program:
 	install -m 0644 packaging/job.conf $(DESTDIR)$(DOCDIR)/job.conf.example
 	install -D -m 0644 packaging/snapset.bash-completion \
 		$(DESTDIR)$(BASHCOMPDIR)/snapset
-	$(if $(LOAD_AT_BOOT),install -D -m 0644 packaging/modules-load.conf \
+	$(if $(filter 1 yes,$(LOAD_AT_BOOT)),install -D -m 0644 \
+		packaging/modules-load.conf \
 		$(DESTDIR)$(MODULESLOADDIR)/snapset.conf)
 	mkdir -p $(DESTDIR)$(LIBDIR)/pkgconfig
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \

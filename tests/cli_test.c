@@ -9,6 +9,7 @@
 #include <sched.h>
 #include <spawn.h>
 #include <stdio.h>
+#include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -180,6 +181,31 @@ TEST(missing_module_is_explained)
 		     res.err);
 }
 
+/* --json has a summary for a run that never made its set, with why. */
+TEST(run_json_says_why_no_set_was_made)
+{
+	char *argv[] = { "snapset",   "run", "--json", "--snapshot",
+			 "/dev/null", "--",  "true",   NULL };
+	struct json_object *summary, *value;
+	struct run_result res;
+
+	if (!access("/dev/snapset", F_OK))
+		SKIP(return, "/dev/snapset exists here");
+	ASSERT_EQ(0, run_snapset(argv, &res));
+	EXPECT_EQ(125, res.status);
+	summary = json_tokener_parse(res.out);
+	ASSERT_NE(NULL, summary);
+	ASSERT_TRUE(json_object_object_get_ex(summary, "id", &value));
+	EXPECT_EQ(NULL, value);
+	ASSERT_TRUE(json_object_object_get_ex(summary, "outcome", &value));
+	EXPECT_STREQ("failed", json_object_get_string(value));
+	ASSERT_TRUE(json_object_object_get_ex(summary, "error", &value));
+	EXPECT_STREQ("/dev/snapset: no such device (is the module loaded? "
+		     "modprobe snapset)",
+		     json_object_get_string(value));
+	json_object_put(summary);
+}
+
 /*
  * run opens devices through /proc/self/fd: without /proc (hidden here
  * by a tmpfs, in a mount namespace of this test's own) it says so
@@ -240,10 +266,12 @@ TEST(list_fields_are_checked_first)
 
 	expect_usage_error(_metadata, unknown,
 			   "snapset list: -o: 'size': no such field (id, "
-			   "name, state, owner, created, devices)\n");
+			   "name, state, owner, created, devices) (see "
+			   "snapset list --help)\n");
 	expect_usage_error(_metadata, empty,
 			   "snapset list: -o: '': no such field (id, name, "
-			   "state, owner, created, devices)\n");
+			   "state, owner, created, devices) (see snapset "
+			   "list --help)\n");
 	expect_usage_error(_metadata, with_json,
 			   "snapset list: -o: not with --json, which has "
 			   "every field (see snapset list --help)\n");

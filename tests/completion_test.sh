@@ -39,7 +39,7 @@ same() {
 
 commands=$("$program" --help | sed -n '/^Commands:/,$s/^  \([a-z-]*\) .*/\1/p' | sort)
 
-echo "1..9"
+echo "1..11"
 
 complete -p snapset 2>/dev/null | grep -q -- '-F _snapset snapset$'
 result $? "the script registers _snapset for snapset"
@@ -67,6 +67,12 @@ same "snapset delete <TAB> offers the live sets' ids" \
 	"$(completions "snapset delete ")" "$live"
 same "snapset delete --pending <TAB> offers the pending records' ids" \
 	"$(completions "snapset delete --pending ")" "$pending"
+
+same "snapset list -o <TAB> offers the fields" \
+	"$(completions "snapset list -o ")" \
+	"$(printf '%s\n' created devices id name owner state)"
+same "snapset list --options id,s<TAB> offers the next field" \
+	"$(completions "snapset list --options id,s")" "id,state"
 
 completions "snapset run --lvm-snapshot vg0/root -- ba" | grep -qx bash &&
 	! completions "snapset run --timeout " | grep -q .

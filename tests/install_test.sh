@@ -98,17 +98,28 @@ status=0
 out=$(verify_job)
 grep -q "lacks value setting" <<<"$out" ||
 	{ echo "#   the timer is accepted without a schedule"; status=1; }
-SNAPSET_JOBS_DIR=$units/jobs \
+# As systemd reads EnvironmentFile=: blanks around "=" and quotes. A name
+# systemd would escape in an instance (%i) is no set name: refused.
+printf 'SCHEDULE = "Mon..Fri 02:30" \n' >"$units/jobs/spaced.conf"
+printf 'SCHEDULE=daily\n' >"$units/jobs/a+b.conf"
+generator_said=$(SNAPSET_JOBS_DIR=$units/jobs \
 	"$stage/lib/systemd/system-generators/snapset-jobs-generator" \
-	"$units/generated" "$units/early" "$units/late"
+	"$units/generated" "$units/early" "$units/late" 2>&1)
 grep -qx "OnCalendar=daily" \
 	"$units/generated/snapset-backup@nightly.timer.d/schedule.conf" ||
 	{ echo "#   no OnCalendar=daily for the job"; status=1; }
+grep -qx "OnCalendar=Mon..Fri 02:30" \
+	"$units/generated/snapset-backup@spaced.timer.d/schedule.conf" ||
+	{ echo "#   SCHEDULE = \"...\" read otherwise than systemd would"; status=1; }
+[ "$(ls "$units/generated")" = "$(printf 'snapset-backup@nightly.timer.d\nsnapset-backup@spaced.timer.d')" ] ||
+	{ echo "#   generated:" $(ls "$units/generated"); status=1; }
+grep -q "a+b.conf: a job name is" <<<"$generator_said" ||
+	{ echo "#   a job name that needs escaping is not refused"; status=1; }
 out=$(verify_job) || status=1
 [ -z "$out" ] || { sed 's/^/#   /' <<<"$out"; status=1; }
 grep -qx "KillMode=mixed" "$units/snapset-backup@nightly.service" ||
 	{ echo "#   stopping the job would signal COMMAND twice"; status=1; }
-result $status "a job's timer gets its SCHEDULE from the generator; both units verify"
+result $status "a job's timer gets its SCHEDULE from the generator, read as systemd reads it; bad names refused; both units verify"
 
 # Uninstall from a tree that has other software's files where snapset's
 # go: exactly those are left, and no directory of snapset's.

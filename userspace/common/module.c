@@ -48,9 +48,9 @@ int module_api(int fd)
 	int ret = ioctl_errno(fd, SNAPSET_IOC_API, &arg);
 
 	/* EINVAL for an API it does not speak, with its own filled in. */
-	return ret && !(ret == -EINVAL && arg.api != SNAPSET_API)
-		   ? ret
-		   : (int)arg.api;
+	if (ret == -EINVAL && arg.api != SNAPSET_API)
+		return arg.api ? (int)arg.api : -EPROTO;
+	return ret ? ret : (int)arg.api;
 }
 
 int module_list(int fd, void **buf, size_t *len)

@@ -108,16 +108,27 @@ int cli_parse_count(const char *text, unsigned long *value)
 	return 0;
 }
 
+static bool module_missing(int err)
+{
+	return err == -ENOENT || err == -ENODEV || err == -ENXIO;
+}
+
+const char *cli_open_cause(int err)
+{
+	return module_missing(err)
+		   ? "no such device (is the module loaded? modprobe snapset)"
+		   : strerror(-err);
+}
+
 void cli_open_error(const char *cmd, int err)
 {
-	if (err == -ENOENT || err == -ENODEV || err == -ENXIO)
-		fprintf(stderr,
-			"snapset: %s: no such device (is the module loaded? "
-			"modprobe snapset)\n",
-			SNAPSET_DEV_PATH);
+	/* A missing module is not one command's failure: the program's. */
+	if (module_missing(err))
+		fprintf(stderr, "snapset: %s: %s\n", SNAPSET_DEV_PATH,
+			cli_open_cause(err));
 	else
 		fprintf(stderr, "snapset %s: %s: %s\n", cmd, SNAPSET_DEV_PATH,
-			strerror(-err));
+			cli_open_cause(err));
 }
 
 int cli_open_module(const char *cmd)

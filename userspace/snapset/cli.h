@@ -38,6 +38,8 @@ int cli_usage_error(const char *cmd, const char *object, const char *cause);
 int cli_parse_count(const char *text, unsigned long *value);
 /* Reports why /dev/snapset did not open (the missing-module message). */
 void cli_open_error(const char *cmd, int err);
+/* Why /dev/snapset did not open (module_open()'s -errno), in words. */
+const char *cli_open_cause(int err);
 /* Opens /dev/snapset, reporting why not; the fd or -1. */
 int cli_open_module(const char *cmd);
 /* Reports a failed call on /dev/snapset; returns EXIT_RUNTIME. */

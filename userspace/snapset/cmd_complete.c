@@ -100,7 +100,11 @@ int complete_main(int argc, char **argv)
 	if (ret) {
 		fprintf(stderr, "snapset complete: set %s: %s\n",
 			getenv("SNAPSET_ID") ?: "?",
-			ret == -ESHUTDOWN ? "already ended" : strerror(-ret));
+			ret == -ESHUTDOWN ? "already ended"
+			: ret == -ENOSPC  ? "a snapshot's COW space "
+					    "overflowed: it is invalid, and so "
+					    "is what was read from it"
+					  : strerror(-ret));
 		return EXIT_RUNTIME;
 	}
 	return EXIT_SUCCESS;

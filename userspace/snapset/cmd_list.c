@@ -109,10 +109,11 @@ static const struct field *field_named(const char *name, size_t len)
 	return NULL;
 }
 
-/* Parses -o's comma-separated list; -EINVAL names no known field. */
-static int columns_parse(const char *list, struct columns *cols,
-			 const char **bad, size_t *bad_len)
+/* Parses -o's comma-separated list; else why not, in @cause. */
+static int columns_parse(const char *list, struct columns *cols, char *cause,
+			 size_t size)
 {
+	const size_t max = sizeof(cols->field) / sizeof(cols->field[0]);
 	const char *name = list;
 
 	cols->count = 0;
@@ -121,10 +122,16 @@ static int columns_parse(const char *list, struct columns *cols,
 		size_t len = strcspn(name, ",");
 		const struct field *f = field_named(name, len);
 
-		if (!f || cols->count == sizeof(cols->field) / sizeof(f)) {
-			*bad = name;
-			*bad_len = len;
+		if (!f) {
+			snprintf(cause, size,
+				 "'%.*s': no such field (id, name, state, "
+				 "owner, created, devices)",
+				 (int)len, name);
 			return -EINVAL;
+		}
+		if (cols->count == max) {
+			snprintf(cause, size, "more than %zu fields", max);
+			return -E2BIG;
 		}
 		cols->field[cols->count++] = f;
 		if (!name[len])
@@ -276,8 +283,7 @@ static bool parse_options(int argc, char **argv, struct columns *cols,
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	const char *bad;
-	size_t bad_len;
+	char cause[128];
 	int opt;
 
 	/* lvm's short -o, beside the long options cli_getopt takes. */
@@ -290,13 +296,9 @@ static bool parse_options(int argc, char **argv, struct columns *cols,
 			cols->headings = false;
 			break;
 		case 'o':
-			if (!columns_parse(optarg, cols, &bad, &bad_len))
+			if (!columns_parse(optarg, cols, cause, sizeof(cause)))
 				break;
-			fprintf(stderr,
-				"snapset list: -o: '%.*s': no such field "
-				"(id, name, state, owner, created, devices)\n",
-				(int)bad_len, bad);
-			*status = EXIT_USAGE;
+			*status = cli_usage_error(argv[0], "-o", cause);
 			return false;
 		default:
 			*status = cli_other_option(argv, opt, usage);

@@ -51,6 +51,20 @@ static int arm_timer(int fd, long ms)
 	return timerfd_settime(fd, 0, &its, NULL) ? -errno : 0;
 }
 
+/*
+ * The first snapshot whose COW space overflowed, or NULL: dm dropped it,
+ * so what was read from it is not the origin at the snapshot, and the
+ * set must not be completed.
+ */
+static const struct run_dev *snapshot_overflowed(struct run_state *st)
+{
+	run_summary_collect(st);
+	for (unsigned int i = 0; i < st->ndevs; i++)
+		if (st->devs[i].cow_read && st->devs[i].cow.invalid)
+			return &st->devs[i];
+	return NULL;
+}
+
 /* One request from COMMAND's side of the control channel. */
 static void control_serve(struct run_state *st, int fd, bool *open,
 			  struct supervision *sv)
@@ -67,6 +81,8 @@ static void control_serve(struct run_state *st, int fd, bool *open,
 	if (n != sizeof(req) || req.version != CONTROL_VERSION ||
 	    req.op != CONTROL_COMPLETE) {
 		reply.result = -EPROTO;
+	} else if (snapshot_overflowed(st)) {
+		reply.result = -ENOSPC;
 	} else {
 		reply.result = module_complete(st->set_fd);
 		if (reply.result == -EALREADY)
@@ -243,6 +259,7 @@ static int finish(struct run_state *st, const struct sandbox_report *r,
 {
 	int ws = r->wait_status, ret;
 	char set[SET_LABEL_LEN], end[160];
+	const struct run_dev *overflowed;
 	bool completed;
 
 	run_set_label(st, set, sizeof(set));
@@ -259,6 +276,15 @@ static int finish(struct run_state *st, const struct sandbox_report *r,
 		    (WIFEXITED(ws) && st->opts->complete_on[WEXITSTATUS(ws)]);
 	describe_end(end, sizeof(end), ws, st->opts, sv);
 	run_step(st, "%s", end);
+	overflowed =
+	    completed && !sv->completed ? snapshot_overflowed(st) : NULL;
+	if (overflowed) {
+		module_abort(st->set_fd, &ws);
+		return run_fail(st, EXIT_RUN_FAILED,
+				"%s: %s: its COW space overflowed, so the "
+				"snapshot is invalid; aborted",
+				set, overflowed->label);
+	}
 	if (completed && !sv->completed) {
 		ret = module_complete(st->set_fd);
 		if (ret && ret != -EALREADY)
@@ -481,9 +507,12 @@ static int run(struct run_state *st)
 	signal_fd = block_signals(st, &sb.command_mask);
 	if (signal_fd < 0)
 		return EXIT_RUN_FAILED;
-	st->set_fd = cli_open_module("run");
-	if (st->set_fd < 0)
+	st->set_fd = module_open();
+	if (st->set_fd < 0) {
+		run_fail(st, st->set_fd, "%s: %s", SNAPSET_DEV_PATH,
+			 cli_open_cause(st->set_fd));
 		return EXIT_RUN_FAILED;
+	}
 	ret = check_daemon(st);
 	if (!ret)
 		ret = devices_resolve(st);

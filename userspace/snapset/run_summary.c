@@ -31,9 +31,12 @@ void run_summary_collect(struct run_state *st)
 {
 	for (unsigned int i = 0; i < st->ndevs; i++) {
 		struct run_dev *dev = &st->devs[i];
+		/* Only dm has COW space: libdm is not asked about others. */
+		bool dm = dev->engine.kind == ENGINE_DM ||
+			  dev->engine.kind == ENGINE_LVM;
 
-		dev->cow_read =
-		    !dev->persistent && !engine_cow_usage(dev->rdev, &dev->cow);
+		dev->cow_read = dm && !dev->persistent &&
+				!engine_cow_usage(dev->rdev, &dev->cow);
 	}
 }
 
