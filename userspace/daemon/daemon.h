@@ -235,9 +235,10 @@ void owners_event(struct daemon *d, struct op *op, int res);
 /* After the ring: the watches left are dropped. */
 void owners_end(struct daemon *d);
 
-/* writers.c: connections on the writer socket. */
+/* connections.c: the writer socket, listened on and accepted. */
 int writers_listen(struct daemon *d);
 void writers_accept(struct daemon *d);
+/* writers.c: each connection's messages, and notices told to writers. */
 void writers_event(struct daemon *d, struct op *op, int res);
 struct notice;
 /* Queues @n to every writer that wants it (notice_wanted()); how many. */
