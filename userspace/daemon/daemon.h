@@ -56,6 +56,7 @@ enum op_kind {
 	OP_WRITER_RECV,
 	OP_WRITER_SEND,
 	OP_WRITER_DEADLINE,
+	OP_EVENT_DEADLINE,
 	OP_FILE,
 	OP_METRICS,
 	OP_SETTLED,
@@ -94,6 +95,9 @@ struct daemon {
 	bool stopping;
 	unsigned int jobs; /* records whose release or delivery is running */
 	struct writer *writers;
+	/* Writers with an event outstanding, the oldest sent first. */
+	struct writer *awaited_first, *awaited_last;
+	bool event_timer; /* armed for the first one's deadline, or sooner */
 	struct lv_release *releases;  /* running, or queued behind their VG's */
 	struct reconcile *reconcile;  /* while its lvs runs */
 	bool reconcile_wanted;	      /* another once it and those below end */

@@ -3,10 +3,10 @@
  * Writer connections on the daemon's SOCK_SEQPACKET socket. accept,
  * recv and send are ring operations on non-blocking sockets (the ring
  * polls them, no worker thread); each writer has one event outstanding
- * at a time, under a deadline that is a ring timeout. A writer that
- * breaks the protocol, misses its deadline or goes away is dropped with
- * its reason logged, and every event it still owed counts as a failed
- * delivery. Nothing a writer does can delay another or a release.
+ * at a time, under a deadline. A writer that breaks the protocol,
+ * misses its deadline or goes away is dropped with its reason logged,
+ * and every event it still owed counts as a failed delivery. Nothing
+ * a writer does can delay another or a release.
  *
  * A writer lives until its last ring operation completes: "ops" counts
  * them, and dropping shuts the socket down so that its recv completes.
@@ -29,10 +29,10 @@ struct delivery {
 	struct delivery *next;
 };
 
+/* Before hello or status: a ring timeout of the connection's own. */
 struct deadline_timer {
 	struct op op;
 	struct writer *w;
-	long long event;
 	struct __kernel_timespec ts;
 };
 
@@ -49,6 +49,10 @@ struct outgoing {
 #define HELLO_DEADLINE_MS 5000
 /* Completions nobody waits for: timeout removals. */
 static struct op ignored_op = { OP_IGNORED, NULL };
+/* The one ring timeout for every event's deadline: d->event_timer. */
+static struct op event_timer_op = { OP_EVENT_DEADLINE, NULL };
+/* Read when the timeout is submitted; one is armed at a time. */
+static struct __kernel_timespec event_timer_ts;
 
 void writer_put(struct writer *w)
 {
@@ -128,24 +132,82 @@ static void writer_send(struct writer *w, char *text)
 	free(text);
 }
 
+/* An answer came, or the writer goes: its deadline is no more. */
 static void deadline_cancel(struct writer *w)
 {
+	struct daemon *d = w->d;
+
+	if (w->awaited) {
+		*(w->awaited_prev ? &w->awaited_prev->awaited_next
+				  : &d->awaited_first) = w->awaited_next;
+		*(w->awaited_next ? &w->awaited_next->awaited_prev
+				  : &d->awaited_last) = w->awaited_prev;
+		w->awaited = false;
+	}
 	if (!w->timer)
 		return;
-	io_uring_prep_timeout_remove(daemon_sqe(w->d, &ignored_op),
+	io_uring_prep_timeout_remove(daemon_sqe(d, &ignored_op),
 				     (__u64)(uintptr_t)&w->timer->op, 0);
 	w->timer = NULL;
 }
 
-/* An event's deadline, or before hello, the shorter idle one. */
-static long deadline_ms(const struct writer *w)
+static void event_timer_arm(struct daemon *d, long long ms)
 {
-	long ms = w->d->opts->writer_deadline_ms;
-
-	return w->registered || ms < HELLO_DEADLINE_MS ? ms : HELLO_DEADLINE_MS;
+	d->event_timer = true;
+	ms_to_timespec(ms > 0 ? ms : 0, &event_timer_ts);
+	io_uring_prep_timeout(daemon_sqe(d, &event_timer_op), &event_timer_ts,
+			      0, 0);
 }
 
-static void deadline_arm(struct writer *w)
+/*
+ * The event just sent is due within writer_deadline_ms: @w joins the
+ * end of the list from d->awaited_first, which is thus in deadline
+ * order, and one ring timeout, for the first, serves them all. An ack takes
+ * its writer off the list without a ring operation; the timeout that
+ * was armed for it fires once and finds nobody.
+ */
+static void event_deadline_arm(struct writer *w)
+{
+	struct daemon *d = w->d;
+
+	w->due_ms = monotonic_ms() + d->opts->writer_deadline_ms;
+	w->awaited = true;
+	w->awaited_next = NULL;
+	w->awaited_prev = d->awaited_last;
+	*(d->awaited_last ? &d->awaited_last->awaited_next
+			  : &d->awaited_first) = w;
+	d->awaited_last = w;
+	if (!d->event_timer)
+		event_timer_arm(d, d->opts->writer_deadline_ms);
+}
+
+/* Writers past their event's deadline go; the timeout is for the next. */
+static void event_deadlines_passed(struct daemon *d)
+{
+	long long now = monotonic_ms();
+	struct writer *w;
+	char why[96];
+
+	while ((w = d->awaited_first) && w->due_ms <= now) {
+		snprintf(why, sizeof(why),
+			 "event %lld not acknowledged within %ld ms", w->event,
+			 d->opts->writer_deadline_ms);
+		writer_drop(w, PROTO_BYE_DEADLINE, why);
+	}
+	d->event_timer = false;
+	if (d->awaited_first)
+		event_timer_arm(d, d->awaited_first->due_ms - now);
+}
+
+/* Before hello: the idle deadline, shorter than an event's. */
+static long hello_deadline_ms(const struct daemon *d)
+{
+	long ms = d->opts->writer_deadline_ms;
+
+	return ms < HELLO_DEADLINE_MS ? ms : HELLO_DEADLINE_MS;
+}
+
+static void hello_deadline_arm(struct writer *w)
 {
 	struct deadline_timer *t = calloc(1, sizeof(*t));
 
@@ -155,8 +217,7 @@ static void deadline_arm(struct writer *w)
 	}
 	t->op = (struct op){ OP_WRITER_DEADLINE, t };
 	t->w = w;
-	t->event = w->event;
-	ms_to_timespec(deadline_ms(w), &t->ts);
+	ms_to_timespec(hello_deadline_ms(w->d), &t->ts);
 	w->timer = t;
 	w->ops++;
 	io_uring_prep_timeout(daemon_sqe(w->d, &t->op), &t->ts, 0, 0);
@@ -210,7 +271,7 @@ static void writer_pump(struct writer *w, struct encoded *e)
 	w->event++;
 	writer_queue(w, event_text(e, next->notice, w->event));
 	if (!w->dropped)
-		deadline_arm(w);
+		event_deadline_arm(w);
 }
 
 static void delivery_end(struct writer *w, struct delivery *del, bool ok,
@@ -356,7 +417,7 @@ static void received(struct writer *w, int res)
 void writer_start(struct writer *w)
 {
 	/* A connection that says nothing goes at the deadline. */
-	deadline_arm(w);
+	hello_deadline_arm(w);
 	writer_recv(w);
 }
 
@@ -396,14 +457,8 @@ static void deadline_passed(struct deadline_timer *t, int res)
 
 	if (res == -ETIME && w->timer == t && !w->dropped) {
 		w->timer = NULL;
-		if (w->registered)
-			snprintf(why, sizeof(why),
-				 "event %lld not acknowledged within %ld ms",
-				 t->event, w->d->opts->writer_deadline_ms);
-		else
-			snprintf(why, sizeof(why),
-				 "no hello or status within %ld ms",
-				 deadline_ms(w));
+		snprintf(why, sizeof(why), "no hello or status within %ld ms",
+			 hello_deadline_ms(w->d));
 		writer_drop(w, PROTO_BYE_DEADLINE, why);
 	}
 	free(t);
@@ -427,6 +482,9 @@ void writers_event(struct daemon *d, struct op *op, int res)
 		break;
 	case OP_WRITER_DEADLINE:
 		deadline_passed(op->owner, res);
+		return;
+	case OP_EVENT_DEADLINE:
+		event_deadlines_passed(d);
 		return;
 	default:
 		return;

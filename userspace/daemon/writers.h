@@ -33,9 +33,13 @@ struct writer {
 	char *in;
 	struct outgoing *out, *out_tail;
 	struct delivery *queue, *queue_tail;
-	struct delivery *current; /* sent, waiting for its ack */
-	long long event;	  /* the current event's number */
-	struct deadline_timer *timer;
+	struct delivery *current;     /* sent, waiting for its ack */
+	long long event;	      /* the current event's number */
+	struct deadline_timer *timer; /* before hello */
+	/* In d->awaited_first's list while an event is outstanding. */
+	bool awaited;
+	struct writer *awaited_prev, *awaited_next;
+	long long due_ms; /* its deadline, CLOCK_MONOTONIC */
 	unsigned long delivered, failed;
 };
 
