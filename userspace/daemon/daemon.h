@@ -98,6 +98,8 @@ struct daemon {
 	/* Writers with an event outstanding, the oldest sent first. */
 	struct writer *awaited_first, *awaited_last;
 	bool event_timer; /* armed for the first one's deadline, or sooner */
+	struct writer *unsettled;     /* events sent without a completion */
+	bool submit_soon;	      /* before the other completions at hand */
 	struct lv_release *releases;  /* running, or queued behind their VG's */
 	struct reconcile *reconcile;  /* while its lvs runs */
 	bool reconcile_wanted;	      /* another once it and those below end */
@@ -152,6 +154,11 @@ long long monotonic_ms(void);
 struct io_uring_sqe *daemon_sqe(struct daemon *d, struct op *op);
 /* Room for @n linked entries that must go in one submission. */
 void daemon_reserve(struct daemon *d, unsigned int n);
+/*
+ * What is queued goes before the other completions at hand are handled;
+ * with none, with the loop's wait for the next (one system call).
+ */
+void daemon_submit_soon(struct daemon *d);
 
 /* records.c: each record's release step, report and acknowledgement. */
 void records_received(struct daemon *d, const void *buf, size_t len);
@@ -249,6 +256,8 @@ struct notice;
 unsigned int writers_queue(struct daemon *d, struct notice *n);
 void writers_pump(struct daemon *d);
 void writer_drop(struct writer *w, const char *code, const char *reason);
+/* After the completions at hand: the events sent silently end. */
+void writers_settle(struct daemon *d);
 void writers_stop(struct daemon *d);
 /* The registered writers; without their match lists when @with_match is false.
  */

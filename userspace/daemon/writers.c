@@ -40,6 +40,13 @@ struct deadline_timer {
 struct outgoing {
 	struct outgoing *next;
 	size_t len;
+	/*
+	 * An event, sent without a completion when it succeeds (send_head):
+	 * sent once the kernel has consumed the submission queue entry
+	 * that ends at @sq_seq and its failure, if any, was handled.
+	 */
+	bool silent;
+	unsigned int sq_seq;
 	char text[];
 };
 
@@ -87,11 +94,29 @@ static void writer_recv(struct writer *w)
 			   PROTO_MESSAGE_MAX, MSG_TRUNC);
 }
 
+/*
+ * An event goes with MSG_DONTWAIT and no completion on success: the
+ * kernel sends it while it consumes the submission, or fails it (that
+ * completion comes), never later. Its success costs no completion and
+ * no wakeup then; writers_settle() ends it. A writer whose socket is
+ * full has not read what it acknowledged: its event fails, it goes.
+ */
 static void send_head(struct writer *w)
 {
+	struct io_uring_sqe *sqe = daemon_sqe(w->d, &w->send_op);
+	struct outgoing *o = w->out;
+
 	w->ops++;
-	io_uring_prep_send(daemon_sqe(w->d, &w->send_op), w->fd, w->out->text,
-			   w->out->len, MSG_NOSIGNAL);
+	io_uring_prep_send(sqe, w->fd, o->text, o->len,
+			   MSG_NOSIGNAL | (o->silent ? MSG_DONTWAIT : 0));
+	if (!o->silent)
+		return;
+	sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+	o->sq_seq = w->d->ring.sq.sqe_tail;
+	/* writers_settle()'s, as long as @w is on its list. */
+	w->ops++;
+	w->next_unsettled = w->d->unsettled;
+	w->d->unsettled = w;
 }
 
 /*
@@ -103,8 +128,11 @@ static void writer_shutdown(struct writer *w)
 	shutdown(w->fd, SHUT_RDWR);
 }
 
-/* Queues a copy of @text (NULL: out of memory) behind what is being sent. */
-static void writer_queue(struct writer *w, const char *text)
+/*
+ * Queues a copy of @text (NULL: out of memory) behind what is being sent;
+ * an @event, where the ring can, goes silently (send_head).
+ */
+static void writer_queue(struct writer *w, const char *text, bool event)
 {
 	size_t len = text ? strlen(text) : 0;
 	struct outgoing *o = text ? malloc(sizeof(*o) + len) : NULL;
@@ -115,6 +143,7 @@ static void writer_queue(struct writer *w, const char *text)
 	}
 	o->next = NULL;
 	o->len = len;
+	o->silent = event && (w->d->ring.features & IORING_FEAT_CQE_SKIP);
 	memcpy(o->text, text, len);
 	if (w->out_tail)
 		w->out_tail->next = o;
@@ -128,7 +157,7 @@ static void writer_queue(struct writer *w, const char *text)
 /* Queues @text (taken). */
 static void writer_send(struct writer *w, char *text)
 {
-	writer_queue(w, text);
+	writer_queue(w, text, false);
 	free(text);
 }
 
@@ -269,7 +298,7 @@ static void writer_pump(struct writer *w, struct encoded *e)
 		w->queue_tail = NULL;
 	w->current = next;
 	w->event++;
-	writer_queue(w, event_text(e, next->notice, w->event));
+	writer_queue(w, event_text(e, next->notice, w->event), true);
 	if (!w->dropped)
 		event_deadline_arm(w);
 }
@@ -448,6 +477,37 @@ static void sent(struct writer *w, int res)
 		send_head(w);
 	else if (w->dropped)
 		writer_shutdown(w);
+}
+
+/*
+ * Events sent silently whose submission the kernel has consumed were
+ * sent: a failure would have come as a completion by then. Only once
+ * every completion at hand is handled (none in the queue nor in its
+ * overflow), or a failure still unread would find its message gone.
+ */
+void writers_settle(struct daemon *d)
+{
+	unsigned int consumed = io_uring_smp_load_acquire(d->ring.sq.khead);
+	struct writer *w, *waiting = NULL;
+
+	if (io_uring_cq_ready(&d->ring) || io_uring_cq_has_overflow(&d->ring))
+		return;
+	while ((w = d->unsettled)) {
+		d->unsettled = w->next_unsettled;
+		if (w->out && w->out->silent &&
+		    (int)(consumed - w->out->sq_seq) < 0) {
+			w->next_unsettled = waiting;
+			waiting = w;
+			continue;
+		}
+		/* Or it failed, and sent() has dropped the writer. */
+		if (w->out && w->out->silent) {
+			sent(w, w->out->len);
+			writer_put(w);
+		}
+		writer_put(w);
+	}
+	d->unsettled = waiting;
 }
 
 static void deadline_passed(struct deadline_timer *t, int res)

@@ -39,7 +39,8 @@ struct writer {
 	/* In d->awaited_first's list while an event is outstanding. */
 	bool awaited;
 	struct writer *awaited_prev, *awaited_next;
-	long long due_ms; /* its deadline, CLOCK_MONOTONIC */
+	struct writer *next_unsettled; /* on d->unsettled */
+	long long due_ms;	       /* its deadline, CLOCK_MONOTONIC */
 	unsigned long delivered, failed;
 };
 
