@@ -100,6 +100,7 @@ struct daemon {
 	bool event_timer; /* armed for the first one's deadline, or sooner */
 	struct writer *unsettled;     /* events sent without a completion */
 	bool submit_soon;	      /* before the other completions at hand */
+	long long round_ms;	      /* daemon_round_ms(); 0: not read yet */
 	struct lv_release *releases;  /* running, or queued behind their VG's */
 	struct reconcile *reconcile;  /* while its lvs runs */
 	bool reconcile_wanted;	      /* another once it and those below end */
@@ -159,6 +160,14 @@ void daemon_reserve(struct daemon *d, unsigned int n);
  * with none, with the loop's wait for the next (one system call).
  */
 void daemon_submit_soon(struct daemon *d);
+/*
+ * CLOCK_MONOTONIC in milliseconds, read once for the completions at
+ * hand: where the vDSO cannot read the clock (a guest under emulation)
+ * each read is a system call, and a fan-out to N writers would make N.
+ */
+long long daemon_round_ms(struct daemon *d);
+/* The completions at hand are handled (the loop, and the tests). */
+void daemon_round_end(struct daemon *d);
 
 /* records.c: each record's release step, report and acknowledgement. */
 void records_received(struct daemon *d, const void *buf, size_t len);

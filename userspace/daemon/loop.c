@@ -79,6 +79,19 @@ void daemon_submit_soon(struct daemon *d)
 	d->submit_soon = true;
 }
 
+long long daemon_round_ms(struct daemon *d)
+{
+	if (!d->round_ms)
+		d->round_ms = monotonic_ms();
+	return d->round_ms;
+}
+
+void daemon_round_end(struct daemon *d)
+{
+	d->round_ms = 0;
+	writers_settle(d);
+}
+
 static void read_agent(struct daemon *d)
 {
 	io_uring_prep_read(daemon_sqe(d, &d->agent_op), d->agent_fd, d->buf,
@@ -258,7 +271,7 @@ static int loop(struct daemon *d)
 			d->submit_soon = false;
 		}
 		io_uring_cq_advance(&d->ring, seen);
-		writers_settle(d);
+		daemon_round_end(d);
 	}
 	/* What the last completions queued: the writers' byes. */
 	io_uring_submit(&d->ring);

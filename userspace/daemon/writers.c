@@ -199,7 +199,7 @@ static void event_deadline_arm(struct writer *w)
 {
 	struct daemon *d = w->d;
 
-	w->due_ms = monotonic_ms() + d->opts->writer_deadline_ms;
+	w->due_ms = daemon_round_ms(d) + d->opts->writer_deadline_ms;
 	w->awaited = true;
 	w->awaited_next = NULL;
 	w->awaited_prev = d->awaited_last;
