@@ -30,6 +30,7 @@ static inline int daemon_step(struct daemon *d, long wait_ms, int *res)
 		*res = cqe->res;
 	daemon_dispatch(d, cqe);
 	io_uring_cqe_seen(&d->ring, cqe);
+	daemon_round_end(d);
 	return kind;
 }
 

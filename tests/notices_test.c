@@ -498,6 +498,41 @@ TEST_F(writers, unqueued_writer_counts_as_failed)
 	EXPECT_EQ(1, outcome.failed);
 }
 
+/*
+ * One ring timeout serves every event's deadline: the one left by an
+ * event answered at once fires into nothing, and the next event, sent
+ * later, still has its whole deadline before its writer goes.
+ */
+TEST_F(writers, unanswered_event_goes_at_its_own_deadline)
+{
+	struct snapset_event *ev =
+	    record(SNAPSET_SET_TOMBSTONE, SNAPSET_REASON_EXIT, 0);
+	struct outcome answered = { 0 }, unanswered = { 0 };
+	long long sent;
+
+	self->opts.writer_deadline_ms = 300;
+	notice_send(&self->d, PROTO_KIND_SHUTDOWN, ev, NULL, notice_done,
+		    &answered);
+	EXPECT_NE(NULL, strstr(writer_recv(self), "\"event\":1"));
+	ASSERT_EQ(0, writer_send(self->writer, proto_ack(1, NULL)));
+	while (!answered.done)
+		ASSERT_TRUE(step(&self->d));
+	usleep(200 * 1000);
+	sent = monotonic_ms();
+	notice_send(&self->d, PROTO_KIND_SHUTDOWN, ev, NULL, notice_done,
+		    &unanswered);
+	free(ev);
+	EXPECT_NE(NULL, strstr(writer_recv(self), "\"event\":2"));
+	while (!unanswered.done)
+		ASSERT_TRUE(step(&self->d));
+	EXPECT_LE(300, monotonic_ms() - sent);
+	EXPECT_EQ(0, answered.failed);
+	EXPECT_EQ(1, unanswered.failed);
+	EXPECT_NE(NULL, strstr(writer_recv(self),
+			       "event 2 not acknowledged within 300 ms"))
+	TH_LOG("%s", self->buf);
+}
+
 /* Handles completions until none comes for a while. */
 static void steps_until_idle(struct daemon *d)
 {

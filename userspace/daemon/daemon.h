@@ -57,6 +57,7 @@ enum op_kind {
 	OP_WRITER_RECV,
 	OP_WRITER_SEND,
 	OP_WRITER_DEADLINE,
+	OP_EVENT_DEADLINE,
 	OP_FILE,
 	OP_METRICS,
 	OP_SETTLED,
@@ -95,6 +96,12 @@ struct daemon {
 	bool stopping;
 	unsigned int jobs; /* records whose release or delivery is running */
 	struct writer *writers;
+	/* Writers with an event outstanding, the oldest sent first. */
+	struct writer *awaited_first, *awaited_last;
+	bool event_timer; /* armed for the first one's deadline, or sooner */
+	struct writer *unsettled;     /* events sent without a completion */
+	bool submit_soon;	      /* before the other completions at hand */
+	long long round_ms;	      /* daemon_round_ms(); 0: not read yet */
 	struct lv_release *releases;  /* running, or queued behind their VG's */
 	struct reconcile *reconcile;  /* while its lvs runs */
 	bool reconcile_wanted;	      /* another once it and those below end */
@@ -149,6 +156,19 @@ long long monotonic_ms(void);
 struct io_uring_sqe *daemon_sqe(struct daemon *d, struct op *op);
 /* Room for @n linked entries that must go in one submission. */
 void daemon_reserve(struct daemon *d, unsigned int n);
+/*
+ * What is queued goes before the other completions at hand are handled;
+ * with none, with the loop's wait for the next (one system call).
+ */
+void daemon_submit_soon(struct daemon *d);
+/*
+ * CLOCK_MONOTONIC in milliseconds, read once for the completions at
+ * hand: where the vDSO cannot read the clock (a guest under emulation)
+ * each read is a system call, and a fan-out to N writers would make N.
+ */
+long long daemon_round_ms(struct daemon *d);
+/* The completions at hand are handled (the loop, and the tests). */
+void daemon_round_end(struct daemon *d);
 
 /* records.c: each record's release step, report and acknowledgement. */
 void records_received(struct daemon *d, const void *buf, size_t len);
@@ -236,15 +256,18 @@ void owners_event(struct daemon *d, struct op *op, int res);
 /* After the ring: the watches left are dropped. */
 void owners_end(struct daemon *d);
 
-/* writers.c: connections on the writer socket. */
+/* connections.c: the writer socket, listened on and accepted. */
 int writers_listen(struct daemon *d);
 void writers_accept(struct daemon *d);
+/* writers.c: each connection's messages, and notices told to writers. */
 void writers_event(struct daemon *d, struct op *op, int res);
 struct notice;
 /* Queues @n to every writer that wants it (notice_wanted()); how many. */
 unsigned int writers_queue(struct daemon *d, struct notice *n);
 void writers_pump(struct daemon *d);
 void writer_drop(struct writer *w, const char *code, const char *reason);
+/* After the completions at hand: the events sent silently end. */
+void writers_settle(struct daemon *d);
 void writers_stop(struct daemon *d);
 /* The registered writers; without their match lists when @with_match is false.
  */

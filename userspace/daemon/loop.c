@@ -74,6 +74,24 @@ void daemon_reserve(struct daemon *d, unsigned int n)
 	}
 }
 
+void daemon_submit_soon(struct daemon *d)
+{
+	d->submit_soon = true;
+}
+
+long long daemon_round_ms(struct daemon *d)
+{
+	if (!d->round_ms)
+		d->round_ms = monotonic_ms();
+	return d->round_ms;
+}
+
+void daemon_round_end(struct daemon *d)
+{
+	d->round_ms = 0;
+	writers_settle(d);
+}
+
 static void read_agent(struct daemon *d)
 {
 	io_uring_prep_read(daemon_sqe(d, &d->agent_op), d->agent_fd, d->buf,
@@ -247,8 +265,13 @@ static int loop(struct daemon *d)
 		io_uring_for_each_cqe (&d->ring, head, cqe) {
 			daemon_dispatch(d, cqe);
 			seen++;
+			if (d->submit_soon &&
+			    io_uring_cq_ready(&d->ring) > seen)
+				io_uring_submit(&d->ring);
+			d->submit_soon = false;
 		}
 		io_uring_cq_advance(&d->ring, seen);
+		daemon_round_end(d);
 	}
 	/* What the last completions queued: the writers' byes. */
 	io_uring_submit(&d->ring);

@@ -76,7 +76,7 @@ static void notice_queue(struct notice *n)
 	 * The sends go now, not after the other completions at hand: the
 	 * writers' news is what the daemon is for.
 	 */
-	io_uring_submit(&d->ring);
+	daemon_submit_soon(d);
 }
 
 static struct op settled_op = { OP_SETTLED, NULL };

@@ -3,43 +3,36 @@
  * Writer connections on the daemon's SOCK_SEQPACKET socket. accept,
  * recv and send are ring operations on non-blocking sockets (the ring
  * polls them, no worker thread); each writer has one event outstanding
- * at a time, under a deadline that is a ring timeout. A writer that
- * breaks the protocol, misses its deadline or goes away is dropped with
- * its reason logged, and every event it still owed counts as a failed
- * delivery. Nothing a writer does can delay another or a release.
+ * at a time, under a deadline. A writer that breaks the protocol,
+ * misses its deadline or goes away is dropped with its reason logged,
+ * and every event it still owed counts as a failed delivery. Nothing
+ * a writer does can delay another or a release.
  *
  * A writer lives until its last ring operation completes: "ops" counts
  * them, and dropping shuts the socket down so that its recv completes.
- *
- * Connection slots are bounded per user, and the last few are root's,
- * so that no allowed user can hold them all and shut out the root
- * writers and snapset status; a connection that has not said hello or
- * status goes after a short idle deadline. Refused connections are
- * counted in the metrics and logged at most once a minute.
+ * A connection that has not said hello or status goes after a short
+ * idle deadline. Who may connect is connections.c's.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
-#include "../common/files_limit.h"
 #include "../common/format.h"
 #include "../lib/protocol.h"
-#include "daemon.h"
+#include "writers.h"
 
 struct delivery {
 	struct notice *notice;
 	struct delivery *next;
 };
 
+/* Before hello or status: a ring timeout of the connection's own. */
 struct deadline_timer {
 	struct op op;
 	struct writer *w;
-	long long event;
 	struct __kernel_timespec ts;
 };
 
@@ -47,55 +40,28 @@ struct deadline_timer {
 struct outgoing {
 	struct outgoing *next;
 	size_t len;
+	/*
+	 * An event, sent without a completion when it succeeds (send_head):
+	 * sent once the kernel has consumed the submission queue entry
+	 * that ends at @sq_seq and its failure, if any, was handled.
+	 */
+	bool silent;
+	unsigned int sq_seq;
 	char text[];
 };
 
-struct writer {
-	struct daemon *d;
-	struct writer *next;
-	int fd;
-	struct ucred cred;
-	char name[PROTO_NAME_MAX + 1];
-	char *match[PROTO_MATCH_MAX + 1];
-	bool registered;
-	bool dropped;
-	bool refused;	  /* logged, if at all, by refuse() */
-	unsigned int ops; /* ring operations in flight */
-	struct op recv_op;
-	struct op send_op;
-	char *in;
-	struct outgoing *out, *out_tail;
-	struct delivery *queue, *queue_tail;
-	struct delivery *current; /* sent, waiting for its ack */
-	long long event;	  /* the current event's number */
-	struct deadline_timer *timer;
-	unsigned long delivered, failed;
-};
-
-/*
- * Open connections, writers or not, are at most max_connections (each
- * costs a message buffer and an fd). Of those, the last ones only root
- * may take.
- */
-#define ROOT_RESERVED 16
-/* Connections of one user other than root. */
-#define PER_USER_MAX 16
-/* Files the daemon keeps open besides its writers': ring, agent, lvm... */
-#define FILES_BESIDES_WRITERS 256
 /* Messages of a closing peer read at most, for its bye to reach it. */
 #define DRAIN_MAX 64
 /* Time to say hello or status: libsnapset says it at once. */
 #define HELLO_DEADLINE_MS 5000
-/* Refusals are logged at most this often; the others are counted. */
-#define REFUSED_LOG_MS 60000
-
-static struct op accept_op = { OP_ACCEPT, NULL };
-static struct op accept_retry_op = { OP_ACCEPT_RETRY, NULL };
-static struct __kernel_timespec accept_backoff = { .tv_sec = 1 };
 /* Completions nobody waits for: timeout removals. */
 static struct op ignored_op = { OP_IGNORED, NULL };
+/* The one ring timeout for every event's deadline: d->event_timer. */
+static struct op event_timer_op = { OP_EVENT_DEADLINE, NULL };
+/* Read when the timeout is submitted; one is armed at a time. */
+static struct __kernel_timespec event_timer_ts;
 
-static void writer_put(struct writer *w)
+void writer_put(struct writer *w)
 {
 	struct writer **p;
 
@@ -128,11 +94,29 @@ static void writer_recv(struct writer *w)
 			   PROTO_MESSAGE_MAX, MSG_TRUNC);
 }
 
+/*
+ * An event goes with MSG_DONTWAIT and no completion on success: the
+ * kernel sends it while it consumes the submission, or fails it (that
+ * completion comes), never later. Its success costs no completion and
+ * no wakeup then; writers_settle() ends it. A writer whose socket is
+ * full has not read what it acknowledged: its event fails, it goes.
+ */
 static void send_head(struct writer *w)
 {
+	struct io_uring_sqe *sqe = daemon_sqe(w->d, &w->send_op);
+	struct outgoing *o = w->out;
+
 	w->ops++;
-	io_uring_prep_send(daemon_sqe(w->d, &w->send_op), w->fd, w->out->text,
-			   w->out->len, MSG_NOSIGNAL);
+	io_uring_prep_send(sqe, w->fd, o->text, o->len,
+			   MSG_NOSIGNAL | (o->silent ? MSG_DONTWAIT : 0));
+	if (!o->silent)
+		return;
+	sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+	o->sq_seq = w->d->ring.sq.sqe_tail;
+	/* writers_settle()'s, as long as @w is on its list. */
+	w->ops++;
+	w->next_unsettled = w->d->unsettled;
+	w->d->unsettled = w;
 }
 
 /*
@@ -144,8 +128,11 @@ static void writer_shutdown(struct writer *w)
 	shutdown(w->fd, SHUT_RDWR);
 }
 
-/* Queues a copy of @text (NULL: out of memory) behind what is being sent. */
-static void writer_queue(struct writer *w, const char *text)
+/*
+ * Queues a copy of @text (NULL: out of memory) behind what is being sent;
+ * an @event, where the ring can, goes silently (send_head).
+ */
+static void writer_queue(struct writer *w, const char *text, bool event)
 {
 	size_t len = text ? strlen(text) : 0;
 	struct outgoing *o = text ? malloc(sizeof(*o) + len) : NULL;
@@ -156,6 +143,7 @@ static void writer_queue(struct writer *w, const char *text)
 	}
 	o->next = NULL;
 	o->len = len;
+	o->silent = event && (w->d->ring.features & IORING_FEAT_CQE_SKIP);
 	memcpy(o->text, text, len);
 	if (w->out_tail)
 		w->out_tail->next = o;
@@ -169,28 +157,86 @@ static void writer_queue(struct writer *w, const char *text)
 /* Queues @text (taken). */
 static void writer_send(struct writer *w, char *text)
 {
-	writer_queue(w, text);
+	writer_queue(w, text, false);
 	free(text);
 }
 
+/* An answer came, or the writer goes: its deadline is no more. */
 static void deadline_cancel(struct writer *w)
 {
+	struct daemon *d = w->d;
+
+	if (w->awaited) {
+		*(w->awaited_prev ? &w->awaited_prev->awaited_next
+				  : &d->awaited_first) = w->awaited_next;
+		*(w->awaited_next ? &w->awaited_next->awaited_prev
+				  : &d->awaited_last) = w->awaited_prev;
+		w->awaited = false;
+	}
 	if (!w->timer)
 		return;
-	io_uring_prep_timeout_remove(daemon_sqe(w->d, &ignored_op),
+	io_uring_prep_timeout_remove(daemon_sqe(d, &ignored_op),
 				     (__u64)(uintptr_t)&w->timer->op, 0);
 	w->timer = NULL;
 }
 
-/* An event's deadline, or before hello, the shorter idle one. */
-static long deadline_ms(const struct writer *w)
+static void event_timer_arm(struct daemon *d, long long ms)
 {
-	long ms = w->d->opts->writer_deadline_ms;
-
-	return w->registered || ms < HELLO_DEADLINE_MS ? ms : HELLO_DEADLINE_MS;
+	d->event_timer = true;
+	ms_to_timespec(ms > 0 ? ms : 0, &event_timer_ts);
+	io_uring_prep_timeout(daemon_sqe(d, &event_timer_op), &event_timer_ts,
+			      0, 0);
 }
 
-static void deadline_arm(struct writer *w)
+/*
+ * The event just sent is due within writer_deadline_ms: @w joins the
+ * end of the list from d->awaited_first, which is thus in deadline
+ * order, and one ring timeout, for the first, serves them all. An ack takes
+ * its writer off the list without a ring operation; the timeout that
+ * was armed for it fires once and finds nobody.
+ */
+static void event_deadline_arm(struct writer *w)
+{
+	struct daemon *d = w->d;
+
+	w->due_ms = daemon_round_ms(d) + d->opts->writer_deadline_ms;
+	w->awaited = true;
+	w->awaited_next = NULL;
+	w->awaited_prev = d->awaited_last;
+	*(d->awaited_last ? &d->awaited_last->awaited_next
+			  : &d->awaited_first) = w;
+	d->awaited_last = w;
+	if (!d->event_timer)
+		event_timer_arm(d, d->opts->writer_deadline_ms);
+}
+
+/* Writers past their event's deadline go; the timeout is for the next. */
+static void event_deadlines_passed(struct daemon *d)
+{
+	long long now = monotonic_ms();
+	struct writer *w;
+	char why[96];
+
+	while ((w = d->awaited_first) && w->due_ms <= now) {
+		snprintf(why, sizeof(why),
+			 "event %lld not acknowledged within %ld ms", w->event,
+			 d->opts->writer_deadline_ms);
+		writer_drop(w, PROTO_BYE_DEADLINE, why);
+	}
+	d->event_timer = false;
+	if (d->awaited_first)
+		event_timer_arm(d, d->awaited_first->due_ms - now);
+}
+
+/* Before hello: the idle deadline, shorter than an event's. */
+static long hello_deadline_ms(const struct daemon *d)
+{
+	long ms = d->opts->writer_deadline_ms;
+
+	return ms < HELLO_DEADLINE_MS ? ms : HELLO_DEADLINE_MS;
+}
+
+static void hello_deadline_arm(struct writer *w)
 {
 	struct deadline_timer *t = calloc(1, sizeof(*t));
 
@@ -200,8 +246,7 @@ static void deadline_arm(struct writer *w)
 	}
 	t->op = (struct op){ OP_WRITER_DEADLINE, t };
 	t->w = w;
-	t->event = w->event;
-	ms_to_timespec(deadline_ms(w), &t->ts);
+	ms_to_timespec(hello_deadline_ms(w->d), &t->ts);
 	w->timer = t;
 	w->ops++;
 	io_uring_prep_timeout(daemon_sqe(w->d, &t->op), &t->ts, 0, 0);
@@ -253,9 +298,9 @@ static void writer_pump(struct writer *w, struct encoded *e)
 		w->queue_tail = NULL;
 	w->current = next;
 	w->event++;
-	writer_queue(w, event_text(e, next->notice, w->event));
+	writer_queue(w, event_text(e, next->notice, w->event), true);
 	if (!w->dropped)
-		deadline_arm(w);
+		event_deadline_arm(w);
 }
 
 static void delivery_end(struct writer *w, struct delivery *del, bool ok,
@@ -302,44 +347,6 @@ void writer_drop(struct writer *w, const char *code, const char *reason)
 		writer_send(w, proto_bye(code, reason));
 	if (!w->out)
 		writer_shutdown(w);
-}
-
-static bool gid_allowed(const struct daemon_options *o, gid_t gid)
-{
-	for (unsigned int i = 0; i < o->nallowed_gids; i++)
-		if (o->allowed_gids[i] == gid)
-			return true;
-	return false;
-}
-
-/* The peer's supplementary groups, as they were at connect(). */
-static bool groups_allowed(const struct daemon_options *o, int fd)
-{
-	socklen_t len = 0;
-	gid_t *groups;
-	bool allowed = false;
-
-	/* The first call says how much room the list needs. */
-	if (!getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, NULL, &len) ||
-	    errno != ERANGE || !(groups = malloc(len)))
-		return false;
-	if (!getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len))
-		for (size_t i = 0; i < len / sizeof(*groups) && !allowed; i++)
-			allowed = gid_allowed(o, groups[i]);
-	free(groups);
-	return allowed;
-}
-
-static bool peer_allowed(const struct daemon_options *o, int fd,
-			 const struct ucred *c)
-{
-	if (c->uid == 0)
-		return true;
-	for (unsigned int i = 0; i < o->nallowed_uids; i++)
-		if (o->allowed_uids[i] == c->uid)
-			return true;
-	return o->nallowed_gids &&
-	       (gid_allowed(o, c->gid) || groups_allowed(o, fd));
 }
 
 static void hello(struct writer *w, const struct proto_msg *msg)
@@ -436,106 +443,11 @@ static void received(struct writer *w, int res)
 		writer_recv(w);
 }
 
-/* Open connections: all of them, and @uid's. */
-static unsigned int connections(const struct daemon *d, uid_t uid,
-				unsigned int *of_uid)
+void writer_start(struct writer *w)
 {
-	unsigned int n = 0;
-
-	*of_uid = 0;
-	for (const struct writer *w = d->writers; w; w = w->next) {
-		n++;
-		*of_uid += w->cred.uid == uid;
-	}
-	return n;
-}
-
-/*
- * Turns @w away, counted by @label (a metrics label), and logged unless
- * a refusal was less than REFUSED_LOG_MS ago: a refused user could
- * flood the journal.
- */
-static void refuse(struct writer *w, const char *label, const char *reason)
-{
-	struct daemon *d = w->d;
-	long long now = monotonic_ms();
-	char more[64] = "";
-
-	metrics_refused(d, label);
-	if (d->refused_log_at && now < d->refused_log_at + REFUSED_LOG_MS) {
-		d->refused_unlogged++;
-	} else {
-		if (d->refused_unlogged)
-			snprintf(more, sizeof(more),
-				 " (and %u more unlogged before)",
-				 d->refused_unlogged);
-		report_note("writer connection (pid %d, uid %u): dropped: %s%s",
-			    w->cred.pid, w->cred.uid, reason, more);
-		d->refused_log_at = now;
-		d->refused_unlogged = 0;
-	}
-	w->refused = true;
-	writer_drop(w, PROTO_BYE_DENIED, reason);
-}
-
-/* Why @w may not have a connection slot (@label for metrics), or NULL. */
-static const char *no_slot(const struct writer *w, const char **label)
-{
-	unsigned int of_uid, n = connections(w->d, w->cred.uid, &of_uid);
-	unsigned int max = w->d->max_writers;
-
-	*label = "full";
-	if (n > max)
-		return "too many connections";
-	if (w->cred.uid == 0)
-		return NULL;
-	if (n > max - ROOT_RESERVED)
-		return "too many connections; the rest are root's";
-	*label = "user_limit";
-	if (of_uid > PER_USER_MAX)
-		return "too many connections of this user";
-	return NULL;
-}
-
-static void accepted(struct daemon *d, int fd)
-{
-	struct writer *w = calloc(1, sizeof(*w));
-	socklen_t len = sizeof(w->cred);
-	const char *why, *label;
-
-	if (!w || !(w->in = malloc(PROTO_MESSAGE_MAX))) {
-		free(w);
-		close(fd);
-		report_note("out of memory: a writer connection refused");
-		return;
-	}
-	w->d = d;
-	w->fd = fd;
-	w->recv_op = (struct op){ OP_WRITER_RECV, w };
-	w->send_op = (struct op){ OP_WRITER_SEND, w };
-	w->next = d->writers;
-	d->writers = w;
-	w->ops = 1; /* this function's own */
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &w->cred, &len)) {
-		refuse(w, "no_credentials", "no peer credentials");
-	} else if (!peer_allowed(d->opts, fd, &w->cred)) {
-		refuse(w, "not_allowed", "this user is not allowed");
-	} else if ((why = no_slot(w, &label))) {
-		refuse(w, label, why);
-	} else if (d->stopping) {
-		writer_drop(w, PROTO_BYE_STOPPING, "the daemon is stopping");
-	} else {
-		/* A connection that says nothing goes at the deadline. */
-		deadline_arm(w);
-		writer_recv(w);
-	}
-	writer_put(w);
-}
-
-void writers_accept(struct daemon *d)
-{
-	io_uring_prep_accept(daemon_sqe(d, &accept_op), d->listen_fd, NULL,
-			     NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	/* A connection that says nothing goes at the deadline. */
+	hello_deadline_arm(w);
+	writer_recv(w);
 }
 
 static void sent(struct writer *w, int res)
@@ -567,6 +479,37 @@ static void sent(struct writer *w, int res)
 		writer_shutdown(w);
 }
 
+/*
+ * Events sent silently whose submission the kernel has consumed were
+ * sent: a failure would have come as a completion by then. Only once
+ * every completion at hand is handled (none in the queue nor in its
+ * overflow), or a failure still unread would find its message gone.
+ */
+void writers_settle(struct daemon *d)
+{
+	unsigned int consumed = io_uring_smp_load_acquire(d->ring.sq.khead);
+	struct writer *w, *waiting = NULL;
+
+	if (io_uring_cq_ready(&d->ring) || io_uring_cq_has_overflow(&d->ring))
+		return;
+	while ((w = d->unsettled)) {
+		d->unsettled = w->next_unsettled;
+		if (w->out && w->out->silent &&
+		    (int)(consumed - w->out->sq_seq) < 0) {
+			w->next_unsettled = waiting;
+			waiting = w;
+			continue;
+		}
+		/* Or it failed, and sent() has dropped the writer. */
+		if (w->out && w->out->silent) {
+			sent(w, w->out->len);
+			writer_put(w);
+		}
+		writer_put(w);
+	}
+	d->unsettled = waiting;
+}
+
 static void deadline_passed(struct deadline_timer *t, int res)
 {
 	struct writer *w = t->w;
@@ -574,14 +517,8 @@ static void deadline_passed(struct deadline_timer *t, int res)
 
 	if (res == -ETIME && w->timer == t && !w->dropped) {
 		w->timer = NULL;
-		if (w->registered)
-			snprintf(why, sizeof(why),
-				 "event %lld not acknowledged within %ld ms",
-				 t->event, w->d->opts->writer_deadline_ms);
-		else
-			snprintf(why, sizeof(why),
-				 "no hello or status within %ld ms",
-				 deadline_ms(w));
+		snprintf(why, sizeof(why), "no hello or status within %ld ms",
+			 hello_deadline_ms(w->d));
 		writer_drop(w, PROTO_BYE_DEADLINE, why);
 	}
 	free(t);
@@ -594,22 +531,8 @@ void writers_event(struct daemon *d, struct op *op, int res)
 
 	switch (op->kind) {
 	case OP_ACCEPT:
-		if (res >= 0) {
-			accepted(d, res);
-		} else {
-			/* Out of fds, say: try again in a while, not at once.
-			 */
-			report_note("accepting writers: %s", strerror(-res));
-			io_uring_prep_timeout(daemon_sqe(d, &accept_retry_op),
-					      &accept_backoff, 0, 0);
-			return;
-		}
-		if (!d->stopping)
-			writers_accept(d);
-		return;
 	case OP_ACCEPT_RETRY:
-		if (!d->stopping)
-			writers_accept(d);
+		connections_event(d, op, res);
 		return;
 	case OP_WRITER_RECV:
 		received(w, res);
@@ -619,6 +542,9 @@ void writers_event(struct daemon *d, struct op *op, int res)
 		break;
 	case OP_WRITER_DEADLINE:
 		deadline_passed(op->owner, res);
+		return;
+	case OP_EVENT_DEADLINE:
+		event_deadlines_passed(d);
 		return;
 	default:
 		return;
@@ -712,84 +638,4 @@ struct json_object *writers_status(const struct daemon *d, bool with_match)
 		json_object_array_add(array, obj);
 	}
 	return array;
-}
-
-/*
- * A stale socket from an earlier daemon goes: we are the agent now. But
- * only a socket of root's: a file or a link put there by someone else
- * is not ours to remove (-ENOTSOCK).
- */
-static int remove_stale(const char *path)
-{
-	struct stat st;
-
-	if (lstat(path, &st))
-		return errno == ENOENT ? 0 : -errno;
-	if (!S_ISSOCK(st.st_mode) || st.st_uid != 0)
-		return -ENOTSOCK;
-	return unlink(path) ? -errno : 0;
-}
-
-/*
- * Room for max_connections writers and the daemon's own files: the soft
- * limit raised up to the hard one (systemd's soft default is 1024). Under
- * a lower limit, fewer writers: an fd for an lvm command or a file must
- * never be taken by a writer, nor root's last slots by the kernel's EMFILE.
- */
-static void writers_limit(struct daemon *d)
-{
-	unsigned int max = d->opts->max_connections;
-	rlim_t want = (rlim_t)max + FILES_BESIDES_WRITERS, got;
-
-	d->max_writers = max;
-	/* Not raised as far as wanted: @got says how far it went. */
-	files_limit_raise(want, &got);
-	if (!got || got >= want)
-		return;
-	d->max_writers = got > FILES_BESIDES_WRITERS + 2 * ROOT_RESERVED
-			     ? got - FILES_BESIDES_WRITERS
-			     : 2 * ROOT_RESERVED;
-	report_note("at most %llu open files: %u writer connections, not "
-		    "max_connections %u",
-		    (unsigned long long)got, d->max_writers, max);
-}
-
-int writers_listen(struct daemon *d)
-{
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	const char *path = d->opts->socket_path;
-	char dir[sizeof(addr.sun_path)];
-	bool open_to_others = d->opts->nallowed_uids || d->opts->nallowed_gids;
-	int fd, ret;
-
-	if (strlen(path) >= sizeof(addr.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(addr.sun_path, path);
-	strcpy(dir, path);
-	if (strrchr(dir, '/') && strrchr(dir, '/') != dir) {
-		*strrchr(dir, '/') = '\0';
-		if (mkdir(dir, 0755) && errno != EEXIST)
-			return -errno;
-	}
-	ret = remove_stale(path);
-	if (ret)
-		return ret;
-	writers_limit(d);
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
-	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) ||
-	    /*
-	     * SO_PEERCRED decides; the mode only keeps others out early.
-	     * Never through a link someone put in our socket's place.
-	     */
-	    fchmodat(AT_FDCWD, path, open_to_others ? 0666 : 0600,
-		     AT_SYMLINK_NOFOLLOW) ||
-	    listen(fd, 64)) {
-		ret = -errno;
-		close(fd);
-		return ret;
-	}
-	d->listen_fd = fd;
-	return 0;
 }
