@@ -5,7 +5,8 @@
 # make check      everything, host unit tests, selftests in the stock and
 #                 the debug guest; ends with "N passed, N failed"
 # make check-fast the same without the debug guest
-# make demo       boot a guest and show the module at work
+# make demo       boot a guest and show snapset at work: a backup that
+#                 completes, one killed with SIGKILL (tools/demo)
 # make bench      boot the stock guest and measure snapset against its
 #                 baselines (docs/benchmarks.md)
 #
