@@ -21,7 +21,8 @@ TEST_F_TIMEOUT(daemon, requester_sigkilled_is_released_and_reported,
 	ASSERT_NE(-1, signal_run("--lvm-snapshot", origin, ready,
 				 "touch $READY; exec sleep 995", SIGKILL));
 	ASSERT_TRUE(daemon_said(&self->d, "ended without BackupComplete "
-					  "(reason exit, signal 9)"));
+					  "(reason exit, signal 9): owner "
+					  "killed by signal 9 (SIGKILL)"));
 	ASSERT_TRUE(daemon_said(&self->d, ": removed"));
 	EXPECT_EQ(0, snapset_lvs(self->vg));
 	/* Acknowledged once released: nothing pending. */

@@ -44,6 +44,31 @@ static void ending(const struct snapset_set_info *s, char *out, size_t size)
 		snprintf(out + n, size - n, ", exit status %u", s->exit_status);
 }
 
+/*
+ * ": owner killed by signal 9 (SIGKILL)": why a set that did not complete
+ * ended, in an administrator's words, after the record's own terms.
+ */
+static void cause(const struct snapset_set_info *s, char *out, size_t size)
+{
+	bool by_signal = s->flags & SNAPSET_SET_SIGNAL;
+
+	out[0] = '\0';
+	if (s->flags & SNAPSET_SET_COMPLETED)
+		return;
+	if (s->reason == SNAPSET_REASON_EXIT && by_signal)
+		snprintf(out, size, ": owner killed by signal %u (SIG%s)",
+			 s->signal, sigabbrev_np(s->signal) ?: "?");
+	else if (s->reason == SNAPSET_REASON_EXIT)
+		snprintf(out, size, ": owner exited without completing it");
+	else if (s->reason == SNAPSET_REASON_ABORT)
+		snprintf(out, size, ": aborted by its owner");
+	else if (s->reason == SNAPSET_REASON_ADMIN)
+		snprintf(out, size, ": ended by an administrator");
+	else if (s->reason == SNAPSET_REASON_LOST)
+		snprintf(out, size,
+			 ": found only by its tagged LVs, its record lost");
+}
+
 /* Journal fields, each "NAME=value", sent together. */
 struct fields {
 	struct iovec iov[12];
@@ -86,7 +111,7 @@ void report_shutdown(const struct snapset_event *rec, unsigned int failed,
 	const struct snapset_set_info *s = &rec->set;
 	bool completed = s->flags & SNAPSET_SET_COMPLETED;
 	char set[SET_LABEL_LEN], how[128], id[ID_STR_LEN],
-	    name[NAME_ESCAPED_LEN], failing[64];
+	    name[NAME_ESCAPED_LEN], failing[64], why[64];
 	const char *what =
 	    completed ? "complete" : "ended without BackupComplete";
 	struct fields f = { .n = 0 };
@@ -94,18 +119,19 @@ void report_shutdown(const struct snapset_event *rec, unsigned int failed,
 	set_label(rec->set.name, sizeof(rec->set.name), rec->set.id, set,
 		  sizeof(set));
 	ending(s, how, sizeof(how));
+	cause(s, why, sizeof(why));
 	failures(failed, writers_failed, failing, sizeof(failing));
 	/* Past the module's bound: devices unknown, LVs wait for a start. */
 	if (s->flags & SNAPSET_SET_TOMBSTONE)
 		strcat(how, "; a tombstone, its devices not kept");
 	if (!to_journal()) {
-		fprintf(stderr, "snapset daemon: %s: %s (%s)%s\n", set, what,
-			how, failing);
+		fprintf(stderr, "snapset daemon: %s: %s (%s)%s%s\n", set, what,
+			how, why, failing);
 		return;
 	}
 	id_format(s->id, id);
 	name_escape(s->name, sizeof(s->name), name, sizeof(name));
-	field_add(&f, "MESSAGE=%s: %s (%s)%s", set, what, how, failing);
+	field_add(&f, "MESSAGE=%s: %s (%s)%s%s", set, what, how, why, failing);
 	field_add(&f, "MESSAGE_ID=%s",
 		  completed			     ? MSG_SHUTDOWN
 		  : s->reason == SNAPSET_REASON_LOST ? MSG_LOST
