@@ -533,6 +533,30 @@ TEST_F(writers, unanswered_event_goes_at_its_own_deadline)
 	TH_LOG("%s", self->buf);
 }
 
+/*
+ * An ack in the same batch of completions as its deadline's timeout is
+ * read before the writer is judged: it came in time. The daemon's own
+ * rounds (not one completion at a time) see both at once.
+ */
+TEST_F(writers, ack_beside_its_deadline_is_in_time)
+{
+	struct snapset_event *ev =
+	    record(SNAPSET_SET_TOMBSTONE, SNAPSET_REASON_EXIT, 0);
+	struct outcome outcome = { 0 };
+
+	self->opts.writer_deadline_ms = 100;
+	notice_send(&self->d, PROTO_KIND_SHUTDOWN, ev, NULL, notice_done,
+		    &outcome);
+	free(ev);
+	EXPECT_NE(NULL, strstr(writer_recv(self), "\"event\":1"));
+	/* The timeout fires unseen; the ack comes after it. */
+	usleep(200 * 1000);
+	ASSERT_EQ(0, writer_send(self->writer, proto_ack(1, NULL)));
+	while (!outcome.done)
+		ASSERT_EQ(0, daemon_round(&self->d));
+	EXPECT_EQ(0, outcome.failed);
+}
+
 /* Handles completions until none comes for a while. */
 static void steps_until_idle(struct daemon *d)
 {

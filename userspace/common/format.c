@@ -328,7 +328,9 @@ static bool set_fixed_same(const struct snapset_set_info *a,
 
 int set_fixed_encode(const struct snapset_set_info *s, struct set_fixed *f)
 {
-	f->set = *s;
+	/* The daemon encodes the copy it keeps in @f itself. */
+	if (&f->set != s)
+		f->set = *s;
 	for (size_t i = 0; i < SET_PARTS / 2; i++) {
 		struct proto_text text = { 0 };
 		struct members m = { .text = &text };

@@ -99,9 +99,9 @@ struct daemon {
 	/* Writers with an event outstanding, the oldest sent first. */
 	struct writer *awaited_first, *awaited_last;
 	bool event_timer; /* armed for the first one's deadline, or sooner */
-	struct writer *unsettled;     /* events sent without a completion */
-	bool submit_soon;	      /* before the other completions at hand */
-	long long round_ms;	      /* daemon_round_ms(); 0: not read yet */
+	bool event_timer_fired;	  /* its deadlines are checked at round end */
+	struct writer *unsettled; /* events sent without a completion */
+	bool submit_soon;	  /* before the other completions at hand */
 	struct lv_release *releases;  /* running, or queued behind their VG's */
 	struct reconcile *reconcile;  /* while its lvs runs */
 	bool reconcile_wanted;	      /* another once it and those below end */
@@ -152,7 +152,14 @@ void ms_to_timespec(long ms, struct __kernel_timespec *ts);
 /* CLOCK_MONOTONIC in milliseconds. */
 long long monotonic_ms(void);
 
-/* A submission queue entry, submitting first when the queue is full. */
+/*
+ * A submission queue entry, submitting first when the queue is full.
+ * Events go out as sends whose success has no completion (writers.c),
+ * and their text is freed once the kernel has read the entry: that holds
+ * only while every request runs inline when submitted. So no entry on
+ * this ring may use IOSQE_IO_DRAIN or IOSQE_ASYNC, no send may be linked,
+ * and the ring is not SQPOLL.
+ */
 struct io_uring_sqe *daemon_sqe(struct daemon *d, struct op *op);
 /* Room for @n linked entries that must go in one submission. */
 void daemon_reserve(struct daemon *d, unsigned int n);
@@ -161,14 +168,10 @@ void daemon_reserve(struct daemon *d, unsigned int n);
  * with none, with the loop's wait for the next (one system call).
  */
 void daemon_submit_soon(struct daemon *d);
-/*
- * CLOCK_MONOTONIC in milliseconds, read once for the completions at
- * hand: where the vDSO cannot read the clock (a guest under emulation)
- * each read is a system call, and a fan-out to N writers would make N.
- */
-long long daemon_round_ms(struct daemon *d);
 /* The completions at hand are handled (the loop, and the tests). */
 void daemon_round_end(struct daemon *d);
+/* Waits for completions, handles all those at hand, ends the round. */
+int daemon_round(struct daemon *d);
 
 /* records.c: each record's release step, report and acknowledgement. */
 void records_received(struct daemon *d, const void *buf, size_t len);
@@ -266,8 +269,11 @@ struct notice;
 unsigned int writers_queue(struct daemon *d, struct notice *n);
 void writers_pump(struct daemon *d);
 void writer_drop(struct writer *w, const char *code, const char *reason);
-/* After the completions at hand: the events sent silently end. */
-void writers_settle(struct daemon *d);
+/*
+ * After the completions at hand (acks included): deadlines passed go,
+ * the events sent in the round get theirs, the silent sends end.
+ */
+void writers_round_end(struct daemon *d);
 void writers_stop(struct daemon *d);
 /* The registered writers; without their match lists when @with_match is false.
  */

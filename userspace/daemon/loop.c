@@ -79,17 +79,9 @@ void daemon_submit_soon(struct daemon *d)
 	d->submit_soon = true;
 }
 
-long long daemon_round_ms(struct daemon *d)
-{
-	if (!d->round_ms)
-		d->round_ms = monotonic_ms();
-	return d->round_ms;
-}
-
 void daemon_round_end(struct daemon *d)
 {
-	d->round_ms = 0;
-	writers_settle(d);
+	writers_round_end(d);
 }
 
 static void read_agent(struct daemon *d)
@@ -250,28 +242,35 @@ void daemon_dispatch(struct daemon *d, struct io_uring_cqe *cqe)
 	}
 }
 
+int daemon_round(struct daemon *d)
+{
+	struct io_uring_cqe *cqe;
+	unsigned int head, seen = 0;
+	int ret = io_uring_submit_and_wait(&d->ring, 1);
+
+	if (ret < 0 && ret != -EINTR)
+		return ret;
+	io_uring_for_each_cqe (&d->ring, head, cqe) {
+		daemon_dispatch(d, cqe);
+		seen++;
+		if (d->submit_soon && io_uring_cq_ready(&d->ring) > seen)
+			io_uring_submit(&d->ring);
+		d->submit_soon = false;
+	}
+	io_uring_cq_advance(&d->ring, seen);
+	daemon_round_end(d);
+	return 0;
+}
+
 /* Until stopped and every release step started has finished. */
 static int loop(struct daemon *d)
 {
-	struct io_uring_cqe *cqe;
-	unsigned int head, seen;
 	int ret;
 
 	while (!d->stopping || d->jobs) {
-		ret = io_uring_submit_and_wait(&d->ring, 1);
-		if (ret < 0 && ret != -EINTR)
+		ret = daemon_round(d);
+		if (ret)
 			return ret;
-		seen = 0;
-		io_uring_for_each_cqe (&d->ring, head, cqe) {
-			daemon_dispatch(d, cqe);
-			seen++;
-			if (d->submit_soon &&
-			    io_uring_cq_ready(&d->ring) > seen)
-				io_uring_submit(&d->ring);
-			d->submit_soon = false;
-		}
-		io_uring_cq_advance(&d->ring, seen);
-		daemon_round_end(d);
 	}
 	/* What the last completions queued: the writers' byes. */
 	io_uring_submit(&d->ring);

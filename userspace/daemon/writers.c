@@ -191,40 +191,53 @@ static void event_timer_arm(struct daemon *d, long long ms)
 /*
  * The event just sent is due within writer_deadline_ms: @w joins the
  * end of the list from d->awaited_first, which is thus in deadline
- * order, and one ring timeout, for the first, serves them all. An ack takes
- * its writer off the list without a ring operation; the timeout that
- * was armed for it fires once and finds nobody.
+ * order, and one ring timeout, for the first, serves them all. An ack
+ * takes its writer off the list without a ring operation; the timeout
+ * that was armed for it fires once and finds nobody. The deadline
+ * counts from the round's end, when the send has gone (0 until then).
  */
 static void event_deadline_arm(struct writer *w)
 {
 	struct daemon *d = w->d;
 
-	w->due_ms = daemon_round_ms(d) + d->opts->writer_deadline_ms;
+	w->due_ms = 0;
 	w->awaited = true;
 	w->awaited_next = NULL;
 	w->awaited_prev = d->awaited_last;
 	*(d->awaited_last ? &d->awaited_last->awaited_next
 			  : &d->awaited_first) = w;
 	d->awaited_last = w;
-	if (!d->event_timer)
+	/* One that fired is armed again at the round's end, for the first. */
+	if (!d->event_timer && !d->event_timer_fired)
 		event_timer_arm(d, d->opts->writer_deadline_ms);
 }
 
-/* Writers past their event's deadline go; the timeout is for the next. */
-static void event_deadlines_passed(struct daemon *d)
+/*
+ * Writers past their event's deadline go, once the round's acks are
+ * handled: an ack in the same batch as the timeout is an answer in
+ * time. Then the events of this round are stamped, with one clock read
+ * (each is a system call where the vDSO cannot read the clock, as in a
+ * guest under emulation), and the timeout armed for the first.
+ */
+static void event_deadlines(struct daemon *d)
 {
-	long long now = monotonic_ms();
+	long long now;
 	struct writer *w;
 	char why[96];
 
-	while ((w = d->awaited_first) && w->due_ms <= now) {
+	if (!d->awaited_first && !d->event_timer_fired)
+		return;
+	now = monotonic_ms();
+	while ((w = d->awaited_first) && w->due_ms && w->due_ms <= now) {
 		snprintf(why, sizeof(why),
 			 "event %lld not acknowledged within %ld ms", w->event,
 			 d->opts->writer_deadline_ms);
 		writer_drop(w, PROTO_BYE_DEADLINE, why);
 	}
-	d->event_timer = false;
-	if (d->awaited_first)
+	for (w = d->awaited_last; w && !w->due_ms; w = w->awaited_prev)
+		w->due_ms = now + d->opts->writer_deadline_ms;
+	d->event_timer_fired = false;
+	if (!d->event_timer && d->awaited_first)
 		event_timer_arm(d, d->awaited_first->due_ms - now);
 }
 
@@ -485,7 +498,7 @@ static void sent(struct writer *w, int res)
  * every completion at hand is handled (none in the queue nor in its
  * overflow), or a failure still unread would find its message gone.
  */
-void writers_settle(struct daemon *d)
+static void writers_settle(struct daemon *d)
 {
 	unsigned int consumed = io_uring_smp_load_acquire(d->ring.sq.khead);
 	struct writer *w, *waiting = NULL;
@@ -544,7 +557,8 @@ void writers_event(struct daemon *d, struct op *op, int res)
 		deadline_passed(op->owner, res);
 		return;
 	case OP_EVENT_DEADLINE:
-		event_deadlines_passed(d);
+		d->event_timer = false;
+		d->event_timer_fired = true;
 		return;
 	default:
 		return;
@@ -638,4 +652,10 @@ struct json_object *writers_status(const struct daemon *d, bool with_match)
 		json_object_array_add(array, obj);
 	}
 	return array;
+}
+
+void writers_round_end(struct daemon *d)
+{
+	event_deadlines(d);
+	writers_settle(d);
 }
