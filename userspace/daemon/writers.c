@@ -480,9 +480,16 @@ static void sent(struct writer *w, int res)
 		}
 		w->out_tail = NULL;
 		if (!w->dropped) {
+			/*
+			 * Events go one at a time: only a writer that acked
+			 * what it never read can have its socket full.
+			 */
 			writer_drop(w, NULL,
-				    res < 0 ? strerror(-res)
-					    : "a message cut short");
+				    res == -EAGAIN ? "its socket is full: it "
+						     "acknowledged events it "
+						     "did not read"
+				    : res < 0	   ? strerror(-res)
+						   : "a message cut short");
 			return;
 		}
 	}
