@@ -227,7 +227,8 @@ TEST_F_TIMEOUT(writers, good_writers_served_on_time_bad_ones_reported,
 					  "disconnected"));
 	EXPECT_TRUE(daemon_said(&self->d, "not one JSON value"));
 	EXPECT_TRUE(daemon_said(&self->d, "ended without BackupComplete "
-					  "(reason exit, signal 9); 2 "
+					  "(reason exit, signal 9): owner "
+					  "killed by signal 9 (SIGKILL); 2 "
 					  "writers failed"));
 	EXPECT_EQ(0, wait_no_pending());
 	/* The event it never answered, then why it was dropped. */
