@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The kernel APIs that differ between the kernels the module builds for:
- * reading a struct fd, and opening and closing a block device as a
- * handle.
+ * reading a struct fd, opening and closing a block device as a handle,
+ * and freezing a filesystem through its block device.
  */
 #ifndef SNAPSET_COMPAT_H
 #define SNAPSET_COMPAT_H
@@ -10,6 +10,7 @@
 #include <linux/blkdev.h>
 #include <linux/err.h>
 #include <linux/file.h>
+#include <linux/fs.h>
 
 #include "features.h"
 
@@ -23,6 +24,8 @@
  *   SNAPSET_HAVE_BDEV_FILE_OPEN_BY_DEV   6.9: a block device is a file
  *   SNAPSET_HAVE_BDEV_OPEN_BY_DEV        6.8: a struct bdev_handle
  *   SNAPSET_HAVE_BLK_OPEN_READ           6.5: blk_mode_t, holder ops
+ *   SNAPSET_HAVE_BDEV_FREEZE             6.8: bdev_freeze(), bdev_thaw()
+ *   SNAPSET_HAVE_FREEZE_HOLDER           6.6: freeze_super(sb, holder)
  */
 #ifndef SNAPSET_HAVE_FD_FILE
 #define fd_file(f) ((f).file)
@@ -78,6 +81,53 @@ static inline void snapset_bdev_close(struct snapset_bdev *h)
 	blkdev_put(h->bdev, NULL);
 #else
 	blkdev_put(h->bdev, FMODE_READ);
+#endif
+}
+
+/*
+ * The block device's freeze, counted in bd_fsfreeze_count: it nests, and
+ * only the outermost freezes and thaws the filesystem (freeze.c says why
+ * this one).
+ */
+static inline int snapset_bdev_freeze(struct block_device *bdev)
+{
+#ifdef SNAPSET_HAVE_BDEV_FREEZE
+	return bdev_freeze(bdev);
+#else
+	return freeze_bdev(bdev);
+#endif
+}
+
+static inline int snapset_bdev_thaw(struct block_device *bdev)
+{
+#ifdef SNAPSET_HAVE_BDEV_FREEZE
+	return bdev_thaw(bdev);
+#else
+	return thaw_bdev(bdev);
+#endif
+}
+
+/*
+ * Freezes @sb as the outermost block device freeze does (6.8+:
+ * fs_bdev_freeze(); 6.1: freeze_bdev()), so that the block device's
+ * thaw undoes exactly this.
+ */
+static inline int snapset_sb_freeze_as_bdev(struct super_block *sb)
+{
+#if defined(SNAPSET_HAVE_BDEV_FREEZE)
+	const enum freeze_holder who = FREEZE_HOLDER_USERSPACE | FREEZE_MAY_NEST;
+#elif defined(SNAPSET_HAVE_FREEZE_HOLDER)
+	const enum freeze_holder who = FREEZE_HOLDER_USERSPACE;
+#endif
+
+#ifdef SNAPSET_HAVE_FREEZE_HOLDER
+	if (sb->s_op->freeze_super)
+		return sb->s_op->freeze_super(sb, who);
+	return freeze_super(sb, who);
+#else
+	if (sb->s_op->freeze_super)
+		return sb->s_op->freeze_super(sb);
+	return freeze_super(sb);
 #endif
 }
 

@@ -4,7 +4,7 @@
  * reference to its file, at abort, or when an administrator terminates it.
  *
  * Termination is a state claim under the set's lock, then, with no lock
- * held, the device puts, then the record. The set is "finished" only after
+ * held, the thaw of what the set froze, the device puts, then the record. The set is "finished" only after
  * all three: that is when its owner may see POLLHUP or ESHUTDOWN, and when
  * the owner's close() returns, so that an lvremove right after never finds
  * the device still held.
@@ -78,6 +78,8 @@ static void end_finish(struct snapset_set *set, struct snapset_record *rec)
 	bool armed = set->info.flags & SNAPSET_SET_ARMED;
 	unsigned int i;
 
+	/* Nothing the set froze outlives it; thawed before any put. */
+	snapset_freeze_end(set, armed ? NULL : rec);
 	/* ENDED: nothing else touches the devices now. */
 	for (i = 0; i < set->ndevices; i++) {
 		snapset_device_close(set->devices[i]);

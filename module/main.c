@@ -31,9 +31,11 @@ static_assert(sizeof(struct snapset_target) == SNAPSET_TARGET_SIZE_VER0);
 static_assert(sizeof(struct snapset_subscribe) ==
 	      SNAPSET_SUBSCRIBE_SIZE_VER0);
 static_assert(sizeof(struct snapset_list) == SNAPSET_LIST_SIZE_VER0);
-static_assert(sizeof(struct snapset_set_info) == 216);
+static_assert(sizeof(struct snapset_freeze) == SNAPSET_FREEZE_SIZE_VER0);
+static_assert(sizeof(struct snapset_thaw) == SNAPSET_THAW_SIZE_VER0);
+static_assert(sizeof(struct snapset_set_info) == 240);
 static_assert(sizeof(struct snapset_device_info) == 168);
-static_assert(sizeof(struct snapset_event) == SNAPSET_EVENT_SIZE_VER0);
+static_assert(sizeof(struct snapset_event) == SNAPSET_EVENT_SIZE_VER1);
 static_assert(sizeof(struct snapset_device_info) ==
 	      SNAPSET_DEVICE_INFO_SIZE_VER0);
 
@@ -182,7 +184,7 @@ static long ioctl_api(void __user *uarg)
 	}
 	api.api = SNAPSET_API;
 	api.available = SNAPSET_FEATURES;
-	api.ioctls = GENMASK_ULL(_IOC_NR(SNAPSET_IOC_LIST), 0);
+	api.ioctls = GENMASK_ULL(_IOC_NR(SNAPSET_IOC_THAW), 0);
 	api.max_devices = SNAPSET_MAX_DEVICES;
 	api.max_pending = snapset_max_pending;
 	api.max_records = snapset_max_records;
@@ -280,7 +282,10 @@ static long ioctl_set(struct snapset_set *set, unsigned int cmd,
 		struct snapset_add add;
 		struct snapset_delete del;
 		struct snapset_abort abort;
+		struct snapset_freeze freeze;
+		struct snapset_thaw thaw;
 	} arg;
+	int usize;
 	long ret = -ENOTTY;
 
 	switch (cmd) {
@@ -306,6 +311,22 @@ static long ioctl_set(struct snapset_set *set, unsigned int cmd,
 		if (ret >= 0)
 			ret = snapset_set_abort(set, &arg.abort);
 		break;
+	case SNAPSET_IOC_FREEZE:
+		ret = SNAPSET_ARG_IN(arg.freeze, SNAPSET_FREEZE_SIZE_VER0, uarg);
+		if (ret >= 0)
+			ret = snapset_set_freeze(set, &arg.freeze);
+		break;
+	case SNAPSET_IOC_THAW:
+		usize = SNAPSET_ARG_IN(arg.thaw, SNAPSET_THAW_SIZE_VER0, uarg);
+		if (usize < 0)
+			return usize;
+		if (arg.thaw.flags)
+			return -EINVAL;
+		/* What the thaw found is told on its errors too. */
+		ret = snapset_set_thaw(set, &arg.thaw);
+		ret = snapset_arg_out(uarg, &arg.thaw, sizeof(arg.thaw),
+				      usize) ?: ret;
+		break;
 	}
 	/* "Gone" only once every device is put: the owner may lvremove. */
 	if (ret == -ESHUTDOWN && snapset_set_ended(set))
@@ -323,6 +344,8 @@ static bool ioctl_writes(unsigned int cmd)
 	case SNAPSET_IOC_COMPLETE:
 	case SNAPSET_IOC_DELETE:
 	case SNAPSET_IOC_ABORT:
+	case SNAPSET_IOC_FREEZE:
+	case SNAPSET_IOC_THAW:
 	case SNAPSET_IOC_TERMINATE:
 	case SNAPSET_IOC_DISCARD:
 		return true;
@@ -352,6 +375,8 @@ static long snapset_ioctl(struct file *file, unsigned int cmd,
 	case SNAPSET_IOC_COMPLETE:
 	case SNAPSET_IOC_DELETE:
 	case SNAPSET_IOC_ABORT:
+	case SNAPSET_IOC_FREEZE:
+	case SNAPSET_IOC_THAW:
 		set = file_set(sf);
 		return set ? ioctl_set(set, cmd, uarg) : -EBADFD;
 	case SNAPSET_IOC_TERMINATE:

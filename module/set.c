@@ -75,6 +75,7 @@ struct snapset_set *snapset_set_create(const struct snapset_create *arg)
 	spin_lock_init(&set->closer_lock);
 	atomic_set(&set->refs_in_flight, 0);
 	snapset_set_end_work_init(set);
+	snapset_freeze_init(set);
 	set->state = SNAPSET_STATE_OPEN;
 	set->owner_uid = current_euid();
 	set->owner = get_pid(task_tgid(current));
@@ -114,6 +115,7 @@ static void set_free(struct kref *ref)
 	put_pid(set->closer);
 	put_pid(set->closer_seen.tgid);
 	kfree(set->devices);
+	mutex_destroy(&set->freeze_lock);
 	mutex_destroy(&set->lock);
 	kmem_cache_free(snapset_set_cache, set);
 }
@@ -394,6 +396,9 @@ int snapset_set_arm(struct snapset_set *set)
 		ret = -EALREADY;
 		goto out_unlock;
 	}
+	ret = snapset_freeze_may_arm(set);
+	if (ret)
+		goto out_unlock;
 	/* An armed set always ends with a record: its place is taken now. */
 	ret = snapset_record_reserve();
 	if (ret)

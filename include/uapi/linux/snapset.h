@@ -43,6 +43,11 @@
 #define SNAPSET_COMM_LEN 16
 /* A device-mapper uuid (DM_UUID_LEN is 129), NUL-padded. */
 #define SNAPSET_DM_UUID_LEN 136
+/* Most filesystems one SNAPSET_IOC_FREEZE may freeze. */
+#define SNAPSET_MAX_FREEZE 16
+/* The freeze's deadline: the default (VSS's hold window) and the most. */
+#define SNAPSET_FREEZE_TIMEOUT_DEFAULT_MS 10000
+#define SNAPSET_FREEZE_TIMEOUT_MAX_MS 60000
 
 /*
  * The module serves 32-bit callers: every struct here has the same layout
@@ -225,6 +230,80 @@ struct snapset_list {
 
 #define SNAPSET_LIST_SIZE_VER0 40
 
+/**
+ * struct snapset_freeze - freeze filesystems for the snapshots
+ * (%SNAPSET_IOC_FREEZE)
+ * @size: sizeof(struct snapset_freeze) as the caller knows it.
+ * @flags: must be zero.
+ * @fds: user address of an array of @nr_fds __s32 file descriptors, each
+ *       of any file on a filesystem to freeze (a directory, typically).
+ *       Descriptors of one filesystem count once.
+ * @nr_fds: 1 to %SNAPSET_MAX_FREEZE.
+ * @timeout_ms: the deadline: the module thaws the filesystems itself this
+ *              long after they were frozen. 0 means
+ *              %SNAPSET_FREEZE_TIMEOUT_DEFAULT_MS; more than
+ *              %SNAPSET_FREEZE_TIMEOUT_MAX_MS is EINVAL.
+ *
+ * Needs CAP_SYS_ADMIN (EPERM), on the set's own file, before arm (EBUSY
+ * after it), once per set (EBUSY the second time). Only filesystems on a
+ * block device can be frozen (EOPNOTSUPP otherwise: tmpfs, proc); one
+ * already frozen by anyone else is EBUSY. All or nothing: the
+ * filesystems are frozen in ascending device-number order, and on any
+ * failure the ones already frozen are thawed again, in reverse, and the
+ * set is as it was. The filesystems are frozen through their block
+ * device (the freeze device-mapper's suspend takes), so an LVM snapshot
+ * of a frozen filesystem nests inside this freeze.
+ *
+ * They stay frozen until %SNAPSET_IOC_THAW, the deadline (the set is
+ * then marked expired, a %SNAPSET_EVENT_FREEZE_EXPIRED event is queued,
+ * and the set can no longer be armed) or the set's termination, however
+ * it happens: the module thaws them before it puts the set's devices.
+ */
+struct snapset_freeze {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 fds;
+	__u32 nr_fds;
+	__u32 timeout_ms;
+};
+
+#define SNAPSET_FREEZE_SIZE_VER0 24
+
+/* enum snapset_freeze_end - how a set's freeze ended */
+enum snapset_freeze_end {
+	SNAPSET_FREEZE_END_NONE = 0,	/* never frozen, or frozen still */
+	SNAPSET_FREEZE_END_THAWED,	/* SNAPSET_IOC_THAW */
+	SNAPSET_FREEZE_END_EXPIRED,	/* the deadline passed */
+	SNAPSET_FREEZE_END_TERMINATED,	/* the set ended while frozen */
+};
+
+/**
+ * struct snapset_thaw - thaw what the set froze (%SNAPSET_IOC_THAW)
+ * @size: sizeof(struct snapset_thaw) as the caller knows it.
+ * @flags: must be zero.
+ * @freeze_count: out: how many filesystems the set froze.
+ * @freeze_end: out: &enum snapset_freeze_end.
+ * @freeze_hold_ns: out: how long writes were held, from the first
+ *                  filesystem's freeze to the last one's thaw.
+ *
+ * Thaws every filesystem the set froze, together. 0: thawed. The out
+ * fields are written on the errors below too:
+ * ETIMEDOUT: the deadline had thawed them already (the set is expired).
+ * ESTALE: thawed now, but someone else had thawed at least one of them
+ * before (FITHAW, ``fsfreeze -u``): writes were not held throughout; the
+ * set says so with %SNAPSET_SET_FREEZE_FOREIGN.
+ * EALREADY: thawed before. ENOENT: the set never froze anything.
+ */
+struct snapset_thaw {
+	__u32 size;
+	__u32 flags;
+	__u32 freeze_count;
+	__u32 freeze_end;
+	__aligned_u64 freeze_hold_ns;
+};
+
+#define SNAPSET_THAW_SIZE_VER0 24
+
 /* enum snapset_event_type - what happened; zero is never an event */
 enum snapset_event_type {
 	SNAPSET_EVENT_CREATED = 1,
@@ -238,6 +317,8 @@ enum snapset_event_type {
 	/* Records of %SNAPSET_IOC_LIST. */
 	SNAPSET_RECORD_LIVE,
 	SNAPSET_RECORD_PENDING,
+	/* The freeze's deadline thawed the set's filesystems. */
+	SNAPSET_EVENT_FREEZE_EXPIRED,
 };
 
 /* enum snapset_reason - why a set terminated */
@@ -268,6 +349,12 @@ enum snapset_reason {
  * ended when that reference went, and @reason says how its closer ended.
  */
 #define SNAPSET_SET_CLOSER_SHARED (1U << 6)
+/*
+ * Someone else thawed a filesystem the set had frozen (FITHAW) before the
+ * set thawed it: writes were not held throughout, and the set cannot be
+ * armed (ESTALE).
+ */
+#define SNAPSET_SET_FREEZE_FOREIGN (1U << 7)
 
 /**
  * struct snapset_set_info - a set, as events and records describe it
@@ -295,6 +382,12 @@ enum snapset_reason {
  * @complete_boottime: of complete, or 0.
  * @end_realtime: of termination, or 0.
  * @end_boottime: of termination, or 0.
+ * @freeze_count: filesystems the set froze (%SNAPSET_IOC_FREEZE), or 0.
+ * @freeze_end: &enum snapset_freeze_end.
+ * @freeze_realtime: CLOCK_REALTIME ns when the freeze began, or 0.
+ * @freeze_hold_ns: how long writes were held, once thawed.
+ *
+ * New fields are added at the end (see struct snapset_event).
  */
 struct snapset_set_info {
 	__u8 id[SNAPSET_ID_LEN];
@@ -318,6 +411,10 @@ struct snapset_set_info {
 	__aligned_u64 complete_boottime;
 	__aligned_u64 end_realtime;
 	__aligned_u64 end_boottime;
+	__u32 freeze_count;
+	__u32 freeze_end;
+	__aligned_u64 freeze_realtime;
+	__aligned_u64 freeze_hold_ns;
 };
 
 /**
@@ -378,6 +475,8 @@ struct snapset_event {
 };
 
 #define SNAPSET_EVENT_SIZE_VER0 248
+/* @set.freeze_count to @set.freeze_hold_ns. */
+#define SNAPSET_EVENT_SIZE_VER1 272
 #define SNAPSET_DEVICE_INFO_SIZE_VER0 168
 
 /* Device entry @i of record @ev (see struct snapset_event). */
@@ -409,5 +508,7 @@ snapset_event_device(const struct snapset_event *ev, __u32 i)
 #define SNAPSET_IOC_ACK _IO(SNAPSET_IOC_TYPE, 0x09)
 #define SNAPSET_IOC_DISCARD _IO(SNAPSET_IOC_TYPE, 0x0a)
 #define SNAPSET_IOC_LIST _IO(SNAPSET_IOC_TYPE, 0x0b)
+#define SNAPSET_IOC_FREEZE _IO(SNAPSET_IOC_TYPE, 0x0c)
+#define SNAPSET_IOC_THAW _IO(SNAPSET_IOC_TYPE, 0x0d)
 
 #endif /* _UAPI_LINUX_SNAPSET_H */

@@ -1,0 +1,394 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The freeze guard: a set freezes filesystems for its snapshots, and
+ * whatever happens the module thaws them: at SNAPSET_IOC_THAW, at the
+ * deadline, or at the set's termination, before its devices are put.
+ *
+ * Which freeze. lvcreate --snapshot suspends the origin through
+ * device-mapper, whose suspend freezes the filesystem on it through the
+ * block device: freeze_bdev()/thaw_bdev() on 6.1, bdev_freeze()/
+ * bdev_thaw() from 6.8. That freeze is counted per block device
+ * (bd_fsfreeze_count, under bd_fsfreeze_mutex): only the outermost one
+ * freezes and thaws the filesystem, the inner ones nest. A plain
+ * freeze_super() does not: on 6.1 a second one fails with EBUSY, so
+ * LVM's suspend would fail on a filesystem frozen that way. So the module
+ * takes the block device's freeze, and LVM's nests inside it.
+ *
+ * What the kernels do with it, and what the module does about it:
+ * - Already frozen by someone else (FIFREEZE): on 6.1 freeze_bdev() calls
+ *   freeze_super(), which fails with EBUSY, and undoes its count; from
+ *   6.8 fs_bdev_freeze() calls freeze_super(FREEZE_HOLDER_USERSPACE |
+ *   FREEZE_MAY_NEST), which would nest inside the other freeze. The
+ *   module refuses with EBUSY, before freezing, a filesystem whose
+ *   s_writers.frozen is not SB_UNFROZEN, and never thaws that one.
+ * - Thawed by someone else under the module's freeze (FITHAW is
+ *   thaw_super(), 6.8+ with FREEZE_HOLDER_USERSPACE, the holder the
+ *   block device freeze uses too): the filesystem is writable, and the
+ *   block device's count still says frozen. The module's thaw then finds
+ *   the filesystem not frozen: thaw_bdev() (6.1) or bdev_thaw() (6.8+)
+ *   fails with EINVAL and puts the count back to 1, which would make
+ *   every later freeze of that device (LVM's) nest without freezing
+ *   anything. The module freezes the filesystem again as the block
+ *   device's freeze does (snapset_sb_freeze_as_bdev()) and thaws it
+ *   through the block device once more, which brings the count to 0; it
+ *   reports the foreign thaw (SNAPSET_SET_FREEZE_FOREIGN, ESTALE).
+ * - Not done: the freeze holders of 6.6+ (freeze_super(sb,
+ *   FREEZE_HOLDER_KERNEL)) would keep FITHAW from thawing the module's
+ *   freeze, but device-mapper's nested thaw of such a filesystem
+ *   (fs_bdev_thaw(): thaw_super() with other holders left) returns
+ *   EINVAL from 6.8, and bdev_thaw() then keeps the device's count up:
+ *   LVM's next suspend would not freeze. The module cannot tell a FITHAW
+ *   that raced with its own re-freeze from a freeze of someone else's
+ *   (6.1 has no holders): that one it may thaw, and logs.
+ *
+ * Each frozen superblock keeps an active reference of the set's, so an
+ * umount of a frozen filesystem only detaches it: the superblock stays,
+ * frozen, until the thaw, and the last deactivate_super() shuts it down.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/capability.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/sort.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "snapset.h"
+
+static void freeze_expire(struct work_struct *work);
+
+void snapset_freeze_init(struct snapset_set *set)
+{
+	mutex_init(&set->freeze_lock);
+	INIT_DELAYED_WORK(&set->freeze_work, freeze_expire);
+	set->freeze_state = SNAPSET_FREEZE_NONE;
+}
+
+/* Under the set's lock: may it be armed, as far as its freeze goes? */
+int snapset_freeze_may_arm(struct snapset_set *set)
+{
+	lockdep_assert_held(&set->lock);
+	switch (set->freeze_state) {
+	case SNAPSET_FREEZE_FREEZING:
+	case SNAPSET_FREEZE_FROZEN:
+		return -EBUSY;		/* thaw first */
+	case SNAPSET_FREEZE_DONE:
+		/* Snapshots taken after a thaw are not the consistent ones. */
+		if (set->info.freeze_end == SNAPSET_FREEZE_END_EXPIRED)
+			return -ETIMEDOUT;
+		if (set->info.flags & SNAPSET_SET_FREEZE_FOREIGN)
+			return -ESTALE;
+		return 0;
+	case SNAPSET_FREEZE_NONE:
+		break;
+	}
+	return 0;
+}
+
+static void freeze_set_state(struct snapset_set *set,
+			     enum snapset_freeze_state state)
+{
+	lockdep_assert_held(&set->freeze_lock);
+	lockdep_assert_held(&set->lock);
+	set->freeze_state = state;
+}
+
+static void sbs_put(struct super_block **sbs, unsigned int n)
+{
+	while (n--)
+		deactivate_super(sbs[n]);
+}
+
+/*
+ * Thaws @sb, frozen by the set through its block device. True when it
+ * had been thawed by someone else meanwhile (see the top of the file).
+ */
+static bool thaw_one(struct super_block *sb)
+{
+	bool foreign = READ_ONCE(sb->s_writers.frozen) != SB_FREEZE_COMPLETE;
+	int ret = snapset_bdev_thaw(sb->s_bdev);
+
+	if (ret == -EINVAL) {
+		/* The count stayed at ours: freeze again, thaw it down. */
+		foreign = true;
+		ret = snapset_sb_freeze_as_bdev(sb);
+		if (!ret)
+			ret = snapset_bdev_thaw(sb->s_bdev);
+	}
+	if (ret)
+		pr_warn("%pg: thaw failed (%d): its freeze count may be left raised\n",
+			sb->s_bdev, ret);
+	else if (foreign)
+		pr_notice("%pg: was thawed by someone else under a set's freeze\n",
+			  sb->s_bdev);
+	return foreign;
+}
+
+/* Under freeze_lock: thaws in reverse order; true if one was foreign. */
+static bool thaw_all(struct super_block **sbs, unsigned int n)
+{
+	bool foreign = false;
+
+	while (n--)
+		foreign |= thaw_one(sbs[n]);
+	return foreign;
+}
+
+/*
+ * Under freeze_lock, the set frozen: thaws everything and records how the
+ * freeze ended. Returns the expired event for the deadline, to emit.
+ */
+static struct snapset_record *thaw_set(struct snapset_set *set, u32 end)
+{
+	struct snapset_record *rec;
+	bool foreign;
+	u64 held;
+
+	lockdep_assert_held(&set->freeze_lock);
+	foreign = thaw_all(set->frozen, set->nfrozen);
+	held = ktime_get_boottime_ns() - set->freeze_start;
+	sbs_put(set->frozen, set->nfrozen);
+
+	mutex_lock(&set->lock);
+	freeze_set_state(set, SNAPSET_FREEZE_DONE);
+	set->info.freeze_end = end;
+	set->info.freeze_hold_ns = held;
+	if (foreign)
+		set->info.flags |= SNAPSET_SET_FREEZE_FOREIGN;
+	rec = set->freeze_expired;
+	set->freeze_expired = NULL;
+	if (end == SNAPSET_FREEZE_END_EXPIRED)
+		snapset_record_fill(rec, set, NULL);
+	mutex_unlock(&set->lock);
+
+	if (end != SNAPSET_FREEZE_END_EXPIRED) {
+		snapset_record_put(rec);
+		rec = NULL;
+	}
+	return rec;
+}
+
+static void freeze_expire(struct work_struct *work)
+{
+	struct snapset_set *set = container_of(to_delayed_work(work),
+					       struct snapset_set, freeze_work);
+	struct snapset_record *rec = NULL;
+
+	mutex_lock(&set->freeze_lock);
+	if (set->freeze_state == SNAPSET_FREEZE_FROZEN)
+		rec = thaw_set(set, SNAPSET_FREEZE_END_EXPIRED);
+	mutex_unlock(&set->freeze_lock);
+	if (rec) {
+		pr_notice("set %pUb (%s): freeze deadline passed, thawed\n",
+			  set->info.id, set->info.name);
+		snapset_emit(rec);
+	}
+}
+
+static int sb_cmp(const void *a, const void *b)
+{
+	dev_t x = (*(struct super_block * const *)a)->s_dev;
+	dev_t y = (*(struct super_block * const *)b)->s_dev;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The superblocks of the caller's descriptors, each once, with an active
+ * reference, sorted by s_dev: their count, or -errno with none held.
+ */
+static int sbs_get(const struct snapset_freeze *arg, struct super_block **sbs)
+{
+	s32 fds[SNAPSET_MAX_FREEZE];
+	struct super_block *sb;
+	unsigned int n = 0, i, j;
+	int ret = 0;
+
+	if (copy_from_user(fds, u64_to_user_ptr(arg->fds),
+			   arg->nr_fds * sizeof(fds[0])))
+		return -EFAULT;
+	for (i = 0; i < arg->nr_fds && !ret; i++) {
+		struct fd f = fdget(fds[i]);
+
+		if (!fd_file(f)) {
+			ret = -EBADF;
+			break;
+		}
+		sb = file_inode(fd_file(f))->i_sb;
+		if (!sb->s_bdev)
+			ret = -EOPNOTSUPP;
+		for (j = 0; j < n && !ret; j++)
+			if (sbs[j] == sb)
+				break;
+		if (!ret && j == n) {
+			/* The open file pins its mount: the sb is active. */
+			atomic_inc(&sb->s_active);
+			sbs[n++] = sb;
+		}
+		fdput(f);
+	}
+	if (ret) {
+		sbs_put(sbs, n);
+		return ret;
+	}
+	/* One order for every set: overlapping freezes cannot cross. */
+	sort(sbs, n, sizeof(*sbs), sb_cmp, NULL);
+	return n;
+}
+
+/* Under freeze_lock: freezes all of @sbs or, thawing back, none. */
+static int freeze_all(struct super_block **sbs, unsigned int n)
+{
+	unsigned int i;
+	int ret = 0;
+
+	for (i = 0; i < n; i++) {
+		/* Frozen by someone else: never ours to thaw. */
+		if (READ_ONCE(sbs[i]->s_writers.frozen) != SB_UNFROZEN)
+			ret = -EBUSY;
+		else
+			ret = snapset_bdev_freeze(sbs[i]->s_bdev);
+		if (ret)
+			break;
+	}
+	if (ret)
+		thaw_all(sbs, i);
+	return ret;
+}
+
+/* Under both locks: may the set freeze now? */
+static int may_freeze(struct snapset_set *set)
+{
+	if (set->state == SNAPSET_STATE_ENDED)
+		return -ESHUTDOWN;
+	if (set->state == SNAPSET_STATE_ARMED ||
+	    set->freeze_state != SNAPSET_FREEZE_NONE)
+		return -EBUSY;
+	return 0;
+}
+
+int snapset_set_freeze(struct snapset_set *set,
+		       const struct snapset_freeze *arg)
+{
+	struct super_block *sbs[SNAPSET_MAX_FREEZE];
+	u32 timeout = arg->timeout_ms ?: SNAPSET_FREEZE_TIMEOUT_DEFAULT_MS;
+	struct snapset_record *rec = NULL;
+	u64 start, realtime;
+	int n, ret;
+
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	if (arg->flags || !arg->nr_fds || arg->nr_fds > SNAPSET_MAX_FREEZE ||
+	    arg->timeout_ms > SNAPSET_FREEZE_TIMEOUT_MAX_MS)
+		return -EINVAL;
+	n = sbs_get(arg, sbs);
+	if (n < 0)
+		return n;
+
+	mutex_lock(&set->freeze_lock);
+	mutex_lock(&set->lock);
+	ret = may_freeze(set);
+	if (!ret) {
+		rec = snapset_record_alloc(SNAPSET_EVENT_FREEZE_EXPIRED, set,
+					   NULL);
+		ret = rec ? 0 : -ENOMEM;
+	}
+	if (!ret)
+		freeze_set_state(set, SNAPSET_FREEZE_FREEZING);
+	mutex_unlock(&set->lock);
+	if (ret)
+		goto out_unlock;
+
+	/* Writes are held from the first freeze on. */
+	start = ktime_get_boottime_ns();
+	realtime = ktime_get_real_ns();
+	ret = freeze_all(sbs, n);
+
+	mutex_lock(&set->lock);
+	if (ret) {
+		freeze_set_state(set, SNAPSET_FREEZE_NONE);
+	} else {
+		freeze_set_state(set, SNAPSET_FREEZE_FROZEN);
+		memcpy(set->frozen, sbs, n * sizeof(*sbs));
+		set->nfrozen = n;
+		set->freeze_start = start;
+		set->freeze_expired = rec;
+		set->info.freeze_count = n;
+		set->info.freeze_realtime = realtime;
+	}
+	mutex_unlock(&set->lock);
+	if (!ret) {
+		queue_delayed_work(snapset_wq, &set->freeze_work,
+				   msecs_to_jiffies(timeout));
+		mutex_unlock(&set->freeze_lock);
+		return 0;
+	}
+out_unlock:
+	mutex_unlock(&set->freeze_lock);
+	if (rec)
+		snapset_record_put(rec);
+	sbs_put(sbs, n);
+	return ret;
+}
+
+int snapset_set_thaw(struct snapset_set *set, struct snapset_thaw *out)
+{
+	int ret = 0;
+
+	mutex_lock(&set->freeze_lock);
+	switch (set->freeze_state) {
+	case SNAPSET_FREEZE_FREEZING:	/* never seen under freeze_lock */
+	case SNAPSET_FREEZE_NONE:
+		ret = -ENOENT;
+		break;
+	case SNAPSET_FREEZE_FROZEN:
+		WARN_ON_ONCE(thaw_set(set, SNAPSET_FREEZE_END_THAWED));
+		if (set->info.flags & SNAPSET_SET_FREEZE_FOREIGN)
+			ret = -ESTALE;
+		break;
+	case SNAPSET_FREEZE_DONE:
+		if (set->info.freeze_end == SNAPSET_FREEZE_END_EXPIRED)
+			ret = -ETIMEDOUT;
+		else if (set->info.freeze_end == SNAPSET_FREEZE_END_TERMINATED)
+			ret = -ESHUTDOWN;
+		else
+			ret = -EALREADY;
+		break;
+	}
+	mutex_lock(&set->lock);
+	out->freeze_count = set->info.freeze_count;
+	out->freeze_end = set->info.freeze_end;
+	out->freeze_hold_ns = set->info.freeze_hold_ns;
+	mutex_unlock(&set->lock);
+	mutex_unlock(&set->freeze_lock);
+	/* Thawed: the deadline has nothing left to do. */
+	cancel_delayed_work_sync(&set->freeze_work);
+	return ret;
+}
+
+/*
+ * Termination, before the devices are put: thaws what is still frozen,
+ * and stops the deadline. @rec, the termination's record not yet queued
+ * (or NULL), then says how the freeze ended.
+ */
+void snapset_freeze_end(struct snapset_set *set, struct snapset_record *rec)
+{
+	bool thawed = false;
+
+	mutex_lock(&set->freeze_lock);
+	if (set->freeze_state == SNAPSET_FREEZE_FROZEN) {
+		WARN_ON_ONCE(thaw_set(set, SNAPSET_FREEZE_END_TERMINATED));
+		thawed = true;
+	}
+	if (thawed && rec) {
+		mutex_lock(&set->lock);
+		rec->ev.set.flags = set->info.flags;
+		rec->ev.set.freeze_end = set->info.freeze_end;
+		rec->ev.set.freeze_hold_ns = set->info.freeze_hold_ns;
+		mutex_unlock(&set->lock);
+	}
+	mutex_unlock(&set->freeze_lock);
+	/* After the state is DONE: a deadline running now does nothing. */
+	cancel_delayed_work_sync(&set->freeze_work);
+}
