@@ -4,10 +4,10 @@
  * reference to its file, at abort, or when an administrator terminates it.
  *
  * Termination is a state claim under the set's lock, then, with no lock
- * held, the thaw of what the set froze, the device puts, then the record. The set is "finished" only after
- * all three: that is when its owner may see POLLHUP or ESHUTDOWN, and when
- * the owner's close() returns, so that an lvremove right after never finds
- * the device still held.
+ * held, the thaw of what the set froze, the device puts, then the record.
+ * The set is "finished" only after all of them: that is when its owner
+ * may see POLLHUP or ESHUTDOWN, and when the owner's close() returns, so
+ * that an lvremove right after never finds the device still held.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
