@@ -53,9 +53,11 @@ static int fs_make(struct fs *fs, const char *type, off_t size, bool on_dm)
 		return -1;
 	/* However the test ends: nothing left frozen, mounted or mapped. */
 	if (fs->dm[0])
-		snprintf(guard, sizeof(guard),
-			 "{ dmsetup resume %s; fsfreeze -u \"$0\"; umount \"$0\" "
-			 "&& rmdir \"$0\"; dmsetup remove %s", fs->dm, fs->dm);
+		snprintf(
+		    guard, sizeof(guard),
+		    "{ dmsetup resume %s; fsfreeze -u \"$0\"; umount \"$0\" "
+		    "&& rmdir \"$0\"; dmsetup remove %s",
+		    fs->dm, fs->dm);
 	else
 		snprintf(guard, sizeof(guard),
 			 "{ fsfreeze -u \"$0\"; umount \"$0\" && rmdir \"$0\"");
@@ -190,24 +192,26 @@ static bool live_info(const __u8 id[SNAPSET_ID_LEN],
 	return n == 1;
 }
 
-FIXTURE(freeze) {
+FIXTURE(freeze)
+{
 	struct fs fs;
 	int set;
 	__u8 id[SNAPSET_ID_LEN];
 };
 
-FIXTURE_VARIANT(freeze) {
+FIXTURE_VARIANT(freeze)
+{
 	const char *type;
 	off_t size;
 };
 
 /* mkfs.xfs wants 300 MiB; the files are sparse, in the guest's tmpfs. */
-FIXTURE_VARIANT_ADD(freeze, ext4) {
+FIXTURE_VARIANT_ADD(freeze, ext4){
 	.type = "ext4",
 	.size = 32 << 20,
 };
 
-FIXTURE_VARIANT_ADD(freeze, xfs) {
+FIXTURE_VARIANT_ADD(freeze, xfs){
 	.type = "xfs",
 	.size = 320 << 20,
 };
@@ -466,8 +470,8 @@ TEST_F_TIMEOUT(freeze, dm_suspend_nests_inside, 180)
 	EXPECT_EQ(0, do_thaw(self->set, &thaw));
 	EXPECT_TRUE(writer_done(&w, EVENT_TIMEOUT_MS));
 	/* The device's count is back to 0: its next suspend freezes. */
-	EXPECT_EQ(0, sh("dmsetup suspend %s && dmsetup resume %s", dm.dm,
-			dm.dm));
+	EXPECT_EQ(0,
+		  sh("dmsetup suspend %s && dmsetup resume %s", dm.dm, dm.dm));
 	fs_remove(&dm);
 }
 
@@ -489,9 +493,10 @@ TEST_F(freeze, refusals)
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0)
-		_exit(drop_to_userns_root() ? 2 :
-		      do_freeze(self->set, &self->fs.dirfd, 1, 0) == EPERM ?
-			0 : 1);
+		_exit(drop_to_userns_root() ? 2
+		      : do_freeze(self->set, &self->fs.dirfd, 1, 0) == EPERM
+			  ? 0
+			  : 1);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_EQ(0, WEXITSTATUS(status));
 
@@ -512,8 +517,8 @@ TEST_F(freeze, refusals)
 	EXPECT_EQ(EINVAL, ioctl_err(self->set, SNAPSET_IOC_FREEZE, &arg));
 	for (int i = 0; i <= SNAPSET_MAX_FREEZE; i++)
 		many[i] = self->fs.dirfd;
-	EXPECT_EQ(EINVAL, do_freeze(self->set, many, SNAPSET_MAX_FREEZE + 1,
-				    0));
+	EXPECT_EQ(EINVAL,
+		  do_freeze(self->set, many, SNAPSET_MAX_FREEZE + 1, 0));
 	EXPECT_EQ(EINVAL, do_freeze(self->set, &self->fs.dirfd, 1,
 				    SNAPSET_FREEZE_TIMEOUT_MAX_MS + 1));
 	EXPECT_EQ(ENOENT, do_thaw(self->set, &thaw));
