@@ -138,7 +138,10 @@ static int writer_start(struct writer *w, const char *dir, const char *name)
 	return w->pidfd < 0 ? -1 : 0;
 }
 
-/* Whether the writer sleeps on a frozen superblock, by its stack. */
+/*
+ * Whether the writer sleeps on a frozen superblock, by its stack: in
+ * sb_start_write()'s percpu_down_read() of s_writers.
+ */
 static bool writer_blocked(const struct writer *w)
 {
 	char path[64], line[256];
@@ -153,7 +156,8 @@ static bool writer_blocked(const struct writer *w)
 		if (!f || poll(&pfd, 1, 0))
 			return f ? (fclose(f), false) : false;
 		while (!found && fgets(line, sizeof(line), f))
-			found = strstr(line, "percpu_rwsem_wait") != NULL;
+			found = strstr(line, "percpu_rwsem_wait") ||
+				strstr(line, "percpu_down_read");
 		fclose(f);
 		if (found)
 			return true;
