@@ -479,6 +479,56 @@ TEST_F_TIMEOUT(freeze, dm_suspend_nests_inside, 180)
 	fs_remove(&dm);
 }
 
+/*
+ * What the requester does: an LVM snapshot of a frozen origin. lvcreate
+ * suspends the origin, and its freeze nests inside the set's: the
+ * snapshot is made, and the origin stays frozen until the set's thaw.
+ */
+TEST_F_TIMEOUT(freeze, lvm_snapshot_of_frozen_origin, 300)
+{
+	char vg[32], dev[64], guard[160];
+	struct snapset_thaw thaw;
+	struct loopdev pv;
+	struct writer w;
+	struct fs lv = { .dirfd = -1 };
+
+	if (lvm_prepare())
+		SKIP(return, "no device-mapper or no lvm");
+	ASSERT_EQ(0, loop_attach(&pv, variant->size + (64 << 20)));
+	snprintf(vg, sizeof(vg), "snapsetfreeze%d", getpid());
+	snprintf(guard, sizeof(guard),
+		 "{ lvm vgremove -f \"$0\"; losetup -d %s; } >/dev/null 2>&1",
+		 pv.path);
+	ASSERT_EQ(0, sh_at_exit(guard, vg));
+	ASSERT_EQ(0, sh("lvm vgcreate -q %s %s >/dev/null 2>&1 && "
+			"lvm lvcreate -q -n origin -L %lldm %s >/dev/null 2>&1",
+			vg, pv.path, (long long)(variant->size >> 20), vg));
+	snprintf(dev, sizeof(dev), "/dev/%s/origin", vg);
+	ASSERT_EQ(0, sh("mkfs.%s -q %s %s >/dev/null 2>&1", variant->type,
+			strcmp(variant->type, "xfs") ? "-F" : "-f", dev));
+	strcpy(lv.dir, "/tmp/snapset-freeze-XXXXXX");
+	ASSERT_NE(NULL, mkdtemp(lv.dir));
+	ASSERT_EQ(0, sh_at_exit("{ fsfreeze -u \"$0\"; umount \"$0\"; } "
+				">/dev/null 2>&1",
+				lv.dir));
+	ASSERT_EQ(0, mount(dev, lv.dir, variant->type, 0, NULL));
+	lv.dirfd = open(lv.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ASSERT_LE(0, lv.dirfd);
+
+	ASSERT_EQ(0, do_freeze(self->set, &lv.dirfd, 1, 60000));
+	EXPECT_EQ(0, sh("lvm lvcreate -q -s -n snap -L 16m %s/origin "
+			">/dev/null 2>&1",
+			vg));
+	ASSERT_EQ(0, writer_start(&w, lv.dir, "origin"));
+	EXPECT_TRUE(writer_blocked(&w));
+	EXPECT_EQ(0, do_thaw(self->set, &thaw));
+	EXPECT_EQ(SNAPSET_FREEZE_END_THAWED, thaw.freeze_end);
+	EXPECT_TRUE(writer_done(&w, EVENT_TIMEOUT_MS));
+	fs_remove(&lv);
+	EXPECT_EQ(0, sh("lvm vgremove -f %s >/dev/null 2>&1", vg));
+	loop_detach(&pv);
+}
+
 static int drop_to_userns_root(void)
 {
 	/* Root in a new user namespace has no CAP_SYS_ADMIN here. */
