@@ -196,6 +196,13 @@ static bool live_info(const __u8 id[SNAPSET_ID_LEN],
 	return n == 1;
 }
 
+/* The harness runs a test whose fixture's setup skipped: it returns. */
+#define RETURN_IF_SKIPPED()          \
+	do {                         \
+		if (_metadata->skip) \
+			return;      \
+	} while (0)
+
 FIXTURE(freeze)
 {
 	struct fs fs;
@@ -253,6 +260,8 @@ TEST_F_TIMEOUT(freeze, freeze_holds_writes_until_thaw, 120)
 	struct snapset_thaw thaw;
 	struct writer w;
 
+	RETURN_IF_SKIPPED();
+
 	ASSERT_EQ(0, do_freeze(self->set, &self->fs.dirfd, 1, 60000));
 	ASSERT_TRUE(live_info(self->id, &info));
 	EXPECT_EQ(1, info.freeze_count);
@@ -301,6 +310,8 @@ TEST_F_TIMEOUT(freeze, owner_killed_while_frozen_thaws, 120)
 	pid_t owner;
 	int set;
 
+	RETURN_IF_SKIPPED();
+
 	ASSERT_LE(0, watcher);
 	ASSERT_EQ(0, pipe2(report, O_CLOEXEC));
 	owner = fork();
@@ -342,6 +353,8 @@ TEST_F_TIMEOUT(freeze, deadline_thaws_and_expires, 120)
 	union event_buf ev;
 	struct writer w;
 
+	RETURN_IF_SKIPPED();
+
 	ASSERT_LE(0, watcher);
 	ASSERT_EQ(0, do_freeze(self->set, &self->fs.dirfd, 1, 300));
 	ASSERT_EQ(0, writer_start(&w, self->fs.dir, "expired"));
@@ -365,6 +378,8 @@ TEST_F_TIMEOUT(freeze, two_filesystems_one_thaw, 180)
 	struct writer w[2];
 	struct fs other;
 	int fds[3];
+
+	RETURN_IF_SKIPPED();
 
 	ASSERT_EQ(0, fs_make(&other, variant->type, variant->size, false));
 	fds[0] = other.dirfd;
@@ -392,6 +407,8 @@ TEST_F_TIMEOUT(freeze, frozen_by_someone_else_is_refused, 180)
 	struct writer w, mine;
 	struct fs other;
 	int fds[2];
+
+	RETURN_IF_SKIPPED();
 
 	ASSERT_EQ(0, fs_make(&other, variant->type, variant->size, false));
 	ASSERT_EQ(0, ioctl(other.dirfd, FIFREEZE, 0));
@@ -422,6 +439,8 @@ TEST_F_TIMEOUT(freeze, thawed_by_someone_else_is_reported, 120)
 	struct snapset_thaw thaw;
 	struct writer w;
 	int set;
+
+	RETURN_IF_SKIPPED();
 
 	ASSERT_EQ(0, do_freeze(self->set, &self->fs.dirfd, 1, 60000));
 	ASSERT_EQ(0, ioctl(self->fs.dirfd, FITHAW, 0));
@@ -461,6 +480,8 @@ TEST_F_TIMEOUT(freeze, dm_suspend_nests_inside, 180)
 	struct writer w;
 	struct fs dm;
 
+	RETURN_IF_SKIPPED();
+
 	setenv("DM_DISABLE_UDEV", "1", 1);
 	sh("modprobe -q dm-mod 2>/dev/null");
 	if (access("/dev/mapper/control", F_OK))
@@ -491,6 +512,8 @@ TEST_F_TIMEOUT(freeze, lvm_snapshot_of_frozen_origin, 300)
 	struct loopdev pv;
 	struct writer w;
 	struct fs lv = { .dirfd = -1 };
+
+	RETURN_IF_SKIPPED();
 
 	if (lvm_prepare())
 		SKIP(return, "no device-mapper or no lvm");
@@ -543,6 +566,8 @@ TEST_F(freeze, refusals)
 	struct snapset_thaw thaw;
 	pid_t pid;
 
+	RETURN_IF_SKIPPED();
+
 	arg.fds = (unsigned long)&self->fs.dirfd;
 	pid = fork();
 	ASSERT_LE(0, pid);
@@ -588,6 +613,19 @@ TEST_F(freeze, refusals)
 	EXPECT_EQ(EBUSY, do_freeze(self->set, &self->fs.dirfd, 1, 0));
 	/* Nothing was frozen by any of them. */
 	EXPECT_EQ(ENOENT, do_thaw(self->set, &thaw));
+}
+
+/* The handshake lists both ioctls. */
+TEST(api_lists_freeze_and_thaw)
+{
+	struct snapset_api api = { .size = sizeof(api), .api = SNAPSET_API };
+	int fd = snapset_open();
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioctl_err(fd, SNAPSET_IOC_API, &api));
+	EXPECT_TRUE(api.ioctls & (1ULL << _IOC_NR(SNAPSET_IOC_FREEZE)));
+	EXPECT_TRUE(api.ioctls & (1ULL << _IOC_NR(SNAPSET_IOC_THAW)));
+	close(fd);
 }
 
 TEST_HARNESS_MAIN

@@ -498,7 +498,11 @@ snapset_event_device(const struct snapset_event *ev, __u32 i)
 #define SNAPSET_IOC_API _IO(SNAPSET_IOC_TYPE, 0x00)
 #define SNAPSET_IOC_CREATE _IO(SNAPSET_IOC_TYPE, 0x01)
 #define SNAPSET_IOC_ADD _IO(SNAPSET_IOC_TYPE, 0x02)
-/* ARM and COMPLETE take no argument yet: it must be 0 (NULL). */
+/*
+ * ARM and COMPLETE take no argument yet: it must be 0 (NULL). A set that
+ * froze filesystems is armed only after its thaw: EBUSY while frozen,
+ * ETIMEDOUT when the deadline thawed, ESTALE when someone else did.
+ */
 #define SNAPSET_IOC_ARM _IO(SNAPSET_IOC_TYPE, 0x03)
 #define SNAPSET_IOC_COMPLETE _IO(SNAPSET_IOC_TYPE, 0x04)
 #define SNAPSET_IOC_DELETE _IO(SNAPSET_IOC_TYPE, 0x05)
