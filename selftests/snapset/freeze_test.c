@@ -342,6 +342,52 @@ TEST_F_TIMEOUT(freeze, owner_killed_while_frozen_thaws, 120)
 	close(watcher);
 }
 
+/* An administrator's terminate thaws too, before the set is gone. */
+TEST_F_TIMEOUT(freeze, terminate_while_frozen_thaws, 120)
+{
+	int watcher = subscribe(0), admin = snapset_open();
+	union event_buf ev;
+	struct writer w;
+
+	RETURN_IF_SKIPPED();
+
+	ASSERT_LE(0, watcher);
+	ASSERT_LE(0, admin);
+	ASSERT_EQ(0, do_freeze(self->set, &self->fs.dirfd, 1, 60000));
+	ASSERT_EQ(0, writer_start(&w, self->fs.dir, "terminated"));
+	EXPECT_TRUE(writer_blocked(&w));
+	ASSERT_EQ(0, terminate(admin, self->id));
+	EXPECT_TRUE(writer_done(&w, EVENT_TIMEOUT_MS));
+	ASSERT_TRUE(
+	    wait_event_for(watcher, SNAPSET_EVENT_SHUTDOWN, self->id, &ev));
+	EXPECT_EQ(SNAPSET_REASON_ADMIN, ev.ev.set.reason);
+	EXPECT_EQ(SNAPSET_FREEZE_END_TERMINATED, ev.ev.set.freeze_end);
+	close(admin);
+	close(watcher);
+}
+
+/*
+ * An umount of a frozen filesystem only detaches it: the set's reference
+ * keeps the superblock, frozen, until the thaw, which lets it go (its
+ * loop device, set to autoclear, detaches then).
+ */
+TEST_F_TIMEOUT(freeze, umount_while_frozen, 120)
+{
+	struct snapset_thaw thaw;
+
+	RETURN_IF_SKIPPED();
+
+	ASSERT_EQ(0, do_freeze(self->set, &self->fs.dirfd, 1, 60000));
+	close(self->fs.dirfd);
+	self->fs.dirfd = -1;
+	ASSERT_EQ(0, umount(self->fs.dir));
+	EXPECT_TRUE(loop_bound(&self->fs.loop));
+	EXPECT_EQ(0, do_thaw(self->set, &thaw));
+	EXPECT_TRUE(wait_until_unbound(&self->fs.loop));
+	rmdir(self->fs.dir);
+	self->fs.dir[0] = '\0';
+}
+
 /*
  * The deadline thaws and tells subscribers; the set is expired: its thaw
  * says so, and it cannot be armed.
