@@ -152,6 +152,7 @@ static struct snapset_record *thaw_set(struct snapset_set *set, u32 end)
 
 	mutex_lock(&set->lock);
 	freeze_set_state(set, SNAPSET_FREEZE_DONE);
+	set->nfrozen = 0;
 	set->info.freeze_end = end;
 	set->info.freeze_hold_ns = held;
 	if (foreign)
