@@ -612,7 +612,13 @@ static bool log_says(const char *log, const char *what)
  */
 TEST(snapshot_create_waits_for_lvm_alone)
 {
-	const char *id = "5b0f3c1e-8d7a-4b59-9a1f-2c6e0f7d1a33";
+	struct lv_snapshot snapshot = {
+		.vg = "vg0",
+		.origin = "data",
+		.name = "data-snapset-5b0f3c1e",
+		.size = "1G",
+		.set_uuid = "5b0f3c1e-8d7a-4b59-9a1f-2c6e0f7d1a33",
+	};
 	char dir[] = "/tmp/snapset-lvm-XXXXXX", log[64], notices[256];
 	struct timespec start, end;
 	struct lvm_error err;
@@ -634,8 +640,7 @@ TEST(snapshot_create_waits_for_lvm_alone)
 	}
 	ASSERT_LT(0, helper);
 	clock_gettime(CLOCK_MONOTONIC, &start);
-	EXPECT_EQ(0, lv_snapshot_create("vg0", "data", "data-snapset-5b0f3c1e",
-					"1G", id, set_fd, &err, notices,
+	EXPECT_EQ(0, lv_snapshot_create(&snapshot, set_fd, &err, notices,
 					sizeof(notices)));
 	clock_gettime(CLOCK_MONOTONIC, &end);
 	EXPECT_GT(2, end.tv_sec - start.tv_sec);
@@ -643,14 +648,21 @@ TEST(snapshot_create_waits_for_lvm_alone)
 	/* Its keeper killed: lvm comes back, is waited for, and said so. */
 	setenv("FAKE_KILL_KEEPER", "1", 1);
 	unlink(log);
-	EXPECT_EQ(-EIO, lv_snapshot_create(
-			    "vg0", "data", "data-snapset-5b0f3c1e", "1G", id,
-			    set_fd, &err, notices, sizeof(notices)));
+	EXPECT_EQ(-EIO, lv_snapshot_create(&snapshot, set_fd, &err, notices,
+					   sizeof(notices)));
 	EXPECT_STREQ("the process waiting for lvm lvcreate was killed by "
 		     "SIGKILL (lvm lvcreate was waited for)",
 		     err.message);
 	EXPECT_TRUE(log_says(log, "done"));
+	EXPECT_FALSE(log_says(log, "backup"));
 	EXPECT_EQ(0, waitpid(helper, &status, WNOHANG));
+	/* For a frozen origin: nothing written under /etc/lvm. */
+	snapshot.no_backup = true;
+	unsetenv("FAKE_KILL_KEEPER");
+	EXPECT_EQ(0, lv_snapshot_create(&snapshot, set_fd, &err, notices,
+					sizeof(notices)));
+	EXPECT_TRUE(
+	    log_says(log, "--config backup { backup = 0 archive = 0 }"));
 	kill(helper, SIGKILL);
 	waitpid(helper, &status, 0);
 	close(set_fd);

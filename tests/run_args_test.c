@@ -92,6 +92,12 @@ TEST(every_option_is_parsed)
 			 "LABEL=data",
 			 "--persistent",
 			 "/dev/sdb1",
+			 "--freeze",
+			 "/",
+			 "--freeze",
+			 "/home",
+			 "--freeze-timeout",
+			 "20s",
 			 "--mount",
 			 mount,
 			 "--name",
@@ -128,6 +134,10 @@ TEST(every_option_is_parsed)
 	ASSERT_EQ(1, opts.nmounts);
 	EXPECT_STREQ("UUID=a-b", opts.mounts[0].device);
 	EXPECT_STREQ("/mnt/snap", opts.mounts[0].dir);
+	ASSERT_EQ(2, opts.nfreeze);
+	EXPECT_STREQ("/", opts.freeze[0]);
+	EXPECT_STREQ("/home", opts.freeze[1]);
+	EXPECT_EQ(20000, opts.freeze_timeout_ms);
 	EXPECT_STREQ("nightly-root", opts.name);
 	EXPECT_EQ(7200000, opts.timeout_ms);
 	EXPECT_EQ(30000, opts.kill_after_ms);
@@ -231,6 +241,20 @@ TEST(usage_errors_name_the_option_and_the_cause)
 		    "true" },
 		  "snapset run: 0,x: not a list of exit statuses 0-255 (e.g. "
 		  "0,1 or 0-2) (see snapset run --help)\n" },
+		{ { "--snapshot", "/dev/a", "--freeze", "/", "--", "true" },
+		  "snapset run: --freeze: needs --lvm-snapshot (see snapset "
+		  "run --help)\n" },
+		{ { "--lvm-snapshot", "vg0/root", "--freeze", "home", "--",
+		    "true" },
+		  "snapset run: home: not an absolute path (see snapset run "
+		  "--help)\n" },
+		{ { "--lvm-snapshot", "vg0/root", "--freeze", "/",
+		    "--freeze-timeout", "61s", "--", "true" },
+		  "snapset run: 61s: at most 60s (see snapset run --help)\n" },
+		{ { "--lvm-snapshot", "vg0/root", "--freeze-timeout", "5s",
+		    "--", "true" },
+		  "snapset run: --freeze-timeout: needs --freeze (see snapset "
+		  "run --help)\n" },
 		{ { "--", "true" },
 		  "snapset run: no devices (--lvm-snapshot, --snapshot, "
 		  "--persistent) (see snapset run --help)\n" },

@@ -212,27 +212,30 @@ void lvm_notices(const char *text, char *out, size_t size)
 	}
 }
 
-int lv_snapshot_create(const char *vg, const char *origin, const char *name,
-		       const char *size, const char *set_uuid, int set_fd,
+int lv_snapshot_create(const struct lv_snapshot *s, int set_fd,
 		       struct lvm_error *err, char *notices,
 		       size_t notices_size)
 {
 	char target[260], set_tag[64], out[512], errors[2048];
 	/* Not -q: that hides "Reducing COW size ..." (a smaller snapshot). */
-	const char *argv[16] = { "lvm", "lvcreate", "-y", "-s" };
+	const char *argv[18] = { "lvm", "lvcreate", "-y", "-s" };
 	int n = 4, ret;
 
-	snprintf(target, sizeof(target), "%s/%s", vg, origin);
-	snprintf(set_tag, sizeof(set_tag), LVM_SNAPSET_TAG ":%s", set_uuid);
-	if (size) {
+	snprintf(target, sizeof(target), "%s/%s", s->vg, s->origin);
+	snprintf(set_tag, sizeof(set_tag), LVM_SNAPSET_TAG ":%s", s->set_uuid);
+	if (s->no_backup) {
+		argv[n++] = "--config";
+		argv[n++] = "backup { backup = 0 archive = 0 }";
+	}
+	if (s->size) {
 		argv[n++] = "-L";
-		argv[n++] = size;
+		argv[n++] = s->size;
 	} else {
 		/* Thin snapshots skip activation unless told otherwise. */
 		argv[n++] = "-kn";
 	}
 	argv[n++] = "-n";
-	argv[n++] = name;
+	argv[n++] = s->name;
 	argv[n++] = "--addtag";
 	argv[n++] = LVM_SNAPSET_TAG;
 	argv[n++] = "--addtag";

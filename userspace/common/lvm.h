@@ -59,10 +59,23 @@ int lv_info_parse(const char *out, struct lv_info *info, struct lvm_error *err);
 int lv_info_get(const char *vg, const char *lv, struct lv_info *info,
 		struct lvm_error *err);
 
+/* A snapshot LV to make: lv_snapshot_create(). */
+struct lv_snapshot {
+	const char *vg, *origin, *name;
+	const char *size;     /* NULL: a thin snapshot */
+	const char *set_uuid; /* tagged for that set */
+	/*
+	 * No metadata backup or archive under /etc/lvm: the filesystem
+	 * holding it may be frozen for the snapshot (the release's
+	 * lvremove, or the next LVM change, writes the VG's backup).
+	 */
+	bool no_backup;
+};
+
 /*
- * Creates @name as a snapshot of @vg/@origin, tagged for the set
- * @set_uuid: thick with @size (an lvcreate -L size), thin when @size is
- * NULL. What lvcreate said worth passing on, one a line, is in @notices
+ * Creates @s->name as a snapshot of @s->vg/@s->origin, tagged for the
+ * set @s->set_uuid: thick with @s->size (an lvcreate -L size), thin
+ * without. What lvcreate said worth passing on, one a line, is in @notices
  * whether or not it succeeded: it may make a smaller snapshot than asked
  * ("Reducing COW size ...") and say so only there.
  *
@@ -77,8 +90,7 @@ int lv_info_get(const char *vg, const char *lv, struct lv_info *info,
  * a terminal's Ctrl-C does not reach lvcreate either). That kill is said
  * in @err, not as lvcreate's failure.
  */
-int lv_snapshot_create(const char *vg, const char *origin, const char *name,
-		       const char *size, const char *set_uuid, int set_fd,
+int lv_snapshot_create(const struct lv_snapshot *s, int set_fd,
 		       struct lvm_error *err, char *notices,
 		       size_t notices_size);
 

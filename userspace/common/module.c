@@ -111,6 +111,23 @@ int module_arm(int fd)
 	return ioctl_errno(fd, SNAPSET_IOC_ARM, NULL);
 }
 
+int module_freeze(int fd, const int *fds, unsigned int nfds,
+		  unsigned int timeout_ms)
+{
+	struct snapset_freeze arg = { .size = sizeof(arg),
+				      .fds = (__u64)(uintptr_t)fds,
+				      .nr_fds = nfds,
+				      .timeout_ms = timeout_ms };
+
+	return ioctl_errno(fd, SNAPSET_IOC_FREEZE, &arg);
+}
+
+int module_thaw(int fd, struct snapset_thaw *thaw)
+{
+	*thaw = (struct snapset_thaw){ .size = sizeof(*thaw) };
+	return ioctl_errno(fd, SNAPSET_IOC_THAW, thaw);
+}
+
 int module_complete(int fd)
 {
 	return ioctl_errno(fd, SNAPSET_IOC_COMPLETE, NULL);

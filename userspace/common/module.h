@@ -39,6 +39,14 @@ int module_list(int fd, void **buf, size_t *len);
 int module_create(int fd, const char *name, __u8 id[SNAPSET_ID_LEN]);
 int module_add(int fd, int dev_fd, __u32 flags);
 int module_arm(int fd);
+/*
+ * Freezes the filesystems of @fds (files on them) for the set on @fd,
+ * until module_thaw(), @timeout_ms (0: the module's default) or the
+ * set's end; module_thaw() fills @thaw in on its errors too.
+ */
+int module_freeze(int fd, const int *fds, unsigned int nfds,
+		  unsigned int timeout_ms);
+int module_thaw(int fd, struct snapset_thaw *thaw);
 int module_complete(int fd);
 /* Aborts with the exit status or signal of a wait status, if any. */
 int module_abort(int fd, const int *wait_status);

@@ -384,7 +384,11 @@ static int set_up(struct run_state *st, struct sandbox *sb)
 		run_set_label(st, set, sizeof(set));
 		run_step(st, "%s created", set);
 	}
-	ret = lvm_snapshots_create(st);
+	ret = freeze_begin(st);
+	if (!ret)
+		ret = freeze_end(st, lvm_snapshots_create(st));
+	if (!ret)
+		ret = lvm_snapshots_add(st);
 	if (!ret)
 		ret = devices_add(st);
 	if (!ret)
@@ -515,12 +519,15 @@ static int run(struct run_state *st)
 	}
 	ret = check_daemon(st);
 	if (!ret)
+		ret = freeze_open(st);
+	if (!ret)
 		ret = devices_resolve(st);
 	if (!ret)
 		ret = lvm_origins_check(st);
 	if (!ret)
 		ret = set_up(st, &sb);
 	prctl(PR_SET_CHILD_SUBREAPER, 0);
+	freeze_close(st);
 	devices_close(st);
 	if (ret)
 		return EXIT_RUN_FAILED;

@@ -38,6 +38,9 @@ struct run_options {
 	unsigned int ndevices;
 	struct run_mount mounts[SNAPSET_MAX_DEVICES];
 	unsigned int nmounts;
+	const char *freeze[SNAPSET_MAX_FREEZE]; /* --freeze DIRs */
+	unsigned int nfreeze;
+	long freeze_timeout_ms;	  /* 0: the module's default */
 	long timeout_ms;	  /* 0: none */
 	const char *timeout_text; /* as given, for messages */
 	long kill_after_ms;	  /* 0: none */
@@ -71,7 +74,9 @@ struct run_dev {
 	dev_t rdev;
 	bool persistent;
 	bool created; /* an LV run made: removed if the set never arms */
-	char created_uuid[64]; /* its uuid, once lvs knows it */
+	const struct run_lvm_snapshot *lvm; /* what it was made of, or NULL */
+	char lv[128];			    /* the LV's name, once made */
+	char created_uuid[64];		    /* its uuid, once lvs knows it */
 	bool added;
 	bool release_armed; /* by run, and not yet cancelled */
 	struct engine_info engine;
@@ -94,9 +99,18 @@ struct run_state {
 	char id_text[40];
 	struct run_dev devs[SNAPSET_MAX_DEVICES];
 	unsigned int ndevs;
-	/* An lvcreate ran whose LV lvs has not shown: found by its tag. */
+	/*
+	 * An lvcreate ran that may have made an LV nothing tracks (killed,
+	 * or it failed): found by its tag. Made ones are tracked by their
+	 * run_dev, and found by tag too while lvs has not shown them.
+	 */
 	bool lvm_untracked;
-	struct timespec started; /* CLOCK_MONOTONIC */
+	/* Writes to the --freeze filesystems held (SNAPSET_IOC_FREEZE). */
+	bool frozen;
+	int freeze_fds[SNAPSET_MAX_FREEZE];
+	unsigned int nfreeze_fds; /* open */
+	struct snapset_thaw thaw; /* how the freeze ended */
+	struct timespec started;  /* CLOCK_MONOTONIC */
 	enum run_outcome outcome;
 	int exit_status;
 	char error[768]; /* the one line reported, after "snapset run: " */
@@ -120,6 +134,8 @@ int devices_resolve(struct run_state *st);
 int lvm_origins_check(struct run_state *st);
 /* With the set, before arm: snapshots made and every device added. */
 int lvm_snapshots_create(struct run_state *st);
+/* The LVs made while writes were held, opened and added after the thaw. */
+int lvm_snapshots_add(struct run_state *st);
 int devices_add(struct run_state *st);
 /*
  * After every add, just before arm: the engines' own release; cancelled
@@ -136,6 +152,16 @@ void lvm_remove_created(struct run_state *st);
  */
 int lvm_release(struct run_state *st);
 
+/*
+ * --freeze: its directories opened before the set is made; writes held
+ * with the set, before the LVM snapshots; released after them (@ret,
+ * their result: the first error is returned).
+ */
+int freeze_open(struct run_state *st);
+int freeze_begin(struct run_state *st);
+int freeze_end(struct run_state *st, int ret);
+void freeze_close(struct run_state *st);
+
 /* --mount's devices found among the set's; before arm. */
 int mounts_resolve(struct run_state *st, struct sandbox *sb);
 
@@ -145,6 +171,10 @@ void run_set_label(const struct run_state *st, char *buf, size_t size);
 /* With --verbose, one step as it happens, on stderr. */
 void run_step(const struct run_state *st, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* What run says on stderr, held between these two (run_print). */
+void run_output_hold(void);
+void run_output_release(void);
+void run_print(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Before the set is closed: how full each snapshot's COW space got. */
 void run_summary_collect(struct run_state *st);
 /*

@@ -22,6 +22,11 @@ static const char run_usage[] =
     "                               SIZE, thin without)\n"
     "  --snapshot DEV       add an existing snapshot, released at the end\n"
     "  --persistent DEV     add a device that outlives the set\n"
+    "  --freeze DIR         hold writes to DIR's filesystem while the\n"
+    "                       LVM snapshots are made (repeatable: frozen\n"
+    "                       together, one consistent instant)\n"
+    "  --freeze-timeout DUR thaw anyway after DUR (default 10s, at\n"
+    "                       most 60s); the snapshots then fail\n"
     "  --mount DEV=DIR      mount a device of the set read-only on DIR\n"
     "                       (nosuid,nodev,noexec; DIR without symlinks)\n"
     "  --name NAME          name the set (letters, digits, -_.:@+)\n"
@@ -46,6 +51,8 @@ enum {
 	OPT_LVM = 1,
 	OPT_SNAPSHOT,
 	OPT_PERSISTENT,
+	OPT_FREEZE,
+	OPT_FREEZE_TIMEOUT,
 	OPT_MOUNT,
 	OPT_NAME,
 	OPT_TIMEOUT,
@@ -60,6 +67,8 @@ static const struct option run_options[] = {
 	{ "lvm-snapshot", required_argument, NULL, OPT_LVM },
 	{ "snapshot", required_argument, NULL, OPT_SNAPSHOT },
 	{ "persistent", required_argument, NULL, OPT_PERSISTENT },
+	{ "freeze", required_argument, NULL, OPT_FREEZE },
+	{ "freeze-timeout", required_argument, NULL, OPT_FREEZE_TIMEOUT },
 	{ "mount", required_argument, NULL, OPT_MOUNT },
 	{ "name", required_argument, NULL, OPT_NAME },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
@@ -185,6 +194,16 @@ static const char *parse_timeout(const char *text, long *ms)
 	return *ms ? NULL : "must be more than 0";
 }
 
+/* The module's bound: a freeze longer than a minute is a hung backup. */
+static const char *parse_freeze_timeout(const char *text, long *ms)
+{
+	const char *cause = parse_timeout(text, ms);
+
+	if (!cause && *ms > SNAPSET_FREEZE_TIMEOUT_MAX_MS)
+		cause = "at most 60s";
+	return cause;
+}
+
 static unsigned int device_count(const struct run_options *opts)
 {
 	return opts->nlvm + opts->ndevices;
@@ -214,6 +233,13 @@ static const char *run_option(struct run_options *opts, int opt,
 		opts->devices[opts->ndevices++].persistent =
 		    opt == OPT_PERSISTENT;
 		return arg[0] ? NULL : "empty device";
+	case OPT_FREEZE:
+		if (opts->nfreeze == SNAPSET_MAX_FREEZE)
+			return "more filesystems than a set freezes (16)";
+		opts->freeze[opts->nfreeze++] = arg;
+		return arg[0] == '/' ? NULL : "not an absolute path";
+	case OPT_FREEZE_TIMEOUT:
+		return parse_freeze_timeout(arg, &opts->freeze_timeout_ms);
 	case OPT_MOUNT:
 		if (opts->nmounts == SNAPSET_MAX_DEVICES)
 			return "more mounts than a set has devices";
@@ -282,6 +308,11 @@ bool run_parse_args(int argc, char **argv, struct run_options *opts,
 		cause = "no devices (--lvm-snapshot, --snapshot, --persistent)";
 	else if (opts->kill_after_ms && !opts->timeout_ms)
 		cause = "--kill-after: needs --timeout";
+	/* The snapshots of existing devices were taken before run. */
+	else if (opts->nfreeze && !opts->nlvm)
+		cause = "--freeze: needs --lvm-snapshot";
+	else if (opts->freeze_timeout_ms && !opts->nfreeze)
+		cause = "--freeze-timeout: needs --freeze";
 	if (cause) {
 		fprintf(stderr, "snapset run: %s (see snapset run --help)\n",
 			cause);

@@ -433,7 +433,6 @@ static int lvm_snapshot_open(struct run_state *st, struct run_dev *dev,
 		return run_fail(st, ret, "%s: made, but lvs cannot see it: %s",
 				dev->label, lerr.message);
 	snprintf(dev->created_uuid, sizeof(dev->created_uuid), "%s", info.uuid);
-	st->lvm_untracked = false;
 	ret = engine_inspect(makedev(info.major, info.minor), &dev->engine,
 			     &lerr);
 	if (ret)
@@ -510,44 +509,84 @@ static int dev_add(struct run_state *st, struct run_dev *dev)
 static void lvm_notices_print(const char *label, const char *notices)
 {
 	for (const char *line = notices; *line; line += strcspn(line, "\n") + 1)
-		fprintf(stderr, "snapset run: %s: lvm: %.*s\n", label,
-			(int)strcspn(line, "\n"), line);
+		run_print("snapset run: %s: lvm: %.*s\n", label,
+			  (int)strcspn(line, "\n"), line);
+}
+
+/* Makes the LV of @s for the set, as @dev. */
+static int lvm_snapshot_make(struct run_state *st,
+			     const struct run_lvm_snapshot *s,
+			     struct run_dev *dev)
+{
+	struct lv_snapshot snapshot = {
+		.vg = s->vg,
+		.origin = s->origin,
+		.name = dev->lv,
+		.size = s->size,
+		.set_uuid = st->id_text,
+		.no_backup = st->frozen,
+	};
+	char notices[1024];
+	struct lvm_error lerr;
+	int ret;
+
+	if (lvm_snapshot_name(s->origin, st->id_text, dev->lv, sizeof(dev->lv)))
+		return run_fail(st, -ENAMETOOLONG,
+				"%s/%s: name too long for a snapshot", s->vg,
+				s->origin);
+	snprintf(dev->label, sizeof(dev->label), "%s/%s", s->vg, dev->lv);
+	snprintf(dev->alias, sizeof(dev->alias), "%s/%s", s->vg, s->origin);
+	dev->fd = -1;
+	dev->lvm = s;
+	st->lvm_untracked = true;
+	ret = lv_snapshot_create(&snapshot, st->set_fd, &lerr, notices,
+				 sizeof(notices));
+	lvm_notices_print(dev->label, notices);
+	if (ret)
+		return run_fail(st, ret, "%s/%s: cannot snapshot: %s", s->vg,
+				s->origin, lerr.message);
+	/* Made: tracked as @dev, by its uuid once lvs shows it. */
+	dev->created = true;
+	st->lvm_untracked = false;
+	st->ndevs++;
+	run_step(st, "%s/%s: snapshot %s made (%s)", s->vg, s->origin,
+		 dev->label, s->size ? s->size : "thin");
+	return 0;
 }
 
 int lvm_snapshots_create(struct run_state *st)
 {
 	const struct run_options *opts = st->opts;
-	char name[128], notices[1024];
-	struct lvm_error lerr;
 	int ret;
 
 	for (unsigned int i = 0; i < opts->nlvm; i++) {
-		const struct run_lvm_snapshot *s = &opts->lvm[i];
-		struct run_dev *dev = &st->devs[st->ndevs];
-
-		if (lvm_snapshot_name(s->origin, st->id_text, name,
-				      sizeof(name)))
-			return run_fail(st, -ENAMETOOLONG,
-					"%s/%s: name too long for a snapshot",
-					s->vg, s->origin);
-		snprintf(dev->label, sizeof(dev->label), "%s/%s", s->vg, name);
-		snprintf(dev->alias, sizeof(dev->alias), "%s/%s", s->vg,
-			 s->origin);
-		dev->fd = -1;
-		st->lvm_untracked = true;
-		ret = lv_snapshot_create(s->vg, s->origin, name, s->size,
-					 st->id_text, st->set_fd, &lerr,
-					 notices, sizeof(notices));
-		lvm_notices_print(dev->label, notices);
+		ret =
+		    lvm_snapshot_make(st, &opts->lvm[i], &st->devs[st->ndevs]);
 		if (ret)
-			return run_fail(st, ret, "%s/%s: cannot snapshot: %s",
-					s->vg, s->origin, lerr.message);
-		dev->created = true;
-		st->ndevs++;
-		run_step(st, "%s/%s: snapshot %s made (%s)", s->vg, s->origin,
-			 dev->label, s->size ? s->size : "thin");
-		/* Added at once: the set holds each LV as soon as it exists. */
-		ret = lvm_snapshot_open(st, dev, s->vg, name);
+			return ret;
+		/*
+		 * Added at once: the set holds each LV as soon as it exists.
+		 * While writes are held, after the thaw: lvs takes time.
+		 */
+		if (!st->frozen) {
+			ret = lvm_snapshots_add(st);
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+int lvm_snapshots_add(struct run_state *st)
+{
+	int ret;
+
+	for (unsigned int i = 0; i < st->ndevs; i++) {
+		struct run_dev *dev = &st->devs[i];
+
+		if (!dev->lvm || dev->added)
+			continue;
+		ret = lvm_snapshot_open(st, dev, dev->lvm->vg, dev->lv);
 		if (!ret)
 			ret = dev_add(st, dev);
 		if (ret)
@@ -629,6 +668,8 @@ void lvm_remove_created(struct run_state *st)
 	for (unsigned int i = 0; i < st->ndevs; i++) {
 		struct run_dev *dev = &st->devs[i];
 
+		if (dev->created && !dev->created_uuid[0])
+			st->lvm_untracked = true;
 		if (!dev->created || !dev->created_uuid[0])
 			continue;
 		ret = lv_remove_by_uuid(dev->created_uuid, &lerr);

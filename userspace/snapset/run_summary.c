@@ -14,17 +14,61 @@
 #include "../common/format.h"
 #include "run.h"
 
+/*
+ * While writes are held, stderr may be a file on a frozen filesystem:
+ * what run says then waits here, and what does not fit is cut.
+ */
+static char held[8192];
+static size_t held_len;
+static bool holding;
+
+static void run_vprint(const char *fmt, va_list ap)
+{
+	int n;
+
+	if (!holding) {
+		vfprintf(stderr, fmt, ap);
+		return;
+	}
+	n = vsnprintf(held + held_len, sizeof(held) - held_len, fmt, ap);
+	if (n > 0)
+		held_len += (size_t)n < sizeof(held) - held_len
+				? (size_t)n
+				: sizeof(held) - 1 - held_len;
+}
+
+void run_print(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	run_vprint(fmt, ap);
+	va_end(ap);
+}
+
+void run_output_hold(void)
+{
+	holding = true;
+}
+
+void run_output_release(void)
+{
+	holding = false;
+	fwrite(held, 1, held_len, stderr);
+	held_len = 0;
+}
+
 void run_step(const struct run_state *st, const char *fmt, ...)
 {
+	char line[1024];
 	va_list ap;
 
 	if (!st->opts->verbose)
 		return;
-	fputs("snapset run: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	run_print("snapset run: %s\n", line);
 }
 
 void run_summary_collect(struct run_state *st)
@@ -116,6 +160,9 @@ static void summary_line(const struct run_state *st)
 	if (persistent)
 		fprintf(stderr, "; %u persistent device%s", persistent,
 			persistent == 1 ? "" : "s");
+	if (st->thaw.freeze_count)
+		fprintf(stderr, "; writes held %.1f ms",
+			(double)st->thaw.freeze_hold_ns / 1e6);
 	fputc('\n', stderr);
 }
 
@@ -143,6 +190,28 @@ static struct json_object *device_json(const struct run_dev *dev)
 	return obj;
 }
 
+static struct json_object *freeze_json(const struct snapset_thaw *thaw)
+{
+	static const char *const ends[] = {
+		[SNAPSET_FREEZE_END_THAWED] = "thawed",
+		[SNAPSET_FREEZE_END_EXPIRED] = "expired",
+		[SNAPSET_FREEZE_END_TERMINATED] = "terminated",
+	};
+	struct json_object *obj = json_object_new_object();
+	const char *end = thaw->freeze_end < sizeof(ends) / sizeof(ends[0])
+			      ? ends[thaw->freeze_end]
+			      : NULL;
+
+	json_object_object_add(obj, "filesystems",
+			       json_object_new_int((int)thaw->freeze_count));
+	json_object_object_add(
+	    obj, "held_ms",
+	    json_object_new_double((double)thaw->freeze_hold_ns / 1e6));
+	json_object_object_add(obj, "end",
+			       json_object_new_string(end ? end : "unknown"));
+	return obj;
+}
+
 static void summary_json(const struct run_state *st)
 {
 	struct json_object *obj = json_object_new_object();
@@ -163,6 +232,8 @@ static void summary_json(const struct run_state *st)
 	for (unsigned int i = 0; i < st->ndevs; i++)
 		json_object_array_add(devices, device_json(&st->devs[i]));
 	json_object_object_add(obj, "devices", devices);
+	if (st->thaw.freeze_count)
+		json_object_object_add(obj, "freeze", freeze_json(&st->thaw));
 	if (st->error[0])
 		json_object_object_add(obj, "error",
 				       json_object_new_string(st->error));
