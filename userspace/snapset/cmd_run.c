@@ -388,8 +388,6 @@ static int set_up(struct run_state *st, struct sandbox *sb)
 	if (!ret)
 		ret = freeze_end(st, lvm_snapshots_create(st));
 	if (!ret)
-		ret = lvm_snapshots_add(st);
-	if (!ret)
 		ret = devices_add(st);
 	if (!ret)
 		ret = mounts_resolve(st, sb);

@@ -134,8 +134,7 @@ int devices_resolve(struct run_state *st);
 int lvm_origins_check(struct run_state *st);
 /* With the set, before arm: snapshots made and every device added. */
 int lvm_snapshots_create(struct run_state *st);
-/* The LVs made while writes were held, opened and added after the thaw. */
-int lvm_snapshots_add(struct run_state *st);
+/* Those not added yet; LVs made while writes were held opened first. */
 int devices_add(struct run_state *st);
 /*
  * After every add, just before arm: the engines' own release; cancelled

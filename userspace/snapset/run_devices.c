@@ -569,28 +569,10 @@ int lvm_snapshots_create(struct run_state *st)
 		 * While writes are held, after the thaw: lvs takes time.
 		 */
 		if (!st->frozen) {
-			ret = lvm_snapshots_add(st);
+			ret = devices_add(st);
 			if (ret)
 				return ret;
 		}
-	}
-	return 0;
-}
-
-int lvm_snapshots_add(struct run_state *st)
-{
-	int ret;
-
-	for (unsigned int i = 0; i < st->ndevs; i++) {
-		struct run_dev *dev = &st->devs[i];
-
-		if (!dev->lvm || dev->added)
-			continue;
-		ret = lvm_snapshot_open(st, dev, dev->lvm->vg, dev->lv);
-		if (!ret)
-			ret = dev_add(st, dev);
-		if (ret)
-			return ret;
 	}
 	return 0;
 }
@@ -600,9 +582,15 @@ int devices_add(struct run_state *st)
 	int ret;
 
 	for (unsigned int i = 0; i < st->ndevs; i++) {
-		if (st->devs[i].added)
+		struct run_dev *dev = &st->devs[i];
+
+		if (dev->added)
 			continue;
-		ret = dev_add(st, &st->devs[i]);
+		ret = dev->lvm
+			  ? lvm_snapshot_open(st, dev, dev->lvm->vg, dev->lv)
+			  : 0;
+		if (!ret)
+			ret = dev_add(st, dev);
 		if (ret)
 			return ret;
 	}
