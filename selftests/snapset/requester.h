@@ -283,4 +283,56 @@ static inline long loop_autoclear(const struct loopdev *loop)
 		json_object_put(ev);                           \
 	} while (0)
 
+/*
+ * Whether a process's command line matches @pattern (pgrep -f). The
+ * shell that runs pgrep has @pattern in its own: anchor it (a '$', a
+ * bracket), or it always matches.
+ */
+static inline bool process_running(const char *pattern)
+{
+	return sh("pgrep -f '%s' >/dev/null", pattern) == 0;
+}
+
+/* How long lvcreate may take to start, or run to end, under TCG. */
+#define PROCESS_WAIT_S 120
+
+static inline long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Waits, up to PROCESS_WAIT_S, for a process matching @pattern while
+ * @run lives: 0, -ETIMEDOUT, or -ECHILD when run exited first.
+ */
+static inline int wait_process(const char *pattern, pid_t run)
+{
+	long long end = now_ms() + PROCESS_WAIT_S * 1000LL;
+
+	while (!process_running(pattern)) {
+		if (waitpid(run, NULL, WNOHANG) == run)
+			return -ECHILD;
+		if (now_ms() > end)
+			return -ETIMEDOUT;
+		usleep(10000);
+	}
+	return 0;
+}
+
+/* Waits, up to PROCESS_WAIT_S, for @run to exit: 0, or -ETIMEDOUT. */
+static inline int wait_exit(pid_t run, int *status)
+{
+	long long end = now_ms() + PROCESS_WAIT_S * 1000LL;
+
+	while (waitpid(run, status, WNOHANG) != run) {
+		if (now_ms() > end)
+			return -ETIMEDOUT;
+		usleep(10000);
+	}
+	return 0;
+}
+
 #endif /* SNAPSET_SELFTEST_REQUESTER_H */

@@ -18,6 +18,8 @@
 #ifndef SNAPSET_SELFTEST_SHARED_VG_H
 #define SNAPSET_SELFTEST_SHARED_VG_H
 
+#include <sys/file.h>
+
 #include "kselftest_harness.h"
 #include "util.h"
 
@@ -269,6 +271,28 @@ static inline void shared_vg_check(struct __test_metadata *_metadata,
 		shared_vg_drop();
 	shared_vg_held(cmd, sizeof(cmd));
 	unlink(cmd);
+}
+
+/*
+ * Holds @vg's lock shared, as lvs does: lvcreate waits for it to go.
+ * The lock's fd, or -1.
+ */
+static inline int vg_lock(const char *vg)
+{
+	char lock_dir[128], lock[192];
+	int fd;
+
+	if (sh_line(lock_dir, sizeof(lock_dir),
+		    "lvm lvmconfig --typeconfig full global/locking_dir | cut "
+		    "-d'\"' -f2"))
+		return -1;
+	snprintf(lock, sizeof(lock), "%s/V_%s", lock_dir, vg);
+	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0 && flock(fd, LOCK_SH)) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
 }
 
 #endif /* SNAPSET_SELFTEST_SHARED_VG_H */

@@ -1,0 +1,321 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * snapset run --freeze, on real LVM with ext4 origins: two filesystems
+ * snapshotted at one instant; run SIGKILLed while writes are held, and
+ * the freeze's deadline passing while lvcreate waits, each leaving the
+ * filesystem writable; filesystems that cannot be frozen refused before
+ * any LV is made.
+ */
+#include <sys/stat.h>
+
+#include "kselftest_harness.h"
+#include "requester.h"
+#include "shared_vg.h"
+
+/* How long a write waits for the freeze to end: a failure guard. */
+#define THAW_WAIT_S 60
+
+/* The program's VG, two ext4 origins mounted (writable) for each test. */
+FIXTURE(freeze)
+{
+	struct shared_vg shared;
+	char vg[32];
+	char mnt[2][64];  /* the origins, mounted */
+	char snap[2][64]; /* where COMMAND mounts their snapshots */
+	int lock;	  /* the VG's LVM lock, held to stall lvcreate */
+};
+
+FIXTURE_SETUP(freeze)
+{
+	int ret;
+
+	self->lock = -1;
+	if (access(snapset_bin(), X_OK))
+		SKIP(return, "%s: not built", snapset_bin());
+	if (lvm_prepare())
+		SKIP(return, "no device-mapper or no lvm");
+	discard_all_pending();
+	sh("modprobe -q ext4");
+	ret = shared_vg_get(_metadata, &self->shared, "snapsetfrz", 96 << 20,
+			    "for lv in data data2; do lvm lvcreate -q -n $lv "
+			    "-L 16m $VG >/dev/null 2>&1 && mkfs.ext4 -q "
+			    "/dev/$VG/$lv || exit 1; done");
+	if (ret == ENODEV)
+		SKIP(return, "no loop device");
+	ASSERT_EQ(0, ret);
+	strcpy(self->vg, self->shared.name);
+	for (int i = 0; i < 2; i++) {
+		snprintf(self->mnt[i], sizeof(self->mnt[i]),
+			 "/tmp/snapset-frz-%d-%d", getpid(), i);
+		snprintf(self->snap[i], sizeof(self->snap[i]),
+			 "/tmp/snapset-frz-snap-%d-%d", getpid(), i);
+		ASSERT_EQ(0, mkdir(self->mnt[i], 0700));
+		ASSERT_EQ(0, mkdir(self->snap[i], 0700));
+		ASSERT_EQ(0, sh("mount -t ext4 /dev/%s/%s %s", self->vg,
+				i ? "data2" : "data", self->mnt[i]));
+	}
+}
+
+FIXTURE_TEARDOWN(freeze)
+{
+	if (self->lock >= 0)
+		close(self->lock);
+	for (int i = 0; i < 2 && self->vg[0]; i++) {
+		/* A test that failed half way: never leave it frozen. */
+		sh("fsfreeze -u %s 2>/dev/null; umount %s", self->mnt[i],
+		   self->mnt[i]);
+		rmdir(self->mnt[i]);
+		rmdir(self->snap[i]);
+	}
+	if (self->vg[0])
+		shared_vg_check(_metadata, &self->shared);
+	discard_all_pending();
+}
+
+/*
+ * A process writing one byte to a file in @dir, then exiting. (Not the
+ * test's own: an unlink would wait for the thaw itself.) It closes what
+ * it inherited first: a held write that kept the test's VG lock open
+ * would hold lvcreate back until the deadline.
+ */
+static pid_t write_once(const char *dir)
+{
+	char path[128];
+	pid_t pid;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/written", dir);
+	pid = fork();
+	if (pid == 0) {
+		close_range(3, ~0U, 0);
+		fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+		_exit(fd >= 0 && write(fd, "x", 1) == 1 ? 0 : 1);
+	}
+	return pid;
+}
+
+/* Whether @pid sleeps uninterruptibly (a write held by the freeze). */
+static bool waits_in_d(pid_t pid)
+{
+	char path[64], stat[256];
+	const char *state;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	n = fread(stat, 1, sizeof(stat) - 1, f);
+	fclose(f);
+	stat[n] = '\0';
+	state = strrchr(stat, ')');
+	return state && state[1] == ' ' && state[2] == 'D';
+}
+
+/* Waits, up to PROCESS_WAIT_S, for @pid to be held in a write. */
+static bool wait_held(pid_t pid)
+{
+	long long end = now_ms() + PROCESS_WAIT_S * 1000LL;
+
+	while (!waits_in_d(pid)) {
+		if (waitpid(pid, NULL, WNOHANG) == pid || now_ms() > end)
+			return false;
+		usleep(10000);
+	}
+	return true;
+}
+
+/* Waits, up to @seconds, for the write of @pid to end: its status. */
+static int wait_written(pid_t pid, int seconds)
+{
+	long long end = now_ms() + seconds * 1000LL;
+	int status;
+
+	while (waitpid(pid, &status, WNOHANG) != pid) {
+		if (now_ms() > end) {
+			kill(pid, SIGKILL);
+			return -ETIMEDOUT;
+		}
+		usleep(10000);
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/*
+ * A writer keeps writing one counter to both filesystems, in turn. Both
+ * snapshots show it at one instant: the counters differ by one at most
+ * (without the freeze, the two lvcreates a second apart would show
+ * thousands of writes between them).
+ */
+TEST_F_TIMEOUT(freeze, two_filesystems_at_one_instant, RUN_TIMEOUT)
+{
+	char origin[2][64], mount[2][160], script[512], writer_sh[256];
+	char *writer_argv[] = { "/bin/sh", "-c", writer_sh, NULL };
+	struct run_result res;
+	struct json_object *summary, *freeze;
+	long a = -1, b = -1;
+	const char *counts;
+	pid_t writer;
+
+	for (int i = 0; i < 2; i++) {
+		snprintf(origin[i], sizeof(origin[i]), "%s/%s:8m", self->vg,
+			 i ? "data2" : "data");
+		snprintf(mount[i], sizeof(mount[i]), "%s/%s=%s", self->vg,
+			 i ? "data2" : "data", self->snap[i]);
+	}
+	/* Fixed-width, overwritten in place: never seen half written. */
+	snprintf(writer_sh, sizeof(writer_sh),
+		 "i=0; while :; do i=$((i+1)); printf %%010d $i 1<>%s/count; "
+		 "printf %%010d $i 1<>%s/count; done",
+		 self->mnt[0], self->mnt[1]);
+	writer = spawn(writer_argv, -1);
+	ASSERT_LT(0, writer);
+	snprintf(script, sizeof(script),
+		 "echo counts $(cat %s/count) $(cat %s/count)", self->snap[0],
+		 self->snap[1]);
+	EXPECT_EQ(0, snapset_run(&res, "--json", "--lvm-snapshot", origin[0],
+				 "--lvm-snapshot", origin[1], "--freeze",
+				 self->mnt[0], "--freeze", self->mnt[1],
+				 "--mount", mount[0], "--mount", mount[1], "--",
+				 "sh", "-c", script, NULL));
+	kill(writer, SIGKILL);
+	waitpid(writer, NULL, 0);
+	EXPECT_EQ(0, res.status) TH_LOG("stderr: %s", res.err);
+	counts = strstr(res.out, "counts ");
+	ASSERT_NE(NULL, counts) TH_LOG("stdout: %s", res.out);
+	ASSERT_EQ(2, sscanf(counts, "counts %ld %ld", &a, &b));
+	EXPECT_LT(0, b);
+	EXPECT_TRUE(a == b || a == b + 1) TH_LOG("counters %ld and %ld", a, b);
+	summary = json_tokener_parse(strchr(res.out, '{'));
+	ASSERT_NE(NULL, summary) TH_LOG("stdout: %s", res.out);
+	ASSERT_TRUE(json_object_object_get_ex(summary, "freeze", &freeze));
+	EXPECT_EQ(2, jint(freeze, "filesystems"));
+	EXPECT_STREQ("thawed", jstr(freeze, "end"));
+	json_object_put(summary);
+	/* No daemon: run removed both snapshots (the teardown's check). */
+}
+
+/* process_running()'s pattern for the lvcreate of a snapshot of data. */
+static const char *lvcreate_of_data(FIXTURE_DATA(freeze) * self,
+				    char pattern[128])
+{
+	snprintf(pattern, 128, "lvcreate .*%s/data$", self->vg);
+	return pattern;
+}
+
+/*
+ * Starts run with --freeze on the first origin and lvcreate stalled on
+ * the VG's lock (held by the test), its stderr into @err (a pipe):
+ * run's pid once a write is held.
+ */
+static pid_t run_frozen(struct __test_metadata *_metadata,
+			FIXTURE_DATA(freeze) * self, const char *timeout,
+			int err, pid_t *writer)
+{
+	char cmd[512], lvcreate[128];
+	char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+	pid_t run;
+
+	/* exec: run is the shell's pid; its stderr, the pipe. */
+	snprintf(cmd, sizeof(cmd),
+		 "exec %s run --lvm-snapshot %s/data:8m --freeze %s "
+		 "--freeze-timeout %s -- true 2>&%d",
+		 snapset_bin(), self->vg, self->mnt[0], timeout, err);
+	self->lock = vg_lock(self->vg);
+	if (self->lock < 0)
+		return -1;
+	run = spawn(argv, -1);
+	if (run < 0 || wait_process(lvcreate_of_data(self, lvcreate), run))
+		return -1;
+	*writer = write_once(self->mnt[0]);
+	if (*writer < 0 || !wait_held(*writer)) {
+		TH_LOG("the write to %s was not held", self->mnt[0]);
+		return -1;
+	}
+	return run;
+}
+
+/*
+ * run SIGKILLed while writes are held: the set ends once its lvcreate
+ * has (lvm.h), and the module thaws then, long before the deadline.
+ */
+TEST_F_TIMEOUT(freeze, run_killed_while_frozen_leaves_it_writable, RUN_TIMEOUT)
+{
+	long long killed;
+	pid_t run, writer = -1;
+
+	run = run_frozen(_metadata, self, "60s", STDERR_FILENO, &writer);
+	ASSERT_LT(0, run);
+	ASSERT_EQ(0, kill(run, SIGKILL));
+	waitpid(run, NULL, 0);
+	killed = now_ms();
+	close(self->lock);
+	self->lock = -1;
+	EXPECT_EQ(0, wait_written(writer, THAW_WAIT_S));
+	/* Its lvcreate's time, not the deadline's 60 s. */
+	EXPECT_GT(THAW_WAIT_S * 1000LL / 2, now_ms() - killed);
+	/* lvcreate made its LV after the kill: tagged, for a daemon. */
+	EXPECT_TRUE(wait_no_processes("lvm", "lvcreate"));
+	EXPECT_EQ(0, sh("lvm lvremove -y -S lv_tags=snapset %s >/dev/null",
+			self->vg));
+}
+
+/*
+ * lvcreate outlives the freeze's deadline: the module thaws, the write
+ * goes through while lvcreate still waits, and run then fails without
+ * arming, its LV removed.
+ */
+TEST_F_TIMEOUT(freeze, deadline_thaws_and_fails_the_run, RUN_TIMEOUT)
+{
+	char err[4096] = "", lvcreate[128];
+	pid_t run, writer = -1;
+	int pipe_fds[2], status;
+
+	ASSERT_EQ(0, pipe(pipe_fds));
+	run = run_frozen(_metadata, self, "1s", pipe_fds[1], &writer);
+	close(pipe_fds[1]);
+	ASSERT_LT(0, run);
+	EXPECT_EQ(0, wait_written(writer, THAW_WAIT_S));
+	EXPECT_TRUE(process_running(lvcreate_of_data(self, lvcreate)));
+	close(self->lock);
+	self->lock = -1;
+	ASSERT_EQ(0, wait_exit(run, &status));
+	EXPECT_EQ(125, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	/* Whole by now: run has exited, its pipe holds it (no pread). */
+	if (read(pipe_fds[0], err, sizeof(err) - 1) < 0)
+		err[0] = '\0';
+	close(pipe_fds[0]);
+	EXPECT_NE(NULL, strstr(err, "held past the freeze's deadline"))
+	TH_LOG("stderr: %s", err);
+}
+
+/* Refused before any LV is made: nothing to snapshot, nothing left. */
+TEST_F_TIMEOUT(freeze, unfreezable_filesystems_are_refused, RUN_TIMEOUT)
+{
+	char origin[64], tmpfs[64];
+	struct run_result res;
+
+	snprintf(origin, sizeof(origin), "%s/data:8m", self->vg);
+	snprintf(tmpfs, sizeof(tmpfs), "/run/snapset-frz-%d", getpid());
+	ASSERT_EQ(0, mkdir(tmpfs, 0700));
+	ASSERT_EQ(0, sh("mount -t tmpfs tmpfs %s", tmpfs));
+	EXPECT_EQ(0, snapset_run(&res, "--lvm-snapshot", origin, "--freeze",
+				 tmpfs, "--", "true", NULL));
+	EXPECT_EQ(125, res.status);
+	EXPECT_NE(NULL, strstr(res.err, "not on a block device"))
+	TH_LOG("stderr: %s", res.err);
+	sh("umount %s", tmpfs);
+	rmdir(tmpfs);
+	/* Frozen by someone else: refused, and left frozen for them. */
+	ASSERT_EQ(0, sh("fsfreeze -f %s", self->mnt[0]));
+	EXPECT_EQ(0, snapset_run(&res, "--lvm-snapshot", origin, "--freeze",
+				 self->mnt[0], "--", "true", NULL));
+	EXPECT_EQ(125, res.status);
+	EXPECT_NE(NULL, strstr(res.err, "frozen already"))
+	TH_LOG("stderr: %s", res.err);
+	EXPECT_NE(0, sh("fsfreeze -f %s 2>/dev/null", self->mnt[0]));
+	EXPECT_EQ(0, sh("fsfreeze -u %s", self->mnt[0]));
+}
+
+TEST_HARNESS_MAIN
