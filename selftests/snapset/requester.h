@@ -335,4 +335,20 @@ static inline int wait_exit(pid_t run, int *status)
 	return 0;
 }
 
+/*
+ * Why snapset run cannot be tested on LVM here (NULL: it can): the
+ * program built, device-mapper and lvm usable. Then no record is left
+ * pending by an earlier program, and ext4 is loaded for the origins.
+ */
+static inline const char *run_on_lvm_unavailable(void)
+{
+	if (access(snapset_bin(), X_OK))
+		return "snapset: not built";
+	if (lvm_prepare())
+		return "no device-mapper or no lvm";
+	discard_all_pending();
+	sh("modprobe -q ext4");
+	return NULL;
+}
+
 #endif /* SNAPSET_SELFTEST_REQUESTER_H */

@@ -27,15 +27,13 @@ FIXTURE(freeze)
 
 FIXTURE_SETUP(freeze)
 {
+	const char *reason;
 	int ret;
 
 	self->lock = -1;
-	if (access(snapset_bin(), X_OK))
-		SKIP(return, "%s: not built", snapset_bin());
-	if (lvm_prepare())
-		SKIP(return, "no device-mapper or no lvm");
-	discard_all_pending();
-	sh("modprobe -q ext4");
+	reason = run_on_lvm_unavailable();
+	if (reason)
+		SKIP(return, "%s", reason);
 	ret = shared_vg_get(_metadata, &self->shared, "snapsetfrz", 96 << 20,
 			    "for lv in data data2; do lvm lvcreate -q -n $lv "
 			    "-L 16m $VG >/dev/null 2>&1 && mkfs.ext4 -q "

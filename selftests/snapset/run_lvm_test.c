@@ -31,14 +31,12 @@ FIXTURE(lvm)
 
 FIXTURE_SETUP(lvm)
 {
+	const char *reason;
 	int ret;
 
-	if (access(snapset_bin(), X_OK))
-		SKIP(return, "%s: not built", snapset_bin());
-	if (lvm_prepare())
-		SKIP(return, "no device-mapper or no lvm");
-	discard_all_pending();
-	sh("modprobe -q ext4");
+	reason = run_on_lvm_unavailable();
+	if (reason)
+		SKIP(return, "%s", reason);
 	ret = shared_vg_get(_metadata, &self->shared, "snapsetrun", 160 << 20,
 			    "lvm lvcreate -q -n data -L 16m $VG >/dev/null "
 			    "2>&1 && mkfs.ext4 -q /dev/$VG/data && "
