@@ -266,11 +266,11 @@ TEST(list_fields_are_checked_first)
 
 	expect_usage_error(_metadata, unknown,
 			   "snapset list: -o: 'size': no such field (id, "
-			   "name, state, owner, created, devices) (see "
+			   "name, state, owner, created, devices, held) (see "
 			   "snapset list --help)\n");
 	expect_usage_error(_metadata, empty,
 			   "snapset list: -o: '': no such field (id, name, "
-			   "state, owner, created, devices) (see snapset "
+			   "state, owner, created, devices, held) (see snapset "
 			   "list --help)\n");
 	expect_usage_error(_metadata, with_json,
 			   "snapset list: -o: not with --json, which has "

@@ -70,7 +70,7 @@ same "snapset delete --pending <TAB> offers the pending records' ids" \
 
 same "snapset list -o <TAB> offers the fields" \
 	"$(completions "snapset list -o ")" \
-	"$(printf '%s\n' created devices id name owner state)"
+	"$(printf '%s\n' created devices held id name owner state)"
 same "snapset list --options id,s<TAB> offers the next field" \
 	"$(completions "snapset list --options id,s")" "id,state"
 

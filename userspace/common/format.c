@@ -58,6 +58,7 @@ const char *event_name(__u32 type)
 		[SNAPSET_EVENT_OVERFLOW] = "overflow",
 		[SNAPSET_RECORD_LIVE] = "live",
 		[SNAPSET_RECORD_PENDING] = "pending",
+		[SNAPSET_EVENT_FREEZE_EXPIRED] = "freeze-expired",
 	};
 
 	if (type >= sizeof(names) / sizeof(names[0]) || !names[type])

@@ -30,7 +30,7 @@ static const char usage[] =
     "  --json          a JSON array of sets\n"
     "  -o, --options FIELDS  only these columns, one line per set,\n"
     "                  comma-separated: id, name, state, owner, created,\n"
-    "                  devices\n"
+    "                  devices, held\n"
     "  --noheadings    no heading line\n";
 
 /* A column of the text listing: its heading, width and value. */
@@ -81,6 +81,22 @@ static void format_devices(const struct snapset_event *ev, char *out,
 	snprintf(out, size, "%u", ev->set.ndevices);
 }
 
+/* How long its freeze held writes: "-" without one. */
+static void format_held(const struct snapset_event *ev, char *out, size_t size)
+{
+	const struct snapset_set_info *s = &ev->set;
+
+	if (!s->freeze_count)
+		snprintf(out, size, "-");
+	else if (s->freeze_end == SNAPSET_FREEZE_END_NONE)
+		snprintf(out, size, "frozen");
+	else if (s->freeze_end == SNAPSET_FREEZE_END_EXPIRED)
+		snprintf(out, size, "expired");
+	else
+		snprintf(out, size, "%.1fms%s", (double)s->freeze_hold_ns / 1e6,
+			 s->flags & SNAPSET_SET_FREEZE_FOREIGN ? "!" : "");
+}
+
 static const struct field fields[] = {
 	{ "id", "ID", 36, format_id },
 	{ "name", "NAME", 20, format_name },
@@ -88,6 +104,7 @@ static const struct field fields[] = {
 	{ "owner", "OWNER", 9, format_owner },
 	{ "created", "CREATED", 24, format_created },
 	{ "devices", "DEVICES", 7, format_devices },
+	{ "held", "HELD", 9, format_held },
 };
 
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))
@@ -125,7 +142,7 @@ static int columns_parse(const char *list, struct columns *cols, char *cause,
 		if (!f) {
 			snprintf(cause, size,
 				 "'%.*s': no such field (id, name, state, "
-				 "owner, created, devices)",
+				 "owner, created, devices, held)",
 				 (int)len, name);
 			return -EINVAL;
 		}
