@@ -48,6 +48,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/capability.h>
+#include <linux/err.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/sort.h>
@@ -56,20 +57,52 @@
 
 #include "snapset.h"
 
+/* A set's freeze; changed with both the freezer's and the set's lock. */
+enum snapset_freeze_state {
+	SNAPSET_FREEZE_NONE,		/* nothing frozen (yet) */
+	SNAPSET_FREEZE_FREEZING,	/* FREEZE under way: no arm */
+	SNAPSET_FREEZE_FROZEN,		/* frozen until thaw, deadline or end */
+	SNAPSET_FREEZE_DONE,		/* thawed: info.freeze_end says how */
+};
+
+/*
+ * A set's freeze, made by its first SNAPSET_IOC_FREEZE and freed with the
+ * set: a set that never freezes pays one pointer for it.
+ */
+struct snapset_freezer {
+	struct snapset_set *set;	/* whose: it outlives the deadline */
+	struct mutex lock;		/* see the lock order in snapset.h */
+	enum snapset_freeze_state state;
+	unsigned int n;
+	u64 start;			/* CLOCK_BOOTTIME ns */
+	struct delayed_work deadline;
+	/* Made at freeze, queued if the deadline thaws. */
+	struct snapset_record *expired;
+	/* Frozen, in ascending s_dev, each with an active reference. */
+	struct super_block *sbs[SNAPSET_MAX_FREEZE];
+};
+
 static void freeze_expire(struct work_struct *work);
 
-void snapset_freeze_init(struct snapset_set *set)
+/* The set's termination thawed and stopped the deadline before this. */
+void snapset_freeze_free(struct snapset_set *set)
 {
-	mutex_init(&set->freeze_lock);
-	INIT_DELAYED_WORK(&set->freeze_work, freeze_expire);
-	set->freeze_state = SNAPSET_FREEZE_NONE;
+	struct snapset_freezer *fz = set->freezer;
+
+	if (!fz)
+		return;
+	WARN_ON_ONCE(fz->state == SNAPSET_FREEZE_FROZEN || fz->expired);
+	mutex_destroy(&fz->lock);
+	kfree(fz);
 }
 
 /* Under the set's lock: may it be armed, as far as its freeze goes? */
 int snapset_freeze_may_arm(struct snapset_set *set)
 {
 	lockdep_assert_held(&set->lock);
-	switch (set->freeze_state) {
+	if (!set->freezer)
+		return 0;
+	switch (set->freezer->state) {
 	case SNAPSET_FREEZE_FREEZING:
 	case SNAPSET_FREEZE_FROZEN:
 		return -EBUSY;		/* thaw first */
@@ -86,12 +119,12 @@ int snapset_freeze_may_arm(struct snapset_set *set)
 	return 0;
 }
 
-static void freeze_set_state(struct snapset_set *set,
+static void freeze_set_state(struct snapset_freezer *fz,
 			     enum snapset_freeze_state state)
 {
-	lockdep_assert_held(&set->freeze_lock);
-	lockdep_assert_held(&set->lock);
-	set->freeze_state = state;
+	lockdep_assert_held(&fz->lock);
+	lockdep_assert_held(&fz->set->lock);
+	fz->state = state;
 }
 
 static void sbs_put(struct super_block **sbs, unsigned int n)
@@ -125,7 +158,7 @@ static bool thaw_one(struct super_block *sb)
 	return foreign;
 }
 
-/* Under freeze_lock: thaws in reverse order; true if one was foreign. */
+/* Under the freezer's lock: thaws in reverse; true if one was foreign. */
 static bool thaw_all(struct super_block **sbs, unsigned int n)
 {
 	bool foreign = false;
@@ -136,29 +169,31 @@ static bool thaw_all(struct super_block **sbs, unsigned int n)
 }
 
 /*
- * Under freeze_lock, the set frozen: thaws everything and records how the
- * freeze ended. Returns the expired event for the deadline, to emit.
+ * Under the freezer's lock, the set frozen: thaws everything and records
+ * how the freeze ended. Returns the expired event for the deadline, to
+ * emit.
  */
-static struct snapset_record *thaw_set(struct snapset_set *set, u32 end)
+static struct snapset_record *thaw_set(struct snapset_freezer *fz, u32 end)
 {
+	struct snapset_set *set = fz->set;
 	struct snapset_record *rec;
 	bool foreign;
 	u64 held;
 
-	lockdep_assert_held(&set->freeze_lock);
-	foreign = thaw_all(set->frozen, set->nfrozen);
-	held = ktime_get_boottime_ns() - set->freeze_start;
-	sbs_put(set->frozen, set->nfrozen);
+	lockdep_assert_held(&fz->lock);
+	foreign = thaw_all(fz->sbs, fz->n);
+	held = ktime_get_boottime_ns() - fz->start;
+	sbs_put(fz->sbs, fz->n);
 
 	mutex_lock(&set->lock);
-	freeze_set_state(set, SNAPSET_FREEZE_DONE);
-	set->nfrozen = 0;
+	freeze_set_state(fz, SNAPSET_FREEZE_DONE);
+	fz->n = 0;
 	set->info.freeze_end = end;
 	set->info.freeze_hold_ns = held;
 	if (foreign)
 		set->info.flags |= SNAPSET_SET_FREEZE_FOREIGN;
-	rec = set->freeze_expired;
-	set->freeze_expired = NULL;
+	rec = fz->expired;
+	fz->expired = NULL;
 	if (end == SNAPSET_FREEZE_END_EXPIRED)
 		snapset_record_fill(rec, set, NULL);
 	mutex_unlock(&set->lock);
@@ -172,17 +207,18 @@ static struct snapset_record *thaw_set(struct snapset_set *set, u32 end)
 
 static void freeze_expire(struct work_struct *work)
 {
-	struct snapset_set *set = container_of(to_delayed_work(work),
-					       struct snapset_set, freeze_work);
+	struct snapset_freezer *fz = container_of(to_delayed_work(work),
+						  struct snapset_freezer,
+						  deadline);
 	struct snapset_record *rec = NULL;
 
-	mutex_lock(&set->freeze_lock);
-	if (set->freeze_state == SNAPSET_FREEZE_FROZEN)
-		rec = thaw_set(set, SNAPSET_FREEZE_END_EXPIRED);
-	mutex_unlock(&set->freeze_lock);
+	mutex_lock(&fz->lock);
+	if (fz->state == SNAPSET_FREEZE_FROZEN)
+		rec = thaw_set(fz, SNAPSET_FREEZE_END_EXPIRED);
+	mutex_unlock(&fz->lock);
 	if (rec) {
 		pr_notice("set %pUb (%s): freeze deadline passed, thawed\n",
-			  set->info.id, set->info.name);
+			  fz->set->info.id, fz->set->info.name);
 		snapset_emit(rec);
 	}
 }
@@ -238,7 +274,7 @@ static int sbs_get(const struct snapset_freeze *arg, struct super_block **sbs)
 	return n;
 }
 
-/* Under freeze_lock: freezes all of @sbs or, thawing back, none. */
+/* Under the freezer's lock: freezes all of @sbs or, thawing back, none. */
 static int freeze_all(struct super_block **sbs, unsigned int n)
 {
 	unsigned int i;
@@ -258,15 +294,52 @@ static int freeze_all(struct super_block **sbs, unsigned int n)
 	return ret;
 }
 
-/* Under both locks: may the set freeze now? */
-static int may_freeze(struct snapset_set *set)
+/* Under the set's lock: may it freeze, as far as its state goes? */
+static int set_may_freeze(struct snapset_set *set)
 {
+	lockdep_assert_held(&set->lock);
 	if (set->state == SNAPSET_STATE_ENDED)
 		return -ESHUTDOWN;
-	if (set->state == SNAPSET_STATE_ARMED ||
-	    set->freeze_state != SNAPSET_FREEZE_NONE)
+	if (set->state == SNAPSET_STATE_ARMED)
 		return -EBUSY;
 	return 0;
+}
+
+/*
+ * The set's freezer, made by its first freeze while it may freeze, and
+ * then kept: a pointer or ERR_PTR().
+ */
+static struct snapset_freezer *freezer_get(struct snapset_set *set)
+{
+	/* Pairs with the smp_store_release() below. */
+	struct snapset_freezer *fz = smp_load_acquire(&set->freezer);
+	struct snapset_freezer *made;
+	int ret;
+
+	if (fz)
+		return fz;
+	made = kzalloc(sizeof(*made), GFP_KERNEL_ACCOUNT);
+	if (!made)
+		return ERR_PTR(-ENOMEM);
+	made->set = set;
+	mutex_init(&made->lock);
+	INIT_DELAYED_WORK(&made->deadline, freeze_expire);
+
+	mutex_lock(&set->lock);
+	fz = set->freezer;
+	ret = fz ? 0 : set_may_freeze(set);
+	if (!fz && !ret) {
+		/* Made whole before it is seen (thaw and end read it unlocked). */
+		smp_store_release(&set->freezer, made);
+		fz = made;
+		made = NULL;
+	}
+	mutex_unlock(&set->lock);
+	if (made) {
+		mutex_destroy(&made->lock);
+		kfree(made);
+	}
+	return ret ? ERR_PTR(ret) : fz;
 }
 
 int snapset_set_freeze(struct snapset_set *set,
@@ -275,6 +348,7 @@ int snapset_set_freeze(struct snapset_set *set,
 	struct super_block *sbs[SNAPSET_MAX_FREEZE];
 	u32 timeout = arg->timeout_ms ?: SNAPSET_FREEZE_TIMEOUT_DEFAULT_MS;
 	struct snapset_record *rec = NULL;
+	struct snapset_freezer *fz;
 	u64 start, realtime;
 	int n, ret;
 
@@ -286,17 +360,24 @@ int snapset_set_freeze(struct snapset_set *set,
 	n = sbs_get(arg, sbs);
 	if (n < 0)
 		return n;
+	fz = freezer_get(set);
+	if (IS_ERR(fz)) {
+		ret = PTR_ERR(fz);
+		goto out_put;
+	}
 
-	mutex_lock(&set->freeze_lock);
+	mutex_lock(&fz->lock);
 	mutex_lock(&set->lock);
-	ret = may_freeze(set);
+	ret = set_may_freeze(set);
+	if (!ret && fz->state != SNAPSET_FREEZE_NONE)
+		ret = -EBUSY;
 	if (!ret) {
 		rec = snapset_record_alloc(SNAPSET_EVENT_FREEZE_EXPIRED, set,
 					   NULL);
 		ret = rec ? 0 : -ENOMEM;
 	}
 	if (!ret)
-		freeze_set_state(set, SNAPSET_FREEZE_FREEZING);
+		freeze_set_state(fz, SNAPSET_FREEZE_FREEZING);
 	mutex_unlock(&set->lock);
 	if (ret)
 		goto out_unlock;
@@ -308,63 +389,77 @@ int snapset_set_freeze(struct snapset_set *set,
 
 	mutex_lock(&set->lock);
 	if (ret) {
-		freeze_set_state(set, SNAPSET_FREEZE_NONE);
+		freeze_set_state(fz, SNAPSET_FREEZE_NONE);
 	} else {
-		freeze_set_state(set, SNAPSET_FREEZE_FROZEN);
-		memcpy(set->frozen, sbs, n * sizeof(*sbs));
-		set->nfrozen = n;
-		set->freeze_start = start;
-		set->freeze_expired = rec;
+		freeze_set_state(fz, SNAPSET_FREEZE_FROZEN);
+		memcpy(fz->sbs, sbs, n * sizeof(*sbs));
+		fz->n = n;
+		fz->start = start;
+		fz->expired = rec;
 		set->info.freeze_count = n;
 		set->info.freeze_realtime = realtime;
 	}
 	mutex_unlock(&set->lock);
-	if (!ret) {
-		queue_delayed_work(snapset_wq, &set->freeze_work,
-				   msecs_to_jiffies(timeout));
-		mutex_unlock(&set->freeze_lock);
-		return 0;
-	}
+	if (ret)
+		goto out_unlock;
+	queue_delayed_work(snapset_wq, &fz->deadline,
+			   msecs_to_jiffies(timeout));
+	mutex_unlock(&fz->lock);
+	return 0;
+
 out_unlock:
-	mutex_unlock(&set->freeze_lock);
+	mutex_unlock(&fz->lock);
 	if (rec)
 		snapset_record_put(rec);
+out_put:
 	sbs_put(sbs, n);
 	return ret;
 }
 
-int snapset_set_thaw(struct snapset_set *set, struct snapset_thaw *out)
+/* Under the freezer's lock: SNAPSET_IOC_THAW's answer; *@thawed by it. */
+static int thaw_locked(struct snapset_freezer *fz, bool *thawed)
 {
-	int ret = 0;
+	const struct snapset_set_info *info = &fz->set->info;
 
-	mutex_lock(&set->freeze_lock);
-	switch (set->freeze_state) {
-	case SNAPSET_FREEZE_FREEZING:	/* never seen under freeze_lock */
+	lockdep_assert_held(&fz->lock);
+	switch (fz->state) {
+	case SNAPSET_FREEZE_FREEZING:	/* never seen under the lock */
 	case SNAPSET_FREEZE_NONE:
-		ret = -ENOENT;
 		break;
 	case SNAPSET_FREEZE_FROZEN:
-		WARN_ON_ONCE(thaw_set(set, SNAPSET_FREEZE_END_THAWED));
-		if (set->info.flags & SNAPSET_SET_FREEZE_FOREIGN)
-			ret = -ESTALE;
-		break;
+		WARN_ON_ONCE(thaw_set(fz, SNAPSET_FREEZE_END_THAWED));
+		*thawed = true;
+		return info->flags & SNAPSET_SET_FREEZE_FOREIGN ? -ESTALE : 0;
 	case SNAPSET_FREEZE_DONE:
-		if (set->info.freeze_end == SNAPSET_FREEZE_END_EXPIRED)
-			ret = -ETIMEDOUT;
-		else if (set->info.freeze_end == SNAPSET_FREEZE_END_TERMINATED)
-			ret = -ESHUTDOWN;
-		else
-			ret = -EALREADY;
-		break;
+		if (info->freeze_end == SNAPSET_FREEZE_END_EXPIRED)
+			return -ETIMEDOUT;
+		if (info->freeze_end == SNAPSET_FREEZE_END_TERMINATED)
+			return -ESHUTDOWN;
+		return -EALREADY;
+	}
+	return -ENOENT;
+}
+
+int snapset_set_thaw(struct snapset_set *set, struct snapset_thaw *out)
+{
+	/* Pairs with smp_store_release() in freezer_get(). */
+	struct snapset_freezer *fz = smp_load_acquire(&set->freezer);
+	bool thawed = false;
+	int ret = -ENOENT;
+
+	if (fz) {
+		mutex_lock(&fz->lock);
+		ret = thaw_locked(fz, &thawed);
+		mutex_unlock(&fz->lock);
 	}
 	mutex_lock(&set->lock);
 	out->freeze_count = set->info.freeze_count;
 	out->freeze_end = set->info.freeze_end;
 	out->freeze_hold_ns = set->info.freeze_hold_ns;
 	mutex_unlock(&set->lock);
-	mutex_unlock(&set->freeze_lock);
 	/* Thawed: the deadline has nothing left to do. */
-	cancel_delayed_work_sync(&set->freeze_work);
+	if (fz)
+		cancel_delayed_work_sync(&fz->deadline);
 	return ret;
 }
 
@@ -375,11 +470,15 @@ int snapset_set_thaw(struct snapset_set *set, struct snapset_thaw *out)
  */
 void snapset_freeze_end(struct snapset_set *set, struct snapset_record *rec)
 {
+	/* Pairs with smp_store_release() in freezer_get(). */
+	struct snapset_freezer *fz = smp_load_acquire(&set->freezer);
 	bool thawed = false;
 
-	mutex_lock(&set->freeze_lock);
-	if (set->freeze_state == SNAPSET_FREEZE_FROZEN) {
-		WARN_ON_ONCE(thaw_set(set, SNAPSET_FREEZE_END_TERMINATED));
+	if (!fz)
+		return;
+	mutex_lock(&fz->lock);
+	if (fz->state == SNAPSET_FREEZE_FROZEN) {
+		WARN_ON_ONCE(thaw_set(fz, SNAPSET_FREEZE_END_TERMINATED));
 		thawed = true;
 	}
 	if (thawed && rec) {
@@ -389,7 +488,7 @@ void snapset_freeze_end(struct snapset_set *set, struct snapset_record *rec)
 		rec->ev.set.freeze_hold_ns = set->info.freeze_hold_ns;
 		mutex_unlock(&set->lock);
 	}
-	mutex_unlock(&set->freeze_lock);
+	mutex_unlock(&fz->lock);
 	/* After the state is DONE: a deadline running now does nothing. */
-	cancel_delayed_work_sync(&set->freeze_work);
+	cancel_delayed_work_sync(&fz->deadline);
 }

@@ -75,7 +75,6 @@ struct snapset_set *snapset_set_create(const struct snapset_create *arg)
 	spin_lock_init(&set->closer_lock);
 	atomic_set(&set->refs_in_flight, 0);
 	snapset_set_end_work_init(set);
-	snapset_freeze_init(set);
 	set->state = SNAPSET_STATE_OPEN;
 	set->owner_uid = current_euid();
 	set->owner = get_pid(task_tgid(current));
@@ -115,7 +114,7 @@ static void set_free(struct kref *ref)
 	put_pid(set->closer);
 	put_pid(set->closer_seen.tgid);
 	kfree(set->devices);
-	mutex_destroy(&set->freeze_lock);
+	snapset_freeze_free(set);
 	mutex_destroy(&set->lock);
 	kmem_cache_free(snapset_set_cache, set);
 }

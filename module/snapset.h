@@ -7,11 +7,12 @@
  *
  *   snapset_file.lock       per open file: who this file is (set or
  *                           subscriber); held while one is being made
- *   snapset_set.freeze_lock per set: its freeze (freeze.c); held across
- *                           the kernel's block device freeze and thaw
- *                           (bd_fsfreeze_mutex, s_umount, s_writers)
- *                           and deactivate_super(); never while
- *                           cancelling the deadline's work, which takes it
+ *   snapset_freezer.lock    per set that froze: its freeze (freeze.c);
+ *                           held across the kernel's block device freeze
+ *                           and thaw (bd_fsfreeze_mutex, s_umount,
+ *                           s_writers) and deactivate_super(); never
+ *                           while cancelling the deadline's work, which
+ *                           takes it
  *   snapset_set.lock        per set: state and devices; never held across
  *                           a block device open or put
  *   snapset_sets_lock       global list of sets, an ended one until its
@@ -48,14 +49,6 @@
 #include <uapi/linux/snapset.h>
 
 #include "compat.h"
-
-/* A set's freeze; changed with both freeze_lock and lock held. */
-enum snapset_freeze_state {
-	SNAPSET_FREEZE_NONE,		/* nothing frozen (yet) */
-	SNAPSET_FREEZE_FREEZING,	/* FREEZE under way: no arm */
-	SNAPSET_FREEZE_FROZEN,		/* frozen until thaw, deadline or end */
-	SNAPSET_FREEZE_DONE,		/* thawed: info.freeze_end says how */
-};
 
 enum snapset_state {
 	SNAPSET_STATE_OPEN,	/* created: devices may be added */
@@ -135,16 +128,12 @@ struct snapset_set {
 	struct work_struct end_work;
 	struct snapset_record *end_rec;
 
-	/* The freeze (freeze.c): see snapset_freeze_state. */
-	struct mutex freeze_lock;
-	enum snapset_freeze_state freeze_state;
-	unsigned int nfrozen;
-	/* Frozen, in ascending s_dev, each with an active reference. */
-	struct super_block *frozen[SNAPSET_MAX_FREEZE];
-	u64 freeze_start;		/* CLOCK_BOOTTIME ns */
-	struct delayed_work freeze_work;	/* the deadline */
-	/* Made at freeze, queued if the deadline thaws. */
-	struct snapset_record *freeze_expired;
+	/*
+	 * The freeze (freeze.c), made by the set's first SNAPSET_IOC_FREEZE
+	 * and kept until the set is freed: NULL in a set that never froze.
+	 * Set once, under the lock, published with smp_store_release().
+	 */
+	struct snapset_freezer *freezer;
 
 	spinlock_t closer_lock;		/* the closer_* fields below */
 	bool closer_valid;		/* a ->flush said how the set ends */
@@ -256,7 +245,7 @@ void snapset_set_wait_finished(struct snapset_set *set);
 void snapset_set_end_work_init(struct snapset_set *set);
 
 /* freeze.c */
-void snapset_freeze_init(struct snapset_set *set);
+void snapset_freeze_free(struct snapset_set *set);
 int snapset_set_freeze(struct snapset_set *set,
 		       const struct snapset_freeze *arg);
 int snapset_set_thaw(struct snapset_set *set, struct snapset_thaw *out);
