@@ -26,6 +26,7 @@
  *   SNAPSET_HAVE_BLK_OPEN_READ           6.5: blk_mode_t, holder ops
  *   SNAPSET_HAVE_BDEV_FREEZE             6.8: bdev_freeze(), bdev_thaw()
  *   SNAPSET_HAVE_FREEZE_HOLDER           6.6: freeze_super(sb, holder)
+ *   SNAPSET_HAVE_FSFREEZE_COUNT_ATOMIC   6.8: bd_fsfreeze_count an atomic_t
  */
 #ifndef SNAPSET_HAVE_FD_FILE
 #define fd_file(f) ((f).file)
@@ -108,26 +109,63 @@ static inline int snapset_bdev_thaw(struct block_device *bdev)
 }
 
 /*
+ * How many freezes the block device holds (bd_fsfreeze_count), read under
+ * bd_fsfreeze_mutex as the kernel's own freeze and thaw do: 0 when the
+ * last one thawed, whoever did.
+ */
+static inline int snapset_bdev_freeze_count(struct block_device *bdev)
+{
+	int count;
+
+	mutex_lock(&bdev->bd_fsfreeze_mutex);
+#ifdef SNAPSET_HAVE_FSFREEZE_COUNT_ATOMIC
+	count = atomic_read(&bdev->bd_fsfreeze_count);
+#else
+	count = bdev->bd_fsfreeze_count;
+#endif
+	mutex_unlock(&bdev->bd_fsfreeze_mutex);
+	return count;
+}
+
+/*
+ * The holder the outermost block device freeze freezes and thaws @sb
+ * with (6.8+: fs_bdev_freeze(), fs_bdev_thaw(); 6.6: freeze_bdev()).
+ */
+#if defined(SNAPSET_HAVE_BDEV_FREEZE)
+#define SNAPSET_BDEV_HOLDER (FREEZE_HOLDER_USERSPACE | FREEZE_MAY_NEST)
+#elif defined(SNAPSET_HAVE_FREEZE_HOLDER)
+#define SNAPSET_BDEV_HOLDER FREEZE_HOLDER_USERSPACE
+#endif
+
+/*
  * Freezes @sb as the outermost block device freeze does (6.8+:
  * fs_bdev_freeze(); 6.1: freeze_bdev()), so that the block device's
  * thaw undoes exactly this.
  */
 static inline int snapset_sb_freeze_as_bdev(struct super_block *sb)
 {
-#if defined(SNAPSET_HAVE_BDEV_FREEZE)
-	const enum freeze_holder who = FREEZE_HOLDER_USERSPACE | FREEZE_MAY_NEST;
-#elif defined(SNAPSET_HAVE_FREEZE_HOLDER)
-	const enum freeze_holder who = FREEZE_HOLDER_USERSPACE;
-#endif
-
 #ifdef SNAPSET_HAVE_FREEZE_HOLDER
 	if (sb->s_op->freeze_super)
-		return sb->s_op->freeze_super(sb, who);
-	return freeze_super(sb, who);
+		return sb->s_op->freeze_super(sb, SNAPSET_BDEV_HOLDER);
+	return freeze_super(sb, SNAPSET_BDEV_HOLDER);
 #else
 	if (sb->s_op->freeze_super)
 		return sb->s_op->freeze_super(sb);
 	return freeze_super(sb);
+#endif
+}
+
+/* Thaws @sb as the outermost block device thaw does: undoes the above. */
+static inline int snapset_sb_thaw_as_bdev(struct super_block *sb)
+{
+#ifdef SNAPSET_HAVE_FREEZE_HOLDER
+	if (sb->s_op->thaw_super)
+		return sb->s_op->thaw_super(sb, SNAPSET_BDEV_HOLDER);
+	return thaw_super(sb, SNAPSET_BDEV_HOLDER);
+#else
+	if (sb->s_op->thaw_super)
+		return sb->s_op->thaw_super(sb);
+	return thaw_super(sb);
 #endif
 }
 

@@ -32,6 +32,14 @@
  *   device's freeze does (snapset_sb_freeze_as_bdev()) and thaws it
  *   through the block device once more, which brings the count to 0; it
  *   reports the foreign thaw (SNAPSET_SET_FREEZE_FOREIGN, ESTALE).
+ * - Thawed to the end by someone else: an emergency thaw (sysrq j) thaws
+ *   the block device until its thaw fails, so its count is 0 and the
+ *   kernel's thaw fails with EINVAL too. Nothing of the module's freeze
+ *   is left then, so it freezes nothing again (that freeze could never be
+ *   thawed through the device): it reads the count first, and leaves a
+ *   filesystem frozen since by someone else alone. If the count falls to
+ *   0 between its read and the repair, it thaws its own re-freeze
+ *   directly. Reported as foreign.
  * - Not done: the freeze holders of 6.6+ (freeze_super(sb,
  *   FREEZE_HOLDER_KERNEL)) would keep FITHAW from thawing the module's
  *   freeze, but device-mapper's nested thaw of such a filesystem
@@ -134,21 +142,42 @@ static void sbs_put(struct super_block **sbs, unsigned int n)
 }
 
 /*
+ * Drops the set's freeze of @sb's block device, which thaws @sb when it
+ * was the last (see the top of the file for the kernel's EINVAL and the
+ * repair). *@foreign: someone else had thawed under it.
+ */
+static int bdev_unfreeze(struct super_block *sb, bool *foreign)
+{
+	int ret = snapset_bdev_thaw(sb->s_bdev);
+
+	*foreign = ret == -EINVAL;
+	if (ret != -EINVAL)
+		return ret;
+	/* Thawed to the end: nothing left of ours, nothing to freeze again. */
+	if (!snapset_bdev_freeze_count(sb->s_bdev))
+		return 0;
+	/* The count stayed at ours: freeze again, thaw it down. */
+	ret = snapset_sb_freeze_as_bdev(sb);
+	if (ret)
+		return ret;
+	ret = snapset_bdev_thaw(sb->s_bdev);
+	if (ret == -EINVAL)
+		/* Thawed to the end meanwhile: the re-freeze is ours alone. */
+		ret = snapset_sb_thaw_as_bdev(sb);
+	return ret;
+}
+
+/*
  * Thaws @sb, frozen by the set through its block device. True when it
- * had been thawed by someone else meanwhile (see the top of the file).
+ * had been thawed by someone else meanwhile.
  */
 static bool thaw_one(struct super_block *sb)
 {
 	bool foreign = READ_ONCE(sb->s_writers.frozen) != SB_FREEZE_COMPLETE;
-	int ret = snapset_bdev_thaw(sb->s_bdev);
+	bool under;
+	int ret = bdev_unfreeze(sb, &under);
 
-	if (ret == -EINVAL) {
-		/* The count stayed at ours: freeze again, thaw it down. */
-		foreign = true;
-		ret = snapset_sb_freeze_as_bdev(sb);
-		if (!ret)
-			ret = snapset_bdev_thaw(sb->s_bdev);
-	}
+	foreign |= under;
 	if (ret)
 		pr_warn("%pg: thaw failed (%d): its freeze count may be left raised\n",
 			sb->s_bdev, ret);

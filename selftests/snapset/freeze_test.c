@@ -475,6 +475,38 @@ TEST_F_TIMEOUT(freeze, frozen_by_someone_else_is_refused, 180)
 }
 
 /*
+ * Whether a new set's freeze of @dir holds a write until its thaw, and
+ * fsfreeze's does too: the block device's freeze count is not left
+ * raised, nor the filesystem frozen.
+ */
+static bool freezes_again(int dirfd, const char *dir)
+{
+	struct snapset_thaw thaw;
+	struct writer w;
+	bool held;
+	int set;
+
+	set = set_new("again", NULL);
+	if (set < 0)
+		return false;
+	if (do_freeze(set, &dirfd, 1, 60000) ||
+	    writer_start(&w, dir, "again")) {
+		close(set);
+		return false;
+	}
+	held = writer_blocked(&w);
+	held =
+	    !do_thaw(set, &thaw) && writer_done(&w, EVENT_TIMEOUT_MS) && held;
+	close(set);
+	if (!held || ioctl(dirfd, FIFREEZE, 0) ||
+	    writer_start(&w, dir, "fsfreeze"))
+		return false;
+	held = writer_blocked(&w);
+	return !ioctl(dirfd, FITHAW, 0) && writer_done(&w, EVENT_TIMEOUT_MS) &&
+	       held;
+}
+
+/*
  * Someone else thaws under the set's freeze (FITHAW): the set's thaw
  * reports it, the set cannot be armed, and the block device's freeze
  * count is not left raised: a new freeze really holds writes again.
@@ -484,7 +516,6 @@ TEST_F_TIMEOUT(freeze, thawed_by_someone_else_is_reported, 120)
 	struct snapset_set_info info;
 	struct snapset_thaw thaw;
 	struct writer w;
-	int set;
 
 	RETURN_IF_SKIPPED();
 
@@ -498,21 +529,36 @@ TEST_F_TIMEOUT(freeze, thawed_by_someone_else_is_reported, 120)
 	ASSERT_TRUE(live_info(self->id, &info));
 	EXPECT_TRUE(info.flags & SNAPSET_SET_FREEZE_FOREIGN);
 	EXPECT_EQ(ESTALE, ioctl_err(self->set, SNAPSET_IOC_ARM, NULL));
+	EXPECT_TRUE(freezes_again(self->fs.dirfd, self->fs.dir));
+}
 
-	set = set_new("again", NULL);
-	ASSERT_LE(0, set);
-	ASSERT_EQ(0, do_freeze(set, &self->fs.dirfd, 1, 60000));
-	ASSERT_EQ(0, writer_start(&w, self->fs.dir, "again"));
-	EXPECT_TRUE(writer_blocked(&w));
-	EXPECT_EQ(0, do_thaw(set, &thaw));
-	EXPECT_TRUE(writer_done(&w, EVENT_TIMEOUT_MS));
-	close(set);
+/*
+ * An emergency thaw (sysrq j) thaws the block device's freeze to the end,
+ * its count to 0: the set's thaw reports it and freezes nothing again
+ * (that freeze could never be thawed), so writes go on, and a new freeze
+ * holds them.
+ */
+TEST_F_TIMEOUT(freeze, emergency_thaw_is_reported, 120)
+{
+	struct snapset_thaw thaw;
+	struct writer w;
 
-	ASSERT_EQ(0, ioctl(self->fs.dirfd, FIFREEZE, 0));
-	ASSERT_EQ(0, writer_start(&w, self->fs.dir, "fsfreeze"));
+	RETURN_IF_SKIPPED();
+
+	if (access("/proc/sysrq-trigger", W_OK))
+		SKIP(return, "no /proc/sysrq-trigger");
+	ASSERT_EQ(0, do_freeze(self->set, &self->fs.dirfd, 1, 60000));
+	ASSERT_EQ(0, writer_start(&w, self->fs.dir, "held"));
 	EXPECT_TRUE(writer_blocked(&w));
-	EXPECT_EQ(0, ioctl(self->fs.dirfd, FITHAW, 0));
+	ASSERT_EQ(0, sh("echo j >/proc/sysrq-trigger"));
+	/* The kernel thaws in a work: the writer going on shows it. */
 	EXPECT_TRUE(writer_done(&w, EVENT_TIMEOUT_MS));
+
+	EXPECT_EQ(ESTALE, do_thaw(self->set, &thaw));
+	EXPECT_EQ(SNAPSET_FREEZE_END_THAWED, thaw.freeze_end);
+	ASSERT_EQ(0, writer_start(&w, self->fs.dir, "after"));
+	EXPECT_TRUE(writer_done(&w, EVENT_TIMEOUT_MS));
+	EXPECT_TRUE(freezes_again(self->fs.dirfd, self->fs.dir));
 }
 
 /*
