@@ -40,6 +40,12 @@
  *   filesystem frozen since by someone else alone. If the count falls to
  *   0 between its read and the repair, it thaws its own re-freeze
  *   directly. Reported as foreign.
+ * - The block device's freeze may return 0 without freezing: when its
+ *   count is raised already (device-mapper suspended, the filesystem
+ *   thawed under it) it only counts, and from 6.8 a device whose holder
+ *   is not the filesystem is only synced. The module checks that each
+ *   filesystem is frozen after its freeze, and otherwise drops its count
+ *   and fails with EALREADY.
  * - Not done: the freeze holders of 6.6+ (freeze_super(sb,
  *   FREEZE_HOLDER_KERNEL)) would keep FITHAW from thawing the module's
  *   freeze, but device-mapper's nested thaw of such a filesystem
@@ -303,6 +309,25 @@ static int sbs_get(const struct snapset_freeze *arg, struct super_block **sbs)
 	return n;
 }
 
+/* Under the freezer's lock: freezes @sb through its block device. */
+static int freeze_one(struct super_block *sb)
+{
+	bool foreign;
+	int ret;
+
+	/* Frozen by someone else: never ours to thaw. */
+	if (READ_ONCE(sb->s_writers.frozen) != SB_UNFROZEN)
+		return -EBUSY;
+	ret = snapset_bdev_freeze(sb->s_bdev);
+	if (ret || READ_ONCE(sb->s_writers.frozen) == SB_FREEZE_COMPLETE)
+		return ret;
+	/* Counted, not frozen (see the top of the file): take it back. */
+	ret = bdev_unfreeze(sb, &foreign);
+	pr_notice("%pg: its block device's freeze did not freeze the filesystem%s\n",
+		  sb->s_bdev, ret ? ", and its count may be left raised" : "");
+	return -EALREADY;
+}
+
 /* Under the freezer's lock: freezes all of @sbs or, thawing back, none. */
 static int freeze_all(struct super_block **sbs, unsigned int n)
 {
@@ -310,11 +335,7 @@ static int freeze_all(struct super_block **sbs, unsigned int n)
 	int ret = 0;
 
 	for (i = 0; i < n; i++) {
-		/* Frozen by someone else: never ours to thaw. */
-		if (READ_ONCE(sbs[i]->s_writers.frozen) != SB_UNFROZEN)
-			ret = -EBUSY;
-		else
-			ret = snapset_bdev_freeze(sbs[i]->s_bdev);
+		ret = freeze_one(sbs[i]);
 		if (ret)
 			break;
 	}

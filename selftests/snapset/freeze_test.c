@@ -593,6 +593,38 @@ TEST_F_TIMEOUT(freeze, dm_suspend_nests_inside, 180)
 }
 
 /*
+ * A block device whose freeze count is raised (device-mapper suspended)
+ * while its filesystem was thawed under it (FITHAW): the block device's
+ * freeze would only count, holding nothing. Refused with EALREADY, and
+ * the set froze nothing.
+ */
+TEST_F_TIMEOUT(freeze, bdev_freeze_that_does_not_freeze_is_refused, 180)
+{
+	struct snapset_set_info info;
+	struct snapset_thaw thaw;
+	struct writer w;
+	struct fs dm;
+
+	RETURN_IF_SKIPPED();
+
+	setenv("DM_DISABLE_UDEV", "1", 1);
+	sh("modprobe -q dm-mod 2>/dev/null");
+	if (access("/dev/mapper/control", F_OK))
+		SKIP(return, "no device-mapper in this kernel");
+	ASSERT_EQ(0, fs_make(&dm, variant->type, variant->size, true));
+	ASSERT_EQ(0, sh("dmsetup suspend %s", dm.dm));
+	ASSERT_EQ(0, ioctl(dm.dirfd, FITHAW, 0));
+	EXPECT_EQ(EALREADY, do_freeze(self->set, &dm.dirfd, 1, 60000));
+	EXPECT_EQ(ENOENT, do_thaw(self->set, &thaw));
+	ASSERT_TRUE(live_info(self->id, &info));
+	EXPECT_EQ(0, info.freeze_count);
+	EXPECT_EQ(0, sh("dmsetup resume %s", dm.dm));
+	ASSERT_EQ(0, writer_start(&w, dm.dir, "unheld"));
+	EXPECT_TRUE(writer_done(&w, EVENT_TIMEOUT_MS));
+	fs_remove(&dm);
+}
+
+/*
  * What the requester does: an LVM snapshot of a frozen origin. lvcreate
  * suspends the origin, and its freeze nests inside the set's: the
  * snapshot is made, and the origin stays frozen until the set's thaw.

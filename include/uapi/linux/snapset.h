@@ -247,7 +247,12 @@ struct snapset_list {
  * Needs CAP_SYS_ADMIN (EPERM), on the set's own file, before arm (EBUSY
  * after it), once per set (EBUSY the second time). Only filesystems on a
  * block device can be frozen (EOPNOTSUPP otherwise: tmpfs, proc); one
- * already frozen by anyone else is EBUSY. All or nothing: the
+ * already frozen by anyone else is EBUSY. EALREADY: the block device's
+ * freeze returned without freezing the filesystem, because the device
+ * was in a freeze already that no longer holds it (device-mapper
+ * suspended, the filesystem thawed under it), or because its freeze does
+ * not reach this filesystem; the module checks every filesystem is
+ * frozen, and takes its freeze back. All or nothing: the
  * filesystems are frozen in ascending device-number order, and on any
  * failure the ones already frozen are thawed again, in reverse, and the
  * set is as it was. The filesystems are frozen through their block
