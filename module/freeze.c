@@ -507,8 +507,11 @@ int snapset_set_thaw(struct snapset_set *set, struct snapset_thaw *out)
 	out->freeze_end = set->info.freeze_end;
 	out->freeze_hold_ns = set->info.freeze_hold_ns;
 	mutex_unlock(&set->lock);
-	/* Thawed: the deadline has nothing left to do. */
-	if (fz)
+	/*
+	 * Thawed by this call: the deadline has nothing left to do. Only
+	 * then: a freeze done since the lock was dropped keeps its deadline.
+	 */
+	if (thawed)
 		cancel_delayed_work_sync(&fz->deadline);
 	return ret;
 }
