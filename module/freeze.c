@@ -525,18 +525,21 @@ void snapset_freeze_end(struct snapset_set *set, struct snapset_record *rec)
 {
 	/* Pairs with smp_store_release() in freezer_get(). */
 	struct snapset_freezer *fz = smp_load_acquire(&set->freezer);
-	bool thawed = false;
 
 	if (!fz)
 		return;
 	mutex_lock(&fz->lock);
-	if (fz->state == SNAPSET_FREEZE_FROZEN) {
+	if (fz->state == SNAPSET_FREEZE_FROZEN)
 		WARN_ON_ONCE(thaw_set(fz, SNAPSET_FREEZE_END_TERMINATED));
-		thawed = true;
-	}
-	if (thawed && rec) {
+	if (rec) {
+		/*
+		 * Filled at the claim: however the freeze ended since (here,
+		 * or by the deadline just before), the record says it now.
+		 */
 		mutex_lock(&set->lock);
 		rec->ev.set.flags = set->info.flags;
+		rec->ev.set.freeze_count = set->info.freeze_count;
+		rec->ev.set.freeze_realtime = set->info.freeze_realtime;
 		rec->ev.set.freeze_end = set->info.freeze_end;
 		rec->ev.set.freeze_hold_ns = set->info.freeze_hold_ns;
 		mutex_unlock(&set->lock);
