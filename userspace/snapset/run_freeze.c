@@ -58,6 +58,10 @@ static const char *freeze_error(int err)
 	case -EOPNOTSUPP:
 		return "not on a block device (tmpfs, proc, ...): nothing to "
 		       "freeze";
+	case -EALREADY:
+		return "its block device's freeze would not freeze it (the "
+		       "device is suspended, or in a freeze that no longer "
+		       "holds it)";
 	case -EPERM:
 		return "freezing needs CAP_SYS_ADMIN";
 	default:
