@@ -69,6 +69,9 @@ TEST(lvm_notices_are_kept)
 		    out, sizeof(out));
 	lvm_notices("  WARNING: second\n  Volume group \"vg0\" not found\n",
 		    out, sizeof(out));
+	/* Asked for, with writes held: not news. */
+	lvm_notices("  WARNING: This metadata update is NOT backed up.\n", out,
+		    sizeof(out));
 	EXPECT_STREQ("Reducing COW size 999.00 TiB down to maximum usable "
 		     "size 20.00 MiB.\nWARNING: second\n",
 		     out);

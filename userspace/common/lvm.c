@@ -190,8 +190,17 @@ int lv_info_get(const char *vg, const char *lv, struct lv_info *info,
 }
 
 /* Whether lvm's @line is worth passing on: a warning, or about a size. */
+/*
+ * Its warnings and what it says of sizes; not that the metadata backup
+ * was skipped, which run asks for while writes are held (struct
+ * lv_snapshot's no_backup).
+ */
 static bool lvm_notice(const char *line, size_t len)
 {
+	static const char skipped[] = "metadata update is NOT backed up";
+
+	if (memmem(line, len, skipped, sizeof(skipped) - 1))
+		return false;
 	return !strncmp(line, "WARNING:", 8) || memmem(line, len, " size ", 6);
 }
 
