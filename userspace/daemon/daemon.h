@@ -99,11 +99,11 @@ struct daemon {
 	/* Writers with an event outstanding, the oldest sent first. */
 	struct writer *awaited_first, *awaited_last;
 	bool event_timer; /* armed for the first one's deadline, or sooner */
-	bool event_timer_fired;	  /* its deadlines are checked at round end */
-	bool event_timer_whole;	  /* armed with a whole deadline, when */
-	unsigned int event_timer_sq; /* ... the ring consumes this entry */
-	struct writer *unsettled; /* events sent without a completion */
-	bool submit_soon;	  /* before the other completions at hand */
+	bool event_timer_fired; /* its deadlines are checked at round end */
+	bool event_timer_whole; /* a whole deadline, for an empty list */
+	unsigned int event_timer_sq;  /* submitted once the ring is past it */
+	struct writer *unsettled;     /* events sent without a completion */
+	bool submit_soon;	      /* before the other completions at hand */
 	struct lv_release *releases;  /* running, or queued behind their VG's */
 	struct reconcile *reconcile;  /* while its lvs runs */
 	bool reconcile_wanted;	      /* another once it and those below end */
