@@ -360,14 +360,17 @@ FIXTURE(writers)
 struct outcome {
 	bool done;
 	unsigned int failed;
+	char told[WRITERS_TOLD_LEN + 32];
 };
 
-static void notice_done(void *owner, unsigned int failed, bool interrupted)
+static void notice_done(void *owner, unsigned int failed, const char *told,
+			bool interrupted)
 {
 	struct outcome *o = owner;
 
 	o->done = !interrupted;
 	o->failed = failed;
+	snprintf(o->told, sizeof(o->told), "%s", told);
 }
 
 /* Runs the ring until one completion is handled; false if none came. */
@@ -451,6 +454,48 @@ TEST_F(writers, tombstone_reaches_a_writer_whose_match_fits_nothing)
 	while (!outcome.done)
 		ASSERT_TRUE(step(&self->d));
 	EXPECT_EQ(0, outcome.failed);
+	EXPECT_STREQ("db", outcome.told);
+}
+
+/*
+ * The writers told are named in the event's one line as far as they
+ * fit, then counted: a line per writer would be a thousand per shutdown.
+ */
+TEST_F(writers, writers_told_are_named_then_counted)
+{
+	struct snapset_event *ev =
+	    record(SNAPSET_SET_TOMBSTONE, SNAPSET_REASON_EXIT, 0);
+	struct outcome outcome = { 0 };
+	char name[PROTO_NAME_MAX + 1], buf[512];
+	int fds[6];
+
+	for (int i = 0; i < 6; i++) {
+		snprintf(name, sizeof(name), "%d%0*d", i, PROTO_NAME_MAX - 1,
+			 0);
+		fds[i] = proto_connect(self->opts.socket_path);
+		ASSERT_LE(0, fds[i]);
+		ASSERT_EQ(0, writer_send(fds[i], proto_hello(name, NULL)));
+		recv_sent(&self->d, fds[i], buf, sizeof(buf));
+	}
+	notice_send(&self->d, PROTO_KIND_SHUTDOWN, ev, NULL, notice_done,
+		    &outcome);
+	free(ev);
+	EXPECT_NE(NULL, strstr(writer_recv(self), "\"event\":1"));
+	ASSERT_EQ(0, writer_send(self->writer, proto_ack(1, NULL)));
+	for (int i = 0; i < 6; i++) {
+		recv_sent(&self->d, fds[i], buf, sizeof(buf));
+		ASSERT_EQ(0, writer_send(fds[i], proto_ack(1, NULL)));
+	}
+	while (!outcome.done)
+		ASSERT_TRUE(step(&self->d));
+	EXPECT_EQ(0, outcome.failed);
+	/* "db" and three names of PROTO_NAME_MAX fit the line. */
+	EXPECT_EQ(0, strncmp(outcome.told, "db, 0000", 8))
+	TH_LOG("%s", outcome.told);
+	EXPECT_NE(NULL, strstr(outcome.told, " and 3 more"))
+	TH_LOG("%s", outcome.told);
+	for (int i = 0; i < 6; i++)
+		close(fds[i]);
 }
 
 /* The same writer's match refuses a set whose devices it can see. */

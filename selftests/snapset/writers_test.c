@@ -486,7 +486,7 @@ TEST_F_TIMEOUT(writers, stop_waits_for_busy_writers, RUN_TIMEOUT)
 	self->d.pid = -1;
 	EXPECT_EQ(0, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 	EXPECT_EQ(0, sysfs_counter("pending"));
-	EXPECT_TRUE(daemon_has_said(&self->d, "writer busy: ok"));
+	EXPECT_TRUE(daemon_has_said(&self->d, "; writers told: busy"));
 }
 
 /* snapset status: the writers and the recent sets; 3 without a daemon. */
@@ -582,8 +582,7 @@ TEST_F_TIMEOUT(writers, example_wal_writer_prunes_or_keeps, RUN_TIMEOUT)
 	ASSERT_TRUE(wait_writers(self, 1));
 	ASSERT_EQ(0, snapset_run(&res, "--snapshot", self->loop.path, "--",
 				 "true", NULL));
-	ASSERT_TRUE(
-	    daemon_said(&self->d, "backup-shutdown: writer wal-writer: ok"));
+	ASSERT_TRUE(daemon_said(&self->d, "; writers told: wal-writer"));
 	path_in(self, path, sizeof(path), "archive/old");
 	EXPECT_NE(0, access(path, F_OK));
 	path_in(self, path, sizeof(path), "archive/new");

@@ -334,9 +334,14 @@ void devices_encode(struct described_devices *devs);
 const char *devices_text(struct described_devices *devs);
 
 /* notices.c: events to writers. */
-/* How many writers failed; @interrupted: the daemon stopped first. */
+/* The writers told an event, named for its one line: "a, b and 3 more". */
+#define WRITERS_TOLD_LEN 256
+/*
+ * How many writers failed, and those @told ("" for none); @interrupted:
+ * the daemon stopped first.
+ */
 typedef void (*notice_done_fn)(void *owner, unsigned int failed,
-			       bool interrupted);
+			       const char *told, bool interrupted);
 /*
  * Tells @ev's set to the writers that want it: takes @devices (NULL: it
  * has none); @done (may be NULL) gets how many writers failed.
@@ -410,9 +415,13 @@ void metrics_write(struct daemon *d);
 
 /* report.c: journald under systemd, stderr otherwise. */
 void report_shutdown(const struct snapset_event *rec, unsigned int failed,
-		     unsigned int writers_failed);
-void report_writer(const char *set_label, const char *set_id, const char *kind,
-		   const char *writer, bool ok, const char *message);
+		     const char *writers_told, unsigned int writers_failed);
+/* An event other than the shutdown, told to @writers_told. */
+void report_told(const char *set_label, const char *set_id, const char *kind,
+		 const char *writers_told);
+void report_writer_failed(const char *set_label, const char *set_id,
+			  const char *kind, const char *writer,
+			  const char *message);
 void report_release(const struct snapset_event *rec, const char *lv, int result,
 		    const char *message);
 void report_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
