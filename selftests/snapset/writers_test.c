@@ -228,7 +228,8 @@ TEST_F_TIMEOUT(writers, good_writers_served_on_time_bad_ones_reported,
 	EXPECT_TRUE(daemon_said(&self->d, "not one JSON value"));
 	EXPECT_TRUE(daemon_said(&self->d, "ended without BackupComplete "
 					  "(reason exit, signal 9): owner "
-					  "killed by signal 9 (SIGKILL); 2 "
+					  "killed by signal 9 (SIGKILL); "
+					  "writers told: alpha, beta; 2 "
 					  "writers failed"));
 	EXPECT_EQ(0, wait_no_pending());
 	/* The event it never answered, then why it was dropped. */
@@ -486,7 +487,7 @@ TEST_F_TIMEOUT(writers, stop_waits_for_busy_writers, RUN_TIMEOUT)
 	self->d.pid = -1;
 	EXPECT_EQ(0, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 	EXPECT_EQ(0, sysfs_counter("pending"));
-	EXPECT_TRUE(daemon_has_said(&self->d, "; writers told: busy"));
+	EXPECT_TRUE(daemon_has_said(&self->d, "; writers told: idle, busy"));
 }
 
 /* snapset status: the writers and the recent sets; 3 without a daemon. */
