@@ -109,10 +109,12 @@ static struct __kernel_timespec settle_time;
 /* Whether @n is held while writers reconnect (notices_settled lets go). */
 static bool notice_park(struct daemon *d, struct notice *n)
 {
-	long long end = d->settle_end_ms, left = end - monotonic_ms();
+	long long end = d->settle_end_ms, left;
 
+	/* Settled (the daemon's usual state): no clock read, a system call. */
 	if (!d->settling)
 		return false;
+	left = end - monotonic_ms();
 	/*
 	 * Time is up: settled, unless some are held still (their timer's
 	 * completion not handled yet): then this one goes with them, after.
