@@ -622,14 +622,14 @@ TEST_F(writers, later_event_outlives_the_first_ones_timeout)
 		ASSERT_TRUE(step(&self->d));
 	EXPECT_NE(NULL, strstr(recv_sent(&self->d, other, buf, sizeof(buf)),
 			       "\"welcome\""));
-	self->opts.writer_deadline_ms = 400;
+	self->opts.writer_deadline_ms = 1000;
 	notice_send(&self->d, PROTO_KIND_SHUTDOWN, ev, NULL, notice_done,
 		    &first);
 	EXPECT_NE(NULL, strstr(writer_recv(self), "\"event\":1"));
 	EXPECT_NE(NULL, strstr(recv_sent(&self->d, other, buf, sizeof(buf)),
 			       "\"event\":1"));
 	ASSERT_EQ(0, writer_send(other, proto_ack(1, NULL)));
-	usleep(200 * 1000);
+	usleep(400 * 1000);
 	notice_send(&self->d, PROTO_KIND_SHUTDOWN, ev, NULL, notice_done,
 		    &second);
 	free(ev);

@@ -100,6 +100,7 @@ struct daemon {
 	struct writer *awaited_first, *awaited_last;
 	bool event_timer; /* armed for the first one's deadline, or sooner */
 	bool event_timer_fired; /* its deadlines are checked at round end */
+	bool event_timer_lost;	/* ... and it completed without expiring */
 	bool event_timer_whole; /* a whole deadline, for an empty list */
 	unsigned int event_timer_sq;  /* submitted once the ring is past it */
 	struct writer *unsettled;     /* events sent without a completion */

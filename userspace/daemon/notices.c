@@ -204,11 +204,11 @@ char *notice_message(const struct notice *n, long long event)
 static void told_add(struct notice *n, const char *writer)
 {
 	size_t used = strlen(n->told_names);
-	/* Room kept for " and N more". */
-	size_t room = sizeof(n->told_names) - 24;
 
 	n->told++;
-	if (used + strlen(writer) + 2 < room && !n->told_unnamed)
+	/* Names in the order they answered; " and N more" goes after. */
+	if (used + strlen(writer) + 2 < sizeof(n->told_names) &&
+	    !n->told_unnamed)
 		snprintf(n->told_names + used, sizeof(n->told_names) - used,
 			 "%s%s", used ? ", " : "", writer);
 	else

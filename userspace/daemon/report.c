@@ -24,7 +24,7 @@
 #define MSG_RELEASE "8d3b6f1a0c5e4729b1a4e7c2d9f06e35"
 #define MSG_RELEASE_FAILED "f2a9c4e61b7d4f03a8e5c1b0d6973e24"
 #define MSG_LOST "3b8e0d2f7c1a4b96a5d4f9e8c2071d63"
-#define MSG_WRITERS_TOLD "a4d61e09c73b4f25b8e2d5a1f0c64b97"
+#define MSG_WRITERS_TOLD "0d5c7e21b94f4a6c8e13f7a2b5d9c480"
 #define MSG_WRITER_FAILED "6f0b2c8e41d94a7389c5e1f2a7d03b56"
 
 static bool to_journal(void)
@@ -94,17 +94,20 @@ static void field_add(struct fields *f, const char *fmt, ...)
 	f->n++;
 }
 
-/* "; writers told: a, b; its release failed; 2 writers failed" */
+/*
+ * "; its release failed; 2 writers failed; writers told: a, b": the
+ * failures first, where a journal field's bound never cuts them.
+ */
 static void outcomes(const char *writers_told, unsigned int failed,
 		     unsigned int writers_failed, char *out, size_t size)
 {
-	int n = snprintf(out, size, "%s%s%s",
-			 *writers_told ? "; writers told: " : "", writers_told,
-			 failed ? "; its release failed" : "");
+	int n = snprintf(out, size, "%s", failed ? "; its release failed" : "");
 
 	if (writers_failed)
-		snprintf(out + n, size - n, "; %u writer%s failed",
-			 writers_failed, writers_failed == 1 ? "" : "s");
+		n += snprintf(out + n, size - n, "; %u writer%s failed",
+			      writers_failed, writers_failed == 1 ? "" : "s");
+	if (*writers_told)
+		snprintf(out + n, size - n, "; writers told: %s", writers_told);
 }
 
 void report_shutdown(const struct snapset_event *rec, unsigned int failed,

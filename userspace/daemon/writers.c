@@ -193,9 +193,10 @@ static void event_timer_arm(struct daemon *d, long long ms, bool whole)
 
 /*
  * A whole deadline's timeout the kernel has not consumed yet counts from
- * the same submission as a send queued now: that event's deadline is the
- * timeout's, with no clock read (a system call where the vDSO cannot
- * read the clock, as in a guest under emulation).
+ * a submission no later than that of a send queued now (the same one,
+ * unless the send waits behind another message): that event's deadline
+ * is the timeout's, with no clock read (a system call where the vDSO
+ * cannot read the clock, as in a guest under emulation).
  */
 static bool event_timer_unsubmitted(struct daemon *d)
 {
@@ -247,25 +248,32 @@ static void deadline_missed(struct writer *w)
  * handled: an ack in the same batch as the timeout is an answer in
  * time. Then the events of this round that no timeout of their own
  * serves are stamped, with one clock read, and the timeout armed again
- * for the first.
+ * for the first. A notice sent while writers are dropped here arms no
+ * timeout (event_timer_fired holds it back): its events are stamped.
  */
 static void event_deadlines(struct daemon *d)
 {
 	bool fired = d->event_timer_fired;
-	long long now;
+	long long now = 0;
 	struct writer *w;
 
-	d->event_timer_fired = false;
+	if (fired && d->event_timer_lost)
+		for (w = d->awaited_first; w && w->due_ms == DUE_WITH_TIMER;
+		     w = w->awaited_next)
+			w->due_ms = 0;
 	/* The timeout that fired is the one submitted with their sends. */
 	while (fired && (w = d->awaited_first) && w->due_ms == DUE_WITH_TIMER)
 		deadline_missed(w);
-	if (!d->awaited_first || (!fired && d->awaited_last->due_ms))
-		return;
-	now = monotonic_ms();
-	while ((w = d->awaited_first) && w->due_ms > 0 && w->due_ms <= now)
-		deadline_missed(w);
-	for (w = d->awaited_last; w && !w->due_ms; w = w->awaited_prev)
-		w->due_ms = now + d->opts->writer_deadline_ms;
+	if (d->awaited_first && (fired || !d->awaited_last->due_ms)) {
+		now = monotonic_ms();
+		while ((w = d->awaited_first) && w->due_ms > 0 &&
+		       w->due_ms <= now)
+			deadline_missed(w);
+		for (w = d->awaited_last; w && !w->due_ms; w = w->awaited_prev)
+			w->due_ms = now + d->opts->writer_deadline_ms;
+	}
+	d->event_timer_fired = false;
+	d->event_timer_lost = false;
 	if (!d->event_timer && d->awaited_first)
 		event_timer_arm(d, d->awaited_first->due_ms - now, false);
 }
@@ -595,6 +603,9 @@ void writers_event(struct daemon *d, struct op *op, int res)
 	case OP_EVENT_DEADLINE:
 		d->event_timer = false;
 		d->event_timer_fired = true;
+		/* Not its expiry (cancelled, refused): none of theirs passed.
+		 */
+		d->event_timer_lost = res != -ETIME;
 		return;
 	default:
 		return;
