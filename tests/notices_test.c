@@ -360,14 +360,17 @@ FIXTURE(writers)
 struct outcome {
 	bool done;
 	unsigned int failed;
+	char told[WRITERS_TOLD_LEN + 32];
 };
 
-static void notice_done(void *owner, unsigned int failed, bool interrupted)
+static void notice_done(void *owner, unsigned int failed, const char *told,
+			bool interrupted)
 {
 	struct outcome *o = owner;
 
 	o->done = !interrupted;
 	o->failed = failed;
+	snprintf(o->told, sizeof(o->told), "%s", told);
 }
 
 /* Runs the ring until one completion is handled; false if none came. */
@@ -376,19 +379,24 @@ static bool step(struct daemon *d)
 	return daemon_step(d, 10000, NULL) >= 0;
 }
 
-/* What the daemon sent the writer next, once the ring has sent it. */
-static const char *writer_recv(FIXTURE_DATA(writers) * self)
+/* What the daemon sent connection @fd next, once the ring has sent it. */
+static const char *recv_sent(struct daemon *d, int fd, char *buf, size_t size)
 {
-	struct pollfd pfd = { .fd = self->writer, .events = POLLIN };
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	ssize_t n;
 
 	/* A send waits for the one before it to complete. */
 	while (poll(&pfd, 1, 0) != 1)
-		if (!step(&self->d))
+		if (!step(d))
 			return "";
-	n = recv(self->writer, self->buf, sizeof(self->buf) - 1, 0);
-	self->buf[n > 0 ? n : 0] = '\0';
-	return self->buf;
+	n = recv(fd, buf, size - 1, 0);
+	buf[n > 0 ? n : 0] = '\0';
+	return buf;
+}
+
+static const char *writer_recv(FIXTURE_DATA(writers) * self)
+{
+	return recv_sent(&self->d, self->writer, self->buf, sizeof(self->buf));
 }
 
 static int writer_send(int fd, char *text)
@@ -446,6 +454,48 @@ TEST_F(writers, tombstone_reaches_a_writer_whose_match_fits_nothing)
 	while (!outcome.done)
 		ASSERT_TRUE(step(&self->d));
 	EXPECT_EQ(0, outcome.failed);
+	EXPECT_STREQ("db", outcome.told);
+}
+
+/*
+ * The writers told are named in the event's one line as far as they
+ * fit, then counted: a line per writer would be a thousand per shutdown.
+ */
+TEST_F(writers, writers_told_are_named_then_counted)
+{
+	struct snapset_event *ev =
+	    record(SNAPSET_SET_TOMBSTONE, SNAPSET_REASON_EXIT, 0);
+	struct outcome outcome = { 0 };
+	char name[PROTO_NAME_MAX + 1], buf[512];
+	int fds[6];
+
+	for (int i = 0; i < 6; i++) {
+		snprintf(name, sizeof(name), "%d%0*d", i, PROTO_NAME_MAX - 1,
+			 0);
+		fds[i] = proto_connect(self->opts.socket_path);
+		ASSERT_LE(0, fds[i]);
+		ASSERT_EQ(0, writer_send(fds[i], proto_hello(name, NULL)));
+		recv_sent(&self->d, fds[i], buf, sizeof(buf));
+	}
+	notice_send(&self->d, PROTO_KIND_SHUTDOWN, ev, NULL, notice_done,
+		    &outcome);
+	free(ev);
+	EXPECT_NE(NULL, strstr(writer_recv(self), "\"event\":1"));
+	ASSERT_EQ(0, writer_send(self->writer, proto_ack(1, NULL)));
+	for (int i = 0; i < 6; i++) {
+		recv_sent(&self->d, fds[i], buf, sizeof(buf));
+		ASSERT_EQ(0, writer_send(fds[i], proto_ack(1, NULL)));
+	}
+	while (!outcome.done)
+		ASSERT_TRUE(step(&self->d));
+	EXPECT_EQ(0, outcome.failed);
+	/* "db" and three names of PROTO_NAME_MAX fit the line. */
+	EXPECT_EQ(0, strncmp(outcome.told, "db, 0000", 8))
+	TH_LOG("%s", outcome.told);
+	EXPECT_NE(NULL, strstr(outcome.told, " and 3 more"))
+	TH_LOG("%s", outcome.told);
+	for (int i = 0; i < 6; i++)
+		close(fds[i]);
 }
 
 /* The same writer's match refuses a set whose devices it can see. */
@@ -531,6 +581,69 @@ TEST_F(writers, unanswered_event_goes_at_its_own_deadline)
 	EXPECT_NE(NULL, strstr(writer_recv(self),
 			       "event 2 not acknowledged within 300 ms"))
 	TH_LOG("%s", self->buf);
+}
+
+/* The first event's deadline is the timeout sent with it: no clock. */
+TEST_F(writers, unanswered_first_event_goes_at_its_deadline)
+{
+	struct snapset_event *ev =
+	    record(SNAPSET_SET_TOMBSTONE, SNAPSET_REASON_EXIT, 0);
+	struct outcome outcome = { 0 };
+	long long sent = monotonic_ms();
+
+	self->opts.writer_deadline_ms = 200;
+	notice_send(&self->d, PROTO_KIND_SHUTDOWN, ev, NULL, notice_done,
+		    &outcome);
+	free(ev);
+	EXPECT_NE(NULL, strstr(writer_recv(self), "\"event\":1"));
+	while (!outcome.done)
+		ASSERT_EQ(0, daemon_round(&self->d));
+	EXPECT_LE(200, monotonic_ms() - sent);
+	EXPECT_EQ(1, outcome.failed);
+}
+
+/*
+ * Two writers' events, the second sent while the first's timeout runs:
+ * when it fires, the first writer goes and the second keeps the rest
+ * of its own deadline.
+ */
+TEST_F(writers, later_event_outlives_the_first_ones_timeout)
+{
+	const char *const match[] = { "LV=vg9/nothing", NULL };
+	struct snapset_event *ev =
+	    record(SNAPSET_SET_TOMBSTONE, SNAPSET_REASON_EXIT, 0);
+	struct outcome first = { 0 }, second = { 0 };
+	int other = proto_connect(self->opts.socket_path);
+	char buf[512];
+
+	ASSERT_LE(0, other);
+	ASSERT_EQ(0, writer_send(other, proto_hello("late", match)));
+	while (writers_count(&self->d) < 2)
+		ASSERT_TRUE(step(&self->d));
+	EXPECT_NE(NULL, strstr(recv_sent(&self->d, other, buf, sizeof(buf)),
+			       "\"welcome\""));
+	self->opts.writer_deadline_ms = 1000;
+	notice_send(&self->d, PROTO_KIND_SHUTDOWN, ev, NULL, notice_done,
+		    &first);
+	EXPECT_NE(NULL, strstr(writer_recv(self), "\"event\":1"));
+	EXPECT_NE(NULL, strstr(recv_sent(&self->d, other, buf, sizeof(buf)),
+			       "\"event\":1"));
+	ASSERT_EQ(0, writer_send(other, proto_ack(1, NULL)));
+	usleep(400 * 1000);
+	notice_send(&self->d, PROTO_KIND_SHUTDOWN, ev, NULL, notice_done,
+		    &second);
+	free(ev);
+	while (!first.done)
+		ASSERT_EQ(0, daemon_round(&self->d));
+	EXPECT_EQ(1, first.failed);
+	EXPECT_FALSE(second.done);
+	EXPECT_NE(NULL, strstr(recv_sent(&self->d, other, buf, sizeof(buf)),
+			       "\"event\":2"));
+	ASSERT_EQ(0, writer_send(other, proto_ack(2, NULL)));
+	while (!second.done)
+		ASSERT_EQ(0, daemon_round(&self->d));
+	EXPECT_EQ(1, second.failed);
+	close(other);
 }
 
 /*

@@ -112,7 +112,7 @@ TEST_F_TIMEOUT(daemon, writer_matching_the_origin_is_told, RUN_TIMEOUT)
 	ASSERT_EQ(
 	    0, snapset_run(&res, "--lvm-snapshot", origin, "--", "true", NULL));
 	snprintf(json, sizeof(json), "%s.json", out);
-	EXPECT_TRUE(daemon_said(&self->d, "backup-shutdown: writer lvm: ok"));
+	EXPECT_TRUE(daemon_said(&self->d, "; writers told: lvm"));
 	EXPECT_TRUE(wait_for_file(json));
 	kill(writer, SIGKILL);
 	waitpid(writer, NULL, 0);

@@ -99,9 +99,12 @@ struct daemon {
 	/* Writers with an event outstanding, the oldest sent first. */
 	struct writer *awaited_first, *awaited_last;
 	bool event_timer; /* armed for the first one's deadline, or sooner */
-	bool event_timer_fired;	  /* its deadlines are checked at round end */
-	struct writer *unsettled; /* events sent without a completion */
-	bool submit_soon;	  /* before the other completions at hand */
+	bool event_timer_fired; /* its deadlines are checked at round end */
+	bool event_timer_lost;	/* ... and it completed without expiring */
+	bool event_timer_whole; /* a whole deadline, for an empty list */
+	unsigned int event_timer_sq;  /* submitted once the ring is past it */
+	struct writer *unsettled;     /* events sent without a completion */
+	bool submit_soon;	      /* before the other completions at hand */
 	struct lv_release *releases;  /* running, or queued behind their VG's */
 	struct reconcile *reconcile;  /* while its lvs runs */
 	bool reconcile_wanted;	      /* another once it and those below end */
@@ -332,9 +335,14 @@ void devices_encode(struct described_devices *devs);
 const char *devices_text(struct described_devices *devs);
 
 /* notices.c: events to writers. */
-/* How many writers failed; @interrupted: the daemon stopped first. */
+/* The writers told an event, named for its one line: "a, b and 3 more". */
+#define WRITERS_TOLD_LEN 256
+/*
+ * How many writers failed, and those @told ("" for none); @interrupted:
+ * the daemon stopped first.
+ */
 typedef void (*notice_done_fn)(void *owner, unsigned int failed,
-			       bool interrupted);
+			       const char *told, bool interrupted);
 /*
  * Tells @ev's set to the writers that want it: takes @devices (NULL: it
  * has none); @done (may be NULL) gets how many writers failed.
@@ -408,9 +416,13 @@ void metrics_write(struct daemon *d);
 
 /* report.c: journald under systemd, stderr otherwise. */
 void report_shutdown(const struct snapset_event *rec, unsigned int failed,
-		     unsigned int writers_failed);
-void report_writer(const char *set_label, const char *set_id, const char *kind,
-		   const char *writer, bool ok, const char *message);
+		     const char *writers_told, unsigned int writers_failed);
+/* An event other than the shutdown, told to @writers_told. */
+void report_told(const char *set_label, const char *set_id, const char *kind,
+		 const char *writers_told);
+void report_writer_failed(const char *set_label, const char *set_id,
+			  const char *kind, const char *writer,
+			  const char *message);
 void report_release(const struct snapset_event *rec, const char *lv, int result,
 		    const char *message);
 void report_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

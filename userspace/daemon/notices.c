@@ -30,15 +30,39 @@ struct notice {
 	char label[SET_LABEL_LEN];
 	unsigned int waiting; /* writers yet to answer */
 	unsigned int failed;
+	unsigned int told, told_unnamed;
+	char told_names[WRITERS_TOLD_LEN];
 	bool interrupted; /* the daemon stopped before every writer answered */
 	notice_done_fn done;
 	void *owner;
 };
 
+/* "a, b and 3 more": the names that fit, then a count. */
+static void told_text(const struct notice *n, char *out, size_t size)
+{
+	if (n->told_unnamed)
+		snprintf(out, size, "%s and %u more", n->told_names,
+			 n->told_unnamed);
+	else
+		snprintf(out, size, "%s", n->told_names);
+}
+
+/*
+ * The writers' successes go in the event's one line, not a line each:
+ * a shutdown told to a thousand writers is one journal entry, plus one
+ * per failure.
+ */
 static void notice_finish(struct notice *n)
 {
-	if (n->done)
-		n->done(n->owner, n->failed, n->interrupted);
+	char told[WRITERS_TOLD_LEN + 32], id[ID_STR_LEN];
+
+	told_text(n, told, sizeof(told));
+	if (n->done) {
+		n->done(n->owner, n->failed, told, n->interrupted);
+	} else if (n->told) {
+		id_format(n->set.id, id);
+		report_told(n->label, id, n->kind, told);
+	}
 	devices_put(n->devices);
 	free(n);
 }
@@ -85,10 +109,12 @@ static struct __kernel_timespec settle_time;
 /* Whether @n is held while writers reconnect (notices_settled lets go). */
 static bool notice_park(struct daemon *d, struct notice *n)
 {
-	long long end = d->settle_end_ms, left = end - monotonic_ms();
+	long long end = d->settle_end_ms, left;
 
+	/* Settled (the daemon's usual state): no clock read, a system call. */
 	if (!d->settling)
 		return false;
+	left = end - monotonic_ms();
 	/*
 	 * Time is up: settled, unless some are held still (their timer's
 	 * completion not handled yet): then this one goes with them, after.
@@ -118,7 +144,7 @@ void notice_send(struct daemon *d, const char *kind,
 		devices_put(devices);
 		report_note("out of memory: writers miss an event");
 		if (done)
-			done(owner, 1, false);
+			done(owner, 1, "", false);
 		return;
 	}
 	*n = (struct notice){ .d = d,
@@ -175,21 +201,38 @@ char *notice_message(const struct notice *n, long long event)
 	return text;
 }
 
-/* One writer's outcome, reported and counted. */
+static void told_add(struct notice *n, const char *writer)
+{
+	size_t used = strlen(n->told_names);
+
+	n->told++;
+	/* Names in the order they answered; " and N more" goes after. */
+	if (used + strlen(writer) + 2 < sizeof(n->told_names) &&
+	    !n->told_unnamed)
+		snprintf(n->told_names + used, sizeof(n->told_names) - used,
+			 "%s%s", used ? ", " : "", writer);
+	else
+		n->told_unnamed++;
+}
+
+/* One writer's outcome, counted; a failure reported at once. */
 static void notice_outcome(struct notice *n, const char *writer, bool ok,
 			   const char *message)
 {
 	char id[ID_STR_LEN];
 
-	/* Not the writer's failure: it is told again by the next daemon. */
-	if (!ok && n->d->stopping) {
-		n->interrupted = true;
-	} else {
-		id_format(n->set.id, id);
-		report_writer(n->label, id, n->kind, writer, ok, message);
+	if (ok) {
+		told_add(n, writer);
+		return;
 	}
-	if (!ok)
-		n->failed++;
+	n->failed++;
+	/* Not the writer's failure: it is told again by the next daemon. */
+	if (n->d->stopping) {
+		n->interrupted = true;
+		return;
+	}
+	id_format(n->set.id, id);
+	report_writer_failed(n->label, id, n->kind, writer, message);
 }
 
 void notice_answered(struct notice *n, const char *writer, bool ok,

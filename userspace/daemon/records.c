@@ -124,7 +124,7 @@ static void retry_later(struct record_job *job, const char *set)
  * delivers it again; one whose release failed is retried.
  */
 static void acknowledge(void *owner, unsigned int writers_failed,
-			bool interrupted)
+			const char *writers_told, bool interrupted)
 {
 	struct record_job *job = owner;
 	char set[SET_LABEL_LEN];
@@ -140,7 +140,7 @@ static void acknowledge(void *owner, unsigned int writers_failed,
 	}
 	if (job->lost && job->failed)
 		lost_failed_remember(job);
-	report_shutdown(job->rec, job->failed, writers_failed);
+	report_shutdown(job->rec, job->failed, writers_told, writers_failed);
 	history_add(job->d, job->rec, job->failed ? job->release_error : NULL,
 		    writers_failed);
 	/* A lost set has no record: its LVs are found again at a start. */

@@ -24,7 +24,7 @@
 #define MSG_RELEASE "8d3b6f1a0c5e4729b1a4e7c2d9f06e35"
 #define MSG_RELEASE_FAILED "f2a9c4e61b7d4f03a8e5c1b0d6973e24"
 #define MSG_LOST "3b8e0d2f7c1a4b96a5d4f9e8c2071d63"
-#define MSG_WRITER "a4d61e09c73b4f25b8e2d5a1f0c64b97"
+#define MSG_WRITERS_TOLD "0d5c7e21b94f4a6c8e13f7a2b5d9c480"
 #define MSG_WRITER_FAILED "6f0b2c8e41d94a7389c5e1f2a7d03b56"
 
 static bool to_journal(void)
@@ -94,24 +94,29 @@ static void field_add(struct fields *f, const char *fmt, ...)
 	f->n++;
 }
 
-/* "; its release failed; 2 writers failed" */
-static void failures(unsigned int failed, unsigned int writers_failed,
-		     char *out, size_t size)
+/*
+ * "; its release failed; 2 writers failed; writers told: a, b": the
+ * failures first, where a journal field's bound never cuts them.
+ */
+static void outcomes(const char *writers_told, unsigned int failed,
+		     unsigned int writers_failed, char *out, size_t size)
 {
 	int n = snprintf(out, size, "%s", failed ? "; its release failed" : "");
 
 	if (writers_failed)
-		snprintf(out + n, size - n, "; %u writer%s failed",
-			 writers_failed, writers_failed == 1 ? "" : "s");
+		n += snprintf(out + n, size - n, "; %u writer%s failed",
+			      writers_failed, writers_failed == 1 ? "" : "s");
+	if (*writers_told)
+		snprintf(out + n, size - n, "; writers told: %s", writers_told);
 }
 
 void report_shutdown(const struct snapset_event *rec, unsigned int failed,
-		     unsigned int writers_failed)
+		     const char *writers_told, unsigned int writers_failed)
 {
 	const struct snapset_set_info *s = &rec->set;
 	bool completed = s->flags & SNAPSET_SET_COMPLETED;
 	char set[SET_LABEL_LEN], how[128], id[ID_STR_LEN],
-	    name[NAME_ESCAPED_LEN], failing[64], why[64];
+	    name[NAME_ESCAPED_LEN], ends[WRITERS_TOLD_LEN + 96], why[64];
 	const char *what =
 	    completed ? "complete" : "ended without BackupComplete";
 	struct fields f = { .n = 0 };
@@ -120,18 +125,18 @@ void report_shutdown(const struct snapset_event *rec, unsigned int failed,
 		  sizeof(set));
 	ending(s, how, sizeof(how));
 	cause(s, why, sizeof(why));
-	failures(failed, writers_failed, failing, sizeof(failing));
+	outcomes(writers_told, failed, writers_failed, ends, sizeof(ends));
 	/* Past the module's bound: devices unknown, LVs wait for a start. */
 	if (s->flags & SNAPSET_SET_TOMBSTONE)
 		strcat(how, "; a tombstone, its devices not kept");
 	if (!to_journal()) {
 		fprintf(stderr, "snapset daemon: %s: %s (%s)%s%s\n", set, what,
-			how, why, failing);
+			how, why, ends);
 		return;
 	}
 	id_format(s->id, id);
 	name_escape(s->name, sizeof(s->name), name, sizeof(name));
-	field_add(&f, "MESSAGE=%s: %s (%s)%s%s", set, what, how, why, failing);
+	field_add(&f, "MESSAGE=%s: %s (%s)%s%s", set, what, how, why, ends);
 	field_add(&f, "MESSAGE_ID=%s",
 		  completed			     ? MSG_SHUTDOWN
 		  : s->reason == SNAPSET_REASON_LOST ? MSG_LOST
@@ -147,6 +152,8 @@ void report_shutdown(const struct snapset_event *rec, unsigned int failed,
 		field_add(&f, "SNAPSET_SIGNAL=%u", s->signal);
 	if (s->flags & SNAPSET_SET_EXIT_STATUS)
 		field_add(&f, "SNAPSET_EXIT_STATUS=%u", s->exit_status);
+	if (*writers_told)
+		field_add(&f, "SNAPSET_WRITERS_TOLD=%s", writers_told);
 	sd_journal_sendv(f.iov, f.n);
 }
 
@@ -171,26 +178,39 @@ void report_release(const struct snapset_event *rec, const char *lv, int result,
 			"SNAPSET_DEVICE=%s", lv, NULL);
 }
 
-void report_writer(const char *set_label, const char *set_id, const char *kind,
-		   const char *writer, bool ok, const char *message)
+void report_told(const char *set_label, const char *set_id, const char *kind,
+		 const char *writers_told)
+{
+	if (!to_journal()) {
+		fprintf(stderr, "snapset daemon: %s: %s: writers told: %s\n",
+			set_label, kind, writers_told);
+		return;
+	}
+	sd_journal_send("MESSAGE=%s: %s: writers told: %s", set_label, kind,
+			writers_told, "MESSAGE_ID=%s", MSG_WRITERS_TOLD,
+			"PRIORITY=%d", LOG_INFO, "SNAPSET_SET_ID=%s", set_id,
+			"SNAPSET_WRITERS_TOLD=%s", writers_told, NULL);
+}
+
+void report_writer_failed(const char *set_label, const char *set_id,
+			  const char *kind, const char *writer,
+			  const char *message)
 {
 	char escaped[4 * PROTO_TEXT_MAX + 1];
 
 	/* A writer's words are untrusted text: escaped like names. */
 	text_escape(message ?: "", PROTO_TEXT_MAX, escaped, sizeof(escaped));
 	if (!to_journal()) {
-		fprintf(stderr, "snapset daemon: %s: %s: writer %s: %s%s\n",
-			set_label, kind, writer,
-			ok ? "ok" : "failed: ", ok ? "" : escaped);
+		fprintf(stderr,
+			"snapset daemon: %s: %s: writer %s: failed: %s\n",
+			set_label, kind, writer, escaped);
 		return;
 	}
-	sd_journal_send("MESSAGE=%s: %s: writer %s: %s%s", set_label, kind,
-			writer, ok ? "ok" : "failed: ", ok ? "" : escaped,
-			"MESSAGE_ID=%s", ok ? MSG_WRITER : MSG_WRITER_FAILED,
-			"PRIORITY=%d", ok ? LOG_INFO : LOG_ERR,
+	sd_journal_send("MESSAGE=%s: %s: writer %s: failed: %s", set_label,
+			kind, writer, escaped, "MESSAGE_ID=%s",
+			MSG_WRITER_FAILED, "PRIORITY=%d", LOG_ERR,
 			"SNAPSET_SET_ID=%s", set_id, "SNAPSET_WRITER=%s",
-			writer, "SNAPSET_WRITER_RESULT=%s", ok ? "ok" : "error",
-			NULL);
+			writer, "SNAPSET_WRITER_RESULT=%s", "error", NULL);
 }
 
 void report_note(const char *fmt, ...)

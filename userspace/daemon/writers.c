@@ -180,27 +180,48 @@ static void deadline_cancel(struct writer *w)
 	w->timer = NULL;
 }
 
-static void event_timer_arm(struct daemon *d, long long ms)
+/* @whole: a whole deadline, armed for events of an empty list. */
+static void event_timer_arm(struct daemon *d, long long ms, bool whole)
 {
 	d->event_timer = true;
+	d->event_timer_whole = whole;
 	ms_to_timespec(ms > 0 ? ms : 0, &event_timer_ts);
 	io_uring_prep_timeout(daemon_sqe(d, &event_timer_op), &event_timer_ts,
 			      0, 0);
+	d->event_timer_sq = d->ring.sq.sqe_tail;
 }
+
+/*
+ * A whole deadline's timeout the kernel has not consumed yet counts from
+ * a submission no later than that of a send queued now (the same one,
+ * unless the send waits behind another message): that event's deadline
+ * is the timeout's, with no clock read (a system call where the vDSO
+ * cannot read the clock, as in a guest under emulation).
+ */
+static bool event_timer_unsubmitted(struct daemon *d)
+{
+	unsigned int consumed = io_uring_smp_load_acquire(d->ring.sq.khead);
+
+	return d->event_timer && d->event_timer_whole &&
+	       (int)(consumed - d->event_timer_sq) < 0;
+}
+
+/* due_ms of an event whose deadline is an unsubmitted timeout's. */
+#define DUE_WITH_TIMER (-1LL)
 
 /*
  * The event just sent is due within writer_deadline_ms: @w joins the
  * end of the list from d->awaited_first, which is thus in deadline
  * order, and one ring timeout, for the first, serves them all. An ack
  * takes its writer off the list without a ring operation; the timeout
- * that was armed for it fires once and finds nobody. The deadline
- * counts from the round's end, when the send has gone (0 until then).
+ * that was armed for it fires once and finds nobody. An event that does
+ * not go out with a timeout of its own is stamped at the round's end,
+ * when its send has gone (due_ms is 0 until then).
  */
 static void event_deadline_arm(struct writer *w)
 {
 	struct daemon *d = w->d;
 
-	w->due_ms = 0;
 	w->awaited = true;
 	w->awaited_next = NULL;
 	w->awaited_prev = d->awaited_last;
@@ -209,36 +230,52 @@ static void event_deadline_arm(struct writer *w)
 	d->awaited_last = w;
 	/* One that fired is armed again at the round's end, for the first. */
 	if (!d->event_timer && !d->event_timer_fired)
-		event_timer_arm(d, d->opts->writer_deadline_ms);
+		event_timer_arm(d, d->opts->writer_deadline_ms, true);
+	w->due_ms = event_timer_unsubmitted(d) ? DUE_WITH_TIMER : 0;
+}
+
+static void deadline_missed(struct writer *w)
+{
+	char why[96];
+
+	snprintf(why, sizeof(why), "event %lld not acknowledged within %ld ms",
+		 w->event, w->d->opts->writer_deadline_ms);
+	writer_drop(w, PROTO_BYE_DEADLINE, why);
 }
 
 /*
  * Writers past their event's deadline go, once the round's acks are
  * handled: an ack in the same batch as the timeout is an answer in
- * time. Then the events of this round are stamped, with one clock read
- * (each is a system call where the vDSO cannot read the clock, as in a
- * guest under emulation), and the timeout armed for the first.
+ * time. Then the events of this round that no timeout of their own
+ * serves are stamped, with one clock read, and the timeout armed again
+ * for the first. A notice sent while writers are dropped here arms no
+ * timeout (event_timer_fired holds it back): its events are stamped.
  */
 static void event_deadlines(struct daemon *d)
 {
-	long long now;
+	bool fired = d->event_timer_fired;
+	long long now = 0;
 	struct writer *w;
-	char why[96];
 
-	if (!d->awaited_first && !d->event_timer_fired)
-		return;
-	now = monotonic_ms();
-	while ((w = d->awaited_first) && w->due_ms && w->due_ms <= now) {
-		snprintf(why, sizeof(why),
-			 "event %lld not acknowledged within %ld ms", w->event,
-			 d->opts->writer_deadline_ms);
-		writer_drop(w, PROTO_BYE_DEADLINE, why);
+	if (fired && d->event_timer_lost)
+		for (w = d->awaited_first; w && w->due_ms == DUE_WITH_TIMER;
+		     w = w->awaited_next)
+			w->due_ms = 0;
+	/* The timeout that fired is the one submitted with their sends. */
+	while (fired && (w = d->awaited_first) && w->due_ms == DUE_WITH_TIMER)
+		deadline_missed(w);
+	if (d->awaited_first && (fired || !d->awaited_last->due_ms)) {
+		now = monotonic_ms();
+		while ((w = d->awaited_first) && w->due_ms > 0 &&
+		       w->due_ms <= now)
+			deadline_missed(w);
+		for (w = d->awaited_last; w && !w->due_ms; w = w->awaited_prev)
+			w->due_ms = now + d->opts->writer_deadline_ms;
 	}
-	for (w = d->awaited_last; w && !w->due_ms; w = w->awaited_prev)
-		w->due_ms = now + d->opts->writer_deadline_ms;
 	d->event_timer_fired = false;
+	d->event_timer_lost = false;
 	if (!d->event_timer && d->awaited_first)
-		event_timer_arm(d, d->awaited_first->due_ms - now);
+		event_timer_arm(d, d->awaited_first->due_ms - now, false);
 }
 
 /* Before hello: the idle deadline, shorter than an event's. */
@@ -566,6 +603,9 @@ void writers_event(struct daemon *d, struct op *op, int res)
 	case OP_EVENT_DEADLINE:
 		d->event_timer = false;
 		d->event_timer_fired = true;
+		/* Not its expiry (cancelled, refused): none of theirs passed.
+		 */
+		d->event_timer_lost = res != -ETIME;
 		return;
 	default:
 		return;

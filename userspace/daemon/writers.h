@@ -40,7 +40,11 @@ struct writer {
 	bool awaited;
 	struct writer *awaited_prev, *awaited_next;
 	struct writer *next_unsettled; /* on d->unsettled */
-	long long due_ms;	       /* its deadline, CLOCK_MONOTONIC */
+	/*
+	 * Its deadline, CLOCK_MONOTONIC; 0 until stamped, or -1: the event
+	 * timer's (DUE_WITH_TIMER in writers.c).
+	 */
+	long long due_ms;
 	unsigned long delivered, failed;
 };
 
