@@ -48,7 +48,7 @@ PROGRAM_OBJS := $(PROGRAM_SRCS:%.c=$(BUILD)/%.o)
 UNIT_TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/*_test.c))
 
 .PHONY: all module program library examples selftests man unit-tests deps check \
-	check-fast lint demo debug-module module-6.12 install install-module \
+	check-fast lint demo chaos debug-module module-6.12 install install-module \
 	install-program install-man uninstall uninstall-module \
 	uninstall-program dkms-source clean fuzz fuzz-build bench bench-build
 
@@ -219,6 +219,10 @@ lint: $(KTOOLS)/.extracted module
 demo: deps
 	$(MAKE) module program
 	tools/demo
+
+chaos: deps
+	$(MAKE) module program
+	tools/chaos
 
 PREFIX ?= /usr
 LIBDIR ?= $(PREFIX)/lib/$(shell $(CC) -print-multiarch)

@@ -5,7 +5,8 @@
 # it by hand works (nothing is left holding a freeze). FREEZE_KILLS
 # kills (default 10; `make chaos` runs 200), at a moment drawn from
 # 0 to 3 s of run's life with FREEZE_SEED (printed). Prints TAP, and
-# the tally: kills, and the longest a write waited after a kill.
+# the tally: kills, how many landed between the freeze and the thaw
+# (lvcreate runs only then), and the longest a write waited after a kill.
 set -uo pipefail
 
 . "$(dirname "$0")/tap.sh"
@@ -43,7 +44,7 @@ lvm vgcreate -q "$vg" "$pv" >/dev/null &&
 now_ms() { date +%s%3N; }
 
 # The longest a write to $mnt waited after a kill, and the failures.
-longest=0 stuck=0 refrozen=0
+longest=0 stuck=0 refrozen=0 frozen=0
 for i in $(seq "$kills"); do
 	build/snapset run --lvm-snapshot "$vg/data:8m" --freeze "$mnt" \
 		--freeze-timeout 60s -- true >/dev/null 2>&1 &
@@ -53,6 +54,7 @@ for i in $(seq "$kills"); do
 	kill -KILL "$run" 2>/dev/null
 	wait "$run" 2>/dev/null
 	killed=$(now_ms)
+	pgrep -f 'lvcreate .*/data$' >/dev/null && frozen=$((frozen + 1))
 	# lvcreate outlives run (it must not be killed); the set ends with it.
 	if ! timeout 50 sh -c "echo $i >>'$mnt/kills'"; then
 		stuck=$((stuck + 1))
@@ -70,7 +72,8 @@ for i in $(seq "$kills"); do
 		lvm lvremove -q -y -S lv_tags=snapset "$vg" >/dev/null 2>&1
 	fi
 done
-echo "# tally: $kills kills, longest write wait after a kill ${longest} ms"
+echo "# tally: $kills kills, $frozen between freeze and thaw," \
+	"longest write wait after a kill ${longest} ms"
 result "$stuck" "after each of $kills kills the filesystem took writes again"
 result "$refrozen" "after each kill a freeze by hand took and went"
 [ "$(lvm lvs --noheadings -o lv_name "$vg" | tr -d ' ')" = data ]
