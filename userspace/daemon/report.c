@@ -210,7 +210,7 @@ void report_writer_failed(const char *set_label, const char *set_id,
 			kind, writer, escaped, "MESSAGE_ID=%s",
 			MSG_WRITER_FAILED, "PRIORITY=%d", LOG_ERR,
 			"SNAPSET_SET_ID=%s", set_id, "SNAPSET_WRITER=%s",
-			writer, "SNAPSET_WRITER_RESULT=%s", "error", NULL);
+			writer, "SNAPSET_WRITER_RESULT=error", NULL);
 }
 
 void report_note(const char *fmt, ...)

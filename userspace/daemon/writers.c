@@ -94,6 +94,18 @@ static void writer_recv(struct writer *w)
 			   PROTO_MESSAGE_MAX, MSG_TRUNC);
 }
 
+/* The kernel's submission queue head: what it has consumed so far. */
+static unsigned int sq_head(const struct daemon *d)
+{
+	return io_uring_smp_load_acquire(d->ring.sq.khead);
+}
+
+/* Whether the submission queued at @seq is behind @head, consumed. */
+static bool sq_consumed(unsigned int head, unsigned int seq)
+{
+	return (int)(head - seq) >= 0;
+}
+
 /*
  * An event goes with MSG_DONTWAIT and no completion on success: the
  * kernel sends it while it consumes the submission, or fails it (that
@@ -200,10 +212,8 @@ static void event_timer_arm(struct daemon *d, long long ms, bool whole)
  */
 static bool event_timer_unsubmitted(struct daemon *d)
 {
-	unsigned int consumed = io_uring_smp_load_acquire(d->ring.sq.khead);
-
 	return d->event_timer && d->event_timer_whole &&
-	       (int)(consumed - d->event_timer_sq) < 0;
+	       !sq_consumed(sq_head(d), d->event_timer_sq);
 }
 
 /* due_ms of an event whose deadline is an unsubmitted timeout's. */
@@ -544,7 +554,8 @@ static void sent(struct writer *w, int res)
  */
 static void writers_settle(struct daemon *d)
 {
-	unsigned int consumed = io_uring_smp_load_acquire(d->ring.sq.khead);
+	/* Read first: a consumed one's failure is in the queue by then. */
+	unsigned int head = sq_head(d);
 	struct writer *w, *waiting = NULL;
 
 	if (io_uring_cq_ready(&d->ring) || io_uring_cq_has_overflow(&d->ring))
@@ -552,7 +563,7 @@ static void writers_settle(struct daemon *d)
 	while ((w = d->unsettled)) {
 		d->unsettled = w->next_unsettled;
 		if (w->out && w->out->silent &&
-		    (int)(consumed - w->out->sq_seq) < 0) {
+		    !sq_consumed(head, w->out->sq_seq)) {
 			w->next_unsettled = waiting;
 			waiting = w;
 			continue;
