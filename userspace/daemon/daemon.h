@@ -18,6 +18,7 @@
 #include <sys/signalfd.h>
 #include <sys/types.h>
 
+#include "../common/clock.h"
 #include "../common/device.h"
 #include "../common/format.h"
 
@@ -152,8 +153,6 @@ void daemon_stop(struct daemon *d);
 /* Hands one completion to what its op is about; the tests drive it too. */
 void daemon_dispatch(struct daemon *d, struct io_uring_cqe *cqe);
 void ms_to_timespec(long ms, struct __kernel_timespec *ts);
-/* CLOCK_MONOTONIC in milliseconds. */
-long long monotonic_ms(void);
 
 /*
  * A submission queue entry, submitting first when the queue is full.

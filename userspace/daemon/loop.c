@@ -40,14 +40,6 @@ void ms_to_timespec(long ms, struct __kernel_timespec *ts)
 	ts->tv_nsec = ms % 1000 * 1000000L;
 }
 
-long long monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 struct io_uring_sqe *daemon_sqe(struct daemon *d, struct op *op)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&d->ring);
@@ -115,18 +107,18 @@ static void stop_tick(struct daemon *d)
 	const struct daemon_options *o = d->opts;
 	long long ms = o->lvremove_deadline_ms + o->writer_deadline_ms +
 		       STOP_TICK_S * 1000LL;
-	static struct timespec began;
-	struct timespec now;
+	static long long began;
+	long long spent;
 
 	if (!d->jobs)
 		return;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (!began.tv_sec)
-		began = now;
-	if ((now.tv_sec - began.tv_sec) * 1000LL > STOP_EXTENSIONS * ms) {
-		report_note("still stopping after %ld s with %u records in "
+	if (!began)
+		began = monotonic_ms();
+	spent = monotonic_ms() - began;
+	if (spent > STOP_EXTENSIONS * ms) {
+		report_note("still stopping after %lld s with %u records in "
 			    "hand: systemd's stop timeout applies now",
-			    (long)(now.tv_sec - began.tv_sec), d->jobs);
+			    spent / 1000, d->jobs);
 		return;
 	}
 	sd_notifyf(0, "EXTEND_TIMEOUT_USEC=%lld", ms * 1000);

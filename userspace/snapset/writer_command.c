@@ -16,9 +16,9 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "../common/clock.h"
 #include "../common/format.h"
 #include "writer_command.h"
 
@@ -110,23 +110,15 @@ child(const struct snapset_writer_event *ev, char **command, const char *file)
 	_exit(errno == ENOENT ? 127 : 126);
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 /*
  * Whether @pfd's child exits within @timeout_ms. poll() takes an int:
  * a longer timeout (--timeout 25d) is waited for in pieces.
  */
 static bool exits_within(struct pollfd *pfd, long timeout_ms)
 {
-	long long deadline = now_ms() + timeout_ms, left;
+	long long deadline = monotonic_ms() + timeout_ms, left;
 
-	while ((left = deadline - now_ms()) > 0) {
+	while ((left = deadline - monotonic_ms()) > 0) {
 		int ret = poll(pfd, 1, left > INT_MAX ? INT_MAX : (int)left);
 
 		if (ret > 0)
