@@ -173,7 +173,11 @@ int snapset_set_abort(struct snapset_set *set, const struct snapset_abort *arg)
 	}
 	snapset_closer_is_current(set);
 	ret = end_locked(set, &end, &rec);
-	/* The abort event carries the status: fill it after the claim. */
+	mutex_unlock(&set->lock);
+	/* Thawed first: whoever hears of the abort finds writes going. */
+	snapset_freeze_end(set, NULL);
+	/* The abort event carries the status and the freeze: filled now. */
+	mutex_lock(&set->lock);
 	snapset_record_fill(ev, set, NULL);
 	mutex_unlock(&set->lock);
 	snapset_emit(ev);

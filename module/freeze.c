@@ -174,33 +174,42 @@ static int bdev_unfreeze(struct super_block *sb, bool *foreign)
 }
 
 /*
- * Thaws @sb, frozen by the set through its block device. True when it
- * had been thawed by someone else meanwhile.
+ * Thaws @sb, frozen by the set through its block device: 0, or the
+ * kernel's error. *@foreign: it had been thawed by someone else meanwhile.
  */
-static bool thaw_one(struct super_block *sb)
+static int thaw_one(struct super_block *sb, bool *foreign)
 {
-	bool foreign = READ_ONCE(sb->s_writers.frozen) != SB_FREEZE_COMPLETE;
 	bool under;
-	int ret = bdev_unfreeze(sb, &under);
+	int ret;
 
-	foreign |= under;
+	*foreign = READ_ONCE(sb->s_writers.frozen) != SB_FREEZE_COMPLETE;
+	ret = bdev_unfreeze(sb, &under);
+	*foreign |= under;
 	if (ret)
-		pr_warn("%pg: thaw failed (%d): its freeze count may be left raised\n",
-			sb->s_bdev, ret);
-	else if (foreign)
+		pr_err("%pg: thaw failed (%d): it may be left frozen, or its freeze count raised\n",
+		       sb->s_bdev, ret);
+	else if (*foreign)
 		pr_notice("%pg: was thawed by someone else under a set's freeze\n",
 			  sb->s_bdev);
-	return foreign;
+	return ret;
 }
 
-/* Under the freezer's lock: thaws in reverse; true if one was foreign. */
-static bool thaw_all(struct super_block **sbs, unsigned int n)
+/*
+ * Under the freezer's lock: thaws in reverse, every one whatever the
+ * others did; the first error. *@foreign: one was thawed by someone else.
+ */
+static int thaw_all(struct super_block **sbs, unsigned int n, bool *foreign)
 {
-	bool foreign = false;
+	int ret = 0, err;
+	bool one;
 
-	while (n--)
-		foreign |= thaw_one(sbs[n]);
-	return foreign;
+	*foreign = false;
+	while (n--) {
+		err = thaw_one(sbs[n], &one);
+		*foreign |= one;
+		ret = ret ?: err;
+	}
+	return ret;
 }
 
 /*
@@ -213,10 +222,11 @@ static struct snapset_record *thaw_set(struct snapset_freezer *fz, u32 end)
 	struct snapset_set *set = fz->set;
 	struct snapset_record *rec;
 	bool foreign;
+	int failed;
 	u64 held;
 
 	lockdep_assert_held(&fz->lock);
-	foreign = thaw_all(fz->sbs, fz->n);
+	failed = thaw_all(fz->sbs, fz->n, &foreign);
 	held = ktime_get_boottime_ns() - fz->start;
 	sbs_put(fz->sbs, fz->n);
 
@@ -227,6 +237,8 @@ static struct snapset_record *thaw_set(struct snapset_freezer *fz, u32 end)
 	set->info.freeze_hold_ns = held;
 	if (foreign)
 		set->info.flags |= SNAPSET_SET_FREEZE_FOREIGN;
+	if (failed)
+		set->info.flags |= SNAPSET_SET_THAW_FAILED;
 	rec = fz->expired;
 	fz->expired = NULL;
 	if (end == SNAPSET_FREEZE_END_EXPIRED)
@@ -339,8 +351,11 @@ static int freeze_all(struct super_block **sbs, unsigned int n)
 		if (ret)
 			break;
 	}
-	if (ret)
-		thaw_all(sbs, i);
+	if (ret) {
+		bool foreign;
+
+		thaw_all(sbs, i, &foreign);
+	}
 	return ret;
 }
 
@@ -479,6 +494,8 @@ static int thaw_locked(struct snapset_freezer *fz, bool *thawed)
 	case SNAPSET_FREEZE_FROZEN:
 		WARN_ON_ONCE(thaw_set(fz, SNAPSET_FREEZE_END_THAWED));
 		*thawed = true;
+		if (info->flags & SNAPSET_SET_THAW_FAILED)
+			return -EIO;
 		return info->flags & SNAPSET_SET_FREEZE_FOREIGN ? -ESTALE : 0;
 	case SNAPSET_FREEZE_DONE:
 		if (info->freeze_end == SNAPSET_FREEZE_END_EXPIRED)
@@ -517,9 +534,10 @@ int snapset_set_thaw(struct snapset_set *set, struct snapset_thaw *out)
 }
 
 /*
- * Termination, before the devices are put: thaws what is still frozen,
- * and stops the deadline. @rec, the termination's record not yet queued
- * (or NULL), then says how the freeze ended.
+ * Termination, before the devices are put (and an abort, before its
+ * event; a second call finds it thawed): thaws what is still frozen, and
+ * stops the deadline. @rec, the termination's record not yet queued (or
+ * NULL), then says how the freeze ended.
  */
 void snapset_freeze_end(struct snapset_set *set, struct snapset_record *rec)
 {

@@ -367,6 +367,32 @@ TEST_F_TIMEOUT(freeze, terminate_while_frozen_thaws, 120)
 }
 
 /*
+ * An abort thaws before its event goes out: a writer told of the abort
+ * finds its filesystem writable, and the event says how the freeze ended.
+ */
+TEST_F_TIMEOUT(freeze, abort_while_frozen_thaws_first, 120)
+{
+	struct snapset_abort abort = { .size = sizeof(abort) };
+	int watcher = subscribe(0);
+	union event_buf ev;
+	struct writer w;
+
+	RETURN_IF_SKIPPED();
+
+	ASSERT_LE(0, watcher);
+	ASSERT_EQ(0, do_freeze(self->set, &self->fs.dirfd, 1, 60000));
+	ASSERT_EQ(0, writer_start(&w, self->fs.dir, "aborted"));
+	EXPECT_TRUE(writer_blocked(&w));
+	ASSERT_EQ(0, ioctl_err(self->set, SNAPSET_IOC_ABORT, &abort));
+	ASSERT_TRUE(
+	    wait_event_for(watcher, SNAPSET_EVENT_ABORT, self->id, &ev));
+	EXPECT_EQ(SNAPSET_FREEZE_END_TERMINATED, ev.ev.set.freeze_end);
+	EXPECT_LT(0, ev.ev.set.freeze_hold_ns);
+	EXPECT_TRUE(writer_done(&w, EVENT_TIMEOUT_MS));
+	close(watcher);
+}
+
+/*
  * An umount of a frozen filesystem only detaches it: the set's reference
  * keeps the superblock, frozen, until the thaw, which lets it go (its
  * loop device, set to autoclear, detaches then).

@@ -297,6 +297,9 @@ enum snapset_freeze_end {
  * ESTALE: thawed now, but someone else had thawed at least one of them
  * before (FITHAW, ``fsfreeze -u``): writes were not held throughout; the
  * set says so with %SNAPSET_SET_FREEZE_FOREIGN.
+ * EIO: the kernel failed to thaw at least one of them (the others are
+ * thawed; the kernel log names it): the set says so with
+ * %SNAPSET_SET_THAW_FAILED.
  * EALREADY: thawed before. ENOENT: the set never froze anything.
  */
 struct snapset_thaw {
@@ -360,6 +363,12 @@ enum snapset_reason {
  * armed (ESTALE).
  */
 #define SNAPSET_SET_FREEZE_FOREIGN (1U << 7)
+/*
+ * The kernel failed to thaw a filesystem the set had frozen (the kernel
+ * log names it and the error): it may be left frozen, or its block
+ * device's freeze count raised. SNAPSET_IOC_THAW returned EIO.
+ */
+#define SNAPSET_SET_THAW_FAILED (1U << 8)
 
 /**
  * struct snapset_set_info - a set, as events and records describe it
