@@ -190,6 +190,89 @@ TEST(record_json_parses_back)
 	free(ev);
 }
 
+/* @ev's set frozen: 2 filesystems, writes held 182.4 ms, thawed. */
+static void froze(struct snapset_event *ev)
+{
+	ev->set.freeze_count = 2;
+	ev->set.freeze_realtime = 1795613725500000000ULL;
+	ev->set.freeze_end = SNAPSET_FREEZE_END_THAWED;
+	ev->set.freeze_hold_ns = 182400999;
+}
+
+/* @key of @obj's "freeze" as JSON text, or NULL (no freeze, no @key). */
+static const char *freeze_member(struct json_object *obj, const char *key)
+{
+	struct json_object *freeze, *value;
+
+	if (!json_object_object_get_ex(obj, "freeze", &freeze) ||
+	    !json_object_object_get_ex(freeze, key, &value))
+		return NULL;
+	return json_object_to_json_string_ext(value, JSON_C_TO_STRING_PLAIN);
+}
+
+/*
+ * The freeze is there only when the set froze: its count, when, how
+ * long (null while it holds), how it ended, and whether someone else
+ * thawed first.
+ */
+TEST(record_json_has_the_freeze_only_when_frozen)
+{
+	struct snapset_event *ev = make_record(0);
+	struct json_object *obj = record_to_json(ev), *freeze;
+
+	EXPECT_FALSE(json_object_object_get_ex(obj, "freeze", &freeze));
+	json_object_put(obj);
+	froze(ev);
+	obj = record_to_json(ev);
+	EXPECT_STREQ("2", freeze_member(obj, "filesystems"));
+	EXPECT_STREQ("\"2026-11-25T13:35:25.500Z\"",
+		     freeze_member(obj, "frozen_at"));
+	EXPECT_STREQ("182.400", freeze_member(obj, "held_ms"));
+	EXPECT_STREQ("\"thawed\"", freeze_member(obj, "end"));
+	EXPECT_STREQ("false", freeze_member(obj, "foreign_thaw"));
+	json_object_put(obj);
+	ev->set.freeze_end = SNAPSET_FREEZE_END_NONE;
+	ev->set.freeze_hold_ns = 0;
+	ev->set.flags |= SNAPSET_SET_FREEZE_FOREIGN;
+	obj = record_to_json(ev);
+	EXPECT_STREQ("null", freeze_member(obj, "held_ms"));
+	EXPECT_STREQ("\"frozen\"", freeze_member(obj, "end"));
+	EXPECT_STREQ("true", freeze_member(obj, "foreign_thaw"));
+	json_object_put(obj);
+	free(ev);
+}
+
+/* Events to writers have the members list --json has, the freeze too. */
+TEST(set_text_is_the_set_json)
+{
+	static const __u32 ends[] = {
+		SNAPSET_FREEZE_END_NONE,
+		SNAPSET_FREEZE_END_THAWED,
+		SNAPSET_FREEZE_END_EXPIRED,
+		SNAPSET_FREEZE_END_TERMINATED,
+	};
+	struct snapset_event *ev = make_record(0);
+
+	froze(ev);
+	for (size_t i = 0; i < sizeof(ends) / sizeof(ends[0]); i++) {
+		struct json_object *obj;
+		char *text, *want;
+		const char *json;
+
+		ev->set.freeze_end = ends[i];
+		obj = set_info_to_json(&ev->set);
+		json =
+		    json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN);
+		want = strndup(json + 1, strlen(json) - 2);
+		text = set_members_text(&ev->set, NULL);
+		EXPECT_STREQ(want, text);
+		free(text);
+		free(want);
+		json_object_put(obj);
+	}
+	free(ev);
+}
+
 TEST(record_line_escapes_names)
 {
 	struct snapset_event *ev = make_record(0);
@@ -252,6 +335,34 @@ TEST(watch_line_has_the_event_time_and_its_devices)
 	ev->type = SNAPSET_EVENT_ABORT;
 	EXPECT_TRUE(line_has(ev, " 2026-11-25T13:35:28.000Z "));
 	EXPECT_FALSE(line_has(ev, "devices="));
+	free(ev);
+}
+
+/*
+ * A set that froze says how the freeze went on each of its lines; the
+ * deadline's own event is dated by the thaw it made.
+ */
+TEST(watch_line_has_the_freeze)
+{
+	struct snapset_event *ev = make_record(1);
+
+	EXPECT_FALSE(line_has(ev, "freeze"));
+	froze(ev);
+	EXPECT_TRUE(line_has(ev, " signal=9 freeze=thawed froze=2 "
+				 "held_ms=182.400 devices=1\n"));
+	ev->set.flags |= SNAPSET_SET_FREEZE_FOREIGN;
+	EXPECT_TRUE(line_has(ev, " held_ms=182.400 foreign_thaw=1 "));
+	ev->set.flags &= ~SNAPSET_SET_FREEZE_FOREIGN;
+	ev->set.freeze_end = SNAPSET_FREEZE_END_NONE;
+	EXPECT_TRUE(line_has(ev, " freeze=frozen froze=2 devices=1\n"));
+	ev->type = SNAPSET_EVENT_FREEZE_EXPIRED;
+	ev->set.ndevices = 0;
+	ev->set.flags = 0;
+	ev->set.freeze_end = SNAPSET_FREEZE_END_EXPIRED;
+	ev->set.freeze_hold_ns = 10000000000ULL;
+	EXPECT_TRUE(line_has(ev, " freeze-expired  2026-11-25T13:35:35.500Z "));
+	EXPECT_TRUE(line_has(ev, " completed=0 freeze=expired froze=2 "
+				 "held_ms=10000.000\n"));
 	free(ev);
 }
 

@@ -209,6 +209,102 @@ TEST(encoded_at_arm_of_another_set)
 	free(text);
 }
 
+/* What a set that froze adds, last of its members. */
+#define FREEZE_MEMBER                                                     \
+	",\"freeze\":{\"filesystems\":2,"                                 \
+	"\"frozen_at\":\"2025-11-24T16:00:01.000Z\",\"held_ms\":182.400," \
+	"\"end\":\"thawed\",\"foreign_thaw\":false}"
+
+/* DESCRIBED_EVENT of a set that froze (free()). */
+static char *described_frozen_event(void)
+{
+	const char *end = strstr(DESCRIBED_EVENT, "},\"devices\":");
+	int at = (int)(end - DESCRIBED_EVENT);
+	char *text;
+
+	if (asprintf(&text, "%.*s%s%s", at, DESCRIBED_EVENT, FREEZE_MEMBER,
+		     end) < 0)
+		return NULL;
+	return text;
+}
+
+/* record()'s set, frozen for its snapshots before its arm. */
+static struct snapset_event *frozen_record(void)
+{
+	struct snapset_event *ev =
+	    record(SNAPSET_SET_SIGNAL, SNAPSET_REASON_EXIT, 1);
+
+	ev->set.freeze_count = 2;
+	ev->set.freeze_realtime = 1764000001000000000ULL;
+	ev->set.freeze_end = SNAPSET_FREEZE_END_THAWED;
+	ev->set.freeze_hold_ns = 182400000;
+	return ev;
+}
+
+/* A set that froze: its freeze, whether or not its arm was encoded. */
+TEST(frozen_set_event)
+{
+	char *want = described_frozen_event(), *text;
+	struct snapset_event *ev = frozen_record();
+	struct described_devices *devs = described(ev);
+
+	ASSERT_NE(NULL, want);
+	text = encoded(frozen_record(), described(ev));
+	EXPECT_STREQ(want, text);
+	free(text);
+	devices_encode(devs);
+	ASSERT_NE(NULL, devs->set.text[0]);
+	text = encoded(ev, devs);
+	EXPECT_STREQ(want, text);
+	free(text);
+	free(want);
+}
+
+/* The "freeze" member of the set of event @text, as JSON text (free()). */
+static char *freeze_of(const char *text)
+{
+	struct json_object *event = json_tokener_parse(text), *set, *freeze;
+	char *json = NULL;
+
+	if (json_object_object_get_ex(event, "set", &set) &&
+	    json_object_object_get_ex(set, "freeze", &freeze))
+		json = strdup(json_object_to_json_string_ext(
+		    freeze, JSON_C_TO_STRING_PLAIN));
+	json_object_put(event);
+	return json;
+}
+
+/*
+ * Out of memory anywhere: no event, or one with the whole freeze, never
+ * without it. (json-c's own escaping may drop a string's text when out
+ * of memory: the freeze's strings fit the buffer it starts with.)
+ */
+TEST(frozen_set_event_without_memory)
+{
+	struct snapset_event *ev = frozen_record();
+	struct daemon d = { .settling = true };
+	unsigned int failed = 0;
+	char *text, *freeze;
+
+	notice_send(&d, PROTO_KIND_SHUTDOWN, ev, described(ev), NULL, NULL);
+	for (unsigned int at = 1; at < 64; at++) {
+		alloc_fail_at = at;
+		text = notice_message(d.parked, 1);
+		alloc_fail_at = 0;
+		failed += !text;
+		if (!text)
+			continue;
+		freeze = freeze_of(text);
+		EXPECT_STREQ(FREEZE_MEMBER + strlen(",\"freeze\":"), freeze)
+		TH_LOG("allocation %u failed", at);
+		free(freeze);
+		free(text);
+	}
+	EXPECT_LT(8, failed);
+	notices_settled(&d);
+	free(ev);
+}
+
 TEST(lost_lv_event)
 {
 	char *text = encoded(record(0, SNAPSET_REASON_LOST, 0), lost());

@@ -5,6 +5,7 @@
  * with the reason the daemon logs.
  */
 #include <errno.h>
+#include <signal.h>
 #include <snapset/writer.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,55 +196,84 @@ TEST(daemon_event_with_invalid_utf8_is_repaired)
 }
 
 /*
- * A daemon that sends one event with a Latin-1 label: 0 when the writer
- * acknowledged it as handled.
+ * A daemon that sends @events (NULL-terminated), each once the one before
+ * is acknowledged: 0 when the writer acknowledged each as handled.
  */
-static int fake_daemon(int listener)
+static int fake_daemon(int listener, const char *const *events)
 {
-	static const char event[] = EVENT_HEAD "caf\xe9\"}]}";
 	char buf[PROTO_MESSAGE_MAX], why[256];
 	struct proto_msg msg;
 	char *welcome = proto_welcome(5000);
-	int fd = accept(listener, NULL, NULL), ok;
+	int fd = accept(listener, NULL, NULL), ok = 1;
 	ssize_t n;
 
 	if (fd < 0 || recv(fd, buf, sizeof(buf), 0) <= 0 ||
-	    send(fd, welcome, strlen(welcome), 0) < 0 ||
-	    send(fd, event, strlen(event), 0) < 0)
+	    send(fd, welcome, strlen(welcome), 0) < 0)
 		return 1;
-	n = recv(fd, buf, sizeof(buf), 0);
-	if (n <= 0 ||
-	    proto_parse(buf, n, PROTO_FROM_WRITER, &msg, why, sizeof(why)))
-		return 1;
-	ok = msg.type == PROTO_ACK && msg.event == 1 && msg.ok;
-	proto_msg_free(&msg);
+	for (long long i = 1; ok && *events; i++) {
+		if (send(fd, *events, strlen(*events), 0) < 0)
+			return 1;
+		n = recv(fd, buf, sizeof(buf), 0);
+		if (n <= 0 || proto_parse(buf, n, PROTO_FROM_WRITER, &msg, why,
+					  sizeof(why)))
+			return 1;
+		ok = msg.type == PROTO_ACK && msg.event == i && msg.ok;
+		proto_msg_free(&msg);
+		events++;
+	}
 	free(welcome);
 	close(fd);
 	return !ok;
 }
 
+/* A writer connected to a fake_daemon() of @events, run as *@pid. */
+static struct snapset_writer *fake_writer(const char *const *events, pid_t *pid)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	char dir[] = "/tmp/snapset-proto-XXXXXX";
+	struct snapset_writer *w = NULL;
+	int listener;
+
+	if (!mkdtemp(dir))
+		return NULL;
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/sock", dir);
+	listener = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (listener < 0 ||
+	    bind(listener, (struct sockaddr *)&addr, sizeof(addr)) ||
+	    listen(listener, 1))
+		return NULL;
+	*pid = fork();
+	if (*pid == 0)
+		_exit(fake_daemon(listener, events));
+	close(listener);
+	if (*pid > 0 && snapset_writer_connect(addr.sun_path, "odd", NULL, &w))
+		kill(*pid, SIGKILL);
+	unlink(addr.sun_path);
+	rmdir(dir);
+	return w;
+}
+
+/* Closes @w; the exit status of its fake_daemon(), @pid. */
+static int fake_writer_close(struct snapset_writer *w, pid_t pid)
+{
+	int status;
+
+	snapset_writer_close(w);
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	return status;
+}
+
 /* libsnapset hands such an event to the application, not a disconnect. */
 TEST(writer_gets_an_event_with_an_odd_label)
 {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	static const char *const events[] = { EVENT_HEAD "caf\xe9\"}]}", NULL };
 	const struct snapset_writer_event *ev = NULL;
-	char dir[] = "/tmp/snapset-proto-XXXXXX";
 	struct snapset_writer *w;
-	int listener, status;
 	pid_t pid;
 
-	ASSERT_NE(NULL, mkdtemp(dir));
-	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/sock", dir);
-	listener = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	ASSERT_LE(0, listener);
-	ASSERT_EQ(0, bind(listener, (struct sockaddr *)&addr, sizeof(addr)));
-	ASSERT_EQ(0, listen(listener, 1));
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (pid == 0)
-		_exit(fake_daemon(listener));
-	close(listener);
-	ASSERT_EQ(0, snapset_writer_connect(addr.sun_path, "odd", NULL, &w));
+	w = fake_writer(events, &pid);
+	ASSERT_NE(NULL, w);
 	EXPECT_EQ(0, snapset_writer_next(w, &ev, 5000));
 	if (ev) {
 		ASSERT_EQ(1, ev->ndevices);
@@ -252,11 +282,59 @@ TEST(writer_gets_an_event_with_an_odd_label)
 		EXPECT_STREQ(EVENT_HEAD "caf\xef\xbf\xbd\"}]}", ev->json);
 		EXPECT_EQ(0, snapset_writer_ack(w, ev, 0, NULL));
 	}
-	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	EXPECT_EQ(0, status);
-	snapset_writer_close(w);
-	unlink(addr.sun_path);
-	rmdir(dir);
+	EXPECT_EQ(0, fake_writer_close(w, pid));
+}
+
+/*
+ * A set that froze: its freeze through snapset_writer_event_freeze(),
+ * filled up to the size the caller knows; none for a set that did not.
+ */
+TEST(writer_reads_the_freeze)
+{
+	static const char *const events[] = {
+		"{\"type\":\"event\",\"event\":1,\"kind\":"
+		"\"backup-shutdown\",\"set\":{\"id\":"
+		"\"12345678-9abc-def0-0123-456789abcdef\",\"freeze\":{"
+		"\"filesystems\":2,\"frozen_at\":\"2026-11-25T13:35:25.500Z\","
+		"\"held_ms\":182.400,\"end\":\"thawed\","
+		"\"foreign_thaw\":true}},\"devices\":[]}",
+		"{\"type\":\"event\",\"event\":2,\"kind\":"
+		"\"backup-shutdown\",\"set\":{\"id\":"
+		"\"22345678-9abc-def0-0123-456789abcdef\"},\"devices\":[]}",
+		NULL,
+	};
+	const struct snapset_writer_event *ev = NULL;
+	struct {
+		struct snapset_writer_freeze f;
+		char newer[8]; /* a later header's fields */
+	} out;
+	struct snapset_writer *w;
+	pid_t pid;
+
+	w = fake_writer(events, &pid);
+	ASSERT_NE(NULL, w);
+	ASSERT_EQ(0, snapset_writer_next(w, &ev, 5000));
+	memset(&out, 0xff, sizeof(out));
+	EXPECT_EQ(-EINVAL,
+		  snapset_writer_event_freeze(
+		      w, ev, &out.f, SNAPSET_WRITER_FREEZE_SIZE_VER0 - 1));
+	EXPECT_EQ(0, snapset_writer_event_freeze(w, ev, &out.f, sizeof(out)));
+	EXPECT_EQ(2, out.f.filesystems);
+	EXPECT_STREQ("2026-11-25T13:35:25.500Z", out.f.frozen_at);
+	EXPECT_EQ(182400, (long)(out.f.held_ms * 1000 + 0.5));
+	EXPECT_STREQ("thawed", out.f.end);
+	EXPECT_EQ(1, out.f.foreign_thaw);
+	EXPECT_EQ(0, out.newer[0]);
+	EXPECT_EQ(0, out.newer[7]);
+	EXPECT_EQ(0, snapset_writer_ack(w, ev, 0, NULL));
+	/* Acknowledged: no current event to ask about. */
+	EXPECT_EQ(-EINVAL,
+		  snapset_writer_event_freeze(w, ev, &out.f, sizeof(out.f)));
+	ASSERT_EQ(0, snapset_writer_next(w, &ev, 5000));
+	EXPECT_EQ(-ENOENT,
+		  snapset_writer_event_freeze(w, ev, &out.f, sizeof(out.f)));
+	EXPECT_EQ(0, snapset_writer_ack(w, ev, 0, NULL));
+	EXPECT_EQ(0, fake_writer_close(w, pid));
 }
 
 TEST(utf8_copy_replaces_and_cuts_on_characters)

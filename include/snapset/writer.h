@@ -80,6 +80,24 @@ struct snapset_writer_event {
 	const char *json;
 };
 
+/*
+ * The filesystems the event's set froze for its snapshots (snapset run
+ * --freeze), from snapset_writer_event_freeze(). Its strings live as
+ * long as the event's.
+ */
+struct snapset_writer_freeze {
+	unsigned int filesystems; /* how many it froze */
+	const char *frozen_at;	  /* when (ISO 8601) */
+	double held_ms;		  /* how long writes were held; -1 while held */
+	const char *end;	  /* "thawed", "expired", "terminated", "frozen" */
+	int foreign_thaw;	  /* someone else thawed one first */
+};
+
+/* The smallest size snapset_writer_event_freeze() takes: 1.1's fields. */
+#define SNAPSET_WRITER_FREEZE_SIZE_VER0                       \
+	(offsetof(struct snapset_writer_freeze, foreign_thaw) + \
+	 sizeof(int))
+
 struct snapset_writer;
 
 /**
@@ -166,6 +184,27 @@ int snapset_writer_dispatch(struct snapset_writer *w,
 int snapset_writer_ack(struct snapset_writer *w,
 		       const struct snapset_writer_event *event, int error,
 		       const char *message);
+
+/**
+ * snapset_writer_event_freeze() - how the event's set froze filesystems
+ * @w: the writer.
+ * @event: its current event.
+ * @freeze: filled in, all zero first.
+ * @size: sizeof(*@freeze) as the caller knows it: the struct may grow at
+ *        its end, and the library fills what both know.
+ *
+ * New in libsnapset 1.1 (symbol version SNAPSET_1.1): a writer that calls
+ * it needs that library, not an older one. The event struct itself does
+ * not grow, so a writer built against an older header keeps working.
+ *
+ * Return: 0; -ENOENT when the set froze nothing (or the daemon does not
+ * say); -EINVAL when @event is not @w's current event, or @size is less
+ * than %SNAPSET_WRITER_FREEZE_SIZE_VER0.
+ */
+int snapset_writer_event_freeze(const struct snapset_writer *w,
+				const struct snapset_writer_event *event,
+				struct snapset_writer_freeze *freeze,
+				size_t size);
 
 /* Closes the connection and frees @w and its current event. */
 void snapset_writer_close(struct snapset_writer *w);

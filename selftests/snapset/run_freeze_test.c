@@ -71,6 +71,30 @@ FIXTURE_TEARDOWN(freeze)
 }
 
 /*
+ * The "freeze" of set @id as `snapset list --json` shows it, or NULL;
+ * *@list holds it (json_object_put() it).
+ */
+static struct json_object *listed_freeze(const char *id,
+					 struct json_object **list)
+{
+	char *argv[] = { (char *)snapset_bin(), "list", "--json", NULL };
+	static struct run_result res;
+	struct json_object *set, *freeze;
+
+	*list = NULL;
+	if (run_capture(argv[0], argv, &res) || res.status)
+		return NULL;
+	*list = json_tokener_parse(res.out);
+	for (size_t i = 0; i < json_object_array_length(*list); i++) {
+		set = json_object_array_get_idx(*list, i);
+		if (!strcmp(jstr(set, "id"), id) &&
+		    json_object_object_get_ex(set, "freeze", &freeze))
+			return freeze;
+	}
+	return NULL;
+}
+
+/*
  * A process writing one byte to a file in @dir, then exiting. (Not the
  * test's own: an unlink would wait for the thaw itself.) It closes what
  * it inherited first: a held write that kept the test's VG lock open
@@ -151,7 +175,7 @@ TEST_F_TIMEOUT(freeze, two_filesystems_at_one_instant, RUN_TIMEOUT)
 	char origin[2][64], mount[2][160], script[512], writer_sh[256];
 	char *writer_argv[] = { "/bin/sh", "-c", writer_sh, NULL };
 	struct run_result res;
-	struct json_object *summary, *freeze;
+	struct json_object *summary, *freeze, *list, *listed;
 	long a = -1, b = -1;
 	const char *counts;
 	pid_t writer;
@@ -194,6 +218,16 @@ TEST_F_TIMEOUT(freeze, two_filesystems_at_one_instant, RUN_TIMEOUT)
 	ASSERT_TRUE(json_object_object_get_ex(summary, "freeze", &freeze));
 	EXPECT_EQ(2, jint(freeze, "filesystems"));
 	EXPECT_STREQ("thawed", jstr(freeze, "end"));
+	/* No daemon took the record: list has it, with the same freeze. */
+	listed = listed_freeze(jstr(summary, "id"), &list);
+	ASSERT_NE(NULL, listed)
+	TH_LOG("no freeze listed for %s", jstr(summary, "id"));
+	EXPECT_EQ(2, jint(listed, "filesystems"));
+	EXPECT_STREQ("thawed", jstr(listed, "end"));
+	EXPECT_STREQ(jstr(freeze, "held_ms"), jstr(listed, "held_ms"));
+	EXPECT_FALSE(jbool(listed, "foreign_thaw"));
+	EXPECT_EQ(24, strlen(jstr(listed, "frozen_at")));
+	json_object_put(list);
 	json_object_put(summary);
 	/* No daemon: run removed both snapshots (the teardown's check). */
 }

@@ -6,7 +6,7 @@
  * does, and parsed back as libsnapset does. The event must always parse,
  * and every field that was valid UTF-8 must come back as it went. The
  * set's members composed as text, with or without the parts encoded at
- * arm, must be what json-c writes for them.
+ * arm, must be what json-c writes for them, a freeze's included.
  */
 #include <assert.h>
 #include <stdint.h>
@@ -80,6 +80,23 @@ static void check_text(struct json_object *set,
 	free(cached);
 }
 
+/* The set's freeze from the input's next bytes: any count, end, hold. */
+static void take_freeze(const uint8_t **data, size_t *left,
+			struct snapset_set_info *s)
+{
+	uint8_t bytes[10] = { 0 };
+	size_t n = *left < sizeof(bytes) ? *left : sizeof(bytes);
+
+	memcpy(bytes, *data, n);
+	*data += n;
+	*left -= n;
+	s->freeze_count = bytes[0];
+	s->freeze_end = bytes[1];
+	s->flags |= bytes[1] & 0x80 ? SNAPSET_SET_FREEZE_FOREIGN : 0;
+	memcpy(&s->freeze_hold_ns, bytes + 2, sizeof(s->freeze_hold_ns));
+	s->freeze_realtime = s->freeze_count ? 1764000001000000000ULL : 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct snapset_event ev = { .type = SNAPSET_EVENT_SHUTDOWN };
@@ -99,6 +116,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
 		take(&data, &size, fields[i].value, fields[i].size);
 	take(&data, &size, ev.set.owner_comm, sizeof(ev.set.owner_comm));
+	take_freeze(&data, &size, &ev.set);
 	set = set_info_to_json(&ev.set);
 	check_text(set, &ev.set);
 	devices = json_object_new_array();

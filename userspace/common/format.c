@@ -66,6 +66,33 @@ const char *event_name(__u32 type)
 	return names[type];
 }
 
+const char *freeze_end_name(__u32 end)
+{
+	static const char *const names[] = {
+		[SNAPSET_FREEZE_END_NONE] = "frozen",
+		[SNAPSET_FREEZE_END_THAWED] = "thawed",
+		[SNAPSET_FREEZE_END_EXPIRED] = "expired",
+		[SNAPSET_FREEZE_END_TERMINATED] = "terminated",
+	};
+
+	return end < sizeof(names) / sizeof(names[0]) ? names[end] : "unknown";
+}
+
+void held_ms_format(__u64 ns, char out[HELD_MS_STR_LEN])
+{
+	snprintf(out, HELD_MS_STR_LEN, "%llu.%03llu",
+		 (unsigned long long)(ns / 1000000),
+		 (unsigned long long)(ns / 1000 % 1000));
+}
+
+struct json_object *json_held_ms(__u64 ns)
+{
+	char text[HELD_MS_STR_LEN];
+
+	held_ms_format(ns, text);
+	return json_object_new_double_s((double)ns / 1e6, text);
+}
+
 void time_format(__u64 realtime_ns, char out[TIME_STR_LEN])
 {
 	time_t secs = realtime_ns / 1000000000;
@@ -287,11 +314,67 @@ static void set_start_times(const struct members *m,
 	member_time(m, "armed_at", s->arm_realtime);
 }
 
+/* How long the freeze held writes: null while it holds them. */
+static void member_held(const struct members *m,
+			const struct snapset_set_info *s)
+{
+	bool held = s->freeze_end != SNAPSET_FREEZE_END_NONE;
+	char text[HELD_MS_STR_LEN] = "null";
+
+	if (m->obj) {
+		json_object_object_add(m->obj, "held_ms",
+				       held ? json_held_ms(s->freeze_hold_ns)
+					    : NULL);
+		return;
+	}
+	if (held)
+		held_ms_format(s->freeze_hold_ns, text);
+	proto_text_value(m->text, "held_ms", text);
+}
+
+/* The filesystems the set froze: how many, when, how long, how it ended. */
+static void freeze_members(const struct members *m,
+			   const struct snapset_set_info *s)
+{
+	member_int(m, "filesystems", s->freeze_count);
+	member_time(m, "frozen_at", s->freeze_realtime);
+	member_held(m, s);
+	member_ascii(m, "end", freeze_end_name(s->freeze_end));
+	member_bool(m, "foreign_thaw", s->flags & SNAPSET_SET_FREEZE_FOREIGN);
+}
+
+/* "freeze": an object of freeze_members(). */
+static void set_freeze(const struct members *m,
+		       const struct snapset_set_info *s)
+{
+	struct proto_text text = { 0 };
+	struct members inner = { .text = &text };
+	char *members;
+
+	if (m->obj) {
+		inner.obj = json_object_new_object();
+		if (inner.obj)
+			freeze_members(&inner, s);
+		json_object_object_add(m->obj, "freeze", inner.obj);
+		return;
+	}
+	freeze_members(&inner, s);
+	members = proto_text_end(&text);
+	proto_text_object(m->text, "freeze", members);
+	free(members);
+}
+
+/*
+ * Its end's times, then its freeze, only when it froze: the set's last
+ * member, so that a set that never froze is written as before.
+ */
 static void set_end_times(const struct members *m,
 			  const struct snapset_set_info *s)
 {
 	member_time(m, "completed_at", s->complete_realtime);
 	member_time(m, "ended_at", s->end_realtime);
+	if (s->freeze_count)
+		set_freeze(m, s);
 }
 
 static void (*const set_parts[])(const struct members *,
@@ -490,6 +573,9 @@ static __u64 event_realtime(const struct snapset_event *ev)
 	case SNAPSET_EVENT_SHUTDOWN:
 	case SNAPSET_RECORD_PENDING:
 		return s->end_realtime;
+	case SNAPSET_EVENT_FREEZE_EXPIRED:
+		/* The deadline's thaw: the freeze, and the hold it ended. */
+		return s->freeze_realtime + s->freeze_hold_ns;
 	default:
 		/* A device event carries no time of its own: it is read now. */
 		clock_gettime(CLOCK_REALTIME, &now);
@@ -527,6 +613,23 @@ static void print_devices(FILE *out, const struct snapset_event *ev)
 	}
 }
 
+/* " freeze=thawed froze=2 held_ms=182.400", when the set froze. */
+static void print_freeze(FILE *out, const struct snapset_set_info *s)
+{
+	char held[HELD_MS_STR_LEN];
+
+	if (!s->freeze_count)
+		return;
+	fprintf(out, " freeze=%s froze=%u", freeze_end_name(s->freeze_end),
+		s->freeze_count);
+	if (s->freeze_end != SNAPSET_FREEZE_END_NONE) {
+		held_ms_format(s->freeze_hold_ns, held);
+		fprintf(out, " held_ms=%s", held);
+	}
+	if (s->flags & SNAPSET_SET_FREEZE_FOREIGN)
+		fputs(" foreign_thaw=1", out);
+}
+
 void record_print_line(FILE *out, const struct snapset_event *ev)
 {
 	const struct snapset_set_info *s = &ev->set;
@@ -550,6 +653,7 @@ void record_print_line(FILE *out, const struct snapset_event *ev)
 		fprintf(out, " signal=%u", s->signal);
 	if (s->flags & SNAPSET_SET_EXIT_STATUS)
 		fprintf(out, " exit_status=%u", s->exit_status);
+	print_freeze(out, s);
 	print_devices(out, ev);
 	fputc('\n', out);
 }

@@ -24,6 +24,17 @@ int id_parse(const char *text, __u8 id[SNAPSET_ID_LEN]);
 const char *reason_name(__u32 reason);
 const char *event_name(__u32 type);
 
+/*
+ * How a set's freeze ended (enum snapset_freeze_end): "thawed",
+ * "expired", "terminated"; "frozen" while it holds writes.
+ */
+const char *freeze_end_name(__u32 end);
+/* How long writes were held, ns as milliseconds to the microsecond. */
+#define HELD_MS_STR_LEN 32
+void held_ms_format(__u64 ns, char out[HELD_MS_STR_LEN]);
+/* The same as a JSON number, written as held_ms_format() writes it. */
+struct json_object *json_held_ms(__u64 ns);
+
 /* CLOCK_REALTIME ns as UTC ISO 8601 with milliseconds; "-" for 0. */
 void time_format(__u64 realtime_ns, char out[TIME_STR_LEN]);
 

@@ -44,6 +44,20 @@ static void ending(const struct snapset_set_info *s, char *out, size_t size)
 		snprintf(out + n, size - n, ", exit status %u", s->exit_status);
 }
 
+/* "; froze 2 filesystems, writes held 182.4 ms", after @out's text. */
+static void freeze_said(const struct snapset_set_info *s, char *out,
+			size_t size)
+{
+	size_t len = strlen(out);
+
+	if (!s->freeze_count || s->freeze_end == SNAPSET_FREEZE_END_NONE)
+		return;
+	snprintf(out + len, size - len,
+		 "; froze %u filesystem%s, writes held %.1f ms",
+		 s->freeze_count, s->freeze_count == 1 ? "" : "s",
+		 (double)s->freeze_hold_ns / 1e6);
+}
+
 /*
  * ": owner killed by signal 9 (SIGKILL)": why a set that did not complete
  * ended, in an administrator's words, after the record's own terms.
@@ -129,6 +143,7 @@ void report_shutdown(const struct snapset_event *rec, unsigned int failed,
 	/* Past the module's bound: devices unknown, LVs wait for a start. */
 	if (s->flags & SNAPSET_SET_TOMBSTONE)
 		strcat(how, "; a tombstone, its devices not kept");
+	freeze_said(s, how, sizeof(how));
 	if (!to_journal()) {
 		fprintf(stderr, "snapset daemon: %s: %s (%s)%s%s\n", set, what,
 			how, why, ends);

@@ -702,6 +702,22 @@ static void append_value(struct proto_text *t, const char *key,
 	append(t, close, strlen(close));
 }
 
+void proto_text_value(struct proto_text *t, const char *key, const char *value)
+{
+	append_key(t, key);
+	append(t, value, strlen(value));
+}
+
+void proto_text_object(struct proto_text *t, const char *key,
+		       const char *members)
+{
+	if (!members) {
+		t->failed = true;
+		return;
+	}
+	append_value(t, key, "{", members, "}");
+}
+
 char *proto_event_text(long long event, const char *kind, const char *set,
 		       const char *devices)
 {

@@ -141,6 +141,14 @@ void proto_text_bool(struct proto_text *t, const char *key, bool value);
 /* @value as it is: UTF-8 already (see proto_utf8_copy()). */
 void proto_text_string(struct proto_text *t, const char *key, const char *value,
 		       size_t len);
+/* @value, a JSON number or null of the caller's, as it is. */
+void proto_text_value(struct proto_text *t, const char *key, const char *value);
+/*
+ * An object of @members, a proto_text_end() of the caller's (NULL: it
+ * ran out of memory, and so does this text).
+ */
+void proto_text_object(struct proto_text *t, const char *key,
+		       const char *members);
 /* Members written earlier, as this text wrote them. */
 void proto_text_members(struct proto_text *t, const char *members);
 /* The members written (malloc()ed), or NULL: out of memory. */

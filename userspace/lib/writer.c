@@ -327,6 +327,35 @@ static int event_from_msg(struct snapset_writer *w)
 	return 0;
 }
 
+EXPORT int snapset_writer_event_freeze(const struct snapset_writer *w,
+				       const struct snapset_writer_event *event,
+				       struct snapset_writer_freeze *freeze,
+				       size_t size)
+{
+	struct snapset_writer_freeze f = { 0 };
+	struct json_object *set, *obj, *held;
+
+	if (!w->has_event || event != &w->event ||
+	    size < SNAPSET_WRITER_FREEZE_SIZE_VER0)
+		return -EINVAL;
+	memset(freeze, 0, size);
+	if (!json_object_object_get_ex(w->msg.obj, "set", &set) ||
+	    !json_object_object_get_ex(set, "freeze", &obj) ||
+	    !json_object_is_type(obj, json_type_object))
+		return -ENOENT;
+	f.filesystems = (unsigned int)member_int(obj, "filesystems", 0);
+	f.frozen_at = member(obj, "frozen_at");
+	f.held_ms = json_object_object_get_ex(obj, "held_ms", &held) &&
+			    (json_object_is_type(held, json_type_double) ||
+			     json_object_is_type(held, json_type_int))
+			? json_object_get_double(held)
+			: -1;
+	f.end = member(obj, "end");
+	f.foreign_thaw = member_bool(obj, "foreign_thaw");
+	memcpy(freeze, &f, size < sizeof(f) ? size : sizeof(f));
+	return 0;
+}
+
 static struct seen_shutdown *seen_find(struct snapset_writer *w,
 				       const char *set_id)
 {

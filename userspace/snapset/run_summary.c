@@ -190,25 +190,18 @@ static struct json_object *device_json(const struct run_dev *dev)
 	return obj;
 }
 
+/* The freeze as list --json has it: how many, how long, how it ended. */
 static struct json_object *freeze_json(const struct snapset_thaw *thaw)
 {
-	static const char *const ends[] = {
-		[SNAPSET_FREEZE_END_THAWED] = "thawed",
-		[SNAPSET_FREEZE_END_EXPIRED] = "expired",
-		[SNAPSET_FREEZE_END_TERMINATED] = "terminated",
-	};
 	struct json_object *obj = json_object_new_object();
-	const char *end = thaw->freeze_end < sizeof(ends) / sizeof(ends[0])
-			      ? ends[thaw->freeze_end]
-			      : NULL;
 
 	json_object_object_add(obj, "filesystems",
 			       json_object_new_int((int)thaw->freeze_count));
+	json_object_object_add(obj, "held_ms",
+			       json_held_ms(thaw->freeze_hold_ns));
 	json_object_object_add(
-	    obj, "held_ms",
-	    json_object_new_double((double)thaw->freeze_hold_ns / 1e6));
-	json_object_object_add(obj, "end",
-			       json_object_new_string(end ? end : "unknown"));
+	    obj, "end",
+	    json_object_new_string(freeze_end_name(thaw->freeze_end)));
 	return obj;
 }
 
