@@ -230,6 +230,7 @@ TEST(record_json_has_the_freeze_only_when_frozen)
 	EXPECT_STREQ("182.400", freeze_member(obj, "held_ms"));
 	EXPECT_STREQ("\"thawed\"", freeze_member(obj, "end"));
 	EXPECT_STREQ("false", freeze_member(obj, "foreign_thaw"));
+	EXPECT_STREQ("false", freeze_member(obj, "thaw_failed"));
 	json_object_put(obj);
 	ev->set.freeze_end = SNAPSET_FREEZE_END_NONE;
 	ev->set.freeze_hold_ns = 0;
@@ -238,6 +239,7 @@ TEST(record_json_has_the_freeze_only_when_frozen)
 	EXPECT_STREQ("null", freeze_member(obj, "held_ms"));
 	EXPECT_STREQ("\"frozen\"", freeze_member(obj, "end"));
 	EXPECT_STREQ("true", freeze_member(obj, "foreign_thaw"));
+	EXPECT_STREQ("false", freeze_member(obj, "thaw_failed"));
 	json_object_put(obj);
 	free(ev);
 }
@@ -352,7 +354,10 @@ TEST(watch_line_has_the_freeze)
 				 "held_ms=182.400 devices=1\n"));
 	ev->set.flags |= SNAPSET_SET_FREEZE_FOREIGN;
 	EXPECT_TRUE(line_has(ev, " held_ms=182.400 foreign_thaw=1 "));
-	ev->set.flags &= ~SNAPSET_SET_FREEZE_FOREIGN;
+	ev->set.flags |= SNAPSET_SET_THAW_FAILED;
+	EXPECT_TRUE(line_has(ev, " foreign_thaw=1 thaw_failed=1 devices=1\n"));
+	ev->set.flags &=
+	    ~(SNAPSET_SET_FREEZE_FOREIGN | SNAPSET_SET_THAW_FAILED);
 	ev->set.freeze_end = SNAPSET_FREEZE_END_NONE;
 	EXPECT_TRUE(line_has(ev, " freeze=frozen froze=2 devices=1\n"));
 	ev->type = SNAPSET_EVENT_FREEZE_EXPIRED;

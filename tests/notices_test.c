@@ -213,7 +213,7 @@ TEST(encoded_at_arm_of_another_set)
 #define FREEZE_MEMBER                                                     \
 	",\"freeze\":{\"filesystems\":2,"                                 \
 	"\"frozen_at\":\"2025-11-24T16:00:01.000Z\",\"held_ms\":182.400," \
-	"\"end\":\"thawed\",\"foreign_thaw\":false}"
+	"\"end\":\"thawed\",\"foreign_thaw\":false,\"thaw_failed\":false}"
 
 /* DESCRIBED_EVENT of a set that froze (free()). */
 static char *described_frozen_event(void)

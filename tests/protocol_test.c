@@ -297,7 +297,8 @@ TEST(writer_reads_the_freeze)
 		"\"12345678-9abc-def0-0123-456789abcdef\",\"freeze\":{"
 		"\"filesystems\":2,\"frozen_at\":\"2026-11-25T13:35:25.500Z\","
 		"\"held_ms\":182.400,\"end\":\"thawed\","
-		"\"foreign_thaw\":true}},\"devices\":[]}",
+		"\"foreign_thaw\":true,\"thaw_failed\":true}},"
+		"\"devices\":[]}",
 		"{\"type\":\"event\",\"event\":2,\"kind\":"
 		"\"backup-shutdown\",\"set\":{\"id\":"
 		"\"22345678-9abc-def0-0123-456789abcdef\"},\"devices\":[]}",
@@ -324,6 +325,7 @@ TEST(writer_reads_the_freeze)
 	EXPECT_EQ(182400, (long)(out.f.held_ms * 1000 + 0.5));
 	EXPECT_STREQ("thawed", out.f.end);
 	EXPECT_EQ(1, out.f.foreign_thaw);
+	EXPECT_EQ(1, out.f.thaw_failed);
 	EXPECT_EQ(0, out.newer[0]);
 	EXPECT_EQ(0, out.newer[7]);
 	EXPECT_EQ(0, snapset_writer_ack(w, ev, 0, NULL));

@@ -89,14 +89,14 @@ struct snapset_writer_freeze {
 	unsigned int filesystems; /* how many it froze */
 	const char *frozen_at;	  /* when (ISO 8601) */
 	double held_ms;		  /* how long writes were held; -1 while held */
-	const char *end;	  /* "thawed", "expired", "terminated", "frozen" */
-	int foreign_thaw;	  /* someone else thawed one first */
+	const char *end;  /* "thawed", "expired", "terminated", "frozen" */
+	int foreign_thaw; /* someone else thawed one first */
+	int thaw_failed;  /* the kernel failed to thaw one */
 };
 
 /* The smallest size snapset_writer_event_freeze() takes: 1.1's fields. */
-#define SNAPSET_WRITER_FREEZE_SIZE_VER0                       \
-	(offsetof(struct snapset_writer_freeze, foreign_thaw) + \
-	 sizeof(int))
+#define SNAPSET_WRITER_FREEZE_SIZE_VER0 \
+	(offsetof(struct snapset_writer_freeze, thaw_failed) + sizeof(int))
 
 struct snapset_writer;
 

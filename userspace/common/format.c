@@ -341,6 +341,7 @@ static void freeze_members(const struct members *m,
 	member_held(m, s);
 	member_ascii(m, "end", freeze_end_name(s->freeze_end));
 	member_bool(m, "foreign_thaw", s->flags & SNAPSET_SET_FREEZE_FOREIGN);
+	member_bool(m, "thaw_failed", s->flags & SNAPSET_SET_THAW_FAILED);
 }
 
 /* "freeze": an object of freeze_members(). */
@@ -628,6 +629,8 @@ static void print_freeze(FILE *out, const struct snapset_set_info *s)
 	}
 	if (s->flags & SNAPSET_SET_FREEZE_FOREIGN)
 		fputs(" foreign_thaw=1", out);
+	if (s->flags & SNAPSET_SET_THAW_FAILED)
+		fputs(" thaw_failed=1", out);
 }
 
 void record_print_line(FILE *out, const struct snapset_event *ev)

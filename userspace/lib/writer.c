@@ -352,6 +352,7 @@ EXPORT int snapset_writer_event_freeze(const struct snapset_writer *w,
 			: -1;
 	f.end = member(obj, "end");
 	f.foreign_thaw = member_bool(obj, "foreign_thaw");
+	f.thaw_failed = member_bool(obj, "thaw_failed");
 	memcpy(freeze, &f, size < sizeof(f) ? size : sizeof(f));
 	return 0;
 }
