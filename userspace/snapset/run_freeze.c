@@ -10,8 +10,10 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "../common/device_stack.h"
 #include "../common/module.h"
 #include "run.h"
 
@@ -26,20 +28,73 @@ static void freeze_dirs(const struct run_options *opts, char *out, size_t size)
 				 opts->freeze[i]);
 }
 
+/*
+ * The module freezes in device-number order, and cannot know that one
+ * filesystem is stored on another (an LV whose PV is a loop device over a
+ * file on /): frozen first, the lower one would block the upper one's
+ * freeze in its sync for ever, and stay frozen. Refused before anything.
+ */
+static int freeze_stack_check(struct run_state *st)
+{
+	const struct run_options *opts = st->opts;
+	char how[512];
+
+	for (unsigned int i = 0; i < opts->nfreeze; i++)
+		for (unsigned int j = 0; j < opts->nfreeze; j++)
+			if (st->freeze_devs[i] != st->freeze_devs[j] &&
+			    device_built_on(RUN_SYSFS, st->freeze_devs[i],
+					    st->freeze_devs[j], how,
+					    sizeof(how)))
+				return run_fail(
+				    st, -EDEADLK,
+				    "--freeze %s: its filesystem is stored on "
+				    "%s's (%s): freezing both would block "
+				    "writes to %s for good; freeze %s alone",
+				    opts->freeze[i], opts->freeze[j], how,
+				    opts->freeze[j], opts->freeze[i]);
+	return 0;
+}
+
 int freeze_open(struct run_state *st)
 {
 	const struct run_options *opts = st->opts;
+	const char *dir;
+	struct stat sb;
 	int fd;
 
 	while (st->nfreeze_fds < opts->nfreeze) {
-		fd = open(opts->freeze[st->nfreeze_fds],
-			  O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		dir = opts->freeze[st->nfreeze_fds];
+		fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (fd < 0)
-			return run_fail(st, -errno, "--freeze %s: %s",
-					opts->freeze[st->nfreeze_fds],
+			return run_fail(st, -errno, "--freeze %s: %s", dir,
 					strerror(errno));
 		st->freeze_fds[st->nfreeze_fds++] = fd;
+		if (fstat(fd, &sb))
+			return run_fail(st, -errno, "--freeze %s: %s", dir,
+					strerror(errno));
+		st->freeze_devs[st->nfreeze_fds - 1] = sb.st_dev;
 	}
+	return freeze_stack_check(st);
+}
+
+int freeze_origin_check(struct run_state *st, const struct run_lvm_snapshot *s,
+			dev_t origin)
+{
+	const struct run_options *opts = st->opts;
+	char how[512];
+
+	for (unsigned int i = 0; i < opts->nfreeze; i++)
+		if (origin != st->freeze_devs[i] &&
+		    device_built_on(RUN_SYSFS, origin, st->freeze_devs[i], how,
+				    sizeof(how)))
+			return run_fail(
+			    st, -EDEADLK,
+			    "--lvm-snapshot %s/%s: the origin is stored on "
+			    "%s's filesystem (%s): lvcreate's writes to it "
+			    "would wait for the thaw, and --freeze %s would "
+			    "always expire; leave out --freeze %s",
+			    s->vg, s->origin, opts->freeze[i], how,
+			    opts->freeze[i], opts->freeze[i]);
 	return 0;
 }
 
