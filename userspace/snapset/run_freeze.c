@@ -124,9 +124,24 @@ static const char *freeze_error(int err)
 	}
 }
 
+/* Filesystems, not directories: two on one filesystem count once. */
+static unsigned int freeze_count(const struct run_state *st)
+{
+	unsigned int n = 0, j;
+
+	for (unsigned int i = 0; i < st->nfreeze_fds; i++) {
+		for (j = 0; j < i && st->freeze_devs[j] != st->freeze_devs[i];
+		     j++)
+			;
+		n += j == i;
+	}
+	return n;
+}
+
 int freeze_begin(struct run_state *st)
 {
 	const struct run_options *opts = st->opts;
+	unsigned int n = freeze_count(st);
 	char dirs[512];
 	int ret;
 
@@ -144,8 +159,7 @@ int freeze_begin(struct run_state *st)
 	st->frozen = true;
 	/* stderr may be a file on a frozen filesystem: said after the thaw. */
 	run_output_hold();
-	run_step(st, "writes held to %u filesystem%s", opts->nfreeze,
-		 opts->nfreeze == 1 ? "" : "s");
+	run_step(st, "writes held to %u filesystem%s", n, n == 1 ? "" : "s");
 	return 0;
 }
 
