@@ -3,8 +3,9 @@
  * snapset run --freeze, on real LVM with ext4 origins: two filesystems
  * snapshotted at one instant; run SIGKILLed while writes are held, and
  * the freeze's deadline passing while lvcreate waits, each leaving the
- * filesystem writable; filesystems that cannot be frozen refused before
- * any LV is made.
+ * filesystem writable; filesystems that cannot be frozen, or that are
+ * stored on a frozen one (as an origin may be), refused before any LV is
+ * made.
  */
 #include <sys/stat.h>
 
@@ -196,18 +197,25 @@ TEST_F_TIMEOUT(freeze, two_filesystems_at_one_instant, RUN_TIMEOUT)
 	snprintf(script, sizeof(script),
 		 "echo counts $(cat %s/count) $(cat %s/count)", self->snap[0],
 		 self->snap[1]);
-	/* Two lvcreates under TCG may outlast the default 10 s. */
-	EXPECT_EQ(0, snapset_run(&res, "--json", "--lvm-snapshot", origin[0],
-				 "--lvm-snapshot", origin[1], "--freeze",
-				 self->mnt[0], "--freeze", self->mnt[1],
-				 "--freeze-timeout", "60s", "--mount", mount[0],
-				 "--mount", mount[1], "--", "sh", "-c", script,
-				 NULL));
+	/*
+	 * Two lvcreates under TCG may outlast the default 10 s. The first
+	 * filesystem named twice counts once.
+	 */
+	EXPECT_EQ(0, snapset_run(
+			 &res, "--json", "-v", "--lvm-snapshot", origin[0],
+			 "--lvm-snapshot", origin[1], "--freeze", self->mnt[0],
+			 "--freeze", self->mnt[1], "--freeze", self->mnt[0],
+			 "--freeze-timeout", "60s", "--mount", mount[0],
+			 "--mount", mount[1], "--", "sh", "-c", script, NULL));
 	kill(writer, SIGKILL);
 	waitpid(writer, NULL, 0);
 	EXPECT_EQ(0, res.status) TH_LOG("stderr: %s", res.err);
 	/* lvcreate's "NOT backed up", asked for, is not passed on. */
 	EXPECT_EQ(NULL, strstr(res.err, ": lvm: ")) TH_LOG("%s", res.err);
+	/* The dirty data was written back before, out of the hold. */
+	EXPECT_TRUE(in_order(res.err, "dirty data written back in ",
+			     "writes held to 2 filesystems\n", NULL))
+	TH_LOG("%s", res.err);
 	counts = strstr(res.out, "counts ");
 	ASSERT_NE(NULL, counts) TH_LOG("stdout: %s", res.out);
 	ASSERT_EQ(2, sscanf(counts, "counts %ld %ld", &a, &b));
@@ -354,6 +362,83 @@ TEST_F_TIMEOUT(freeze, unfreezable_filesystems_are_refused, RUN_TIMEOUT)
 	TH_LOG("stderr: %s", res.err);
 	EXPECT_NE(0, sh("fsfreeze -f %s 2>/dev/null", self->mnt[0]));
 	EXPECT_EQ(0, sh("fsfreeze -u %s", self->mnt[0]));
+}
+
+/*
+ * A filesystem stored on another, a loop device over a file on it: the
+ * module freezes in device-number order, and the lower one frozen first
+ * would block the upper one's freeze for ever. Refused before anything,
+ * both left writable.
+ */
+TEST_F_TIMEOUT(freeze, stacked_filesystems_are_refused, RUN_TIMEOUT)
+{
+	char origin[64], upper[64], img[96], want[192];
+	struct run_result res;
+
+	snprintf(origin, sizeof(origin), "%s/data2:8m", self->vg);
+	snprintf(img, sizeof(img), "%s/upper.img", self->mnt[0]);
+	snprintf(upper, sizeof(upper), "/tmp/snapset-frz-up-%d", getpid());
+	ASSERT_EQ(0, mkdir(upper, 0700));
+	ASSERT_EQ(0, sh("truncate -s 4m %s && mkfs.ext4 -q -F %s && "
+			"mount -o loop %s %s",
+			img, img, img, upper));
+	/* Short: without the check, the run would freeze them both. */
+	EXPECT_EQ(0, snapset_run(&res, "--lvm-snapshot", origin, "--freeze",
+				 self->mnt[0], "--freeze", upper,
+				 "--freeze-timeout", "2s", "--", "true", NULL));
+	EXPECT_EQ(125, res.status);
+	snprintf(want, sizeof(want),
+		 "--freeze %s: its filesystem is stored on %s's (loop", upper,
+		 self->mnt[0]);
+	EXPECT_NE(NULL, strstr(res.err, want)) TH_LOG("stderr: %s", res.err);
+	snprintf(want, sizeof(want), " over %s): ", img);
+	EXPECT_NE(NULL, strstr(res.err, want)) TH_LOG("stderr: %s", res.err);
+	EXPECT_EQ(0, sh("touch %s/w %s/w", self->mnt[0], upper));
+	EXPECT_EQ(0, sh("umount %s", upper));
+	rmdir(upper);
+}
+
+/*
+ * An origin whose PV is a loop device over a file on a --freeze
+ * filesystem: lvcreate's writes to its VG would wait for the thaw, and
+ * the freeze would always expire. Refused before anything is made.
+ */
+TEST_F_TIMEOUT(freeze, origin_on_a_frozen_filesystem_is_refused, RUN_TIMEOUT)
+{
+	char vg[32], origin[64], img[96], cmd[256], want[256], pv[32];
+	struct run_result res;
+	int ret;
+
+	snprintf(vg, sizeof(vg), "snapsetup%d", getpid());
+	snprintf(origin, sizeof(origin), "%s/lv:4m", vg);
+	snprintf(img, sizeof(img), "%s/pv.img", self->mnt[0]);
+	snprintf(cmd, sizeof(cmd), "truncate -s 8m %s && losetup -f --show %s",
+		 img, img);
+	ASSERT_EQ(0, sh_line(pv, sizeof(pv), cmd));
+	ret = sh("lvm vgcreate -q %s %s >/dev/null 2>&1 && lvm lvcreate -q "
+		 "-Zn -n lv -L 4m %s >/dev/null 2>&1",
+		 vg, pv, vg);
+	EXPECT_EQ(0, ret);
+	if (!ret) {
+		EXPECT_EQ(0, snapset_run(&res, "--lvm-snapshot", origin,
+					 "--freeze", self->mnt[0],
+					 "--freeze-timeout", "2s", "--", "true",
+					 NULL));
+		EXPECT_EQ(125, res.status);
+		snprintf(want, sizeof(want),
+			 "--lvm-snapshot %s/lv: the origin is stored on %s's "
+			 "filesystem (dm-",
+			 vg, self->mnt[0]);
+		EXPECT_NE(NULL, strstr(res.err, want))
+		TH_LOG("stderr: %s", res.err);
+		snprintf(want, sizeof(want), " over %s over %s): ", pv + 5,
+			 img);
+		EXPECT_NE(NULL, strstr(res.err, want))
+		TH_LOG("stderr: %s", res.err);
+	}
+	/* Before the teardown's umount, which the loop device would fail. */
+	EXPECT_EQ(0, sh("lvm vgremove -q -ff %s >/dev/null 2>&1; losetup -d %s",
+			vg, pv));
 }
 
 TEST_HARNESS_MAIN

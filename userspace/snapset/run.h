@@ -108,9 +108,10 @@ struct run_state {
 	/* Writes to the --freeze filesystems held (SNAPSET_IOC_FREEZE). */
 	bool frozen;
 	int freeze_fds[SNAPSET_MAX_FREEZE];
-	unsigned int nfreeze_fds; /* open */
-	struct snapset_thaw thaw; /* how the freeze ended */
-	struct timespec started;  /* CLOCK_MONOTONIC */
+	dev_t freeze_devs[SNAPSET_MAX_FREEZE]; /* their filesystems' */
+	unsigned int nfreeze_fds;	       /* open */
+	struct snapset_thaw thaw;	       /* how the freeze ended */
+	struct timespec started;	       /* CLOCK_MONOTONIC */
 	enum run_outcome outcome;
 	int exit_status;
 	char error[768]; /* the one line reported, after "snapset run: " */
@@ -151,8 +152,12 @@ void lvm_remove_created(struct run_state *st);
  */
 int lvm_release(struct run_state *st);
 
+/* Where run reads sysfs: what the kernel says a device is built on. */
+#define RUN_SYSFS "/sys"
+
 /*
- * --freeze: its directories opened before the set is made; writes held
+ * --freeze: its directories opened before the set is made, and refused
+ * when one's filesystem is stored on another's; writes held
  * with the set, before the LVM snapshots; released after them (@ret,
  * their result: the first error is returned).
  */
@@ -160,6 +165,13 @@ int freeze_open(struct run_state *st);
 int freeze_begin(struct run_state *st);
 int freeze_end(struct run_state *st, int ret);
 void freeze_close(struct run_state *st);
+/*
+ * Before the set is made, with the --freeze directories open: an origin
+ * of --lvm-snapshot (its dm device @origin) stored on a --freeze
+ * filesystem is refused, as lvcreate would wait for its thaw.
+ */
+int freeze_origin_check(struct run_state *st, const struct run_lvm_snapshot *s,
+			dev_t origin);
 
 /* --mount's devices found among the set's; before arm. */
 int mounts_resolve(struct run_state *st, struct sandbox *sb);

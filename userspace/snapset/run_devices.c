@@ -416,6 +416,11 @@ int lvm_origins_check(struct run_state *st)
 					"(%s/%s:SIZE)",
 					s->vg, s->origin, info.segtype, s->vg,
 					s->origin);
+		ret = info.major ? freeze_origin_check(
+				       st, s, makedev(info.major, info.minor))
+				 : 0;
+		if (ret)
+			return ret;
 	}
 	return 0;
 }

@@ -10,8 +10,11 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "../common/clock.h"
+#include "../common/device_stack.h"
 #include "../common/module.h"
 #include "run.h"
 
@@ -26,20 +29,73 @@ static void freeze_dirs(const struct run_options *opts, char *out, size_t size)
 				 opts->freeze[i]);
 }
 
+/*
+ * The module freezes in device-number order, and cannot know that one
+ * filesystem is stored on another (an LV whose PV is a loop device over a
+ * file on /): frozen first, the lower one would block the upper one's
+ * freeze in its sync for ever, and stay frozen. Refused before anything.
+ */
+static int freeze_stack_check(struct run_state *st)
+{
+	const struct run_options *opts = st->opts;
+	char how[512];
+
+	for (unsigned int i = 0; i < opts->nfreeze; i++)
+		for (unsigned int j = 0; j < opts->nfreeze; j++)
+			if (st->freeze_devs[i] != st->freeze_devs[j] &&
+			    device_built_on(RUN_SYSFS, st->freeze_devs[i],
+					    st->freeze_devs[j], how,
+					    sizeof(how)))
+				return run_fail(
+				    st, -EDEADLK,
+				    "--freeze %s: its filesystem is stored on "
+				    "%s's (%s): freezing both would block "
+				    "writes to %s for good; freeze %s alone",
+				    opts->freeze[i], opts->freeze[j], how,
+				    opts->freeze[j], opts->freeze[i]);
+	return 0;
+}
+
 int freeze_open(struct run_state *st)
 {
 	const struct run_options *opts = st->opts;
+	const char *dir;
+	struct stat sb;
 	int fd;
 
 	while (st->nfreeze_fds < opts->nfreeze) {
-		fd = open(opts->freeze[st->nfreeze_fds],
-			  O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		dir = opts->freeze[st->nfreeze_fds];
+		fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (fd < 0)
-			return run_fail(st, -errno, "--freeze %s: %s",
-					opts->freeze[st->nfreeze_fds],
+			return run_fail(st, -errno, "--freeze %s: %s", dir,
 					strerror(errno));
 		st->freeze_fds[st->nfreeze_fds++] = fd;
+		if (fstat(fd, &sb))
+			return run_fail(st, -errno, "--freeze %s: %s", dir,
+					strerror(errno));
+		st->freeze_devs[st->nfreeze_fds - 1] = sb.st_dev;
 	}
+	return freeze_stack_check(st);
+}
+
+int freeze_origin_check(struct run_state *st, const struct run_lvm_snapshot *s,
+			dev_t origin)
+{
+	const struct run_options *opts = st->opts;
+	char how[512];
+
+	for (unsigned int i = 0; i < opts->nfreeze; i++)
+		if (origin != st->freeze_devs[i] &&
+		    device_built_on(RUN_SYSFS, origin, st->freeze_devs[i], how,
+				    sizeof(how)))
+			return run_fail(
+			    st, -EDEADLK,
+			    "--lvm-snapshot %s/%s: the origin is stored on "
+			    "%s's filesystem (%s): lvcreate's writes to it "
+			    "would wait for the thaw, and --freeze %s would "
+			    "always expire; leave out --freeze %s",
+			    s->vg, s->origin, opts->freeze[i], how,
+			    opts->freeze[i], opts->freeze[i]);
 	return 0;
 }
 
@@ -69,14 +125,52 @@ static const char *freeze_error(int err)
 	}
 }
 
+/* Filesystems, not directories: two on one filesystem count once. */
+static unsigned int freeze_count(const struct run_state *st)
+{
+	unsigned int n = 0, j;
+
+	for (unsigned int i = 0; i < st->nfreeze_fds; i++) {
+		for (j = 0; j < i && st->freeze_devs[j] != st->freeze_devs[i];
+		     j++)
+			;
+		n += j == i;
+	}
+	return n;
+}
+
+/*
+ * Dirty data written back before the freeze, whose own sync then has
+ * little left: the hold, timed by the module from its freeze on, does
+ * not include it, nor does the deadline.
+ */
+static int freeze_sync(struct run_state *st)
+{
+	long long start = monotonic_ms();
+
+	for (unsigned int i = 0; i < st->nfreeze_fds; i++)
+		if (syncfs(st->freeze_fds[i]))
+			return run_fail(st, -errno,
+					"--freeze %s: cannot write back its "
+					"dirty data: %s",
+					st->opts->freeze[i], strerror(errno));
+	run_step(st, "dirty data written back in %lld ms",
+		 monotonic_ms() - start);
+	return 0;
+}
+
 int freeze_begin(struct run_state *st)
 {
 	const struct run_options *opts = st->opts;
+	unsigned int n = freeze_count(st);
 	char dirs[512];
 	int ret;
 
 	if (!opts->nfreeze)
 		return 0;
+	ret = freeze_sync(st);
+	if (ret)
+		return ret;
 	ret = module_freeze(st->set_fd, st->freeze_fds, opts->nfreeze,
 			    (unsigned int)opts->freeze_timeout_ms);
 	if (ret) {
@@ -89,8 +183,7 @@ int freeze_begin(struct run_state *st)
 	st->frozen = true;
 	/* stderr may be a file on a frozen filesystem: said after the thaw. */
 	run_output_hold();
-	run_step(st, "writes held to %u filesystem%s", opts->nfreeze,
-		 opts->nfreeze == 1 ? "" : "s");
+	run_step(st, "writes held to %u filesystem%s", n, n == 1 ? "" : "s");
 	return 0;
 }
 
