@@ -217,6 +217,12 @@ int freeze_end(struct run_state *st, int ret)
 				"-u?) while the snapshots were made: they are "
 				"not of one instant, the set is not armed",
 				dirs);
+	if (thawed == -EIO)
+		return run_fail(st, thawed,
+				"--freeze %s: the kernel failed to thaw one of "
+				"them (its log names it): it may still be "
+				"frozen; the set is not armed",
+				dirs);
 	return run_fail(st, thawed, "--freeze %s: cannot thaw: %s", dirs,
 			strerror(-thawed));
 }
