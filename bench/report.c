@@ -112,6 +112,26 @@ static const struct metric release_metrics[] = {
 };
 
 /*
+ * Writes held while @n LVM snapshots are made (bench/freeze_hold.sh):
+ * snapset run --freeze against a script's fsfreeze -f, lvcreate,
+ * fsfreeze -u. Reported, no target.
+ */
+#define HOLD_METRIC(n, lvs, what, field)                                      \
+	{                                                                     \
+		"writes held, " lvs ", " what, "us", "freeze-hold-" n, field, \
+		    "fsfreeze-" n, field, 0                                   \
+	}
+#define HOLD_METRICS(n, lvs)                  \
+	HOLD_METRIC(n, lvs, "p50", "p50_us"), \
+	    HOLD_METRIC(n, lvs, "max", "max_us")
+
+static const struct metric hold_metrics[] = {
+	HOLD_METRICS("1", "1 LV"),
+	HOLD_METRICS("2", "2 LVs"),
+	HOLD_METRICS("4", "4 LVs"),
+};
+
+/*
  * A figure with no baseline, against a bound of its own: what the
  * daemon does at idle has nothing to be compared with but nothing.
  */
@@ -299,6 +319,9 @@ int main(int argc, char **argv)
 	for (size_t i = 0;
 	     i < sizeof(release_metrics) / sizeof(release_metrics[0]); i++)
 		met &= metric_report(&release_metrics[i], out, targets);
+	for (size_t i = 0; i < sizeof(hold_metrics) / sizeof(hold_metrics[0]);
+	     i++)
+		met &= metric_report(&hold_metrics[i], out, targets);
 	if (json_object_to_file_ext(argv[optind], out,
 				    JSON_C_TO_STRING_PRETTY)) {
 		fprintf(stderr, "bench report: %s: %s\n", argv[optind],
