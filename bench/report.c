@@ -205,9 +205,11 @@ static struct json_object *metric_json(const struct metric *m, double value,
 	json_object_object_add(o, "baseline",
 			       json_object_new_string(m->baseline));
 	json_object_object_add(o, "baseline_value",
-			       json_object_new_double(base));
-	json_object_object_add(o, "ratio",
-			       json_object_new_double(value / base));
+			       isnan(base) ? NULL
+					   : json_object_new_double(base));
+	json_object_object_add(
+	    o, "ratio",
+	    isnan(base) ? NULL : json_object_new_double(value / base));
 	json_object_object_add(
 	    o, "target", m->target ? json_object_new_double(m->target) : NULL);
 	json_object_object_add(
@@ -224,10 +226,17 @@ static bool metric_report(const struct metric *m, struct json_object *out,
 	bool pass = !m->target || value / base <= m->target;
 	char target[16] = "";
 
-	if (isnan(value) || isnan(base)) {
+	if (isnan(value) || (isnan(base) && m->target)) {
 		printf("%-40s %s or %s not measured\n", m->name, m->series,
 		       m->baseline);
 		return !targets || !m->target;
+	}
+	/* A reported figure whose baseline could not run on this kernel. */
+	if (isnan(base)) {
+		printf("%-40s %10.1f %-3s %10s %s not measured\n", m->name,
+		       value, m->unit, "", m->baseline);
+		json_object_array_add(out, metric_json(m, value, base, true));
+		return true;
 	}
 	if (m->target)
 		snprintf(target, sizeof(target), "<= %.2f", m->target);
