@@ -161,4 +161,7 @@ for n in "${counts[@]}"; do
 done
 # Nothing left of either: run removed its snapshots, the script its own.
 left=$(lvm lvs --noheadings -o lv_name $vg | awk '$1 !~ /^lv[0-9]$/')
-[ -z "$left" ] || { echo "bench freeze_hold: left in $vg:" "$left" >&2; exit 1; }
+if [ -n "$left" ]; then
+	echo "bench freeze_hold: left in $vg:" "$left" >&2
+	exit 1
+fi
