@@ -112,6 +112,26 @@ static const struct metric release_metrics[] = {
 };
 
 /*
+ * Writes held while @n LVM snapshots are made (bench/freeze_hold.sh):
+ * snapset run --freeze against a script's fsfreeze -f, lvcreate,
+ * fsfreeze -u. Reported, no target.
+ */
+#define HOLD_METRIC(n, lvs, what, field)                                      \
+	{                                                                     \
+		"writes held, " lvs ", " what, "us", "freeze-hold-" n, field, \
+		    "fsfreeze-" n, field, 0                                   \
+	}
+#define HOLD_METRICS(n, lvs)                  \
+	HOLD_METRIC(n, lvs, "p50", "p50_us"), \
+	    HOLD_METRIC(n, lvs, "max", "max_us")
+
+static const struct metric hold_metrics[] = {
+	HOLD_METRICS("1", "1 LV"),
+	HOLD_METRICS("2", "2 LVs"),
+	HOLD_METRICS("4", "4 LVs"),
+};
+
+/*
  * A figure with no baseline, against a bound of its own: what the
  * daemon does at idle has nothing to be compared with but nothing.
  */
@@ -185,9 +205,11 @@ static struct json_object *metric_json(const struct metric *m, double value,
 	json_object_object_add(o, "baseline",
 			       json_object_new_string(m->baseline));
 	json_object_object_add(o, "baseline_value",
-			       json_object_new_double(base));
-	json_object_object_add(o, "ratio",
-			       json_object_new_double(value / base));
+			       isnan(base) ? NULL
+					   : json_object_new_double(base));
+	json_object_object_add(
+	    o, "ratio",
+	    isnan(base) ? NULL : json_object_new_double(value / base));
 	json_object_object_add(
 	    o, "target", m->target ? json_object_new_double(m->target) : NULL);
 	json_object_object_add(
@@ -204,10 +226,17 @@ static bool metric_report(const struct metric *m, struct json_object *out,
 	bool pass = !m->target || value / base <= m->target;
 	char target[16] = "";
 
-	if (isnan(value) || isnan(base)) {
+	if (isnan(value) || (isnan(base) && m->target)) {
 		printf("%-40s %s or %s not measured\n", m->name, m->series,
 		       m->baseline);
 		return !targets || !m->target;
+	}
+	/* A reported figure whose baseline could not run on this kernel. */
+	if (isnan(base)) {
+		printf("%-40s %10.1f %-3s %10s %s not measured\n", m->name,
+		       value, m->unit, "", m->baseline);
+		json_object_array_add(out, metric_json(m, value, base, true));
+		return true;
 	}
 	if (m->target)
 		snprintf(target, sizeof(target), "<= %.2f", m->target);
@@ -299,6 +328,9 @@ int main(int argc, char **argv)
 	for (size_t i = 0;
 	     i < sizeof(release_metrics) / sizeof(release_metrics[0]); i++)
 		met &= metric_report(&release_metrics[i], out, targets);
+	for (size_t i = 0; i < sizeof(hold_metrics) / sizeof(hold_metrics[0]);
+	     i++)
+		met &= metric_report(&hold_metrics[i], out, targets);
 	if (json_object_to_file_ext(argv[optind], out,
 				    JSON_C_TO_STRING_PRETTY)) {
 		fprintf(stderr, "bench report: %s: %s\n", argv[optind],
