@@ -32,6 +32,7 @@ static int sh(const char *fmt, ...)
 FIXTURE(sysfs)
 {
 	char root[64];
+	char devdir[80]; /* no node in it: loops are asked through sysfs */
 	char file[96]; /* a loop device's backing file, on a real filesystem */
 	dev_t file_dev;
 };
@@ -43,6 +44,7 @@ FIXTURE_SETUP(sysfs)
 
 	strcpy(self->root, "/tmp/snapset-sysfs-XXXXXX");
 	ASSERT_NE(NULL, mkdtemp(self->root));
+	snprintf(self->devdir, sizeof(self->devdir), "%s/dev", self->root);
 	snprintf(self->file, sizeof(self->file), "%s/pv.img", self->root);
 	fd = open(self->file, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
 	ASSERT_LE(0, fd);
@@ -103,18 +105,18 @@ TEST_F(sysfs, dm_over_loop_over_a_file_is_found)
 	char how[256];
 
 	ASSERT_EQ(0, fake_lv(self->root, self->file));
-	ASSERT_TRUE(device_built_on(self->root, makedev(253, 3), self->file_dev,
-				    how, sizeof(how)));
+	ASSERT_EQ(1, device_built_on(self->root, self->devdir, makedev(253, 3),
+				     self->file_dev, how, sizeof(how)));
 	EXPECT_EQ(0, strncmp(how, "dm-3 over loop0 over ", 21));
 	EXPECT_STREQ(self->file, how + 21);
 	/* Not on another device; and a device is not built on itself. */
-	EXPECT_FALSE(device_built_on(self->root, makedev(253, 3), makedev(8, 1),
-				     how, sizeof(how)));
-	EXPECT_FALSE(device_built_on(self->root, makedev(253, 3),
+	EXPECT_EQ(0, device_built_on(self->root, self->devdir, makedev(253, 3),
+				     makedev(8, 1), how, sizeof(how)));
+	EXPECT_EQ(0, device_built_on(self->root, self->devdir, makedev(253, 3),
 				     makedev(253, 3), how, sizeof(how)));
 	/* Nothing under a device sysfs does not know. */
-	EXPECT_FALSE(device_built_on(self->root, makedev(8, 0), self->file_dev,
-				     how, sizeof(how)));
+	EXPECT_EQ(0, device_built_on(self->root, self->devdir, makedev(8, 0),
+				     self->file_dev, how, sizeof(how)));
 }
 
 /* A partition's disk is what it is built on: loop1p1 in loop1. */
@@ -128,8 +130,8 @@ TEST_F(sysfs, a_partition_is_walked_through_its_disk)
 			"partition",
 			self->root));
 	ASSERT_EQ(0, fake_loop(self->root, "loop1", self->file));
-	ASSERT_TRUE(device_built_on(self->root, makedev(259, 0), self->file_dev,
-				    how, sizeof(how)));
+	ASSERT_EQ(1, device_built_on(self->root, self->devdir, makedev(259, 0),
+				     self->file_dev, how, sizeof(how)));
 	EXPECT_EQ(0, strncmp(how, "loop1p1 in loop1 over ", 22));
 	EXPECT_STREQ(self->file, how + 22);
 }
@@ -146,11 +148,11 @@ TEST_F(sysfs, every_slave_is_walked)
 	ASSERT_EQ(0, fake_slave(self->root, "md0", "sdb"));
 	ASSERT_EQ(0, fake_slave(self->root, "md0", "dm-1"));
 	ASSERT_EQ(0, fake_slave(self->root, "dm-1", "sda1"));
-	ASSERT_TRUE(device_built_on(self->root, makedev(9, 0), makedev(8, 1),
-				    how, sizeof(how)));
+	ASSERT_EQ(1, device_built_on(self->root, self->devdir, makedev(9, 0),
+				     makedev(8, 1), how, sizeof(how)));
 	/* Whichever slave came first, a dead end leaves no name behind. */
 	EXPECT_STREQ("md0 over dm-1 over sda1", how);
-	EXPECT_FALSE(device_built_on(self->root, makedev(253, 1),
+	EXPECT_EQ(0, device_built_on(self->root, self->devdir, makedev(253, 1),
 				     makedev(8, 16), how, sizeof(how)));
 }
 
@@ -177,10 +179,10 @@ TEST_F(sysfs, the_walk_is_bounded)
 
 	/* n + 1 dm devices: sda1 is n + 1 steps below dm-0. */
 	ASSERT_EQ(0, fake_chain(self->root, n));
-	EXPECT_TRUE(device_built_on(self->root, makedev(253, 1), makedev(8, 1),
-				    how, sizeof(how)));
-	EXPECT_FALSE(device_built_on(self->root, makedev(253, 0), makedev(8, 1),
-				     how, sizeof(how)));
+	EXPECT_EQ(1, device_built_on(self->root, self->devdir, makedev(253, 1),
+				     makedev(8, 1), how, sizeof(how)));
+	EXPECT_EQ(0, device_built_on(self->root, self->devdir, makedev(253, 0),
+				     makedev(8, 1), how, sizeof(how)));
 }
 
 /* A cycle, which the kernel never makes, still ends. */
@@ -192,8 +194,39 @@ TEST_F(sysfs, a_cycle_ends)
 	ASSERT_EQ(0, fake_dev(self->root, "", "dm-1", 253, 1));
 	ASSERT_EQ(0, fake_slave(self->root, "dm-0", "dm-1"));
 	ASSERT_EQ(0, fake_slave(self->root, "dm-1", "dm-0"));
-	EXPECT_FALSE(device_built_on(self->root, makedev(253, 0), makedev(8, 1),
-				     how, sizeof(how)));
+	EXPECT_EQ(0, device_built_on(self->root, self->devdir, makedev(253, 0),
+				     makedev(8, 1), how, sizeof(how)));
+}
+
+/*
+ * A loop device whose backing file cannot be found (no node to ask, and
+ * no file by its name): whether it is on the filesystem cannot be told.
+ */
+TEST_F(sysfs, a_loop_over_a_missing_file_is_unknown)
+{
+	char how[256];
+
+	ASSERT_EQ(0, sh("rm %s", self->file));
+	ASSERT_EQ(0, fake_lv(self->root, self->file));
+	EXPECT_EQ(-ENOENT,
+		  device_built_on(self->root, self->devdir, makedev(253, 3),
+				  self->file_dev, how, sizeof(how)));
+	EXPECT_EQ(0, strncmp(how, "dm-3 over loop0 over ", 21));
+	EXPECT_NE(NULL, strstr(how, "(not found)"));
+}
+
+/* A loop over a block device is followed into that device. */
+TEST_F(sysfs, a_loop_over_a_block_device_is_followed)
+{
+	char node[96], how[256];
+
+	snprintf(node, sizeof(node), "%s/sda1", self->root);
+	ASSERT_EQ(0, mknod(node, S_IFBLK | 0600, makedev(8, 1)));
+	ASSERT_EQ(0, fake_dev(self->root, "", "sda1", 8, 1));
+	ASSERT_EQ(0, fake_lv(self->root, node));
+	ASSERT_EQ(1, device_built_on(self->root, self->devdir, makedev(253, 3),
+				     makedev(8, 1), how, sizeof(how)));
+	EXPECT_STREQ("dm-3 over loop0 over sda1", how);
 }
 
 /* A message cut short, never overrun. */
@@ -202,8 +235,8 @@ TEST_F(sysfs, a_short_buffer_is_cut)
 	char how[8];
 
 	ASSERT_EQ(0, fake_lv(self->root, self->file));
-	ASSERT_TRUE(device_built_on(self->root, makedev(253, 3), self->file_dev,
-				    how, sizeof(how)));
+	ASSERT_EQ(1, device_built_on(self->root, self->devdir, makedev(253, 3),
+				     self->file_dev, how, sizeof(how)));
 	EXPECT_STREQ("dm-3 ov", how);
 }
 

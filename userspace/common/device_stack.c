@@ -5,9 +5,13 @@
  * filesystem that holds it.
  */
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <linux/loop.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -17,6 +21,7 @@
 
 struct stack_walk {
 	const char *sysfs;
+	const char *devdir;
 	dev_t under;
 	char *how;
 	size_t size;
@@ -63,77 +68,149 @@ static void dev_name(const char *sys, dev_t dev, char *out, size_t size)
 		 strrchr(target, '/') ? strrchr(target, '/') + 1 : target);
 }
 
-static bool walk(const struct stack_walk *w, dev_t dev, const char *sep,
-		 size_t used, unsigned int depth);
+static int walk(const struct stack_walk *w, dev_t dev, const char *sep,
+		size_t used, unsigned int depth);
 
-/* A loop device's backing file, and the filesystem that holds it. */
-static bool walk_backing_file(const struct stack_walk *w, const char *sys,
-			      size_t used, unsigned int depth)
+/*
+ * What loop device @name (@dev) reads from, as the kernel saw the open
+ * file: a deleted or renamed backing file still answers. @rdev is the
+ * block device for a loop over one, else 0.
+ */
+static int loop_backing(const struct stack_walk *w, const char *name, dev_t dev,
+			dev_t *fs_dev, dev_t *rdev)
 {
-	char path[512], file[PATH_MAX];
+	struct loop_info64 info;
+	char path[PATH_MAX];
 	struct stat sb;
+	int fd, ret = 0;
 
-	snprintf(path, sizeof(path), "%s/loop/backing_file", sys);
-	if (sysfs_read(path, file, sizeof(file)) || stat(file, &sb))
-		return false;
-	used = how_append(w, used, " over ", file);
-	return sb.st_dev == w->under ||
-	       walk(w, sb.st_dev, " on ", used, depth + 1);
+	snprintf(path, sizeof(path), "%s/%s", w->devdir, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &sb))
+		ret = -errno;
+	else if (!S_ISBLK(sb.st_mode) || sb.st_rdev != dev)
+		ret = -ENODEV; /* not the node of this device */
+	else if (ioctl(fd, LOOP_GET_STATUS64, &info))
+		ret = -errno;
+	close(fd);
+	if (ret)
+		return ret;
+	/* The kernel's encoding of a dev_t is glibc's (huge_encode_dev). */
+	*fs_dev = (dev_t)info.lo_device;
+	*rdev = (dev_t)info.lo_rdevice;
+	return 0;
 }
 
-/* The devices a dm or md device maps. */
-static bool walk_slaves(const struct stack_walk *w, const char *sys,
-			size_t used, unsigned int depth)
+/*
+ * The same from sysfs's backing_file, where no node of the device can be
+ * opened: its path, as the loop device was set up, is looked up again.
+ */
+static int loop_backing_by_name(const char *file, dev_t *fs_dev, dev_t *rdev)
+{
+	struct stat sb;
+
+	if (stat(file, &sb))
+		return -errno;
+	*fs_dev = sb.st_dev;
+	*rdev = S_ISBLK(sb.st_mode) ? sb.st_rdev : 0;
+	return 0;
+}
+
+/*
+ * A loop device's backing file, and the filesystem that holds it, or the
+ * block device it reads: 0 for a device that is no loop device.
+ */
+static int walk_backing_file(const struct stack_walk *w, const char *sys,
+			     const char *name, dev_t dev, size_t used,
+			     unsigned int depth)
+{
+	char path[512], file[PATH_MAX];
+	dev_t fs_dev = 0, rdev = 0;
+	int ret;
+
+	snprintf(path, sizeof(path), "%s/loop", sys);
+	if (access(path, F_OK))
+		return 0;
+	snprintf(path, sizeof(path), "%s/loop/backing_file", sys);
+	if (sysfs_read(path, file, sizeof(file)))
+		snprintf(file, sizeof(file),
+			 "a backing file sysfs does not "
+			 "name");
+	ret = loop_backing(w, name, dev, &fs_dev, &rdev);
+	if (ret)
+		ret = loop_backing_by_name(file, &fs_dev, &rdev);
+	if (ret) {
+		how_append(w, how_append(w, used, " over ", file), " ",
+			   "(not found)");
+		return ret;
+	}
+	if (rdev)
+		return walk(w, rdev, " over ", used, depth + 1);
+	used = how_append(w, used, " over ", file);
+	return fs_dev == w->under ? 1
+				  : walk(w, fs_dev, " on ", used, depth + 1);
+}
+
+/* The devices a dm or md device maps: found in one, or else unknown. */
+static int walk_slaves(const struct stack_walk *w, const char *sys, size_t used,
+		       unsigned int depth)
 {
 	char path[PATH_MAX];
+	int found = 0, ret;
 	struct dirent *d;
-	bool found = false;
 	dev_t slave;
 	DIR *dir;
 
 	snprintf(path, sizeof(path), "%s/slaves", sys);
 	dir = opendir(path);
-	while (dir && !found && (d = readdir(dir))) {
+	while (dir && found <= 0 && (d = readdir(dir))) {
 		snprintf(path, sizeof(path), "%s/slaves/%s/dev", sys,
 			 d->d_name);
-		found = d->d_name[0] != '.' && dev_file_read(path, &slave) &&
-			walk(w, slave, " over ", used, depth + 1);
+		if (d->d_name[0] == '.' || !dev_file_read(path, &slave))
+			continue;
+		ret = walk(w, slave, " over ", used, depth + 1);
+		if (ret > 0 || !found)
+			found = ret;
 	}
 	if (dir)
 		closedir(dir);
 	return found;
 }
 
-/* Whether @dev, or what it is built on, is @w->under. */
-static bool walk(const struct stack_walk *w, dev_t dev, const char *sep,
-		 size_t used, unsigned int depth)
+/* Whether @dev, or what it is built on, is @w->under: 1, 0 or -errno. */
+static int walk(const struct stack_walk *w, dev_t dev, const char *sep,
+		size_t used, unsigned int depth)
 {
 	char sys[256], path[512], name[NAME_MAX + 1];
 	dev_t disk;
+	int ret;
 
 	snprintf(sys, sizeof(sys), "%s/dev/block/%u:%u", w->sysfs, major(dev),
 		 minor(dev));
 	dev_name(sys, dev, name, sizeof(name));
 	used = how_append(w, used, sep, name);
 	if (depth && dev == w->under)
-		return true;
+		return 1;
 	if (depth >= DEVICE_STACK_DEPTH_MAX)
-		return false;
+		return 0;
 	/* A partition is its disk's: ".." of the partition's directory. */
 	snprintf(path, sizeof(path), "%s/partition", sys);
 	if (!access(path, F_OK)) {
 		snprintf(path, sizeof(path), "%s/../dev", sys);
-		return dev_file_read(path, &disk) &&
-		       walk(w, disk, " in ", used, depth + 1);
+		return dev_file_read(path, &disk)
+			   ? walk(w, disk, " in ", used, depth + 1)
+			   : 0;
 	}
-	return walk_backing_file(w, sys, used, depth) ||
-	       walk_slaves(w, sys, used, depth);
+	ret = walk_backing_file(w, sys, name, dev, used, depth);
+	return ret ? ret : walk_slaves(w, sys, used, depth);
 }
 
-bool device_built_on(const char *sysfs, dev_t top, dev_t under, char *how,
-		     size_t size)
+int device_built_on(const char *sysfs, const char *devdir, dev_t top,
+		    dev_t under, char *how, size_t size)
 {
-	const struct stack_walk w = { sysfs, under, how, size };
+	const struct stack_walk w = { sysfs, devdir, under, how, size };
 
 	if (size)
 		how[0] = '\0';

@@ -16,12 +16,15 @@
 
 /*
  * Whether the block device @top is built on the device @under (as
- * st_dev names a filesystem's), seen under @sysfs ("/sys"), @top itself
- * aside. If so, @how says through what, from @top down: "dm-3 over
- * loop0 over /var/tmp/pv.img" (a file on @under's filesystem), or
- * "sda1 in sda" for a partition.
+ * st_dev names a filesystem's), seen under @sysfs ("/sys") with device
+ * nodes in @devdir ("/dev"), @top itself aside: 1 if so, 0 if not, and
+ * -errno when a loop device on the way reads a file that can be found
+ * neither through its node nor by its name: whether it is cannot be
+ * told. @how says through what, from @top down: "dm-3 over loop0 over
+ * /var/tmp/pv.img" (a file on @under's filesystem), or "sda1 in sda" for
+ * a partition; for -errno, as far as the walk went.
  */
-bool device_built_on(const char *sysfs, dev_t top, dev_t under, char *how,
-		     size_t size);
+int device_built_on(const char *sysfs, const char *devdir, dev_t top,
+		    dev_t under, char *how, size_t size);
 
 #endif

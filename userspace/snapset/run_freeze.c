@@ -30,6 +30,18 @@ static void freeze_dirs(const struct run_options *opts, char *out, size_t size)
 }
 
 /*
+ * Whether the device @top is stored on the filesystem of @under: 0 if
+ * not; -EDEADLK if it is, and the error that says why it cannot be told
+ * otherwise (a loop device whose file is gone), both refused.
+ */
+static int stored_on(dev_t top, dev_t under, char *how, size_t size)
+{
+	int ret = device_built_on(RUN_SYSFS, RUN_DEVDIR, top, under, how, size);
+
+	return ret > 0 ? -EDEADLK : ret;
+}
+
+/*
  * The module freezes in device-number order, and cannot know that one
  * filesystem is stored on another (an LV whose PV is a loop device over a
  * file on /): frozen first, the lower one would block the upper one's
@@ -39,20 +51,31 @@ static int freeze_stack_check(struct run_state *st)
 {
 	const struct run_options *opts = st->opts;
 	char how[512];
+	int ret;
 
 	for (unsigned int i = 0; i < opts->nfreeze; i++)
-		for (unsigned int j = 0; j < opts->nfreeze; j++)
-			if (st->freeze_devs[i] != st->freeze_devs[j] &&
-			    device_built_on(RUN_SYSFS, st->freeze_devs[i],
-					    st->freeze_devs[j], how,
-					    sizeof(how)))
+		for (unsigned int j = 0; j < opts->nfreeze; j++) {
+			if (st->freeze_devs[i] == st->freeze_devs[j])
+				continue;
+			ret = stored_on(st->freeze_devs[i], st->freeze_devs[j],
+					how, sizeof(how));
+			if (ret == -EDEADLK)
 				return run_fail(
-				    st, -EDEADLK,
+				    st, ret,
 				    "--freeze %s: its filesystem is stored on "
 				    "%s's (%s): freezing both would block "
 				    "writes to %s for good; freeze %s alone",
 				    opts->freeze[i], opts->freeze[j], how,
 				    opts->freeze[j], opts->freeze[i]);
+			if (ret)
+				return run_fail(
+				    st, ret,
+				    "--freeze %s: cannot tell whether its "
+				    "filesystem is stored on %s's (%s: %s), "
+				    "which would block writes for good",
+				    opts->freeze[i], opts->freeze[j], how,
+				    strerror(-ret));
+		}
 	return 0;
 }
 
@@ -83,19 +106,30 @@ int freeze_origin_check(struct run_state *st, const struct run_lvm_snapshot *s,
 {
 	const struct run_options *opts = st->opts;
 	char how[512];
+	int ret;
 
-	for (unsigned int i = 0; i < opts->nfreeze; i++)
-		if (origin != st->freeze_devs[i] &&
-		    device_built_on(RUN_SYSFS, origin, st->freeze_devs[i], how,
-				    sizeof(how)))
+	for (unsigned int i = 0; i < opts->nfreeze; i++) {
+		if (origin == st->freeze_devs[i])
+			continue;
+		ret = stored_on(origin, st->freeze_devs[i], how, sizeof(how));
+		if (ret == -EDEADLK)
 			return run_fail(
-			    st, -EDEADLK,
+			    st, ret,
 			    "--lvm-snapshot %s/%s: the origin is stored on "
 			    "%s's filesystem (%s): lvcreate's writes to it "
 			    "would wait for the thaw, and --freeze %s would "
 			    "always expire; leave out --freeze %s",
 			    s->vg, s->origin, opts->freeze[i], how,
 			    opts->freeze[i], opts->freeze[i]);
+		if (ret)
+			return run_fail(
+			    st, ret,
+			    "--lvm-snapshot %s/%s: cannot tell whether the "
+			    "origin is stored on %s's filesystem (%s: %s), "
+			    "where --freeze %s would always expire",
+			    s->vg, s->origin, opts->freeze[i], how,
+			    strerror(-ret), opts->freeze[i]);
+	}
 	return 0;
 }
 
@@ -120,22 +154,33 @@ static const char *freeze_error(int err)
 		       "holds it)";
 	case -EPERM:
 		return "freezing needs CAP_SYS_ADMIN";
+	case -EIO:
+		return "a freeze failed, and the kernel then failed to thaw "
+		       "a filesystem frozen before it (its log names it): it "
+		       "may still be frozen";
 	default:
 		return strerror(-err);
 	}
 }
 
-/* Filesystems, not directories: two on one filesystem count once. */
+/*
+ * Whether --freeze's @i-th directory is the first on its filesystem:
+ * filesystems, not directories, are synced and counted.
+ */
+static bool freeze_first_of_fs(const struct run_state *st, unsigned int i)
+{
+	for (unsigned int j = 0; j < i; j++)
+		if (st->freeze_devs[j] == st->freeze_devs[i])
+			return false;
+	return true;
+}
+
 static unsigned int freeze_count(const struct run_state *st)
 {
-	unsigned int n = 0, j;
+	unsigned int n = 0;
 
-	for (unsigned int i = 0; i < st->nfreeze_fds; i++) {
-		for (j = 0; j < i && st->freeze_devs[j] != st->freeze_devs[i];
-		     j++)
-			;
-		n += j == i;
-	}
+	for (unsigned int i = 0; i < st->nfreeze_fds; i++)
+		n += freeze_first_of_fs(st, i);
 	return n;
 }
 
@@ -149,7 +194,7 @@ static int freeze_sync(struct run_state *st)
 	long long start = monotonic_ms();
 
 	for (unsigned int i = 0; i < st->nfreeze_fds; i++)
-		if (syncfs(st->freeze_fds[i]))
+		if (freeze_first_of_fs(st, i) && syncfs(st->freeze_fds[i]))
 			return run_fail(st, -errno,
 					"--freeze %s: cannot write back its "
 					"dirty data: %s",
@@ -187,6 +232,22 @@ int freeze_begin(struct run_state *st)
 	return 0;
 }
 
+/*
+ * A failed kernel thaw is named whatever failed before it (its error
+ * kept in the message): a filesystem may still be frozen.
+ */
+static int freeze_thaw_failed(struct run_state *st, int ret, const char *dirs)
+{
+	char before[sizeof(st->error)];
+
+	snprintf(before, sizeof(before), "%s", ret ? st->error : "");
+	return run_fail(st, -EIO,
+			"--freeze %s: the kernel failed to thaw one of them "
+			"(its log names it): it may still be frozen; the set "
+			"is not armed%s%s",
+			dirs, ret ? "; before that: " : "", before);
+}
+
 /* Thaws (after @ret, the snapshots' result); the first error. */
 int freeze_end(struct run_state *st, int ret)
 {
@@ -201,9 +262,11 @@ int freeze_end(struct run_state *st, int ret)
 	if (!thawed)
 		run_step(st, "writes released after %.1f ms",
 			 (double)st->thaw.freeze_hold_ns / 1e6);
+	freeze_dirs(st->opts, dirs, sizeof(dirs));
+	if (thawed == -EIO)
+		return freeze_thaw_failed(st, ret, dirs);
 	if (ret || !thawed)
 		return ret;
-	freeze_dirs(st->opts, dirs, sizeof(dirs));
 	if (thawed == -ETIMEDOUT)
 		return run_fail(st, thawed,
 				"--freeze %s: writes were held past the "
@@ -216,12 +279,6 @@ int freeze_end(struct run_state *st, int ret)
 				"--freeze %s: thawed by someone else (fsfreeze "
 				"-u?) while the snapshots were made: they are "
 				"not of one instant, the set is not armed",
-				dirs);
-	if (thawed == -EIO)
-		return run_fail(st, thawed,
-				"--freeze %s: the kernel failed to thaw one of "
-				"them (its log names it): it may still be "
-				"frozen; the set is not armed",
 				dirs);
 	return run_fail(st, thawed, "--freeze %s: cannot thaw: %s", dirs,
 			strerror(-thawed));
