@@ -340,9 +340,14 @@ static int freeze_one(struct super_block *sb)
 	return -EALREADY;
 }
 
-/* Under the freezer's lock: freezes all of @sbs or, thawing back, none. */
+/*
+ * Under the freezer's lock: freezes all of @sbs or, thawing back, none.
+ * A failed thaw back is -EIO, whatever stopped the freeze: a filesystem
+ * may be left frozen, which the caller must hear of first.
+ */
 static int freeze_all(struct super_block **sbs, unsigned int n)
 {
+	bool foreign;
 	unsigned int i;
 	int ret = 0;
 
@@ -351,11 +356,8 @@ static int freeze_all(struct super_block **sbs, unsigned int n)
 		if (ret)
 			break;
 	}
-	if (ret) {
-		bool foreign;
-
-		thaw_all(sbs, i, &foreign);
-	}
+	if (ret && thaw_all(sbs, i, &foreign))
+		ret = -EIO;
 	return ret;
 }
 

@@ -4,9 +4,11 @@
 # (the module thaws when the set ends, once lvcreate has), and freezing
 # it by hand works (nothing is left holding a freeze). FREEZE_KILLS
 # kills (default 10; `make chaos` runs 200), at a moment drawn from
-# 0 to 3 s of run's life with FREEZE_SEED (printed). Prints TAP, and
-# the tally: kills, how many landed between the freeze and the thaw
-# (lvcreate runs only then), and the longest a write waited after a kill.
+# 0 to 3 s of run's life with FREEZE_SEED (printed): one seed, the same
+# moments. Prints TAP, and the tally: kills, how many landed between the
+# freeze and the thaw (lvcreate runs only then), how many runs froze and
+# thawed before theirs, and the longest a write waited after a kill.
+# Kills that never met a freeze would prove nothing: that fails too.
 set -uo pipefail
 
 . "$(dirname "$0")/tap.sh"
@@ -17,7 +19,7 @@ fi
 kills=${FREEZE_KILLS:-10}
 seed=${FREEZE_SEED:-$$}
 RANDOM=$seed
-echo "1..3"
+echo "1..4"
 echo "# $kills kills, FREEZE_SEED=$seed"
 
 # shellcheck source=tools/vm/guest-lvm.sh
@@ -44,17 +46,22 @@ lvm vgcreate -q "$vg" "$pv" >/dev/null &&
 now_ms() { date +%s%3N; }
 
 # The longest a write to $mnt waited after a kill, and the failures.
-longest=0 stuck=0 refrozen=0 frozen=0
+longest=0 stuck=0 refrozen=0 frozen=0 thawed=0
 for i in $(seq "$kills"); do
-	build/snapset run --lvm-snapshot "$vg/data:8m" --freeze "$mnt" \
-		--freeze-timeout 60s -- true >/dev/null 2>&1 &
+	# Its steps, "writes held" among them once it has thawed, go to
+	# $tmp, which is not the filesystem it freezes.
+	build/snapset run -v --lvm-snapshot "$vg/data:8m" --freeze "$mnt" \
+		--freeze-timeout 60s -- true >/dev/null 2>"$tmp/run.err" &
 	run=$!
-	# The kill's moment: random by design, not a wait for an event.
-	sleep "$(printf '%d.%03d' $((RANDOM % 3)) $((RANDOM % 1000)))"
+	# The kill's moment: random by design, not a wait for an event;
+	# drawn in this shell, whose RANDOM the seed set (not a subshell's).
+	printf -v moment '%d.%03d' $((RANDOM % 3)) $((RANDOM % 1000))
+	sleep "$moment"
 	kill -KILL "$run" 2>/dev/null
 	wait "$run" 2>/dev/null
 	killed=$(now_ms)
 	pgrep -f 'lvcreate .*/data$' >/dev/null && frozen=$((frozen + 1))
+	grep -q "writes held" "$tmp/run.err" && thawed=$((thawed + 1))
 	# lvcreate outlives run (it must not be killed); the set ends with it.
 	if ! timeout 50 sh -c "echo $i >>'$mnt/kills'"; then
 		stuck=$((stuck + 1))
@@ -73,8 +80,11 @@ for i in $(seq "$kills"); do
 	fi
 done
 echo "# tally: $kills kills, $frozen between freeze and thaw," \
+	"$thawed after a freeze and its thaw," \
 	"longest write wait after a kill ${longest} ms"
 result "$stuck" "after each of $kills kills the filesystem took writes again"
 result "$refrozen" "after each kill a freeze by hand took and went"
 [ "$(lvm lvs --noheadings -o lv_name "$vg" | tr -d ' ')" = data ]
 result $? "only the origin is left in the VG"
+[ $((frozen + thawed)) -gt 0 ]
+result $? "at least one of the $kills runs froze before its kill"

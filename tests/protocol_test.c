@@ -339,6 +339,52 @@ TEST(writer_reads_the_freeze)
 	EXPECT_EQ(0, fake_writer_close(w, pid));
 }
 
+/*
+ * Members of the wrong type or out of range are not taken for true or
+ * wrapped: "true" and 1 are not booleans, and a count or a time out of
+ * range reads as absent.
+ */
+TEST(writer_refuses_ill_typed_members)
+{
+	static const char *const events[] = {
+		"{\"type\":\"event\",\"event\":1,\"kind\":"
+		"\"backup-shutdown\",\"set\":{\"id\":"
+		"\"12345678-9abc-def0-0123-456789abcdef\",\"completed\":"
+		"\"true\",\"signal\":4294967305,\"exit_status\":"
+		"-4294967296,\"freeze\":{\"filesystems\":-2,\"held_ms\":"
+		"-5,\"end\":\"thawed\",\"foreign_thaw\":1,"
+		"\"thaw_failed\":\"yes\"}},\"devices\":[]}",
+		"{\"type\":\"event\",\"event\":2,\"kind\":"
+		"\"backup-shutdown\",\"set\":{\"id\":"
+		"\"22345678-9abc-def0-0123-456789abcdef\",\"completed\":"
+		"true,\"freeze\":{\"held_ms\":1e999}},\"devices\":[]}",
+		NULL,
+	};
+	const struct snapset_writer_event *ev = NULL;
+	struct snapset_writer_freeze f;
+	struct snapset_writer *w;
+	pid_t pid;
+
+	w = fake_writer(events, &pid);
+	ASSERT_NE(NULL, w);
+	ASSERT_EQ(0, snapset_writer_next(w, &ev, 5000));
+	EXPECT_EQ(0, ev->completed);
+	EXPECT_EQ(0, ev->signal);
+	EXPECT_EQ(-1, ev->exit_status);
+	ASSERT_EQ(0, snapset_writer_event_freeze(w, ev, &f, sizeof(f)));
+	EXPECT_EQ(0, f.filesystems);
+	EXPECT_EQ(-1, f.held_ms);
+	EXPECT_EQ(0, f.foreign_thaw);
+	EXPECT_EQ(0, f.thaw_failed);
+	EXPECT_EQ(0, snapset_writer_ack(w, ev, 0, NULL));
+	ASSERT_EQ(0, snapset_writer_next(w, &ev, 5000));
+	EXPECT_EQ(1, ev->completed);
+	ASSERT_EQ(0, snapset_writer_event_freeze(w, ev, &f, sizeof(f)));
+	EXPECT_EQ(-1, f.held_ms);
+	EXPECT_EQ(0, snapset_writer_ack(w, ev, 0, NULL));
+	EXPECT_EQ(0, fake_writer_close(w, pid));
+}
+
 TEST(utf8_copy_replaces_and_cuts_on_characters)
 {
 	char out[8];

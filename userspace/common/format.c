@@ -28,6 +28,15 @@ int id_parse(const char *text, __u8 id[SNAPSET_ID_LEN])
 	return uuid_parse(text, id) ? -EINVAL : 0;
 }
 
+/* @names[@i], or "unknown" past its end or in a gap. */
+static const char *table_name(const char *const *names, size_t n, __u32 i)
+{
+	return i < n && names[i] ? names[i] : "unknown";
+}
+
+#define TABLE_NAME(names, i) \
+	table_name(names, sizeof(names) / sizeof(names[0]), i)
+
 const char *reason_name(__u32 reason)
 {
 	static const char *const names[] = {
@@ -41,8 +50,7 @@ const char *reason_name(__u32 reason)
 
 	if (reason == SNAPSET_REASON_LOST)
 		return "lost";
-	return reason < sizeof(names) / sizeof(names[0]) ? names[reason]
-							 : "unknown";
+	return TABLE_NAME(names, reason);
 }
 
 const char *event_name(__u32 type)
@@ -61,9 +69,7 @@ const char *event_name(__u32 type)
 		[SNAPSET_EVENT_FREEZE_EXPIRED] = "freeze-expired",
 	};
 
-	if (type >= sizeof(names) / sizeof(names[0]) || !names[type])
-		return "unknown";
-	return names[type];
+	return TABLE_NAME(names, type);
 }
 
 const char *freeze_end_name(__u32 end)
@@ -75,7 +81,7 @@ const char *freeze_end_name(__u32 end)
 		[SNAPSET_FREEZE_END_TERMINATED] = "terminated",
 	};
 
-	return end < sizeof(names) / sizeof(names[0]) ? names[end] : "unknown";
+	return TABLE_NAME(names, end);
 }
 
 void held_ms_format(__u64 ns, char out[HELD_MS_STR_LEN])

@@ -7,6 +7,8 @@
  * application.
  */
 #include <errno.h>
+#include <limits.h>
+#include <math.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -237,23 +239,42 @@ static const char *member(struct json_object *obj, const char *key)
 	return json_object_get_string(value);
 }
 
+/* An integer member within [@min, @max]; @otherwise if none is. */
 static long long member_int(struct json_object *obj, const char *key,
-			    long long otherwise)
+			    long long min, long long max, long long otherwise)
 {
 	struct json_object *value;
+	long long n;
 
 	if (!json_object_object_get_ex(obj, key, &value) ||
 	    !json_object_is_type(value, json_type_int))
 		return otherwise;
-	return json_object_get_int64(value);
+	n = json_object_get_int64(value);
+	return n < min || n > max ? otherwise : n;
 }
 
+/* A JSON boolean, true; anything else ("yes", 1) is not. */
 static bool member_bool(struct json_object *obj, const char *key)
 {
 	struct json_object *value;
 
 	return json_object_object_get_ex(obj, key, &value) &&
+	       json_object_is_type(value, json_type_boolean) &&
 	       json_object_get_boolean(value);
+}
+
+/* Milliseconds, a number not below 0 (json-c reads 1e999 as inf); or -1. */
+static double member_ms(struct json_object *obj, const char *key)
+{
+	struct json_object *value;
+	double ms;
+
+	if (!json_object_object_get_ex(obj, key, &value) ||
+	    !(json_object_is_type(value, json_type_double) ||
+	      json_object_is_type(value, json_type_int)))
+		return -1;
+	ms = json_object_get_double(value);
+	return isfinite(ms) && ms >= 0 ? ms : -1;
 }
 
 /* "VG/LV" from the members "vg" and @lv_key, or "". */
@@ -314,8 +335,9 @@ static int event_from_msg(struct snapset_writer *w)
 		.set_name = member(set, "name"),
 		.completed = member_bool(set, "completed"),
 		.reason = member(set, "reason"),
-		.signal = (int)member_int(set, "signal", 0),
-		.exit_status = (int)member_int(set, "exit_status", -1),
+		.signal = (int)member_int(set, "signal", 0, INT_MAX, 0),
+		.exit_status =
+		    (int)member_int(set, "exit_status", INT_MIN, INT_MAX, -1),
 		.armed_at = member(set, "armed_at"),
 		.ended_at = member(set, "ended_at"),
 		.ndevices = n,
@@ -333,7 +355,7 @@ EXPORT int snapset_writer_event_freeze(const struct snapset_writer *w,
 				       size_t size)
 {
 	struct snapset_writer_freeze f = { 0 };
-	struct json_object *set, *obj, *held;
+	struct json_object *set, *obj;
 
 	if (!w->has_event || event != &w->event ||
 	    size < SNAPSET_WRITER_FREEZE_SIZE_VER0)
@@ -343,13 +365,10 @@ EXPORT int snapset_writer_event_freeze(const struct snapset_writer *w,
 	    !json_object_object_get_ex(set, "freeze", &obj) ||
 	    !json_object_is_type(obj, json_type_object))
 		return -ENOENT;
-	f.filesystems = (unsigned int)member_int(obj, "filesystems", 0);
+	f.filesystems =
+	    (unsigned int)member_int(obj, "filesystems", 0, UINT_MAX, 0);
 	f.frozen_at = member(obj, "frozen_at");
-	f.held_ms = json_object_object_get_ex(obj, "held_ms", &held) &&
-			    (json_object_is_type(held, json_type_double) ||
-			     json_object_is_type(held, json_type_int))
-			? json_object_get_double(held)
-			: -1;
+	f.held_ms = member_ms(obj, "held_ms");
 	f.end = member(obj, "end");
 	f.foreign_thaw = member_bool(obj, "foreign_thaw");
 	f.thaw_failed = member_bool(obj, "thaw_failed");

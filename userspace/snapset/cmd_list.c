@@ -90,10 +90,10 @@ static void format_held(const struct snapset_event *ev, char *out, size_t size)
 		snprintf(out, size, "-");
 	else if (s->freeze_end == SNAPSET_FREEZE_END_NONE)
 		snprintf(out, size, "frozen");
+	else if (s->flags & SNAPSET_SET_THAW_FAILED)
+		snprintf(out, size, "failed"); /* an expiry's thaw, too */
 	else if (s->freeze_end == SNAPSET_FREEZE_END_EXPIRED)
 		snprintf(out, size, "expired");
-	else if (s->flags & SNAPSET_SET_THAW_FAILED)
-		snprintf(out, size, "failed");
 	else
 		snprintf(out, size, "%.1fms%s", (double)s->freeze_hold_ns / 1e6,
 			 s->flags & SNAPSET_SET_FREEZE_FOREIGN ? "!" : "");

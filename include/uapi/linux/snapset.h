@@ -255,9 +255,11 @@ struct snapset_list {
  * frozen, and takes its freeze back. All or nothing: the
  * filesystems are frozen in ascending device-number order, and on any
  * failure the ones already frozen are thawed again, in reverse, and the
- * set is as it was. The filesystems are frozen through their block
- * device (the freeze device-mapper's suspend takes), so an LVM snapshot
- * of a frozen filesystem nests inside this freeze.
+ * set is as it was; if one of those thaws fails, the error is EIO (the
+ * kernel log names the filesystem, which may be left frozen). The
+ * filesystems are frozen through their block device (the freeze
+ * device-mapper's suspend takes), so an LVM snapshot of a frozen
+ * filesystem nests inside this freeze.
  *
  * They stay frozen until %SNAPSET_IOC_THAW, the deadline (the set is
  * then marked expired, a %SNAPSET_EVENT_FREEZE_EXPIRED event is queued,
