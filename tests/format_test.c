@@ -137,6 +137,27 @@ TEST(record_next_walks_and_refuses_bad_sizes)
 }
 
 /*
+ * The UAPI promises parts in multiples of 8: a record whose header or
+ * devices are not would leave the next record, or a device, misaligned.
+ */
+TEST(record_next_refuses_sizes_not_multiples_of_8)
+{
+	struct snapset_event *ev = make_record(2);
+	size_t off = 0;
+
+	ev->header_size += 4;
+	ev->size += 4;
+	ev = realloc(ev, ev->size);
+	ASSERT_NE(NULL, ev);
+	EXPECT_EQ(NULL, record_next(ev, ev->size, &off));
+	ev->header_size -= 4;
+	ev->device_size += 2;
+	EXPECT_EQ(NULL, record_next(ev, ev->size, &off));
+	EXPECT_EQ(0, off);
+	free(ev);
+}
+
+/*
  * A newer kernel's record, both parts longer: read by the sizes it gives,
  * its devices found where it put them.
  */
