@@ -211,6 +211,33 @@ TEST(record_json_parses_back)
 	free(ev);
 }
 
+/*
+ * A device's size in bytes, from an untrusted count of sectors: up to
+ * 8 EiB exact, past it the most a JSON int64 holds, never overflowed.
+ */
+TEST(device_size_past_8_eib_is_clamped)
+{
+	static const struct {
+		__u64 sectors;
+		int64_t bytes;
+	} cases[] = {
+		{ INT64_MAX / 512, INT64_MAX / 512 * 512 },
+		{ INT64_MAX / 512 + 1, INT64_MAX },
+		{ UINT64_MAX, INT64_MAX },
+	};
+	struct snapset_device_info dev = { .major = 8 };
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct json_object *obj, *size;
+
+		dev.sectors = cases[i].sectors;
+		obj = device_info_to_json(&dev);
+		ASSERT_TRUE(json_object_object_get_ex(obj, "size", &size));
+		EXPECT_EQ(cases[i].bytes, json_object_get_int64(size));
+		json_object_put(obj);
+	}
+}
+
 /* @ev's set frozen: 2 filesystems, writes held 182.4 ms, thawed. */
 static void froze(struct snapset_event *ev)
 {
