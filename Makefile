@@ -133,14 +133,25 @@ $(BUILD)/tests/%_test: tests/%_test.c $(filter-out %/main.o,$(PROGRAM_OBJS)) \
 
 unit-tests: $(UNIT_TESTS)
 
-# libFuzzer targets under ASan and UBSan (clang): the protocol codec, and
-# events encoded from arbitrary device strings. `make fuzz` runs each for
-# FUZZ_SECONDS; make check runs them briefly.
+# libFuzzer targets under ASan and UBSan (clang), each with its seeds in
+# tests/fuzz/corpus-NAME: protocol (the writer protocol's codec), event
+# (events encoded from arbitrary device strings), config (the daemon's configuration file), record
+# (record_next() over edited LIST and agent records, each shown as list,
+# watch and the daemon show it), run_args (snapset run's arguments and
+# device specs) and control (run's and complete's control messages).
+# `make fuzz` runs each for FUZZ_SECONDS; make check runs them briefly.
 FUZZ_SECONDS ?= 300
 FUZZ_FLAGS := -std=gnu11 -D_GNU_SOURCE -Iinclude/uapi -Iinclude -g -O1 \
 	$(WARNINGS) -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined
-FUZZERS := $(BUILD)/fuzz/protocol_fuzz $(BUILD)/fuzz/event_fuzz
+FUZZERS := $(addprefix $(BUILD)/fuzz/,protocol_fuzz event_fuzz config_fuzz \
+	record_fuzz run_args_fuzz control_fuzz)
+# How sets and records are written, and what that needs.
+FUZZ_FORMAT := userspace/common/format.c userspace/lib/protocol.c \
+	userspace/common/format.h userspace/lib/protocol.h
+# LVM names and uuids, and what links with them.
+FUZZ_LVM := userspace/common/lvm.c userspace/common/lvm_command.c \
+	userspace/common/files_limit.c userspace/common/lvm.h
 
 fuzz-build: $(FUZZERS)
 
@@ -155,6 +166,29 @@ $(BUILD)/fuzz/event_fuzz: tests/fuzz/event_fuzz.c userspace/lib/protocol.c \
 		userspace/common/format.h
 	@mkdir -p $(@D)
 	clang $(FUZZ_FLAGS) -o $@ $(filter %.c,$^) $(LIB_LIBS) -lblkid -ldevmapper -luuid -lm
+
+$(BUILD)/fuzz/config_fuzz: tests/fuzz/config_fuzz.c userspace/daemon/config.c \
+		userspace/daemon/config.h $(FUZZ_FORMAT)
+	@mkdir -p $(@D)
+	clang $(FUZZ_FLAGS) -o $@ $(filter %.c,$^) $(LIB_LIBS) -linih -luuid -lm
+
+$(BUILD)/fuzz/record_fuzz: tests/fuzz/record_fuzz.c userspace/common/module.c \
+		userspace/common/module.h $(FUZZ_LVM) $(FUZZ_FORMAT)
+	@mkdir -p $(@D)
+	clang $(FUZZ_FLAGS) -o $@ $(filter %.c,$^) $(LIB_LIBS) -luuid -lm
+
+$(BUILD)/fuzz/run_args_fuzz: tests/fuzz/run_args_fuzz.c \
+		userspace/snapset/run_args.c userspace/snapset/run.h \
+		userspace/common/spec.c userspace/common/spec.h \
+		userspace/common/device.c $(FUZZ_LVM) $(FUZZ_FORMAT)
+	@mkdir -p $(@D)
+	clang $(FUZZ_FLAGS) -o $@ $(filter %.c,$^) $(LIB_LIBS) -lblkid \
+		-ldevmapper -luuid -lm
+
+$(BUILD)/fuzz/control_fuzz: tests/fuzz/control_fuzz.c \
+		userspace/snapset/control.c userspace/snapset/control.h
+	@mkdir -p $(@D)
+	clang $(FUZZ_FLAGS) -o $@ $(filter %.c,$^)
 
 fuzz: fuzz-build
 	tools/fuzz $(FUZZ_SECONDS)

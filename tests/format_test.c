@@ -137,6 +137,27 @@ TEST(record_next_walks_and_refuses_bad_sizes)
 }
 
 /*
+ * The UAPI promises parts in multiples of 8: a record whose header or
+ * devices are not would leave the next record, or a device, misaligned.
+ */
+TEST(record_next_refuses_sizes_not_multiples_of_8)
+{
+	struct snapset_event *ev = make_record(2);
+	size_t off = 0;
+
+	ev->header_size += 4;
+	ev->size += 4;
+	ev = realloc(ev, ev->size);
+	ASSERT_NE(NULL, ev);
+	EXPECT_EQ(NULL, record_next(ev, ev->size, &off));
+	ev->header_size -= 4;
+	ev->device_size += 2;
+	EXPECT_EQ(NULL, record_next(ev, ev->size, &off));
+	EXPECT_EQ(0, off);
+	free(ev);
+}
+
+/*
  * A newer kernel's record, both parts longer: read by the sizes it gives,
  * its devices found where it put them.
  */
@@ -188,6 +209,33 @@ TEST(record_json_parses_back)
 	json_object_put(parsed);
 	json_object_put(obj);
 	free(ev);
+}
+
+/*
+ * A device's size in bytes, from an untrusted count of sectors: up to
+ * 8 EiB exact, past it the most a JSON int64 holds, never overflowed.
+ */
+TEST(device_size_past_8_eib_is_clamped)
+{
+	static const struct {
+		__u64 sectors;
+		int64_t bytes;
+	} cases[] = {
+		{ INT64_MAX / 512, INT64_MAX / 512 * 512 },
+		{ INT64_MAX / 512 + 1, INT64_MAX },
+		{ UINT64_MAX, INT64_MAX },
+	};
+	struct snapset_device_info dev = { .major = 8 };
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct json_object *obj, *size;
+
+		dev.sectors = cases[i].sectors;
+		obj = device_info_to_json(&dev);
+		ASSERT_TRUE(json_object_object_get_ex(obj, "size", &size));
+		EXPECT_EQ(cases[i].bytes, json_object_get_int64(size));
+		json_object_put(obj);
+	}
 }
 
 /* @ev's set frozen: 2 filesystems, writes held 182.4 ms, thawed. */

@@ -183,6 +183,15 @@ static void add_bounded(struct json_object *obj, const char *key,
 	json_object_object_add(obj, key, json_text(value, size));
 }
 
+/*
+ * Bytes of @sectors; a record is not trusted, and a count past JSON's
+ * int64 (8 EiB, no real disk) is written as its most, not overflowed.
+ */
+static int64_t sectors_bytes(__u64 sectors)
+{
+	return sectors > INT64_MAX / 512 ? INT64_MAX : (int64_t)sectors * 512;
+}
+
 struct json_object *device_info_to_json(const struct snapset_device_info *d)
 {
 	struct json_object *obj = json_object_new_object();
@@ -193,7 +202,7 @@ struct json_object *device_info_to_json(const struct snapset_device_info *d)
 	snprintf(devno, sizeof(devno), "%u:%u", d->major, d->minor);
 	json_add_ascii(obj, "devno", devno);
 	json_add_int(obj, "diskseq", (int64_t)d->diskseq);
-	json_add_int(obj, "size", (int64_t)d->sectors * 512);
+	json_add_int(obj, "size", sectors_bytes(d->sectors));
 	json_object_object_add(
 	    obj, "persistent",
 	    json_object_new_boolean(d->flags & SNAPSET_DEVICE_PERSISTENT));

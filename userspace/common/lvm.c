@@ -69,8 +69,11 @@ int lvm_uuid_from_dm(const char *dm_uuid, char *out, size_t size)
 	const char *lv;
 	size_t o = 0;
 
-	/* "LVM-" + 32 characters of VG uuid + 32 of LV uuid [+ "-suffix"] */
-	if (strncmp(dm_uuid, "LVM-", 4) || strlen(dm_uuid) < 4 + 64 ||
+	/*
+	 * "LVM-" + 32 characters of VG uuid + 32 of LV uuid [+ "-suffix"];
+	 * no further than that is read: a record's field may lack its NUL.
+	 */
+	if (strncmp(dm_uuid, "LVM-", 4) || strnlen(dm_uuid, 4 + 64) < 4 + 64 ||
 	    (dm_uuid[68] && dm_uuid[68] != '-') || size < 39)
 		return -EINVAL;
 	lv = dm_uuid + 4 + 32;

@@ -137,7 +137,8 @@ int lv_list_snapset(struct snapset_lv **lvs, size_t *n, struct lvm_error *err);
 
 /*
  * The LV uuid, as lvs prints it, of an LVM dm uuid ("LVM-" + VG uuid +
- * LV uuid); -EINVAL when @dm_uuid is no LVM uuid.
+ * LV uuid); -EINVAL when @dm_uuid is no LVM uuid. Reads at most its
+ * first 69 bytes, so @dm_uuid need not end within its field.
  */
 int lvm_uuid_from_dm(const char *dm_uuid, char *out, size_t size);
 

@@ -191,9 +191,12 @@ const struct snapset_event *record_next(const void *buf, size_t len,
 	 * A newer kernel may write more of either part, never less than this
 	 * build knows (its VER0 today; a build whose structs grew must read
 	 * an older kernel's shorter parts into zeroed ones). The bounds keep
-	 * the arithmetic in 64 bits, on 32-bit builds too.
+	 * the arithmetic in 64 bits, on 32-bit builds too. Both parts are
+	 * multiples of 8, as the UAPI promises: the next record and every
+	 * device stay aligned for their 64-bit fields.
 	 */
-	if (ev->header_size < sizeof(*ev) ||
+	if (ev->header_size % 8 || ev->device_size % 8 ||
+	    ev->header_size < sizeof(*ev) ||
 	    ev->header_size > RECORD_PART_MAX ||
 	    ev->device_size < sizeof(struct snapset_device_info) ||
 	    ev->device_size > RECORD_PART_MAX)

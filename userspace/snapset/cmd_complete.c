@@ -56,19 +56,12 @@ static int request_complete(int fd)
 	};
 	/* run answers at once; a wedged run must not wedge COMMAND. */
 	struct timeval timeout = { .tv_sec = 30 };
-	struct control_reply reply;
-	ssize_t n;
 
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout)))
 		return -errno;
 	if (send(fd, &req, sizeof(req), MSG_NOSIGNAL) != sizeof(req))
 		return -errno;
-	n = recv(fd, &reply, sizeof(reply), 0);
-	if (n < 0)
-		return -errno;
-	if (n != sizeof(reply) || reply.version != CONTROL_VERSION)
-		return -EPROTO;
-	return reply.result;
+	return control_reply_recv(fd);
 }
 
 int complete_main(int argc, char **argv)

@@ -70,16 +70,13 @@ static void control_serve(struct run_state *st, int fd, bool *open,
 			  struct supervision *sv)
 {
 	struct control_reply reply = { .version = CONTROL_VERSION };
-	struct control_request req;
-	ssize_t n;
+	int request = control_request_recv(fd);
 
-	n = recv(fd, &req, sizeof(req), MSG_DONTWAIT | MSG_TRUNC);
-	if (n == 0)
+	if (request == 0)
 		*open = false; /* every copy in COMMAND's tree is closed */
-	if (n <= 0)
+	if (request == 0 || (request < 0 && request != -EPROTO))
 		return;
-	if (n != sizeof(req) || req.version != CONTROL_VERSION ||
-	    req.op != CONTROL_COMPLETE) {
+	if (request == -EPROTO) {
 		reply.result = -EPROTO;
 	} else if (snapshot_overflowed(st)) {
 		reply.result = -ENOSPC;

@@ -27,4 +27,18 @@ struct control_reply {
 	int32_t result; /* 0 or -errno */
 };
 
+/*
+ * run's side: the next request on @fd, without waiting. CONTROL_COMPLETE;
+ * 0 when every copy of COMMAND's end is closed; -EPROTO for a message
+ * that is no request (to be answered so); another -errno when there was
+ * none to read.
+ */
+int control_request_recv(int fd);
+
+/*
+ * COMMAND's side: run's answer on @fd, its result (0 or -errno);
+ * -EPROTO for a message that is no reply, or a result no errno.
+ */
+int control_reply_recv(int fd);
+
 #endif

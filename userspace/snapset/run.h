@@ -60,6 +60,15 @@ struct run_options {
 bool run_parse_args(int argc, char **argv, struct run_options *opts,
 		    int *status);
 
+/*
+ * The same, saying nothing: 0 to run; RUN_ARGS_HELP for --help; -EINVAL
+ * with the usage error in @error ("OBJECT: CAUSE", or a cause alone).
+ */
+#define RUN_ARGS_HELP 1
+#define RUN_ARGS_ERROR_LEN 512
+int run_args_parse(int argc, char **argv, struct run_options *opts,
+		   char error[RUN_ARGS_ERROR_LEN]);
+
 /* Whether the module takes @name for a set (checked before it is asked). */
 bool set_name_valid(const char *name);
 

@@ -277,11 +277,25 @@ static const char *run_option(struct run_options *opts, int opt,
 	return NULL;
 }
 
-bool run_parse_args(int argc, char **argv, struct run_options *opts,
-		    int *status)
+/* Why the options, each fine alone, cannot run together; or NULL. */
+static const char *run_args_conflict(const struct run_options *opts)
+{
+	if (!device_count(opts))
+		return "no devices (--lvm-snapshot, --snapshot, --persistent)";
+	if (opts->kill_after_ms && !opts->timeout_ms)
+		return "--kill-after: needs --timeout";
+	/* The snapshots of existing devices were taken before run. */
+	if (opts->nfreeze && !opts->nlvm)
+		return "--freeze: needs --lvm-snapshot";
+	if (opts->freeze_timeout_ms && !opts->nfreeze)
+		return "--freeze-timeout: needs --freeze";
+	return NULL;
+}
+
+int run_args_parse(int argc, char **argv, struct run_options *opts,
+		   char error[RUN_ARGS_ERROR_LEN])
 {
 	const char *cause = NULL;
-	char option[32];
 	int opt, index;
 
 	memset(opts, 0, sizeof(*opts));
@@ -289,36 +303,48 @@ bool run_parse_args(int argc, char **argv, struct run_options *opts,
 	/* '+': COMMAND's own options are not ours, even without "--". */
 	while ((opt = getopt_long(argc, argv, "+:v", run_options, &index)) !=
 	       -1) {
-		if (opt == 'h' || opt == ':' || opt == '?') {
-			*status = cli_other_option(argv, opt, run_usage);
-			return false;
+		if (opt == 'h')
+			return RUN_ARGS_HELP;
+		if (opt == ':' || opt == '?') {
+			snprintf(error, RUN_ARGS_ERROR_LEN, "%s: %s",
+				 argv[optind - 1],
+				 opt == ':' ? "needs a value"
+					    : "unknown option");
+			return -EINVAL;
 		}
 		cause = run_option(opts, opt, optarg);
 		if (cause) {
-			snprintf(option, sizeof(option), "--%s",
-				 run_options[index].name);
-			*status = cli_usage_error(
-			    "run", *optarg ? optarg : option, cause);
-			return false;
+			if (*optarg)
+				snprintf(error, RUN_ARGS_ERROR_LEN, "%s: %s",
+					 optarg, cause);
+			else
+				snprintf(error, RUN_ARGS_ERROR_LEN, "--%s: %s",
+					 run_options[index].name, cause);
+			return -EINVAL;
 		}
 	}
-	if (optind == argc)
-		cause = "COMMAND: missing";
-	else if (!device_count(opts))
-		cause = "no devices (--lvm-snapshot, --snapshot, --persistent)";
-	else if (opts->kill_after_ms && !opts->timeout_ms)
-		cause = "--kill-after: needs --timeout";
-	/* The snapshots of existing devices were taken before run. */
-	else if (opts->nfreeze && !opts->nlvm)
-		cause = "--freeze: needs --lvm-snapshot";
-	else if (opts->freeze_timeout_ms && !opts->nfreeze)
-		cause = "--freeze-timeout: needs --freeze";
+	cause = optind == argc ? "COMMAND: missing" : run_args_conflict(opts);
 	if (cause) {
-		fprintf(stderr, "snapset run: %s (see snapset run --help)\n",
-			cause);
-		*status = EXIT_USAGE;
-		return false;
+		snprintf(error, RUN_ARGS_ERROR_LEN, "%s", cause);
+		return -EINVAL;
 	}
 	opts->command = argv + optind;
-	return true;
+	return 0;
+}
+
+bool run_parse_args(int argc, char **argv, struct run_options *opts,
+		    int *status)
+{
+	char error[RUN_ARGS_ERROR_LEN];
+	int ret = run_args_parse(argc, argv, opts, error);
+
+	if (ret == RUN_ARGS_HELP) {
+		fputs(run_usage, stdout);
+		*status = EXIT_SUCCESS;
+	} else if (ret) {
+		fprintf(stderr, "snapset run: %s (see snapset run --help)\n",
+			error);
+		*status = EXIT_USAGE;
+	}
+	return !ret;
 }
