@@ -3,12 +3,14 @@
 # real LVM: after every kill the frozen filesystem takes writes again
 # (the module thaws when the set ends, once lvcreate has), and freezing
 # it by hand works (nothing is left holding a freeze). FREEZE_KILLS
-# kills (default 10; `make chaos` runs 200), at a moment drawn from
-# 0 to 3 s of run's life with FREEZE_SEED (printed): one seed, the same
-# moments. Prints TAP, and the tally: kills, how many landed between the
-# freeze and the thaw (lvcreate runs only then), how many runs froze and
-# thawed before theirs, and the longest a write waited after a kill.
-# Kills that never met a freeze would prove nothing: that fails too.
+# kills (default 10; `make chaos` runs 200), each at a moment drawn with
+# FREEZE_SEED (printed) within the life of a run not killed, which is
+# timed first: the moments follow the machine's speed, and one seed
+# gives the same fractions of a run's life. Prints TAP, and the tally:
+# kills, how many landed between the freeze and the thaw (lvcreate runs
+# only then), how many runs froze and thawed before theirs, and the
+# longest a write waited after a kill. Kills that never met a freeze
+# would prove nothing: that fails too.
 set -uo pipefail
 
 . "$(dirname "$0")/tap.sh"
@@ -19,7 +21,7 @@ fi
 kills=${FREEZE_KILLS:-10}
 seed=${FREEZE_SEED:-$$}
 RANDOM=$seed
-echo "1..4"
+echo "1..5"
 echo "# $kills kills, FREEZE_SEED=$seed"
 
 # shellcheck source=tools/vm/guest-lvm.sh
@@ -45,20 +47,31 @@ lvm vgcreate -q "$vg" "$pv" >/dev/null &&
 
 now_ms() { date +%s%3N; }
 
+# A run not killed: it must freeze, thaw and succeed, and its length
+# bounds the kills' moments. Its steps go to $tmp, which is not the
+# filesystem it freezes ("writes held" is said once it has thawed).
+run=(build/snapset run -v --lvm-snapshot "$vg/data:8m" --freeze "$mnt"
+	--freeze-timeout 60s -- true)
+started=$(now_ms)
+"${run[@]}" >/dev/null 2>"$tmp/run.err" &&
+	grep -q "writes held" "$tmp/run.err"
+result $? "a run not killed froze, thawed and succeeded"
+life=$(($(now_ms) - started + 1))
+echo "# a run's life: $life ms"
+lvm lvremove -q -y -S lv_tags=snapset "$vg" >/dev/null 2>&1
+
 # The longest a write to $mnt waited after a kill, and the failures.
 longest=0 stuck=0 refrozen=0 frozen=0 thawed=0
 for i in $(seq "$kills"); do
-	# Its steps, "writes held" among them once it has thawed, go to
-	# $tmp, which is not the filesystem it freezes.
-	build/snapset run -v --lvm-snapshot "$vg/data:8m" --freeze "$mnt" \
-		--freeze-timeout 60s -- true >/dev/null 2>"$tmp/run.err" &
-	run=$!
+	"${run[@]}" >/dev/null 2>"$tmp/run.err" &
+	pid=$!
 	# The kill's moment: random by design, not a wait for an event;
 	# drawn in this shell, whose RANDOM the seed set (not a subshell's).
-	printf -v moment '%d.%03d' $((RANDOM % 3)) $((RANDOM % 1000))
+	ms=$(((RANDOM * 32768 + RANDOM) % life))
+	printf -v moment '%d.%03d' $((ms / 1000)) $((ms % 1000))
 	sleep "$moment"
-	kill -KILL "$run" 2>/dev/null
-	wait "$run" 2>/dev/null
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
 	killed=$(now_ms)
 	pgrep -f 'lvcreate .*/data$' >/dev/null && frozen=$((frozen + 1))
 	grep -q "writes held" "$tmp/run.err" && thawed=$((thawed + 1))
