@@ -342,8 +342,9 @@ static int freeze_one(struct super_block *sb)
 
 /*
  * Under the freezer's lock: freezes all of @sbs or, thawing back, none.
- * A failed thaw back is -EIO, whatever stopped the freeze: a filesystem
- * may be left frozen, which the caller must hear of first.
+ * A failed thaw back is -ENOTRECOVERABLE, whatever stopped the freeze (a
+ * freeze's own -EIO is a failed sync): a filesystem may be left frozen,
+ * which the caller must hear of first.
  */
 static int freeze_all(struct super_block **sbs, unsigned int n)
 {
@@ -357,7 +358,7 @@ static int freeze_all(struct super_block **sbs, unsigned int n)
 			break;
 	}
 	if (ret && thaw_all(sbs, i, &foreign))
-		ret = -EIO;
+		ret = -ENOTRECOVERABLE;
 	return ret;
 }
 
@@ -457,6 +458,8 @@ int snapset_set_freeze(struct snapset_set *set,
 	mutex_lock(&set->lock);
 	if (ret) {
 		freeze_set_state(fz, SNAPSET_FREEZE_NONE);
+		if (ret == -ENOTRECOVERABLE)
+			set->info.flags |= SNAPSET_SET_THAW_FAILED;
 	} else {
 		freeze_set_state(fz, SNAPSET_FREEZE_FROZEN);
 		memcpy(fz->sbs, sbs, n * sizeof(*sbs));

@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <linux/loop.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -21,7 +22,7 @@
 
 struct stack_walk {
 	const char *sysfs;
-	const char *devdir;
+	device_loop_backing_fn *loop_backing;
 	dev_t under;
 	char *how;
 	size_t size;
@@ -71,27 +72,26 @@ static void dev_name(const char *sys, dev_t dev, char *out, size_t size)
 static int walk(const struct stack_walk *w, dev_t dev, const char *sep,
 		size_t used, unsigned int depth);
 
-/*
- * What loop device @name (@dev) reads from, as the kernel saw the open
- * file: a deleted or renamed backing file still answers. @rdev is the
- * block device for a loop over one, else 0.
- */
-static int loop_backing(const struct stack_walk *w, const char *name, dev_t dev,
-			dev_t *fs_dev, dev_t *rdev)
+int device_loop_backing(dev_t dev, const char *name, dev_t *fs_dev, dev_t *rdev)
 {
 	struct loop_info64 info;
 	char path[PATH_MAX];
 	struct stat sb;
 	int fd, ret = 0;
 
-	snprintf(path, sizeof(path), "%s/%s", w->devdir, name);
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	/* Only the device's own node is opened: no link, nothing else. */
+	snprintf(path, sizeof(path), "/dev/%s", name);
+	if (lstat(path, &sb))
+		return -errno;
+	if (!S_ISBLK(sb.st_mode) || sb.st_rdev != dev)
+		return -ENODEV;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &sb))
 		ret = -errno;
 	else if (!S_ISBLK(sb.st_mode) || sb.st_rdev != dev)
-		ret = -ENODEV; /* not the node of this device */
+		ret = -ENODEV; /* replaced between the two looks */
 	else if (ioctl(fd, LOOP_GET_STATUS64, &info))
 		ret = -errno;
 	close(fd);
@@ -104,23 +104,10 @@ static int loop_backing(const struct stack_walk *w, const char *name, dev_t dev,
 }
 
 /*
- * The same from sysfs's backing_file, where no node of the device can be
- * opened: its path, as the loop device was set up, is looked up again.
- */
-static int loop_backing_by_name(const char *file, dev_t *fs_dev, dev_t *rdev)
-{
-	struct stat sb;
-
-	if (stat(file, &sb))
-		return -errno;
-	*fs_dev = sb.st_dev;
-	*rdev = S_ISBLK(sb.st_mode) ? sb.st_rdev : 0;
-	return 0;
-}
-
-/*
  * A loop device's backing file, and the filesystem that holds it, or the
- * block device it reads: 0 for a device that is no loop device.
+ * block device it reads: 0 for a device that is no loop device. sysfs's
+ * path of the file is for the message only: the file may have been
+ * deleted, renamed, or another put in its place since.
  */
 static int walk_backing_file(const struct stack_walk *w, const char *sys,
 			     const char *name, dev_t dev, size_t used,
@@ -135,15 +122,10 @@ static int walk_backing_file(const struct stack_walk *w, const char *sys,
 		return 0;
 	snprintf(path, sizeof(path), "%s/loop/backing_file", sys);
 	if (sysfs_read(path, file, sizeof(file)))
-		snprintf(file, sizeof(file),
-			 "a backing file sysfs does not "
-			 "name");
-	ret = loop_backing(w, name, dev, &fs_dev, &rdev);
-	if (ret)
-		ret = loop_backing_by_name(file, &fs_dev, &rdev);
+		snprintf(file, sizeof(file), "?");
+	ret = w->loop_backing(dev, name, &fs_dev, &rdev);
 	if (ret) {
-		how_append(w, how_append(w, used, " over ", file), " ",
-			   "(not found)");
+		how_append(w, used, " over ", file);
 		return ret;
 	}
 	if (rdev)
@@ -153,11 +135,14 @@ static int walk_backing_file(const struct stack_walk *w, const char *sys,
 				  : walk(w, fs_dev, " on ", used, depth + 1);
 }
 
-/* The devices a dm or md device maps: found in one, or else unknown. */
+/*
+ * The devices a dm or md device maps: 1 if one is built on @w->under;
+ * else the first that cannot be told, @w->how saying which.
+ */
 static int walk_slaves(const struct stack_walk *w, const char *sys, size_t used,
 		       unsigned int depth)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], *unknown_how = NULL;
 	int found = 0, ret;
 	struct dirent *d;
 	dev_t slave;
@@ -171,11 +156,17 @@ static int walk_slaves(const struct stack_walk *w, const char *sys, size_t used,
 		if (d->d_name[0] == '.' || !dev_file_read(path, &slave))
 			continue;
 		ret = walk(w, slave, " over ", used, depth + 1);
+		if (ret < 0 && !found && w->size)
+			unknown_how = strdup(w->how);
 		if (ret > 0 || !found)
 			found = ret;
 	}
 	if (dir)
 		closedir(dir);
+	/* A later slave's dead end wrote over the one that matters. */
+	if (found < 0 && unknown_how)
+		snprintf(w->how, w->size, "%s", unknown_how);
+	free(unknown_how);
 	return found;
 }
 
@@ -194,23 +185,23 @@ static int walk(const struct stack_walk *w, dev_t dev, const char *sep,
 	if (depth && dev == w->under)
 		return 1;
 	if (depth >= DEVICE_STACK_DEPTH_MAX)
-		return 0;
+		return -ELOOP; /* the end unseen: not told */
 	/* A partition is its disk's: ".." of the partition's directory. */
 	snprintf(path, sizeof(path), "%s/partition", sys);
 	if (!access(path, F_OK)) {
 		snprintf(path, sizeof(path), "%s/../dev", sys);
 		return dev_file_read(path, &disk)
 			   ? walk(w, disk, " in ", used, depth + 1)
-			   : 0;
+			   : -ENOENT;
 	}
 	ret = walk_backing_file(w, sys, name, dev, used, depth);
 	return ret ? ret : walk_slaves(w, sys, used, depth);
 }
 
-int device_built_on(const char *sysfs, const char *devdir, dev_t top,
-		    dev_t under, char *how, size_t size)
+int device_built_on(const char *sysfs, device_loop_backing_fn *loop_backing,
+		    dev_t top, dev_t under, char *how, size_t size)
 {
-	const struct stack_walk w = { sysfs, devdir, under, how, size };
+	const struct stack_walk w = { sysfs, loop_backing, under, how, size };
 
 	if (size)
 		how[0] = '\0';

@@ -15,16 +15,32 @@
 #define DEVICE_STACK_DEPTH_MAX 16
 
 /*
- * Whether the block device @top is built on the device @under (as
- * st_dev names a filesystem's), seen under @sysfs ("/sys") with device
- * nodes in @devdir ("/dev"), @top itself aside: 1 if so, 0 if not, and
- * -errno when a loop device on the way reads a file that can be found
- * neither through its node nor by its name: whether it is cannot be
- * told. @how says through what, from @top down: "dm-3 over loop0 over
- * /var/tmp/pv.img" (a file on @under's filesystem), or "sda1 in sda" for
- * a partition; for -errno, as far as the walk went.
+ * What loop device @dev, named @name by the kernel, reads: the device of
+ * the filesystem holding its file (@fs_dev) and, for a loop over a block
+ * device, that device (@rdev, else 0); 0, or -errno if it cannot tell.
  */
-int device_built_on(const char *sysfs, const char *devdir, dev_t top,
-		    dev_t under, char *how, size_t size);
+typedef int device_loop_backing_fn(dev_t dev, const char *name,
+				   dev_t *fs_dev, dev_t *rdev);
+
+/*
+ * The kernel's answer (LOOP_GET_STATUS64 on /dev/@name, that node only
+ * if it is @dev's): of the file the loop device holds open, so a file
+ * deleted or renamed since still answers, and one put in its place
+ * does not.
+ */
+device_loop_backing_fn device_loop_backing;
+
+/*
+ * Whether the block device @top is built on the device @under (as
+ * st_dev names a filesystem's), seen under @sysfs ("/sys"), loop devices
+ * asked through @loop_backing, @top itself aside: 1 if so, 0 if not, and
+ * -errno when it cannot be told (a loop device that does not answer, a
+ * stack deeper than DEVICE_STACK_DEPTH_MAX). @how says through what,
+ * from @top down: "dm-3 over loop0 over /var/tmp/pv.img" (a file on
+ * @under's filesystem), or "sda1 in sda" for a partition; for -errno, as
+ * far as the walk went.
+ */
+int device_built_on(const char *sysfs, device_loop_backing_fn *loop_backing,
+		    dev_t top, dev_t under, char *how, size_t size);
 
 #endif

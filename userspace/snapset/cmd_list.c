@@ -86,12 +86,13 @@ static void format_held(const struct snapset_event *ev, char *out, size_t size)
 {
 	const struct snapset_set_info *s = &ev->set;
 
-	if (!s->freeze_count)
+	/* A thaw that failed, at the deadline or inside a failed freeze. */
+	if (s->flags & SNAPSET_SET_THAW_FAILED)
+		snprintf(out, size, "failed");
+	else if (!s->freeze_count)
 		snprintf(out, size, "-");
 	else if (s->freeze_end == SNAPSET_FREEZE_END_NONE)
 		snprintf(out, size, "frozen");
-	else if (s->flags & SNAPSET_SET_THAW_FAILED)
-		snprintf(out, size, "failed"); /* an expiry's thaw, too */
 	else if (s->freeze_end == SNAPSET_FREEZE_END_EXPIRED)
 		snprintf(out, size, "expired");
 	else

@@ -161,12 +161,8 @@ void lvm_remove_created(struct run_state *st);
  */
 int lvm_release(struct run_state *st);
 
-/*
- * Where run reads sysfs, what the kernel says a device is built on, and
- * opens device nodes, to ask a loop device what it reads.
- */
+/* Where run reads sysfs: what the kernel says a device is built on. */
 #define RUN_SYSFS "/sys"
-#define RUN_DEVDIR "/dev"
 
 /*
  * --freeze: its directories opened before the set is made, and refused

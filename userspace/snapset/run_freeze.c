@@ -36,7 +36,8 @@ static void freeze_dirs(const struct run_options *opts, char *out, size_t size)
  */
 static int stored_on(dev_t top, dev_t under, char *how, size_t size)
 {
-	int ret = device_built_on(RUN_SYSFS, RUN_DEVDIR, top, under, how, size);
+	int ret = device_built_on(RUN_SYSFS, device_loop_backing, top, under,
+				  how, size);
 
 	return ret > 0 ? -EDEADLK : ret;
 }
@@ -154,7 +155,7 @@ static const char *freeze_error(int err)
 		       "holds it)";
 	case -EPERM:
 		return "freezing needs CAP_SYS_ADMIN";
-	case -EIO:
+	case -ENOTRECOVERABLE:
 		return "a freeze failed, and the kernel then failed to thaw "
 		       "a filesystem frozen before it (its log names it): it "
 		       "may still be frozen";

@@ -255,8 +255,10 @@ struct snapset_list {
  * frozen, and takes its freeze back. All or nothing: the
  * filesystems are frozen in ascending device-number order, and on any
  * failure the ones already frozen are thawed again, in reverse, and the
- * set is as it was; if one of those thaws fails, the error is EIO (the
- * kernel log names the filesystem, which may be left frozen). The
+ * set is as it was; if one of those thaws fails, the error is
+ * ENOTRECOVERABLE and the set has %SNAPSET_SET_THAW_FAILED (the kernel
+ * log names the filesystem, which may be left frozen). EIO: a
+ * filesystem's sync before its freeze failed. The
  * filesystems are frozen through their block device (the freeze
  * device-mapper's suspend takes), so an LVM snapshot of a frozen
  * filesystem nests inside this freeze.
@@ -368,7 +370,9 @@ enum snapset_reason {
 /*
  * The kernel failed to thaw a filesystem the set had frozen (the kernel
  * log names it and the error): it may be left frozen, or its block
- * device's freeze count raised. SNAPSET_IOC_THAW returned EIO.
+ * device's freeze count raised. SNAPSET_IOC_THAW returned EIO, or
+ * SNAPSET_IOC_FREEZE ENOTRECOVERABLE (its thaw back, after a freeze
+ * that failed).
  */
 #define SNAPSET_SET_THAW_FAILED (1U << 8)
 
