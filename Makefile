@@ -50,7 +50,8 @@ UNIT_TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/*_test.c))
 .PHONY: all module program library examples selftests man unit-tests deps check \
 	check-fast lint demo chaos debug-module module-6.12 install install-module \
 	install-program install-man uninstall uninstall-module \
-	uninstall-program dkms-source clean fuzz fuzz-build bench bench-build
+	uninstall-program dkms-source clean fuzz fuzz-build bench bench-build \
+	sanitize-build
 
 all: module program library examples selftests man
 
@@ -133,6 +134,20 @@ $(BUILD)/tests/%_test: tests/%_test.c $(filter-out %/main.o,$(PROGRAM_OBJS)) \
 
 unit-tests: $(UNIT_TESTS)
 
+# The program and the unit tests again under gcc's ASan and UBSan, in a
+# tree of their own (libsnapset's objects are in both): make check runs
+# these unit tests, and the 6.12 guest's selftests with this program
+# (tools/sanitized turns any report into a failed check). The harness's
+# headers are the main tree's.
+SANITIZE_BUILD := $(BUILD)/asan
+SANITIZE_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	-fno-omit-frame-pointer
+
+sanitize-build: $(KTOOLS)/.extracted
+	$(MAKE) BUILD=$(SANITIZE_BUILD) KTOOLS=$(KTOOLS) \
+		CFLAGS="-O1 -g $(SANITIZE_FLAGS)" LDFLAGS="$(SANITIZE_FLAGS)" \
+		program unit-tests
+
 # libFuzzer targets under ASan and UBSan (clang): the protocol codec, and
 # events encoded from arbitrary device strings. `make fuzz` runs each for
 # FUZZ_SECONDS; make check runs them briefly.
@@ -206,11 +221,13 @@ bench: deps
 	tools/bench
 
 check: deps
-	$(MAKE) all unit-tests fuzz-build module-6.12 debug-module bench-build
+	$(MAKE) all unit-tests sanitize-build fuzz-build module-6.12 \
+		debug-module bench-build
 	tools/check
 
 check-fast: deps
-	$(MAKE) all unit-tests fuzz-build module-6.12 bench-build
+	$(MAKE) all unit-tests sanitize-build fuzz-build module-6.12 \
+		bench-build
 	tools/check --fast
 
 lint: $(KTOOLS)/.extracted module
