@@ -2,8 +2,9 @@
 #
 # make            module (against Debian's linux-headers-amd64), program,
 #                 selftests
-# make check      everything, host unit tests, selftests in the stock and
-#                 the debug guest; ends with "N passed, N failed"
+# make check      everything, host unit tests (also under ASan + UBSan),
+#                 selftests in the stock and the debug guest; ends with
+#                 "N passed, N failed"
 # make check-fast the same without the debug guest
 # make demo       boot a guest and show snapset at work: a backup that
 #                 completes, one killed with SIGKILL (tools/demo)
