@@ -135,11 +135,12 @@ $(BUILD)/tests/%_test: tests/%_test.c $(filter-out %/main.o,$(PROGRAM_OBJS)) \
 
 unit-tests: $(UNIT_TESTS)
 
-# The program and the unit tests again under gcc's ASan and UBSan, in a
-# tree of their own (libsnapset's objects are in both): make check runs
-# these unit tests, and the 6.12 guest's selftests with this program
-# (tools/sanitized turns any report into a failed check). The harness's
-# headers are the main tree's.
+# The program, the unit tests and the example writer (with the shared
+# libsnapset) again under gcc's ASan and UBSan, in a tree of their own:
+# make check runs these unit tests, and the 6.12 guest's run, daemon and
+# writers selftests with this program and example (tools/sanitized turns
+# any report into a failed check). The harness's headers are the main
+# tree's.
 SANITIZE_BUILD := $(BUILD)/asan
 SANITIZE_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	-fno-omit-frame-pointer
@@ -147,7 +148,7 @@ SANITIZE_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 sanitize-build: $(KTOOLS)/.extracted
 	$(MAKE) BUILD=$(SANITIZE_BUILD) KTOOLS=$(KTOOLS) \
 		CFLAGS="-O1 -g $(SANITIZE_FLAGS)" LDFLAGS="$(SANITIZE_FLAGS)" \
-		program unit-tests
+		program unit-tests examples
 
 # libFuzzer targets under ASan and UBSan (clang): the protocol codec, and
 # events encoded from arbitrary device strings. `make fuzz` runs each for
