@@ -2,8 +2,9 @@
 #
 # make            module (against Debian's linux-headers-amd64), program,
 #                 selftests
-# make check      everything, host unit tests, selftests in the stock and
-#                 the debug guest; ends with "N passed, N failed"
+# make check      everything, host unit tests (also under ASan + UBSan),
+#                 selftests in the stock and the debug guest; ends with
+#                 "N passed, N failed"
 # make check-fast the same without the debug guest
 # make demo       boot a guest and show snapset at work: a backup that
 #                 completes, one killed with SIGKILL (tools/demo)
@@ -50,7 +51,8 @@ UNIT_TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/*_test.c))
 .PHONY: all module program library examples selftests man unit-tests deps check \
 	check-fast lint demo chaos debug-module module-6.12 install install-module \
 	install-program install-man uninstall uninstall-module \
-	uninstall-program dkms-source clean fuzz fuzz-build bench bench-build
+	uninstall-program dkms-source clean fuzz fuzz-build bench bench-build \
+	sanitize-build
 
 all: module program library examples selftests man
 
@@ -133,13 +135,29 @@ $(BUILD)/tests/%_test: tests/%_test.c $(filter-out %/main.o,$(PROGRAM_OBJS)) \
 
 unit-tests: $(UNIT_TESTS)
 
+# The program, the unit tests and the example writer (with the shared
+# libsnapset) again under gcc's ASan and UBSan, in a tree of their own:
+# make check runs these unit tests, and the 6.12 guest's run, daemon and
+# writers selftests with this program and example (tools/sanitized turns
+# any report into a failed check). The harness's headers are the main
+# tree's.
+SANITIZE_BUILD := $(BUILD)/asan
+SANITIZE_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	-fno-omit-frame-pointer
+
+sanitize-build: $(KTOOLS)/.extracted
+	$(MAKE) BUILD=$(SANITIZE_BUILD) KTOOLS=$(KTOOLS) \
+		CFLAGS="-O1 -g $(SANITIZE_FLAGS)" LDFLAGS="$(SANITIZE_FLAGS)" \
+		program unit-tests examples
+
 # libFuzzer targets under ASan and UBSan (clang), each with its seeds in
 # tests/fuzz/corpus-NAME: protocol (the writer protocol's codec), event
-# (events encoded from arbitrary device strings), config (the daemon's configuration file), record
-# (record_next() over edited LIST and agent records, each shown as list,
-# watch and the daemon show it), run_args (snapset run's arguments and
-# device specs) and control (run's and complete's control messages).
-# `make fuzz` runs each for FUZZ_SECONDS; make check runs them briefly.
+# (events encoded from arbitrary device strings), config (the daemon's
+# configuration file), record (record_next() over edited LIST and agent
+# records, each shown as list, watch and the daemon show it), run_args
+# (snapset run's arguments and device specs) and control (run's and
+# complete's control messages). `make fuzz` runs each for FUZZ_SECONDS;
+# make check runs them briefly.
 FUZZ_SECONDS ?= 300
 FUZZ_FLAGS := -std=gnu11 -D_GNU_SOURCE -Iinclude/uapi -Iinclude -g -O1 \
 	$(WARNINGS) -fsanitize=fuzzer,address,undefined \
@@ -240,11 +258,13 @@ bench: deps
 	tools/bench
 
 check: deps
-	$(MAKE) all unit-tests fuzz-build module-6.12 debug-module bench-build
+	$(MAKE) all unit-tests sanitize-build fuzz-build module-6.12 \
+		debug-module bench-build
 	tools/check
 
 check-fast: deps
-	$(MAKE) all unit-tests fuzz-build module-6.12 bench-build
+	$(MAKE) all unit-tests sanitize-build fuzz-build module-6.12 \
+		bench-build
 	tools/check --fast
 
 lint: $(KTOOLS)/.extracted module

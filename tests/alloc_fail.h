@@ -10,9 +10,23 @@
 
 #include <stddef.h>
 
-void *__libc_malloc(size_t size);
-void *__libc_calloc(size_t n, size_t size);
-void *__libc_realloc(void *p, size_t size);
+/*
+ * The allocator behind ours: glibc's, or under ASan (make sanitize-build,
+ * gcc) ASan's, which must hand out every block that its free takes.
+ */
+#ifdef __SANITIZE_ADDRESS__
+#define real_malloc __interceptor_malloc
+#define real_calloc __interceptor_calloc
+#define real_realloc __interceptor_realloc
+#else
+#define real_malloc __libc_malloc
+#define real_calloc __libc_calloc
+#define real_realloc __libc_realloc
+#endif
+
+void *real_malloc(size_t size);
+void *real_calloc(size_t n, size_t size);
+void *real_realloc(void *p, size_t size);
 
 /* 0: none fails; N: the Nth allocation from now fails, once. */
 static unsigned int alloc_fail_at;
@@ -24,17 +38,17 @@ static int alloc_fails(void)
 
 void *malloc(size_t size)
 {
-	return alloc_fails() ? NULL : __libc_malloc(size);
+	return alloc_fails() ? NULL : real_malloc(size);
 }
 
 void *calloc(size_t n, size_t size)
 {
-	return alloc_fails() ? NULL : __libc_calloc(n, size);
+	return alloc_fails() ? NULL : real_calloc(n, size);
 }
 
 void *realloc(void *p, size_t size)
 {
-	return alloc_fails() ? NULL : __libc_realloc(p, size);
+	return alloc_fails() ? NULL : real_realloc(p, size);
 }
 
 #endif

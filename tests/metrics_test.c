@@ -11,6 +11,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#ifdef __SANITIZE_ADDRESS__
+#include <sanitizer/lsan_interface.h>
+#endif
+
 #include "../userspace/daemon/daemon.h"
 #include "daemon_step.h"
 #include "kselftest_harness.h"
@@ -96,6 +100,7 @@ FIXTURE_TEARDOWN(metrics)
 	if (geteuid())
 		return;
 	files_free(&self->d);
+	metrics_free(&self->d);
 	io_uring_queue_exit(&self->d.ring);
 	json_object_put(self->d.history);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", self->dir);
@@ -147,6 +152,23 @@ TEST_F(metrics, refusals_before_a_stop_are_written)
 	EXPECT_TRUE(has_line(self->opts.metrics_path,
 			     "snapset_writer_connections_refused_total"
 			     "{reason=\"full\"} 3\n"));
+}
+
+/*
+ * The daemon frees its metrics as it exits: every series with them, or
+ * LeakSanitizer reports them there (make sanitize-build).
+ */
+TEST_F(metrics, free_leaves_nothing_behind)
+{
+#ifdef __SANITIZE_ADDRESS__
+	COUNTED(self, metrics_release_failure(&self->d, "lvm"));
+	COUNTED(self, metrics_delivery(&self->d, "db", 0, true));
+	metrics_free(&self->d);
+	EXPECT_EQ(NULL, self->d.metrics);
+	EXPECT_EQ(0, __lsan_do_recoverable_leak_check());
+#else
+	SKIP(return, "needs LeakSanitizer (make sanitize-build)");
+#endif
 }
 
 TEST_HARNESS_MAIN

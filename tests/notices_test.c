@@ -566,8 +566,8 @@ TEST_F(writers, writers_told_are_named_then_counted)
 	int fds[6];
 
 	for (int i = 0; i < 6; i++) {
-		snprintf(name, sizeof(name), "%d%0*d", i, PROTO_NAME_MAX - 1,
-			 0);
+		snprintf(name, sizeof(name), "%c%0*d", '0' + i,
+			 PROTO_NAME_MAX - 1, 0);
 		fds[i] = proto_connect(self->opts.socket_path);
 		ASSERT_LE(0, fds[i]);
 		ASSERT_EQ(0, writer_send(fds[i], proto_hello(name, NULL)));

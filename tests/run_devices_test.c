@@ -54,7 +54,8 @@ static int resolve(const char *spec, struct run_state *st,
  * harness times the test out). */
 TEST(fifo_is_refused_unopened)
 {
-	char path[] = "/tmp/snapset-fifo-XXXXXX";
+	char path[sizeof("/tmp/snapset-fifo-XXXXXX/f")] =
+	    "/tmp/snapset-fifo-XXXXXX";
 	struct run_options opts;
 	struct run_state st;
 

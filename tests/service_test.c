@@ -14,16 +14,12 @@
 /* The value of @key= in the unit file, or "" if it is not set. */
 static void unit_value(const char *key, char *out, size_t size)
 {
-	char path[4096], line[512];
+	char line[512];
 	size_t keylen = strlen(key);
 	FILE *f;
 
-	/* SNAPSET_BIN is ROOT/build/snapset. */
-	snprintf(path, sizeof(path), "%.*s/packaging/snapset.service",
-		 (int)(strlen(SNAPSET_BIN) - strlen("/build/snapset")),
-		 SNAPSET_BIN);
 	*out = '\0';
-	f = fopen(path, "r");
+	f = fopen(SNAPSET_SOURCE "/packaging/snapset.service", "r");
 	if (!f)
 		return;
 	while (fgets(line, sizeof(line), f))

@@ -398,6 +398,7 @@ char *status_message(struct daemon *d);
 /* metrics.c: the Prometheus textfile. */
 struct metrics;
 int metrics_init(struct daemon *d);
+void metrics_free(struct daemon *d);
 void metrics_shutdown(struct daemon *d, const struct snapset_event *rec);
 /* A writer's answer, labelled by its name and the uid that connected. */
 void metrics_delivery(struct daemon *d, const char *writer, uid_t uid, bool ok);

@@ -379,6 +379,7 @@ static void daemon_free(struct daemon *d)
 	reconcile_end(d);
 	owners_end(d);
 	live_sets_free(d);
+	metrics_free(d);
 	free(d->lost_failed);
 	json_object_put(d->history);
 	free(d->buf);

@@ -205,6 +205,20 @@ int metrics_init(struct daemon *d)
 	return 0;
 }
 
+void metrics_free(struct daemon *d)
+{
+	if (!d->metrics)
+		return;
+	while (d->metrics->samples) {
+		struct sample *s = d->metrics->samples;
+
+		d->metrics->samples = s->next;
+		free(s);
+	}
+	free(d->metrics);
+	d->metrics = NULL;
+}
+
 void metrics_shutdown(struct daemon *d, const struct snapset_event *rec)
 {
 	const struct snapset_set_info *s = &rec->set;
