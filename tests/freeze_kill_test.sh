@@ -16,19 +16,9 @@
 set -uo pipefail
 
 . "$(dirname "$0")/tap.sh"
-if [ ! -c /dev/snapset ] || ! command -v lvm >/dev/null; then
-	echo "1..0 # SKIP needs /dev/snapset and lvm: runs in the guest"
-	exit 0
-fi
-kills=${FREEZE_KILLS:-10}
-seed=${FREEZE_SEED:-$$}
-RANDOM=$seed
-echo "1..5"
-echo "# $kills kills, FREEZE_SEED=$seed"
-
 # shellcheck source=tools/vm/guest-lvm.sh
 . "$root/tools/vm/guest-lvm.sh"
-guest_lvm_env "$tmp/lvm"
+guest_kill_test FREEZE 10 5
 modprobe -q ext4
 vg=snapsetkill$$
 truncate -s 160M "$tmp/pv"

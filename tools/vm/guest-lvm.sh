@@ -18,3 +18,22 @@ guest_lvm_env() {
 		'global_filter = [ "a|^/dev/loop[0-9]+$|", "r|.*|" ]' \
 		'ignore_suspended_devices = 1 }' >"$LVM_SYSTEM_DIR/lvm.conf"
 }
+
+# guest_kill_test NAME DEFAULT PLAN: the start of a seeded kill test
+# (tests/*_kill_test.sh): a SKIP outside the guest, else the TAP plan
+# PLAN, $kills from ${NAME}_KILLS (DEFAULT), $RANDOM seeded from
+# ${NAME}_SEED (printed, so that the kill moments can be repeated) and
+# LVM's environment in $tmp/lvm.
+guest_kill_test() {
+	local kills_var=${1}_KILLS seed_var=${1}_SEED
+	if [ ! -c /dev/snapset ] || ! command -v lvm >/dev/null; then
+		echo "1..0 # SKIP needs /dev/snapset and lvm: runs in the guest"
+		exit 0
+	fi
+	kills=${!kills_var:-$2}
+	seed=${!seed_var:-$$}
+	RANDOM=$seed
+	echo "1..$3"
+	echo "# $kills kills, $seed_var=$seed"
+	guest_lvm_env "$tmp/lvm"
+}
