@@ -19,8 +19,8 @@
  * the filesystem holding its file (@fs_dev) and, for a loop over a block
  * device, that device (@rdev, else 0); 0, or -errno if it cannot tell.
  */
-typedef int device_loop_backing_fn(dev_t dev, const char *name,
-				   dev_t *fs_dev, dev_t *rdev);
+typedef int device_loop_backing_fn(dev_t dev, const char *name, dev_t *fs_dev,
+				   dev_t *rdev);
 
 /*
  * The kernel's answer (LOOP_GET_STATUS64 on /dev/@name, that node only
