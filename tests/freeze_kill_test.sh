@@ -3,7 +3,7 @@
 # real LVM: after every kill the frozen filesystem takes writes again
 # (the module thaws when the set ends, once lvcreate has), and freezing
 # it by hand works (nothing is left holding a freeze). FREEZE_KILLS
-# kills (default 10; `make chaos` runs 200), each at a moment drawn with
+# kills (default 6; `make chaos` runs 200), each at a moment drawn with
 # FREEZE_SEED (printed): every other one between a run's start and its
 # thaw, the rest between its freeze and its thaw, as a run not killed
 # is timed first (the moments follow the machine's speed, and one seed
@@ -18,7 +18,7 @@ set -uo pipefail
 . "$(dirname "$0")/tap.sh"
 # shellcheck source=tools/vm/guest-lvm.sh
 . "$root/tools/vm/guest-lvm.sh"
-guest_kill_test FREEZE 10 5
+guest_kill_test FREEZE 6 5
 modprobe -q ext4
 vg=snapsetkill$$
 truncate -s 160M "$tmp/pv"
