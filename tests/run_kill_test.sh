@@ -4,8 +4,9 @@
 # its COMMAND or both are killed while the specs are resolved, between
 # lvcreate and arm, while COMMAND reads the snapshot, while it calls
 # `snapset complete`, or after it exited. RUN_KILLS runs (default 3,
-# about 35 s each under TCG; `make chaos` runs 500), each with its victim, the stage it aims at and
-# the moment drawn with RUN_SEED (printed). Then, once the daemon has
+# about 35 s each under TCG; `make chaos` runs 500), each with its
+# victim, the stage it aims at and the moment drawn with RUN_SEED
+# (printed). Then, once the daemon has
 # released everything: every set ended exactly once, no LV tagged
 # snapset is left, nothing holds a device, and the writer heard exactly
 # one BackupShutdown per armed set, with the completed flag and the
