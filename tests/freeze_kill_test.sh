@@ -7,7 +7,8 @@
 # FREEZE_SEED (printed): every other one between a run's start and its
 # thaw, the rest between its freeze and its thaw, as a run not killed
 # is timed first (the moments follow the machine's speed, and one seed
-# gives the same fractions). What comes after the thaw,
+# gives the same fractions); the last one once its lvcreate is seen, so
+# that at least one lands while frozen whatever the draws. What comes after the thaw,
 # tests/run_kill_test.sh kills. Prints TAP, and the tally: kills, how
 # many landed between the freeze and the thaw (lvcreate runs only
 # then), how many runs had thawed before theirs, and the longest a
@@ -70,7 +71,15 @@ for i in $(seq "$kills"); do
 	from=$((i % 2 ? 0 : frozen_at))
 	ms=$((from + (RANDOM * 32768 + RANDOM) % (span - from)))
 	printf -v moment '%d.%03d' $((ms / 1000)) $((ms % 1000))
-	sleep "$moment"
+	if [ "$i" = "$kills" ]; then
+		# The last one surely while frozen: once its lvcreate is seen.
+		while kill -0 "$pid" 2>/dev/null &&
+			! pgrep -f 'lvcreate .*/data$' >/dev/null; do
+			sleep 0.05
+		done
+	else
+		sleep "$moment"
+	fi
 	kill -KILL "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
 	killed=$(now_ms)

@@ -129,8 +129,11 @@ sandbox_gone() {
 }
 
 victims=(run COMMAND both)
+# The stages are aimed at in turn from a seeded one, so that a short run
+# of a few kills still aims at as many stages.
+first_aim=$((RANDOM % ${#stages[@]}))
 for i in $(seq "$kills"); do
-	aim=$((RANDOM % ${#stages[@]}))
+	aim=$(((first_aim + i) % ${#stages[@]}))
 	victim=${victims[RANDOM % 3]}
 	# Before COMMAND starts, run is the only victim.
 	[ $aim -ge 3 ] || victim=run
