@@ -39,6 +39,12 @@ lvm vgcreate -q "$vg" "$pv" >/dev/null &&
 	mkfs.ext4 -q "/dev/$vg/data" && mount "/dev/$vg/data" "$mnt" || exit 1
 
 now_ms() { date +%s%3N; }
+# A run's lvcreate, which runs only while its filesystem is frozen.
+lvcreate_running() { pgrep -f 'lvcreate .*/data$' >/dev/null; }
+# A killed run's lvm commands, which outlive it: its lvcreate, and after
+# the thaw its snapshot's lvremove, whose suspend of the origin freezes
+# it for a moment (a freeze by hand then is EBUSY).
+lvm_of_runs_running() { pgrep -f '^lvm lv(create|remove) ' >/dev/null; }
 
 # A run not killed: it must freeze, thaw and succeed; when its lvcreate
 # starts (it runs only frozen) and when it thaws bound the kills'
@@ -51,7 +57,7 @@ started=$(now_ms) frozen_at=0
 pid=$!
 while kill -0 "$pid" 2>/dev/null &&
 	! grep -q "writes released" "$tmp/run.err"; do
-	[ "$frozen_at" = 0 ] && pgrep -f 'lvcreate .*/data$' >/dev/null &&
+	[ "$frozen_at" = 0 ] && lvcreate_running &&
 		frozen_at=$(($(now_ms) - started))
 	sleep 0.05
 done
@@ -73,8 +79,7 @@ for i in $(seq "$kills"); do
 	printf -v moment '%d.%03d' $((ms / 1000)) $((ms % 1000))
 	if [ "$i" = "$kills" ]; then
 		# The last one surely while frozen: once its lvcreate is seen.
-		while kill -0 "$pid" 2>/dev/null &&
-			! pgrep -f 'lvcreate .*/data$' >/dev/null; do
+		while kill -0 "$pid" 2>/dev/null && ! lvcreate_running; do
 			sleep 0.05
 		done
 	else
@@ -83,7 +88,7 @@ for i in $(seq "$kills"); do
 	kill -KILL "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
 	killed=$(now_ms)
-	pgrep -f 'lvcreate .*/data$' >/dev/null && frozen=$((frozen + 1))
+	lvcreate_running && frozen=$((frozen + 1))
 	grep -q "writes held" "$tmp/run.err" && thawed=$((thawed + 1))
 	# lvcreate outlives run (it must not be killed); the set ends with it.
 	if ! timeout 50 sh -c "echo $i >>'$mnt/kills'"; then
@@ -94,11 +99,11 @@ for i in $(seq "$kills"); do
 	waited=$(($(now_ms) - killed))
 	[ "$waited" -gt "$longest" ] && longest=$waited
 	# Nothing holds a freeze of it: one by hand takes and goes.
+	while lvm_of_runs_running; do sleep 0.1; done
 	fsfreeze -f "$mnt" && fsfreeze -u "$mnt" || refrozen=$((refrozen + 1))
 	# No daemon: the killed runs' LVs are left tagged; clear them now
 	# and then, before the VG fills up.
 	if [ $((i % 8)) = 0 ] || [ "$i" = "$kills" ]; then
-		while pgrep -f 'lvcreate .*/data$' >/dev/null; do sleep 0.1; done
 		lvm lvremove -q -y -S lv_tags=snapset "$vg" >/dev/null 2>&1
 	fi
 done
