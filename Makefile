@@ -100,7 +100,7 @@ examples: $(BUILD)/examples/wal-writer
 
 $(BUILD)/examples/%: userspace/examples/%.c $(BUILD)/$(LIB_SONAME)
 	@mkdir -p $(@D)
-	$(CC) $(USER_CFLAGS) -o $@ $< -L$(BUILD) -lsnapset \
+	$(CC) $(USER_CFLAGS) $(LDFLAGS) -o $@ $< -L$(BUILD) -lsnapset \
 		-Wl,-rpath,'$$ORIGIN/..'
 
 # Manual pages, written in scdoc (docs/man/NAME.SECTION.scd).
@@ -131,24 +131,35 @@ $(BUILD)/tests/%_test: tests/%_test.c $(filter-out %/main.o,$(PROGRAM_OBJS)) \
 	$(CC) $(USER_CFLAGS) -Wno-unused-parameter -Wno-sign-compare -I$(KSFT_INCLUDE) \
 		-DSNAPSET_BIN='"$(CURDIR)/$(BUILD)/snapset"' \
 		-DSNAPSET_SOURCE='"$(CURDIR)"' -MMD -MP \
-		-o $@ $< $(filter %.o,$^) $(PROGRAM_LIBS) $(LDLIBS)
+		$(LDFLAGS) -o $@ $< $(filter %.o,$^) $(PROGRAM_LIBS) $(LDLIBS)
 
 unit-tests: $(UNIT_TESTS)
 
 # The program, the unit tests and the example writer (with the shared
-# libsnapset) again under gcc's ASan and UBSan, in a tree of their own:
-# make check runs these unit tests, and the 6.12 guest's run, daemon and
+# libsnapset) again under ASan and UBSan, in a tree of their own: make
+# check runs these unit tests, and the 6.12 guest's run, daemon and
 # writers selftests with this program and example (tools/sanitized turns
 # any report into a failed check). The harness's headers are the main
-# tree's.
+# tree's. clang's, not gcc's: gcc 12's libubsan beside libasan writes
+# its reports to stderr whatever UBSAN_OPTIONS's log_path says, where a
+# test's or a daemon's redirection hides them. One shared runtime
+# (-shared-libasan), so that libsnapset.so can link against it.
 SANITIZE_BUILD := $(BUILD)/asan
-SANITIZE_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+SANITIZE_RUNTIME = $(shell clang -print-resource-dir 2>/dev/null)/lib/linux
+SANITIZE_FLAGS := -fsanitize=address,undefined -shared-libasan \
 	-fno-omit-frame-pointer
 
 sanitize-build: $(KTOOLS)/.extracted
-	$(MAKE) BUILD=$(SANITIZE_BUILD) KTOOLS=$(KTOOLS) \
-		CFLAGS="-O1 -g $(SANITIZE_FLAGS)" LDFLAGS="$(SANITIZE_FLAGS)" \
-		program unit-tests examples
+	$(MAKE) BUILD=$(SANITIZE_BUILD) KTOOLS=$(KTOOLS) CC=clang \
+		CFLAGS="-O1 -g $(SANITIZE_FLAGS)" \
+		LDFLAGS="$(SANITIZE_FLAGS) -Wl,-rpath,$(SANITIZE_RUNTIME)" \
+		program unit-tests examples $(SANITIZE_BUILD)/tests/sanitizer_canary
+
+# The sanitizers' positive control, with the flags of the tree it is in:
+# tests/tools_test.sh checks that tools/sanitized catches its faults.
+$(BUILD)/tests/sanitizer_canary: tests/sanitizer_canary.c
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) $(LDFLAGS) -o $@ $<
 
 # libFuzzer targets under ASan and UBSan (clang), each with its seeds in
 # tests/fuzz/corpus-NAME: protocol (the writer protocol's codec), event

@@ -10,11 +10,13 @@
 
 #include <stddef.h>
 
+#include "sanitizers.h"
+
 /*
- * The allocator behind ours: glibc's, or under ASan (make sanitize-build,
- * gcc) ASan's, which must hand out every block that its free takes.
+ * The allocator behind ours: glibc's, or under ASan (make sanitize-build)
+ * ASan's, which must hand out every block that its free takes.
  */
-#ifdef __SANITIZE_ADDRESS__
+#if TESTS_UNDER_ASAN
 #define real_malloc __interceptor_malloc
 #define real_calloc __interceptor_calloc
 #define real_realloc __interceptor_realloc

@@ -22,6 +22,7 @@
 #include "../userspace/snapset/versions.h"
 #include "../selftests/snapset/program.h"
 #include "kselftest_harness.h"
+#include "sanitizers.h"
 
 static int run_snapset(char *const argv[], struct run_result *res)
 {
@@ -218,7 +219,7 @@ TEST(run_without_proc_says_so)
 	struct run_result res;
 
 	/* This test and the program are built alike (make sanitize-build). */
-#ifdef __SANITIZE_ADDRESS__
+#if TESTS_UNDER_ASAN
 	SKIP(return, "ASan's runtime needs /proc itself");
 #endif
 	if (geteuid() || unshare(CLONE_NEWNS) ||

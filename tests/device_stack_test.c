@@ -221,6 +221,9 @@ TEST_F(sysfs, the_walk_is_bounded)
 	EXPECT_EQ(-ELOOP, device_built_on(self->root, fake_loop_backing,
 					  makedev(253, 0), makedev(8, 1), how,
 					  sizeof(how)));
+	EXPECT_STREQ("the stack is deeper than 16 devices",
+		     device_stack_strerror(-ELOOP));
+	EXPECT_STREQ(strerror(ENOENT), device_stack_strerror(-ENOENT));
 }
 
 /* A cycle, which the kernel never makes, still ends. */

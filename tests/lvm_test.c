@@ -161,7 +161,7 @@ TEST(lv_lookup_is_independent_of_lvm_conf)
 		/* report/prefixes=1 */
 		"  LVM2_LV_UUID='" UUID "' LVM2_LV_ROLE='public,snapshot'\n",
 		"",
-		REPORT(ROW(UUID, "public,snapshot")) + 40,
+		&REPORT(ROW(UUID, "public,snapshot"))[40],
 	};
 	const char *argv[LVM_LOOKUP_ARGC];
 	char select[LVM_SELECT_LEN];

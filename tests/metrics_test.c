@@ -11,7 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#ifdef __SANITIZE_ADDRESS__
+#include "sanitizers.h"
+#if TESTS_UNDER_ASAN
 #include <sanitizer/lsan_interface.h>
 #endif
 
@@ -160,7 +161,7 @@ TEST_F(metrics, refusals_before_a_stop_are_written)
  */
 TEST_F(metrics, free_leaves_nothing_behind)
 {
-#ifdef __SANITIZE_ADDRESS__
+#if TESTS_UNDER_ASAN
 	COUNTED(self, metrics_release_failure(&self->d, "lvm"));
 	COUNTED(self, metrics_delivery(&self->d, "db", 0, true));
 	metrics_free(&self->d);

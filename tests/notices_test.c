@@ -295,7 +295,7 @@ TEST(frozen_set_event_without_memory)
 		if (!text)
 			continue;
 		freeze = freeze_of(text);
-		EXPECT_STREQ(FREEZE_MEMBER + strlen(",\"freeze\":"), freeze)
+		EXPECT_STREQ(&FREEZE_MEMBER[strlen(",\"freeze\":")], freeze)
 		TH_LOG("allocation %u failed", at);
 		free(freeze);
 		free(text);

@@ -1,7 +1,9 @@
 #!/bin/bash
 # Host tests of the test rig's own judges: tools/tap-summary must count
 # crashes and unfinished plans as failures, tools/scan-splats must catch
-# every kind of kernel report and pass a clean log. Prints TAP.
+# every kind of kernel report and pass a clean log, and tools/sanitized
+# must fail on every kind of sanitizer report (make sanitize-build's
+# canary). Prints TAP.
 set -uo pipefail
 
 . "$(dirname "$0")/tap.sh"
@@ -18,7 +20,7 @@ summary_is() {
 
 begin='# snapset-test: begin prog'
 
-echo "1..11"
+echo "1..17"
 summary_is "all passed" "1 passed, 0 failed, 1 skipped" 0 \
 	"$begin\n1..2\nok 1 a\nok 2 b # SKIP why\n# snapset-test: end prog status 0\n"
 summary_is "one failed" "1 passed, 1 failed, 0 skipped" 1 \
@@ -46,3 +48,31 @@ splat "KASAN" "[   20.1] BUG: KASAN: use-after-free in snapset_release+0x1/0x2"
 printf '[ 0.1] snapset: loading out-of-tree module taints kernel.\n[ 0.2] snapset: loaded\n' >"$tmp/log"
 "$root/tools/vm/scan-splats" "$tmp/log" >/dev/null
 result $? "scan-splats: clean log with taint lines passes"
+
+# caught FAULT: tools/sanitized fails when the canary commits FAULT, its
+# stderr thrown away, and shows the report.
+canary=$root/build/asan/tests/sanitizer_canary
+caught() {
+	local out status
+	out=$("$root/tools/sanitized" sh -c '"$0" "$1" 2>/dev/null' \
+		"$canary" "$1")
+	status=$?
+	[ $status = 1 ] && grep -q "^# .*$2" <<<"$out" &&
+		grep -q '^not ok - sanitizer report from pid' <<<"$out"
+	result $? "sanitized: $1 is a failure, its report shown"
+	[ $status = 1 ] || echo "#   status $status: $out"
+}
+if [ -x "$canary" ]; then
+	"$root/tools/sanitized" "$canary" >"$tmp/clean" 2>&1
+	result $? "sanitized: a clean run passes"
+	caught overflow "ERROR: AddressSanitizer: heap-buffer-overflow"
+	caught undefined "runtime error: signed integer overflow"
+	caught leak "ERROR: LeakSanitizer: detected memory leaks"
+	caught child-overflow "ERROR: AddressSanitizer: heap-buffer-overflow"
+	ldd "$root/build/asan/snapset" | grep 'libclang_rt\.asan' >/dev/null
+	result $? "sanitized: the program make check runs is the sanitized one"
+else
+	for i in $(seq 6); do
+		result 0 "sanitized # SKIP no canary: make sanitize-build"
+	done
+fi

@@ -207,3 +207,14 @@ int device_built_on(const char *sysfs, device_loop_backing_fn *loop_backing,
 		how[0] = '\0';
 	return walk(&w, top, "", 0, 0);
 }
+
+#define TEXT_OF(x) #x
+#define NUMBER_TEXT(x) TEXT_OF(x)
+
+const char *device_stack_strerror(int err)
+{
+	if (err == -ELOOP)
+		return "the stack is deeper than " NUMBER_TEXT(
+		    DEVICE_STACK_DEPTH_MAX) " devices";
+	return strerror(-err);
+}

@@ -43,4 +43,10 @@ device_loop_backing_fn device_loop_backing;
 int device_built_on(const char *sysfs, device_loop_backing_fn *loop_backing,
 		    dev_t top, dev_t under, char *how, size_t size);
 
+/*
+ * Why device_built_on() could not tell, for a message: its -ELOOP is a
+ * stack deeper than the walk goes, not a symbolic link.
+ */
+const char *device_stack_strerror(int err);
+
 #endif

@@ -513,9 +513,14 @@ static int dev_add(struct run_state *st, struct run_dev *dev)
  */
 static void lvm_notices_print(const char *label, const char *notices)
 {
-	for (const char *line = notices; *line; line += strcspn(line, "\n") + 1)
-		run_print("snapset run: %s: lvm: %.*s\n", label,
-			  (int)strcspn(line, "\n"), line);
+	size_t len;
+
+	/* The last line may lack its newline: never step past the end. */
+	for (const char *line = notices; *line; line += len + !!line[len]) {
+		len = strcspn(line, "\n");
+		run_print("snapset run: %s: lvm: %.*s\n", label, (int)len,
+			  line);
+	}
 }
 
 /* Makes the LV of @s for the set, as @dev. */

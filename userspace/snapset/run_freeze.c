@@ -75,7 +75,7 @@ static int freeze_stack_check(struct run_state *st)
 				    "filesystem is stored on %s's (%s: %s), "
 				    "which would block writes for good",
 				    opts->freeze[i], opts->freeze[j], how,
-				    strerror(-ret));
+				    device_stack_strerror(ret));
 		}
 	return 0;
 }
@@ -129,7 +129,7 @@ int freeze_origin_check(struct run_state *st, const struct run_lvm_snapshot *s,
 			    "origin is stored on %s's filesystem (%s: %s), "
 			    "where --freeze %s would always expire",
 			    s->vg, s->origin, opts->freeze[i], how,
-			    strerror(-ret), opts->freeze[i]);
+			    device_stack_strerror(ret), opts->freeze[i]);
 	}
 	return 0;
 }
