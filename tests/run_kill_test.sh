@@ -29,6 +29,8 @@ command_script=$tmp/command.sh
 pids=()
 cleanup() {
 	local pid
+	# A run in flight when the test bailed out, then the daemon's own.
+	[ -z "${run-}" ] || kill -KILL "$run" 2>/dev/null
 	for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
 	wait
 	lvm vgremove -q -f "$vg" >/dev/null 2>&1
@@ -176,7 +178,9 @@ done
 
 # The daemon has released and told everything, and the watcher and the
 # history caught up with the module, or the checks say what is missing.
-tagged_lvs() { lvm lvs --noheadings -o lv_name -S lv_tags=snapset 2>/dev/null; }
+tagged_lvs() {
+	lvm lvs --noheadings -o lv_name -S lv_tags=snapset "$vg" 2>/dev/null
+}
 # ours EVENT: how many of the watcher's EVENT lines are of this test's sets.
 ours() { grep -c " $1 .* name=runkill-[0-9]* " "$tmp/watch.log"; }
 settled() {
@@ -196,7 +200,7 @@ history_ids >"$tmp/history.ids"
 # Joins what the module saw (watch), what the writer was told, the
 # history and what the harness knows of each run; prints a comment per
 # broken promise, its number first, and the tally.
-awk -v killed_stage_min=$((kills >= 50 ? 6 : 2)) '
+awk -v killed_stage_min=$((kills >= 50 ? 6 : 2)) -v full_size=$((kills >= 50)) '
 FILENAME ~ /watch.log$/ {
 	for (f = 5; f <= NF; f++) {
 		split($f, kv, "=")
@@ -233,9 +237,16 @@ FILENAME ~ /history.ids$/ { in_history[$1]++; next }
 	else if (marks ~ /,completing,/ && marks !~ /,completed,/)
 		stage = "complete"
 	else stage = "copy"
-	landed[stage]++; victims[victim]++
 	what = "run " run " (" victim " killed, aimed at " aim ", landed at " \
 		stage ")"
+	# Run finished with no set: it failed, no kill landed.
+	if (id == "" && r["over"] == 1) {
+		print "# 5: run " run " ended with no set, outcome " \
+			r["outcome"]
+		delete r; next
+	}
+	landed[stage]++; victims[victim]++
+	commands_killed += (r["command_killed"] == 1)
 	if (id == "") { delete r; next }
 	if (shutdowns[id] != 1)
 		print "# 1: " what ": " id " ended " shutdowns[id] + 0 " times"
@@ -291,9 +302,16 @@ END {
 	if (hit < killed_stage_min)
 		print "# 5: kills landed at " hit " stages of " n ", fewer than " \
 			killed_stage_min
+	# A full-size run that never killed a COMMAND, or whose sets never
+	# completed, tested less than it says.
+	if (full_size && !commands_killed)
+		print "# 5: no COMMAND was there to be killed"
+	if (full_size && !sets_completed)
+		print "# 5: no set completed"
 	print "# tally: kills by stage" tally "; victims run=" \
 		victims["run"] + 0 " COMMAND=" victims["COMMAND"] + 0 \
-		" both=" victims["both"] + 0 "; sets completed " sets_completed + 0
+		" both=" victims["both"] + 0 " (COMMANDs killed " \
+		commands_killed + 0 "); sets completed " sets_completed + 0
 }' "$tmp/watch.log" "$tmp/writer.log" "$tmp/history.ids" "$tmp/runs" \
 	>"$tmp/verdict"
 grep -v '^# [0-9]:' "$tmp/verdict"
@@ -334,4 +352,4 @@ result $? "no set, snapshot or loop device is held"
 broken 4
 result $? "the writer was told one shutdown per armed set, as it ended"
 broken 5
-result $? "the kills landed at different stages"
+result $? "every kill landed on a live run, at different stages"
