@@ -173,8 +173,9 @@ FUZZ_SECONDS ?= 300
 FUZZ_FLAGS := -std=gnu11 -D_GNU_SOURCE -Iinclude/uapi -Iinclude -g -O1 \
 	$(WARNINGS) -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined
-FUZZERS := $(addprefix $(BUILD)/fuzz/,protocol_fuzz event_fuzz config_fuzz \
-	record_fuzz run_args_fuzz control_fuzz)
+# One per tests/fuzz/NAME_fuzz.c, which tools/fuzz runs, each built by
+# its rule below.
+FUZZERS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/*_fuzz.c))
 # How sets and records are written, and what that needs.
 FUZZ_FORMAT := userspace/common/format.c userspace/lib/protocol.c \
 	userspace/common/format.h userspace/lib/protocol.h
