@@ -226,6 +226,8 @@ TEST_F_TIMEOUT(freeze, two_filesystems_at_one_instant, RUN_TIMEOUT)
 	ASSERT_TRUE(json_object_object_get_ex(summary, "freeze", &freeze));
 	EXPECT_EQ(2, jint(freeze, "filesystems"));
 	EXPECT_STREQ("thawed", jstr(freeze, "end"));
+	EXPECT_FALSE(jbool(freeze, "foreign_thaw"));
+	EXPECT_FALSE(jbool(freeze, "thaw_failed"));
 	/* No daemon took the record: list has it, with the same freeze. */
 	listed = listed_freeze(jstr(summary, "id"), &list);
 	ASSERT_NE(NULL, listed)
@@ -249,8 +251,9 @@ static const char *lvcreate_of_data(FIXTURE_DATA(freeze) * self,
 }
 
 /*
- * Starts run with --freeze on the first origin and lvcreate stalled on
- * the VG's lock (held by the test), its stderr into @err (a pipe), and
+ * Starts run --json with --freeze on the first origin and lvcreate
+ * stalled on the VG's lock (held by the test), its stdout and stderr
+ * into @err (a pipe), and
  * a write to that filesystem: run's pid once lvcreate waits and, with
  * @held, the write is seen held.
  */
@@ -264,9 +267,9 @@ static pid_t run_frozen(struct __test_metadata *_metadata,
 
 	/* exec: run is the shell's pid; its stderr, the pipe. */
 	snprintf(cmd, sizeof(cmd),
-		 "exec %s run --lvm-snapshot %s/data:8m --freeze %s "
-		 "--freeze-timeout %s -- true 2>&%d",
-		 snapset_bin(), self->vg, self->mnt[0], timeout, err);
+		 "exec %s run --json --lvm-snapshot %s/data:8m --freeze %s "
+		 "--freeze-timeout %s -- true >&%d 2>&%d",
+		 snapset_bin(), self->vg, self->mnt[0], timeout, err, err);
 	self->lock = vg_lock(self->vg);
 	if (self->lock < 0)
 		return -1;
@@ -334,6 +337,42 @@ TEST_F_TIMEOUT(freeze, deadline_thaws_and_fails_the_run, RUN_TIMEOUT)
 	close(pipe_fds[0]);
 	EXPECT_NE(NULL, strstr(err, "held past the freeze's deadline"))
 	TH_LOG("stderr: %s", err);
+}
+
+/*
+ * Someone else thaws (fsfreeze -u) while lvcreate waits: the write goes
+ * through, and run fails without arming, its summary saying why.
+ */
+TEST_F_TIMEOUT(freeze, foreign_thaw_fails_the_run, RUN_TIMEOUT)
+{
+	struct json_object *summary, *freeze;
+	char out[8192] = "";
+	pid_t run, writer = -1;
+	int pipe_fds[2], status;
+	ssize_t n;
+
+	ASSERT_EQ(0, pipe(pipe_fds));
+	run = run_frozen(_metadata, self, "60s", pipe_fds[1], true, &writer);
+	close(pipe_fds[1]);
+	ASSERT_LT(0, run);
+	EXPECT_EQ(0, sh("fsfreeze -u %s", self->mnt[0]));
+	EXPECT_EQ(0, wait_written(writer, THAW_WAIT_S));
+	close(self->lock);
+	self->lock = -1;
+	ASSERT_EQ(0, wait_exit(run, &status));
+	EXPECT_EQ(125, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	n = read(pipe_fds[0], out, sizeof(out) - 1);
+	out[n > 0 ? n : 0] = '\0';
+	close(pipe_fds[0]);
+	EXPECT_NE(NULL, strstr(out, "thawed by someone else"))
+	TH_LOG("%s", out);
+	ASSERT_NE(NULL, strchr(out, '{')) TH_LOG("%s", out);
+	summary = json_tokener_parse(strchr(out, '{'));
+	ASSERT_NE(NULL, summary) TH_LOG("%s", out);
+	ASSERT_TRUE(json_object_object_get_ex(summary, "freeze", &freeze));
+	EXPECT_TRUE(jbool(freeze, "foreign_thaw"));
+	EXPECT_FALSE(jbool(freeze, "thaw_failed"));
+	json_object_put(summary);
 }
 
 /* Refused before any LV is made: nothing to snapshot, nothing left. */

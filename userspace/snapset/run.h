@@ -120,7 +120,9 @@ struct run_state {
 	dev_t freeze_devs[SNAPSET_MAX_FREEZE]; /* their filesystems' */
 	unsigned int nfreeze_fds;	       /* open */
 	struct snapset_thaw thaw;	       /* how the freeze ended */
-	struct timespec started;	       /* CLOCK_MONOTONIC */
+	/* THAW's -errno, or FREEZE's -ENOTRECOVERABLE (a failed thaw back) */
+	int thaw_error;
+	struct timespec started; /* CLOCK_MONOTONIC */
 	enum run_outcome outcome;
 	int exit_status;
 	char error[768]; /* the one line reported, after "snapset run: " */

@@ -220,6 +220,8 @@ int freeze_begin(struct run_state *st)
 	ret = module_freeze(st->set_fd, st->freeze_fds, opts->nfreeze,
 			    (unsigned int)opts->freeze_timeout_ms);
 	if (ret) {
+		if (ret == -ENOTRECOVERABLE)
+			st->thaw_error = ret;
 		freeze_dirs(opts, dirs, sizeof(dirs));
 		/* The module does not say which: all or nothing. */
 		return run_fail(st, ret, "--freeze %s: %s%s", dirs,
@@ -258,6 +260,7 @@ int freeze_end(struct run_state *st, int ret)
 	if (!st->frozen)
 		return ret;
 	thawed = module_thaw(st->set_fd, &st->thaw);
+	st->thaw_error = thawed;
 	st->frozen = false;
 	run_output_release();
 	if (!thawed)
