@@ -1,5 +1,6 @@
 # Sourced by the completion tests: packaging/snapset.bash-completion
 # loaded, and completions(), which drives it as bash does.
+# shellcheck shell=bash disable=SC2154 # root: from tests/tap.sh
 
 # shellcheck source=packaging/snapset.bash-completion
 . "$root/packaging/snapset.bash-completion"

@@ -5,6 +5,7 @@
 # Prints TAP.
 set -uo pipefail
 
+# shellcheck source=tests/tap.sh
 . "$(dirname "$0")/tap.sh"
 if [ ! -c /dev/snapset ] || ! command -v lvm >/dev/null; then
 	echo "1..0 # SKIP needs /dev/snapset and lvm: runs in the guest"

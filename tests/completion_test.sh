@@ -7,6 +7,7 @@
 # (build/snapset). Prints TAP.
 set -uo pipefail
 
+# shellcheck source=tests/tap.sh
 . "$(dirname "$0")/tap.sh"
 program=$root/build/snapset
 live=5b0f3c1e-8d7a-4b59-9a1f-2c6e0f7d1a33

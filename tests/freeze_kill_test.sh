@@ -16,6 +16,7 @@
 # nothing: that fails too.
 set -uo pipefail
 
+# shellcheck source=tests/tap.sh
 . "$(dirname "$0")/tap.sh"
 # shellcheck source=tools/vm/guest-lvm.sh
 . "$root/tools/vm/guest-lvm.sh"

@@ -7,6 +7,7 @@
 # built (make). Prints TAP.
 set -uo pipefail
 
+# shellcheck source=tests/tap.sh
 . "$(dirname "$0")/tap.sh"
 kver=$("$root/tools/vm/guest-kernel") || exit 1
 version=$(cat "$root/VERSION")
@@ -112,7 +113,7 @@ grep -qx "OnCalendar=Mon..Fri 02:30" \
 	"$units/generated/snapset-backup@spaced.timer.d/schedule.conf" ||
 	{ echo "#   SCHEDULE = \"...\" read otherwise than systemd would"; status=1; }
 [ "$(ls "$units/generated")" = "$(printf 'snapset-backup@nightly.timer.d\nsnapset-backup@spaced.timer.d')" ] ||
-	{ echo "#   generated:" $(ls "$units/generated"); status=1; }
+	{ echo "#   generated: $(ls "$units/generated" | tr '\n' ' ')"; status=1; }
 grep -q "a+b.conf: a job name is" <<<"$generator_said" ||
 	{ echo "#   a job name that needs escaping is not refused"; status=1; }
 out=$(verify_job) || status=1

@@ -9,6 +9,7 @@
 # Needs make (build/snapset, build/man). Prints TAP.
 set -uo pipefail
 
+# shellcheck source=tests/tap.sh
 . "$(dirname "$0")/tap.sh"
 program=$root/build/snapset
 pages=("$root"/build/man/*.[0-9])

@@ -14,6 +14,7 @@
 # landed.
 set -uo pipefail
 
+# shellcheck source=tests/tap.sh
 . "$(dirname "$0")/tap.sh"
 # shellcheck source=tools/vm/guest-lvm.sh
 . "$root/tools/vm/guest-lvm.sh"

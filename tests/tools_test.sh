@@ -6,6 +6,7 @@
 # canary). Prints TAP.
 set -uo pipefail
 
+# shellcheck source=tests/tap.sh
 . "$(dirname "$0")/tap.sh"
 
 # summary_is NAME EXPECTED-LINE EXPECTED-STATUS TRANSCRIPT
@@ -72,7 +73,7 @@ if [ -x "$canary" ]; then
 	ldd "$root/build/asan/snapset" | grep 'libclang_rt\.asan' >/dev/null
 	result $? "sanitized: the program make check runs is the sanitized one"
 else
-	for i in $(seq 6); do
+	for _ in $(seq 6); do
 		result 0 "sanitized # SKIP no canary: make sanitize-build"
 	done
 fi

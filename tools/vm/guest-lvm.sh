@@ -2,6 +2,7 @@
 # demo, tests): LVM as the selftests run it there (selftests/snapset's
 # lvm_prepare), with no udev, its state in tmpfs and only loop devices
 # seen.
+# shellcheck shell=bash disable=SC2154 # tmp: from tests/tap.sh
 
 # guest_lvm_env DIR: exports LVM's environment with its configuration in
 # DIR (made), and loads the device-mapper targets snapshots need.
