@@ -149,7 +149,14 @@ SANITIZE_RUNTIME = $(shell clang -print-resource-dir 2>/dev/null)/lib/linux
 SANITIZE_FLAGS := -fsanitize=address,undefined -shared-libasan \
 	-fno-omit-frame-pointer
 
+# The tree is made again whole when its compiler or flags change: make
+# tracks neither.
 sanitize-build: $(KTOOLS)/.extracted
+	@built="clang $(SANITIZE_FLAGS)"; \
+	if [ "$$(cat $(SANITIZE_BUILD)/.flags 2>/dev/null)" != "$$built" ]; then \
+		rm -rf $(SANITIZE_BUILD) && mkdir -p $(SANITIZE_BUILD) && \
+		echo "$$built" >$(SANITIZE_BUILD)/.flags; \
+	fi
 	$(MAKE) BUILD=$(SANITIZE_BUILD) KTOOLS=$(KTOOLS) CC=clang \
 		CFLAGS="-O1 -g $(SANITIZE_FLAGS)" \
 		LDFLAGS="$(SANITIZE_FLAGS) -Wl,-rpath,$(SANITIZE_RUNTIME)" \
@@ -161,14 +168,10 @@ $(BUILD)/tests/sanitizer_canary: tests/sanitizer_canary.c
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) $(LDFLAGS) -o $@ $<
 
-# libFuzzer targets under ASan and UBSan (clang), each with its seeds in
-# tests/fuzz/corpus-NAME: protocol (the writer protocol's codec), event
-# (events encoded from arbitrary device strings), config (the daemon's
-# configuration file), record (record_next() over edited LIST and agent
-# records, each shown as list, watch and the daemon show it), run_args
-# (snapset run's arguments and device specs) and control (run's and
-# complete's control messages). `make fuzz` runs each for FUZZ_SECONDS;
-# make check runs them briefly.
+# libFuzzer targets under ASan and UBSan (clang), one per
+# tests/fuzz/NAME_fuzz.c (whose head says what it feeds), each with its
+# seeds in tests/fuzz/corpus-NAME. `make fuzz` runs each for
+# FUZZ_SECONDS; make check runs them briefly.
 FUZZ_SECONDS ?= 300
 FUZZ_FLAGS := -std=gnu11 -D_GNU_SOURCE -Iinclude/uapi -Iinclude -g -O1 \
 	$(WARNINGS) -fsanitize=fuzzer,address,undefined \

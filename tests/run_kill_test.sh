@@ -28,12 +28,16 @@ sock=$tmp/writer.sock
 # COMMAND's markers N.started, N.completing, N.completed, N.exiting.
 command_script=$tmp/command.sh
 pids=()
+lvcreate_running() { pgrep -f "lvcreate .*$vg/data\$" >/dev/null; }
 cleanup() {
 	local pid
-	# A run in flight when the test bailed out, then the daemon's own.
+	# A run in flight when the test bailed out, its COMMAND and lvcreate
+	# (not this shell's children), then the daemon's own.
 	[ -z "${run-}" ] || kill -KILL "$run" 2>/dev/null
+	pkill -KILL -f "^sh $command_script " 2>/dev/null
 	for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
 	wait
+	settle 60 eval '! lvcreate_running'
 	lvm vgremove -q -f "$vg" >/dev/null 2>&1
 	[ -z "${pv-}" ] || losetup -d "$pv" 2>/dev/null
 	rm -rf "$tmp"
@@ -126,7 +130,6 @@ anchor_reached() {
 # run's --json summary, its last word: written unless it was killed.
 run_over() { [ -s "$tmp/$i.out" ]; }
 command_pattern() { echo "sh $command_script $tmp/$i $vg"; }
-lvcreate_running() { pgrep -f "lvcreate .*$vg/data\$" >/dev/null; }
 sandbox_gone() {
 	! pgrep -xf "$(command_pattern)" >/dev/null && ! lvcreate_running
 }
@@ -161,6 +164,7 @@ for i in $(seq "$kills"); do
 		;;
 	esac
 	wait $run 2>/dev/null
+	run=
 	settle 60 sandbox_gone || echo "# run $i: COMMAND or lvcreate still runs"
 	marks=-
 	for mark in started completing completed exiting; do
@@ -246,6 +250,8 @@ FILENAME ~ /history.ids$/ { in_history[$1]++; next }
 			r["outcome"]
 		delete r; next
 	}
+	# Run had finished before its kill: the kill missed it.
+	if (victim != "COMMAND" && r["over"] == 1) stage = "missed"
 	landed[stage]++; victims[victim]++
 	commands_killed += (r["command_killed"] == 1)
 	if (id == "") { delete r; next }
@@ -309,7 +315,8 @@ END {
 		print "# 5: no COMMAND was there to be killed"
 	if (full_size && !sets_completed)
 		print "# 5: no set completed"
-	print "# tally: kills by stage" tally "; victims run=" \
+	print "# tally: kills by stage" tally " (missed " landed["missed"] + 0 \
+		")" "; victims run=" \
 		victims["run"] + 0 " COMMAND=" victims["COMMAND"] + 0 \
 		" both=" victims["both"] + 0 " (COMMANDs killed " \
 		commands_killed + 0 "); sets completed " sets_completed + 0

@@ -70,8 +70,11 @@ if [ -x "$canary" ]; then
 	caught undefined "runtime error: signed integer overflow"
 	caught leak "ERROR: LeakSanitizer: detected memory leaks"
 	caught child-overflow "ERROR: AddressSanitizer: heap-buffer-overflow"
-	ldd "$root/build/asan/snapset" | grep 'libclang_rt\.asan' >/dev/null
-	result $? "sanitized: the program make check runs is the sanitized one"
+	ldd "$root/build/asan/snapset" | grep 'libclang_rt\.asan[^ ]* => /' \
+		>/dev/null &&
+		"$root/tools/sanitized" "$root/build/asan/snapset" --version \
+			>/dev/null
+	result $? "sanitized: the program make check runs is the sanitized one, and runs"
 else
 	for _ in $(seq 6); do
 		result 0 "sanitized # SKIP no canary: make sanitize-build"

@@ -288,8 +288,9 @@ TEST_F_TIMEOUT(daemon, no_poll_calls_and_no_workers, RUN_TIMEOUT)
 	 * traced process cannot take: a sanitized daemon is told not to try
 	 * (this test's process alone, the harness forked it).
 	 */
-	snprintf(asan_options, sizeof(asan_options), "%s:detect_leaks=0",
-		 getenv("ASAN_OPTIONS") ?: "");
+	ASSERT_GT(sizeof(asan_options),
+		  snprintf(asan_options, sizeof(asan_options),
+			   "%s:detect_leaks=0", getenv("ASAN_OPTIONS") ?: ""));
 	ASSERT_EQ(0, setenv("ASAN_OPTIONS", asan_options, 1));
 	ASSERT_EQ(0, daemon_start(&self->d, strace, NULL, NULL));
 	snprintf(origin, sizeof(origin), "%s/data:8m", self->vg);

@@ -95,6 +95,24 @@ static struct json_object *listed_freeze(const char *id,
 	return NULL;
 }
 
+/* Boolean @key of @obj, which must have it (jbool() reads none as false). */
+static bool jflag(struct __test_metadata *_metadata, struct json_object *obj,
+		  const char *key)
+{
+	EXPECT_TRUE(json_object_object_get_ex(obj, key, NULL))
+	TH_LOG("no \"%s\" in %s", key, json_object_to_json_string(obj));
+	return jbool(obj, key);
+}
+
+/* What a pipe holds once its writer has exited, as a string; closes it. */
+static void pipe_drain(int fd, char *buf, size_t size)
+{
+	ssize_t n = read(fd, buf, size - 1);
+
+	buf[n > 0 ? n : 0] = '\0';
+	close(fd);
+}
+
 /*
  * A process writing one byte to a file in @dir, then exiting. (Not the
  * test's own: an unlink would wait for the thaw itself.) It closes what
@@ -226,8 +244,8 @@ TEST_F_TIMEOUT(freeze, two_filesystems_at_one_instant, RUN_TIMEOUT)
 	ASSERT_TRUE(json_object_object_get_ex(summary, "freeze", &freeze));
 	EXPECT_EQ(2, jint(freeze, "filesystems"));
 	EXPECT_STREQ("thawed", jstr(freeze, "end"));
-	EXPECT_FALSE(jbool(freeze, "foreign_thaw"));
-	EXPECT_FALSE(jbool(freeze, "thaw_failed"));
+	EXPECT_FALSE(jflag(_metadata, freeze, "foreign_thaw"));
+	EXPECT_FALSE(jflag(_metadata, freeze, "thaw_failed"));
 	/* No daemon took the record: list has it, with the same freeze. */
 	listed = listed_freeze(jstr(summary, "id"), &list);
 	ASSERT_NE(NULL, listed)
@@ -235,7 +253,11 @@ TEST_F_TIMEOUT(freeze, two_filesystems_at_one_instant, RUN_TIMEOUT)
 	EXPECT_EQ(2, jint(listed, "filesystems"));
 	EXPECT_STREQ("thawed", jstr(listed, "end"));
 	EXPECT_STREQ(jstr(freeze, "held_ms"), jstr(listed, "held_ms"));
-	EXPECT_FALSE(jbool(listed, "foreign_thaw"));
+	EXPECT_FALSE(jflag(_metadata, listed, "foreign_thaw"));
+	/* run's summary has the freeze as list has it, member for member. */
+	EXPECT_TRUE(json_object_equal(freeze, listed))
+	TH_LOG("run: %s, list: %s", json_object_to_json_string(freeze),
+	       json_object_to_json_string(listed));
 	EXPECT_EQ(24, strlen(jstr(listed, "frozen_at")));
 	json_object_put(list);
 	json_object_put(summary);
@@ -252,14 +274,14 @@ static const char *lvcreate_of_data(FIXTURE_DATA(freeze) * self,
 
 /*
  * Starts run --json with --freeze on the first origin and lvcreate
- * stalled on the VG's lock (held by the test), its stdout and stderr
- * into @err (a pipe), and
+ * stalled on the VG's lock (held by the test), its stdout into @out and
+ * its stderr into @err (pipes, or the test's stderr), and
  * a write to that filesystem: run's pid once lvcreate waits and, with
  * @held, the write is seen held.
  */
 static pid_t run_frozen(struct __test_metadata *_metadata,
 			FIXTURE_DATA(freeze) * self, const char *timeout,
-			int err, bool held, pid_t *writer)
+			int out, int err, bool held, pid_t *writer)
 {
 	char cmd[512], lvcreate[128];
 	char *argv[] = { "/bin/sh", "-c", cmd, NULL };
@@ -269,7 +291,7 @@ static pid_t run_frozen(struct __test_metadata *_metadata,
 	snprintf(cmd, sizeof(cmd),
 		 "exec %s run --json --lvm-snapshot %s/data:8m --freeze %s "
 		 "--freeze-timeout %s -- true >&%d 2>&%d",
-		 snapset_bin(), self->vg, self->mnt[0], timeout, err, err);
+		 snapset_bin(), self->vg, self->mnt[0], timeout, out, err);
 	self->lock = vg_lock(self->vg);
 	if (self->lock < 0)
 		return -1;
@@ -293,7 +315,8 @@ TEST_F_TIMEOUT(freeze, run_killed_while_frozen_leaves_it_writable, RUN_TIMEOUT)
 	long long killed;
 	pid_t run, writer = -1;
 
-	run = run_frozen(_metadata, self, "60s", STDERR_FILENO, true, &writer);
+	run = run_frozen(_metadata, self, "60s", STDERR_FILENO, STDERR_FILENO,
+			 true, &writer);
 	ASSERT_LT(0, run);
 	ASSERT_EQ(0, kill(run, SIGKILL));
 	waitpid(run, NULL, 0);
@@ -316,14 +339,18 @@ TEST_F_TIMEOUT(freeze, run_killed_while_frozen_leaves_it_writable, RUN_TIMEOUT)
  */
 TEST_F_TIMEOUT(freeze, deadline_thaws_and_fails_the_run, RUN_TIMEOUT)
 {
-	char err[4096] = "", lvcreate[128];
+	char out[4096], err[4096], lvcreate[128];
+	struct json_object *summary, *freeze;
+	int out_pipe[2], err_pipe[2], status;
 	pid_t run, writer = -1;
-	int pipe_fds[2], status;
 
-	ASSERT_EQ(0, pipe(pipe_fds));
+	ASSERT_EQ(0, pipe(out_pipe));
+	ASSERT_EQ(0, pipe(err_pipe));
 	/* Held or not by the time it is looked at: 1 s is short. */
-	run = run_frozen(_metadata, self, "1s", pipe_fds[1], false, &writer);
-	close(pipe_fds[1]);
+	run = run_frozen(_metadata, self, "1s", out_pipe[1], err_pipe[1], false,
+			 &writer);
+	close(out_pipe[1]);
+	close(err_pipe[1]);
 	ASSERT_LT(0, run);
 	EXPECT_EQ(0, wait_written(writer, THAW_WAIT_S));
 	EXPECT_TRUE(process_running(lvcreate_of_data(self, lvcreate)));
@@ -331,12 +358,16 @@ TEST_F_TIMEOUT(freeze, deadline_thaws_and_fails_the_run, RUN_TIMEOUT)
 	self->lock = -1;
 	ASSERT_EQ(0, wait_exit(run, &status));
 	EXPECT_EQ(125, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-	/* Whole by now: run has exited, its pipe holds it (no pread). */
-	if (read(pipe_fds[0], err, sizeof(err) - 1) < 0)
-		err[0] = '\0';
-	close(pipe_fds[0]);
+	pipe_drain(out_pipe[0], out, sizeof(out));
+	pipe_drain(err_pipe[0], err, sizeof(err));
 	EXPECT_NE(NULL, strstr(err, "held past the freeze's deadline"))
 	TH_LOG("stderr: %s", err);
+	summary = json_tokener_parse(out);
+	ASSERT_NE(NULL, summary) TH_LOG("stdout: %s", out);
+	ASSERT_TRUE(json_object_object_get_ex(summary, "freeze", &freeze));
+	EXPECT_STREQ("expired", jstr(freeze, "end"));
+	EXPECT_FALSE(jflag(_metadata, freeze, "thaw_failed"));
+	json_object_put(summary);
 }
 
 /*
@@ -345,15 +376,18 @@ TEST_F_TIMEOUT(freeze, deadline_thaws_and_fails_the_run, RUN_TIMEOUT)
  */
 TEST_F_TIMEOUT(freeze, foreign_thaw_fails_the_run, RUN_TIMEOUT)
 {
+	char out[4096], err[4096];
 	struct json_object *summary, *freeze;
-	char out[8192] = "";
+	int out_pipe[2], err_pipe[2], status;
 	pid_t run, writer = -1;
-	int pipe_fds[2], status;
-	ssize_t n;
 
-	ASSERT_EQ(0, pipe(pipe_fds));
-	run = run_frozen(_metadata, self, "60s", pipe_fds[1], true, &writer);
-	close(pipe_fds[1]);
+	ASSERT_EQ(0, pipe(out_pipe));
+	ASSERT_EQ(0, pipe(err_pipe));
+	/* A deadline far past what the test takes: only the thaw ends it. */
+	run = run_frozen(_metadata, self, "300s", out_pipe[1], err_pipe[1],
+			 true, &writer);
+	close(out_pipe[1]);
+	close(err_pipe[1]);
 	ASSERT_LT(0, run);
 	EXPECT_EQ(0, sh("fsfreeze -u %s", self->mnt[0]));
 	EXPECT_EQ(0, wait_written(writer, THAW_WAIT_S));
@@ -361,17 +395,16 @@ TEST_F_TIMEOUT(freeze, foreign_thaw_fails_the_run, RUN_TIMEOUT)
 	self->lock = -1;
 	ASSERT_EQ(0, wait_exit(run, &status));
 	EXPECT_EQ(125, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-	n = read(pipe_fds[0], out, sizeof(out) - 1);
-	out[n > 0 ? n : 0] = '\0';
-	close(pipe_fds[0]);
-	EXPECT_NE(NULL, strstr(out, "thawed by someone else"))
-	TH_LOG("%s", out);
-	ASSERT_NE(NULL, strchr(out, '{')) TH_LOG("%s", out);
-	summary = json_tokener_parse(strchr(out, '{'));
-	ASSERT_NE(NULL, summary) TH_LOG("%s", out);
+	pipe_drain(out_pipe[0], out, sizeof(out));
+	pipe_drain(err_pipe[0], err, sizeof(err));
+	EXPECT_NE(NULL, strstr(err, "thawed by someone else"))
+	TH_LOG("stderr: %s", err);
+	summary = json_tokener_parse(out);
+	ASSERT_NE(NULL, summary) TH_LOG("stdout: %s", out);
 	ASSERT_TRUE(json_object_object_get_ex(summary, "freeze", &freeze));
-	EXPECT_TRUE(jbool(freeze, "foreign_thaw"));
-	EXPECT_FALSE(jbool(freeze, "thaw_failed"));
+	EXPECT_STREQ("thawed", jstr(freeze, "end"));
+	EXPECT_TRUE(jflag(_metadata, freeze, "foreign_thaw"));
+	EXPECT_FALSE(jflag(_metadata, freeze, "thaw_failed"));
 	json_object_put(summary);
 }
 

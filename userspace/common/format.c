@@ -359,6 +359,15 @@ static void freeze_members(const struct members *m,
 	member_bool(m, "thaw_failed", s->flags & SNAPSET_SET_THAW_FAILED);
 }
 
+struct json_object *freeze_info_to_json(const struct snapset_set_info *s)
+{
+	struct members m = { .obj = json_object_new_object() };
+
+	if (m.obj)
+		freeze_members(&m, s);
+	return m.obj;
+}
+
 /* "freeze": an object of freeze_members(). */
 static void set_freeze(const struct members *m,
 		       const struct snapset_set_info *s)
@@ -368,10 +377,8 @@ static void set_freeze(const struct members *m,
 	char *members;
 
 	if (m->obj) {
-		inner.obj = json_object_new_object();
-		if (inner.obj)
-			freeze_members(&inner, s);
-		json_object_object_add(m->obj, "freeze", inner.obj);
+		json_object_object_add(m->obj, "freeze",
+				       freeze_info_to_json(s));
 		return;
 	}
 	freeze_members(&inner, s);

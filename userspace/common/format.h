@@ -80,6 +80,8 @@ struct json_object *record_to_json(const struct snapset_event *ev);
 /* Its parts as they appear in it: the set's members, and one device's. */
 struct json_object *set_info_to_json(const struct snapset_set_info *s);
 struct json_object *device_info_to_json(const struct snapset_device_info *d);
+/* A set's "freeze" member as set_info_to_json() has it. */
+struct json_object *freeze_info_to_json(const struct snapset_set_info *s);
 /*
  * A set's members as set_info_to_json() has them, as JSON text without
  * braces (malloc()ed; NULL out of memory), for events to writers. What

@@ -120,8 +120,14 @@ struct run_state {
 	dev_t freeze_devs[SNAPSET_MAX_FREEZE]; /* their filesystems' */
 	unsigned int nfreeze_fds;	       /* open */
 	struct snapset_thaw thaw;	       /* how the freeze ended */
-	/* THAW's -errno, or FREEZE's -ENOTRECOVERABLE (a failed thaw back) */
-	int thaw_error;
+	/*
+	 * The set as LIST had it once the freeze ended (the thaw tried, or
+	 * FREEZE's thaw back failed), for the summary: THAW's one errno
+	 * cannot say both that someone else thawed and that the kernel
+	 * failed to, nor what a deadline's thaw found.
+	 */
+	struct snapset_set_info freeze_info;
+	bool freeze_ended;
 	struct timespec started; /* CLOCK_MONOTONIC */
 	enum run_outcome outcome;
 	int exit_status;

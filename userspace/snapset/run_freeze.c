@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -205,6 +206,29 @@ static int freeze_sync(struct run_state *st)
 	return 0;
 }
 
+/*
+ * How the freeze ended, for the summary: the set as LIST has it, or, if
+ * LIST fails, what THAW said (its errors have been said already).
+ */
+static void freeze_info_read(struct run_state *st)
+{
+	const struct snapset_event *ev;
+	size_t len, off = 0;
+	void *list;
+
+	st->freeze_ended = true;
+	st->freeze_info.freeze_count = st->thaw.freeze_count;
+	st->freeze_info.freeze_end = st->thaw.freeze_end;
+	st->freeze_info.freeze_hold_ns = st->thaw.freeze_hold_ns;
+	if (module_list(st->set_fd, &list, &len))
+		return;
+	while ((ev = record_next(list, len, &off)))
+		if (ev->type == SNAPSET_RECORD_LIVE &&
+		    !memcmp(ev->set.id, st->id, SNAPSET_ID_LEN))
+			st->freeze_info = ev->set;
+	free(list);
+}
+
 int freeze_begin(struct run_state *st)
 {
 	const struct run_options *opts = st->opts;
@@ -221,7 +245,7 @@ int freeze_begin(struct run_state *st)
 			    (unsigned int)opts->freeze_timeout_ms);
 	if (ret) {
 		if (ret == -ENOTRECOVERABLE)
-			st->thaw_error = ret;
+			freeze_info_read(st);
 		freeze_dirs(opts, dirs, sizeof(dirs));
 		/* The module does not say which: all or nothing. */
 		return run_fail(st, ret, "--freeze %s: %s%s", dirs,
@@ -260,8 +284,8 @@ int freeze_end(struct run_state *st, int ret)
 	if (!st->frozen)
 		return ret;
 	thawed = module_thaw(st->set_fd, &st->thaw);
-	st->thaw_error = thawed;
 	st->frozen = false;
+	freeze_info_read(st);
 	run_output_release();
 	if (!thawed)
 		run_step(st, "writes released after %.1f ms",

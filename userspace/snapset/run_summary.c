@@ -6,7 +6,6 @@
  * and how the set ended. A full COW space is the one fact a backup must
  * not miss: dm drops such a snapshot, and what was read from it is bad.
  */
-#include <errno.h>
 #include <json-c/json.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -191,36 +190,6 @@ static struct json_object *device_json(const struct run_dev *dev)
 	return obj;
 }
 
-/* A filesystem may still be frozen: the kernel failed to thaw it. */
-static bool thaw_failed(const struct run_state *st)
-{
-	return st->thaw_error == -EIO || st->thaw_error == -ENOTRECOVERABLE;
-}
-
-/*
- * The freeze as list --json has it: how many, how long, how it ended,
- * and whether someone else thawed or the kernel failed to.
- */
-static struct json_object *freeze_json(const struct run_state *st)
-{
-	const struct snapset_thaw *thaw = &st->thaw;
-	struct json_object *obj = json_object_new_object();
-
-	json_object_object_add(obj, "filesystems",
-			       json_object_new_int((int)thaw->freeze_count));
-	json_object_object_add(obj, "held_ms",
-			       json_held_ms(thaw->freeze_hold_ns));
-	json_object_object_add(
-	    obj, "end",
-	    json_object_new_string(freeze_end_name(thaw->freeze_end)));
-	json_object_object_add(
-	    obj, "foreign_thaw",
-	    json_object_new_boolean(st->thaw_error == -ESTALE));
-	json_object_object_add(obj, "thaw_failed",
-			       json_object_new_boolean(thaw_failed(st)));
-	return obj;
-}
-
 static void summary_json(const struct run_state *st)
 {
 	struct json_object *obj = json_object_new_object();
@@ -241,8 +210,12 @@ static void summary_json(const struct run_state *st)
 	for (unsigned int i = 0; i < st->ndevs; i++)
 		json_object_array_add(devices, device_json(&st->devs[i]));
 	json_object_object_add(obj, "devices", devices);
-	if (st->thaw.freeze_count || thaw_failed(st))
-		json_object_object_add(obj, "freeze", freeze_json(st));
+	/* As list --json has it; a failed thaw back froze nothing. */
+	if (st->freeze_ended &&
+	    (st->freeze_info.freeze_count ||
+	     st->freeze_info.flags & SNAPSET_SET_THAW_FAILED))
+		json_object_object_add(obj, "freeze",
+				       freeze_info_to_json(&st->freeze_info));
 	if (st->error[0])
 		json_object_object_add(obj, "error",
 				       json_object_new_string(st->error));
