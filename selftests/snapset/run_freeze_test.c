@@ -333,38 +333,84 @@ TEST_F_TIMEOUT(freeze, run_killed_while_frozen_leaves_it_writable, RUN_TIMEOUT)
 }
 
 /*
+ * run_frozen() with run's stdout and stderr in pipes, whose reading ends
+ * are *@out_fd and *@err_fd.
+ */
+static pid_t run_frozen_piped(struct __test_metadata *_metadata,
+			      FIXTURE_DATA(freeze) * self, const char *timeout,
+			      bool held, pid_t *writer, int *out_fd,
+			      int *err_fd)
+{
+	int out_pipe[2], err_pipe[2];
+	pid_t run;
+
+	if (pipe(out_pipe))
+		return -1;
+	if (pipe(err_pipe)) {
+		close(out_pipe[0]);
+		close(out_pipe[1]);
+		return -1;
+	}
+	run = run_frozen(_metadata, self, timeout, out_pipe[1], err_pipe[1],
+			 held, writer);
+	close(out_pipe[1]);
+	close(err_pipe[1]);
+	*out_fd = out_pipe[0];
+	*err_fd = err_pipe[0];
+	return run;
+}
+
+/*
+ * Lets run_frozen_piped()'s lvcreate go on; run must then fail (125)
+ * saying @message. Its summary's "freeze", *@summary holding it
+ * (json_object_put() it), or NULL.
+ */
+static struct json_object *run_failed(struct __test_metadata *_metadata,
+				      FIXTURE_DATA(freeze) * self, pid_t run,
+				      int out_fd, int err_fd,
+				      const char *message,
+				      struct json_object **summary)
+{
+	struct json_object *freeze = NULL;
+	char out[4096], err[4096];
+	int status = -1;
+
+	close(self->lock);
+	self->lock = -1;
+	EXPECT_EQ(0, wait_exit(run, &status));
+	EXPECT_EQ(125, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	pipe_drain(out_fd, out, sizeof(out));
+	pipe_drain(err_fd, err, sizeof(err));
+	EXPECT_NE(NULL, strstr(err, message)) TH_LOG("stderr: %s", err);
+	*summary = json_tokener_parse(out);
+	EXPECT_NE(NULL, *summary) TH_LOG("stdout: %s", out);
+	if (*summary)
+		EXPECT_TRUE(
+		    json_object_object_get_ex(*summary, "freeze", &freeze));
+	return freeze;
+}
+
+/*
  * lvcreate outlives the freeze's deadline: the module thaws, the write
  * goes through while lvcreate still waits, and run then fails without
  * arming, its LV removed.
  */
 TEST_F_TIMEOUT(freeze, deadline_thaws_and_fails_the_run, RUN_TIMEOUT)
 {
-	char out[4096], err[4096], lvcreate[128];
 	struct json_object *summary, *freeze;
-	int out_pipe[2], err_pipe[2], status;
 	pid_t run, writer = -1;
+	int out_fd, err_fd;
+	char lvcreate[128];
 
-	ASSERT_EQ(0, pipe(out_pipe));
-	ASSERT_EQ(0, pipe(err_pipe));
 	/* Held or not by the time it is looked at: 1 s is short. */
-	run = run_frozen(_metadata, self, "1s", out_pipe[1], err_pipe[1], false,
-			 &writer);
-	close(out_pipe[1]);
-	close(err_pipe[1]);
+	run = run_frozen_piped(_metadata, self, "1s", false, &writer, &out_fd,
+			       &err_fd);
 	ASSERT_LT(0, run);
 	EXPECT_EQ(0, wait_written(writer, THAW_WAIT_S));
 	EXPECT_TRUE(process_running(lvcreate_of_data(self, lvcreate)));
-	close(self->lock);
-	self->lock = -1;
-	ASSERT_EQ(0, wait_exit(run, &status));
-	EXPECT_EQ(125, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-	pipe_drain(out_pipe[0], out, sizeof(out));
-	pipe_drain(err_pipe[0], err, sizeof(err));
-	EXPECT_NE(NULL, strstr(err, "held past the freeze's deadline"))
-	TH_LOG("stderr: %s", err);
-	summary = json_tokener_parse(out);
-	ASSERT_NE(NULL, summary) TH_LOG("stdout: %s", out);
-	ASSERT_TRUE(json_object_object_get_ex(summary, "freeze", &freeze));
+	freeze = run_failed(_metadata, self, run, out_fd, err_fd,
+			    "held past the freeze's deadline", &summary);
+	ASSERT_NE(NULL, freeze);
 	EXPECT_STREQ("expired", jstr(freeze, "end"));
 	EXPECT_FALSE(jflag(_metadata, freeze, "thaw_failed"));
 	json_object_put(summary);
@@ -376,32 +422,19 @@ TEST_F_TIMEOUT(freeze, deadline_thaws_and_fails_the_run, RUN_TIMEOUT)
  */
 TEST_F_TIMEOUT(freeze, foreign_thaw_fails_the_run, RUN_TIMEOUT)
 {
-	char out[4096], err[4096];
 	struct json_object *summary, *freeze;
-	int out_pipe[2], err_pipe[2], status;
 	pid_t run, writer = -1;
+	int out_fd, err_fd;
 
-	ASSERT_EQ(0, pipe(out_pipe));
-	ASSERT_EQ(0, pipe(err_pipe));
 	/* A deadline far past what the test takes: only the thaw ends it. */
-	run = run_frozen(_metadata, self, "300s", out_pipe[1], err_pipe[1],
-			 true, &writer);
-	close(out_pipe[1]);
-	close(err_pipe[1]);
+	run = run_frozen_piped(_metadata, self, "300s", true, &writer, &out_fd,
+			       &err_fd);
 	ASSERT_LT(0, run);
 	EXPECT_EQ(0, sh("fsfreeze -u %s", self->mnt[0]));
 	EXPECT_EQ(0, wait_written(writer, THAW_WAIT_S));
-	close(self->lock);
-	self->lock = -1;
-	ASSERT_EQ(0, wait_exit(run, &status));
-	EXPECT_EQ(125, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-	pipe_drain(out_pipe[0], out, sizeof(out));
-	pipe_drain(err_pipe[0], err, sizeof(err));
-	EXPECT_NE(NULL, strstr(err, "thawed by someone else"))
-	TH_LOG("stderr: %s", err);
-	summary = json_tokener_parse(out);
-	ASSERT_NE(NULL, summary) TH_LOG("stdout: %s", out);
-	ASSERT_TRUE(json_object_object_get_ex(summary, "freeze", &freeze));
+	freeze = run_failed(_metadata, self, run, out_fd, err_fd,
+			    "thawed by someone else", &summary);
+	ASSERT_NE(NULL, freeze);
 	EXPECT_STREQ("thawed", jstr(freeze, "end"));
 	EXPECT_TRUE(jflag(_metadata, freeze, "foreign_thaw"));
 	EXPECT_FALSE(jflag(_metadata, freeze, "thaw_failed"));
