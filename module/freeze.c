@@ -116,6 +116,9 @@ int snapset_freeze_may_arm(struct snapset_set *set)
 	lockdep_assert_held(&set->lock);
 	if (!set->freezer)
 		return 0;
+	/* A filesystem may be left frozen: its snapshots prove nothing. */
+	if (set->info.flags & SNAPSET_SET_THAW_FAILED)
+		return -ENOTRECOVERABLE;
 	switch (set->freezer->state) {
 	case SNAPSET_FREEZE_FREEZING:
 	case SNAPSET_FREEZE_FROZEN:
@@ -370,6 +373,12 @@ static int set_may_freeze(struct snapset_set *set)
 		return -ESHUTDOWN;
 	if (set->state == SNAPSET_STATE_ARMED)
 		return -EBUSY;
+	/*
+	 * Its thaw failed: the filesystem may still be frozen, or its block
+	 * device's count raised, and a later thaw could not say whose.
+	 */
+	if (set->info.flags & SNAPSET_SET_THAW_FAILED)
+		return -ENOTRECOVERABLE;
 	return 0;
 }
 
@@ -495,10 +504,14 @@ static int thaw_locked(struct snapset_freezer *fz, bool *thawed)
 	switch (fz->state) {
 	case SNAPSET_FREEZE_FREEZING:	/* never seen under the lock */
 	case SNAPSET_FREEZE_NONE:
+		/* The freeze's thaw back failed: nothing left to thaw. */
+		if (info->flags & SNAPSET_SET_THAW_FAILED)
+			return -ENOTRECOVERABLE;
 		break;
 	case SNAPSET_FREEZE_FROZEN:
 		WARN_ON_ONCE(thaw_set(fz, SNAPSET_FREEZE_END_THAWED));
 		*thawed = true;
+		/* This thaw's: a set with the flag never freezes again. */
 		if (info->flags & SNAPSET_SET_THAW_FAILED)
 			return -EIO;
 		return info->flags & SNAPSET_SET_FREEZE_FOREIGN ? -ESTALE : 0;

@@ -27,8 +27,12 @@ struct fs {
 	int dirfd;
 };
 
-/* Makes and mounts @type on a new loop device of @size; 0 or -1. */
-static int fs_make(struct fs *fs, const char *type, off_t size, bool on_dm)
+/*
+ * Makes and mounts @type, with mount options @opts (or NULL), on a new
+ * loop device of @size; 0 or -1.
+ */
+static int fs_make_opts(struct fs *fs, const char *type, off_t size, bool on_dm,
+			const char *opts)
 {
 	char guard[256];
 
@@ -49,7 +53,7 @@ static int fs_make(struct fs *fs, const char *type, off_t size, bool on_dm)
 	       strcmp(type, "xfs") ? "-F" : "-f", fs->dev))
 		return -1;
 	strcpy(fs->dir, "/tmp/snapset-freeze-XXXXXX");
-	if (!mkdtemp(fs->dir) || mount(fs->dev, fs->dir, type, 0, NULL))
+	if (!mkdtemp(fs->dir) || mount(fs->dev, fs->dir, type, 0, opts))
 		return -1;
 	/* However the test ends: nothing left frozen, mounted or mapped. */
 	if (fs->dm[0])
@@ -68,6 +72,11 @@ static int fs_make(struct fs *fs, const char *type, off_t size, bool on_dm)
 	loop_detach(&fs->loop);
 	fs->dirfd = open(fs->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	return fs->dirfd < 0 ? -1 : 0;
+}
+
+static int fs_make(struct fs *fs, const char *type, off_t size, bool on_dm)
+{
+	return fs_make_opts(fs, type, size, on_dm, NULL);
 }
 
 static void fs_remove(struct fs *fs)
@@ -590,6 +599,14 @@ TEST_F_TIMEOUT(freeze, emergency_thaw_is_reported, 120)
 	EXPECT_TRUE(freezes_again(self->fs.dirfd, self->fs.dir));
 }
 
+/* Whether device-mapper can be used, without udev. */
+static bool dm_ready(void)
+{
+	setenv("DM_DISABLE_UDEV", "1", 1);
+	sh("modprobe -q dm-mod 2>/dev/null");
+	return !access("/dev/mapper/control", F_OK);
+}
+
 /*
  * device-mapper's suspend (what lvcreate --snapshot does to the origin)
  * nests inside the set's freeze: it succeeds, and its resume leaves the
@@ -603,9 +620,7 @@ TEST_F_TIMEOUT(freeze, dm_suspend_nests_inside, 180)
 
 	RETURN_IF_SKIPPED();
 
-	setenv("DM_DISABLE_UDEV", "1", 1);
-	sh("modprobe -q dm-mod 2>/dev/null");
-	if (access("/dev/mapper/control", F_OK))
+	if (!dm_ready())
 		SKIP(return, "no device-mapper in this kernel");
 	ASSERT_EQ(0, fs_make(&dm, variant->type, variant->size, true));
 	ASSERT_EQ(0, do_freeze(self->set, &dm.dirfd, 1, 60000));
@@ -702,6 +717,190 @@ TEST_F_TIMEOUT(freeze, lvm_snapshot_of_frozen_origin, 300)
 	fs_remove(&lv);
 	EXPECT_EQ(0, sh("lvm vgremove -f %s >/dev/null 2>&1", vg));
 	loop_detach(&pv);
+}
+
+/*
+ * Gives dm device @fs->dm the table "0 @size @target", without freezing
+ * its filesystem (--nolockfs): its block device's freeze count stays.
+ */
+static int dm_retarget(const struct fs *fs, off_t size, const char *target)
+{
+	return sh("dmsetup suspend --nolockfs %s && "
+		  "dmsetup load %s --table '0 %lld %s' && dmsetup resume %s",
+		  fs->dm, fs->dm, (long long)size / 512, target, fs->dm);
+}
+
+static int dm_restore(const struct fs *fs, off_t size)
+{
+	char linear[64];
+
+	snprintf(linear, sizeof(linear), "linear %s 0", fs->loop.path);
+	return dm_retarget(fs, size, linear);
+}
+
+/* Whether @stack names @frame, or one of its alternatives "a|b". */
+static bool stack_has(const char *stack, const char *frame)
+{
+	const char *bar = strchr(frame, '|');
+	char first[64];
+
+	if (!bar)
+		return strstr(stack, frame);
+	snprintf(first, sizeof(first), "%.*s", (int)(bar - frame), frame);
+	return strstr(stack, first) || stack_has(stack, bar + 1);
+}
+
+/*
+ * Waits (a failure guard) until task @pid sleeps in the kernel with each
+ * of @frames on its stack.
+ */
+static bool stack_shows(pid_t pid, const char *const *frames, int n)
+{
+	char path[64], stack[8192];
+	int i;
+
+	snprintf(path, sizeof(path), "/proc/%d/stack", pid);
+	for (int waited = 0; waited < EVENT_TIMEOUT_MS; waited += 10) {
+		if (read_text(path, stack, sizeof(stack)))
+			return false;
+		for (i = 0; i < n && stack_has(stack, frames[i]); i++)
+			;
+		if (i == n)
+			return true;
+		usleep(10000);
+	}
+	fprintf(stderr, "# %d's last stack:\n%s", pid, stack);
+	return false;
+}
+
+/* A child that exits with what @set's freeze of @fds returned. */
+static pid_t freeze_child(int set, const int *fds, __u32 n)
+{
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(do_freeze(set, fds, n, 60000));
+	return pid;
+}
+
+/* A child that syncs the filesystem of @dirfd (holding its s_umount). */
+static pid_t syncfs_child(int dirfd)
+{
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(syncfs(dirfd) ? 1 : 0);
+	return pid;
+}
+
+static int child_status(pid_t pid)
+{
+	int status;
+
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+/*
+ * The failed freeze's thaw back fails for real: two ext4 on dm-linear,
+ * @first frozen first (lower s_dev). The freeze of @second waits for its
+ * s_umount, held by a syncfs that waits on @second's suspended device;
+ * meanwhile someone else thaws @first (FITHAW) and @first's disk starts
+ * failing writes (an error target). @second's device resumes failing
+ * too: its freeze fails (EIO), and the thaw back of @first, which must
+ * freeze it again to bring its block device's count down (see
+ * module/freeze.c), fails to write its superblock. ENOTRECOVERABLE; the
+ * count of @first's device is left raised, which the kernel log says.
+ */
+static int freeze_thaw_back_fails(struct __test_metadata *_metadata, int set,
+				  struct fs *first, struct fs *second,
+				  off_t size)
+{
+	static const char *const sync_frames[] = { "sync_filesystem" };
+	/* Waiting for s_umount in the block device's freeze (6.1, 6.8+). */
+	static const char *const lock_frames[] = {
+		"grab_super|super_lock|get_bdev_super",
+		"freeze_bdev|bdev_freeze"
+	};
+	int fds[2] = { first->dirfd, second->dirfd }, ret;
+	pid_t freezer, syncer;
+
+	/* A change for the syncfs to commit, and no commit before it. */
+	ret = openat(second->dirfd, "touched", O_CREAT | O_WRONLY | O_CLOEXEC,
+		     0600);
+	EXPECT_LE(0, ret);
+	close(ret);
+	EXPECT_EQ(0, sh("dmsetup suspend --nolockfs %s", second->dm));
+	syncer = syncfs_child(second->dirfd);
+	EXPECT_TRUE(stack_shows(syncer, sync_frames, 1));
+	freezer = freeze_child(set, fds, 2);
+	EXPECT_TRUE(stack_shows(freezer, lock_frames, 2));
+	/* @first is frozen: the set is past it, waiting for @second. */
+	EXPECT_EQ(0, ioctl(first->dirfd, FITHAW, 0));
+	EXPECT_EQ(0, dm_retarget(first, size, "error"));
+	EXPECT_EQ(0, sh("dmsetup load %s --table '0 %lld error' && "
+			"dmsetup resume %s",
+			second->dm, (long long)size / 512, second->dm));
+	ret = child_status(freezer);
+	child_status(syncer);
+	return ret;
+}
+
+/*
+ * A freeze whose thaw back failed (ENOTRECOVERABLE) leaves the set
+ * marked SNAPSET_SET_THAW_FAILED, and such a set neither freezes again
+ * (not even another, healthy filesystem) nor arms; its thaw has nothing
+ * to thaw and says why.
+ */
+TEST_F_TIMEOUT(freeze, failed_thaw_back_is_not_recoverable, 180)
+{
+	/* No background writes: no lazy init, no commit but the syncfs's. */
+	static const char opts[] = "commit=600,noinit_itable,"
+				   "no_prefetch_block_bitmaps,errors=continue";
+	const off_t size = 32 << 20;
+	struct snapset_set_info info;
+	struct snapset_thaw thaw;
+	struct fs first, second;
+	struct stat a, b;
+	struct writer w;
+
+	RETURN_IF_SKIPPED();
+
+	if (strcmp(variant->type, "ext4"))
+		SKIP(return, "the failing superblock write is ext4's");
+	if (!dm_ready())
+		SKIP(return, "no device-mapper in this kernel");
+	ASSERT_EQ(0, fs_make_opts(&first, "ext4", size, true, opts));
+	ASSERT_EQ(0, fs_make_opts(&second, "ext4", size, true, opts));
+	ASSERT_EQ(0, fstat(first.dirfd, &a));
+	ASSERT_EQ(0, fstat(second.dirfd, &b));
+	ASSERT_LT(a.st_dev, b.st_dev);
+
+	EXPECT_EQ(ENOTRECOVERABLE,
+		  freeze_thaw_back_fails(_metadata, self->set, &first, &second,
+					 size));
+	EXPECT_EQ(0, sh("dmesg | grep -q '%s: thaw failed'",
+			strrchr(first.dev, '/') + 1));
+	ASSERT_TRUE(live_info(self->id, &info));
+	EXPECT_TRUE(info.flags & SNAPSET_SET_THAW_FAILED);
+	EXPECT_EQ(0, info.freeze_count);
+
+	EXPECT_EQ(ENOTRECOVERABLE,
+		  do_freeze(self->set, &self->fs.dirfd, 1, 60000));
+	ASSERT_EQ(0, writer_start(&w, self->fs.dir, "unheld"));
+	EXPECT_TRUE(writer_done(&w, EVENT_TIMEOUT_MS));
+	EXPECT_EQ(ENOTRECOVERABLE, ioctl_err(self->set, SNAPSET_IOC_ARM, NULL));
+	EXPECT_EQ(ENOTRECOVERABLE, do_thaw(self->set, &thaw));
+	EXPECT_EQ(0, thaw.freeze_count);
+	EXPECT_EQ(SNAPSET_FREEZE_END_NONE, thaw.freeze_end);
+	ASSERT_TRUE(live_info(self->id, &info));
+	EXPECT_EQ(0, info.flags & SNAPSET_SET_ARMED);
+
+	EXPECT_EQ(0, dm_restore(&first, size));
+	EXPECT_EQ(0, dm_restore(&second, size));
+	fs_remove(&first);
+	fs_remove(&second);
 }
 
 static int drop_to_userns_root(void)

@@ -140,16 +140,10 @@ static bool waits_in_d(pid_t pid)
 {
 	char path[64], stat[256];
 	const char *state;
-	FILE *f;
-	size_t n;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	f = fopen(path, "r");
-	if (!f)
+	if (read_text(path, stat, sizeof(stat)))
 		return false;
-	n = fread(stat, 1, sizeof(stat) - 1, f);
-	fclose(f);
-	stat[n] = '\0';
 	state = strrchr(stat, ')');
 	return state && state[1] == ' ' && state[2] == 'D';
 }

@@ -506,6 +506,20 @@ static inline void discard_all_pending(void)
 	free(buf);
 }
 
+/* Reads @path (a /proc file, say) into @buf as a string; 0 or -1. */
+static inline int read_text(const char *path, char *buf, size_t size)
+{
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (!f)
+		return -1;
+	n = fread(buf, 1, size - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return 0;
+}
+
 /* Runs a shell command line; returns its exit status. */
 static inline int sh(const char *fmt, ...)
 {

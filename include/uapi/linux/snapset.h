@@ -257,7 +257,8 @@ struct snapset_list {
  * failure the ones already frozen are thawed again, in reverse, and the
  * set is as it was; if one of those thaws fails, the error is
  * ENOTRECOVERABLE and the set has %SNAPSET_SET_THAW_FAILED (the kernel
- * log names the filesystem, which may be left frozen). EIO: a
+ * log names the filesystem, which may be left frozen). A set with
+ * %SNAPSET_SET_THAW_FAILED never freezes again: ENOTRECOVERABLE. EIO: a
  * filesystem's sync before its freeze failed. The
  * filesystems are frozen through their block device (the freeze
  * device-mapper's suspend takes), so an LVM snapshot of a frozen
@@ -304,6 +305,8 @@ enum snapset_freeze_end {
  * EIO: the kernel failed to thaw at least one of them (the others are
  * thawed; the kernel log names it): the set says so with
  * %SNAPSET_SET_THAW_FAILED.
+ * ENOTRECOVERABLE: nothing to thaw: the set's %SNAPSET_IOC_FREEZE failed
+ * with ENOTRECOVERABLE (its thaw back failed).
  * EALREADY: thawed before. ENOENT: the set never froze anything.
  */
 struct snapset_thaw {
@@ -372,7 +375,9 @@ enum snapset_reason {
  * log names it and the error): it may be left frozen, or its block
  * device's freeze count raised. SNAPSET_IOC_THAW returned EIO, or
  * SNAPSET_IOC_FREEZE ENOTRECOVERABLE (its thaw back, after a freeze
- * that failed).
+ * that failed). The set then neither freezes nor arms again
+ * (ENOTRECOVERABLE): its snapshots are not known consistent, and a
+ * later thaw could not tell its freeze from the one left behind.
  */
 #define SNAPSET_SET_THAW_FAILED (1U << 8)
 
@@ -521,7 +526,8 @@ snapset_event_device(const struct snapset_event *ev, __u32 i)
 /*
  * ARM and COMPLETE take no argument yet: it must be 0 (NULL). A set that
  * froze filesystems is armed only after its thaw: EBUSY while frozen,
- * ETIMEDOUT when the deadline thawed, ESTALE when someone else did.
+ * ETIMEDOUT when the deadline thawed, ESTALE when someone else did,
+ * ENOTRECOVERABLE when a thaw failed (%SNAPSET_SET_THAW_FAILED).
  */
 #define SNAPSET_IOC_ARM _IO(SNAPSET_IOC_TYPE, 0x03)
 #define SNAPSET_IOC_COMPLETE _IO(SNAPSET_IOC_TYPE, 0x04)
