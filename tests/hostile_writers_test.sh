@@ -44,8 +44,11 @@ bail() { echo "Bail out! $*"; exit 1; }
 modprobe -q loop || true
 truncate -s 1M "$tmp/disk"
 disk=$(losetup -f --show "$tmp/disk") || bail "no loop device"
+# The history's entries are kept in memory: a short one, full early in
+# the run, keeps them out of the growth measured.
 printf '%s\n' '[daemon]' "socket = $sock" "history_dir = $tmp/history" \
-	"writer_deadline = $((deadline_ms / 1000))s" >"$tmp/snapset.conf"
+	'history_size = 4' "writer_deadline = $((deadline_ms / 1000))s" \
+	>"$tmp/snapset.conf"
 "$snapset" daemon --config "$tmp/snapset.conf" 2>"$tmp/daemon.log" &
 daemon=$!
 pids+=("$daemon")
@@ -56,10 +59,10 @@ settle 60 daemon_ready || bail "the daemon did not start"
 
 # Each good writer logs each event: kind, set name, when it came (µs
 # since the epoch) and when the set ended (ISO 8601, from the event).
-# Builtins only: a writer slower than the sets end would see its events
-# queue up, and their delay measure it, not the daemon.
+# Builtins only: the fewer forks, the less the delay measures them.
 goods=(good-1 good-2)
 for good in "${goods[@]}"; do
+	: >"$tmp/$good.log"
 	"$snapset" writer --name "$good" --socket "$sock" -- bash -c '
 		read -r -d "" event <"$SNAPSET_EVENT_FILE"
 		[[ $event =~ \"ended_at\":\ *\"([^\"]*)\" ]]
@@ -104,19 +107,23 @@ hostiles_dropped() {
 		grep -q '^half: acked half' "$tmp/half.log" &&
 		grep -q '^flood: [0-9]* garbage' "$tmp/flood.log"
 }
+told() { grep -c '^backup-shutdown hostile-' "$tmp/$1.log"; }
+goods_told() {
+	[ "$(told good-1)" -ge $ended ] && [ "$(told good-2)" -ge $ended ]
+}
+# Each set ends once the good writers were told of the last: a writer
+# slower than the stream would queue its own events, and their delay
+# would measure the writer, not the daemon.
 ended=0 stream_end=$((SECONDS + 300))
 while [ $ended -lt "$sets" ] ||
 	{ ! hostiles_dropped && [ $SECONDS -lt $stream_end ]; }; do
 	ended=$((ended + 1))
 	"$snapset" run --name "hostile-$ended" --persistent "$disk" -- true \
 		2>>"$tmp/run.err" || echo "# set $ended: run failed"
+	settle 60 goods_told ||
+		echo "# the good writers were not told of set $ended"
 	[ $((ended % ((sets + 3) / 4))) != 0 ] || sample "set-$ended"
 done
-told() { grep -c '^backup-shutdown hostile-' "$tmp/$1.log"; }
-goods_told() {
-	[ "$(told good-1)" -ge $ended ] && [ "$(told good-2)" -ge $ended ]
-}
-settle 60 goods_told || echo "# the good writers were not told every shutdown"
 
 wait $churn
 churn_status=$?
