@@ -15,6 +15,7 @@
 # not grow with the counts. Prints TAP and the figures.
 set -uo pipefail
 
+# shellcheck source=tests/tap.sh
 . "$(dirname "$0")/tap.sh"
 if [ ! -c /dev/snapset ]; then
 	echo "1..0 # SKIP needs /dev/snapset: runs in the guest"
@@ -98,7 +99,7 @@ pids+=($!)
 hostiles=("${pids[@]: -3}")
 nice -n 19 "$hostile" churn "$sock" "$connects" >"$tmp/churn.log" 2>&1 &
 churn=$!
-pids+=($churn)
+pids+=("$churn")
 
 # Each hostile dropped at least once: the hanging one twice, so that
 # both its ways (no hello, no answer) are likely to have been.
