@@ -37,16 +37,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# settle SECONDS COMMAND...: COMMAND succeeds within SECONDS, polled.
-settle() {
-	local deadline=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		[ $SECONDS -lt $deadline ] || return 1
-		sleep 0.05
-	done
-}
-
 counter() { cat "$sysfs/$1"; }
 # Every set that ended, armed or not, as the module counts them.
 sets_ended() {
