@@ -251,8 +251,9 @@ recover() {
 	# Nothing but the new VG's set: one removal, one shutdown.
 	[ "$(grep -c ': removed$\|gone already\|release failed' "$tmp/daemon2.log")" = 1 ] &&
 		[ "$(grep -c '(reason lost)' "$tmp/daemon2.log")" = 1 ] &&
-		[ "$(wc -l <"$tmp/told")" = 5 ] &&
-		[ "$(grep -c '"reason": *"lost"' "$tmp/history/history.json")" = 5 ]
+		[ "$(wc -l <"$tmp/told")" = "$(wc -l <"$keep/sets")" ] &&
+		[ "$(grep -c '"reason": *"lost"' "$tmp/history/history.json")" = \
+			"$(wc -l <"$keep/sets")" ]
 	[ $? = 0 ] && [ -z "$bad" ] && [ -z "$(lv_rows | awk '$3 != "-"')" ]
 	check $? "a second start removed the LV of $vg2's set once, and nothing else${bad:+ (not:$bad)}"
 
