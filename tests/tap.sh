@@ -1,7 +1,7 @@
 # Sourced by the host test scripts (tests/*_test.sh): the repository's
 # root, a temporary directory removed at exit, `result STATUS NAME`,
 # which prints the next TAP line for a command's exit status, and
-# `settle`, which waits for a condition.
+# `settle SECONDS COMMAND...`, which polls COMMAND until it succeeds.
 # shellcheck shell=bash disable=SC2034 # root: the sourcing script's
 root=$(cd "$(dirname "$0")/.." && pwd)
 tmp=$(mktemp -d)
