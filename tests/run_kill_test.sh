@@ -21,7 +21,6 @@ set -uo pipefail
 guest_kill_test RUN 3 5
 export LVM_SUPPRESS_FD_WARNINGS=1
 snapset=$root/build/snapset
-sysfs=/sys/class/misc/snapset
 vg=snapsetrun$$
 sock=$tmp/writer.sock
 # Each run's files: $tmp/N.err (run -v), N.out (its --json summary), and
@@ -29,36 +28,17 @@ sock=$tmp/writer.sock
 command_script=$tmp/command.sh
 pids=()
 lvcreate_running() { pgrep -f "lvcreate .*$vg/data\$" >/dev/null; }
+# A run in flight when the test bailed out, its COMMAND and lvcreate (not
+# this shell's children), then what every kill test leaves.
 cleanup() {
-	local pid
-	# A run in flight when the test bailed out, its COMMAND and lvcreate
-	# (not this shell's children), then the daemon's own.
 	[ -z "${run-}" ] || kill -KILL "$run" 2>/dev/null
 	pkill -KILL -f "^sh $command_script " 2>/dev/null
-	for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
-	wait
 	settle 60 eval '! lvcreate_running'
-	lvm vgremove -q -f "$vg" >/dev/null 2>&1
-	[ -z "${pv-}" ] || losetup -d "$pv" 2>/dev/null
-	rm -rf "$tmp"
+	kill_test_cleanup
 }
 trap cleanup EXIT
 
-counter() { cat "$sysfs/$1"; }
-# Every set that ended, armed or not, as the module counts them.
-sets_ended() {
-	local sum=0 file
-	for file in sets_dissolved terminated_close terminated_exit \
-		terminated_released terminated_abort terminated_admin; do
-		sum=$((sum + $(counter $file)))
-	done
-	echo $sum
-}
-
-truncate -s 512M "$tmp/pv"
-pv=$(losetup -f --show "$tmp/pv") || exit 1
-lvm vgcreate -q "$vg" "$pv" >/dev/null &&
-	lvm lvcreate -q -n data -L 16m "$vg" >/dev/null || exit 1
+kill_test_vg "$vg" 512M 16m || exit 1
 
 printf '%s\n' '[daemon]' "socket = $sock" "history_dir = $tmp/history" \
 	'history_size = 100000' >"$tmp/snapset.conf"
@@ -184,10 +164,6 @@ settled() {
 		[ "$(ours shutdown)" = $(($(sets_ended) - ended_before)) ]
 }
 settle 120 settled || echo "# not settled after 120 s"
-history_ids() {
-	grep -o '"id": *"[0-9a-f-]*"' "$tmp/history/history.json" 2>/dev/null |
-		grep -o '[0-9a-f-]\{36\}'
-}
 in_history() { [ "$(history_ids | wc -l)" -ge "$(ours armed)" ]; }
 settle 30 in_history
 history_ids >"$tmp/history.ids"

@@ -38,3 +38,49 @@ guest_kill_test() {
 	echo "# $kills kills, $seed_var=$seed"
 	guest_lvm_env "$tmp/lvm"
 }
+
+# What the kill tests share (with tests/tap.sh's settle).
+# counter NAME: the module's counter, read without a fork.
+counter() {
+	local value
+	read -r value <"/sys/class/misc/snapset/$1"
+	echo "$value"
+}
+
+# Every set that ended, armed or not, as the module counts them: read
+# without a fork, as kill tests poll it.
+sets_ended() {
+	local sum=0 file value
+	for file in sets_dissolved terminated_close terminated_exit \
+		terminated_released terminated_abort terminated_admin; do
+		read -r value <"/sys/class/misc/snapset/$file"
+		sum=$((sum + value))
+	done
+	echo $sum
+}
+
+# The set ids in the daemon's history, $tmp/history's.
+history_ids() {
+	grep -o '"id": *"[0-9a-f-]*"' "$tmp/history/history.json" 2>/dev/null |
+		grep -o '[0-9a-f-]\{36\}'
+}
+
+# At exit: the processes in pids stopped, VG $vg and its loop device
+# $pv gone, $tmp removed.
+kill_test_cleanup() {
+	local pid
+	for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
+	wait
+	lvm vgremove -q -f "$vg" >/dev/null 2>&1
+	[ -z "${pv-}" ] || losetup -d "$pv" 2>/dev/null
+	rm -rf "$tmp"
+}
+
+# kill_test_vg VG SIZE DATA_SIZE: VG on a loop device ($pv) over a SIZE
+# file in $tmp, with an LV "data" of DATA_SIZE.
+kill_test_vg() {
+	truncate -s "$2" "$tmp/pv"
+	pv=$(losetup -f --show "$tmp/pv") || return 1
+	lvm vgcreate -q "$1" "$pv" >/dev/null &&
+		lvm lvcreate -q -n data -L "$3" "$1" >/dev/null
+}
