@@ -13,7 +13,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../userspace/common/module.h"
 #include "../userspace/daemon/daemon.h"
 #include "kselftest_harness.h"
 
@@ -60,12 +59,14 @@ FIXTURE_TEARDOWN(files)
 	system(cmd);
 }
 
-/* Waits until no write runs. */
-static int writes_end(FIXTURE_DATA(files) * self)
+/* Has @f write @text and waits for the write to end, however it did. */
+static int write_job(FIXTURE_DATA(files) * self, struct file_job *f,
+		     const char *text)
 {
 	struct pollfd pfd = { .fd = self->d.files_event_fd, .events = POLLIN };
 	__u64 count;
 
+	file_job_write(f, strdup(text));
 	while (self->d.jobs) {
 		if (poll(&pfd, 1, 10000) != 1)
 			return -ETIMEDOUT;
@@ -74,14 +75,6 @@ static int writes_end(FIXTURE_DATA(files) * self)
 		files_event(&self->d, 0);
 	}
 	return 0;
-}
-
-/* Has @f write @text and waits for the write to end, however it did. */
-static int write_job(FIXTURE_DATA(files) * self, struct file_job *f,
-		     const char *text)
-{
-	file_job_write(f, strdup(text), NULL);
-	return writes_end(self);
 }
 
 /* Writes @text to @path and waits for the write to end. */
@@ -191,91 +184,11 @@ TEST_F(files, freed_once_the_running_write_ends)
 	char text[64];
 
 	ASSERT_EQ(0, file_job_new(&self->d, self->path, 0644, &f));
-	file_job_write(f, strdup("written\n"), NULL);
+	file_job_write(f, strdup("written\n"));
 	files_free(&self->d);
 	self->d.files_event_fd = -1;
 	read_text(self->path, text, sizeof(text));
 	EXPECT_STREQ("written\n", text);
-}
-
-/* What a waiter saw of the file when it was called. */
-struct seen {
-	const char *path;
-	char text[64];
-	unsigned int calls;
-};
-
-static void saw(void *owner)
-{
-	struct seen *seen = owner;
-
-	read_text(seen->path, seen->text, sizeof(seen->text));
-	seen->calls++;
-}
-
-/*
- * A waiter is called once its content is in the file, not before: the
- * one given while a write runs, once the write after it has ended.
- */
-TEST_F(files, a_waiter_is_called_once_its_content_is_written)
-{
-	struct seen first = { .path = self->path },
-		    second = { .path = self->path };
-	struct file_waiter w1 = { saw, &first, NULL },
-			   w2 = { saw, &second, NULL };
-	struct file_job *f;
-
-	ASSERT_EQ(0, file_job_new(&self->d, self->path, 0644, &f));
-	file_job_write(f, strdup("one\n"), &w1);
-	file_job_write(f, strdup("two\n"), &w2);
-	EXPECT_EQ(0, first.calls + second.calls);
-	ASSERT_EQ(0, writes_end(self));
-	EXPECT_EQ(1, first.calls);
-	EXPECT_STREQ("one\n", first.text);
-	EXPECT_EQ(1, second.calls);
-	EXPECT_STREQ("two\n", second.text);
-}
-
-/*
- * A daemon killed once a record's entry was written, before it
- * acknowledged the record, left the entry; the next daemon's entry for
- * the replayed record replaces it, and the record waits for the write.
- */
-TEST_F(files, a_replayed_record_has_one_history_entry)
-{
-	struct daemon_options opts = { .history_size = 10 };
-	struct seen seen = { .path = self->path },
-		    other_seen = { .path = self->path };
-	struct file_waiter w = { saw, &seen, NULL },
-			   other_w = { saw, &other_seen, NULL };
-	struct json_object *history, *release;
-	struct snapset_event ev, other;
-
-	record_init(&ev, SNAPSET_EVENT_SHUTDOWN);
-	ev.set.id[0] = 1;
-	other = ev;
-	other.set.id[0] = 2;
-	self->d.opts = &opts;
-	self->d.history = json_object_new_array();
-	ASSERT_EQ(
-	    0, file_job_new(&self->d, self->path, 0640, &self->d.history_file));
-	history_add(&self->d, &ev, NULL, 0, &w);
-	history_add(&self->d, &other, NULL, 0, &other_w);
-	ASSERT_EQ(0, writes_end(self));
-	EXPECT_EQ(1, seen.calls);
-	EXPECT_NE(NULL, strstr(seen.text, "01000000-"));
-	history_add(&self->d, &ev, "replayed", 0, &w);
-	EXPECT_EQ(1, seen.calls);
-	ASSERT_EQ(0, writes_end(self));
-	EXPECT_EQ(2, seen.calls);
-	json_object_put(self->d.history);
-	history = json_object_from_file(self->path);
-	ASSERT_NE(NULL, history);
-	ASSERT_EQ(2, json_object_array_length(history));
-	ASSERT_TRUE(json_object_object_get_ex(
-	    json_object_array_get_idx(history, 0), "release", &release));
-	EXPECT_STREQ("replayed", json_object_get_string(release));
-	json_object_put(history);
 }
 
 TEST_F(files, a_missing_directory_is_named)

@@ -384,29 +384,15 @@ void files_free(struct daemon *d);
  */
 int file_job_new(struct daemon *d, const char *path, mode_t mode,
 		 struct file_job **out);
-/* Called once a write that holds some content has ended, however. */
-struct file_waiter {
-	void (*written)(void *owner);
-	void *owner;
-	struct file_waiter *next;
-};
-/*
- * Writes @data (taken) to the file, now or after the write in flight;
- * then calls @w, if not NULL (at once without a file or data).
- */
-void file_job_write(struct file_job *f, char *data, struct file_waiter *w);
+/* Writes @data (taken) to the file, now or after the write in flight. */
+void file_job_write(struct file_job *f, char *data);
 void files_read_event(struct daemon *d);
 void files_event(struct daemon *d, int res);
 
 /* history.c: the bounded persistent history, and the status answer. */
 int history_load(struct daemon *d);
-/*
- * Adds the record's entry, or replaces the one of a replayed record,
- * and calls @w once the history holding it is written (or not kept).
- */
 void history_add(struct daemon *d, const struct snapset_event *rec,
-		 const char *release_error, unsigned int writers_failed,
-		 struct file_waiter *w);
+		 const char *release_error, unsigned int writers_failed);
 char *status_message(struct daemon *d);
 
 /* metrics.c: the Prometheus textfile. */

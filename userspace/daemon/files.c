@@ -16,10 +16,7 @@
  * ring. A frozen or hung filesystem stalls that thread alone, never the
  * loop, the releases or the writers. Content that arrives meanwhile
  * waits, and only the newest is written next. A failed write removes
- * its temporary name and is reported once until one works again. A
- * waiter given with some content is called once a write that holds it
- * has ended: the daemon acknowledges a record only once its history
- * entry is on disk.
+ * its temporary name and is reported once until one works again.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -46,11 +43,9 @@ struct file_job {
 	pthread_t thread;
 	bool running;
 	atomic_bool finished;
-	int error;		     /* of the last write, set by its thread */
-	char *data;		     /* being written */
-	char *next;		     /* newer content, written after this */
-	struct file_waiter *writing; /* their content is in data */
-	struct file_waiter *waiting; /* theirs is in next */
+	int error;  /* of the last write, set by its thread */
+	char *data; /* being written */
+	char *next; /* newer content, written after this */
 	bool reported;
 };
 
@@ -228,52 +223,28 @@ int file_job_new(struct daemon *d, const char *path, mode_t mode,
 	return 0;
 }
 
-/* Calls each of @w's waiters, which may free what holds them. */
-static void waiters_call(struct file_waiter *w)
-{
-	struct file_waiter *next;
-
-	for (; w; w = next) {
-		next = w->next;
-		w->written(w->owner);
-	}
-}
-
-/* Written or not, its waiters go on: delivery matters more. */
 static void start(struct file_job *f, char *data)
 {
-	struct file_waiter *waiters;
 	int ret;
 
 	f->data = data;
-	f->writing = f->waiting;
-	f->waiting = NULL;
 	atomic_store(&f->finished, false);
 	ret = pthread_create(&f->thread, NULL, write_thread, f);
 	if (ret) {
 		report_note("%s: not written: %s", f->path, strerror(ret));
 		free(data);
 		f->data = NULL;
-		waiters = f->writing;
-		f->writing = NULL;
-		waiters_call(waiters);
 		return;
 	}
 	f->running = true;
 	f->d->jobs++;
 }
 
-void file_job_write(struct file_job *f, char *data, struct file_waiter *w)
+void file_job_write(struct file_job *f, char *data)
 {
 	if (!f || !data) {
 		free(data);
-		if (w)
-			w->written(w->owner);
 		return;
-	}
-	if (w) {
-		w->next = f->waiting;
-		f->waiting = w;
 	}
 	if (f->running) {
 		free(f->next);
@@ -286,7 +257,6 @@ void file_job_write(struct file_job *f, char *data, struct file_waiter *w)
 /* The write of @f ended: its outcome, then the newest waiting content. */
 static void finished(struct file_job *f)
 {
-	struct file_waiter *written = f->writing;
 	char *next = f->next;
 
 	pthread_join(f->thread, NULL);
@@ -299,10 +269,8 @@ static void finished(struct file_job *f)
 	free(f->data);
 	f->data = NULL;
 	f->next = NULL;
-	f->writing = NULL;
 	if (next)
 		start(f, next);
-	waiters_call(written);
 }
 
 void files_read_event(struct daemon *d)

@@ -88,53 +88,23 @@ static struct json_object *entry(const struct snapset_event *rec,
 	return obj;
 }
 
-/*
- * The entry of set @id, newest first, or -1: a daemon killed once the
- * history held a record's entry, before it acknowledged the record,
- * left it there, and the next one gets the record again.
- */
-static ssize_t entry_of(struct daemon *d, const char *id)
-{
-	struct json_object *value;
-
-	for (size_t i = json_object_array_length(d->history); i-- > 0;)
-		if (json_object_object_get_ex(
-			json_object_array_get_idx(d->history, i), "id",
-			&value) &&
-		    !strcmp(json_object_get_string(value), id))
-			return i;
-	return -1;
-}
-
 void history_add(struct daemon *d, const struct snapset_event *rec,
-		 const char *release_error, unsigned int writers_failed,
-		 struct file_waiter *w)
+		 const char *release_error, unsigned int writers_failed)
 {
-	char id[ID_STR_LEN];
-	ssize_t replayed;
 	size_t n;
 
-	if (!d->opts->history_size) {
-		w->written(w->owner);
+	if (!d->opts->history_size)
 		return;
-	}
-	id_format(rec->set.id, id);
-	replayed = entry_of(d, id);
-	if (replayed >= 0)
-		json_object_array_put_idx(
-		    d->history, replayed,
-		    entry(rec, release_error, writers_failed));
-	else
-		json_object_array_add(
-		    d->history, entry(rec, release_error, writers_failed));
+	json_object_array_add(d->history,
+			      entry(rec, release_error, writers_failed));
 	n = json_object_array_length(d->history);
 	if (n > d->opts->history_size)
 		json_object_array_del_idx(d->history, 0,
 					  n - d->opts->history_size);
-	file_job_write(d->history_file,
-		       strdup(json_object_to_json_string_ext(
-			   d->history, JSON_C_TO_STRING_PRETTY)),
-		       w);
+	if (d->history_file)
+		file_job_write(d->history_file,
+			       strdup(json_object_to_json_string_ext(
+				   d->history, JSON_C_TO_STRING_PRETTY)));
 }
 
 static struct json_object *daemon_status(struct daemon *d)

@@ -345,5 +345,5 @@ void metrics_write(struct daemon *d)
 		free(text);
 		return;
 	}
-	file_job_write(d->metrics_file, text, NULL);
+	file_job_write(d->metrics_file, text);
 }

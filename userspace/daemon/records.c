@@ -4,8 +4,8 @@
  * while they are there, its LVM snapshots released first, then
  * BackupShutdown to the writers, then the report and the
  * acknowledgement that lets the module forget it. A record is
- * acknowledged only once all that is over, its history entry written
- * too, so a daemon killed before sees it again.
+ * acknowledged only once all that is over, so a daemon killed before
+ * sees it again.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -40,8 +40,7 @@ struct record_job {
 	long retry_ms;
 	struct op retry_op;
 	struct __kernel_timespec retry_in;
-	struct file_waiter recorded; /* its history entry is written */
-	char release_error[640];     /* the first failure's words */
+	char release_error[640]; /* the first failure's words */
 };
 
 static void job_free(struct record_job *job)
@@ -119,31 +118,6 @@ static void retry_later(struct record_job *job, const char *set)
 }
 
 /*
- * Its history entry is written: the record goes, or waits for its
- * release to be retried. Killed before, the daemon leaves the record
- * to the next, whose entry replaces this one.
- */
-static void recorded(void *owner)
-{
-	struct record_job *job = owner;
-	char set[SET_LABEL_LEN];
-
-	set_label(job->rec->set.name, sizeof(job->rec->set.name),
-		  job->rec->set.id, set, sizeof(set));
-	/* A lost set has no record: its LVs are found again at a start. */
-	if (job->retryable && !job->lost) {
-		metrics_shutdown(job->d, job->rec);
-		retry_later(job, set);
-		return;
-	}
-	if (!job->lost)
-		ack_record(job, set);
-	/* After the acknowledgement: the pending gauge counts it no more. */
-	metrics_shutdown(job->d, job->rec);
-	job_free(job);
-}
-
-/*
  * The writers answered (or @interrupted: the daemon stopped before they
  * could). A record is acknowledged only after a whole delivery and a
  * whole release: one cut short stays pending and the next daemon
@@ -167,10 +141,19 @@ static void acknowledge(void *owner, unsigned int writers_failed,
 	if (job->lost && job->failed)
 		lost_failed_remember(job);
 	report_shutdown(job->rec, job->failed, writers_told, writers_failed);
-	/* Last: with no history kept, the job goes at once. */
-	job->recorded = (struct file_waiter){ recorded, job, NULL };
 	history_add(job->d, job->rec, job->failed ? job->release_error : NULL,
-		    writers_failed, &job->recorded);
+		    writers_failed);
+	/* A lost set has no record: its LVs are found again at a start. */
+	if (job->retryable && !job->lost) {
+		metrics_shutdown(job->d, job->rec);
+		retry_later(job, set);
+		return;
+	}
+	if (!job->lost)
+		ack_record(job, set);
+	/* After the acknowledgement: the pending gauge counts it no more. */
+	metrics_shutdown(job->d, job->rec);
+	job_free(job);
 }
 
 /* A retried release is over: the record goes, or waits longer. */
