@@ -18,15 +18,22 @@ int control_request_recv(int fd)
 	struct pollfd pfd = { .fd = fd, .events = POLLRDHUP };
 	struct control_request req;
 	ssize_t n = recv(fd, &req, sizeof(req), MSG_DONTWAIT | MSG_TRUNC);
+	int ready;
 
 	if (n < 0)
 		return -errno;
-	/* An empty message reads as the end does: the hangup tells. */
-	if (n == 0)
-		return poll(&pfd, 1, 0) == 1 &&
-			       (pfd.revents & (POLLHUP | POLLRDHUP))
+	/*
+	 * An empty message reads as the end does: the hangup tells. A signal
+	 * (run's own, or a timer's) is no answer: asked again.
+	 */
+	if (n == 0) {
+		do
+			ready = poll(&pfd, 1, 0);
+		while (ready < 0 && errno == EINTR);
+		return ready == 1 && (pfd.revents & (POLLHUP | POLLRDHUP))
 			   ? 0
 			   : -EPROTO;
+	}
 	if (n != sizeof(req) || req.version != CONTROL_VERSION ||
 	    req.op != CONTROL_COMPLETE)
 		return -EPROTO;
