@@ -230,16 +230,22 @@ int module_list_whole(int fd, void **buf, size_t *len)
 	return ret;
 }
 
-bool records_hold_set(const void *buf, size_t len,
-		      const __u8 id[SNAPSET_ID_LEN])
+const struct snapset_event *record_of_set(const void *buf, size_t len,
+					  const __u8 id[SNAPSET_ID_LEN])
 {
 	const struct snapset_event *ev;
 	size_t off = 0;
 
 	while ((ev = record_next(buf, len, &off)))
 		if (!memcmp(ev->set.id, id, SNAPSET_ID_LEN))
-			return true;
-	return false;
+			return ev;
+	return NULL;
+}
+
+bool records_hold_set(const void *buf, size_t len,
+		      const __u8 id[SNAPSET_ID_LEN])
+{
+	return record_of_set(buf, len, id);
 }
 
 void record_init(struct snapset_event *ev, __u32 type)

@@ -72,6 +72,9 @@ const struct snapset_event *record_next(const void *buf, size_t len,
  */
 int module_list_whole(int fd, void **buf, size_t *len);
 
+/* The first set or record in @buf (a module_list()) with the id @id. */
+const struct snapset_event *record_of_set(const void *buf, size_t len,
+					  const __u8 id[SNAPSET_ID_LEN]);
 /* Whether a set or record in @buf (a module_list()) has the id @id. */
 bool records_hold_set(const void *buf, size_t len,
 		      const __u8 id[SNAPSET_ID_LEN]);

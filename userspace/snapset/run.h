@@ -124,10 +124,9 @@ struct run_state {
 	 * The set as LIST had it once the freeze ended (the thaw tried, or
 	 * FREEZE's thaw back failed), for the summary: THAW's one errno
 	 * cannot say both that someone else thawed and that the kernel
-	 * failed to, nor what a deadline's thaw found.
+	 * failed to, nor what a deadline's thaw found. Zero before.
 	 */
 	struct snapset_set_info freeze_info;
-	bool freeze_ended;
 	struct timespec started; /* CLOCK_MONOTONIC */
 	enum run_outcome outcome;
 	int exit_status;

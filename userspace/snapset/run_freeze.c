@@ -213,19 +213,17 @@ static int freeze_sync(struct run_state *st)
 static void freeze_info_read(struct run_state *st)
 {
 	const struct snapset_event *ev;
-	size_t len, off = 0;
+	size_t len;
 	void *list;
 
-	st->freeze_ended = true;
 	st->freeze_info.freeze_count = st->thaw.freeze_count;
 	st->freeze_info.freeze_end = st->thaw.freeze_end;
 	st->freeze_info.freeze_hold_ns = st->thaw.freeze_hold_ns;
 	if (module_list(st->set_fd, &list, &len))
 		return;
-	while ((ev = record_next(list, len, &off)))
-		if (ev->type == SNAPSET_RECORD_LIVE &&
-		    !memcmp(ev->set.id, st->id, SNAPSET_ID_LEN))
-			st->freeze_info = ev->set;
+	ev = record_of_set(list, len, st->id);
+	if (ev && ev->type == SNAPSET_RECORD_LIVE)
+		st->freeze_info = ev->set;
 	free(list);
 }
 

@@ -211,9 +211,8 @@ static void summary_json(const struct run_state *st)
 		json_object_array_add(devices, device_json(&st->devs[i]));
 	json_object_object_add(obj, "devices", devices);
 	/* As list --json has it; a failed thaw back froze nothing. */
-	if (st->freeze_ended &&
-	    (st->freeze_info.freeze_count ||
-	     st->freeze_info.flags & SNAPSET_SET_THAW_FAILED))
+	if (st->freeze_info.freeze_count ||
+	    st->freeze_info.flags & SNAPSET_SET_THAW_FAILED)
 		json_object_object_add(obj, "freeze",
 				       freeze_info_to_json(&st->freeze_info));
 	if (st->error[0])
